@@ -1,0 +1,5 @@
+import sys
+
+from labbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,242 @@
+"""Opening a labbench database: URL handling, SQLite settings, migrations at open.
+
+``open_database()`` is the only way the app gets an engine.  It accepts a filesystem path
+or any SQLAlchemy URL, refuses a database written by a newer labbench (untouched), brings
+an older one up to date, and on SQLite applies the settings of DESIGN.md section 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import DatabaseError as DBAPIError
+from sqlalchemy.pool import NullPool
+
+from labbench import paths
+
+log = logging.getLogger(__name__)
+
+DB_ENV_VAR = "LABBENCH_DB"
+DEFAULT_DB_NAME = "labbench.sqlite3"
+# How long a SQLite connection waits for another process's write lock before failing.
+# A run commits at most every 250 ms, so 30 s only ever elapses when something is stuck.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Serialises concurrent upgrades of one PostgreSQL database by several stations.
+_PG_MIGRATION_LOCK_KEY = 0x6C6162_62656E  # "lab" "ben"
+
+
+class DatabaseError(Exception):
+    """A database that labbench cannot use; the message is one sentence for the user."""
+
+
+class DatabaseTooNew(DatabaseError):
+    pass
+
+
+@dataclass(frozen=True)
+class Database:
+    """An open labbench database: the engine and the URL it was opened with."""
+
+    engine: Engine
+    url: URL
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def describe(self) -> str:
+        """The URL as a user may see it (password hidden)."""
+        if self.is_sqlite:
+            return self.url.database or ":memory:"
+        return self.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def default_database_path() -> Path:
+    return paths.user_data_dir() / DEFAULT_DB_NAME
+
+
+def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
+    """Turn ``--db`` / ``LABBENCH_DB`` / the default into a SQLAlchemy URL.
+
+    A string with ``://`` is a URL; anything else is a path to a SQLite file.
+    """
+    if target is None or str(target) == "":
+        target = os.environ.get(DB_ENV_VAR) or default_database_path()
+    text_target = os.fspath(target)
+    if "://" in text_target:
+        try:
+            url = make_url(text_target)
+        except ArgumentError:
+            raise DatabaseError(f"The database URL {text_target!r} is not a valid SQLAlchemy URL.") from None
+        backend = url.get_backend_name()
+        if backend == "postgresql" and url.get_driver_name() in ("psycopg2", "postgresql", ""):
+            # psycopg 3 is what the postgresql extra installs.
+            url = url.set(drivername="postgresql+psycopg")
+        if backend not in ("sqlite", "postgresql"):
+            raise DatabaseError(
+                f"The database URL {url.render_as_string(hide_password=True)!r} uses {backend!r}; "
+                "labbench supports sqlite and postgresql."
+            )
+        return url
+    path = Path(text_target).expanduser()
+    if path.is_dir():
+        raise DatabaseError(f"The database path {path} is a directory, not a SQLite file.")
+    if not path.parent.exists():
+        raise DatabaseError(f"The folder of the database path {path} does not exist.")
+    return URL.create("sqlite+pysqlite", database=str(path.resolve()))
+
+
+def _sqlite_settings(engine: Engine) -> None:
+    """Per-connection SQLite settings, and transactions under SQLAlchemy's control.
+
+    Python's sqlite3 module opens transactions on its own (and not before DDL); switching
+    that off and emitting BEGIN ourselves makes migrations atomic and lets the telemetry
+    writer take the write lock up front (``BEGIN IMMEDIATE``) instead of failing with
+    SQLITE_BUSY when a deferred transaction tries to upgrade.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # FULL costs nothing here: a run commits at most every 250 ms.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: URL) -> Engine:
+    """An engine with labbench's settings; does not touch the database yet."""
+    try:
+        if url.get_backend_name() == "sqlite":
+            # NullPool: each thread opens its own connection (threads never share one),
+            # and a dead connection never lingers in a pool after a fork or a crash.
+            engine = create_engine(url, poolclass=NullPool)
+            _sqlite_settings(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(
+            f"The database URL {url.render_as_string(hide_password=True)!r} needs a driver that is "
+            f"not installed ({exc})."
+        ) from None
+    return engine
+
+
+def alembic_config(connection=None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(paths.migrations_dir()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"the migrations have several heads: {heads}"
+    return heads[0]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _check_not_newer(engine: Engine, url: URL) -> None:
+    revision = current_revision(engine)
+    if revision is None:
+        return
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        known = script.get_revision(revision)
+    except Exception:  # alembic raises several types for an unknown id
+        known = None
+    if known is None:
+        raise DatabaseTooNew(
+            f"The database {_describe(url)} is at schema revision {revision!r}, which this labbench "
+            f"({_version()}) does not know: it was written by a newer labbench, so upgrade labbench "
+            "before opening it."
+        )
+
+
+def _describe(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def _version() -> str:
+    from labbench import __version__
+
+    return __version__
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision in one transaction (locked against others)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY})
+            command.upgrade(alembic_config(conn), "head")
+
+
+def open_database(target: str | os.PathLike[str] | None = None, *, migrate: bool = True) -> Database:
+    """Open (and by default upgrade) the labbench database at ``target``.
+
+    Raises :class:`DatabaseError` with a one-sentence message for anything the user must fix.
+    """
+    url = resolve_url(target)
+    engine = make_engine(url)
+    try:
+        try:
+            _check_not_newer(engine, url)
+            if url.get_backend_name() == "sqlite":
+                _enable_wal(engine, url)
+            if migrate:
+                upgrade(engine)
+        except DBAPIError as exc:
+            raise DatabaseError(f"Could not open the database {_describe(url)}: {_first_line(exc)}.") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return Database(engine=engine, url=url)
+
+
+def _enable_wal(engine: Engine, url: URL) -> None:
+    """Persistent WAL mode: readers never block the writer, a crash cannot tear a commit.
+
+    Done on the raw DB-API connection because it must run outside a transaction.
+    """
+    raw = engine.raw_connection()
+    try:
+        mode = raw.driver_connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    finally:
+        raw.close()
+    if str(mode).lower() != "wal" and url.database not in (None, "", ":memory:"):
+        log.warning("SQLite database %s is not in WAL mode (%s)", url.database, mode)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0].rstrip(".") if str(orig).strip() else type(orig).__name__

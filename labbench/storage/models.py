@@ -1,0 +1,345 @@
+"""The database schema, as SQLAlchemy 2 typed ORM models.
+
+Only ``labbench.storage`` uses these classes; everything above it gets plain dataclasses
+from ``labbench.storage.repository``.  Schema changes go through Alembic (``db/versions``);
+``tests/storage/test_migrations.py`` fails if the models and the migrations drift apart.
+
+Times: wall-clock moments (run start, audit entries) are timezone-aware UTC datetimes
+(:class:`UTCDateTime`); high-rate times (samples, raw bytes, events, violations) are
+integer nanoseconds since the Unix epoch, or float seconds since the run's ``t0_ns`` inside
+telemetry chunks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Constraint names must be deterministic so that SQLite batch migrations can find them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DUT_KINDS = ("sled", "chip")
+RUN_STATUSES = (
+    "running",
+    "passed",
+    "marginal",
+    "failed",
+    "error",
+    "aborted",
+    "interrupted",
+    "recorded",
+)
+VERDICTS = ("passed", "marginal", "failed", "error", "skipped", "pending")
+CRITERION_KINDS = ("limit", "measure", "result", "manual")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite has no time zone type and silently drops offsets, so values are normalised to
+    UTC before they are stored and handed back aware.  Naive datetimes are refused: a naive
+    time in a lab log is a bug waiting for the next daylight-saving change.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[dt.datetime], dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: labbench stores aware UTC times only")
+        value = value.astimezone(dt.timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Optional[dt.datetime], dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Dut(Base):
+    """A device under test: a sled (a tray with chip slots) or a single chip."""
+
+    __tablename__ = "duts"
+    __table_args__ = (CheckConstraint(_in("kind", DUT_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    serial: Mapped[str] = mapped_column(String(128), unique=True)
+    part: Mapped[str] = mapped_column(String(128), default="")
+    generation: Mapped[str] = mapped_column(String(64), default="")
+    silicon_rev: Mapped[str] = mapped_column(String(32), default="")
+    lot: Mapped[str] = mapped_column(String(64), default="")
+    wafer: Mapped[str] = mapped_column(String(32), default="")
+    # Die position on the wafer (chips) or slot count (sleds); empty when unknown.
+    wafer_x: Mapped[Optional[int]] = mapped_column(Integer)
+    wafer_y: Mapped[Optional[int]] = mapped_column(Integer)
+    slot_count: Mapped[Optional[int]] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Placement(Base):
+    """A chip sitting in a sled slot from ``placed_at`` until ``removed_at`` (open: still there)."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        CheckConstraint("slot >= 0", name="slot_nonneg"),
+        Index("ix_placements_sled_slot", "sled_id", "slot"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chip_id: Mapped[int] = mapped_column(ForeignKey("duts.id"), index=True)
+    sled_id: Mapped[int] = mapped_column(ForeignKey("duts.id"))
+    slot: Mapped[int] = mapped_column(Integer)
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+
+
+class Station(Base):
+    """A lab workstation (one per PC that drives rigs)."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    hostname: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Plan(Base):
+    """An immutable version of a test plan: the full TOML text and its SHA-256."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_plans_name_version"),
+        CheckConstraint(_in("dut_kind", DUT_KINDS), name="dut_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(64))
+    dut_kind: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Run(Base):
+    """One session of a DUT on a rig, with or without a plan."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        Index("ix_runs_started_at", "started_at"),
+        Index("ix_runs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dut_id: Mapped[int] = mapped_column(ForeignKey("duts.id"), index=True)
+    plan_id: Mapped[Optional[int]] = mapped_column(ForeignKey("plans.id"), index=True)
+    station_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stations.id"))
+    operator: Mapped[str] = mapped_column(String(128), default="")
+    device: Mapped[str] = mapped_column(String(512), default="")
+    profile: Mapped[str] = mapped_column(String(128), default="")
+    software_version: Mapped[str] = mapped_column(String(64), default="")
+    # Which process owns a running run: lets the next start tell a dead run from a live one.
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[Optional[int]] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Epoch nanoseconds of the run's time zero; telemetry chunk times are seconds after it.
+    t0_ns: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    sample_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    malformed_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    console_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    violation_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_items: Mapped[int] = mapped_column(Integer, default=0)
+    error_message: Mapped[str] = mapped_column(Text, default="")
+
+    channels: Mapped[list["Channel"]] = relationship(back_populates="run")
+
+
+class StepResult(Base):
+    __tablename__ = "step_results"
+    __table_args__ = (
+        UniqueConstraint("run_id", "position", name="uq_step_results_run_position"),
+        CheckConstraint(_in("verdict", VERDICTS), name="verdict"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    started_ns: Mapped[int] = mapped_column(BigInteger)
+    ended_ns: Mapped[Optional[int]] = mapped_column(BigInteger)
+    verdict: Mapped[str] = mapped_column(String(16))
+
+
+class CriterionResult(Base):
+    """One judged item of a step, with its limits as columns (never a formatted string)."""
+
+    __tablename__ = "criterion_results"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CRITERION_KINDS), name="kind"),
+        CheckConstraint(_in("verdict", VERDICTS), name="verdict"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    step_result_id: Mapped[int] = mapped_column(ForeignKey("step_results.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(128), default="")
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    stat: Mapped[str] = mapped_column(String(16), default="")
+    value: Mapped[Optional[float]] = mapped_column(Float)
+    text_value: Mapped[str] = mapped_column(Text, default="")
+    low: Mapped[Optional[float]] = mapped_column(Float)
+    high: Mapped[Optional[float]] = mapped_column(Float)
+    marginal_low: Mapped[Optional[float]] = mapped_column(Float)
+    marginal_high: Mapped[Optional[float]] = mapped_column(Float)
+    equals: Mapped[Optional[str]] = mapped_column(Text)
+    settle_s: Mapped[float] = mapped_column(Float, default=0.0)
+    hold_s: Mapped[float] = mapped_column(Float, default=0.0)
+    sample_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    verdict: Mapped[str] = mapped_column(String(16))
+    violation_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_violation_s: Mapped[Optional[float]] = mapped_column(Float)
+
+
+class Violation(Base):
+    """A failed excursion: a run of out-of-limit samples that lasted at least hold_s."""
+
+    __tablename__ = "violations"
+    __table_args__ = (CheckConstraint(_in("bound", ("low", "high", "nan")), name="bound"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    criterion_result_id: Mapped[int] = mapped_column(ForeignKey("criterion_results.id"))
+    step_position: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(128))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    extreme: Mapped[float] = mapped_column(Float)
+    bound: Mapped[str] = mapped_column(String(8))
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("run_id", "name", name="uq_channels_run_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    position: Mapped[int] = mapped_column(Integer)
+
+    run: Mapped[Run] = relationship(back_populates="channels")
+
+
+class TelemetryChunk(Base):
+    """A block of one channel's samples: little-endian float64 times and values.
+
+    ``t`` holds seconds since the run's ``t0_ns``; count, first/last time and min/max are
+    kept as columns so overviews and statistics of long runs read no blobs.
+    """
+
+    __tablename__ = "telemetry_chunks"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "seq", name="uq_telemetry_chunks_channel_seq"),
+        Index("ix_telemetry_chunks_run_channel_t", "run_id", "channel_id", "t_first"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    t_first: Mapped[float] = mapped_column(Float)
+    t_last: Mapped[float] = mapped_column(Float)
+    # NULL when every value of the chunk is NaN.
+    v_min: Mapped[Optional[float]] = mapped_column(Float)
+    v_max: Mapped[Optional[float]] = mapped_column(Float)
+    t: Mapped[bytes] = mapped_column(LargeBinary)
+    v: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RawChunk(Base):
+    """Bytes exactly as the rig sent them, with the host time they arrived."""
+
+    __tablename__ = "raw_chunks"
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_raw_chunks_run_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    received_ns: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RunEvent(Base):
+    """Something that happened during a run: connect, disconnect, command sent, note, ..."""
+
+    __tablename__ = "run_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    at_ns: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    """Append-only trail of corrections and notes: who, when, what, why."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    user: Mapped[str] = mapped_column(String(128))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str] = mapped_column(String(64), default="")
+    old_value: Mapped[str] = mapped_column(Text, default="")
+    new_value: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")

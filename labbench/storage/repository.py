@@ -1,0 +1,469 @@
+"""Repository functions: short sessions in, plain dataclasses out.
+
+Nothing here hands an ORM object or a session to the caller, so results can cross threads
+(the writer thread, the GUI thread) freely.  Results are append-only: there is no function
+that edits a finished run's verdicts, values or limits; corrections are audit entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import socket
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from labbench.storage import models as m
+from labbench.storage.engine import Database
+
+
+class RecordError(Exception):
+    """A request that the stored data refuses (duplicate serial, conflicting plan, ...)."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def to_epoch_ns(moment: dt.datetime) -> int:
+    """Exact integer nanoseconds since the epoch (no float rounding)."""
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1) * 1000
+
+
+def from_epoch_ns(ns: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=ns // 1000)
+
+
+def _to_dataclass(cls, row):
+    return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True)
+class DutInfo:
+    id: int
+    kind: str
+    serial: str
+    part: str
+    generation: str
+    silicon_rev: str
+    lot: str
+    wafer: str
+    wafer_x: Optional[int]
+    wafer_y: Optional[int]
+    slot_count: Optional[int]
+    notes: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PlacementInfo:
+    id: int
+    chip_id: int
+    sled_id: int
+    slot: int
+    placed_at: dt.datetime
+    removed_at: Optional[dt.datetime]
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    id: int
+    name: str
+    hostname: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    id: int
+    name: str
+    version: str
+    dut_kind: str
+    text: str
+    sha256: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    dut_id: int
+    plan_id: Optional[int]
+    station_id: Optional[int]
+    operator: str
+    device: str
+    profile: str
+    software_version: str
+    host: str
+    pid: Optional[int]
+    started_at: dt.datetime
+    t0_ns: int
+    ended_at: Optional[dt.datetime]
+    status: str
+    sample_count: int
+    malformed_count: int
+    console_count: int
+    violation_count: int
+    failed_items: int
+    error_message: str
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    id: int
+    run_id: int
+    name: str
+    unit: str
+    position: int
+
+
+@dataclass(frozen=True)
+class RunEventInfo:
+    id: int
+    run_id: int
+    at_ns: int
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    id: int
+    at: dt.datetime
+    user: str
+    entity: str
+    entity_id: int
+    action: str
+    field: str
+    old_value: str
+    new_value: str
+    reason: str
+
+
+# --- DUTs and placements ------------------------------------------------------------------
+
+DUT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "wafer_x", "wafer_y", "slot_count", "notes")
+
+
+def add_dut(db: Database, kind: str, serial: str, **fields) -> DutInfo:
+    if kind not in m.DUT_KINDS:
+        raise RecordError(f"DUT kind {kind!r} is not one of {', '.join(m.DUT_KINDS)}.")
+    serial = serial.strip()
+    if not serial:
+        raise RecordError("A DUT needs a serial number.")
+    unknown = set(fields) - set(DUT_FIELDS)
+    if unknown:
+        raise RecordError(f"Unknown DUT field(s): {', '.join(sorted(unknown))}.")
+    with Session(db.engine) as session:
+        dut = m.Dut(kind=kind, serial=serial, created_at=utcnow(), **_dut_defaults(fields))
+        session.add(dut)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise RecordError(f"A DUT with serial {serial!r} is already registered.") from None
+        return _to_dataclass(DutInfo, dut)
+
+
+def _dut_defaults(fields: dict) -> dict:
+    out = {name: "" for name in ("part", "generation", "silicon_rev", "lot", "wafer", "notes")}
+    out.update(fields)
+    return out
+
+
+def find_dut(db: Database, serial: str) -> Optional[DutInfo]:
+    with Session(db.engine) as session:
+        dut = session.scalar(select(m.Dut).where(m.Dut.serial == serial.strip()))
+        return _to_dataclass(DutInfo, dut) if dut else None
+
+
+def get_dut(db: Database, dut_id: int) -> DutInfo:
+    with Session(db.engine) as session:
+        dut = session.get(m.Dut, dut_id)
+        if dut is None:
+            raise RecordError(f"There is no DUT with id {dut_id}.")
+        return _to_dataclass(DutInfo, dut)
+
+
+def list_duts(db: Database, kind: Optional[str] = None) -> list[DutInfo]:
+    with Session(db.engine) as session:
+        query = select(m.Dut).order_by(m.Dut.serial)
+        if kind:
+            query = query.where(m.Dut.kind == kind)
+        return [_to_dataclass(DutInfo, d) for d in session.scalars(query)]
+
+
+def place_chip(db: Database, chip_id: int, sled_id: int, slot: int, *, at: Optional[dt.datetime] = None) -> PlacementInfo:
+    """Put a chip in a sled slot, ending its previous placement (history is kept)."""
+    at = at or utcnow()
+    with Session(db.engine) as session, session.begin():
+        chip, sled = session.get(m.Dut, chip_id), session.get(m.Dut, sled_id)
+        if chip is None or chip.kind != "chip":
+            raise RecordError(f"DUT {chip_id} is not a registered chip.")
+        if sled is None or sled.kind != "sled":
+            raise RecordError(f"DUT {sled_id} is not a registered sled.")
+        if slot < 0 or (sled.slot_count is not None and slot >= sled.slot_count):
+            raise RecordError(f"Sled {sled.serial} has no slot {slot}.")
+        occupied = session.scalar(
+            select(m.Placement).where(
+                m.Placement.sled_id == sled_id, m.Placement.slot == slot, m.Placement.removed_at.is_(None)
+            )
+        )
+        if occupied is not None and occupied.chip_id != chip_id:
+            raise RecordError(f"Slot {slot} of sled {sled.serial} already holds another chip.")
+        for current in session.scalars(
+            select(m.Placement).where(m.Placement.chip_id == chip_id, m.Placement.removed_at.is_(None))
+        ):
+            current.removed_at = at
+        placement = m.Placement(chip_id=chip_id, sled_id=sled_id, slot=slot, placed_at=at)
+        session.add(placement)
+        session.flush()
+        return _to_dataclass(PlacementInfo, placement)
+
+
+def chip_history(db: Database, chip_id: int) -> list[PlacementInfo]:
+    with Session(db.engine) as session:
+        rows = session.scalars(
+            select(m.Placement).where(m.Placement.chip_id == chip_id).order_by(m.Placement.placed_at, m.Placement.id)
+        )
+        return [_to_dataclass(PlacementInfo, p) for p in rows]
+
+
+def sled_slots(db: Database, sled_id: int) -> dict[int, DutInfo]:
+    """The chips in a sled now, by slot."""
+    with Session(db.engine) as session:
+        rows = session.execute(
+            select(m.Placement.slot, m.Dut)
+            .join(m.Dut, m.Dut.id == m.Placement.chip_id)
+            .where(m.Placement.sled_id == sled_id, m.Placement.removed_at.is_(None))
+        )
+        return {slot: _to_dataclass(DutInfo, dut) for slot, dut in rows}
+
+
+# --- stations and plans -------------------------------------------------------------------
+
+
+def ensure_station(db: Database, name: str, hostname: Optional[str] = None) -> StationInfo:
+    hostname = socket.gethostname() if hostname is None else hostname
+    with Session(db.engine) as session:
+        station = session.scalar(select(m.Station).where(m.Station.name == name))
+        if station is None:
+            station = m.Station(name=name, hostname=hostname, created_at=utcnow())
+            session.add(station)
+            try:
+                session.commit()
+            except IntegrityError:  # another workstation registered it at the same moment
+                session.rollback()
+                station = session.scalar(select(m.Station).where(m.Station.name == name))
+        return _to_dataclass(StationInfo, station)
+
+
+def plan_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def store_plan_version(db: Database, name: str, version: str, dut_kind: str, text: str) -> PlanVersion:
+    """Store a plan version on first use; the same name+version must have the same text."""
+    digest = plan_hash(text)
+    with Session(db.engine) as session:
+        for attempt in range(2):
+            existing = session.scalar(select(m.Plan).where(m.Plan.name == name, m.Plan.version == version))
+            if existing is not None:
+                if existing.sha256 != digest:
+                    raise RecordError(
+                        f"Plan {name!r} version {version!r} is already stored with different content; "
+                        "bump the plan's version."
+                    )
+                return _to_dataclass(PlanVersion, existing)
+            session.add(m.Plan(name=name, version=version, dut_kind=dut_kind, text=text, sha256=digest, created_at=utcnow()))
+            try:
+                session.commit()
+            except IntegrityError:  # stored by another station meanwhile: compare with theirs
+                session.rollback()
+        raise RecordError(f"Could not store plan {name!r} version {version!r}.")
+
+
+def get_plan_version(db: Database, plan_id: int) -> PlanVersion:
+    with Session(db.engine) as session:
+        plan = session.get(m.Plan, plan_id)
+        if plan is None:
+            raise RecordError(f"There is no stored plan with id {plan_id}.")
+        return _to_dataclass(PlanVersion, plan)
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+def start_run(
+    db: Database,
+    dut_id: int,
+    *,
+    plan_id: Optional[int] = None,
+    station_id: Optional[int] = None,
+    operator: str = "",
+    device: str = "",
+    profile: str = "",
+    pid: Optional[int] = None,
+    started_at: Optional[dt.datetime] = None,
+) -> RunInfo:
+    from labbench import __version__
+
+    started_at = started_at or utcnow()
+    t0_ns = to_epoch_ns(started_at)
+    with Session(db.engine) as session:
+        run = m.Run(
+            dut_id=dut_id,
+            plan_id=plan_id,
+            station_id=station_id,
+            operator=operator,
+            device=device,
+            profile=profile,
+            software_version=__version__,
+            host=socket.gethostname(),
+            pid=pid,
+            started_at=started_at,
+            t0_ns=t0_ns,
+            status="running",
+            sample_count=0,
+            malformed_count=0,
+            console_count=0,
+            violation_count=0,
+            failed_items=0,
+            error_message="",
+        )
+        session.add(run)
+        session.commit()
+        return _to_dataclass(RunInfo, run)
+
+
+def get_run(db: Database, run_id: int) -> RunInfo:
+    with Session(db.engine) as session:
+        run = session.get(m.Run, run_id)
+        if run is None:
+            raise RecordError(f"There is no run with id {run_id}.")
+        return _to_dataclass(RunInfo, run)
+
+
+def list_runs(db: Database, *, status: Optional[str] = None, limit: Optional[int] = None) -> list[RunInfo]:
+    with Session(db.engine) as session:
+        query = select(m.Run).order_by(m.Run.id)
+        if status:
+            query = query.where(m.Run.status == status)
+        if limit:
+            query = query.limit(limit)
+        return [_to_dataclass(RunInfo, r) for r in session.scalars(query)]
+
+
+def finish_run(
+    db: Database,
+    run_id: int,
+    status: str,
+    *,
+    ended_at: Optional[dt.datetime] = None,
+    error_message: str = "",
+    **counters: int,
+) -> RunInfo:
+    """Record a run's one final state; a run that already ended is refused."""
+    if status not in m.RUN_STATUSES or status == "running":
+        raise RecordError(f"{status!r} is not a final run status.")
+    allowed = {"sample_count", "malformed_count", "console_count", "violation_count", "failed_items"}
+    if set(counters) - allowed:
+        raise RecordError(f"Unknown run counter(s): {', '.join(sorted(set(counters) - allowed))}.")
+    with Session(db.engine) as session, session.begin():
+        run = session.get(m.Run, run_id)
+        if run is None:
+            raise RecordError(f"There is no run with id {run_id}.")
+        if run.status != "running":
+            raise RecordError(f"Run {run_id} already ended as {run.status}.")
+        run.status = status
+        run.ended_at = ended_at or utcnow()
+        run.error_message = error_message
+        for name, value in counters.items():
+            setattr(run, name, value)
+        session.flush()
+        return _to_dataclass(RunInfo, run)
+
+
+def add_run_event(db: Database, run_id: int, kind: str, detail: str = "", *, at_ns: Optional[int] = None) -> RunEventInfo:
+    import time
+
+    with Session(db.engine) as session:
+        event = m.RunEvent(run_id=run_id, at_ns=at_ns if at_ns is not None else time.time_ns(), kind=kind, detail=detail)
+        session.add(event)
+        session.commit()
+        return _to_dataclass(RunEventInfo, event)
+
+
+def run_events(db: Database, run_id: int) -> list[RunEventInfo]:
+    with Session(db.engine) as session:
+        rows = session.scalars(select(m.RunEvent).where(m.RunEvent.run_id == run_id).order_by(m.RunEvent.at_ns, m.RunEvent.id))
+        return [_to_dataclass(RunEventInfo, e) for e in rows]
+
+
+def run_channels(db: Database, run_id: int) -> list[ChannelInfo]:
+    with Session(db.engine) as session:
+        rows = session.scalars(select(m.Channel).where(m.Channel.run_id == run_id).order_by(m.Channel.position))
+        return [_to_dataclass(ChannelInfo, c) for c in rows]
+
+
+# --- audit trail --------------------------------------------------------------------------
+
+
+def add_audit_entry(
+    db: Database,
+    *,
+    user: str,
+    entity: str,
+    entity_id: int,
+    action: str,
+    reason: str = "",
+    field: str = "",
+    old_value: str = "",
+    new_value: str = "",
+) -> AuditInfo:
+    if not user.strip():
+        raise RecordError("An audit entry needs the name of who made it.")
+    with Session(db.engine) as session:
+        entry = m.AuditEntry(
+            at=utcnow(),
+            user=user,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
+            reason=reason,
+        )
+        session.add(entry)
+        session.commit()
+        return _to_dataclass(AuditInfo, entry)
+
+
+def audit_trail(db: Database, entity: str, entity_id: int) -> list[AuditInfo]:
+    with Session(db.engine) as session:
+        rows = session.scalars(
+            select(m.AuditEntry)
+            .where(m.AuditEntry.entity == entity, m.AuditEntry.entity_id == entity_id)
+            .order_by(m.AuditEntry.at, m.AuditEntry.id)
+        )
+        return [_to_dataclass(AuditInfo, a) for a in rows]
+
+
+def counts(db: Database, tables: Sequence[str] = ("duts", "runs", "telemetry_chunks")) -> dict[str, int]:
+    from sqlalchemy import func
+
+    with Session(db.engine) as session:
+        out = {}
+        for name in tables:
+            table = m.Base.metadata.tables[name]
+            out[name] = session.scalar(select(func.count()).select_from(table))
+        return out

@@ -1,0 +1,261 @@
+"""Telemetry chunks: the writer that appends numpy batches, and readers for views and export.
+
+One row per (run, channel, chunk): float64 little-endian times (seconds since the run's
+``t0_ns``) and values, with count, first/last time and min/max as columns (DESIGN.md §2).
+
+A :class:`TelemetryWriter` belongs to one thread: it opens its own connection on first use
+in that thread, and every :meth:`commit` makes everything appended so far durable.  The
+acquisition layer commits at most every 250 ms, which bounds what a crash can lose.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+from sqlalchemy import Connection, func, insert, select, update
+
+from labbench.storage import models as m
+from labbench.storage.engine import Database
+
+log = logging.getLogger(__name__)
+
+# Samples per chunk row.  64 k samples = 1 MiB of blobs: big enough that per-row overhead
+# vanishes at 10 kHz x 16 channels, small enough that a zoomed view reads little extra.
+MAX_CHUNK_SAMPLES = 65_536
+_F8 = np.dtype("<f8")
+
+_chunks = m.TelemetryChunk.__table__
+_channels = m.Channel.__table__
+_raw = m.RawChunk.__table__
+_runs = m.Run.__table__
+
+
+@dataclass
+class _ChannelState:
+    id: int
+    seq: int
+    t_parts: list
+    v_parts: list
+    pending: int = 0
+
+
+def chunk_row(run_id: int, channel_id: int, seq: int, t: np.ndarray, v: np.ndarray) -> dict:
+    """The column values of one chunk row (shared with the benchmark's raw baseline)."""
+    v_min = float(np.fmin.reduce(v))
+    v_max = float(np.fmax.reduce(v))
+    return {
+        "run_id": run_id,
+        "channel_id": channel_id,
+        "seq": seq,
+        "count": int(t.size),
+        "t_first": float(t[0]),
+        "t_last": float(t[-1]),
+        "v_min": None if v_min != v_min else v_min,
+        "v_max": None if v_max != v_max else v_max,
+        "t": t.astype(_F8, copy=False).tobytes(),
+        "v": v.astype(_F8, copy=False).tobytes(),
+    }
+
+
+class TelemetryWriter:
+    """Appends one run's samples and raw bytes; never drops anything it was given."""
+
+    def __init__(self, db: Database, run_id: int, *, max_chunk_samples: int = MAX_CHUNK_SAMPLES):
+        self._db = db
+        self.run_id = run_id
+        self._max_chunk = max_chunk_samples
+        self._conn: Optional[Connection] = None
+        self._channels: dict[str, _ChannelState] = {}
+        self._raw_pending: list[dict] = []
+        self._raw_seq = 0
+        self.samples_committed = 0
+        self.chunks_committed = 0
+
+    # The connection is opened lazily so that it belongs to the thread that writes.
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            conn = self._db.engine.connect()
+            if conn.dialect.name == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            self._conn = conn
+            self._load_existing()
+        return self._conn
+
+    def _load_existing(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        rows = conn.execute(
+            select(_channels.c.id, _channels.c.name, func.max(_chunks.c.seq))
+            .select_from(_channels.outerjoin(_chunks, _chunks.c.channel_id == _channels.c.id))
+            .where(_channels.c.run_id == self.run_id)
+            .group_by(_channels.c.id, _channels.c.name)
+        ).all()
+        for channel_id, name, max_seq in rows:
+            self._channels[name] = _ChannelState(channel_id, (max_seq + 1) if max_seq is not None else 0, [], [])
+        raw_max = conn.execute(select(func.max(_raw.c.seq)).where(_raw.c.run_id == self.run_id)).scalar()
+        self._raw_seq = raw_max + 1 if raw_max is not None else 0
+        conn.commit()
+
+    def ensure_channel(self, name: str, unit: str = "") -> int:
+        """The channel's id, creating its row (committed with the next commit) if new."""
+        state = self._channels.get(name)
+        if state is None:
+            conn = self._connection()
+            channel_id = conn.execute(
+                insert(_channels).values(run_id=self.run_id, name=name, unit=unit, position=len(self._channels))
+            ).inserted_primary_key[0]
+            state = self._channels[name] = _ChannelState(channel_id, 0, [], [])
+        return state.id
+
+    def append(self, channel: str, t: np.ndarray, v: np.ndarray, unit: str = "") -> None:
+        """Queue samples of one channel (times in seconds since the run's t0)."""
+        if len(t) != len(v):
+            raise ValueError(f"channel {channel!r}: {len(t)} times but {len(v)} values")
+        if len(t) == 0:
+            return
+        self.ensure_channel(channel, unit)
+        state = self._channels[channel]
+        state.t_parts.append(np.asarray(t, dtype=_F8))
+        state.v_parts.append(np.asarray(v, dtype=_F8))
+        state.pending += len(t)
+
+    def append_raw(self, received_ns: int, data: bytes) -> None:
+        if data:
+            self._raw_pending.append(
+                {"run_id": self.run_id, "seq": self._raw_seq, "received_ns": received_ns, "data": bytes(data)}
+            )
+            self._raw_seq += 1
+
+    @property
+    def pending_samples(self) -> int:
+        return sum(state.pending for state in self._channels.values())
+
+    def commit(self, **run_counters: int) -> int:
+        """Write everything queued as chunk rows and commit; returns the samples written.
+
+        ``run_counters`` (e.g. ``malformed_count``) are stored on the run in the same
+        transaction, so the run's counters always match its committed data.
+        """
+        conn = self._connection()
+        rows = []
+        for state in self._channels.values():
+            if not state.pending:
+                continue
+            t = np.concatenate(state.t_parts) if len(state.t_parts) > 1 else state.t_parts[0]
+            v = np.concatenate(state.v_parts) if len(state.v_parts) > 1 else state.v_parts[0]
+            for start in range(0, t.size, self._max_chunk):
+                rows.append(chunk_row(self.run_id, state.id, state.seq, t[start : start + self._max_chunk], v[start : start + self._max_chunk]))
+                state.seq += 1
+            state.t_parts.clear()
+            state.v_parts.clear()
+            state.pending = 0
+        samples = sum(row["count"] for row in rows)
+        if rows:
+            conn.execute(insert(_chunks), rows)
+        if self._raw_pending:
+            conn.execute(insert(_raw), self._raw_pending)
+            self._raw_pending = []
+        values = dict(run_counters)
+        if samples:
+            values["sample_count"] = _runs.c.sample_count + samples
+        if values:
+            conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(**values))
+        conn.commit()
+        self.samples_committed += samples
+        self.chunks_committed += len(rows)
+        return samples
+
+    def close(self) -> None:
+        """Commit what is queued and release the connection."""
+        if self._conn is None:
+            return
+        try:
+            self.commit()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+
+# --- readers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkSummary:
+    """Per-chunk statistics of one channel, for overviews without reading blobs."""
+
+    t_first: np.ndarray
+    t_last: np.ndarray
+    v_min: np.ndarray
+    v_max: np.ndarray
+    count: np.ndarray
+
+
+def _channel_id(conn: Connection, run_id: int, channel: str) -> int:
+    channel_id = conn.execute(
+        select(_channels.c.id).where(_channels.c.run_id == run_id, _channels.c.name == channel)
+    ).scalar()
+    if channel_id is None:
+        raise KeyError(f"run {run_id} has no channel {channel!r}")
+    return channel_id
+
+
+def read_channel(db: Database, run_id: int, channel: str, t_start: float | None = None, t_end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All samples of a channel (optionally only chunks overlapping [t_start, t_end])."""
+    t_parts, v_parts = [], []
+    for t, v in iter_channel_chunks(db, run_id, channel, t_start, t_end):
+        t_parts.append(t)
+        v_parts.append(v)
+    if not t_parts:
+        return np.empty(0, _F8), np.empty(0, _F8)
+    t, v = np.concatenate(t_parts), np.concatenate(v_parts)
+    if t_start is not None or t_end is not None:
+        keep = np.ones(t.size, bool)
+        if t_start is not None:
+            keep &= t >= t_start
+        if t_end is not None:
+            keep &= t <= t_end
+        t, v = t[keep], v[keep]
+    return t, v
+
+
+def iter_channel_chunks(db: Database, run_id: int, channel: str, t_start: float | None = None, t_end: float | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A channel's chunks in order, one at a time (memory stays at one chunk)."""
+    with db.engine.connect() as conn:
+        channel_id = _channel_id(conn, run_id, channel)
+        query = select(_chunks.c.t, _chunks.c.v).where(_chunks.c.channel_id == channel_id).order_by(_chunks.c.seq)
+        if t_start is not None:
+            query = query.where(_chunks.c.t_last >= t_start)
+        if t_end is not None:
+            query = query.where(_chunks.c.t_first <= t_end)
+        result = conn.execution_options(yield_per=16).execute(query)
+        for t_blob, v_blob in result:
+            yield np.frombuffer(t_blob, _F8), np.frombuffer(v_blob, _F8)
+
+
+def chunk_summary(db: Database, run_id: int, channel: str) -> ChunkSummary:
+    with db.engine.connect() as conn:
+        channel_id = _channel_id(conn, run_id, channel)
+        rows = conn.execute(
+            select(_chunks.c.t_first, _chunks.c.t_last, _chunks.c.v_min, _chunks.c.v_max, _chunks.c.count)
+            .where(_chunks.c.channel_id == channel_id)
+            .order_by(_chunks.c.seq)
+        ).all()
+    if not rows:
+        empty = np.empty(0, _F8)
+        return ChunkSummary(empty, empty, empty, empty, np.empty(0, np.int64))
+    cols = list(zip(*rows))
+    as_float = lambda col: np.array([np.nan if x is None else x for x in col], _F8)  # noqa: E731
+    return ChunkSummary(as_float(cols[0]), as_float(cols[1]), as_float(cols[2]), as_float(cols[3]), np.array(cols[4], np.int64))
+
+
+def read_raw(db: Database, run_id: int) -> Iterator[tuple[int, bytes]]:
+    """The run's raw rig bytes in arrival order, as (received_ns, data)."""
+    with db.engine.connect() as conn:
+        result = conn.execution_options(yield_per=256).execute(
+            select(_raw.c.received_ns, _raw.c.data).where(_raw.c.run_id == run_id).order_by(_raw.c.seq)
+        )
+        for received_ns, data in result:
+            yield received_ns, bytes(data)

@@ -1,0 +1,102 @@
+"""Shared fixtures: isolated user directories, and databases on SQLite and PostgreSQL.
+
+PostgreSQL tests need a server: ``LABBENCH_TEST_PG_URL`` names an account that may create
+databases (``.ci/run`` starts one and sets it).  Without it they skip, unless
+``LABBENCH_REQUIRE_PG=1`` (set by CI), where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+# Before anything can import Qt: tests never need a display.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import pytest
+
+PG_URL_ENV = "LABBENCH_TEST_PG_URL"
+PG_REQUIRED_ENV = "LABBENCH_REQUIRE_PG"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Never read or write the developer's real settings, data or database."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        (home / sub).mkdir()
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("LABBENCH_DB", raising=False)
+    return home
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get(PG_URL_ENV) or None
+
+
+def _pg_unavailable(reason: str):
+    if os.environ.get(PG_REQUIRED_ENV) == "1":
+        pytest.fail(f"PostgreSQL tests are required here but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """A psycopg connection (autocommit) that can create and drop test databases."""
+    url = _pg_admin_url()
+    if url is None:
+        _pg_unavailable(f"no PostgreSQL server configured (set {PG_URL_ENV})")
+    try:
+        import psycopg
+        from sqlalchemy.engine import make_url
+    except ImportError as exc:  # pragma: no cover - the test extra installs psycopg
+        _pg_unavailable(f"psycopg is not installed ({exc})")
+    sa_url = make_url(url)
+    params = dict(
+        host=sa_url.host or "localhost",
+        port=sa_url.port or 5432,
+        user=sa_url.username,
+        password=sa_url.password,
+        dbname=sa_url.database or "postgres",
+    )
+    try:
+        conn = psycopg.connect(autocommit=True, connect_timeout=5, **params)
+    except Exception as exc:
+        _pg_unavailable(f"the PostgreSQL server at {sa_url.host}:{sa_url.port} is not reachable ({exc})")
+    yield conn, sa_url
+    conn.close()
+
+
+@pytest.fixture
+def pg_url(pg_admin):
+    """The URL of a brand-new, empty PostgreSQL database, dropped after the test."""
+    conn, sa_url = pg_admin
+    name = f"labbench_test_{uuid.uuid4().hex[:12]}"
+    conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa_url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    finally:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """An empty database on each backend: a SQLite file path, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "labbench.sqlite3")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def db(db_url):
+    from labbench.storage import open_database
+
+    database = open_database(db_url)
+    yield database
+    database.dispose()

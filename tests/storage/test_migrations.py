@@ -1,0 +1,93 @@
+"""The migrations build the schema from empty, go down and up again, and match the models."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from labbench.storage import DatabaseTooNew, engine as storage_engine, open_database
+from labbench.storage.models import Base
+
+
+def _diff(db):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def _tables(db) -> set[str]:
+    return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+
+
+def test_upgrade_downgrade_upgrade_matches_models(db_url):
+    db = open_database(db_url)
+    try:
+        assert storage_engine.current_revision(db.engine) == storage_engine.head_revision()
+        assert _tables(db) == set(Base.metadata.tables)
+        assert _diff(db) == []
+
+        with db.engine.connect() as conn, conn.begin():
+            command.downgrade(storage_engine.alembic_config(conn), "base")
+        assert _tables(db) == set()
+        assert storage_engine.current_revision(db.engine) is None
+
+        storage_engine.upgrade(db.engine)
+        assert _tables(db) == set(Base.metadata.tables)
+        assert _diff(db) == []
+    finally:
+        db.dispose()
+
+
+def test_reopening_is_idempotent(db_url):
+    for _ in range(2):
+        db = open_database(db_url)
+        assert storage_engine.current_revision(db.engine) == storage_engine.head_revision()
+        db.dispose()
+
+
+def _stamp_unknown(db_url: str) -> None:
+    db = open_database(db_url)
+    with db.engine.connect() as conn, conn.begin():
+        conn.execute(text("UPDATE alembic_version SET version_num = 'ffff_from_the_future'"))
+    db.dispose()
+
+
+def test_newer_database_is_refused_untouched_sqlite(tmp_path):
+    path = tmp_path / "newer.sqlite3"
+    _stamp_unknown(str(path))
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(DatabaseTooNew) as info:
+        open_database(str(path))
+    message = str(info.value)
+    assert "ffff_from_the_future" in message and "newer labbench" in message and str(path) in message
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert not Path(str(path) + "-wal").exists() or Path(str(path) + "-wal").stat().st_size == 0
+
+
+@pytest.mark.postgres
+def test_newer_database_is_refused_untouched_postgresql(pg_url):
+    _stamp_unknown(pg_url)
+    with pytest.raises(DatabaseTooNew, match="ffff_from_the_future"):
+        open_database(pg_url)
+    from sqlalchemy import create_engine
+
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "ffff_from_the_future"
+    engine.dispose()
+
+
+def test_cli_reports_newer_database_in_one_line(tmp_path, capsys):
+    from labbench.cli import main
+
+    path = tmp_path / "newer.sqlite3"
+    _stamp_unknown(str(path))
+    assert main(["db", "upgrade", "--db", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ffff_from_the_future" in err and "Traceback" not in err

@@ -1,0 +1,73 @@
+"""The command-line skeleton: version, db maintenance, one-sentence errors with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from labbench import __version__
+from labbench.cli import main
+
+
+def _run(*args: str, env_db: str | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = dict(os.environ)
+    if env_db is not None:
+        env["LABBENCH_DB"] = env_db
+    return subprocess.run([sys.executable, "-m", "labbench", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_version():
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"labbench {__version__}"
+
+
+def test_db_path_default_env_and_option(isolated_user_dirs, tmp_path, capsys):
+    assert main(["db", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(isolated_user_dirs / "data" / "labbench" / "labbench.sqlite3")
+    result = _run("db", "path", env_db=str(tmp_path / "env.sqlite3"))
+    assert result.stdout.strip() == str(tmp_path / "env.sqlite3")
+    # --db wins over LABBENCH_DB, before or after the sub-command.
+    for args in (("--db", str(tmp_path / "opt.sqlite3"), "db", "path"), ("db", "path", "--db", str(tmp_path / "opt.sqlite3"))):
+        result = _run(*args, env_db=str(tmp_path / "env.sqlite3"))
+        assert result.stdout.strip() == str(tmp_path / "opt.sqlite3")
+
+
+def test_db_upgrade_and_current(tmp_path, capsys):
+    target = str(tmp_path / "cli.sqlite3")
+    assert main(["db", "current", "--db", target]) == 0
+    assert capsys.readouterr().out.startswith("(empty)")
+    assert main(["db", "upgrade", "--db", target]) == 0
+    assert "is at schema revision 0001" in capsys.readouterr().out
+    assert main(["db", "current", "--db", target]) == 0
+    assert capsys.readouterr().out.strip() == "0001 (up to date)"
+
+
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        ("mysql://user@host/db", "labbench supports sqlite and postgresql"),
+        ("postgresql://nobody@127.0.0.1:1/none", "Could not open the database postgresql://nobody@127.0.0.1:1/none"),
+        ("/no/such/folder/x.sqlite3", "folder of the database path /no/such/folder/x.sqlite3 does not exist"),
+        ("::not a url://", "not a valid SQLAlchemy URL"),
+        ("NOT_A_DB", "is not a database"),
+    ],
+)
+def test_bad_database_is_one_sentence_exit_2(tmp_path, target, words):
+    if target == "NOT_A_DB":
+        target = str(tmp_path / "notes.txt")
+        (tmp_path / "notes.txt").write_text("these are my notes, not a database\n" * 100)
+    result = _run("db", "upgrade", "--db", target)
+    assert result.returncode == 2
+    assert words.replace("NOT_A_DB", target) in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    if target.endswith("notes.txt"):
+        assert (tmp_path / "notes.txt").read_text().startswith("these are my notes")
+
+
+def test_bad_usage_exit_2():
+    result = _run("db", "frobnicate")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
