@@ -31,6 +31,11 @@ _chunks = m.TelemetryChunk.__table__
 _channels = m.Channel.__table__
 _raw = m.RawChunk.__table__
 _runs = m.Run.__table__
+_events = m.RunEvent.__table__
+
+
+# Run events that come from the rig's own lines; rebuilt when a run is re-parsed.
+CONSOLE_EVENT_KINDS = ("console", "malformed", "result")
 
 
 @dataclass
@@ -70,9 +75,10 @@ class TelemetryWriter:
         self._conn: Optional[Connection] = None
         self._channels: dict[str, _ChannelState] = {}
         self._raw_pending: list[dict] = []
+        self._events_pending: list[dict] = []
         self._raw_seq = 0
-        self.samples_committed = 0
-        self.chunks_committed = 0
+        self.samples_written = 0
+        self.chunks_written = 0
 
     # The connection is opened lazily so that it belongs to the thread that writes.
     def _connection(self) -> Connection:
@@ -123,22 +129,33 @@ class TelemetryWriter:
         state.pending += len(t)
 
     def append_raw(self, received_ns: int, data: bytes) -> None:
+        self._connection()  # numbering continues after what the run already holds
         if data:
             self._raw_pending.append(
                 {"run_id": self.run_id, "seq": self._raw_seq, "received_ns": received_ns, "data": bytes(data)}
             )
             self._raw_seq += 1
 
+    def append_event(self, at_ns: int, kind: str, detail: str = "") -> None:
+        """A run event (console line, disconnect, command sent, ...), written with the data."""
+        self._events_pending.append({"run_id": self.run_id, "at_ns": at_ns, "kind": kind, "detail": detail})
+
     @property
     def pending_samples(self) -> int:
         return sum(state.pending for state in self._channels.values())
 
     def commit(self, **run_counters: int) -> int:
-        """Write everything queued as chunk rows and commit; returns the samples written.
+        """Write everything queued and commit; returns the samples written.
 
         ``run_counters`` (e.g. ``malformed_count``) are stored on the run in the same
         transaction, so the run's counters always match its committed data.
         """
+        samples = self.flush(**run_counters)
+        self._connection().commit()
+        return samples
+
+    def flush(self, **run_counters: int) -> int:
+        """Write everything queued inside the open transaction, without committing."""
         conn = self._connection()
         rows = []
         for state in self._channels.values():
@@ -158,15 +175,29 @@ class TelemetryWriter:
         if self._raw_pending:
             conn.execute(insert(_raw), self._raw_pending)
             self._raw_pending = []
+        if self._events_pending:
+            conn.execute(insert(_events), self._events_pending)
+            self._events_pending = []
         values = dict(run_counters)
         if samples:
             values["sample_count"] = _runs.c.sample_count + samples
         if values:
             conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(**values))
-        conn.commit()
-        self.samples_committed += samples
-        self.chunks_committed += len(rows)
+        self.samples_written += samples
+        self.chunks_written += len(rows)
         return samples
+
+    def delete_telemetry(self) -> None:
+        """Remove the run's channels, chunks and console lines (inside the open transaction;
+        for rebuilding a run from its raw bytes).  Raw bytes and other events stay."""
+        conn = self._connection()
+        conn.execute(_chunks.delete().where(_chunks.c.run_id == self.run_id))
+        conn.execute(
+            _events.delete().where(_events.c.run_id == self.run_id, _events.c.kind.in_(CONSOLE_EVENT_KINDS))
+        )
+        conn.execute(_channels.delete().where(_channels.c.run_id == self.run_id))
+        conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(sample_count=0, malformed_count=0, console_count=0))
+        self._channels.clear()
 
     def close(self) -> None:
         """Commit what is queued and release the connection."""

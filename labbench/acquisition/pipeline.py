@@ -1,0 +1,344 @@
+"""The acquisition pipeline of one rig: reader thread -> rings, storage writer, live hooks.
+
+Threads and what each owns (DESIGN.md §1):
+
+* the reader thread owns the rig's transport: it reads with a bounded timeout, sends
+  queued commands, frames and parses, and every ``BATCH_INTERVAL_S`` hands a batch to the
+  ring buffers, the live listeners and the writer queue;
+* the writer thread owns its database connection: it appends batches, raw bytes and events
+  and commits every ``COMMIT_INTERVAL_S``.
+
+The writer queue is bounded.  If storage falls behind, the reader waits (back-pressure)
+and counts the waits in ``stats.writer_waits``: nothing is ever dropped between the rig and
+the database.  The backlog is visible as ``stats.backlog``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from labbench.acquisition.ring import ChannelRing
+from labbench.devices.transport import DeviceError, LinkLost, Rig, Transport
+from labbench.protocols.parser import ConsoleLine, Note, TelemetryParser
+from labbench.protocols.profile import Profile
+from labbench.storage import Database
+from labbench.storage.telemetry import TelemetryWriter
+
+log = logging.getLogger(__name__)
+
+# Batches every 30 ms: smooth live plots, and few enough hand-overs that fan-out costs
+# nothing at 10 kHz (never one hand-over per sample).
+BATCH_INTERVAL_S = 0.03
+# Commit at most every 250 ms: a crash loses at most this much (DESIGN.md §2).
+COMMIT_INTERVAL_S = 0.25
+# About 60 s of batches may wait for storage before the reader has to wait.
+WRITER_QUEUE_BATCHES = 2000
+# Samples each channel's ring keeps for live views (1 h at 1 kHz is a GUI-level concern).
+DEFAULT_RING_CAPACITY = 1 << 18
+# Reconnect attempts back off from 50 ms to 1 s.
+RECONNECT_BACKOFF_S = (0.05, 1.0)
+
+
+@dataclass
+class SampleBatch:
+    """What one rig produced in one batch interval; times in seconds since the run's t0."""
+
+    samples: dict[str, tuple[np.ndarray, np.ndarray]]
+    units: dict[str, str]
+    console: list[ConsoleLine]
+    results: list[tuple[int, str, str]]
+    lines: int
+    malformed: int
+
+
+@dataclass
+class AcquisitionStats:
+    link: str = "closed"  # connected, reconnecting, lost, closed
+    lines: int = 0
+    samples: int = 0
+    malformed: int = 0
+    console: int = 0
+    dropped_samples: int = 0
+    capped_lines: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+    backlog: int = 0
+    writer_waits: int = 0
+    samples_stored: int = 0
+    sample_rate: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+class Acquisition:
+    """Reads one rig into one run.  ``start()`` opens the rig (raising DeviceError), ``stop()``
+    ends both threads, commits everything, and returns the final stats."""
+
+    def __init__(
+        self,
+        db: Database,
+        run_id: int,
+        t0_ns: int,
+        rig: Rig,
+        profile: Profile,
+        *,
+        ring_capacity: int = DEFAULT_RING_CAPACITY,
+        reconnect_window_s: Optional[float] = None,
+    ):
+        self.db = db
+        self.run_id = run_id
+        self.t0_ns = t0_ns
+        self.rig = rig
+        self.profile = profile
+        self.parser = TelemetryParser(profile)
+        self.ring_capacity = ring_capacity
+        self.reconnect_window_s = profile.reconnect_window_s if reconnect_window_s is None else reconnect_window_s
+        self.rings: dict[str, ChannelRing] = {}
+        self.units: dict[str, str] = {}
+        self.stats = AcquisitionStats()
+        self.link_gone = threading.Event()  # the rig stayed away longer than the window
+        self._listeners: list[Callable[[SampleBatch], None]] = []
+        self._commands: "queue.SimpleQueue[str]" = queue.SimpleQueue()
+        self._writer_queue: "queue.Queue[tuple]" = queue.Queue(maxsize=WRITER_QUEUE_BATCHES)
+        self._stop = threading.Event()
+        self._transport: Optional[Transport] = None
+        self._reader: Optional[threading.Thread] = None
+        self._writer: Optional[threading.Thread] = None
+        self._writer_error: Optional[BaseException] = None
+        self._rate_window: list[tuple[float, int]] = []
+
+    # --- control --------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[SampleBatch], None]) -> None:
+        """Called on the reader thread with every batch; must be quick and must not block."""
+        self._listeners.append(listener)
+
+    def start(self, transport: Optional[Transport] = None) -> None:
+        """Start reading; opens the rig unless given its open ``transport``.
+
+        DeviceError goes to the caller with nothing started."""
+        self._transport = transport if transport is not None else self.rig.open()
+        self.stats.link = "connected"
+        self._writer = threading.Thread(target=self._write_loop, name=f"labbench-writer-{self.run_id}", daemon=True)
+        self._reader = threading.Thread(target=self._read_loop, name=f"labbench-reader-{self.run_id}", daemon=True)
+        self._event(time.time_ns(), "connect", self.rig.device)
+        self._writer.start()
+        self._reader.start()
+
+    def send(self, line: str) -> None:
+        """Queue a command line for the rig (written by the reader thread, recorded as an event)."""
+        self._commands.put(line)
+
+    def stop(self, timeout: float = 30.0) -> AcquisitionStats:
+        self._stop.set()
+        if self._reader is not None:
+            self._reader.join(timeout)
+        self._writer_queue.put(("stop",))
+        if self._writer is not None:
+            self._writer.join(timeout)
+            if self._writer.is_alive():
+                self.stats.errors.append("the storage writer did not finish in time")
+        self.stats.backlog = self._writer_queue.qsize()
+        return self.stats
+
+    @property
+    def running(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()
+
+    # --- reader thread --------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        last_emit = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                transport = self._transport
+                if transport is None:
+                    if not self._reconnect():
+                        break
+                    continue
+                try:
+                    self._send_commands(transport)
+                    chunk = transport.read()
+                except LinkLost as exc:
+                    self._on_link_lost(str(exc))
+                    continue
+                if chunk:
+                    received_ns = time.time_ns()
+                    self._writer_put(("raw", received_ns, chunk))
+                    self.parser.feed(chunk, received_ns)
+                now = time.monotonic()
+                if now - last_emit >= BATCH_INTERVAL_S:
+                    self._emit()
+                    last_emit = now
+        except Exception as exc:  # a bug must not leave a run silently dead
+            log.exception("reader thread of %s failed", self.rig.device)
+            self.stats.errors.append(f"reader: {exc!r}")
+            self.link_gone.set()
+        finally:
+            self.parser.end_of_stream(time.time_ns())
+            self._emit()
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+            if self.stats.link != "lost":
+                self.stats.link = "closed"
+
+    def _send_commands(self, transport: Transport) -> None:
+        while True:
+            try:
+                line = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            transport.write(line.encode(self.profile.encoding) + self.profile.command_ending.encode(self.profile.encoding))
+            self._event(time.time_ns(), "command", line)
+
+    def _on_link_lost(self, why: str) -> None:
+        now_ns = time.time_ns()
+        self.stats.disconnects += 1
+        self.stats.link = "reconnecting"
+        self.parser.end_of_stream(now_ns)
+        self._emit()
+        self._event(now_ns, "disconnect", why)
+        if self._transport is not None:
+            self._transport.close()
+        self._transport = None
+        self._lost_at = (time.monotonic(), now_ns)
+
+    def _reconnect(self) -> bool:
+        """Try to get the rig back within the window; False when it is gone for good."""
+        lost_mono, lost_ns = self._lost_at
+        delay = RECONNECT_BACKOFF_S[0]
+        while not self._stop.is_set():
+            try:
+                self._transport = self.rig.open()
+            except DeviceError as exc:
+                if time.monotonic() - lost_mono >= self.reconnect_window_s:
+                    self.stats.link = "lost"
+                    self._event(time.time_ns(), "link_lost", f"no rig within {self.reconnect_window_s:g} s: {exc}")
+                    self.link_gone.set()
+                    return False
+                self._stop.wait(delay)
+                delay = min(delay * 2, RECONNECT_BACKOFF_S[1])
+                continue
+            now_ns = time.time_ns()
+            self.stats.reconnects += 1
+            self.stats.link = "connected"
+            self._event(now_ns, "reconnect", f"{self.rig.device} back after a {(now_ns - lost_ns) / 1e9:.3f} s gap")
+            return True
+        return False
+
+    def _emit(self) -> None:
+        parsed = self.parser.take()
+        t0 = self.t0_ns
+        samples = {
+            name: ((t_ns - t0) / 1e9, v) for name, (t_ns, v) in parsed.samples.items()
+        }
+        batch = SampleBatch(samples, parsed.units, parsed.console, parsed.results, parsed.lines, parsed.malformed)
+        for note in parsed.notes:
+            self._note(note)
+        stats = self.stats
+        n = sum(t.size for t, _ in samples.values())
+        stats.lines += parsed.lines
+        stats.samples += n
+        stats.malformed += parsed.malformed
+        stats.console += sum(1 for c in parsed.console if c.kind != "malformed")
+        stats.dropped_samples = self.parser.dropped_samples
+        stats.capped_lines = self.parser.framer.capped_lines
+        self._update_rate(n)
+        if not (samples or parsed.console or parsed.units):
+            return
+        self.units.update(parsed.units)
+        for name, (t, v) in samples.items():
+            ring = self.rings.get(name)
+            if ring is None:
+                ring = self.rings[name] = ChannelRing(self.ring_capacity)
+            ring.extend(t, v)
+        self._writer_put(("batch", batch))
+        for listener in self._listeners:
+            try:
+                listener(batch)
+            except Exception:
+                log.exception("live listener failed")
+
+    def _update_rate(self, n: int) -> None:
+        now = time.monotonic()
+        window = self._rate_window
+        window.append((now, n))
+        while window and now - window[0][0] > 1.0:
+            window.pop(0)
+        span = now - window[0][0] if len(window) > 1 else 0.0
+        self.stats.sample_rate = sum(c for _, c in window[1:]) / span if span > 0 else 0.0
+
+    def _note(self, note: Note) -> None:
+        self._event(note.received_ns, note.kind, note.detail)
+
+    def _event(self, at_ns: int, kind: str, detail: str) -> None:
+        self._writer_put(("event", at_ns, kind, detail))
+
+    def _writer_put(self, item: tuple) -> None:
+        try:
+            self._writer_queue.put_nowait(item)
+        except queue.Full:
+            self.stats.writer_waits += 1  # back-pressure: wait, never drop
+            while True:
+                try:
+                    self._writer_queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    if self._writer_error is not None:
+                        return  # storage failed: the run ends as error, the failure is recorded
+        self.stats.backlog = self._writer_queue.qsize()
+
+    # --- writer thread --------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        writer = TelemetryWriter(self.db, self.run_id)
+        last_commit = time.monotonic()
+        malformed = console = 0
+        try:
+            while True:
+                timeout = max(COMMIT_INTERVAL_S - (time.monotonic() - last_commit), 0.0)
+                try:
+                    item = self._writer_queue.get(timeout=timeout)
+                except queue.Empty:
+                    item = None
+                if item is not None:
+                    kind = item[0]
+                    if kind == "stop":
+                        break
+                    if kind == "raw":
+                        writer.append_raw(item[1], item[2])
+                    elif kind == "event":
+                        writer.append_event(item[1], item[2], item[3])
+                    elif kind == "batch":
+                        batch: SampleBatch = item[1]
+                        for name, (t, v) in batch.samples.items():
+                            writer.append(name, t, v, unit=batch.units.get(name) or self.units.get(name, ""))
+                        for line in batch.console:
+                            writer.append_event(line.received_ns, line.kind, line.text)
+                            if line.kind == "malformed":
+                                malformed += 1
+                            else:
+                                console += 1
+                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
+                    self.stats.samples_stored += writer.commit(malformed_count=malformed, console_count=console)
+                    last_commit = time.monotonic()
+                    self.stats.backlog = self._writer_queue.qsize()
+            self.stats.samples_stored += writer.commit(malformed_count=malformed, console_count=console)
+        except BaseException as exc:
+            log.exception("storage writer of run %s failed", self.run_id)
+            self._writer_error = exc
+            self.stats.errors.append(f"writer: {exc!r}")
+            self.link_gone.set()
+            self._stop.set()
+        finally:
+            try:
+                writer.close()
+            except Exception:
+                log.exception("closing the storage writer failed")

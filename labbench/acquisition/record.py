@@ -1,0 +1,150 @@
+"""Headless recording without a plan, and rebuilding a run's telemetry from its raw bytes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
+from labbench.devices.transport import make_rig
+from labbench.protocols.parser import TelemetryParser
+from labbench.protocols.profile import Profile
+from labbench.storage import Database
+from labbench.storage import repository as repo
+from labbench.storage.telemetry import TelemetryWriter, read_raw
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecordSummary:
+    run_id: int
+    status: str
+    samples: int
+    lines: int
+    malformed: int
+    console: int
+    disconnects: int
+    reconnects: int
+    duration_s: float
+
+
+def record(
+    db: Database,
+    *,
+    device: str,
+    dut: repo.DutInfo,
+    duration_s: float,
+    profile: Profile,
+    operator: str = "",
+    station: Optional[str] = None,
+    stop: Optional[threading.Event] = None,
+) -> RecordSummary:
+    """Record telemetry from ``device`` into a new run (status ``recorded``) for duration_s.
+
+    ``stop`` ends it early (Ctrl-C): the run is ``aborted``, everything recorded is kept.  A
+    rig that stays away longer than the profile's reconnect window ends it as ``error``.
+    """
+    rig = make_rig(device, profile)
+    transport = rig.open()  # DeviceError before any run exists
+    station_id = repo.ensure_station(db, station).id if station else None
+    run = repo.start_run(
+        db, dut.id, station_id=station_id, operator=operator, device=device, profile=profile.name, pid=os.getpid()
+    )
+    acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile)
+    stop = stop or threading.Event()
+    began = time.monotonic()
+    status, error = "recorded", ""
+    acquisition.start(transport)
+    try:
+        deadline = began + duration_s
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if acquisition.link_gone.wait(min(left, 0.1)):
+                status, error = "error", "the rig was lost and did not come back within the reconnect window"
+                break
+        else:
+            status = "aborted"
+    except KeyboardInterrupt:
+        status = "aborted"
+    finally:
+        stats: AcquisitionStats = acquisition.stop()
+        if stats.errors and status != "aborted":
+            status, error = "error", "; ".join(stats.errors)
+        repo.finish_run(db, run.id, status, error_message=error)
+    final = repo.get_run(db, run.id)
+    return RecordSummary(
+        run_id=run.id,
+        status=status,
+        samples=final.sample_count,
+        lines=stats.lines,
+        malformed=final.malformed_count,
+        console=final.console_count,
+        disconnects=stats.disconnects,
+        reconnects=stats.reconnects,
+        duration_s=time.monotonic() - began,
+    )
+
+
+@dataclass
+class ReparseSummary:
+    run_id: int
+    samples: int
+    channels: int
+    malformed: int
+    console: int
+
+
+def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: str = "") -> ReparseSummary:
+    """Rebuild a run's telemetry and console log from its raw bytes with ``profile``.
+
+    One transaction: readers see the old telemetry or the new, never a mix.  Verdicts and
+    results are untouched (they are append-only); the rebuild is recorded in the audit trail.
+    """
+    run = repo.get_run(db, run_id)
+    if run.status == "running":
+        raise repo.RecordError(f"Run {run_id} is still running; re-parse it after it ends.")
+    parser = TelemetryParser(profile)
+    writer = TelemetryWriter(db, run_id)
+    malformed = console = 0
+    last_ns = run.t0_ns
+
+    def drain() -> None:
+        nonlocal malformed, console
+        batch = parser.take()
+        units = parser.channel_units
+        for name, (t_ns, v) in batch.samples.items():
+            writer.append(name, (t_ns - run.t0_ns) / 1e9, v, unit=units.get(name, ""))
+        for line in batch.console:
+            writer.append_event(line.received_ns, line.kind, line.text)
+            malformed += line.kind == "malformed"
+            console += line.kind != "malformed"
+        writer.flush()
+
+    try:
+        writer.delete_telemetry()
+        pending = 0
+        for received_ns, data in read_raw(db, run_id):
+            parser.feed(data, received_ns)
+            last_ns = received_ns
+            pending += len(data)
+            if pending >= 1 << 20:
+                drain()
+                pending = 0
+        parser.end_of_stream(last_ns)
+        drain()
+        writer.commit(malformed_count=malformed, console_count=console)
+    finally:
+        writer.close()
+    repo.add_audit_entry(
+        db, user=user, entity="run", entity_id=run_id, action="reparse", field="profile",
+        old_value=run.profile, new_value=profile.name, reason=reason or f"telemetry rebuilt from raw bytes with profile {profile.name}",
+    )
+    final = repo.get_run(db, run_id)
+    return ReparseSummary(run_id, final.sample_count, len(repo.run_channels(db, run_id)), malformed, console)

@@ -1,0 +1,63 @@
+"""Bounded per-channel ring buffers for live views: the newest samples, fixed memory."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class ChannelRing:
+    """The last ``capacity`` samples of one channel.  Writers and readers may be different
+    threads; a snapshot is a copy, so a reader never sees a half-written block."""
+
+    def __init__(self, capacity: int):
+        if capacity < 1:
+            raise ValueError("capacity must be positive")
+        self.capacity = capacity
+        self._t = np.empty(capacity, np.float64)
+        self._v = np.empty(capacity, np.float64)
+        self._end = 0  # total samples ever appended
+        self._lock = threading.Lock()
+
+    @property
+    def total(self) -> int:
+        return self._end
+
+    def __len__(self) -> int:
+        return min(self._end, self.capacity)
+
+    def extend(self, t: np.ndarray, v: np.ndarray) -> None:
+        n = len(t)
+        if n == 0:
+            return
+        if n > self.capacity:
+            t, v, skipped = t[-self.capacity :], v[-self.capacity :], n - self.capacity
+        else:
+            skipped = 0
+        with self._lock:
+            start = (self._end + skipped) % self.capacity
+            first = min(len(t), self.capacity - start)
+            self._t[start : start + first] = t[:first]
+            self._v[start : start + first] = v[:first]
+            if first < len(t):
+                self._t[: len(t) - first] = t[first:]
+                self._v[: len(t) - first] = v[first:]
+            self._end += n
+
+    def snapshot(self, since_total: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+        """Samples appended after the ``since_total``-th (as far as still held), in order,
+        and the new total to pass next time."""
+        with self._lock:
+            end = self._end
+            count = min(end - since_total, self.capacity, end)
+            if count <= 0:
+                return np.empty(0), np.empty(0), end
+            start = (end - count) % self.capacity
+            if start + count <= self.capacity:
+                t = self._t[start : start + count].copy()
+                v = self._v[start : start + count].copy()
+            else:
+                t = np.concatenate((self._t[start:], self._t[: start + count - self.capacity]))
+                v = np.concatenate((self._v[start:], self._v[: start + count - self.capacity]))
+            return t, v, end

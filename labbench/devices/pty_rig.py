@@ -1,0 +1,132 @@
+"""A simulated rig served on a pseudo-terminal, so any serial client can talk to it.
+
+``labbench mock-rig`` runs :func:`serve` in the foreground.  The path it prints is a symlink
+to the current pty: the ``disconnect`` scenario closes the pty (the client's reads fail, as
+on an unplug) and after the gap opens a new one behind the same path (a replug).
+Writes wait when the client does not keep up, so no line is ever dropped by the rig.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import tempfile
+import threading
+import time
+import tty
+from pathlib import Path
+from typing import Callable, Optional
+
+from labbench.devices.simulation import RigParams, RigSimulation, encode_line
+
+log = logging.getLogger(__name__)
+
+
+class _Pty:
+    def __init__(self, link: Path):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)  # no echo, no newline translation until a client configures it
+        os.set_blocking(self.master, False)
+        self.name = os.ttyname(self.slave)
+        tmp = link.with_name(link.name + ".new")
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(self.name)
+        os.replace(tmp, link)  # atomic: a client never sees the path missing mid-switch
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def default_link_path() -> Path:
+    return Path(tempfile.mkdtemp(prefix="labbench-rig-")) / "tty"
+
+
+def serve(
+    params: RigParams,
+    link: Optional[Path] = None,
+    *,
+    stop: Optional[threading.Event] = None,
+    ready: Optional[Callable[[Path], None]] = None,
+    duration_s: Optional[float] = None,
+) -> int:
+    """Serve the rig until ``stop`` is set (or ``duration_s`` passes); returns lines sent."""
+    link = Path(link) if link else default_link_path()
+    stop = stop or threading.Event()
+    sim = RigSimulation(params)
+    rate = params.rate
+    pty = _Pty(link)
+    if ready:
+        ready(link)
+    start = time.monotonic()
+    pending_commands = b""
+    sent = 0
+    try:
+        while not stop.is_set():
+            now = time.monotonic() - start
+            if duration_s is not None and now >= duration_s:
+                break
+            if sim.in_gap():
+                pty.close()
+                if link.is_symlink():
+                    link.unlink()
+                log.info("simulated unplug at t=%.3f s for %.3f s", sim.t, params.gap)
+                if stop.wait(max(params.at + params.gap - now, 0.0)):
+                    break
+                pty = _Pty(link)
+                while sim.in_gap():  # the gap's lines are lost, as on a real unplug
+                    sim.next_lines()
+                continue
+            due = int(now * rate)
+            if due <= sim.seq:
+                timeout = max(min((sim.seq + 1) / rate - now, 0.05), 0.0)
+                readable, _, _ = select.select([pty.master], [], [], timeout)
+            else:
+                readable, _, _ = select.select([pty.master], [], [], 0)
+            if readable:
+                try:
+                    pending_commands += os.read(pty.master, 4096)
+                except BlockingIOError:
+                    pass
+                replies, pending_commands = _run_commands(sim, pending_commands)
+                if replies:
+                    _write_all(pty.master, b"".join(encode_line(r) for r in replies), stop)
+            out = bytearray()
+            while sim.seq < due and len(out) < 1 << 16 and not sim.in_gap():
+                for line in sim.next_lines():
+                    out += encode_line(line)
+                    sent += 1
+            if out:
+                _write_all(pty.master, bytes(out), stop)
+    finally:
+        pty.close()
+        if link.is_symlink():
+            link.unlink()
+    return sent
+
+
+def _run_commands(sim: RigSimulation, buffer: bytes) -> tuple[list[str], bytes]:
+    buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    *lines, rest = buffer.split(b"\n")
+    replies: list[str] = []
+    for line in lines:
+        text = line.decode("utf-8", errors="replace").strip()
+        if text:
+            replies.extend(sim.command(text))
+    return replies, rest[-4096:]
+
+
+def _write_all(fd: int, data: bytes, stop: threading.Event) -> None:
+    view = memoryview(data)
+    while view and not stop.is_set():
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [], 0.05)
+            continue
+        view = view[written:]

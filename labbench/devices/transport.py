@@ -1,0 +1,219 @@
+"""Opening rigs and moving bytes: serial ports, pyserial URLs, in-process simulated rigs.
+
+A :class:`Rig` is what a device string names; ``rig.open()`` gives a :class:`Transport`
+(called again to reconnect).  Transports read with a bounded timeout, never parse, and turn
+every way a link can die into :class:`LinkLost`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Optional, Protocol
+
+import serial
+import serial.tools.list_ports
+
+from labbench.devices.simulation import RigParams, RigSimulation, ScenarioError, encode_line
+from labbench.protocols.profile import Profile, SerialSettings
+
+log = logging.getLogger(__name__)
+
+# How long one read waits for the first byte.  Short enough that a stop request is seen
+# within 50 ms, long enough that an idle rig costs no CPU (never timeout=0: a busy loop).
+READ_TIMEOUT_S = 0.05
+# A read takes at most this much at once, so one batch never grows without bound.
+MAX_READ_BYTES = 1 << 20
+
+
+class DeviceError(Exception):
+    """A rig that cannot be opened; the message names the device."""
+
+
+class LinkLost(Exception):
+    """The rig went away mid-stream (unplugged, port closed, read error)."""
+
+
+class Transport(Protocol):
+    def read(self) -> bytes: ...
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+class Rig(Protocol):
+    device: str
+
+    def open(self) -> Transport: ...
+
+
+# --- serial ports and pyserial URLs -------------------------------------------------------
+
+
+class SerialTransport:
+    def __init__(self, port: serial.SerialBase, device: str):
+        self._port = port
+        self.device = device
+
+    def read(self) -> bytes:
+        try:
+            # read(in_waiting or 1) with a timeout: framing is ours (readline() is ~10x slower).
+            data = self._port.read(min(max(self._port.in_waiting, 1), MAX_READ_BYTES))
+            if data:
+                waiting = self._port.in_waiting
+                if waiting:
+                    data += self._port.read(min(waiting, MAX_READ_BYTES))
+            return data
+        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            # An unplugged port raises on read while is_open stays true; pyserial also
+            # raises TypeError/AttributeError from a port closed under it.
+            raise LinkLost(f"{self.device}: {exc}") from None
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise LinkLost(f"{self.device}: {exc}") from None
+
+    def close(self) -> None:
+        try:
+            self._port.close()
+        except (serial.SerialException, OSError):
+            pass
+
+
+class SerialRig:
+    """A local serial port (``/dev/ttyUSB0``, ``COM3``) or a pyserial URL (``socket://…``)."""
+
+    def __init__(self, device: str, settings: SerialSettings):
+        self.device = device
+        self.settings = settings
+        self.is_url = "://" in device
+
+    def open(self) -> SerialTransport:
+        s = self.settings
+        try:
+            port = serial.serial_for_url(self.device, do_not_open=True)
+        except (ValueError, serial.SerialException) as exc:
+            raise DeviceError(f"The device {self.device!r} is not a serial port or pyserial URL ({exc}).") from None
+        try:
+            port.baudrate = s.baudrate
+            port.bytesize = s.bytesize
+            port.parity = s.parity
+            port.stopbits = s.stopbits
+            port.rtscts = s.rtscts
+            port.xonxoff = s.xonxoff
+            port.timeout = READ_TIMEOUT_S
+            port.write_timeout = 2.0
+            if not self.is_url:
+                port.exclusive = True  # a second program on the rig's port corrupts both streams
+            port.open()
+        except (ValueError, serial.SerialException, OSError) as exc:
+            raise DeviceError(_open_error(self.device, exc)) from None
+        return SerialTransport(port, self.device)
+
+
+def _open_error(device: str, exc: BaseException) -> str:
+    text = str(exc)
+    if "Could not exclusively lock" in text or "Resource temporarily unavailable" in text:
+        return f"The serial port {device} is in use by another program."
+    if "No such file or directory" in text or "could not open port" in text and "Errno 2" in text:
+        return f"The serial port {device} does not exist (unplugged, or a typo?)."
+    if "Permission denied" in text:
+        return f"No permission to open the serial port {device} (add your user to the 'dialout' group)."
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"Cannot open the device {device}: {first}."
+
+
+# --- simulated rigs, in process -----------------------------------------------------------
+
+
+class MockRig:
+    """``mock://SCENARIO?param=value``: the simulation lives as long as the rig object, so a
+    reconnect continues the same rig (with the lines of the gap lost, as on a real unplug)."""
+
+    def __init__(self, device: str):
+        self.device = device
+        try:
+            self.params = RigParams.from_device(device)
+        except ScenarioError as exc:
+            raise DeviceError(str(exc)) from None
+        self.sim = RigSimulation(self.params)
+        self._start: Optional[float] = None
+        self._lock = threading.Lock()
+
+    def wall_t(self) -> float:
+        return 0.0 if self._start is None else time.monotonic() - self._start
+
+    def open(self) -> "MockTransport":
+        with self._lock:
+            if self._start is None:
+                self._start = time.monotonic()
+            if self.sim.in_gap(self.wall_t()):
+                raise DeviceError(f"The simulated rig {self.device} is unplugged.")
+            # Lines that fell due while nobody listened are lost, as on a real rig.
+            due = int(self.wall_t() * self.params.rate)
+            while self.sim.seq < due:
+                self.sim.next_lines()
+        return MockTransport(self)
+
+
+class MockTransport:
+    def __init__(self, rig: MockRig):
+        self._rig = rig
+        self._replies: list[str] = []
+        self._closed = threading.Event()
+
+    def read(self) -> bytes:
+        rig, sim = self._rig, self._rig.sim
+        if self._closed.is_set():
+            raise LinkLost(f"{rig.device}: closed")
+        rate = rig.params.rate
+        due = int(rig.wall_t() * rate)
+        if due <= sim.seq and not self._replies:
+            wait = min((sim.seq + 1) / rate - rig.wall_t(), READ_TIMEOUT_S)
+            if wait > 0 and self._closed.wait(wait):
+                raise LinkLost(f"{rig.device}: closed")
+            due = int(rig.wall_t() * rate)
+        out = bytearray()
+        with rig._lock:
+            for reply in self._replies:
+                out += encode_line(reply)
+            self._replies.clear()
+            while sim.seq < due and len(out) < MAX_READ_BYTES:
+                if sim.in_gap():
+                    raise LinkLost(f"{rig.device}: simulated unplug at t={sim.t:.3f} s")
+                for line in sim.next_lines():
+                    out += encode_line(line)
+        return bytes(out)
+
+    def write(self, data: bytes) -> None:
+        if self._closed.is_set():
+            raise LinkLost(f"{self._rig.device}: closed")
+        text = data.decode("utf-8", errors="replace")
+        with self._rig._lock:
+            for line in text.replace("\r", "\n").split("\n"):
+                if line.strip():
+                    self._replies.extend(self._rig.sim.command(line))
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+# --- naming and listing -------------------------------------------------------------------
+
+
+def make_rig(device: str, profile: Optional[Profile] = None) -> Rig:
+    """The rig a device string names; raises DeviceError for a string that names nothing."""
+    device = device.strip()
+    if not device:
+        raise DeviceError("No device given: name a serial port, a pyserial URL or mock://SCENARIO.")
+    if device.startswith("mock://"):
+        return MockRig(device)
+    return SerialRig(device, (profile or Profile()).serial)
+
+
+def list_ports() -> list[tuple[str, str, str]]:
+    """Serial ports on this machine: (device, description, hardware id)."""
+    return [(p.device, p.description or "", p.hwid or "") for p in sorted(serial.tools.list_ports.comports())]

@@ -1,0 +1,1 @@
+"""Bytes to samples: line framing, line formats, profiles.  No storage, no Qt."""

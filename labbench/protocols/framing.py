@@ -1,0 +1,112 @@
+"""Line framing: cut a byte stream into lines, whatever way reads split it.
+
+CR, LF and CRLF all end a line; a CRLF split across two reads is still one line end.
+Lines longer than ``max_line_bytes`` are cut at the cap (the rest of that line is
+discarded and counted), so 10 MB without a newline costs ``max_line_bytes`` of memory.
+Empty lines carry nothing and are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_MAX_LINE_BYTES = 4096
+
+
+@dataclass
+class FramedBlock:
+    """The complete lines that one read finished, all timed by that read's arrival."""
+
+    received_ns: int
+    # The finished lines, each followed by b"\n" (b"" when none): fast parsers work on the
+    # whole block at once; ``lines()`` splits it.
+    data: bytes
+    count: int
+    # Lines of this block that hit the length cap (their head is in ``data``).
+    capped: int = 0
+
+    def lines(self) -> list[bytes]:
+        return self.data.split(b"\n")[:-1] if self.count else []
+
+
+class LineFramer:
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
+        if max_line_bytes < 16:
+            raise ValueError("max_line_bytes must be at least 16")
+        self.max_line_bytes = max_line_bytes
+        self._partial = b""
+        self._after_cr = False  # the last byte seen was CR: a leading LF is its partner
+        self._discarding = False  # inside an overlong line, dropping bytes until its end
+        self.capped_lines = 0
+        self.discarded_bytes = 0
+
+    def feed(self, chunk: bytes, received_ns: int) -> FramedBlock:
+        if self._after_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        if not chunk:
+            return FramedBlock(received_ns, b"", 0)
+        self._after_cr = chunk[-1:] == b"\r"
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        last_nl = chunk.rfind(b"\n")
+        if last_nl < 0:
+            self._append_partial(chunk)
+            return FramedBlock(received_ns, b"", 0)
+        complete, tail = chunk[: last_nl + 1], chunk[last_nl + 1 :]
+        capped = 0
+        simple = (
+            not self._partial
+            and not self._discarding
+            and complete[:1] != b"\n"
+            and b"\n\n" not in complete
+            and (len(complete) <= self.max_line_bytes or max(map(len, complete.split(b"\n"))) <= self.max_line_bytes)
+        )
+        if simple:  # the common case at high rates: hand the block on untouched
+            data, count = complete, complete.count(b"\n")
+        else:
+            lines = complete.split(b"\n")
+            lines.pop()
+            if self._partial or self._discarding:
+                lines[0], capped = self._finish_partial(lines[0])
+            for i, line in enumerate(lines):
+                if len(line) > self.max_line_bytes:
+                    self.discarded_bytes += len(line) - self.max_line_bytes
+                    lines[i] = line[: self.max_line_bytes]
+                    capped += 1
+            lines = [line for line in lines if line]
+            data = b"\n".join(lines) + b"\n" if lines else b""
+            count = len(lines)
+        self._append_partial(tail)
+        self.capped_lines += capped
+        return FramedBlock(received_ns, data, count, capped)
+
+    def _append_partial(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._discarding:
+            self.discarded_bytes += len(data)
+            return
+        room = self.max_line_bytes - len(self._partial)
+        if len(data) > room:
+            self._partial += data[:room]
+            self.discarded_bytes += len(data) - room
+            self._discarding = True
+        else:
+            self._partial += data
+
+    def _finish_partial(self, rest: bytes) -> tuple[bytes, int]:
+        self._append_partial(rest)
+        line, capped = self._partial, int(self._discarding)
+        self._partial = b""
+        self._discarding = False
+        return line, capped
+
+    def flush(self) -> tuple[bytes, bool]:
+        """The unfinished line (e.g. when the rig disconnects) and whether it was capped."""
+        line, capped = self._partial, self._discarding
+        self._partial = b""
+        self._discarding = False
+        self._after_cr = False
+        if capped:
+            self.capped_lines += 1
+        return line, capped
