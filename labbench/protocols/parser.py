@@ -334,9 +334,12 @@ class TelemetryParser:
             # float() and strtod() may disagree on: let the reference parser decide.
             if numbers.translate(None, _PLAIN_CHARS) and not _plain_specials(numbers):
                 return False
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                values = np.fromstring(numbers, dtype=np.float64, sep=" ")
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # older numpy warns and stops early instead
+                    values = np.fromstring(numbers, dtype=np.float64, sep=" ")
+            except ValueError:  # unmatched data: not all numbers
+                return False
             if values.size != n:
                 return False
             columns.append(values)
