@@ -22,6 +22,8 @@ from labbench.devices.simulation import RigParams, RigSimulation, encode_line
 
 log = logging.getLogger(__name__)
 
+USB_FRAME_S = 0.001
+
 
 class _Pty:
     def __init__(self, link: Path):
@@ -84,7 +86,8 @@ def serve(
                 continue
             due = int(now * rate)
             if due <= sim.seq:
-                timeout = max(min((sim.seq + 1) / rate - now, 0.05), 0.0)
+                # Tick at most every millisecond, like a USB serial adapter's frames.
+                timeout = max(min((sim.seq + 1) / rate - now, 0.05), USB_FRAME_S)
                 readable, _, _ = select.select([pty.master], [], [], timeout)
             else:
                 readable, _, _ = select.select([pty.master], [], [], 0)
