@@ -84,6 +84,39 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     _add_db_option(rec)
 
+    run = commands.add_parser("run", help="run a test plan headless")
+    run.add_argument("--plan", required=True, metavar="FILE", help="plan file (TOML)")
+    run.add_argument("--dut", required=True, metavar="SERIAL", help="serial number of the sled or chip")
+    run.add_argument("--device", required=True, help="serial port, pyserial URL or mock://SCENARIO")
+    run.add_argument("--profile", help="rig profile name or .toml path (default: default)")
+    run.add_argument("--operator", default=os.environ.get("USER", ""))
+    run.add_argument("--station", help="station name (default: this host's name)")
+    run.add_argument("--manual", action="append", default=[], metavar="NAME=VALUE", help="value of a manual entry of the plan (repeatable)")
+    run.add_argument("--new-dut", choices=("sled", "chip"), help="register the DUT as this kind if it is unknown")
+    run.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    _add_db_option(run)
+
+    plan = commands.add_parser("plan", help="test plans")
+    plan_commands = plan.add_subparsers(dest="plan_command", metavar="ACTION", required=True, parser_class=_Parser)
+    check = plan_commands.add_parser("check", help="validate a plan file")
+    check.add_argument("file", metavar="FILE")
+
+    exp = commands.add_parser("export", help="write a run's report and telemetry as CSV")
+    exp.add_argument("run_id", type=int, metavar="RUN_ID")
+    exp.add_argument("--report", required=True, metavar="FILE", help="run report CSV")
+    exp.add_argument("--telemetry", metavar="FILE", help="telemetry CSV")
+    exp.add_argument("--layout", choices=("wide", "long"), default="wide", help="telemetry layout (default: wide)")
+    _add_db_option(exp)
+
+    runs = commands.add_parser("runs", help="list runs")
+    runs.add_argument("--dut", metavar="SERIAL")
+    runs.add_argument("--plan", metavar="NAME")
+    runs.add_argument("--verdict", metavar="STATUS", help="passed, marginal, failed, error, aborted, interrupted, recorded, running")
+    runs.add_argument("--since", metavar="DATE", help="ISO date or time (UTC unless it says otherwise)")
+    runs.add_argument("--csv", metavar="FILE", help="write one row per run to FILE")
+    runs.add_argument("--json", action="store_true", help="print a JSON list")
+    _add_db_option(runs)
+
     rep = commands.add_parser("reparse", help="rebuild a run's telemetry from its raw bytes")
     rep.add_argument("run_id", type=int, metavar="RUN_ID")
     rep.add_argument("--profile", required=True, help="rig profile name or .toml path")
@@ -173,8 +206,12 @@ def _cmd_mock_rig(args: argparse.Namespace) -> int:
 
 def _open_db(args: argparse.Namespace):
     from labbench.storage import open_database
+    from labbench.storage.repository import mark_interrupted_runs
 
-    return open_database(_db_target(args))
+    db = open_database(_db_target(args))
+    for run_id in mark_interrupted_runs(db):
+        print(f"labbench: run {run_id} was left running by a process that died; marked interrupted (data kept)", file=sys.stderr)
+    return db
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -187,11 +224,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     profile = _load_profile(args.profile)
     db = _open_db(args)
     try:
-        dut = repo.find_dut(db, args.dut)
-        if dut is None:
-            if not args.new_dut:
-                raise UsageError(f"The DUT {args.dut!r} is not registered; add --new-dut chip (or sled) to register it.")
-            dut = repo.add_dut(db, args.new_dut, args.dut)
+        dut = _find_or_register_dut(db, args.dut, args.new_dut)
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         try:
@@ -233,6 +266,146 @@ def _cmd_reparse(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _manual_values(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"--manual {pair!r} must look like NAME=VALUE.")
+        values[name.strip()] = value
+    return values
+
+
+def _find_or_register_dut(db, serial: str, new_kind: Optional[str]):
+    from labbench.storage import repository as repo
+
+    dut = repo.find_dut(db, serial)
+    if dut is None:
+        if not new_kind:
+            raise UsageError(f"The DUT {serial!r} is not registered; add --new-dut chip (or sled) to register it.")
+        dut = repo.add_dut(db, new_kind, serial)
+    return dut
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from labbench.devices.transport import DeviceError
+    from labbench.runs.plan import PlanError, load_plan
+    from labbench.runs.sequencer import RunRequest, run_plan
+    from labbench.storage import repository as repo
+
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
+    profile = _load_profile(args.profile)
+    manual = _manual_values(args.manual)
+    known = {m.name for step in plan.steps for m in step.manuals}
+    unknown = sorted(set(manual) - known)
+    if unknown:
+        raise UsageError(f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name.")
+    db = _open_db(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def on_violation(position, channel, excursion):
+        if not args.json:
+            step = plan.steps[position].name
+            print(f"  VIOLATION {step}: {channel} {excursion.bound} at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})", flush=True)
+
+    def on_step(position, step):
+        if not args.json:
+            print(f"step {position + 1}/{len(plan.steps)} {step.name} ({step.duration_s:g} s)", flush=True)
+
+    try:
+        dut = _find_or_register_dut(db, args.dut, args.new_dut)
+        request = RunRequest(plan, dut, args.device, profile, args.operator, args.station or socket.gethostname(), manual)
+        outcome = run_plan(db, request, stop=stop, on_violation=on_violation, on_step=on_step)
+        run = repo.get_run(db, outcome.run_id)
+    except (DeviceError, repo.RecordError) as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        db.dispose()
+    violations = [
+        {"step": step, "channel": v.channel, "start_s": v.start_s, "end_s": v.end_s, "extreme": v.extreme, "bound": v.bound}
+        for step, v in outcome.violations
+    ]
+    if args.json:
+        print(json.dumps({
+            "run_id": outcome.run_id, "verdict": outcome.status, "samples": run.sample_count,
+            "malformed": run.malformed_count, "violations": violations,
+            "steps": [{"name": s.name, "verdict": s.verdict} for s in outcome.steps],
+        }, allow_nan=True))
+    else:
+        for step in outcome.steps:
+            print(f"{step.verdict.upper():9} {step.name}")
+            for item in step.criteria:
+                if item.verdict != "passed":
+                    print(f"          {item.verdict:9} {item.kind} {item.name}" + ("" if item.value is None else f" = {item.value!r}"))
+        print(f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, {len(violations)} violations, {run.malformed_count} malformed lines)")
+    return {"passed": EXIT_OK, "marginal": EXIT_OK, "failed": EXIT_FAILED}.get(outcome.status, EXIT_RUN_ERROR)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from labbench.runs.plan import PlanError, load_plan
+
+    try:
+        plan = load_plan(args.file)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
+    items = sum(len(s.limits) + len(s.measures) + len(s.results) + len(s.manuals) for s in plan.steps)
+    print(f"{args.file}: plan {plan.name!r} version {plan.version} for a {plan.dut_kind}: "
+          f"{len(plan.steps)} steps, {items} judged items, {plan.duration_s:g} s")
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from labbench.export.csv_report import ExportError, export_run
+
+    db = _open_db(args)
+    try:
+        written = export_run(db, args.run_id, report=args.report, telemetry=args.telemetry, layout=args.layout)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        db.dispose()
+    print(f"run {args.run_id}: report {args.report}" + (f", telemetry {args.telemetry} ({written} samples, {args.layout})" if args.telemetry else ""))
+    return EXIT_OK
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from labbench.export.csv_report import RUN_LIST_COLUMNS, ExportError, run_list_rows, write_run_list
+
+    since = None
+    if args.since:
+        import datetime as dt
+
+        try:
+            since = dt.datetime.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since {args.since!r} is not an ISO date or time (e.g. 2026-11-25 or 2026-11-25T14:00).") from None
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.timezone.utc)
+    db = _open_db(args)
+    try:
+        filters = dict(dut=args.dut, plan=args.plan, verdict=args.verdict, since=since)
+        if args.csv:
+            count = write_run_list(db, args.csv, **filters)
+            print(f"{count} runs written to {args.csv}")
+            return EXIT_OK
+        rows = list(run_list_rows(db, **filters))
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps([dict(zip(RUN_LIST_COLUMNS, row)) for row in rows], default=str))
+    else:
+        for row in rows:
+            r = dict(zip(RUN_LIST_COLUMNS, row))
+            print(f"{r['run_id']:>6}  {r['start_utc'][:19]}  {r['verdict']:<11} {r['dut']:<20} {r['plan'] or '-'} {r['plan_version'] or ''}")
+    return EXIT_OK
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     try:
         from labbench.ui.app import run_app
@@ -256,6 +429,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "mock-rig": _cmd_mock_rig,
         "record": _cmd_record,
         "reparse": _cmd_reparse,
+        "run": _cmd_run,
+        "plan": _cmd_plan,
+        "export": _cmd_export,
+        "runs": _cmd_runs,
         None: _cmd_gui,
     }
     try:

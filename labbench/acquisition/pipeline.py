@@ -56,6 +56,11 @@ class SampleBatch:
     results: list[tuple[int, str, str]]
     lines: int
     malformed: int
+    # When this batch was cut: every sample that arrived before it is in this batch or an
+    # earlier one (so a step that ended before it has all its data).
+    emitted_ns: int = 0
+    # (epoch ns, "disconnect" | "reconnect") in order: when the rig went away and came back.
+    link_changes: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +95,7 @@ class Acquisition:
         *,
         ring_capacity: int = DEFAULT_RING_CAPACITY,
         reconnect_window_s: Optional[float] = None,
+        units: Optional[dict[str, str]] = None,
     ):
         self.db = db
         self.run_id = run_id
@@ -100,7 +106,8 @@ class Acquisition:
         self.ring_capacity = ring_capacity
         self.reconnect_window_s = profile.reconnect_window_s if reconnect_window_s is None else reconnect_window_s
         self.rings: dict[str, ChannelRing] = {}
-        self.units: dict[str, str] = {}
+        # Known units (a plan's [[channel]] table); units from the rig's profile win.
+        self.units: dict[str, str] = dict(units or {})
         self.stats = AcquisitionStats()
         self.link_gone = threading.Event()  # the rig stayed away longer than the window
         self._listeners: list[Callable[[SampleBatch], None]] = []
@@ -112,6 +119,7 @@ class Acquisition:
         self._writer: Optional[threading.Thread] = None
         self._writer_error: Optional[BaseException] = None
         self._rate_window: list[tuple[float, int]] = []
+        self._link_changes: list[tuple[int, str]] = []
 
     # --- control --------------------------------------------------------------------------
 
@@ -205,6 +213,7 @@ class Acquisition:
         self.parser.end_of_stream(now_ns)
         self._emit()
         self._event(now_ns, "disconnect", why)
+        self._link_changes.append((now_ns, "disconnect"))
         if self._transport is not None:
             self._transport.close()
         self._transport = None
@@ -230,16 +239,20 @@ class Acquisition:
             self.stats.reconnects += 1
             self.stats.link = "connected"
             self._event(now_ns, "reconnect", f"{self.rig.device} back after a {(now_ns - lost_ns) / 1e9:.3f} s gap")
+            self._link_changes.append((now_ns, "reconnect"))
             return True
         return False
 
     def _emit(self) -> None:
+        emitted_ns = time.time_ns()
         parsed = self.parser.take()
         t0 = self.t0_ns
         samples = {
             name: ((t_ns - t0) / 1e9, v) for name, (t_ns, v) in parsed.samples.items()
         }
-        batch = SampleBatch(samples, parsed.units, parsed.console, parsed.results, parsed.lines, parsed.malformed)
+        batch = SampleBatch(samples, parsed.units, parsed.console, parsed.results, parsed.lines, parsed.malformed,
+                            emitted_ns, self._link_changes)
+        self._link_changes = []
         for note in parsed.notes:
             self._note(note)
         stats = self.stats
@@ -251,15 +264,15 @@ class Acquisition:
         stats.dropped_samples = self.parser.dropped_samples
         stats.capped_lines = self.parser.framer.capped_lines
         self._update_rate(n)
-        if not (samples or parsed.console or parsed.units):
-            return
-        self.units.update(parsed.units)
-        for name, (t, v) in samples.items():
-            ring = self.rings.get(name)
-            if ring is None:
-                ring = self.rings[name] = ChannelRing(self.ring_capacity)
-            ring.extend(t, v)
-        self._writer_put(("batch", batch))
+        if samples or parsed.console or parsed.units:
+            self.units.update(parsed.units)
+            for name, (t, v) in samples.items():
+                ring = self.rings.get(name)
+                if ring is None:
+                    ring = self.rings[name] = ChannelRing(self.ring_capacity)
+                ring.extend(t, v)
+            self._writer_put(("batch", batch))
+        # Listeners hear every batch, empty ones too: time going by is news to a step.
         for listener in self._listeners:
             try:
                 listener(batch)

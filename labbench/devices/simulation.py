@@ -2,7 +2,8 @@
 
 Rails ramp at power-on, currents follow load, temperatures lag with thermal time constants,
 the fan follows the die temperature, and every telemetry line carries a monotonically
-increasing ``seq``.  Commands: ``PWR ON``, ``PWR OFF``, ``LOAD <percent>``, ``STATUS?``.
+increasing ``seq``.  Commands: ``PWR ON``, ``PWR OFF``, ``LOAD <percent>``, ``STATUS?`` and
+``BIST`` (answers ``RESULT bist PASS`` while the rails are up).
 
 Deterministic: the same seed, rate and commands at the same line numbers give the same bytes.
 Simulation time is ``seq / rate``; transports pace lines against the wall clock.
@@ -157,6 +158,10 @@ class RigSimulation:
                 return ["ERR load must be 0..100"]
             state.load = load
             return [f"OK LOAD {load:g}"]
+        if words == ["BIST"]:
+            # The rig's built-in self test: passes while the rails are up.
+            ok = state.powered and abs(state.rails["vdd_core"] - RAIL_NOMINAL["vdd_core"]) < 0.03
+            return [f"RESULT bist {'PASS' if ok else 'FAIL'}"]
         if words == ["STATUS?"]:
             return [
                 f"STATUS PWR {'ON' if state.powered else 'OFF'} LOAD {state.load:g} "

@@ -467,3 +467,128 @@ def counts(db: Database, tables: Sequence[str] = ("duts", "runs", "telemetry_chu
             table = m.Base.metadata.tables[name]
             out[name] = session.scalar(select(func.count()).select_from(table))
         return out
+
+
+# --- results (append-only) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViolationRecord:
+    channel: str
+    start_s: float
+    end_s: float
+    extreme: float
+    bound: str
+
+
+@dataclass(frozen=True)
+class CriterionRecord:
+    kind: str
+    name: str
+    channel: str
+    unit: str
+    stat: str
+    value: Optional[float]
+    text_value: str
+    low: Optional[float]
+    high: Optional[float]
+    marginal_low: Optional[float]
+    marginal_high: Optional[float]
+    equals: Optional[str]
+    settle_s: float
+    hold_s: float
+    sample_count: int
+    verdict: str
+    violations: tuple[ViolationRecord, ...] = ()
+
+    @property
+    def first_violation_s(self) -> Optional[float]:
+        return self.violations[0].start_s if self.violations else None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    position: int
+    name: str
+    started_ns: int
+    ended_ns: Optional[int]
+    verdict: str
+    criteria: tuple[CriterionRecord, ...] = ()
+
+
+def store_results(db: Database, run_id: int, steps: Sequence[StepRecord]) -> None:
+    """Write a run's step and criterion results and violations, once, in one transaction."""
+    with Session(db.engine) as session, session.begin():
+        if session.scalar(select(m.StepResult.id).where(m.StepResult.run_id == run_id).limit(1)) is not None:
+            raise RecordError(f"Run {run_id} already has results; results are never rewritten.")
+        for step in steps:
+            row = m.StepResult(run_id=run_id, position=step.position, name=step.name, started_ns=step.started_ns,
+                               ended_ns=step.ended_ns, verdict=step.verdict)
+            session.add(row)
+            session.flush()
+            for c in step.criteria:
+                crit = m.CriterionResult(
+                    run_id=run_id, step_result_id=row.id, kind=c.kind, name=c.name, channel=c.channel, unit=c.unit,
+                    stat=c.stat, value=c.value, text_value=c.text_value, low=c.low, high=c.high,
+                    marginal_low=c.marginal_low, marginal_high=c.marginal_high, equals=c.equals,
+                    settle_s=c.settle_s, hold_s=c.hold_s, sample_count=c.sample_count, verdict=c.verdict,
+                    violation_count=len(c.violations), first_violation_s=c.first_violation_s,
+                )
+                session.add(crit)
+                session.flush()
+                session.add_all(
+                    m.Violation(run_id=run_id, criterion_result_id=crit.id, step_position=step.position,
+                                channel=v.channel, start_s=v.start_s, end_s=v.end_s, extreme=v.extreme, bound=v.bound)
+                    for v in c.violations
+                )
+
+
+def run_results(db: Database, run_id: int) -> list[StepRecord]:
+    """The stored results of a run, as written."""
+    with Session(db.engine) as session:
+        steps = session.scalars(select(m.StepResult).where(m.StepResult.run_id == run_id).order_by(m.StepResult.position)).all()
+        out = []
+        for step in steps:
+            crits = session.scalars(select(m.CriterionResult).where(m.CriterionResult.step_result_id == step.id).order_by(m.CriterionResult.id)).all()
+            records = []
+            for c in crits:
+                violations = session.scalars(select(m.Violation).where(m.Violation.criterion_result_id == c.id).order_by(m.Violation.start_s, m.Violation.id)).all()
+                records.append(CriterionRecord(
+                    kind=c.kind, name=c.name, channel=c.channel, unit=c.unit, stat=c.stat, value=c.value,
+                    text_value=c.text_value, low=c.low, high=c.high, marginal_low=c.marginal_low,
+                    marginal_high=c.marginal_high, equals=c.equals, settle_s=c.settle_s, hold_s=c.hold_s,
+                    sample_count=c.sample_count, verdict=c.verdict,
+                    violations=tuple(ViolationRecord(v.channel, v.start_s, v.end_s, v.extreme, v.bound) for v in violations),
+                ))
+            out.append(StepRecord(step.position, step.name, step.started_ns, step.ended_ns, step.verdict, tuple(records)))
+        return out
+
+
+def mark_interrupted_runs(db: Database, *, host: Optional[str] = None, is_alive=None) -> list[int]:
+    """Runs left ``running`` on this host by a process that no longer exists become
+    ``interrupted`` (their data is kept).  Returns their ids."""
+    import os
+
+    host = socket.gethostname() if host is None else host
+
+    def _alive(pid: Optional[int]) -> bool:
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    is_alive = is_alive or _alive
+    marked = []
+    with Session(db.engine) as session, session.begin():
+        for run in session.scalars(select(m.Run).where(m.Run.status == "running", m.Run.host == host)):
+            if not is_alive(run.pid):
+                run.status = "interrupted"
+                run.ended_at = utcnow()
+                run.error_message = f"the labbench process (pid {run.pid}) ended without closing the run"
+                marked.append(run.id)
+    return marked

@@ -1,0 +1,327 @@
+"""Limits, measurements and verdicts (DESIGN.md §4).
+
+Rules, as the plan format promises:
+
+* limits are inclusive; a sample is *out* if it is NaN, below ``low`` or above ``high``;
+* an excursion is a run of consecutive out samples; its duration runs from its first out
+  sample to the first sample back in (or the window's end); the limit **fails** if any
+  excursion lasts at least ``hold_s`` (``hold_s = 0``: any out sample fails);
+* otherwise it is **marginal** if any judged sample lies in a guard band
+  (``low <= v <= marginal_low`` or ``marginal_high <= v <= high``), else **passed**;
+* no sample in the window is an **error**: silence is never a pass;
+* a measurement's stat is judged like a single sample;
+* roll-ups take the worst: error > failed > marginal > passed.
+
+:class:`LimitTracker` takes a window's samples in any number of pieces and ends in exactly
+the same state as when given them at once; the live evaluation (pieces as they arrive) and
+the final one (everything from storage) therefore agree to the bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+
+STATS = ("min", "max", "mean", "std", "p2p", "first", "last", "count")
+VERDICT_ORDER = ("passed", "marginal", "failed", "error")
+
+
+def worst(verdicts: Iterable[str]) -> str:
+    """The worst verdict (error > failed > marginal > passed); ``passed`` for none."""
+    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    out = "passed"
+    for verdict in verdicts:
+        if rank.get(verdict, len(VERDICT_ORDER)) > rank[out]:
+            out = verdict
+    return out
+
+
+@dataclass(frozen=True)
+class Band:
+    low: Optional[float] = None
+    high: Optional[float] = None
+    marginal_low: Optional[float] = None
+    marginal_high: Optional[float] = None
+
+    def problem(self) -> Optional[tuple[str, str]]:
+        """(key, message) if the band is inconsistent, else None."""
+        low, high, ml, mh = self.low, self.high, self.marginal_low, self.marginal_high
+        if low is None and high is None:
+            return "low", "needs low and/or high"
+        if low is not None and high is not None and low > high:
+            return "low", f"low {low:g} is above high {high:g}"
+        if ml is not None:
+            if low is None:
+                return "marginal_low", "marginal_low needs a low limit"
+            if ml < low or (high is not None and ml > high):
+                return "marginal_low", f"marginal_low {ml:g} is outside the limits {low:g}..{_g(high)}"
+        if mh is not None:
+            if high is None:
+                return "marginal_high", "marginal_high needs a high limit"
+            if mh > high or (low is not None and mh < low):
+                return "marginal_high", f"marginal_high {mh:g} is outside the limits {_g(low)}..{high:g}"
+        if ml is not None and mh is not None and ml > mh:
+            return "marginal_low", f"the guard bands overlap (marginal_low {ml:g} > marginal_high {mh:g})"
+        return None
+
+    def out_mask(self, v: np.ndarray) -> np.ndarray:
+        out = np.isnan(v)
+        if self.low is not None:
+            out |= v < self.low
+        if self.high is not None:
+            out |= v > self.high
+        return out
+
+    def guard_mask(self, v: np.ndarray) -> np.ndarray:
+        guard = np.zeros(v.shape, bool)
+        if self.marginal_low is not None:
+            guard |= (v >= self.low) & (v <= self.marginal_low)
+        if self.marginal_high is not None:
+            guard |= (v >= self.marginal_high) & (v <= self.high)
+        return guard
+
+    def judge_value(self, value: float) -> str:
+        """A single value (a measurement, a result, a manual entry)."""
+        v = np.array([value], dtype=np.float64)
+        if self.out_mask(v)[0]:
+            return "failed"
+        return "marginal" if self.guard_mask(v)[0] else "passed"
+
+    def distance_out(self, v: np.ndarray) -> np.ndarray:
+        """How far each value lies outside the limits (0 inside; inf for NaN)."""
+        d = np.zeros(v.shape)
+        if self.low is not None:
+            d = np.maximum(d, self.low - v)
+        if self.high is not None:
+            d = np.maximum(d, v - self.high)
+        return np.where(np.isnan(v), np.inf, d)
+
+
+def _g(x: Optional[float]) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Excursion:
+    start_s: float
+    end_s: float
+    extreme: float
+    bound: str  # "low", "high" or "nan"
+    failed: bool
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass
+class LimitOutcome:
+    verdict: str
+    count: int
+    violations: list[Excursion]
+    worst_value: Optional[float]  # the extreme of the worst excursion, or the sample nearest a limit
+
+    @property
+    def first_violation_s(self) -> Optional[float]:
+        return self.violations[0].start_s if self.violations else None
+
+
+class LimitTracker:
+    """Judges one limit over one step window, fed in time order, in any chunking."""
+
+    def __init__(self, band: Band, window_start: float, settle_s: float, hold_s: float):
+        self.band = band
+        self.judge_from = window_start + settle_s
+        self.hold_s = hold_s
+        self.count = 0
+        self.marginal = False
+        self.excursions: list[Excursion] = []
+        # The open excursion: start time, extreme value, its distance out and bound.
+        self._open: Optional[list] = None
+        self._open_failed = False
+        self._nearest: Optional[tuple[float, float]] = None  # (distance to a limit, value)
+
+    def feed(self, t: np.ndarray, v: np.ndarray) -> list[Excursion]:
+        """Add samples (inside the window's end; earlier ones than the settle are skipped).
+
+        Returns excursions that became failures with these samples (for live marks)."""
+        keep = t >= self.judge_from
+        if not keep.all():
+            t, v = t[keep], v[keep]
+        n = t.size
+        if n == 0:
+            return []
+        self.count += n
+        band = self.band
+        out = band.out_mask(v)
+        if not self.marginal and band.guard_mask(v[~out]).any():
+            self.marginal = True
+        self._track_nearest(v[~out])
+        newly: list[Excursion] = []
+        distance = band.distance_out(v)
+        # Walk the runs of equal out-state.
+        edges = np.flatnonzero(np.diff(out.astype(np.int8))) + 1
+        starts = np.concatenate(([0], edges))
+        ends = np.concatenate((edges, [n]))
+        for a, b in zip(starts, ends):
+            if out[a]:
+                seg_d = distance[a:b]
+                k = a + int(np.argmax(seg_d))
+                if self._open is None:
+                    self._open = [float(t[a]), float(v[k]), float(seg_d[k - a]), _bound(band, float(v[k]))]
+                    self._open_failed = False
+                elif seg_d[k - a] > self._open[2]:
+                    self._open[1:] = [float(v[k]), float(seg_d[k - a]), _bound(band, float(v[k]))]
+                # Any sample at or past start + hold_s settles it as failed.
+                if not self._open_failed and float(t[b - 1]) - self._open[0] >= self.hold_s:
+                    self._open_failed = True
+                    newly.append(self._snapshot(float(t[b - 1])))
+            elif self._open is not None:
+                back_in = float(t[a])  # the first sample back in ends the excursion
+                if not self._open_failed and back_in - self._open[0] >= self.hold_s:
+                    self._open_failed = True
+                    newly.append(self._snapshot(back_in))
+                self._close(back_in)
+        return newly
+
+    def _track_nearest(self, inside: np.ndarray) -> None:
+        if inside.size == 0:
+            return
+        band = self.band
+        margins = []
+        if band.low is not None:
+            margins.append(inside - band.low)
+        if band.high is not None:
+            margins.append(band.high - inside)
+        margin = np.minimum.reduce(margins)
+        k = int(np.argmin(margin))
+        if self._nearest is None or margin[k] < self._nearest[0]:
+            self._nearest = (float(margin[k]), float(inside[k]))
+
+    def _snapshot(self, end: float) -> Excursion:
+        start, extreme, _, bound = self._open
+        return Excursion(start, end, extreme, bound, True)
+
+    def _close(self, end: float) -> None:
+        start, extreme, _, bound = self._open
+        self.excursions.append(Excursion(start, end, extreme, bound, self._open_failed))
+        self._open = None
+        self._open_failed = False
+
+    def finish(self, window_end: float) -> LimitOutcome:
+        """The verdict once the window is over (an open excursion ends at the window's end)."""
+        excursions = list(self.excursions)
+        if self._open is not None:
+            start, extreme, _, bound = self._open
+            failed = self._open_failed or window_end - start >= self.hold_s
+            excursions.append(Excursion(start, window_end, extreme, bound, failed))
+        violations = [e for e in excursions if e.failed]
+        if self.count == 0:
+            verdict = "error"
+        elif violations:
+            verdict = "failed"
+        elif self.marginal:
+            verdict = "marginal"
+        else:
+            verdict = "passed"
+        if violations:
+            worst_value = max(violations, key=lambda e: _severity(self.band, e.extreme)).extreme
+        elif excursions:
+            worst_value = max(excursions, key=lambda e: _severity(self.band, e.extreme)).extreme
+        else:
+            worst_value = self._nearest[1] if self._nearest else None
+        return LimitOutcome(verdict, self.count, violations, worst_value)
+
+
+def _bound(band: Band, value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    if band.low is not None and value < band.low:
+        return "low"
+    return "high"
+
+
+def _severity(band: Band, value: float) -> float:
+    return float(band.distance_out(np.array([value]))[0])
+
+
+def judge_limit(t: np.ndarray, v: np.ndarray, band: Band, window: tuple[float, float], settle_s: float = 0.0, hold_s: float = 0.0) -> LimitOutcome:
+    """Judge a whole window at once (the final evaluation)."""
+    start, end = window
+    keep = (t >= start) & (t < end)
+    tracker = LimitTracker(band, start, settle_s, hold_s)
+    tracker.feed(t[keep], v[keep])
+    return tracker.finish(end)
+
+
+def compute_stat(stat: str, v: np.ndarray) -> Optional[float]:
+    """A measurement's value over the judged samples; None when there are none."""
+    if v.size == 0:
+        return None
+    if stat == "count":
+        return float(v.size)
+    if stat == "first":
+        return float(v[0])
+    if stat == "last":
+        return float(v[-1])
+    if np.isnan(v).any():
+        return math.nan  # NaN is out: a stat over it must not quietly pass
+    if stat == "min":
+        return float(v.min())
+    if stat == "max":
+        return float(v.max())
+    if stat == "mean":
+        return float(v.mean())
+    if stat == "std":
+        return float(v.std())
+    if stat == "p2p":
+        return float(v.max() - v.min())
+    raise ValueError(f"unknown stat {stat!r}")
+
+
+@dataclass
+class MeasureOutcome:
+    verdict: str
+    value: Optional[float]
+    count: int
+
+
+def judge_measure(t: np.ndarray, v: np.ndarray, stat: str, band: Band, window: tuple[float, float], settle_s: float = 0.0) -> MeasureOutcome:
+    start, end = window
+    keep = (t >= start + settle_s) & (t < end)
+    values = v[keep]
+    value = compute_stat(stat, values)
+    if value is None:
+        return MeasureOutcome("error", None, 0)
+    return MeasureOutcome(band.judge_value(value), value, int(values.size))
+
+
+@dataclass
+class ReportedOutcome:
+    verdict: str
+    value: Optional[float]
+    text: str
+
+
+def judge_reported(text: Optional[str], band: Optional[Band], equals: Optional[str]) -> ReportedOutcome:
+    """A rig-reported result or a manual entry: None (nothing reported) is an error."""
+    if text is None:
+        return ReportedOutcome("error", None, "")
+    text = text.strip()
+    if equals is not None:
+        return ReportedOutcome("passed" if text == equals.strip() else "failed", _number(text), text)
+    value = _number(text)
+    if value is None:
+        return ReportedOutcome("failed", None, text)
+    assert band is not None
+    return ReportedOutcome(band.judge_value(value), value, text)
+
+
+def _number(text: str) -> Optional[float]:
+    try:
+        return float(text)
+    except ValueError:
+        return None

@@ -1,0 +1,279 @@
+"""Run reports, telemetry and run lists as CSV (DESIGN.md §6).
+
+* UTF-8, RFC 4180 quoting by the ``csv`` module, ``.`` decimal point, full precision
+  (``repr``), ``nan`` for NaN; loads with ``pandas.read_csv(path, comment="#")``.
+* Text that a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``, tab,
+  CR) gets a leading ``'``.
+* Telemetry is merged across channels chunk by chunk: memory holds about one chunk per
+  channel, whatever the run's length.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labbench.storage import Database
+from labbench.storage import models as m
+from labbench.storage import repository as repo
+from labbench.storage.telemetry import iter_channel_chunks
+
+REPORT_COLUMNS = (
+    "step", "kind", "name", "channel", "unit", "value", "low", "high", "marginal_low", "marginal_high",
+    "verdict", "violations", "first_violation_s",
+)  # fmt: skip
+RUN_LIST_COLUMNS = (
+    "run_id", "dut", "dut_kind", "plan", "plan_version", "station", "operator", "start_utc", "end_utc",
+    "duration_s", "verdict", "failed_items",
+)  # fmt: skip
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(Exception):
+    """An export that cannot be done; one sentence naming the run or file."""
+
+
+def safe_text(value: object) -> str:
+    """Text for a CSV cell that no spreadsheet will run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def number(value: Optional[float]) -> str:
+    """Full precision; '' for none, 'nan' / 'inf' / '-inf' as such."""
+    if value is None:
+        return ""
+    return repr(float(value))
+
+
+def _iso(moment: Optional[dt.datetime]) -> str:
+    return "" if moment is None else moment.astimezone(dt.timezone.utc).isoformat()
+
+
+def _open(path: str | Path):
+    try:
+        return open(path, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+
+
+def run_preamble(db: Database, run: repo.RunInfo) -> list[tuple[str, str]]:
+    dut = repo.get_dut(db, run.dut_id)
+    plan = repo.get_plan_version(db, run.plan_id) if run.plan_id else None
+    station = ""
+    if run.station_id:
+        with db.engine.connect() as conn:
+            station = conn.execute(select(m.Station.name).where(m.Station.id == run.station_id)).scalar() or ""
+    return [
+        ("run_id", str(run.id)),
+        ("dut_serial", dut.serial),
+        ("dut_kind", dut.kind),
+        ("plan", plan.name if plan else ""),
+        ("plan_version", plan.version if plan else ""),
+        ("station", station),
+        ("operator", run.operator),
+        ("device", run.device),
+        ("profile", run.profile),
+        ("software_version", run.software_version),
+        ("start_utc", _iso(run.started_at)),
+        ("end_utc", _iso(run.ended_at)),
+        ("verdict", run.status),
+        ("samples", str(run.sample_count)),
+        ("malformed_lines", str(run.malformed_count)),
+    ]
+
+
+def write_report(db: Database, run_id: int, path: str | Path) -> int:
+    """The run report: ``# key: value`` preamble, then one row per judged item."""
+    run = _get_run(db, run_id)
+    rows = 0
+    with _open(path) as f:
+        for key, value in run_preamble(db, run):
+            f.write(f"# {key}: {safe_text(value).replace(chr(10), ' ').replace(chr(13), ' ')}\n")
+        writer = csv.writer(f)
+        writer.writerow(REPORT_COLUMNS)
+        for step in repo.run_results(db, run_id):
+            for c in step.criteria:
+                value = number(c.value) if c.value is not None else safe_text(c.text_value)
+                writer.writerow([
+                    safe_text(step.name), c.kind, safe_text(c.name), safe_text(c.channel), safe_text(c.unit), value,
+                    number(c.low), number(c.high), number(c.marginal_low), number(c.marginal_high),
+                    c.verdict, len(c.violations), number(c.first_violation_s),
+                ])
+                rows += 1
+    return rows
+
+
+def _get_run(db: Database, run_id: int) -> repo.RunInfo:
+    try:
+        return repo.get_run(db, run_id)
+    except repo.RecordError as exc:
+        raise ExportError(str(exc)) from None
+
+
+# --- telemetry ----------------------------------------------------------------------------
+
+
+class _ChannelStream:
+    """One channel's samples, chunk by chunk, with a look-ahead buffer."""
+
+    def __init__(self, chunks: Iterator[tuple[np.ndarray, np.ndarray]]):
+        self._chunks = chunks
+        self.t = np.empty(0)
+        self.v = np.empty(0)
+        self.exhausted = False
+
+    def refill(self) -> None:
+        for t, v in self._chunks:
+            self.t = np.concatenate((self.t, t)) if self.t.size else t
+            self.v = np.concatenate((self.v, v)) if self.v.size else v
+            return
+        self.exhausted = True
+
+    def take_before(self, cut: float) -> tuple[np.ndarray, np.ndarray]:
+        k = int(np.searchsorted(self.t, cut, side="left")) if math.isfinite(cut) else self.t.size
+        t, v = self.t[:k], self.v[:k]
+        self.t, self.v = self.t[k:], self.v[k:]
+        return t, v
+
+
+def iter_telemetry_slices(db: Database, run_id: int, channels: list[repo.ChannelInfo]) -> Iterator[list[tuple[np.ndarray, np.ndarray]]]:
+    """Time-ordered slices of every channel: each slice holds, per channel, the samples
+    before a cut time that no later chunk can undercut.  Samples sharing a time stay in
+    one slice."""
+    streams = [_ChannelStream(iter_channel_chunks(db, run_id, c.name)) for c in channels]
+    while True:
+        for s in streams:
+            # Keep at least one sample beyond everything taken so far: refill an empty
+            # buffer, or one holding a single time only (its next chunk may repeat it).
+            while not s.exhausted and (s.t.size == 0 or s.t[0] == s.t[-1]):
+                before = s.t.size
+                s.refill()
+                if s.t.size == before:
+                    break
+        live = [s for s in streams if not s.exhausted and s.t.size]
+        cut = min(s.t[-1] for s in live) if live else math.inf
+        piece = [s.take_before(cut) for s in streams]
+        if any(t.size for t, _ in piece):
+            yield piece
+        elif not live:
+            return
+
+
+def _occurrence(t: np.ndarray) -> np.ndarray:
+    """For each sample, how many earlier samples of the channel share its time."""
+    return np.arange(t.size) - np.searchsorted(t, t, side="left")
+
+
+def write_telemetry(db: Database, run_id: int, path: str | Path, layout: str = "wide") -> int:
+    """Telemetry CSV; returns the number of samples written."""
+    if layout not in ("wide", "long"):
+        raise ExportError(f"Unknown telemetry layout {layout!r}; use wide or long.")
+    _get_run(db, run_id)
+    channels = repo.run_channels(db, run_id)
+    written = 0
+    with _open(path) as f:
+        writer = csv.writer(f)
+        if layout == "wide":
+            writer.writerow(["t_s"] + [safe_text(f"{c.name} ({c.unit})" if c.unit else c.name) for c in channels])
+        else:
+            writer.writerow(["t_s", "channel", "value", "unit"])
+        names = [safe_text(c.name) for c in channels]
+        units = [safe_text(c.unit) for c in channels]
+        for piece in iter_telemetry_slices(db, run_id, channels):
+            written += sum(t.size for t, _ in piece)
+            writer.writerows(_wide_rows(piece) if layout == "wide" else _long_rows(piece, names, units))
+    return written
+
+
+def _wide_rows(piece: list[tuple[np.ndarray, np.ndarray]]):
+    # A row per (time, occurrence): a channel with three samples at one time fills three rows.
+    keys_t = np.concatenate([t for t, _ in piece])
+    keys_o = np.concatenate([_occurrence(t) for t, _ in piece])
+    order = np.lexsort((keys_o, keys_t))
+    keys_t, keys_o = keys_t[order], keys_o[order]
+    distinct = np.ones(keys_t.size, bool)
+    distinct[1:] = (keys_t[1:] != keys_t[:-1]) | (keys_o[1:] != keys_o[:-1])
+    row_t = keys_t[distinct]
+    n = row_t.size
+    columns = [list(map(repr, row_t.tolist()))]
+    # Rows are sorted by (t, occurrence): a sample's row is its time's first row + occurrence.
+    for t, v in piece:
+        cells = [""] * n
+        if t.size:
+            rows = np.searchsorted(row_t, t, side="left") + _occurrence(t)
+            for r, text in zip(rows.tolist(), map(repr, v.tolist())):
+                cells[r] = text
+        columns.append(cells)
+    return zip(*columns)
+
+
+def _long_rows(piece, names: list[str], units: list[str]):
+    t = np.concatenate([t for t, _ in piece])
+    v = np.concatenate([v for _, v in piece])
+    which = np.concatenate([np.full(t_.size, i) for i, (t_, _) in enumerate(piece)])
+    order = np.argsort(t, kind="stable")
+    return zip(map(repr, t[order].tolist()), (names[i] for i in which[order]), map(repr, v[order].tolist()), (units[i] for i in which[order]))
+
+
+def export_run(db: Database, run_id: int, *, report: str | Path, telemetry: Optional[str | Path] = None, layout: str = "wide") -> int:
+    """Write the report (and telemetry); returns the telemetry samples written."""
+    write_report(db, run_id, report)
+    return write_telemetry(db, run_id, telemetry, layout) if telemetry else 0
+
+
+# --- run lists ----------------------------------------------------------------------------
+
+
+def run_list_rows(db: Database, *, dut: Optional[str] = None, plan: Optional[str] = None, verdict: Optional[str] = None,
+                  since: Optional[dt.datetime] = None) -> Iterator[tuple]:
+    """One tuple per run (RUN_LIST_COLUMNS), oldest first, streamed from the database."""
+    if verdict and verdict not in m.RUN_STATUSES:
+        raise ExportError(f"Unknown verdict {verdict!r} (known: {', '.join(m.RUN_STATUSES)}).")
+    query = (
+        select(m.Run, m.Dut.serial, m.Dut.kind, m.Plan.name, m.Plan.version, m.Station.name)
+        .join(m.Dut, m.Dut.id == m.Run.dut_id)
+        .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
+        .outerjoin(m.Station, m.Station.id == m.Run.station_id)
+        .order_by(m.Run.id)
+    )
+    if dut:
+        query = query.where(m.Dut.serial == dut)
+    if plan:
+        query = query.where(m.Plan.name == plan)
+    if verdict:
+        query = query.where(m.Run.status == verdict)
+    if since:
+        query = query.where(m.Run.started_at >= since)
+    with Session(db.engine) as session:
+        for run, serial, kind, plan_name, version, station in session.execute(query.execution_options(yield_per=500)):
+            yield _run_row(run, serial, kind, plan_name, version, station)
+
+
+def _run_row(run, serial, kind, plan_name, version, station) -> tuple:
+    started, ended = run.started_at, run.ended_at
+    duration = (ended - started).total_seconds() if ended else None
+    return (
+        run.id, serial, kind, plan_name or "", version or "", station or "", run.operator,
+        _iso(started), _iso(ended), duration, run.status, run.failed_items,
+    )
+
+
+def write_run_list(db: Database, path: str | Path, **filters) -> int:
+    count = 0
+    with _open(path) as f:
+        writer = csv.writer(f)
+        writer.writerow(RUN_LIST_COLUMNS)
+        for row in run_list_rows(db, **filters):
+            rid, serial, kind, plan_name, version, station, operator, start, end, duration, status, failed = row
+            writer.writerow([rid, safe_text(serial), kind, safe_text(plan_name), safe_text(version), safe_text(station),
+                             safe_text(operator), start, end, number(duration), status, failed])
+            count += 1
+    return count

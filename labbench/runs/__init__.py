@@ -1,0 +1,1 @@
+"""Plans, sequencing, run lifecycle and recovery of interrupted runs.  Draws nothing."""

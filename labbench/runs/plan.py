@@ -1,0 +1,354 @@
+"""Bring-up test plans (TOML, DESIGN.md §4): loading and validation.
+
+A plan validates itself when loaded: a mistake is reported with the file, the line, the
+step and the key at fault, before anything touches a rig.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from labbench.criteria.limits import STATS, Band
+
+DUT_KINDS = ("sled", "chip")
+
+
+class PlanError(Exception):
+    """A plan that cannot be run; the message names the file, line, step and key."""
+
+
+@dataclass(frozen=True)
+class LimitSpec:
+    channel: str
+    band: Band
+    settle_s: float = 0.0
+    hold_s: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.channel
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    name: str
+    channel: str
+    stat: str
+    band: Band
+    settle_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ResultSpec:
+    """A value the rig reports itself (``RESULT name value`` with the default profile)."""
+
+    name: str
+    band: Optional[Band] = None
+    equals: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ManualSpec:
+    """A value the operator types at this step."""
+
+    name: str
+    prompt: str = ""
+    unit: str = ""
+    band: Optional[Band] = None
+    equals: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    duration_s: float
+    send: tuple[str, ...] = ()
+    limits: tuple[LimitSpec, ...] = ()
+    measures: tuple[MeasureSpec, ...] = ()
+    results: tuple[ResultSpec, ...] = ()
+    manuals: tuple[ManualSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    version: str
+    dut_kind: str
+    description: str
+    stop_on_fail: bool
+    channel_units: dict[str, str]
+    steps: tuple[Step, ...]
+    text: str = field(repr=False, default="")
+    source: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return sum(step.duration_s for step in self.steps)
+
+    def unit(self, channel: str) -> str:
+        return self.channel_units.get(channel, "")
+
+
+# --- locating keys in the text, for messages ----------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z_.]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
+
+
+class _Lines:
+    """Line numbers of keys: (section path, index within it, key) -> line."""
+
+    def __init__(self, text: str):
+        self.where: dict[tuple, int] = {}
+        counters: dict[str, int] = {}
+        current: tuple = ("",)
+        step = -1
+        for number, line in enumerate(text.splitlines(), 1):
+            header = _HEADER.match(line)
+            if header:
+                name = header.group(1)
+                if name == "step":
+                    step += 1
+                    counters = {}
+                    current = ("step", step)
+                elif name.startswith("step."):
+                    kind = name[5:]
+                    counters[kind] = counters.get(kind, -1) + 1
+                    current = ("step", step, kind, counters[kind])
+                elif name == "channel":
+                    counters["channel"] = counters.get("channel", -1) + 1
+                    current = ("channel", counters["channel"])
+                else:
+                    current = (name,)
+                self.where.setdefault(current, number)
+                continue
+            key = _KEY.match(line)
+            if key:
+                self.where.setdefault(current + (key.group(1),), number)
+
+    def line(self, *path) -> Optional[int]:
+        while path:
+            if path in self.where:
+                return self.where[path]
+            path = path[:-1]
+        return None
+
+
+class _Check:
+    def __init__(self, source: str, lines: _Lines):
+        self.source = source
+        self.lines = lines
+
+    def fail(self, path: tuple, what: str, message: str) -> PlanError:
+        line = self.lines.line(*path)
+        at = f"{self.source}" + (f", line {line}" if line else "")
+        return PlanError(f"{at}: {what}: {message}")
+
+    def get(self, table: dict, key: str, kinds, path: tuple, what: str, default: Any = None, required: bool = False):
+        if key not in table:
+            if required:
+                raise self.fail(path, what, f"{key} is required")
+            return default
+        value = table[key]
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+            names = " or ".join("number" if k is float else {str: "text", bool: "true/false", list: "a list"}.get(k, k.__name__) for k in kinds)
+            raise self.fail(path + (key,), what, f"{key} must be {names}, not {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(path + (key,), what, f"{key} must be a finite number, not {value!r}")
+        return value
+
+    def unknown(self, table: dict, allowed: set, path: tuple, what: str) -> None:
+        extra = sorted(set(table) - allowed)
+        if extra:
+            raise self.fail(path + (extra[0],), what, f"unknown key {extra[0]!r} (known: {', '.join(sorted(allowed))})")
+
+
+_BAND_KEYS = {"low", "high", "marginal_low", "marginal_high", "nominal", "tolerance", "tolerance_pct"}
+
+
+def _band(check: _Check, table: dict, path: tuple, what: str, required: bool = True) -> Optional[Band]:
+    num = (float,)
+    low = check.get(table, "low", num, path, what)
+    high = check.get(table, "high", num, path, what)
+    nominal = check.get(table, "nominal", num, path, what)
+    tolerance = check.get(table, "tolerance", num, path, what)
+    tolerance_pct = check.get(table, "tolerance_pct", num, path, what)
+    if nominal is not None:
+        if low is not None or high is not None:
+            raise check.fail(path + ("nominal",), what, "give either nominal with a tolerance, or low/high, not both")
+        if (tolerance is None) == (tolerance_pct is None):
+            raise check.fail(path + ("nominal",), what, "nominal needs exactly one of tolerance or tolerance_pct")
+        spread = tolerance if tolerance is not None else abs(nominal) * tolerance_pct / 100.0
+        if spread < 0:
+            raise check.fail(path + ("tolerance" if tolerance is not None else "tolerance_pct",), what, "a tolerance must not be negative")
+        low, high = nominal - spread, nominal + spread
+    elif tolerance is not None or tolerance_pct is not None:
+        raise check.fail(path + ("tolerance" if tolerance is not None else "tolerance_pct",), what, "a tolerance needs a nominal")
+    if low is None and high is None:
+        if required:
+            raise check.fail(path, what, "needs low and/or high (or nominal with a tolerance)")
+        return None
+    band = Band(
+        low=low,
+        high=high,
+        marginal_low=check.get(table, "marginal_low", num, path, what),
+        marginal_high=check.get(table, "marginal_high", num, path, what),
+    )
+    problem = band.problem()
+    if problem:
+        key, message = problem
+        raise check.fail(path + (key,), what, message)
+    return band
+
+
+def _non_negative(check: _Check, table: dict, key: str, path: tuple, what: str) -> float:
+    value = check.get(table, key, (float,), path, what, 0.0)
+    if value < 0:
+        raise check.fail(path + (key,), what, f"{key} must not be negative, not {value:g}")
+    return value
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"{source}: TOML syntax error: {exc}") from None
+    check = _Check(source, _Lines(text))
+    check.unknown(data, {"plan", "channel", "step"}, (), "plan file")
+    head = data.get("plan")
+    if not isinstance(head, dict):
+        raise check.fail((), "plan file", "the [plan] table is missing")
+    check.unknown(head, {"name", "version", "dut_kind", "description", "stop_on_fail"}, ("plan",), "[plan]")
+    name = check.get(head, "name", (str,), ("plan",), "[plan]", required=True).strip()
+    version = check.get(head, "version", (str, int), ("plan",), "[plan]", required=True)
+    version = str(version).strip()
+    if not name or not version:
+        raise check.fail(("plan",), "[plan]", "name and version must not be empty")
+    dut_kind = check.get(head, "dut_kind", (str,), ("plan",), "[plan]", required=True)
+    if dut_kind not in DUT_KINDS:
+        raise check.fail(("plan", "dut_kind"), "[plan]", f"dut_kind must be sled or chip, not {dut_kind!r}")
+
+    units: dict[str, str] = {}
+    for i, table in enumerate(_tables(check, data, "channel", (), "plan file")):
+        path, what = ("channel", i), f"channel {i + 1}"
+        check.unknown(table, {"name", "unit"}, path, what)
+        units[check.get(table, "name", (str,), path, what, required=True)] = check.get(table, "unit", (str,), path, what, "")
+
+    steps = []
+    raw_steps = _tables(check, data, "step", (), "plan file")
+    if not raw_steps:
+        raise check.fail((), "plan file", "a plan needs at least one [[step]]")
+    names = set()
+    for i, table in enumerate(raw_steps):
+        path = ("step", i)
+        step_name = table.get("name") if isinstance(table.get("name"), str) else f"#{i + 1}"
+        what = f"step {i + 1} {step_name!r}"
+        check.unknown(table, {"name", "duration_s", "send", "limit", "measure", "result", "manual"}, path, what)
+        step_name = check.get(table, "name", (str,), path, what, required=True)
+        if step_name in names:
+            raise check.fail(path + ("name",), what, "another step has the same name")
+        names.add(step_name)
+        duration = check.get(table, "duration_s", (float,), path, what, required=True)
+        if duration <= 0:
+            raise check.fail(path + ("duration_s",), what, f"duration_s must be positive, not {duration:g}")
+        send = check.get(table, "send", (list,), path, what, [])
+        if not all(isinstance(line, str) for line in send):
+            raise check.fail(path + ("send",), what, "send must be a list of text lines")
+
+        limits = []
+        for j, lt in enumerate(_tables(check, table, "limit", path, what)):
+            p, w = path + ("limit", j), f"{what}, limit {j + 1}"
+            check.unknown(lt, _BAND_KEYS | {"channel", "settle_s", "hold_s"}, p, w)
+            channel = check.get(lt, "channel", (str,), p, w, required=True)
+            w = f"{what}, limit {j + 1} ({channel})"
+            limits.append(LimitSpec(channel, _band(check, lt, p, w), _non_negative(check, lt, "settle_s", p, w), _non_negative(check, lt, "hold_s", p, w)))
+            if limits[-1].settle_s >= duration:
+                raise check.fail(p + ("settle_s",), w, f"settle_s {limits[-1].settle_s:g} leaves nothing of the {duration:g} s step to judge")
+
+        measures = []
+        for j, mt in enumerate(_tables(check, table, "measure", path, what)):
+            p, w = path + ("measure", j), f"{what}, measure {j + 1}"
+            check.unknown(mt, _BAND_KEYS | {"name", "channel", "stat", "settle_s"}, p, w)
+            channel = check.get(mt, "channel", (str,), p, w, required=True)
+            m_name = check.get(mt, "name", (str,), p, w, f"{channel}_{mt.get('stat', '')}")
+            w = f"{what}, measure {m_name!r}"
+            stat = check.get(mt, "stat", (str,), p, w, required=True)
+            if stat not in STATS:
+                raise check.fail(p + ("stat",), w, f"unknown stat {stat!r} (known: {' '.join(STATS)})")
+            settle = _non_negative(check, mt, "settle_s", p, w)
+            if settle >= duration:
+                raise check.fail(p + ("settle_s",), w, f"settle_s {settle:g} leaves nothing of the {duration:g} s step to measure")
+            measures.append(MeasureSpec(m_name, channel, stat, _band(check, mt, p, w), settle))
+
+        results = []
+        for j, rt in enumerate(_tables(check, table, "result", path, what)):
+            p, w = path + ("result", j), f"{what}, result {j + 1}"
+            check.unknown(rt, _BAND_KEYS | {"name", "equals"}, p, w)
+            r_name = check.get(rt, "name", (str,), p, w, required=True)
+            band, equals = _band_or_equals(check, rt, p, f"{what}, result {r_name!r}")
+            results.append(ResultSpec(r_name, band, equals))
+
+        manuals = []
+        for j, ut in enumerate(_tables(check, table, "manual", path, what)):
+            p, w = path + ("manual", j), f"{what}, manual entry {j + 1}"
+            check.unknown(ut, _BAND_KEYS | {"name", "equals", "prompt", "unit"}, p, w)
+            u_name = check.get(ut, "name", (str,), p, w, required=True)
+            band, equals = _band_or_equals(check, ut, p, f"{what}, manual entry {u_name!r}")
+            manuals.append(ManualSpec(u_name, check.get(ut, "prompt", (str,), p, w, ""), check.get(ut, "unit", (str,), p, w, ""), band, equals))
+
+        item_names = [x.channel for x in limits] + [x.name for x in measures] + [x.name for x in results] + [x.name for x in manuals]
+        duplicates = {n for n in item_names if item_names.count(n) > 1}
+        if duplicates:
+            raise check.fail(path, what, f"two items are named {sorted(duplicates)[0]!r}; give them distinct names")
+        steps.append(Step(step_name, duration, tuple(send), tuple(limits), tuple(measures), tuple(results), tuple(manuals)))
+
+    return Plan(
+        name=name,
+        version=version,
+        dut_kind=dut_kind,
+        description=check.get(head, "description", (str,), ("plan",), "[plan]", ""),
+        stop_on_fail=check.get(head, "stop_on_fail", (bool,), ("plan",), "[plan]", False),
+        channel_units=units,
+        steps=tuple(steps),
+        text=text,
+        source=source,
+    )
+
+
+def _tables(check: _Check, table: dict, key: str, path: tuple, what: str) -> list[dict]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise check.fail(path + (key,), what, f"{key} must be an array of tables ([[{'.'.join(p for p in path[::2] if isinstance(p, str)) + '.' if path else ''}{key}]])")
+    return value
+
+
+def _band_or_equals(check: _Check, table: dict, path: tuple, what: str) -> tuple[Optional[Band], Optional[str]]:
+    equals = table.get("equals")
+    if equals is not None:
+        if any(k in table for k in _BAND_KEYS):
+            raise check.fail(path + ("equals",), what, "give either equals or limits, not both")
+        if isinstance(equals, bool) or not isinstance(equals, (str, int, float)):
+            raise check.fail(path + ("equals",), what, f"equals must be text or a number, not {equals!r}")
+        return None, str(equals)
+    band = _band(check, table, path, what, required=False)
+    if band is None:
+        raise check.fail(path, what, "needs equals, or low and/or high")
+    return band, None
+
+
+def load_plan(path: str | Path) -> Plan:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such plan file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: cannot read the plan ({exc})") from None
+    return parse_plan(text, str(path))

@@ -1,0 +1,165 @@
+"""Running a plan on a rig: steps in order, commands at step start, verdicts, one final state.
+
+A run ends in exactly one recorded state whatever happens: passed / marginal / failed by
+its verdicts, ``aborted`` when the operator stops it, ``error`` when the rig is lost for
+longer than the profile's reconnect window or something breaks.  Everything recorded
+before that is kept (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
+from labbench.criteria.limits import Excursion, worst
+from labbench.devices.transport import make_rig
+from labbench.protocols.profile import Profile
+from labbench.runs.evaluation import LiveEvaluator, StepWindow, final_records
+from labbench.runs.plan import ManualSpec, Plan, Step
+from labbench.storage import Database
+from labbench.storage import repository as repo
+
+log = logging.getLogger(__name__)
+
+# How long to wait, after a step ends, for the batch that proves all its samples were judged.
+STEP_SETTLE_TIMEOUT_S = 1.0
+
+
+@dataclass
+class RunRequest:
+    plan: Plan
+    dut: repo.DutInfo
+    device: str
+    profile: Profile
+    operator: str = ""
+    station: Optional[str] = None
+    manual_values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    status: str
+    verdict: str
+    steps: list[repo.StepRecord]
+    stats: AcquisitionStats
+    live_agrees: bool
+    live_violation_latencies_s: list[float]
+
+    @property
+    def violations(self) -> list[tuple[str, repo.ViolationRecord]]:
+        return [(s.name, v) for s in self.steps for c in s.criteria for v in c.violations]
+
+
+class PlanMismatch(repo.RecordError):
+    pass
+
+
+def run_plan(
+    db: Database,
+    request: RunRequest,
+    *,
+    stop: Optional[threading.Event] = None,
+    on_violation: Optional[Callable[[int, str, Excursion], None]] = None,
+    on_step: Optional[Callable[[int, Step], None]] = None,
+    ask_manual: Optional[Callable[[Step, ManualSpec], Optional[str]]] = None,
+    on_started: Optional[Callable[[int, Acquisition], None]] = None,
+) -> RunOutcome:
+    """Execute ``request.plan`` on its rig.  DeviceError / RecordError before the run exists."""
+    plan, profile = request.plan, request.profile
+    if plan.dut_kind != request.dut.kind:
+        raise repo.RecordError(
+            f"Plan {plan.name!r} is for a {plan.dut_kind}, but {request.dut.serial} is a {request.dut.kind}."
+        )
+    stored_plan = repo.store_plan_version(db, plan.name, plan.version, plan.dut_kind, plan.text)
+    rig = make_rig(request.device, profile)
+    transport = rig.open()  # a rig that cannot be opened: no run is created
+    station_id = repo.ensure_station(db, request.station).id if request.station else None
+    run = repo.start_run(
+        db, request.dut.id, plan_id=stored_plan.id, station_id=station_id, operator=request.operator,
+        device=request.device, profile=profile.name, pid=os.getpid(),
+    )
+    stop = stop or threading.Event()
+    evaluator = LiveEvaluator(plan, run.t0_ns, on_violation)
+    acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile, units=plan.channel_units)
+    acquisition.add_listener(evaluator.on_batch)
+    manual: list[dict[str, str]] = []
+    status = None
+    error = ""
+    try:
+        acquisition.start(transport)
+        if on_started:
+            on_started(run.id, acquisition)
+        for position, step in enumerate(plan.steps):
+            started_ns = time.time_ns()
+            evaluator.begin_step(position, started_ns, (started_ns - run.t0_ns) / 1e9)
+            repo.add_run_event(db, run.id, "step_start", step.name, at_ns=started_ns)
+            if on_step:
+                on_step(position, step)
+            for line in step.send:
+                acquisition.send(line)
+            manual.append(_manual_entries(db, run.id, step, request.manual_values, ask_manual))
+            deadline = time.monotonic() + step.duration_s
+            while not stop.is_set() and not acquisition.link_gone.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                stop.wait(min(left, 0.05))
+            ended_ns = time.time_ns()
+            evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
+            evaluator.wait_for_emit_after(ended_ns, STEP_SETTLE_TIMEOUT_S)
+            repo.add_run_event(db, run.id, "step_end", step.name, at_ns=ended_ns)
+            if stop.is_set():
+                status = "aborted"
+                break
+            if acquisition.link_gone.is_set():
+                status, error = "error", "the rig was lost and did not come back within the reconnect window"
+                break
+            if plan.stop_on_fail and evaluator.step_record(position, manual[position]).verdict == "failed":
+                repo.add_run_event(db, run.id, "stop_on_fail", f"step {step.name!r} failed")
+                break
+    except KeyboardInterrupt:
+        status = "aborted"
+    except BaseException as exc:
+        status, error = "error", f"{type(exc).__name__}: {exc}"
+        log.exception("run %s failed", run.id)
+        raise
+    finally:
+        if evaluator.windows and not evaluator.windows[-1].closed:
+            ended_ns = time.time_ns()
+            evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
+        stats = acquisition.stop()
+        if stats.errors and status not in ("aborted",):
+            status, error = "error", "; ".join(stats.errors)
+        live = [evaluator.step_record(i, manual[i] if i < len(manual) else {}) for i in range(len(evaluator.windows))]
+        final = final_records(db, run.id, plan, evaluator.windows, profile, run.t0_ns,
+                              [manual[i] if i < len(manual) else {} for i in range(len(evaluator.windows))])
+        agrees = repr(live) == repr(final)  # repr: NaN compares equal to itself here
+        if not agrees:
+            log.error("run %s: live and final evaluation disagree", run.id)
+            repo.add_run_event(db, run.id, "evaluation_mismatch", "live and final evaluation disagree; the final one is stored")
+        repo.store_results(db, run.id, final)
+        verdict = worst(step.verdict for step in final) if final else "error"
+        if status is None:
+            status = verdict
+        violations = sum(len(c.violations) for s in final for c in s.criteria)
+        failed_items = sum(1 for s in final for c in s.criteria if c.verdict in ("failed", "error"))
+        repo.finish_run(db, run.id, status, error_message=error, violation_count=violations, failed_items=failed_items)
+    return RunOutcome(run.id, status, verdict, final, stats, agrees, [lat for *_, lat in evaluator.live_violations])
+
+
+def _manual_entries(db, run_id, step: Step, given: dict[str, str], ask) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for spec in step.manuals:
+        value = given.get(spec.name)
+        if value is None and ask is not None:
+            value = ask(step, spec)
+        if value is not None:
+            values[spec.name] = str(value)
+            repo.add_run_event(db, run_id, "manual", f"{spec.name} = {value}")
+    return values
