@@ -1,0 +1,74 @@
+"""`labbench run` end to end through `labbench mock-rig` on a pty: verdicts, exit codes, timing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from labbench import paths
+from labbench.storage import open_database
+from labbench.storage import repository as repo
+
+SLED_PLAN = str(paths.resources_dir() / "plans" / "sled-power-on.toml")
+
+# scenario -> (run status, exit code)
+EXPECTED = {
+    "nominal": ("passed", 0),
+    "rail-droop": ("failed", 1),
+    "overtemp": ("failed", 1),
+    "noisy": ("failed", 1),
+    "disconnect": ("error", 3),
+    "garbage": ("passed", 0),
+}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "labbench", "run", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_each_scenario_gives_its_verdict_and_exit_code(mock_rig_process, tmp_path, scenario):
+    # power=off: the rig powers up when the plan sends PWR ON, so scenario times count from the
+    # plan's first step (the disconnect's 'at' counts from the rig's start, just before).
+    path = mock_rig_process(f"{scenario}?power=off", rate=100, seed=4)
+    db_path = tmp_path / "e2e.sqlite3"
+    result = _run("--plan", SLED_PLAN, "--dut", "SLD-E2E", "--new-dut", "sled", "--device", path,
+                  "--db", str(db_path), "--json", "--operator", "ci")
+    status, code = EXPECTED[scenario]
+    assert result.returncode == code, result.stdout + result.stderr
+    out = json.loads(result.stdout)
+    assert out["verdict"] == status and out["samples"] > 1000
+    violations = out["violations"]
+    if scenario == "rail-droop":
+        droop = [v for v in violations if v["channel"] == "vdd_core"]
+        assert len(droop) == 1
+        assert 2.95 <= droop[0]["start_s"] <= 3.3, droop  # the rig droops 3.0 s after PWR ON for 0.3 s
+        assert 0.2 <= droop[0]["end_s"] - droop[0]["start_s"] <= 0.45
+    elif scenario == "overtemp":
+        fan = [v for v in violations if v["channel"] == "fan_rpm"]
+        assert fan and 1.95 <= fan[0]["start_s"] <= 2.4, fan  # the fan fails 2.0 s after PWR ON
+        assert any(v["channel"] == "temp_die" for v in violations)
+    elif scenario in ("nominal", "garbage", "disconnect"):
+        assert violations == []
+    if scenario == "garbage":
+        assert out["malformed"] > 10
+
+    db = open_database(str(db_path))
+    try:
+        run = repo.get_run(db, out["run_id"])
+        assert run.status == status and run.ended_at is not None and run.operator == "ci"
+        events = repo.run_events(db, run.id)
+        commands = [e.detail for e in events if e.kind == "command"]
+        assert commands[:4] == ["PWR ON", "LOAD 50", "BIST", "LOAD 0"][: len(commands)]
+        assert "evaluation_mismatch" not in {e.kind for e in events}
+        steps = repo.run_results(db, run.id)
+        assert [s.name for s in steps] == ["power-on", "load-50", "idle-soak"]
+        if scenario == "disconnect":
+            assert {e.kind for e in events} >= {"disconnect", "reconnect"}
+            assert any(s.verdict == "error" for s in steps)
+    finally:
+        db.dispose()

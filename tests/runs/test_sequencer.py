@@ -1,0 +1,157 @@
+"""The run lifecycle: live violations in time, abort, stop_on_fail, manual entries, kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from labbench import paths
+from labbench.cli import main
+from labbench.protocols.profile import load_profile
+from labbench.runs.plan import load_plan, parse_plan
+from labbench.runs.sequencer import RunRequest, run_plan
+from labbench.storage import open_database
+from labbench.storage import repository as repo
+from labbench.storage.telemetry import read_channel
+
+PLANS = paths.resources_dir() / "plans"
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(str(tmp_path / "seq.sqlite3"))
+    yield database
+    database.dispose()
+
+
+def _request(db, plan, device, serial="SLD-SEQ", manual=None):
+    dut = repo.find_dut(db, serial) or repo.add_dut(db, plan.dut_kind, serial)
+    return RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1", manual or {})
+
+
+def test_live_violations_arrive_within_100_ms_and_agree_with_final(db):
+    plan = load_plan(PLANS / "sled-power-on.toml")
+    seen = []
+    outcome = run_plan(db, _request(db, plan, "mock://rail-droop?rate=500&power=off&droop_every=1.0"),
+                       on_violation=lambda step, channel, exc: seen.append((step, channel, exc.start_s)))
+    assert outcome.status == "failed" and outcome.live_agrees
+    assert len(seen) >= 2 and len(outcome.live_violation_latencies_s) == len(seen)
+    assert max(outcome.live_violation_latencies_s) <= 0.1, outcome.live_violation_latencies_s
+    stored = [(v.channel, v.start_s) for _, v in outcome.violations if v.channel == "vdd_core"]
+    assert [(c, s) for _, c, s in seen if c == "vdd_core"] == stored  # the same excursions, live and final
+    run = repo.get_run(db, outcome.run_id)
+    assert run.violation_count == len(outcome.violations) and run.failed_items >= 1
+
+
+def test_abort_keeps_everything_recorded(db):
+    plan = load_plan(PLANS / "sled-power-on.toml")
+    stop = threading.Event()
+    threading.Timer(2.5, stop.set).start()
+    outcome = run_plan(db, _request(db, plan, "mock://nominal?rate=200"), stop=stop)
+    assert outcome.status == "aborted"
+    run = repo.get_run(db, outcome.run_id)
+    assert run.status == "aborted" and run.sample_count > 200
+    steps = repo.run_results(db, outcome.run_id)
+    assert [s.name for s in steps] == ["power-on", "load-50"]  # the second was cut short
+    _, seq = read_channel(db, outcome.run_id, "seq")
+    assert seq.size == run.sample_count / 11
+
+
+def test_stop_on_fail_ends_after_the_first_failed_step(db):
+    text = (PLANS / "sled-power-on.toml").read_text().replace("stop_on_fail = false", "stop_on_fail = true")
+    plan = parse_plan(text.replace('name = "sled-power-on"', 'name = "sled-power-on-sof"'), "sof.toml")
+    outcome = run_plan(db, _request(db, plan, "mock://overtemp?rate=200&power=off&fail_at=0.5"))
+    assert outcome.status == "failed"
+    assert [s.name for s in outcome.steps] == ["power-on", "load-50"]
+    assert outcome.steps[-1].verdict == "failed"
+    assert "stop_on_fail" in [e.kind for e in repo.run_events(db, outcome.run_id)]
+
+
+def test_manual_entries_and_rig_results(db):
+    plan = load_plan(PLANS / "chip-bringup.toml")
+    ok = run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M", {"visual_check": "OK"}))
+    assert ok.status == "passed", [(s.name, [(c.name, c.verdict) for c in s.criteria]) for s in ok.steps]
+    items = {c.name: c for s in ok.steps for c in s.criteria}
+    assert items["bist"].text_value == "PASS" and items["visual_check"].text_value == "OK"
+    assert "manual" in [e.kind for e in repo.run_events(db, ok.run_id)]
+    silent = run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M"))
+    assert silent.status == "error"  # nobody typed the manual entry: never a pass
+    asked = []
+    run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M"), ask_manual=lambda step, spec: asked.append(spec.name) or "OK")
+    assert asked == ["visual_check"]
+
+
+def test_plan_for_another_dut_kind_is_refused(db):
+    plan = load_plan(PLANS / "chip-bringup.toml")
+    sled = repo.add_dut(db, "sled", "SLD-X")
+    with pytest.raises(repo.RecordError, match="is for a chip"):
+        run_plan(db, RunRequest(plan, sled, "mock://nominal", load_profile("default")))
+    assert repo.list_runs(db) == []
+
+
+def test_sigint_aborts_the_command_with_exit_3(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labbench", "run", "--plan", str(PLANS / "sled-power-on.toml"), "--dut", "S1",
+         "--new-dut", "sled", "--device", "mock://nominal?rate=200", "--db", str(tmp_path / "int.sqlite3")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout.readline().startswith("step 1/3")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, out + err
+    assert "ABORTED" in out
+    db = open_database(str(tmp_path / "int.sqlite3"))
+    assert repo.list_runs(db)[0].status == "aborted"
+    db.dispose()
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_run_is_marked_interrupted_at_the_next_start(tmp_path, capsys):
+    db_path = tmp_path / "kill.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labbench", "run", "--plan", str(PLANS / "sled-power-on.toml"), "--dut", "S9",
+         "--new-dut", "sled", "--device", "mock://nominal?rate=500", "--db", str(db_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("step 1/3")
+        assert proc.stdout.readline().startswith("step 2/3")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    db = open_database(str(db_path))
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        (run,) = repo.list_runs(db)
+        assert run.status == "running"  # nobody has looked yet
+        kept = run.sample_count
+        assert kept > 1000  # two seconds at 500 lines/s x 11 channels, minus the last 250 ms at most
+        _, seq = read_channel(db, run.id, "seq")
+        assert seq.size * 11 == kept
+    finally:
+        db.dispose()
+    assert main(["runs", "--db", str(db_path)]) == 0  # the next start finds it
+    captured = capsys.readouterr()
+    assert f"run {run.id} was left running" in captured.err and "interrupted" in captured.out
+    db = open_database(str(db_path))
+    try:
+        again = repo.get_run(db, run.id)
+        assert again.status == "interrupted" and again.sample_count == kept and again.ended_at is not None
+    finally:
+        db.dispose()
+
+
+def test_running_runs_of_live_processes_and_other_hosts_are_left_alone(db):
+    dut = repo.add_dut(db, "chip", "C-L")
+    mine = repo.start_run(db, dut.id, pid=os.getpid())
+    dead = repo.start_run(db, dut.id, pid=2**22 + 12345)
+    assert repo.mark_interrupted_runs(db) == [dead.id]
+    assert repo.mark_interrupted_runs(db, host="another-station", is_alive=lambda pid: False) == []
+    assert repo.get_run(db, mine.id).status == "running"
