@@ -261,7 +261,8 @@ def iter_channel_chunks(db: Database, run_id: int, channel: str, t_start: float 
             query = query.where(_chunks.c.t_last >= t_start)
         if t_end is not None:
             query = query.where(_chunks.c.t_first <= t_end)
-        result = conn.execution_options(yield_per=16).execute(query)
+        # Two chunks (2 MiB at most) fetched at a time: memory stays flat however long the run.
+        result = conn.execution_options(yield_per=2).execute(query)
         for t_blob, v_blob in result:
             yield np.frombuffer(t_blob, _F8), np.frombuffer(v_blob, _F8)
 
