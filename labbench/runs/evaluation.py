@@ -191,6 +191,10 @@ class LiveEvaluator:
             self._last_emit_ns = emitted_ns
             self._emitted.notify_all()
 
+    def snapshot(self) -> list[repo.StepRecord]:
+        """The live results of every step begun so far (for displays; manual entries aside)."""
+        return [self.step_record(i, {}) for i in range(len(self.windows))]
+
     def step_record(self, position: int, manual: dict[str, str]) -> repo.StepRecord:
         """The live verdict of a step (final once it ended and a later batch was judged)."""
         with self._lock:

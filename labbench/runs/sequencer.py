@@ -68,9 +68,13 @@ def run_plan(
     on_violation: Optional[Callable[[int, str, Excursion], None]] = None,
     on_step: Optional[Callable[[int, Step], None]] = None,
     ask_manual: Optional[Callable[[Step, ManualSpec], Optional[str]]] = None,
-    on_started: Optional[Callable[[int, Acquisition], None]] = None,
+    on_started: Optional[Callable[[int, Acquisition, LiveEvaluator], None]] = None,
+    failure: Optional[list[str]] = None,
 ) -> RunOutcome:
-    """Execute ``request.plan`` on its rig.  DeviceError / RecordError before the run exists."""
+    """Execute ``request.plan`` on its rig.  DeviceError / RecordError before the run exists.
+
+    ``stop`` ends the run as aborted, unless ``failure`` holds a message by then (the GUI
+    crashed, say): then it ends as error with that message."""
     plan, profile = request.plan, request.profile
     if plan.dut_kind != request.dut.kind:
         raise repo.RecordError(
@@ -94,7 +98,7 @@ def run_plan(
     try:
         acquisition.start(transport)
         if on_started:
-            on_started(run.id, acquisition)
+            on_started(run.id, acquisition, evaluator)
         for position, step in enumerate(plan.steps):
             started_ns = time.time_ns()
             evaluator.begin_step(position, started_ns, (started_ns - run.t0_ns) / 1e9)
@@ -115,7 +119,8 @@ def run_plan(
             evaluator.wait_for_emit_after(ended_ns, STEP_SETTLE_TIMEOUT_S)
             repo.add_run_event(db, run.id, "step_end", step.name, at_ns=ended_ns)
             if stop.is_set():
-                status = "aborted"
+                status = "error" if failure else "aborted"
+                error = "; ".join(failure) if failure else ""
                 break
             if acquisition.link_gone.is_set():
                 status, error = "error", "the rig was lost and did not come back within the reconnect window"

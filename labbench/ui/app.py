@@ -1,14 +1,21 @@
-"""Starting the desktop app: QApplication, database, main window."""
+"""Starting the desktop app: QApplication, database, crash handling, main window."""
 
 from __future__ import annotations
 
+import logging
 import sys
+import traceback
 from typing import Optional
 
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from labbench import __version__
+from labbench import __version__, paths
 from labbench.storage import DatabaseError, open_database
+from labbench.storage.repository import mark_interrupted_runs
+
+log = logging.getLogger(__name__)
 
 APP_ID = "org.labbench.Labbench"
 
@@ -19,7 +26,37 @@ def make_application(argv: Optional[list[str]] = None) -> QApplication:
     app.setOrganizationName("labbench")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
+    icon = paths.resources_dir() / "icons" / "labbench.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
     return app
+
+
+def install_crash_handler(window) -> None:
+    """An exception in the GUI: logged to the user log directory, shown with copyable
+    details, and the active run ended as error with its data kept."""
+    log_path = paths.user_log_dir() / "labbench.log"
+
+    def handler(kind, value, tb):
+        details = "".join(traceback.format_exception(kind, value, tb))
+        try:
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(f"--- unhandled exception in labbench {__version__}\n{details}\n")
+        except OSError:
+            pass
+        log.error("unhandled exception: %s", details)
+        controller = getattr(window, "controller", None)
+        if controller is not None and controller.running:
+            controller.fail(f"labbench hit an error: {kind.__name__}: {value}")
+        box = QMessageBox(window)
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("labbench hit an error")
+        box.setText(f"{kind.__name__}: {value}\n\nThe active run (if any) was ended as error; its data is kept.\nDetails are in {log_path}.")
+        box.setDetailedText(details)
+        box.open()
+        window.last_crash_box = box
+
+    sys.excepthook = handler
 
 
 def run_app(db_target: Optional[str] = None, demo: bool = False) -> int:
@@ -36,9 +73,15 @@ def run_app(db_target: Optional[str] = None, demo: bool = False) -> int:
     except DatabaseError as exc:
         QMessageBox.critical(None, "labbench cannot open its database", str(exc))
         raise
+    interrupted = mark_interrupted_runs(db)
     window = MainWindow(db, demo=demo)
+    install_crash_handler(window)
     window.show()
+    if interrupted:
+        QTimer.singleShot(0, lambda: window.statusBar().showMessage(
+            f"Marked interrupted (their process died, data kept): runs {', '.join(map(str, interrupted))}", 15000))
     try:
         return app.exec()
     finally:
+        sys.excepthook = sys.__excepthook__
         db.dispose()

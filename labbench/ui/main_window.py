@@ -1,59 +1,289 @@
-"""The main window: menus, status bar and the panels of the workbench."""
+"""The main window: dockable panels, actions, status bar, themes, persisted layout."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import logging
+from typing import Optional
+
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTableView,
+    QWidget,
+)
 
 from labbench import __version__
 from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.ui.console_view import ConsoleView
+from labbench.ui.history import HistoryView
+from labbench.ui.live_view import LiveRunView
+from labbench.ui.results_model import ResultsModel
+from labbench.ui.run_controller import RunController
+from labbench.ui.start_dialog import StartRunDialog
+from labbench.ui.theme import THEMES, apply_theme
+
+log = logging.getLogger(__name__)
+
+# The status bar's numbers refresh once a second: fast enough to see a stall.
+STATUS_INTERVAL_MS = 1000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, db: Database, *, demo: bool = False):
+    def __init__(self, db: Database, *, demo: bool = False, default_device: str = ""):
         super().__init__()
         self.db = db
+        self.demo = demo
+        self.default_device = default_device or ("mock://nominal" if demo else "")
         self.setObjectName("MainWindow")
         self.setWindowTitle(f"labbench — {db.describe()}" + (" (demo)" if demo else ""))
-        self.resize(1280, 800)
+        self.resize(1400, 900)
+        settings = QSettings()
+        self.theme = THEMES.get(settings.value("ui/theme", "light"), THEMES["light"])
+        apply_theme(QApplication.instance(), self.theme)
+
+        self.controller = RunController(db, self)
+        self.results = ResultsModel(self.theme)
+        self.live = LiveRunView(self.controller, self.results, self.theme)
+        self.setCentralWidget(self.live)
+        self.console = ConsoleView()
+        self.history = HistoryView(db, self.theme)
+        self.results_view = QTableView()
+        self.results_view.setModel(self.results)
+        self.results_view.verticalHeader().setVisible(False)
+        header = self.results_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # the limits
+
+        self.results_dock = self._dock("Results", "ResultsDock", self.results_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.console_dock, self.history_dock)
+        self.console_dock.raise_()
+        self.resizeDocks([self.console_dock], [460], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.results_dock], [230], Qt.Orientation.Vertical)
+
         self._build_actions()
         self._build_menus()
-        self._build_central()
         self._build_status_bar()
+        self._default_state = self.saveState()
+        self._restore_layout()
+
+        self.controller.run_started.connect(self._on_run_started)
+        self.controller.run_finished.connect(self._on_run_finished)
+        self.controller.run_failed.connect(self._on_run_failed)
+        self.controller.manual_requested.connect(self._on_manual_requested)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(STATUS_INTERVAL_MS)
+        self.status_timer.timeout.connect(self._on_status_tick)
+        self.status_timer.start()
+        self.console_timer = QTimer(self)
+        self.console_timer.setInterval(250)
+        self.console_timer.timeout.connect(self._on_console_tick)
+        self.console_timer.start()
+        self.history.apply_filters()
+
+    # --- building -------------------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState() needs stable names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setStatusTip(tip)
+        action.setToolTip(tip or text.replace("&", ""))
+        action.triggered.connect(slot)
+        return action
 
     def _build_actions(self) -> None:
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.triggered.connect(self.close)
-        self.about_action = QAction("&About labbench", self)
-        self.about_action.triggered.connect(self._on_about)
+        self.start_action = self._action("&Start run…", self.start_run, QKeySequence("F5"), "Start a test plan on a rig")
+        self.abort_action = self._action("&Abort run", self.abort_run, QKeySequence("Shift+F5"), "Stop the running plan (asks first; data is kept)")
+        self.abort_action.setEnabled(False)
+        self.find_action = self._action("&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history")
+        self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None, "Put every panel back where it started")
+        self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes")
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(self.theme.name == "dark")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.about_action = self._action("&About labbench", self._on_about)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.quit_action)
+        run_menu = self.menuBar().addMenu("&Run")
+        run_menu.addAction(self.start_action)
+        run_menu.addAction(self.abort_action)
+        run_menu.addSeparator()
+        run_menu.addAction(self.find_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in (self.results_dock, self.console_dock, self.history_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.dark_action)
+        view_menu.addAction(self.reset_layout_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
-
-    def _build_central(self) -> None:
-        counts = repo.counts(self.db, ("duts", "runs"))
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-        self.summary_label = QLabel(
-            f"<h2>labbench {__version__}</h2>"
-            f"<p>Database: <b>{self.db.describe()}</b></p>"
-            f"<p>{counts['duts']} DUTs registered, {counts['runs']} runs recorded.</p>",
-            central,
-        )
-        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.summary_label)
-        self.setCentralWidget(central)
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("RunToolBar")
+        toolbar.addAction(self.start_action)
+        toolbar.addAction(self.abort_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.find_action)
 
     def _build_status_bar(self) -> None:
-        self.db_status = QLabel(f"DB: {self.db.describe()}", self)
-        self.statusBar().addPermanentWidget(self.db_status)
+        self.db_status = QLabel(f"DB: {self.db.describe()}")
+        self.link_status = QLabel("Rig: —")
+        self.rate_status = QLabel("")
+        self.counter_status = QLabel("")
+        for widget in (self.link_status, self.rate_status, self.counter_status, self.db_status):
+            self.statusBar().addPermanentWidget(widget)
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("ui/geometry")
+        state = settings.value("ui/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        splitter = settings.value("ui/history_splitter")
+        if splitter is not None:
+            self.history.splitter.restoreState(splitter)
+
+    def save_layout(self) -> None:
+        settings = QSettings()
+        settings.setValue("ui/geometry", self.saveGeometry())
+        settings.setValue("ui/state", self.saveState())
+        settings.setValue("ui/history_splitter", self.history.splitter.saveState())
+        settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in (self.results_dock, self.console_dock, self.history_dock):
+            dock.show()
+        self.console_dock.raise_()
+
+    def set_theme(self, name: str) -> None:
+        self.theme = THEMES[name]
+        apply_theme(QApplication.instance(), self.theme)
+        self.live.set_theme(self.theme)
+        self.history.model.theme = self.theme
+        self.history.model.layoutChanged.emit()  # colours only; rows stay
+        QSettings().setValue("ui/theme", name)
+        self.dark_action.setChecked(name == "dark")
+
+    def _on_dark_toggled(self, checked: bool) -> None:
+        self.set_theme("dark" if checked else "light")
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def start_run(self) -> Optional[StartRunDialog]:
+        if self.controller.running:
+            QMessageBox.information(self, "A run is going", "Abort the current run before starting another one.")
+            return None
+        dialog = StartRunDialog(self.db, self, default_device=self.default_device)
+        dialog.accepted.connect(lambda: self._start_from(dialog))
+        dialog.open()
+        return dialog
+
+    def _start_from(self, dialog: StartRunDialog) -> None:
+        try:
+            request = dialog.request()
+        except ValueError as exc:
+            QMessageBox.warning(self, "Cannot start", str(exc))
+            return
+        self.start_request(request)
+
+    def start_request(self, request) -> None:
+        self.console.clear()
+        self.live.prepare(request.plan)
+        self.controller.start(request)
+        self.start_action.setEnabled(False)
+        self.abort_action.setEnabled(True)
+
+    def abort_run(self, confirm: bool = True) -> bool:
+        if not self.controller.running:
+            return False
+        if confirm:
+            answer = QMessageBox.question(
+                self, "Abort the run?",
+                f"Abort run {self.controller.run_id or ''}? Everything recorded so far is kept and the run is marked aborted.",
+                QMessageBox.StandardButton.Abort | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Abort:
+                return False
+        self.controller.abort()
+        return True
+
+    def find_run(self) -> None:
+        self.history_dock.show()
+        self.history_dock.raise_()
+        self.history.search.setFocus()
+        self.history.search.selectAll()
+
+    def _on_run_started(self, run_id: int) -> None:
+        self.statusBar().showMessage(f"Run {run_id} started", 3000)
+
+    def _on_run_finished(self, outcome) -> None:
+        self.start_action.setEnabled(True)
+        self.abort_action.setEnabled(False)
+        self.history.apply_filters()
+        self.statusBar().showMessage(f"Run {outcome.run_id} ended: {outcome.status}", 10000)
+
+    def _on_run_failed(self, message: str) -> None:
+        self.start_action.setEnabled(True)
+        self.abort_action.setEnabled(False)
+        QMessageBox.warning(self, "The run could not go on", message)
+
+    def _on_manual_requested(self, step, spec) -> None:
+        limits = f"expected: {spec.equals}" if spec.equals is not None else f"limits: {spec.band.low} … {spec.band.high} {spec.unit}"
+        value, ok = QInputDialog.getText(self, f"{step.name}: {spec.name}", f"{spec.prompt or spec.name}\n({limits})")
+        self.controller.answer_manual(value if ok and value.strip() else None)
+
+    # --- timers ---------------------------------------------------------------------------
+
+    def _on_status_tick(self) -> None:
+        acquisition = self.controller.acquisition
+        if acquisition is None or not self.controller.running:
+            self.link_status.setText("Rig: —" if acquisition is None else f"Rig: {acquisition.rig.device} closed")
+            return
+        stats = acquisition.stats
+        self.link_status.setText(f"Rig: {acquisition.rig.device} {stats.link}")
+        self.rate_status.setText(f"{stats.sample_rate:,.0f} samples/s")
+        self.counter_status.setText(f"malformed {stats.malformed:,} · backlog {stats.backlog:,}" + (f" · waits {stats.writer_waits:,}" if stats.writer_waits else ""))
+
+    def _on_console_tick(self) -> None:
+        lines = self.controller.take_console()
+        if lines:
+            t0 = self.live.t0_ns
+            self.console.append([((c.received_ns - t0) / 1e9, c.kind, c.text) for c in lines])
+
+    # --- closing --------------------------------------------------------------------------
+
+    def closeEvent(self, event) -> None:
+        if self.controller.running:
+            if not self.abort_run(confirm=True):
+                event.ignore()
+                return
+            self.controller.join(30)
+        self.save_layout()
+        self.history.shutdown()
+        super().closeEvent(event)
 
     def _on_about(self) -> None:
-        QMessageBox.about(self, "About labbench", f"labbench {__version__}\nSilicon bring-up workbench.")
+        QMessageBox.about(self, "About labbench", f"labbench {__version__}\nSilicon bring-up workbench.\nDatabase: {self.db.describe()}")
+

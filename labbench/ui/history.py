@@ -1,0 +1,386 @@
+"""History: every run in a lazy, sortable, filterable table; a stored run's plots, violations,
+results, events and console; notes added as audit entries.
+
+Database reads happen on a worker thread (``Loader``); the widgets only receive plain rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labbench.runs.plan import PlanError, parse_plan
+from labbench.storage import Database
+from labbench.storage import models as m
+from labbench.storage import repository as repo
+from labbench.storage.telemetry import chunk_summary, read_channel
+from labbench.ui.plots import PlotStack
+from labbench.ui.results_model import ResultsModel
+from labbench.ui.theme import LIGHT, Theme, verdict_colors
+
+log = logging.getLogger(__name__)
+
+PAGE = 200
+# A channel with more stored samples than this opens as its chunk min/max overview first.
+OVERVIEW_ABOVE = 500_000
+HEADERS = ("Run", "Start (UTC)", "DUT", "Kind", "Plan", "Verdict", "Station", "Operator", "Samples")
+SORT_KEYS = ("id", "started_at", "dut_serial", "dut_kind", "plan", "status", "station", "operator", "sample_count")
+
+
+class Loader(QObject):
+    """Runs a function on a worker thread and delivers its result on the GUI thread."""
+
+    done = Signal(object, object)  # callback, result
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labbench-history")
+        self.done.connect(lambda callback, result: callback(result))
+        self.pending = 0
+
+    def submit(self, work: Callable[[], object], callback: Callable[[object], None]) -> None:
+        self.pending += 1
+
+        def run():
+            try:
+                result = work()
+            except Exception as exc:  # shown, not swallowed
+                log.exception("history query failed")
+                result = exc
+            self.pending -= 1
+            self.done.emit(callback, result)
+
+        self._pool.submit(run)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class HistoryModel(QAbstractTableModel):
+    """Pages of runs fetched as the view scrolls (canFetchMore / fetchMore)."""
+
+    loaded = Signal()
+
+    def __init__(self, db: Database, loader: Loader, theme: Theme = LIGHT, parent=None):
+        super().__init__(parent)
+        self.db, self.loader, self.theme = db, loader, theme
+        self.rows: list[repo.RunRow] = []
+        self.filters: dict = {}
+        self.sort_key, self.descending = "id", True
+        self._exhausted = False
+        self._loading = False
+        self._generation = 0
+
+    def reload(self, **filters) -> None:
+        self.filters = filters
+        self._generation += 1
+        self.beginResetModel()  # new filters: a different list altogether
+        self.rows = []
+        self._exhausted = False
+        self._loading = False
+        self.endResetModel()
+        self.fetchMore(QModelIndex())
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:
+        return not parent.isValid() and not self._exhausted and not self._loading
+
+    def fetchMore(self, parent=QModelIndex()) -> None:
+        if self._loading or self._exhausted:
+            return
+        self._loading = True
+        generation, offset, filters = self._generation, len(self.rows), dict(self.filters)
+        sort, descending = self.sort_key, self.descending
+        self.loader.submit(
+            lambda: repo.query_runs(self.db, sort=sort, descending=descending, offset=offset, limit=PAGE, **filters),
+            lambda rows: self._on_page(generation, rows),
+        )
+
+    def _on_page(self, generation: int, rows) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        if isinstance(rows, Exception):
+            self._exhausted = True
+            return
+        if len(rows) < PAGE:
+            self._exhausted = True
+        if rows:
+            self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
+            self.rows.extend(rows)
+            self.endInsertRows()
+        self.loaded.emit()
+
+    def sort(self, column: int, order=Qt.SortOrder.DescendingOrder) -> None:
+        self.sort_key = SORT_KEYS[column]
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self.reload(**self.filters)
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                r.id, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.dut_serial, r.dut_kind,
+                f"{r.plan} v{r.plan_version}" if r.plan else "—", r.status.upper(), r.station, r.operator, f"{r.sample_count:,}",
+            )[column]
+        if column == 5 and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            bg, fg = verdict_colors(self.theme, r.status)
+            return bg if role == Qt.ItemDataRole.BackgroundRole else fg
+        return None
+
+
+class RunDetail(QWidget):
+    """A stored run: plots from chunks, violations (click to zoom), results, events, console, notes."""
+
+    def __init__(self, db: Database, loader: Loader, theme: Theme = LIGHT, parent=None):
+        super().__init__(parent)
+        self.db, self.loader, self.theme = db, loader, theme
+        self.run: Optional[repo.RunInfo] = None
+        self.title = QLabel("Open a run from the list")
+        font = self.title.font()
+        font.setPointSize(font.pointSize() + 2)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.plots = PlotStack(theme)
+        self.violations = QListWidget()
+        self.violations.itemActivated.connect(self._on_violation_clicked)
+        self.violations.itemClicked.connect(self._on_violation_clicked)
+        self.results = ResultsModel(theme)
+        results_view = QTableView()
+        results_view.setModel(self.results)
+        results_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.events = QListWidget()
+        self.console = QListWidget()
+        self.notes = QListWidget()
+        add_note = QPushButton("Add note…")
+        add_note.clicked.connect(self._on_add_note)
+        notes_box = QWidget()
+        notes_layout = QVBoxLayout(notes_box)
+        notes_layout.addWidget(self.notes)
+        notes_layout.addWidget(add_note)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.violations, "Violations")
+        self.tabs.addTab(results_view, "Results")
+        self.tabs.addTab(self.events, "Events")
+        self.tabs.addTab(self.console, "Console")
+        self.tabs.addTab(notes_box, "Notes")
+        self.plots.cursor_moved.connect(self._on_cursor)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.plots)
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([500, 220])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(splitter, 1)
+        self._console_times: list[float] = []
+
+    def open_run(self, run_id: int, on_loaded: Optional[Callable[[], None]] = None) -> None:
+        self.loader.submit(lambda: _load_run(self.db, run_id), lambda data: self._show(data, on_loaded))
+
+    def _show(self, data, on_loaded) -> None:
+        if isinstance(data, Exception):
+            self.title.setText(f"Could not open the run: {data}")
+            return
+        run, dut, plan, steps, channels, events = data
+        self.run = run
+        self.title.setText(f"Run {run.id} — {dut.serial} ({dut.kind}) — {plan.name + ' v' + plan.version if plan else 'no plan'} — {run.status.upper()}")
+        self.plots.clear()
+        for name, unit, t, v in channels:
+            self.plots.ensure_channel(name, unit)
+            self.plots.set_data(name, t, v)
+        end = max((t[-1] for _, _, t, _ in channels if t.size), default=1.0)
+        self.plots.redraw(0.0, end)
+        self.plots.set_x_range(0.0, end)
+        self.violations.clear()
+        for step in steps:
+            for c in step.criteria:
+                for v in c.violations:
+                    item = QListWidgetItem(f"{step.name}: {v.channel} {v.bound} from {v.start_s:.3f} s to {v.end_s:.3f} s (extreme {v.extreme:.6g})")
+                    item.setData(Qt.ItemDataRole.UserRole, (v.channel, v.start_s, v.end_s))
+                    self.violations.addItem(item)
+                    self.plots.add_violation(v.channel, v.start_s, v.end_s)
+        parsed = None
+        if plan is not None:
+            try:
+                parsed = parse_plan(plan.text, f"{plan.name} v{plan.version}")
+            except PlanError:
+                parsed = None
+        self.results.set_plan(parsed)
+        self.results.update_steps(steps)
+        self.events.clear()
+        self.console.clear()
+        self._console_times = []
+        for event in events:
+            t = (event.at_ns - run.t0_ns) / 1e9
+            if event.kind in ("console", "malformed", "result"):
+                self.console.addItem(f"{t:10.3f}  {'!! ' if event.kind == 'malformed' else '   '}{event.detail}")
+                self._console_times.append(t)
+            else:
+                self.events.addItem(f"{t:10.3f}  {event.kind}: {event.detail}")
+        self._refresh_notes()
+        if on_loaded:
+            on_loaded()
+
+    def _on_violation_clicked(self, item: QListWidgetItem) -> None:
+        channel, start, end = item.data(Qt.ItemDataRole.UserRole)
+        self.zoom_to(start, end)
+
+    def zoom_to(self, start: float, end: float) -> None:
+        margin = max((end - start) * 2.0, 0.5)
+        x0, x1 = start - margin, end + margin
+        self.plots.redraw(x0, x1)
+        self.plots.set_x_range(x0, x1)
+
+    def _on_cursor(self, x: float) -> None:
+        """Keep the console in step with the plot cursor."""
+        if not self._console_times:
+            return
+        row = max(int(np.searchsorted(self._console_times, x, side="right")) - 1, 0)
+        self.console.setCurrentRow(row)
+        self.console.scrollToItem(self.console.item(row))
+
+    def _refresh_notes(self) -> None:
+        self.notes.clear()
+        if self.run is None:
+            return
+        for entry in repo.audit_trail(self.db, "run", self.run.id):
+            self.notes.addItem(f"{entry.at:%Y-%m-%d %H:%M} {entry.user}: {entry.action} {entry.reason}")
+
+    def _on_add_note(self) -> None:
+        if self.run is None:
+            return
+        text, ok = QInputDialog.getMultiLineText(self, "Add a note", f"Note on run {self.run.id} (kept in the audit trail):")
+        if ok and text.strip():
+            self.add_note(text.strip())
+
+    def add_note(self, text: str, user: Optional[str] = None) -> None:
+        import getpass
+
+        repo.add_audit_entry(self.db, user=user or getpass.getuser() or "unknown", entity="run", entity_id=self.run.id, action="note", reason=text)
+        self._refresh_notes()
+
+
+def _load_run(db: Database, run_id: int):
+    """Everything the detail view shows, read on the worker thread."""
+    run = repo.get_run(db, run_id)
+    dut = repo.get_dut(db, run.dut_id)
+    plan = repo.get_plan_version(db, run.plan_id) if run.plan_id else None
+    steps = repo.run_results(db, run_id)
+    channels = []
+    for channel in repo.run_channels(db, run_id):
+        summary = chunk_summary(db, run_id, channel.name)
+        if int(summary.count.sum()) > OVERVIEW_ABOVE:
+            # Overview from the chunk min/max columns: no blob is read.
+            t = np.repeat(summary.t_first, 2)
+            t[1::2] = summary.t_last
+            v = np.empty(t.size)
+            v[0::2], v[1::2] = summary.v_min, summary.v_max
+        else:
+            t, v = read_channel(db, run_id, channel.name)
+        channels.append((channel.name, channel.unit, t, v))
+    events = repo.run_events(db, run_id)
+    return run, dut, plan, steps, channels, events
+
+
+class HistoryView(QWidget):
+    """Filters on top, the runs table, and the detail of the run opened."""
+
+    run_opened = Signal(int)
+
+    def __init__(self, db: Database, theme: Theme = LIGHT, parent=None):
+        super().__init__(parent)
+        self.db = db
+        self.loader = Loader(self)
+        self.model = HistoryModel(db, self.loader, theme)
+        self.detail = RunDetail(db, self.loader, theme)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Find: DUT serial, plan, operator, rig…")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self.apply_filters)
+        self.verdict = QComboBox()
+        self.verdict.addItem("Any verdict", "")
+        for status in m.RUN_STATUSES:
+            self.verdict.addItem(status, status)
+        self.verdict.currentIndexChanged.connect(self.apply_filters)
+        self.station = QLineEdit()
+        self.station.setPlaceholderText("Station")
+        self.station.returnPressed.connect(self.apply_filters)
+        self.days = QComboBox()
+        for label, days in (("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30 days", 30)):
+            self.days.addItem(label, days)
+        self.days.currentIndexChanged.connect(self.apply_filters)
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 2)
+        bar.addWidget(self.verdict)
+        bar.addWidget(self.station, 1)
+        bar.addWidget(self.days)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(self._on_open)
+        self.table.activated.connect(self._on_open)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(bar)
+        top_layout.addWidget(self.table)
+        splitter.addWidget(top)
+        splitter.addWidget(self.detail)
+        splitter.setSizes([260, 520])
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(splitter)
+
+    def apply_filters(self) -> None:
+        days = self.days.currentData()
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days) if days else None
+        self.model.reload(text=self.search.text(), status=self.verdict.currentData(), station=self.station.text().strip(), since=since)
+
+    def _on_open(self, index) -> None:
+        run_id = self.model.rows[index.row()].id
+        self.detail.open_run(run_id)
+        self.run_opened.emit(run_id)
+
+    def shutdown(self) -> None:
+        self.loader.shutdown()

@@ -1,0 +1,220 @@
+"""The live run view: verdict banner, step progress, stacked plots with limit bands and
+violation marks, a rolling window with pause/follow.  It pulls from the run's ring buffers
+on its own timers: curves at 30 Hz, text and the results table twice a second."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labbench.runs.plan import Plan
+from labbench.ui.plots import PlotStack
+from labbench.ui.results_model import ResultsModel
+from labbench.ui.run_controller import RunController
+from labbench.ui.theme import LIGHT, Theme, verdict_colors
+
+# Curves at ~30 Hz: smooth to the eye, and a frame every 33 ms leaves the GUI thread idle
+# most of the time.  Text and tables at 2 Hz: nobody reads numbers faster.
+FRAME_INTERVAL_MS = 33
+TEXT_INTERVAL_MS = 500
+WINDOWS = (("10 s", 10.0), ("1 min", 60.0), ("10 min", 600.0), ("Whole run", math.inf))
+
+
+class VerdictBanner(QLabel):
+    def __init__(self, theme: Theme, parent=None):
+        super().__init__(parent)
+        self.theme = theme
+        self.verdict = "pending"
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumHeight(56)
+        font = self.font()
+        font.setPointSize(20)
+        font.setBold(True)
+        self.setFont(font)
+        self.show_verdict("pending", "No run")
+
+    def show_verdict(self, verdict: str, text: Optional[str] = None) -> None:
+        self.verdict = verdict
+        bg, fg = verdict_colors(self.theme, verdict)
+        self.setText(text or verdict.upper())
+        self.setStyleSheet(f"background: {bg.name()}; color: {fg.name()}; border-radius: 6px; padding: 6px;")
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.show_verdict(self.verdict, self.text())
+
+
+class LiveRunView(QWidget):
+    frame_drawn = Signal()
+
+    def __init__(self, controller: RunController, results: ResultsModel, theme: Theme = LIGHT, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.results = results
+        self.theme = theme
+        self.plan: Optional[Plan] = None
+        self.t0_ns = 0
+        self._step_bands: list = []
+        self._totals: dict[str, int] = {}
+        self._step_started_at: Optional[float] = None
+        self.paused = False
+
+        self.banner = VerdictBanner(theme)
+        self.step_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.window_combo = QComboBox()
+        for label, _ in WINDOWS:
+            self.window_combo.addItem(label)
+        self.window_combo.setToolTip("How much of the run the plots show")
+        self.follow_button = QPushButton("Pause")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setToolTip("Pause the plots to look closer (recording goes on); press again to follow")
+        self.follow_button.toggled.connect(self._on_pause_toggled)
+        self.plots = PlotStack(theme)
+
+        top = QHBoxLayout()
+        top.addWidget(self.step_label, 1)
+        top.addWidget(QLabel("Window:"))
+        top.addWidget(self.window_combo)
+        top.addWidget(self.follow_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.plots, 1)
+
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setInterval(FRAME_INTERVAL_MS)
+        self.frame_timer.timeout.connect(self._on_frame)
+        self.text_timer = QTimer(self)
+        self.text_timer.setInterval(TEXT_INTERVAL_MS)
+        self.text_timer.timeout.connect(self._on_text_tick)
+
+        controller.run_started.connect(self._on_run_started)
+        controller.step_started.connect(self._on_step_started)
+        controller.violation.connect(self._on_violation)
+        controller.run_finished.connect(self._on_run_finished)
+        controller.run_failed.connect(self._on_run_failed)
+
+    # --- run events -----------------------------------------------------------------------
+
+    def prepare(self, plan: Plan) -> None:
+        self.plan = plan
+        self.plots.clear()
+        self._totals.clear()
+        self._step_bands = []
+        for name, unit in plan.channel_units.items():
+            self.plots.ensure_channel(name, unit)
+        self.results.set_plan(plan)
+        self.banner.show_verdict("running", "STARTING…")
+        self.progress.setRange(0, len(plan.steps))
+        self.progress.setValue(0)
+        self.step_label.setText(f"{plan.name} v{plan.version}")
+
+    def _on_run_started(self, run_id: int) -> None:
+        acquisition = self.controller.acquisition
+        self.t0_ns = acquisition.t0_ns if acquisition else time.time_ns()
+        self.banner.show_verdict("running", f"RUNNING — run {run_id}")
+        self.frame_timer.start()
+        self.text_timer.start()
+
+    def _on_step_started(self, position: int) -> None:
+        step = self.plan.steps[position]
+        now_s = (time.time_ns() - self.t0_ns) / 1e9
+        self._step_started_at = time.monotonic()
+        for items in self._step_bands:
+            self.plots.stretch_band(items, now_s)
+        self._step_bands = []
+        for spec in step.limits:
+            self.plots.ensure_channel(spec.channel, self.plan.unit(spec.channel))
+            self._step_bands.append(self.plots.add_limit_band(spec.channel, spec.band, now_s + spec.settle_s, now_s + step.duration_s))
+        self.progress.setValue(position)
+        self._update_step_text()
+
+    def _on_violation(self, position: int, channel: str, start: float, end: float, extreme: float) -> None:
+        self.plots.add_violation(channel, start, end)
+
+    def _on_run_finished(self, outcome) -> None:
+        self._on_frame()
+        self.frame_timer.stop()
+        self.text_timer.stop()
+        self.results.update_steps(outcome.steps)
+        self.progress.setValue(self.progress.maximum())
+        # Redraw violation marks from the stored (final) results: their true ends.
+        for _, _, _, region in list(self.plots.violation_items):
+            region.getViewBox() and region.getViewBox().removeItem(region)
+        self.plots.violation_items.clear()
+        for _, violation in outcome.violations:
+            self.plots.add_violation(violation.channel, violation.start_s, violation.end_s)
+        self.banner.show_verdict(outcome.status, f"{outcome.status.upper()} — run {outcome.run_id}")
+        self.step_label.setText(f"{self.plan.name} v{self.plan.version}: {outcome.status}, {len(outcome.violations)} violations")
+
+    def _on_run_failed(self, message: str) -> None:
+        self.frame_timer.stop()
+        self.text_timer.stop()
+        self.banner.show_verdict("error", "COULD NOT RUN")
+        self.step_label.setText(message)
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.paused = paused
+        self.follow_button.setText("Follow" if paused else "Pause")
+
+    # --- timers ---------------------------------------------------------------------------
+
+    def window_seconds(self) -> float:
+        return WINDOWS[self.window_combo.currentIndex()][1]
+
+    def _on_frame(self) -> None:
+        acquisition = self.controller.acquisition
+        if acquisition is None or self.paused:
+            return
+        now_s = (time.time_ns() - self.t0_ns) / 1e9
+        for name, ring in list(acquisition.rings.items()):
+            if ring.total == self._totals.get(name):
+                continue
+            self._totals[name] = ring.total
+            unit = acquisition.units.get(name, "") or (self.plan.unit(name) if self.plan else "")
+            self.plots.ensure_channel(name, unit)
+            t, v, _ = ring.snapshot()
+            self.plots.set_data(name, t, v)
+        span = self.window_seconds()
+        x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
+        self.plots.set_x_range(x0, max(now_s, x0 + 1.0))
+        self.plots.redraw(x0, now_s)
+        self.frame_drawn.emit()
+
+    def _on_text_tick(self) -> None:
+        evaluator = self.controller.evaluator
+        if evaluator is not None:
+            self.results.update_steps(evaluator.snapshot())
+        self._update_step_text()
+
+    def _update_step_text(self) -> None:
+        position = self.controller.current_step
+        if self.plan is None or position < 0:
+            return
+        step = self.plan.steps[position]
+        left = step.duration_s
+        if self._step_started_at is not None:
+            left = max(step.duration_s - (time.monotonic() - self._step_started_at), 0.0)
+        self.step_label.setText(f"Step {position + 1}/{len(self.plan.steps)}: {step.name} — {left:.1f} s left")
+        self.progress.setFormat(f"step {position + 1} of {len(self.plan.steps)}")
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.banner.set_theme(theme)
+        self.results.set_theme(theme)

@@ -1,0 +1,122 @@
+"""The results table: one row per judged item of the plan, turning to its verdict as the run goes."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+from labbench.runs.plan import Plan
+from labbench.storage.repository import CriterionRecord, StepRecord
+from labbench.ui.theme import LIGHT, Theme, verdict_colors
+
+COLUMNS = ("Step", "Kind", "Item", "Limits", "Value", "Verdict", "Violations")
+
+
+def _g(x: Optional[float]) -> str:
+    return "" if x is None else f"{x:.6g}"
+
+
+def limits_text(low, high, marginal_low=None, marginal_high=None, equals=None, unit="") -> str:
+    if equals is not None:
+        return f"= {equals}"
+    unit = f" {unit}" if unit else ""
+    if low is not None and high is not None:
+        text = f"{_g(low)} … {_g(high)}{unit}"
+    elif low is not None:
+        text = f"≥ {_g(low)}{unit}"
+    elif high is not None:
+        text = f"≤ {_g(high)}{unit}"
+    else:
+        text = ""
+    guards = [g for g in (marginal_low, marginal_high) if g is not None]
+    if guards:
+        text += f"  (guard {' / '.join(_g(g) for g in guards)})"
+    return text
+
+
+class ResultsModel(QAbstractTableModel):
+    def __init__(self, theme: Theme = LIGHT, parent=None):
+        super().__init__(parent)
+        self.theme = theme
+        self._rows: list[dict] = []
+        self._index: dict[tuple[int, str, str], int] = {}
+
+    def set_plan(self, plan: Optional[Plan]) -> None:
+        self.beginResetModel()  # a new plan: everything changes at once
+        self._rows, self._index = [], {}
+        if plan is not None:
+            for position, step in enumerate(plan.steps):
+                items = [("limit", s.channel, s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, None, plan.unit(s.channel)) for s in step.limits]
+                items += [("measure", s.name, s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, None, plan.unit(s.channel)) for s in step.measures]
+                items += [("result", s.name, *(_band(s.band)), s.equals, "") for s in step.results]
+                items += [("manual", s.name, *(_band(s.band)), s.equals, s.unit) for s in step.manuals]
+                for kind, name, low, high, ml, mh, equals, unit in items:
+                    self._index[(position, kind, name)] = len(self._rows)
+                    self._rows.append({
+                        "step": step.name, "kind": kind, "name": name, "unit": unit,
+                        "limits": limits_text(low, high, ml, mh, equals, unit),
+                        "value": "", "verdict": "pending", "violations": 0,
+                    })
+        self.endResetModel()
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
+
+    def update_steps(self, steps: list[StepRecord]) -> None:
+        """Apply (live or final) step results; only changed rows are signalled."""
+        for step in steps:
+            for c in step.criteria:
+                row = self._index.get((step.position, c.kind, c.name))
+                if row is None:
+                    continue
+                new = {"value": _value_text(c), "verdict": c.verdict, "violations": len(c.violations)}
+                old = self._rows[row]
+                if any(old[k] != v for k, v in new.items()):
+                    old.update(new)
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def verdict_of(self, row: int) -> str:
+        return self._rows[row]["verdict"]
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {
+                "Step": row["step"], "Kind": row["kind"], "Item": row["name"], "Limits": row["limits"],
+                "Value": row["value"], "Verdict": row["verdict"].upper(), "Violations": row["violations"] or "",
+            }[column]
+        if column == "Verdict" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            bg, fg = verdict_colors(self.theme, row["verdict"])
+            return bg if role == Qt.ItemDataRole.BackgroundRole else fg
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("Value", "Violations"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def _band(band):
+    if band is None:
+        return (None, None, None, None)
+    return (band.low, band.high, band.marginal_low, band.marginal_high)
+
+
+def _value_text(c: CriterionRecord) -> str:
+    if c.value is not None:
+        return f"{c.value:.6g}" + (f" {c.unit}" if c.unit else "")
+    return c.text_value

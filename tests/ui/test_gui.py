@@ -1,0 +1,237 @@
+"""The desktop app, offscreen: runs from the GUI, banners, abort, history, layout, themes, barcodes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+
+from labbench.protocols.profile import load_profile
+from labbench.runs.plan import parse_plan
+from labbench.runs.sequencer import RunRequest, run_plan
+from labbench.storage import open_database
+from labbench.storage import repository as repo
+from labbench.ui.main_window import MainWindow
+from labbench.ui.start_dialog import StartRunDialog
+from labbench.ui.theme import THEMES, verdict_colors
+
+SHORT_PLAN = """\
+[plan]
+name = "gui-short"
+version = "1"
+dut_kind = "chip"
+
+[[channel]]
+name = "vdd_core"
+unit = "V"
+
+[[step]]
+name = "power-on"
+duration_s = 1.2
+send = ["PWR ON"]
+  [[step.limit]]
+  channel = "vdd_core"
+  low = 0.72
+  high = 0.78
+  marginal_low = 0.73
+  marginal_high = 0.77
+  settle_s = 0.5
+  hold_s = 0.05
+
+[[step]]
+name = "hold"
+duration_s = 1.5
+  [[step.limit]]
+  channel = "vdd_core"
+  low = 0.72
+  high = 0.78
+  hold_s = 0.05
+"""
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(str(tmp_path / "gui.sqlite3"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def window(qtbot, db):
+    win = MainWindow(db)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.abort()
+    win.controller.join(30)
+    win.history.shutdown()
+
+
+def _request(db, device: str, serial: str = "CHP-GUI") -> RunRequest:
+    plan = parse_plan(SHORT_PLAN, "gui-short.toml")
+    dut = repo.find_dut(db, serial) or repo.add_dut(db, "chip", serial)
+    return RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1")
+
+
+def _run_in_gui(qtbot, window, device: str):
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
+        with qtbot.waitSignal(window.live.frame_drawn, timeout=10_000):
+            window.start_request(_request(window.db, device))
+        # the plot has data and the results table turns from pending while the run goes
+        qtbot.waitUntil(lambda: len(window.live.plots.data.get("vdd_core", ([], []))[0]) > 20, timeout=10_000)
+        qtbot.waitUntil(lambda: window.results.verdict_of(0) != "pending", timeout=10_000)
+    return finished.args[0]
+
+
+def test_failed_banner_on_rail_droop_and_passed_on_nominal(qtbot, window):
+    outcome = _run_in_gui(qtbot, window, "mock://rail-droop?rate=200&power=off&droop_at=1.5&droop_s=0.3")
+    assert outcome.status == "failed"
+    assert window.live.banner.text().startswith("FAILED") and window.live.banner.verdict == "failed"
+    assert window.results.verdict_of(1) == "failed"
+    assert window.live.plots.violation_items, "the violation is marked on the plot"
+    channel, start, end, _ = window.live.plots.violation_items[0]
+    assert channel == "vdd_core" and 1.4 < start < 1.8
+    assert window.start_action.isEnabled() and not window.abort_action.isEnabled()
+
+    outcome = _run_in_gui(qtbot, window, "mock://nominal?rate=200&power=off")
+    assert outcome.status == "passed" and window.live.banner.text().startswith("PASSED")
+    assert [window.results.verdict_of(r) for r in range(2)] == ["passed", "passed"]
+    assert window.live.plots.violation_items == []
+
+
+def test_abort_asks_first(qtbot, window, monkeypatch):
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Abort]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
+        window.start_request(_request(window.db, "mock://nominal?rate=100"))
+    assert window.abort_run() is False and window.controller.running  # cancelled: goes on
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
+        assert window.abort_run() is True
+    assert finished.args[0].status == "aborted"
+    assert window.live.banner.text().startswith("ABORTED")
+    assert repo.get_run(window.db, finished.args[0].run_id).sample_count > 0
+
+
+def test_barcode_selects_known_dut_and_offers_to_register_unknown(qtbot, db, monkeypatch):
+    known = repo.add_dut(db, "chip", "CHP-SCAN-1", part="ACC-1", silicon_rev="A1")
+    dialog = StartRunDialog(db)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.serial_edit, "CHP-SCAN-1")
+    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
+    assert dialog.dut == known and "CHP-SCAN-1" in dialog.dut_label.text()
+    index = dialog.plan_combo.findText("chip-bringup")
+    dialog.plan_combo.setCurrentIndex(index)
+    assert dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+    offered = []
+    monkeypatch.setattr(dialog, "ask_register", lambda serial: offered.append(serial) or "sled")
+    dialog.serial_edit.clear()
+    qtbot.keyClicks(dialog.serial_edit, "SLD-NEW-9")
+    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
+    assert offered == ["SLD-NEW-9"]
+    assert repo.find_dut(db, "SLD-NEW-9").kind == "sled" and dialog.dut.serial == "SLD-NEW-9"
+    assert dialog.plan.dut_kind == "sled"  # a plan for this kind of DUT is picked
+
+    monkeypatch.setattr(dialog, "ask_register", lambda serial: None)  # declined: nothing registered
+    dialog.serial_edit.clear()
+    qtbot.keyClicks(dialog.serial_edit, "TYPO-123")
+    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
+    assert repo.find_dut(db, "TYPO-123") is None and dialog.dut.serial == "SLD-NEW-9"
+
+
+def _stored_runs(db):
+    outcomes = []
+    for device in ("mock://rail-droop?rate=200&power=off&droop_at=1.5", "mock://nominal?rate=200&power=off"):
+        outcomes.append(run_plan(db, _request(db, device, "CHP-HIST")))
+    return outcomes
+
+
+def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
+    failed, passed = _stored_runs(window.db)
+    history = window.history
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.apply_filters()
+    assert [r.id for r in history.model.rows] == [passed.run_id, failed.run_id]
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.verdict.setCurrentIndex(history.verdict.findData("failed"))
+    assert [r.id for r in history.model.rows] == [failed.run_id]
+    history.verdict.setCurrentIndex(0)
+    history.search.setText("no-such-dut")
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.apply_filters()
+    assert history.model.rows == []
+    history.search.setText("CHP-HIST")
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.apply_filters()
+    assert len(history.model.rows) == 2
+
+    detail = history.detail
+    with qtbot.waitSignal(detail.loader.done, timeout=10_000):
+        detail.open_run(failed.run_id)
+    qtbot.waitUntil(lambda: detail.run is not None and detail.run.id == failed.run_id, timeout=10_000)
+    t, v = detail.plots.data["vdd_core"]
+    stored_t, stored_v = __import__("labbench.storage.telemetry", fromlist=["read_channel"]).read_channel(window.db, failed.run_id, "vdd_core")
+    np.testing.assert_array_equal(t, stored_t)
+    assert detail.violations.count() == 1 and "FAILED" in detail.title.text()
+    item = detail.violations.item(0)
+    channel, start, end = item.data(Qt.ItemDataRole.UserRole)
+    detail.violations.itemClicked.emit(item)
+    plot = detail.plots.plot_of("vdd_core")
+    x0, x1 = plot.vb.viewRange()[0]
+    assert x0 < start and end < x1 and (x1 - x0) < 3.0  # zoomed in around it
+    detail.add_note("probe slipped", user="ana")
+    assert "probe slipped" in detail.notes.item(0).text()
+    assert repo.audit_trail(window.db, "run", failed.run_id)[0].reason == "probe slipped"
+
+
+def test_layout_persists_across_restart_and_resets(qtbot, db):
+    first = MainWindow(db)
+    qtbot.addWidget(first)
+    first.show()
+    first.console_dock.hide()
+    first.resize(760, 700)  # inside the offscreen screen (800 x 800), which restoreGeometry respects
+    size = (first.width(), first.height())
+    first.close()  # saves geometry and dock state
+    second = MainWindow(db)
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    assert not second.console_dock.isVisible()
+    assert (second.width(), second.height()) == size
+    second.reset_layout()
+    assert second.console_dock.isVisible()
+    second.close()
+
+
+def _contrast(a: QColor, b: QColor) -> float:
+    def lum(c: QColor) -> float:
+        parts = []
+        for x in (c.redF(), c.greenF(), c.blueF()):
+            parts.append(x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4)
+        return 0.2126 * parts[0] + 0.7152 * parts[1] + 0.0722 * parts[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("name", ["dark", "light"])
+def test_theme_switch_keeps_everything_legible(qtbot, window, name):
+    window.set_theme(name)
+    theme = THEMES[name]
+    palette = QApplication.instance().palette()
+    assert _contrast(palette.color(palette.ColorRole.Window), palette.color(palette.ColorRole.WindowText)) >= 7
+    assert _contrast(palette.color(palette.ColorRole.Base), palette.color(palette.ColorRole.Text)) >= 7
+    assert _contrast(QColor(theme.plot_background), QColor(theme.plot_foreground)) >= 4.5
+    for verdict in ("passed", "marginal", "failed", "error", "aborted", "running", "pending"):
+        bg, fg = verdict_colors(theme, verdict)
+        assert _contrast(bg, fg) >= 4.5, (name, verdict)
+    for color in theme.curves:
+        assert _contrast(QColor(color), QColor(theme.plot_background)) >= 2.0, (name, color)
+    assert window.dark_action.isChecked() == (name == "dark")
+    import pyqtgraph as pg
+
+    assert pg.getConfigOption("background") == theme.plot_background
