@@ -155,3 +155,31 @@ def test_running_runs_of_live_processes_and_other_hosts_are_left_alone(db):
     assert repo.mark_interrupted_runs(db) == [dead.id]
     assert repo.mark_interrupted_runs(db, host="another-station", is_alive=lambda pid: False) == []
     assert repo.get_run(db, mine.id).status == "running"
+
+
+@pytest.mark.parametrize(
+    "device, status",
+    [
+        ("mock://nominal?rate=100&power=off", "passed"),
+        ("mock://rail-droop?rate=100&power=off", "failed"),
+        ("mock://overtemp?rate=100&power=off", "failed"),
+        ("mock://noisy?rate=100&power=off", "failed"),
+    ],
+)
+def test_chip_plan_passes_on_nominal_and_fails_on_faults(db, device, status):
+    plan = load_plan(PLANS / "chip-bringup.toml")
+    outcome = run_plan(db, _request(db, plan, device, "CHP-PLAN", {"visual_check": "OK"}))
+    assert outcome.status == status, [(s.name, [(c.name, c.verdict) for c in s.criteria]) for s in outcome.steps]
+
+
+def test_rig_lost_longer_than_the_window_ends_the_run_as_error(db):
+    from dataclasses import replace
+
+    plan = load_plan(PLANS / "sled-power-on.toml")
+    request = _request(db, plan, "mock://disconnect?rate=200&at=1.0&gap=60")
+    request.profile = replace(request.profile, reconnect_window_s=0.5)
+    outcome = run_plan(db, request)
+    assert outcome.status == "error"
+    run = repo.get_run(db, outcome.run_id)
+    assert run.status == "error" and "reconnect window" in run.error_message and run.sample_count > 0
+    assert {"disconnect", "link_lost"} <= {e.kind for e in repo.run_events(db, run.id)}
