@@ -113,6 +113,7 @@ class PlotStack(QWidget):
             above.getAxis("bottom").setHeight(6)
         plot = self.layout_widget.addPlot(row=len(self.plots), col=0)
         plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.vb.setDefaultPadding(0.08)  # a flat line at the top of the data stays off the frame
         plot.addLegend(offset=(-8, 4), labelTextColor=self.theme.plot_foreground, brush=pg.mkBrush(self.theme.plot_background + "59"))
         axis = plot.getAxis("left")
         axis.setLabel(_unit_title(unit), units=unit if unit else None)
@@ -150,6 +151,10 @@ class PlotStack(QWidget):
         first = next(iter(self.plots.values()), None)
         if first is not None:
             first.setXRange(x0, x1, padding=0.0)
+        for plot in self.plots.values():
+            # y follows what is shown; recomputed now, not on the next paint
+            plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+            plot.vb.updateAutoRange()
 
     # --- decorations ------------------------------------------------------------------------
 
@@ -234,7 +239,8 @@ def value_at(t: np.ndarray, v: np.ndarray, x: float) -> Optional[float]:
 
 
 def _unit_title(unit: str) -> str:
+    # Short: the title must fit along a plot a fifth of the window high.
     return {
-        "V": "Voltage", "A": "Current", "W": "Power", "°C": "Temperature", "C": "Temperature",
-        "Hz": "Frequency", "MHz": "Frequency", "rpm": "Fan speed", "": "Value",
+        "V": "Rails", "A": "Current", "W": "Power", "°C": "Temp", "C": "Temp",
+        "Hz": "Clock", "MHz": "Clock", "rpm": "Fan", "": "Value",
     }.get(unit, unit)

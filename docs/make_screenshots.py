@@ -1,0 +1,94 @@
+"""Screenshots of the real app for the README, made offscreen:
+
+    python docs/make_screenshots.py [--out docs]
+
+Runs the example sled plan on simulated rigs (a few seconds each) in a scratch database and
+grabs the live view mid-run, the finished failed run, and the history with a failed run open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+
+from labbench import paths  # noqa: E402
+from labbench.demo import open_demo_database  # noqa: E402
+from labbench.protocols.profile import load_profile  # noqa: E402
+from labbench.runs.plan import load_plan  # noqa: E402
+from labbench.runs.sequencer import RunRequest, run_plan  # noqa: E402
+from labbench.storage import repository as repo  # noqa: E402
+from labbench.ui.app import make_application  # noqa: E402
+from labbench.ui.main_window import MainWindow  # noqa: E402
+
+SIZE = (1500, 950)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--theme", default="light", choices=("light", "dark"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = make_application()
+    scratch = Path(tempfile.mkdtemp(prefix="labbench-shots-"))
+    db = open_demo_database(scratch)
+    plan = load_plan(paths.resources_dir() / "plans" / "sled-power-on.toml")
+    sled = repo.find_dut(db, "SLD-A1-0012")
+    profile = load_profile("bringup-rig")
+    # Some history first: a passed and a noisy run of the second demo sled.
+    for scenario in ("nominal", "noisy"):
+        run_plan(db, RunRequest(plan, sled, f"mock://{scenario}?rate=200&power=off&seed=3", profile, "ana", "bench-1"))
+
+    window = MainWindow(db, demo=True)
+    window.set_theme(args.theme)
+    window.resize(*SIZE)
+    window.show()
+    dut = repo.find_dut(db, "SLD-A1-0007")
+    window.start_request(RunRequest(plan, dut, "mock://rail-droop?rate=200&power=off&seed=7", profile, "ana", "bench-1"))
+
+    def save(widget, name: str) -> None:
+        path = out / name
+        widget.grab().save(str(path))
+        print(path)
+
+    def history_shot() -> None:
+        window.history_dock.setFloating(True)
+        window.history_dock.resize(*SIZE)
+        history = window.history
+        history.apply_filters()
+
+        def open_failed() -> None:
+            failed = next((r for r in history.model.rows if r.status == "failed"), None)
+            if failed is None:
+                QTimer.singleShot(200, open_failed)
+                return
+            history.detail.open_run(failed.id, on_loaded=lambda: QTimer.singleShot(300, finish))
+
+        def finish() -> None:
+            detail = history.detail
+            if detail.violations.count():
+                detail.violations.itemClicked.emit(detail.violations.item(0))
+            save(window.history_dock, "history.png")
+            window.history_dock.setFloating(False)
+            app.quit()
+
+        QTimer.singleShot(500, open_failed)
+
+    QTimer.singleShot(4200, lambda: save(window, "live-run.png"))
+    window.controller.run_finished.connect(lambda _: QTimer.singleShot(700, lambda: (save(window, "failed-run.png"), history_shot())))
+    app.exec()
+    window.close()
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
