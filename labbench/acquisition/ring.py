@@ -61,3 +61,24 @@ class ChannelRing:
                 t = np.concatenate((self._t[start:], self._t[: start + count - self.capacity]))
                 v = np.concatenate((self._v[start:], self._v[: start + count - self.capacity]))
             return t, v, end
+
+    def since_time(self, t_from: float) -> tuple[np.ndarray, np.ndarray]:
+        """The held samples with t >= t_from, in order (times are non-decreasing)."""
+        with self._lock:
+            held = min(self._end, self.capacity)
+            start = (self._end - held) % self.capacity
+            lo, hi = 0, held  # binary search over logical positions
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self._t[(start + mid) % self.capacity] < t_from:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            count = held - lo
+            first = (start + lo) % self.capacity
+            if count == 0:
+                return np.empty(0), np.empty(0)
+            if first + count <= self.capacity:
+                return self._t[first : first + count].copy(), self._v[first : first + count].copy()
+            tail = first + count - self.capacity
+            return (np.concatenate((self._t[first:], self._t[:tail])), np.concatenate((self._v[first:], self._v[:tail])))

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.runs.plan import Plan
-from labbench.ui.plots import PlotStack
+from labbench.ui.envelope import BlockEnvelope
+from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -69,6 +70,7 @@ class LiveRunView(QWidget):
         self.t0_ns = 0
         self._step_bands: list = []
         self._totals: dict[str, int] = {}
+        self._envelopes: dict[str, BlockEnvelope] = {}
         self._step_started_at: Optional[float] = None
         self.paused = False
 
@@ -84,7 +86,7 @@ class LiveRunView(QWidget):
         self.follow_button.setCheckable(True)
         self.follow_button.setToolTip("Pause the plots to look closer (recording goes on); press again to follow")
         self.follow_button.toggled.connect(self._on_pause_toggled)
-        self.plots = PlotStack(theme)
+        self.plots = PlotStack(theme, grid=False)
 
         top = QHBoxLayout()
         top.addWidget(self.step_label, 1)
@@ -116,6 +118,7 @@ class LiveRunView(QWidget):
         self.plan = plan
         self.plots.clear()
         self._totals.clear()
+        self._envelopes.clear()
         self._step_bands = []
         for name, unit in plan.channel_units.items():
             self.plots.ensure_channel(name, unit)
@@ -183,16 +186,27 @@ class LiveRunView(QWidget):
         if acquisition is None or self.paused:
             return
         now_s = (time.time_ns() - self.t0_ns) / 1e9
-        for name, ring in list(acquisition.rings.items()):
-            if ring.total == self._totals.get(name):
-                continue
-            self._totals[name] = ring.total
-            unit = acquisition.units.get(name, "") or (self.plan.unit(name) if self.plan else "")
-            self.plots.ensure_channel(name, unit)
-            t, v, _ = ring.snapshot()
-            self.plots.set_data(name, t, v)
         span = self.window_seconds()
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
+        width = max(int(self.plots.layout_widget.width()), 200)
+        for name, ring in list(acquisition.rings.items()):
+            if name in HIDDEN_CHANNELS:
+                continue
+            envelope = self._envelopes.get(name)
+            if envelope is None:
+                envelope = self._envelopes[name] = BlockEnvelope()
+                unit = acquisition.units.get(name, "") or (self.plan.unit(name) if self.plan else "")
+                self.plots.ensure_channel(name, unit)
+            if ring.total != self._totals.get(name, 0):
+                # Only what arrived since the last frame is folded in: the cost of a frame
+                # does not grow with the run.
+                t_new, v_new, self._totals[name] = ring.snapshot(self._totals.get(name, 0))
+                envelope.extend(t_new, v_new)
+            if envelope.count_since(x0) <= 2 * width:
+                t, v = ring.since_time(x0)  # few enough to draw every sample
+            else:
+                t, v = envelope.query(x0, now_s, width)
+            self.plots.set_data(name, t, v)
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0))
         self.plots.redraw(x0, now_s)
         self.frame_drawn.emit()

@@ -31,7 +31,7 @@ def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) ->
     b = min(int(np.searchsorted(t, x1, side="right")) + 1, t.size)
     t, v = t[a:b], v[a:b]
     bins = max(pixels, 1)
-    if t.size <= 4 * bins:
+    if t.size <= 2 * bins:
         return t, v
     per = t.size // bins
     n = per * bins
@@ -57,9 +57,13 @@ class PlotStack(QWidget):
 
     cursor_moved = Signal(float)
 
-    def __init__(self, theme: Theme = LIGHT, parent: Optional[QWidget] = None):
+    def __init__(self, theme: Theme = LIGHT, parent: Optional[QWidget] = None, *, grid: bool = True):
         super().__init__(parent)
         self.theme = theme
+        # pyqtgraph's grid is drawn by the axes with alpha-blended lines across the whole plot,
+        # repainted every frame: 10 ms a plot here (benchmarks/gui.py).  Live plots go without
+        # it (the crosshair reads exact values); stored runs, drawn once, keep it.
+        self.grid = grid
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.readout = QLabel(" ")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
@@ -98,7 +102,8 @@ class PlotStack(QWidget):
         if plot is None:
             plot = self._add_plot(unit)
         color = self.theme.curves[len(self.curves) % len(self.theme.curves)]
-        curve = plot.plot([], [], pen=pg.mkPen(color, width=1.5), name=name)
+        # 1 px cosmetic pens: a wide pen costs the raster engine several times more per segment.
+        curve = plot.plot([], [], pen=pg.mkPen(color, width=1), name=name)
         # No setClipToView: redraw() hands over only the visible envelope already.
         curve.setSkipFiniteCheck(True)
         self.curves[name] = curve
@@ -107,12 +112,11 @@ class PlotStack(QWidget):
 
     def _add_plot(self, unit: str) -> pg.PlotItem:
         first = next(iter(self.plots.values()), None)
-        for above in self.plots.values():  # only the bottom plot names the time axis
-            above.setLabel("bottom", None)
-            above.getAxis("bottom").setStyle(showValues=False)
-            above.getAxis("bottom").setHeight(6)
+        for above in self.plots.values():  # only the bottom plot has a time axis
+            above.hideAxis("bottom")
         plot = self.layout_widget.addPlot(row=len(self.plots), col=0)
-        plot.showGrid(x=True, y=True, alpha=0.25)
+        if self.grid:
+            plot.showGrid(x=True, y=True, alpha=0.25)
         plot.vb.setDefaultPadding(0.08)  # a flat line at the top of the data stays off the frame
         plot.addLegend(offset=(-8, 4), labelTextColor=self.theme.plot_foreground, brush=pg.mkBrush(self.theme.plot_background + "59"))
         axis = plot.getAxis("left")
