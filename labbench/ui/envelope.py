@@ -72,15 +72,19 @@ class BlockEnvelope:
         t0, t1, lo, hi = t0[a:b], t1[a:b], self._lo[a:b], self._hi[a:b]
         group = max(int(np.ceil(t0.size / max(pixels, 1))), 1)
         if group > 1:
-            n = (t0.size // group) * group
-            rest = slice(n, None)
+            # Pad to whole groups (the last one partly empty) so the count stays <= pixels.
+            groups = -(-t0.size // group)
+            pad = groups * group - t0.size
+
+            def grouped(a: np.ndarray, fill: float) -> np.ndarray:
+                return np.concatenate((a, np.full(pad, fill))).reshape(groups, group)
+
             with np.errstate(invalid="ignore"):
-                g_lo = np.fmin.reduce(lo[:n].reshape(-1, group), axis=1)
-                g_hi = np.fmax.reduce(hi[:n].reshape(-1, group), axis=1)
-            t0 = np.concatenate((t0[:n].reshape(-1, group)[:, 0], t0[rest]))
-            t1 = np.concatenate((t1[:n].reshape(-1, group)[:, -1], t1[rest]))
-            lo = np.concatenate((g_lo, lo[rest]))
-            hi = np.concatenate((g_hi, hi[rest]))
+                lo = np.fmin.reduce(grouped(lo, np.nan), axis=1)
+                hi = np.fmax.reduce(grouped(hi, np.nan), axis=1)
+            last = np.arange(groups) * group + group - 1
+            t0 = t0[np.arange(groups) * group]
+            t1 = t1[np.minimum(last, t1.size - 1)]
         out_t = np.empty(2 * t0.size)
         out_v = np.empty(2 * t0.size)
         out_t[0::2], out_t[1::2] = t0, t1
