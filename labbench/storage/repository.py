@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -204,6 +204,8 @@ def list_duts(db: Database, kind: Optional[str] = None) -> list[DutInfo]:
 def place_chip(db: Database, chip_id: int, sled_id: int, slot: int, *, at: Optional[dt.datetime] = None) -> PlacementInfo:
     """Put a chip in a sled slot, ending its previous placement (history is kept)."""
     at = at or utcnow()
+    if chip_id is None or sled_id is None:
+        raise RecordError("Choose both a chip and a sled.")
     with Session(db.engine) as session, session.begin():
         chip, sled = session.get(m.Dut, chip_id), session.get(m.Dut, sled_id)
         if chip is None or chip.kind != "chip":
@@ -638,13 +640,7 @@ def query_runs(
         "plan": m.Plan.name, "status": m.Run.status, "station": m.Station.name, "operator": m.Run.operator,
         "sample_count": m.Run.sample_count,
     }
-    query = (
-        select(m.Run.id, m.Run.started_at, m.Run.ended_at, m.Dut.serial, m.Dut.kind, m.Plan.name, m.Plan.version,
-               m.Station.name, m.Run.operator, m.Run.status, m.Run.sample_count, m.Run.violation_count)
-        .join(m.Dut, m.Dut.id == m.Run.dut_id)
-        .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
-        .outerjoin(m.Station, m.Station.id == m.Run.station_id)
-    )
+    query = _run_rows_select()
     if text.strip():
         like = f"%{text.strip()}%"
         query = query.where(or_(m.Dut.serial.ilike(like), m.Plan.name.ilike(like), m.Run.operator.ilike(like), m.Run.device.ilike(like)))
@@ -657,13 +653,75 @@ def query_runs(
     key = columns.get(sort, m.Run.id)
     query = query.order_by(key.desc() if descending else key.asc(), m.Run.id.desc()).offset(offset).limit(limit)
     with Session(db.engine) as session:
-        return [
-            RunRow(r[0], _aware(r[1]), _aware(r[2]), r[3], r[4], r[5] or "", r[6] or "", r[7] or "", r[8], r[9], r[10], r[11])
-            for r in session.execute(query)
-        ]
+        return [_run_row(r) for r in session.execute(query)]
+
+
+def _run_rows_select():
+    return (
+        select(m.Run.id, m.Run.started_at, m.Run.ended_at, m.Dut.serial, m.Dut.kind, m.Plan.name, m.Plan.version,
+               m.Station.name, m.Run.operator, m.Run.status, m.Run.sample_count, m.Run.violation_count)
+        .join(m.Dut, m.Dut.id == m.Run.dut_id)
+        .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
+        .outerjoin(m.Station, m.Station.id == m.Run.station_id)
+    )
+
+
+def _run_row(r) -> RunRow:
+    return RunRow(r[0], _aware(r[1]), _aware(r[2]), r[3], r[4], r[5] or "", r[6] or "", r[7] or "", r[8], r[9], r[10], r[11])
 
 
 def _aware(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
     if moment is None:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def update_dut(db: Database, dut_id: int, *, user: str, reason: str = "", **changes) -> DutInfo:
+    """Edit a DUT's descriptive fields; every changed field is recorded in the audit trail."""
+    unknown = set(changes) - set(DUT_FIELDS)
+    if unknown:
+        raise RecordError(f"Unknown DUT field(s): {', '.join(sorted(unknown))}.")
+    if not user.strip():
+        raise RecordError("An edit needs the name of who made it.")
+    for name in ("wafer_x", "wafer_y", "slot_count"):
+        value = changes.get(name)
+        if value is not None and not isinstance(value, int):
+            raise RecordError(f"{name} must be a whole number, not {value!r}.")
+    if changes.get("slot_count") is not None and changes["slot_count"] < 1:
+        raise RecordError("A sled needs at least one slot.")
+    with Session(db.engine) as session, session.begin():
+        dut = session.get(m.Dut, dut_id)
+        if dut is None:
+            raise RecordError(f"There is no DUT with id {dut_id}.")
+        if changes.get("slot_count") is not None and dut.kind == "sled":
+            highest = session.scalar(
+                select(func.max(m.Placement.slot)).where(m.Placement.sled_id == dut_id, m.Placement.removed_at.is_(None))
+            )
+            if highest is not None and highest >= changes["slot_count"]:
+                raise RecordError(f"Sled {dut.serial} has a chip in slot {highest}; it needs more than {changes['slot_count']} slots.")
+        now = utcnow()
+        for name, value in changes.items():
+            old = getattr(dut, name)
+            if old == value:
+                continue
+            setattr(dut, name, value)
+            session.add(m.AuditEntry(at=now, user=user, entity="dut", entity_id=dut_id, action="edit", field=name,
+                                     old_value="" if old is None else str(old), new_value="" if value is None else str(value),
+                                     reason=reason))
+        session.flush()
+        return _to_dataclass(DutInfo, dut)
+
+
+def unplaced_chips(db: Database) -> list[DutInfo]:
+    """Chips not sitting in any sled now."""
+    with Session(db.engine) as session:
+        placed = select(m.Placement.chip_id).where(m.Placement.removed_at.is_(None))
+        rows = session.scalars(select(m.Dut).where(m.Dut.kind == "chip", m.Dut.id.not_in(placed)).order_by(m.Dut.serial))
+        return [_to_dataclass(DutInfo, d) for d in rows]
+
+
+def dut_runs(db: Database, dut_id: int) -> list[RunRow]:
+    """The runs of one DUT, newest first."""
+    query = _run_rows_select().where(m.Run.dut_id == dut_id).order_by(m.Run.id.desc())
+    with Session(db.engine) as session:
+        return [_run_row(r) for r in session.execute(query)]

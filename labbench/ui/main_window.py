@@ -23,6 +23,7 @@ from labbench import __version__
 from labbench.storage import Database
 from labbench.ui.console_view import ConsoleView
 from labbench.ui.history import HistoryView
+from labbench.ui.inventory import InventoryView
 from labbench.ui.live_view import LiveRunView
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.live)
         self.console = ConsoleView()
         self.history = HistoryView(db, self.theme)
+        self.inventory = InventoryView(db, self.theme)
         self.results_view = QTableView()
         self.results_view.setModel(self.results)
         self.results_view.verticalHeader().setVisible(False)
@@ -64,7 +66,9 @@ class MainWindow(QMainWindow):
         self.results_dock = self._dock("Results", "ResultsDock", self.results_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.console_dock, self.history_dock)
+        self.tabifyDockWidget(self.history_dock, self.inventory_dock)
         self.console_dock.raise_()
         self.resizeDocks([self.console_dock], [460], Qt.Orientation.Horizontal)
         self.resizeDocks([self.results_dock], [230], Qt.Orientation.Vertical)
@@ -88,6 +92,7 @@ class MainWindow(QMainWindow):
         self.console_timer.timeout.connect(self._on_console_tick)
         self.console_timer.start()
         self.history.apply_filters()
+        self.inventory.refresh()
 
     # --- building -------------------------------------------------------------------------
 
@@ -128,7 +133,7 @@ class MainWindow(QMainWindow):
         run_menu.addSeparator()
         run_menu.addAction(self.find_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.results_dock, self.console_dock, self.history_dock):
+        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.dark_action)
@@ -173,7 +178,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in (self.results_dock, self.console_dock, self.history_dock):
+        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock):
             dock.show()
         self.console_dock.raise_()
 
@@ -183,6 +188,7 @@ class MainWindow(QMainWindow):
         self.live.set_theme(self.theme)
         self.history.model.theme = self.theme
         self.history.model.layoutChanged.emit()  # colours only; rows stay
+        self.inventory.theme = self.theme
         QSettings().setValue("ui/theme", name)
         self.dark_action.setChecked(name == "dark")
 
@@ -242,6 +248,8 @@ class MainWindow(QMainWindow):
         self.start_action.setEnabled(True)
         self.abort_action.setEnabled(False)
         self.history.apply_filters()
+        if self.inventory.dut is not None:
+            self.inventory.open_dut(self.inventory.dut.id)
         self.statusBar().showMessage(f"Run {outcome.run_id} ended: {outcome.status}", 10000)
 
     def _on_run_failed(self, message: str) -> None:
@@ -282,6 +290,7 @@ class MainWindow(QMainWindow):
             self.controller.join(30)
         self.save_layout()
         self.history.shutdown()
+        self.inventory.shutdown()
         super().closeEvent(event)
 
     def _on_about(self) -> None:

@@ -68,6 +68,7 @@ def window(qtbot, db):
     win.controller.abort()
     win.controller.join(30)
     win.history.shutdown()
+    win.inventory.shutdown()
 
 
 def _request(db, device: str, serial: str = "CHP-GUI") -> RunRequest:

@@ -1,0 +1,285 @@
+"""Inventory: sleds with their slots and chips, chip history across sleds, the runs of each
+DUT with their verdicts; add, place and edit with validation (edits are audited)."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labbench.storage import Database
+from labbench.storage import repository as repo
+from labbench.ui.history import Loader
+from labbench.ui.theme import LIGHT, Theme, verdict_colors
+
+TEXT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "notes")
+
+
+def _load_inventory(db: Database):
+    sleds = repo.list_duts(db, "sled")
+    return [(sled, repo.sled_slots(db, sled.id)) for sled in sleds], repo.unplaced_chips(db)
+
+
+def _load_dut(db: Database, dut_id: int):
+    dut = repo.get_dut(db, dut_id)
+    history = repo.chip_history(db, dut_id) if dut.kind == "chip" else []
+    sled_serials = {d.id: d.serial for d in repo.list_duts(db, "sled")}
+    return dut, [(sled_serials.get(p.sled_id, "?"), p) for p in history], repo.dut_runs(db, dut_id)
+
+
+class DutDialog(QDialog):
+    """Register a sled or chip: serial required, numbers checked, duplicates refused."""
+
+    def __init__(self, db: Database, kind: str, parent=None):
+        super().__init__(parent)
+        self.db, self.kind = db, kind
+        self.created: Optional[repo.DutInfo] = None
+        self.setWindowTitle(f"Register a {kind}")
+        self.serial = QLineEdit()
+        self.edits = {name: QLineEdit() for name in TEXT_FIELDS}
+        self.slots = QSpinBox()
+        self.slots.setRange(1, 64)
+        self.slots.setValue(4)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b91c1c;")
+        form = QFormLayout()
+        form.addRow("Serial", self.serial)
+        for name, edit in self.edits.items():
+            form.addRow(name.replace("_", " ").capitalize(), edit)
+        if kind == "sled":
+            form.addRow("Slots", self.slots)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.try_accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def try_accept(self) -> None:
+        fields = {name: edit.text().strip() for name, edit in self.edits.items()}
+        if self.kind == "sled":
+            fields["slot_count"] = self.slots.value()
+        try:
+            self.created = repo.add_dut(self.db, self.kind, self.serial.text(), **fields)
+        except repo.RecordError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class InventoryView(QWidget):
+    dut_selected = Signal(int)
+
+    def __init__(self, db: Database, theme: Theme = LIGHT, parent=None):
+        super().__init__(parent)
+        self.db, self.theme = db, theme
+        self.loader = Loader(self)
+        self.dut: Optional[repo.DutInfo] = None
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["DUT", "Part", "Rev / gen", "Lot / wafer"])
+        self.tree.itemSelectionChanged.connect(self._on_selected)
+        add_sled = QPushButton("Add sled…")
+        add_sled.clicked.connect(lambda: self.add_dut("sled"))
+        add_chip = QPushButton("Add chip…")
+        add_chip.clicked.connect(lambda: self.add_dut("chip"))
+        self.place_sled = QComboBox()
+        self.place_slot = QSpinBox()
+        self.place_slot.setRange(0, 63)
+        self.place_button = QPushButton("Place chip")
+        self.place_button.clicked.connect(self._on_place)
+        left_buttons = QHBoxLayout()
+        left_buttons.addWidget(add_sled)
+        left_buttons.addWidget(add_chip)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.tree)
+        left_layout.addLayout(left_buttons)
+
+        self.title = QLabel("Select a sled or chip")
+        self.field_edits = {name: QLineEdit() for name in TEXT_FIELDS}
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Why (kept in the audit trail)")
+        self.save_button = QPushButton("Save changes")
+        self.save_button.clicked.connect(self._on_save)
+        self.message = QLabel("")
+        form = QFormLayout()
+        for name, edit in self.field_edits.items():
+            form.addRow(name.replace("_", " ").capitalize(), edit)
+        form.addRow("Reason", self.reason)
+        place_row = QHBoxLayout()
+        place_row.addWidget(QLabel("into"))
+        place_row.addWidget(self.place_sled, 1)
+        place_row.addWidget(QLabel("slot"))
+        place_row.addWidget(self.place_slot)
+        place_row.addWidget(self.place_button)
+        self.history = QListWidget()
+        self.runs = QTableWidget(0, 4)
+        self.runs.setHorizontalHeaderLabels(["Run", "Start (UTC)", "Plan", "Verdict"])
+        self.runs.verticalHeader().setVisible(False)
+        self.runs.horizontalHeader().setStretchLastSection(True)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.title)
+        right_layout.addLayout(form)
+        right_layout.addWidget(self.save_button)
+        right_layout.addWidget(self.message)
+        right_layout.addLayout(place_row)
+        right_layout.addWidget(QLabel("Placement history"))
+        right_layout.addWidget(self.history)
+        right_layout.addWidget(QLabel("Runs"))
+        right_layout.addWidget(self.runs)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([420, 520])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(splitter)
+        self._set_editable(False)
+
+    # --- loading --------------------------------------------------------------------------
+
+    def refresh(self, on_loaded=None) -> None:
+        self.loader.submit(lambda: _load_inventory(self.db), lambda data: self._show_tree(data, on_loaded))
+
+    def _show_tree(self, data, on_loaded) -> None:
+        if isinstance(data, Exception):
+            self.message.setText(f"Could not load the inventory: {data}")
+            return
+        sleds, unplaced = data
+        self.tree.clear()
+        self.place_sled.clear()
+        for sled, slots in sleds:
+            node = self._item(self.tree, sled, f"{sled.serial}  ({len(slots)}/{sled.slot_count or '?'} slots used)")
+            for slot in range(sled.slot_count or (max(slots) + 1 if slots else 0)):
+                chip = slots.get(slot)
+                if chip is None:
+                    QTreeWidgetItem(node, [f"slot {slot}: empty"])
+                else:
+                    self._item(node, chip, f"slot {slot}: {chip.serial}")
+            self.place_sled.addItem(sled.serial, sled.id)
+        loose = QTreeWidgetItem(self.tree, [f"Chips not in a sled ({len(unplaced)})"])
+        for chip in unplaced:
+            self._item(loose, chip, chip.serial)
+        self.tree.expandAll()
+        for column in range(4):
+            self.tree.resizeColumnToContents(column)
+        if on_loaded:
+            on_loaded()
+
+    @staticmethod
+    def _item(parent, dut: repo.DutInfo, label: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(parent, [label, dut.part, dut.silicon_rev or dut.generation, " / ".join(x for x in (dut.lot, dut.wafer) if x)])
+        item.setData(0, Qt.ItemDataRole.UserRole, dut.id)
+        return item
+
+    def find_item(self, serial: str) -> Optional[QTreeWidgetItem]:
+        for item in self.tree.findItems(serial, Qt.MatchFlag.MatchContains | Qt.MatchFlag.MatchRecursive):
+            if item.data(0, Qt.ItemDataRole.UserRole) is not None:
+                return item
+        return None
+
+    def _on_selected(self) -> None:
+        items = self.tree.selectedItems()
+        dut_id = items[0].data(0, Qt.ItemDataRole.UserRole) if items else None
+        if dut_id is not None:
+            self.open_dut(dut_id)
+
+    def open_dut(self, dut_id: int, on_loaded=None) -> None:
+        self.loader.submit(lambda: _load_dut(self.db, dut_id), lambda data: self._show_dut(data, on_loaded))
+
+    def _show_dut(self, data, on_loaded) -> None:
+        if isinstance(data, Exception):
+            self.message.setText(str(data))
+            return
+        dut, history, runs = data
+        self.dut = dut
+        self.title.setText(f"<b>{dut.serial}</b> — {dut.kind}")
+        for name, edit in self.field_edits.items():
+            edit.setText(getattr(dut, name))
+        self._set_editable(True)
+        self.place_button.setEnabled(dut.kind == "chip")
+        self.history.clear()
+        for sled_serial, p in history:
+            until = "now" if p.removed_at is None else f"{p.removed_at:%Y-%m-%d %H:%M}"
+            self.history.addItem(f"{sled_serial} slot {p.slot}: {p.placed_at:%Y-%m-%d %H:%M} → {until}")
+        self.runs.setRowCount(len(runs))
+        for row, r in enumerate(runs):
+            cells = [str(r.id), f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.plan} v{r.plan_version}" if r.plan else "—", r.status.upper()]
+            for column, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                if column == 3:
+                    bg, fg = verdict_colors(self.theme, r.status)
+                    cell.setBackground(bg)
+                    cell.setForeground(fg)
+                self.runs.setItem(row, column, cell)
+        self.dut_selected.emit(dut.id)
+        if on_loaded:
+            on_loaded()
+
+    def _set_editable(self, on: bool) -> None:
+        for edit in self.field_edits.values():
+            edit.setEnabled(on)
+        self.save_button.setEnabled(on)
+
+    # --- changes --------------------------------------------------------------------------
+
+    def add_dut(self, kind: str) -> Optional[repo.DutInfo]:
+        dialog = DutDialog(self.db, kind, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.refresh()
+            return dialog.created
+        return None
+
+    def _on_save(self) -> None:
+        if self.dut is None:
+            return
+        changes = {name: edit.text().strip() for name, edit in self.field_edits.items()}
+        try:
+            self.dut = repo.update_dut(self.db, self.dut.id, user=getpass.getuser() or "unknown",
+                                       reason=self.reason.text().strip(), **changes)
+        except repo.RecordError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText("Saved (recorded in the audit trail).")
+        self.reason.clear()
+        self.refresh()
+
+    def _on_place(self) -> None:
+        if self.dut is None or self.dut.kind != "chip":
+            return
+        sled_id = self.place_sled.currentData()
+        try:
+            repo.place_chip(self.db, self.dut.id, sled_id, self.place_slot.value())
+        except repo.RecordError as exc:
+            QMessageBox.warning(self, "Cannot place the chip", str(exc))
+            return
+        self.message.setText(f"{self.dut.serial} placed in {self.place_sled.currentText()} slot {self.place_slot.value()}.")
+        self.refresh()
+        self.open_dut(self.dut.id)
+
+    def shutdown(self) -> None:
+        self.loader.shutdown()

@@ -1,0 +1,103 @@
+"""Inventory: sleds, slots and chips; chip history; runs per DUT; add, place and edit with validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from labbench.demo import open_demo_database
+from labbench.storage import repository as repo
+from labbench.ui.inventory import DutDialog, InventoryView
+
+
+@pytest.fixture
+def demo_db(tmp_path):
+    db = open_demo_database(tmp_path)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def view(qtbot, demo_db):
+    widget = InventoryView(demo_db)
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def _refresh(qtbot, view):
+    with qtbot.waitSignal(view.loader.done, timeout=10_000):
+        view.refresh()
+
+
+def _open(qtbot, view, serial):
+    dut = repo.find_dut(view.db, serial)
+    with qtbot.waitSignal(view.dut_selected, timeout=10_000):
+        view.open_dut(dut.id)
+    return dut
+
+
+def test_tree_shows_sleds_slots_and_loose_chips(qtbot, view):
+    _refresh(qtbot, view)
+    top = [view.tree.topLevelItem(i).text(0) for i in range(view.tree.topLevelItemCount())]
+    assert top == ["SLD-A1-0007  (4/4 slots used)", "SLD-A1-0012  (0/4 slots used)", "Chips not in a sled (1)"]
+    first = view.tree.topLevelItem(0)
+    assert [first.child(i).text(0) for i in range(first.childCount())] == [
+        "slot 0: CHP-A1-W03-0412", "slot 1: CHP-A1-W03-0413", "slot 2: CHP-A1-W03-0527", "slot 3: CHP-A1-W07-0101",
+    ]
+    assert view.tree.topLevelItem(1).child(0).text(0) == "slot 0: empty"
+    assert view.tree.topLevelItem(2).child(0).text(0) == "CHP-B0-W01-0220"
+
+
+def test_chip_history_across_sleds_and_its_runs(qtbot, view):
+    _refresh(qtbot, view)
+    chip = _open(qtbot, view, "CHP-A1-W03-0412")
+    run = repo.start_run(view.db, chip.id)
+    repo.finish_run(view.db, run.id, "failed")
+    view.place_sled.setCurrentIndex(view.place_sled.findText("SLD-A1-0012"))
+    view.place_slot.setValue(2)
+    with qtbot.waitSignal(view.dut_selected, timeout=10_000):
+        view.place_button.click()
+    assert [view.history.item(i).text().split(":")[0] for i in range(view.history.count())] == ["SLD-A1-0007 slot 0", "SLD-A1-0012 slot 2"]
+    assert view.history.item(1).text().endswith("→ now")
+    assert view.runs.rowCount() == 1 and view.runs.item(0, 3).text() == "FAILED"
+    assert repo.sled_slots(view.db, repo.find_dut(view.db, "SLD-A1-0012").id)[2].serial == "CHP-A1-W03-0412"
+
+
+def test_placing_into_an_occupied_slot_is_refused(qtbot, view, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: warnings.append(a[2]))
+    _refresh(qtbot, view)
+    _open(qtbot, view, "CHP-B0-W01-0220")
+    view.place_sled.setCurrentIndex(view.place_sled.findText("SLD-A1-0007"))
+    view.place_slot.setValue(1)
+    view.place_button.click()
+    assert warnings == ["Slot 1 of sled SLD-A1-0007 already holds another chip."]
+
+
+def test_edit_is_validated_and_audited(qtbot, view):
+    chip = _open(qtbot, view, "CHP-A1-W07-0101")
+    view.field_edits["lot"].setText("LOT2611-RW")
+    view.reason.setText("lot relabelled by fab")
+    view.save_button.click()
+    assert repo.get_dut(view.db, chip.id).lot == "LOT2611-RW"
+    (entry,) = repo.audit_trail(view.db, "dut", chip.id)
+    assert (entry.field, entry.old_value, entry.new_value, entry.reason) == ("lot", "LOT2611", "LOT2611-RW", "lot relabelled by fab")
+    with pytest.raises(repo.RecordError, match="chip in slot 3"):
+        repo.update_dut(view.db, repo.find_dut(view.db, "SLD-A1-0007").id, user="ana", slot_count=2)
+
+
+def test_add_dialog_refuses_duplicates_and_blank_serials(qtbot, demo_db):
+    dialog = DutDialog(demo_db, "chip")
+    qtbot.addWidget(dialog)
+    dialog.try_accept()
+    assert dialog.error.text() == "A DUT needs a serial number." and dialog.created is None
+    dialog.serial.setText("CHP-A1-W03-0412")
+    dialog.try_accept()
+    assert "already registered" in dialog.error.text() and dialog.created is None
+    dialog.serial.setText("CHP-NEW-1")
+    dialog.edits["lot"].setText("L9")
+    dialog.try_accept()
+    assert dialog.created.serial == "CHP-NEW-1" and repo.find_dut(demo_db, "CHP-NEW-1").lot == "L9"
