@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import math
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 from sqlalchemy import select
@@ -39,6 +39,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 class ExportError(Exception):
     """An export that cannot be done; one sentence naming the run or file."""
+
+
+class ExportCancelled(ExportError):
+    """The user cancelled; the partial file was removed."""
 
 
 def safe_text(value: object) -> str:
@@ -173,8 +177,12 @@ def _occurrence(t: np.ndarray) -> np.ndarray:
     return np.arange(t.size) - np.searchsorted(t, t, side="left")
 
 
-def write_telemetry(db: Database, run_id: int, path: str | Path, layout: str = "wide") -> int:
-    """Telemetry CSV; returns the number of samples written."""
+def write_telemetry(db: Database, run_id: int, path: str | Path, layout: str = "wide",
+                    progress: Optional[Callable[[int], bool]] = None) -> int:
+    """Telemetry CSV; returns the number of samples written.
+
+    ``progress(samples_so_far)`` is called after each slice; returning False cancels the
+    export and removes the partial file."""
     if layout not in ("wide", "long"):
         raise ExportError(f"Unknown telemetry layout {layout!r}; use wide or long.")
     _get_run(db, run_id)
@@ -196,6 +204,14 @@ def write_telemetry(db: Database, run_id: int, path: str | Path, layout: str = "
                 writer.writerows(_wide_rows(piece))
             else:
                 f.write("".join(map("{},{},{},{}\r\n".format, *_long_columns(piece, names, units))))
+            if progress is not None and progress(written) is False:
+                cancelled = True
+                break
+        else:
+            cancelled = False
+    if cancelled:
+        Path(path).unlink(missing_ok=True)
+        raise ExportCancelled(f"Export of run {run_id} cancelled; {path} was removed.")
     return written
 
 
@@ -241,10 +257,11 @@ def _long_columns(piece, names: list[str], units: list[str]):
     )
 
 
-def export_run(db: Database, run_id: int, *, report: str | Path, telemetry: Optional[str | Path] = None, layout: str = "wide") -> int:
+def export_run(db: Database, run_id: int, *, report: str | Path, telemetry: Optional[str | Path] = None, layout: str = "wide",
+               progress: Optional[Callable[[int], bool]] = None) -> int:
     """Write the report (and telemetry); returns the telemetry samples written."""
     write_report(db, run_id, report)
-    return write_telemetry(db, run_id, telemetry, layout) if telemetry else 0
+    return write_telemetry(db, run_id, telemetry, layout, progress) if telemetry else 0
 
 
 # --- run lists ----------------------------------------------------------------------------

@@ -377,6 +377,13 @@ class HistoryView(QWidget):
         since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days) if days else None
         self.model.reload(text=self.search.text(), status=self.verdict.currentData(), station=self.station.text().strip(), since=since)
 
+    def selected_run_ids(self) -> list[int]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.model.rows[r].id for r in rows]
+
+    def filtered_run_ids(self) -> list[int]:
+        return [r.id for r in self.model.rows]
+
     def _on_open(self, index) -> None:
         run_id = self.model.rows[index.row()].id
         self.detail.open_run(run_id)

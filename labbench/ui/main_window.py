@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
         self.start_action = self._action("&Start run…", self.start_run, QKeySequence("F5"), "Start a test plan on a rig")
         self.abort_action = self._action("&Abort run", self.abort_run, QKeySequence("Shift+F5"), "Stop the running plan (asks first; data is kept)")
         self.abort_action.setEnabled(False)
+        self.export_action = self._action("&Export…", self.export_runs, QKeySequence("Ctrl+E"),
+                                          "Export the selected runs (or the current one) as CSV")
         self.find_action = self._action("&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None, "Put every panel back where it started")
         self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes")
@@ -126,6 +128,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = self.menuBar().addMenu("&Run")
         run_menu.addAction(self.start_action)
@@ -145,6 +149,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.start_action)
         toolbar.addAction(self.abort_action)
         toolbar.addSeparator()
+        toolbar.addAction(self.export_action)
         toolbar.addAction(self.find_action)
 
     def _build_status_bar(self) -> None:
@@ -234,6 +239,19 @@ class MainWindow(QMainWindow):
                 return False
         self.controller.abort()
         return True
+
+    def export_runs(self, run_ids: Optional[list[int]] = None):
+        """Export the history's selected runs, else all the filtered ones, else the current run."""
+        from labbench.ui.export_dialog import ExportDialog
+
+        if run_ids is None:
+            run_ids = self.history.selected_run_ids() or ([self.controller.run_id] if self.controller.run_id else [])
+        if not run_ids:
+            QMessageBox.information(self, "Nothing to export", "Select runs in the history (or finish a run) first.")
+            return None
+        dialog = ExportDialog(self.db, run_ids, self)
+        dialog.open()
+        return dialog
 
     def find_run(self) -> None:
         self.history_dock.show()

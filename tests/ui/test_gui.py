@@ -236,3 +236,38 @@ def test_theme_switch_keeps_everything_legible(qtbot, window, name):
     import pyqtgraph as pg
 
     assert pg.getConfigOption("background") == theme.plot_background
+
+
+def test_export_dialog_writes_the_same_csv_as_the_command_line(qtbot, window, tmp_path):
+    from labbench.cli import main
+    from labbench.ui.export_dialog import ExportDialog, export_file_names
+
+    failed, passed = _stored_runs(window.db)
+    gui_dir, cli_dir = tmp_path / "gui", tmp_path / "cli"
+    gui_dir.mkdir()
+    cli_dir.mkdir()
+    dialog = ExportDialog(window.db, [failed.run_id, passed.run_id], window, folder=gui_dir)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
+        dialog.start()
+    assert dialog.progress.value() == 1000
+    for run_id in (failed.run_id, passed.run_id):
+        report, telemetry = export_file_names(cli_dir, run_id)
+        assert main(["export", str(run_id), "--report", str(report), "--telemetry", str(telemetry), "--db", window.db.url.database]) == 0
+        gui_report, gui_telemetry = export_file_names(gui_dir, run_id)
+        assert gui_report.read_bytes() == report.read_bytes()
+        assert gui_telemetry.read_bytes() == telemetry.read_bytes()
+    runs = (gui_dir / "runs.csv").read_text().splitlines()
+    assert len(runs) == 3 and runs[0].startswith("run_id,dut")
+
+
+def test_export_cancel_removes_the_partial_file(qtbot, window, tmp_path):
+    from labbench.ui.export_dialog import ExportWorker
+
+    (outcome,) = _stored_runs(window.db)[:1]
+    worker = ExportWorker(window.db, [outcome.run_id], tmp_path, "long", True, False)
+    worker.cancel.set()  # cancelled before the first slice is done
+    with qtbot.waitSignal(worker.finished, timeout=30_000) as finished:
+        worker.start()
+    assert "cancelled" in str(finished.args[0])
+    assert not (tmp_path / f"run-{outcome.run_id}-telemetry.csv").exists()

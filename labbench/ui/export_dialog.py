@@ -1,0 +1,167 @@
+"""Exporting runs from the GUI: one run, a selection or the filtered history, with progress
+and cancel; the files are exactly those of ``labbench export`` (same writer)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from labbench.export.csv_report import ExportCancelled, ExportError, export_run, write_run_list
+from labbench.storage import Database
+from labbench.storage import repository as repo
+
+
+def export_file_names(folder: Path, run_id: int) -> tuple[Path, Path]:
+    return folder / f"run-{run_id}-report.csv", folder / f"run-{run_id}-telemetry.csv"
+
+
+class ExportWorker(QObject):
+    progressed = Signal(int, int)  # samples done, samples in all
+    finished = Signal(object)  # list of written paths, or an Exception
+
+    def __init__(self, db: Database, run_ids: list[int], folder: Path, layout: str, telemetry: bool, run_list: bool):
+        super().__init__()
+        self.db, self.run_ids, self.folder, self.layout = db, run_ids, folder, layout
+        self.telemetry, self.run_list = telemetry, run_list
+        self.cancel = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._work, name="labbench-export", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        written: list[Path] = []
+        try:
+            total = sum(repo.get_run(self.db, run_id).sample_count for run_id in self.run_ids) if self.telemetry else 0
+            done = 0
+            for run_id in self.run_ids:
+                report, telemetry = export_file_names(self.folder, run_id)
+                base = done
+                samples = export_run(
+                    self.db, run_id, report=report, telemetry=telemetry if self.telemetry else None, layout=self.layout,
+                    progress=lambda n, base=base: self._progress(base + n, total),
+                )
+                done += samples
+                written.append(report)
+                if self.telemetry:
+                    written.append(telemetry)
+                if self.cancel.is_set():
+                    raise ExportCancelled("Export cancelled.")
+            if self.run_list:
+                path = self.folder / "runs.csv"
+                wanted = set(self.run_ids)
+                write_run_list(self.db, path)  # every run, then keep the exported ones
+                _keep_rows(path, wanted)
+                written.append(path)
+            self.progressed.emit(total, total)
+            self.finished.emit(written)
+        except (ExportError, repo.RecordError, OSError) as exc:
+            self.finished.emit(exc)
+
+    def _progress(self, done: int, total: int) -> bool:
+        self.progressed.emit(done, total)
+        return not self.cancel.is_set()
+
+
+def _keep_rows(path: Path, run_ids: set[int]) -> None:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(rows[0])
+        writer.writerows(r for r in rows[1:] if int(r[0]) in run_ids)
+
+
+class ExportDialog(QDialog):
+    def __init__(self, db: Database, run_ids: list[int], parent=None, *, folder: Optional[Path] = None):
+        super().__init__(parent)
+        self.db, self.run_ids = db, run_ids
+        self.setWindowTitle("Export runs as CSV")
+        self.setMinimumWidth(520)
+        self.worker: Optional[ExportWorker] = None
+        self.result: Optional[object] = None
+        self.folder = QLineEdit(str(folder or Path.home()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.layout_combo = QComboBox()
+        self.layout_combo.addItems(["wide", "long"])
+        self.telemetry = QCheckBox("Telemetry (t_s and one column per channel, or t_s,channel,value,unit)")
+        self.telemetry.setChecked(True)
+        self.run_list = QCheckBox("A runs.csv listing the exported runs")
+        self.run_list.setChecked(len(run_ids) > 1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.status = QLabel(f"{len(run_ids)} run(s): {', '.join(map(str, run_ids[:12]))}{' …' if len(run_ids) > 12 else ''}")
+        form = QFormLayout()
+        form.addRow("Folder", folder_row)
+        form.addRow("Telemetry layout", self.layout_combo)
+        form.addRow(self.telemetry)
+        form.addRow(self.run_list)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.start)
+        self.buttons.rejected.connect(self._on_cancel)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.buttons)
+
+    def _on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export into", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def start(self) -> None:
+        folder = Path(self.folder.text()).expanduser()
+        if not folder.is_dir():
+            self.status.setText(f"The folder {folder} does not exist.")
+            return
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        self.worker = ExportWorker(self.db, self.run_ids, folder, self.layout_combo.currentText(),
+                                   self.telemetry.isChecked(), self.run_list.isChecked())
+        self.worker.progressed.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.status.setText("Exporting…")
+        self.worker.start()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setValue(int(1000 * done / total) if total else 1000)
+
+    def _on_finished(self, result) -> None:
+        self.result = result
+        if isinstance(result, Exception):
+            self.status.setText(str(result))
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+            return
+        self.status.setText(f"Wrote {len(result)} file(s) to {self.folder.text()}.")
+        self.accept()
+
+    def _on_cancel(self) -> None:
+        if self.worker is not None and self.worker.thread is not None and self.worker.thread.is_alive():
+            self.worker.cancel.set()  # the worker removes the partial file and reports back
+            return
+        self.reject()
