@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from labbench import __version__
 from labbench.storage import Database
+from labbench.ui.compare import CompareView
 from labbench.ui.console_view import ConsoleView
 from labbench.ui.history import HistoryView
 from labbench.ui.inventory import InventoryView
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.console = ConsoleView()
         self.history = HistoryView(db, self.theme)
         self.inventory = InventoryView(db, self.theme)
+        self.compare = CompareView(db, self.theme)
         self.results_view = QTableView()
         self.results_view.setModel(self.results)
         self.results_view.verticalHeader().setVisible(False)
@@ -68,7 +70,9 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
         self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.console_dock, self.history_dock)
+        self.compare_dock = self._dock("Compare", "CompareDock", self.compare, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.history_dock, self.inventory_dock)
+        self.tabifyDockWidget(self.inventory_dock, self.compare_dock)
         self.console_dock.raise_()
         self.resizeDocks([self.console_dock], [460], Qt.Orientation.Horizontal)
         self.resizeDocks([self.results_dock], [230], Qt.Orientation.Vertical)
@@ -118,6 +122,8 @@ class MainWindow(QMainWindow):
         self.abort_action.setEnabled(False)
         self.export_action = self._action("&Export…", self.export_runs, QKeySequence("Ctrl+E"),
                                           "Export the selected runs (or the current one) as CSV")
+        self.compare_action = self._action("&Compare selected runs", self.compare_selected, QKeySequence("Ctrl+Shift+C"),
+                                           "Overlay a channel of the runs selected in the history")
         self.find_action = self._action("&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None, "Put every panel back where it started")
         self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes")
@@ -136,8 +142,9 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.abort_action)
         run_menu.addSeparator()
         run_menu.addAction(self.find_action)
+        run_menu.addAction(self.compare_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock):
+        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.dark_action)
@@ -183,7 +190,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock):
+        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
             dock.show()
         self.console_dock.raise_()
 
@@ -253,6 +260,15 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def compare_selected(self) -> None:
+        run_ids = self.history.selected_run_ids()
+        if not run_ids:
+            QMessageBox.information(self, "Nothing to compare", "Select two or more runs in the history first.")
+            return
+        self.compare.add_runs(run_ids)
+        self.compare_dock.show()
+        self.compare_dock.raise_()
+
     def find_run(self) -> None:
         self.history_dock.show()
         self.history_dock.raise_()
@@ -309,6 +325,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.history.shutdown()
         self.inventory.shutdown()
+        self.compare.shutdown()
         super().closeEvent(event)
 
     def _on_about(self) -> None:

@@ -69,6 +69,7 @@ def window(qtbot, db):
     win.controller.join(30)
     win.history.shutdown()
     win.inventory.shutdown()
+    win.compare.shutdown()
 
 
 def _request(db, device: str, serial: str = "CHP-GUI") -> RunRequest:
@@ -271,3 +272,22 @@ def test_export_cancel_removes_the_partial_file(qtbot, window, tmp_path):
         worker.start()
     assert "cancelled" in str(finished.args[0])
     assert not (tmp_path / f"run-{outcome.run_id}-telemetry.csv").exists()
+
+
+def test_compare_overlays_runs_aligned_at_run_or_step_start(qtbot, window):
+    failed, passed = _stored_runs(window.db)
+    compare = window.compare
+    with qtbot.waitSignal(compare.loaded, timeout=20_000):
+        compare.add_runs([failed.run_id, passed.run_id])
+    qtbot.waitUntil(lambda: len(compare.curves) == 2, timeout=10_000)
+    assert compare.channel.currentText() == "vdd_core"
+    t_run = compare.curves[0].getData()[0]
+    assert 0.0 <= t_run[0] < 0.2  # aligned at run start
+    with qtbot.waitSignal(compare.loaded, timeout=20_000):
+        compare.set_alignment("hold")
+    qtbot.waitUntil(lambda: compare.curves and compare.curves[0].getData()[0][0] < -1.0, timeout=10_000)
+    for curve, outcome in zip(compare.curves, (failed, passed)):
+        t, _ = curve.getData()
+        step_start = (repo.run_results(window.db, outcome.run_id)[1].started_ns - repo.get_run(window.db, outcome.run_id).t0_ns) / 1e9
+        assert t[0] == pytest.approx(-step_start, abs=0.05)  # the step starts at 0 for every run
+    assert "failed" in compare.curves[0].name() and "passed" in compare.curves[1].name()
