@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from labbench import __version__
 from labbench.storage import Database
+from labbench.ui.bench import BenchView
 from labbench.ui.compare import CompareView
 from labbench.ui.console_view import ConsoleView
 from labbench.ui.history import HistoryView
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryView(db, self.theme)
         self.inventory = InventoryView(db, self.theme)
         self.compare = CompareView(db, self.theme)
+        self.bench = BenchView(db)
         self.results_view = QTableView()
         self.results_view.setModel(self.results)
         self.results_view.verticalHeader().setVisible(False)
@@ -65,6 +67,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # the limits
 
+        self.bench_dock = self._dock("Bench", "BenchDock", self.bench, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.results_dock = self._dock("Results", "ResultsDock", self.results_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -74,7 +77,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.history_dock, self.inventory_dock)
         self.tabifyDockWidget(self.inventory_dock, self.compare_dock)
         self.console_dock.raise_()
-        self.resizeDocks([self.console_dock], [460], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.console_dock, self.bench_dock], [460, 300], Qt.Orientation.Horizontal)
+        self.bench_dock.hide()  # View > Bench; the run view gets the room by default
         self.resizeDocks([self.results_dock], [230], Qt.Orientation.Vertical)
 
         self._build_actions()
@@ -144,7 +148,7 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.find_action)
         run_menu.addAction(self.compare_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
+        for dock in (self.bench_dock, self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.dark_action)
@@ -190,7 +194,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in (self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
+        for dock in (self.bench_dock, self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
             dock.show()
         self.console_dock.raise_()
 
@@ -227,6 +231,10 @@ class MainWindow(QMainWindow):
         self.start_request(request)
 
     def start_request(self, request) -> None:
+        if request.device in self.bench.monitors:
+            # The run needs the rig's port to itself: end the bench recording first.
+            self.bench.disconnect_device(request.device)
+            self.statusBar().showMessage(f"{request.device} was connected on the bench; that recording ended for the run", 8000)
         self.console.clear()
         self.live.prepare(request.plan)
         self.controller.start(request)
@@ -326,6 +334,7 @@ class MainWindow(QMainWindow):
         self.history.shutdown()
         self.inventory.shutdown()
         self.compare.shutdown()
+        self.bench.shutdown()
         super().closeEvent(event)
 
     def _on_about(self) -> None:

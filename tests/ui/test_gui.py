@@ -70,6 +70,7 @@ def window(qtbot, db):
     win.history.shutdown()
     win.inventory.shutdown()
     win.compare.shutdown()
+    win.bench.shutdown()
 
 
 def _request(db, device: str, serial: str = "CHP-GUI") -> RunRequest:

@@ -1,0 +1,45 @@
+"""Watching a rig from the bench without a plan: everything it sends is recorded into a run
+(status ``recorded`` when disconnected), so nothing seen on the bench is ever lost."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
+from labbench.devices.transport import make_rig
+from labbench.protocols.profile import Profile
+from labbench.storage import Database
+from labbench.storage import repository as repo
+
+
+class RigMonitor:
+    def __init__(self, db: Database, device: str, dut: repo.DutInfo, profile: Profile, *, operator: str = "", station: Optional[str] = None):
+        self.db, self.device, self.dut, self.profile = db, device, dut, profile
+        self.operator, self.station = operator, station
+        self.run_id: Optional[int] = None
+        self.acquisition: Optional[Acquisition] = None
+
+    def connect(self) -> int:
+        """Open the rig (DeviceError before any run exists) and start recording; the run id."""
+        rig = make_rig(self.device, self.profile)
+        transport = rig.open()
+        station_id = repo.ensure_station(self.db, self.station).id if self.station else None
+        run = repo.start_run(self.db, self.dut.id, station_id=station_id, operator=self.operator, device=self.device,
+                             profile=self.profile.name, pid=os.getpid())
+        self.run_id = run.id
+        self.acquisition = Acquisition(self.db, run.id, run.t0_ns, rig, self.profile)
+        self.acquisition.start(transport)
+        return run.id
+
+    @property
+    def connected(self) -> bool:
+        return self.acquisition is not None and self.acquisition.running
+
+    def disconnect(self) -> AcquisitionStats:
+        assert self.acquisition is not None and self.run_id is not None
+        stats = self.acquisition.stop()
+        status = "error" if stats.errors or self.acquisition.link_gone.is_set() else "recorded"
+        repo.finish_run(self.db, self.run_id, status, error_message="; ".join(stats.errors))
+        self.acquisition = None
+        return stats

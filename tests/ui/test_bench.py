@@ -1,0 +1,68 @@
+"""The bench: rigs listed (ports as they come and go, simulated rigs), several connected at
+once, link state shown, recordings kept as runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from labbench.storage import open_database
+from labbench.storage import repository as repo
+from labbench.storage.telemetry import read_channel
+from labbench.ui import bench as bench_module
+from labbench.ui.bench import BenchView
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(str(tmp_path / "bench.sqlite3"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def view(qtbot, db):
+    widget = BenchView(db)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+
+
+def test_ports_come_and_go(qtbot, db, monkeypatch):
+    ports = [("/dev/ttyUSB0", "FT232R USB UART", "USB VID:PID=0403:6001")]
+    monkeypatch.setattr(bench_module, "list_ports", lambda: list(ports))
+    view = BenchView(db)  # its first scan sees the patched list
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.devices()[0] == "/dev/ttyUSB0", timeout=5_000)
+    assert view.devices()[0] == "/dev/ttyUSB0" and "mock://nominal" in view.devices()
+    ports.clear()
+    with qtbot.waitSignal(view.rigs_changed, timeout=5_000):
+        view.scan_ports()
+    assert "/dev/ttyUSB0" not in view.devices()
+    view.shutdown()
+
+
+def test_two_rigs_at_once_with_link_state(qtbot, view, db):
+    repo.add_dut(db, "chip", "CHP-B1")
+    first = view.connect_device("mock://nominal?rate=200", "CHP-B1")
+    second = view.connect_device("mock://disconnect?rate=200&at=0.3&gap=0.5", "CHP-B1")
+    assert first and second and first != second
+    assert view.connect_device("mock://nominal?rate=200", "CHP-B1") is None  # already connected
+    qtbot.waitUntil(lambda: view.monitors["mock://disconnect?rate=200&at=0.3&gap=0.5"].acquisition.stats.reconnects == 1, timeout=10_000)
+    view._refresh_states()
+    row = view.devices().index("mock://disconnect?rate=200&at=0.3&gap=0.5")
+    assert view.table.item(row, 2).text() == "connected" and view.table.item(row, 4).text() == str(second)
+    assert view.disconnect_device("mock://nominal?rate=200") and view.disconnect_device("mock://disconnect?rate=200&at=0.3&gap=0.5")
+    for run_id in (first, second):
+        run = repo.get_run(db, run_id)
+        assert run.status == "recorded" and run.sample_count > 0
+    _, seq = read_channel(db, second, "seq")
+    assert seq.size > 50
+
+
+def test_connect_needs_a_known_dut_and_a_real_rig(view, db):
+    assert view.connect_device("mock://nominal", "") is None and "serial" in view.message.text()
+    assert view.connect_device("mock://nominal", "NOPE") is None and "Register" in view.message.text()
+    repo.add_dut(db, "chip", "CHP-B2")
+    assert view.connect_device("/dev/ttyNOPE0", "CHP-B2") is None
+    assert "/dev/ttyNOPE0" in view.message.text()
+    assert repo.list_runs(db) == []
