@@ -292,3 +292,32 @@ def test_compare_overlays_runs_aligned_at_run_or_step_start(qtbot, window):
         step_start = (repo.run_results(window.db, outcome.run_id)[1].started_ns - repo.get_run(window.db, outcome.run_id).t0_ns) / 1e9
         assert t[0] == pytest.approx(-step_start, abs=0.05)  # the step starts at 0 for every run
     assert "failed" in compare.curves[0].name() and "passed" in compare.curves[1].name()
+
+
+def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated_user_dirs):
+    import sys
+
+    from labbench import paths
+    from labbench.ui.app import install_crash_handler
+
+    install_crash_handler(window)
+    try:
+        with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
+            window.start_request(_request(window.db, "mock://nominal?rate=100"))
+        with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
+            try:
+                raise ZeroDivisionError("a widget divided by zero")
+            except ZeroDivisionError:
+                sys.excepthook(*sys.exc_info())
+        outcome = finished.args[0]
+        assert outcome.status == "error"
+        run = repo.get_run(window.db, outcome.run_id)
+        assert run.status == "error" and "ZeroDivisionError" in run.error_message and run.sample_count > 0
+        box = window.last_crash_box
+        assert "ZeroDivisionError: a widget divided by zero" in box.text()
+        assert "Traceback" in box.detailedText()  # copyable details
+        log_text = (paths.user_log_dir() / "labbench.log").read_text()
+        assert "a widget divided by zero" in log_text
+        box.close()
+    finally:
+        sys.excepthook = sys.__excepthook__
