@@ -3,7 +3,8 @@
     python docs/make_screenshots.py [--out docs]
 
 Runs the example sled plan on simulated rigs (a few seconds each) in a scratch database and
-grabs the live view mid-run, the finished failed run, and the history with a failed run open.
+grabs the live view mid-run, the finished failed run, the history with a failed run open and
+the inventory.
 """
 
 from __future__ import annotations
@@ -78,7 +79,26 @@ def main() -> int:
                 detail.violations.itemClicked.emit(detail.violations.item(0))
             save(window.history_dock, "history.png")
             window.history_dock.setFloating(False)
-            app.quit()
+            inventory_shot()
+
+        def inventory_shot() -> None:
+            window.inventory_dock.setFloating(True)
+            window.inventory_dock.resize(1300, 800)
+            inventory = window.inventory
+
+            def select_chip() -> None:
+                chip = repo.find_dut(db, "CHP-A1-W03-0412")
+                inventory.open_dut(chip.id, on_loaded=lambda: QTimer.singleShot(300, done))
+
+            def done() -> None:
+                item = inventory.find_item("CHP-A1-W03-0412")
+                if item is not None:
+                    inventory.tree.setCurrentItem(item)
+                save(window.inventory_dock, "inventory.png")
+                window.inventory_dock.setFloating(False)
+                app.quit()
+
+            inventory.refresh(on_loaded=select_chip)
 
         QTimer.singleShot(500, open_failed)
 

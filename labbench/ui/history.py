@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -207,6 +207,49 @@ class RunDetail(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(splitter, 1)
         self._console_times: list[float] = []
+        self.overview: dict = {}
+        self.detail_range: Optional[tuple[float, float]] = None
+        # After a zoom settles, fetch the samples behind the overview (no fetch per wheel tick).
+        self._zoom_timer = QTimer(self)
+        self._zoom_timer.setSingleShot(True)
+        self._zoom_timer.setInterval(150)
+        self._zoom_timer.timeout.connect(self._on_zoom_settled)
+
+    detail_loaded = Signal()
+
+    def _on_zoom_settled(self) -> None:
+        """Overview first, detail as you zoom: load the samples of the visible span once it
+        holds few enough of them; zoomed out again, the overview comes back."""
+        if not self.overview or self.run is None:
+            return
+        first = next(iter(self.plots.plots.values()))
+        x0, x1 = first.vb.viewRange()[0]
+        if self.detail_range and self.detail_range[0] <= x0 and x1 <= self.detail_range[1]:
+            return
+        visible = max(int(s.count[(s.t_last >= x0) & (s.t_first <= x1)].sum()) for _, _, s in self.overview.values())
+        if visible > OVERVIEW_ABOVE:
+            if self.detail_range is not None:
+                self.detail_range = None
+                for name, (t, v, _) in self.overview.items():
+                    self.plots.set_data(name, t, v)
+                self.plots.redraw(x0, x1)
+            return
+        span = x1 - x0
+        a, b = x0 - span, x1 + span  # a margin so small pans need no new read
+        run_id, names = self.run.id, list(self.overview)
+        self.loader.submit(lambda: {n: read_channel(self.db, run_id, n, a, b) for n in names},
+                           lambda data: self._show_detail(run_id, a, b, data))
+
+    def _show_detail(self, run_id: int, a: float, b: float, data) -> None:
+        if isinstance(data, Exception) or self.run is None or self.run.id != run_id:
+            return
+        for name, (t, v) in data.items():
+            self.plots.set_data(name, t, v)
+        self.detail_range = (a, b)
+        first = next(iter(self.plots.plots.values()))
+        x0, x1 = first.vb.viewRange()[0]
+        self.plots.redraw(x0, x1)
+        self.detail_loaded.emit()
 
     def open_run(self, run_id: int, on_loaded: Optional[Callable[[], None]] = None) -> None:
         self.loader.submit(lambda: _load_run(self.db, run_id), lambda data: self._show(data, on_loaded))
@@ -217,12 +260,17 @@ class RunDetail(QWidget):
             return
         run, dut, plan, steps, channels, events = data
         self.run = run
+        self.overview = {name: (t, v, summary) for name, _, t, v, summary in channels if summary is not None}
+        self.detail_range: Optional[tuple[float, float]] = None
         self.title.setText(f"Run {run.id} — {dut.serial} ({dut.kind}) — {plan.name + ' v' + plan.version if plan else 'no plan'} — {run.status.upper()}")
         self.plots.clear()
-        for name, unit, t, v in channels:
+        for name, unit, t, v, _ in channels:
             self.plots.ensure_channel(name, unit)
             self.plots.set_data(name, t, v)
-        end = max((t[-1] for _, _, t, _ in channels if t.size), default=1.0)
+        end = max((t[-1] for _, _, t, _, _ in channels if t.size), default=1.0)
+        first = next(iter(self.plots.plots.values()), None)
+        if first is not None and self.overview:
+            first.sigXRangeChanged.connect(lambda *_: self._zoom_timer.start())
         self.plots.redraw(0.0, end)
         self.plots.set_x_range(0.0, end)
         self.violations.clear()
@@ -294,6 +342,14 @@ class RunDetail(QWidget):
         self._refresh_notes()
 
 
+def _overview(summary) -> tuple[np.ndarray, np.ndarray]:
+    t = np.repeat(summary.t_first, 2)
+    t[1::2] = summary.t_last
+    v = np.empty(t.size)
+    v[0::2], v[1::2] = summary.v_min, summary.v_max
+    return t, v
+
+
 def _load_run(db: Database, run_id: int):
     """Everything the detail view shows, read on the worker thread."""
     run = repo.get_run(db, run_id)
@@ -305,13 +361,11 @@ def _load_run(db: Database, run_id: int):
         summary = chunk_summary(db, run_id, channel.name)
         if int(summary.count.sum()) > OVERVIEW_ABOVE:
             # Overview from the chunk min/max columns: no blob is read.
-            t = np.repeat(summary.t_first, 2)
-            t[1::2] = summary.t_last
-            v = np.empty(t.size)
-            v[0::2], v[1::2] = summary.v_min, summary.v_max
+            t, v = _overview(summary)
+            channels.append((channel.name, channel.unit, t, v, summary))
         else:
             t, v = read_channel(db, run_id, channel.name)
-        channels.append((channel.name, channel.unit, t, v))
+            channels.append((channel.name, channel.unit, t, v, None))
     events = repo.run_events(db, run_id)
     return run, dut, plan, steps, channels, events
 

@@ -207,7 +207,7 @@ class LiveRunView(QWidget):
             else:
                 t, v = envelope.query(x0, now_s, width)
             self.plots.set_data(name, t, v)
-        self.plots.set_x_range(x0, max(now_s, x0 + 1.0))
+        self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False)
         self.plots.redraw(x0, now_s)
         self.frame_drawn.emit()
 
@@ -232,3 +232,4 @@ class LiveRunView(QWidget):
         self.theme = theme
         self.banner.set_theme(theme)
         self.results.set_theme(theme)
+        self.plots.set_theme(theme)

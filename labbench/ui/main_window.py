@@ -204,7 +204,11 @@ class MainWindow(QMainWindow):
         self.live.set_theme(self.theme)
         self.history.model.theme = self.theme
         self.history.model.layoutChanged.emit()  # colours only; rows stay
+        self.history.detail.plots.set_theme(self.theme)
+        self.history.detail.results.set_theme(self.theme)
         self.inventory.theme = self.theme
+        self.compare.theme = self.theme
+        self.compare.plot.setBackground(self.theme.plot_background)
         QSettings().setValue("ui/theme", name)
         self.dark_action.setChecked(name == "dark")
 
@@ -308,11 +312,13 @@ class MainWindow(QMainWindow):
 
     def _on_status_tick(self) -> None:
         acquisition = self.controller.acquisition
+        bench = [f"{device} {m.acquisition.stats.link}" for device, m in self.bench.monitors.items() if m.acquisition]
         if acquisition is None or not self.controller.running:
-            self.link_status.setText("Rig: —" if acquisition is None else f"Rig: {acquisition.rig.device} closed")
+            run_rig = [] if acquisition is None else [f"{acquisition.rig.device} closed"]
+            self.link_status.setText("Rigs: " + (" · ".join(run_rig + bench) or "—"))
             return
         stats = acquisition.stats
-        self.link_status.setText(f"Rig: {acquisition.rig.device} {stats.link}")
+        self.link_status.setText("Rigs: " + " · ".join([f"{acquisition.rig.device} {stats.link}"] + bench))
         self.rate_status.setText(f"{stats.sample_rate:,.0f} samples/s")
         self.counter_status.setText(f"malformed {stats.malformed:,} · backlog {stats.backlog:,}" + (f" · waits {stats.writer_waits:,}" if stats.writer_waits else ""))
 

@@ -151,14 +151,32 @@ class PlotStack(QWidget):
             et, ev = envelope(t, v, x0, x1, width)
             curve.setData(et, ev, connect="finite")
 
-    def set_x_range(self, x0: float, x1: float) -> None:
+    def set_x_range(self, x0: float, x1: float, *, settle_y: bool = True) -> None:
+        """Show [x0, x1]; y follows the data.  ``settle_y`` computes y now (a stored run, drawn
+        once) instead of at the next paint (the live view, 30 times a second: 3 ms saved)."""
         first = next(iter(self.plots.values()), None)
         if first is not None:
             first.setXRange(x0, x1, padding=0.0)
         for plot in self.plots.values():
-            # y follows what is shown; recomputed now, not on the next paint
             plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
-            plot.vb.updateAutoRange()
+            if settle_y:
+                plot.vb.updateAutoRange()
+
+    def set_theme(self, theme: Theme) -> None:
+        """Restyle existing plots (pyqtgraph's global options only reach new ones)."""
+        self.theme = theme
+        self.layout_widget.setBackground(theme.plot_background)
+        for plot in self.plots.values():
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(theme.plot_foreground))
+                axis.setTextPen(pg.mkPen(theme.plot_foreground))
+            if plot.legend is not None:
+                plot.legend.setLabelTextColor(theme.plot_foreground)
+                plot.legend.setBrush(pg.mkBrush(theme.plot_background + "59"))
+        for i, curve in enumerate(self.curves.values()):
+            curve.setPen(pg.mkPen(theme.curves[i % len(theme.curves)], width=1))
+        self.readout.setStyleSheet(f"color: {theme.text};")
 
     # --- decorations ------------------------------------------------------------------------
 

@@ -238,6 +238,10 @@ def test_theme_switch_keeps_everything_legible(qtbot, window, name):
     import pyqtgraph as pg
 
     assert pg.getConfigOption("background") == theme.plot_background
+    # existing plots follow too, not only new ones
+    assert window.live.plots.layout_widget.backgroundBrush().color().name() == theme.plot_background
+    assert window.history.detail.plots.layout_widget.backgroundBrush().color().name() == theme.plot_background
+    assert window.live.banner.styleSheet().count("background") == 1
 
 
 def test_export_dialog_writes_the_same_csv_as_the_command_line(qtbot, window, tmp_path):
@@ -321,3 +325,25 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
         box.close()
     finally:
         sys.excepthook = sys.__excepthook__
+
+
+def test_stored_run_opens_as_overview_and_loads_detail_on_zoom(qtbot, window, monkeypatch):
+    from labbench.storage.telemetry import read_channel
+    from labbench.ui import history as history_module
+
+    (outcome,) = _stored_runs(window.db)[:1]
+    monkeypatch.setattr(history_module, "OVERVIEW_ABOVE", 400)  # this small run (about 1,600 samples a channel) counts as huge
+    detail = window.history.detail
+    with qtbot.waitSignal(detail.loader.done, timeout=10_000):
+        detail.open_run(outcome.run_id)
+    qtbot.waitUntil(lambda: detail.run is not None, timeout=10_000)
+    t_all, v_all = read_channel(window.db, outcome.run_id, "vdd_core")
+    t, _ = detail.plots.data["vdd_core"]
+    assert "vdd_core" in detail.overview and t.size < t_all.size  # chunk min/max, not samples
+    with qtbot.waitSignal(detail.detail_loaded, timeout=10_000):
+        detail.zoom_to(1.0, 1.05)  # about a second in view: a few hundred samples
+    t, v = detail.plots.data["vdd_core"]
+    a, b = detail.detail_range
+    keep = (t_all >= a) & (t_all <= b)
+    np.testing.assert_array_equal(t, t_all[keep])
+    np.testing.assert_array_equal(v, v_all[keep])
