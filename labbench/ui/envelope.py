@@ -1,8 +1,9 @@
 """A channel's min/max envelope, grown as samples arrive, for drawing long stretches fast.
 
-A frame of the live view must not cost more as the run grows (DESIGN.md §8): samples are
-folded into blocks of ``BLOCK`` (first/last time, min, max) as they come, once each, so
-drawing the whole run reads blocks, not samples.
+A frame of the live view must not cost more as the run grows (DESIGN.md §8).  Samples are
+folded once, as they come, into blocks of ``BLOCK`` (first/last time, min, max), and blocks
+four at a time into coarser levels; drawing picks the level that has about a block per
+pixel, so a frame reads a few thousand numbers whether the run is a minute or a day old.
 """
 
 from __future__ import annotations
@@ -10,20 +11,63 @@ from __future__ import annotations
 import numpy as np
 
 BLOCK = 256
+FANOUT = 4
+
+
+class _Level:
+    """Growable arrays of blocks: first time, last time, min, max."""
+
+    def __init__(self):
+        self.n = 0
+        self.cap = 1024
+        self.t0 = np.empty(self.cap)
+        self.t1 = np.empty(self.cap)
+        self.lo = np.empty(self.cap)
+        self.hi = np.empty(self.cap)
+
+    def append(self, t0, t1, lo, hi) -> None:
+        need = self.n + len(t0)
+        if need > self.cap:
+            cap = max(need, 2 * self.cap)
+            for name in ("t0", "t1", "lo", "hi"):
+                old = getattr(self, name)
+                new = np.empty(cap)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+            self.cap = cap
+        a, b = self.n, need
+        self.t0[a:b], self.t1[a:b], self.lo[a:b], self.hi[a:b] = t0, t1, lo, hi
+        self.n = need
+
+    def view(self, a: int = 0, b: int | None = None):
+        b = self.n if b is None else b
+        return self.t0[a:b], self.t1[a:b], self.lo[a:b], self.hi[a:b]
+
+
+def _reduce(t0, t1, lo, hi, group: int):
+    """Fold whole groups of ``group`` consecutive blocks into one each."""
+    k = len(t0) // group
+    n = k * group
+    with np.errstate(invalid="ignore"):
+        return (
+            t0[:n:group].copy(),
+            t1[group - 1 : n : group].copy(),
+            np.fmin.reduce(lo[:n].reshape(k, group), axis=1),  # NaN only where all are NaN
+            np.fmax.reduce(hi[:n].reshape(k, group), axis=1),
+        )
 
 
 class BlockEnvelope:
     def __init__(self, block: int = BLOCK):
         self.block = block
-        self._cap = 1024
-        self._t0 = np.empty(self._cap)
-        self._t1 = np.empty(self._cap)
-        self._lo = np.empty(self._cap)
-        self._hi = np.empty(self._cap)
-        self.blocks = 0
+        self.levels = [_Level()]
         self._pt = np.empty(0)  # the unfinished block
         self._pv = np.empty(0)
         self.samples = 0
+
+    @property
+    def blocks(self) -> int:
+        return self.levels[0].n
 
     def extend(self, t: np.ndarray, v: np.ndarray) -> None:
         if t.size == 0:
@@ -35,61 +79,70 @@ class BlockEnvelope:
         full = t.size // self.block
         if full:
             n = full * self.block
-            tb = t[:n].reshape(full, self.block)
-            vb = v[:n].reshape(full, self.block)
-            self._grow(self.blocks + full)
-            a, b = self.blocks, self.blocks + full
-            self._t0[a:b] = tb[:, 0]
-            self._t1[a:b] = tb[:, -1]
-            with np.errstate(invalid="ignore"):
-                self._lo[a:b] = np.fmin.reduce(vb, axis=1)  # NaN only where a block is all NaN
-                self._hi[a:b] = np.fmax.reduce(vb, axis=1)
-            self.blocks = b
+            self.levels[0].append(*_reduce(t[:n], t[:n], v[:n], v[:n], self.block))
             t, v = t[n:], v[n:]
+            self._fold()
         self._pt, self._pv = t.copy(), v.copy()
 
-    def _grow(self, need: int) -> None:
-        if need <= self._cap:
-            return
-        cap = max(need, 2 * self._cap)
-        for name in ("_t0", "_t1", "_lo", "_hi"):
-            old = getattr(self, name)
-            new = np.empty(cap)
-            new[: self.blocks] = old[: self.blocks]
-            setattr(self, name, new)
-        self._cap = cap
+    def _fold(self) -> None:
+        level = 0
+        while True:
+            lower = self.levels[level]
+            if level + 1 == len(self.levels):
+                if lower.n < 2 * FANOUT:
+                    return
+                self.levels.append(_Level())
+            upper = self.levels[level + 1]
+            start = upper.n * FANOUT
+            if lower.n - start >= FANOUT:
+                upper.append(*_reduce(*lower.view(start), FANOUT))
+            level += 1
 
     def count_since(self, x0: float) -> int:
         """About how many samples lie at or after x0."""
-        k = int(np.searchsorted(self._t1[: self.blocks], x0, side="left"))
-        return (self.blocks - k) * self.block + self._pt.size
+        base = self.levels[0]
+        k = int(np.searchsorted(base.t1[: base.n], x0, side="left"))
+        return (base.n - k) * self.block + self._pt.size
 
     def query(self, x0: float, x1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
-        """min/max pairs covering [x0, x1], at most about 2 per pixel, plus the raw tail."""
-        t0, t1 = self._t0[: self.blocks], self._t1[: self.blocks]
-        a = max(int(np.searchsorted(t1, x0, side="left")) - 1, 0)
-        b = min(int(np.searchsorted(t0, x1, side="right")) + 1, self.blocks)
-        t0, t1, lo, hi = t0[a:b], t1[a:b], self._lo[a:b], self._hi[a:b]
-        group = max(int(np.ceil(t0.size / max(pixels, 1))), 1)
+        """min/max pairs covering [x0, x1], at most about 2 per pixel, plus the newest tail."""
+        pixels = max(pixels, 1)
+        base = self.levels[0]
+        a = max(int(np.searchsorted(base.t1[: base.n], x0, side="left")) - 1, 0)
+        b = min(int(np.searchsorted(base.t0[: base.n], x1, side="right")) + 1, base.n)
+        level = 0
+        while level + 1 < len(self.levels) and (b - a) // (FANOUT ** level) > pixels:
+            level += 1
+        parts = []
+        covered = 0  # base blocks covered by the coarser levels taken so far
+        for lv in range(level, -1, -1):
+            blocks = self.levels[lv]
+            scale = FANOUT ** lv
+            lo_i = max(a // scale, covered // scale)
+            hi_i = min(-(-b // scale), blocks.n)
+            if hi_i > lo_i:
+                parts.append(blocks.view(lo_i, hi_i))
+                covered = hi_i * scale
+            if covered >= b:
+                break
+        if parts:
+            t0, t1, lo, hi = (np.concatenate(cols) for cols in zip(*parts))
+        else:
+            t0 = t1 = lo = hi = np.empty(0)
+        group = -(-t0.size // pixels)
         if group > 1:
-            # Pad to whole groups (the last one partly empty) so the count stays <= pixels.
-            groups = -(-t0.size // group)
-            pad = groups * group - t0.size
-
-            def grouped(a: np.ndarray, fill: float) -> np.ndarray:
-                return np.concatenate((a, np.full(pad, fill))).reshape(groups, group)
-
-            with np.errstate(invalid="ignore"):
-                lo = np.fmin.reduce(grouped(lo, np.nan), axis=1)
-                hi = np.fmax.reduce(grouped(hi, np.nan), axis=1)
-            last = np.arange(groups) * group + group - 1
-            t0 = t0[np.arange(groups) * group]
-            t1 = t1[np.minimum(last, t1.size - 1)]
+            pad = -t0.size % group
+            if pad:
+                t0 = np.concatenate((t0, np.full(pad, t0[-1])))
+                t1 = np.concatenate((t1, np.full(pad, t1[-1])))
+                lo = np.concatenate((lo, np.full(pad, np.nan)))
+                hi = np.concatenate((hi, np.full(pad, np.nan)))
+            t0, t1, lo, hi = _reduce(t0, t1, lo, hi, group)
         out_t = np.empty(2 * t0.size)
         out_v = np.empty(2 * t0.size)
         out_t[0::2], out_t[1::2] = t0, t1
         out_v[0::2], out_v[1::2] = lo, hi
-        if self._pt.size and (self.blocks == 0 or b == self.blocks):
+        if self._pt.size and b == base.n:
             out_t = np.concatenate((out_t, self._pt))
             out_v = np.concatenate((out_v, self._pv))
         return out_t, out_v
