@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.console_timer.timeout.connect(self._on_console_tick)
         self.console_timer.start()
         self.history.apply_filters()
+        self.history.export_filtered.clicked.connect(lambda: self.export_runs(self.history.filtered_run_ids()))
         self.inventory.refresh()
 
     # --- building -------------------------------------------------------------------------

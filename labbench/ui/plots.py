@@ -31,7 +31,7 @@ def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) ->
     b = min(int(np.searchsorted(t, x1, side="right")) + 1, t.size)
     t, v = t[a:b], v[a:b]
     bins = max(pixels, 1)
-    if t.size <= 2 * bins:
+    if t.size <= 4 * bins:  # already about what the screen shows (a query of BlockEnvelope, say)
         return t, v
     per = t.size // bins
     n = per * bins

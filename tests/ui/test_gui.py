@@ -347,3 +347,30 @@ def test_stored_run_opens_as_overview_and_loads_detail_on_zoom(qtbot, window, mo
     keep = (t_all >= a) & (t_all <= b)
     np.testing.assert_array_equal(t, t_all[keep])
     np.testing.assert_array_equal(v, v_all[keep])
+
+
+def test_manual_entry_is_asked_at_its_step_with_its_limits(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from labbench import paths
+    from labbench.runs.plan import load_plan
+
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getText", lambda parent, title, label: asked.append((title, label)) or ("OK", True))
+    plan = load_plan(paths.resources_dir() / "plans" / "chip-bringup.toml")
+    dut = repo.add_dut(window.db, "chip", "CHP-MANUAL")
+    request = RunRequest(plan, dut, "mock://nominal?rate=100", load_profile("default"), "ana", "bench-1")
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
+        window.start_request(request)
+    assert asked == [("power-on: visual_check", "No smoke, no discolouration, fan spinning? Type OK\n(expected: OK)")]
+    assert finished.args[0].status == "passed"
+
+
+def test_export_filtered_set_from_the_history(qtbot, window, monkeypatch):
+    failed, passed = _stored_runs(window.db)
+    with qtbot.waitSignal(window.history.model.loaded, timeout=10_000):
+        window.history.verdict.setCurrentIndex(window.history.verdict.findData("passed"))
+    opened = []
+    monkeypatch.setattr(window, "export_runs", lambda run_ids=None: opened.append(run_ids))
+    window.history.export_filtered.click()
+    assert opened == [[passed.run_id]]  # exactly the runs the filters show
