@@ -42,7 +42,7 @@ LIGHT = Theme(
     verdict_fg={"pending": "#111827"},
 )
 DARK = Theme(
-    name="dark", window="#1f2329", base="#15181d", text="#e5e7eb", muted="#9ca3af", highlight="#60a5fa",
+    name="dark", window="#1f2329", base="#15181d", text="#e5e7eb", muted="#9ca3af", highlight="#2563eb",
     plot_background="#15181d", plot_foreground="#d1d5db", curves=_CURVES_DARK,
     limit_fill="#22c55e26", guard_fill="#fbbf2433", violation_fill="#f8717166",
     # The same strong colours as the light theme: white text on them stays above 4.5:1.

@@ -228,6 +228,7 @@ def test_theme_switch_keeps_everything_legible(qtbot, window, name):
     palette = QApplication.instance().palette()
     assert _contrast(palette.color(palette.ColorRole.Window), palette.color(palette.ColorRole.WindowText)) >= 7
     assert _contrast(palette.color(palette.ColorRole.Base), palette.color(palette.ColorRole.Text)) >= 7
+    assert _contrast(palette.color(palette.ColorRole.Highlight), palette.color(palette.ColorRole.HighlightedText)) >= 4.5
     assert _contrast(QColor(theme.plot_background), QColor(theme.plot_foreground)) >= 4.5
     for verdict in ("passed", "marginal", "failed", "error", "aborted", "running", "pending"):
         bg, fg = verdict_colors(theme, verdict)
