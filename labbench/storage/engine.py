@@ -11,12 +11,11 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+import re
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.exc import DatabaseError as DBAPIError
@@ -142,7 +141,26 @@ def make_engine(url: URL) -> Engine:
     return engine
 
 
-def alembic_config(connection=None) -> Config:
+# Alembic is imported only when a database needs upgrading (or a developer asks): importing
+# it costs about 0.3 s, a third of the app's launch budget (benchmarks/launch.py).
+_REVISION_RE = re.compile(r"^revision(?::\s*str)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN_RE = re.compile(r"^down_revision(?::[^=]+)?\s*=\s*(None|['\"]([^'\"]+)['\"])", re.M)
+
+
+def known_revisions() -> dict[str, Optional[str]]:
+    """revision -> down_revision of every migration shipped, read from the files' headers."""
+    out: dict[str, Optional[str]] = {}
+    for path in sorted((paths.migrations_dir() / "versions").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION_RE.search(source), _DOWN_RE.search(source)
+        if revision and down:
+            out[revision.group(1)] = down.group(2)
+    return out
+
+
+def alembic_config(connection=None):
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(paths.migrations_dir()))
     if connection is not None:
@@ -151,31 +169,31 @@ def alembic_config(connection=None) -> Config:
 
 
 def head_revision() -> str:
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    revisions = known_revisions()
+    heads = sorted(set(revisions) - set(revisions.values()))
     assert len(heads) == 1, f"the migrations have several heads: {heads}"
     return heads[0]
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _check_not_newer(engine: Engine, url: URL) -> None:
+def _check_not_newer(engine: Engine, url: URL) -> Optional[str]:
+    """The database's revision; refuses one this labbench does not know."""
     revision = current_revision(engine)
     if revision is None:
-        return
-    script = ScriptDirectory.from_config(alembic_config())
-    try:
-        known = script.get_revision(revision)
-    except Exception:  # alembic raises several types for an unknown id
-        known = None
-    if known is None:
+        return None
+    if revision not in known_revisions():
         raise DatabaseTooNew(
             f"The database {_describe(url)} is at schema revision {revision!r}, which this labbench "
             f"({_version()}) does not know: it was written by a newer labbench, so upgrade labbench "
             "before opening it."
         )
+    return revision
 
 
 def _describe(url: URL) -> str:
@@ -192,6 +210,8 @@ def _version() -> str:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision in one transaction (locked against others)."""
+    from alembic import command
+
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -210,11 +230,11 @@ def open_database(target: str | os.PathLike[str] | None = None, *, migrate: bool
     engine = make_engine(url)
     try:
         try:
-            _check_not_newer(engine, url)
+            revision = _check_not_newer(engine, url)
             if url.get_backend_name() == "sqlite":
                 _enable_wal(engine, url)
-            if migrate:
-                upgrade(engine)
+            if migrate and revision != head_revision():
+                upgrade(engine)  # (running Alembic for an up-to-date database costs 0.1 s at every start)
         except DBAPIError as exc:
             raise DatabaseError(f"Could not open the database {_describe(url)}: {_first_line(exc)}.") from None
     except BaseException:

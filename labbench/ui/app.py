@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from typing import Optional
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from labbench import __version__, paths
 from labbench.storage import DatabaseError, open_database
@@ -59,6 +60,22 @@ def install_crash_handler(window) -> None:
     sys.excepthook = handler
 
 
+class _FirstPaint(QObject):
+    """With LABBENCH_EXIT_AFTER_FIRST_PAINT=1: print 'first-paint' when the main window has
+    painted once, then quit (benchmarks/launch.py times launch to first paint this way)."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is self.window:
+            print("first-paint", flush=True)
+            QApplication.instance().removeEventFilter(self)
+            QTimer.singleShot(0, QApplication.instance().quit)
+        return False
+
+
 def run_app(db_target: Optional[str] = None, demo: bool = False) -> int:
     from labbench.ui.main_window import MainWindow
 
@@ -76,6 +93,8 @@ def run_app(db_target: Optional[str] = None, demo: bool = False) -> int:
     interrupted = mark_interrupted_runs(db)
     window = MainWindow(db, demo=demo)
     install_crash_handler(window)
+    if os.environ.get("LABBENCH_EXIT_AFTER_FIRST_PAINT") == "1":
+        app.installEventFilter(_FirstPaint(window))
     window.show()
     if interrupted:
         QTimer.singleShot(0, lambda: window.statusBar().showMessage(
