@@ -51,10 +51,14 @@ def record(
     """
     rig = make_rig(device, profile)
     transport = rig.open()  # DeviceError before any run exists
-    station_id = repo.ensure_station(db, station).id if station else None
-    run = repo.start_run(
-        db, dut.id, station_id=station_id, operator=operator, device=device, profile=profile.name, pid=os.getpid()
-    )
+    try:
+        station_id = repo.ensure_station(db, station).id if station else None
+        run = repo.start_run(
+            db, dut.id, station_id=station_id, operator=operator, device=device, profile=profile.name, pid=os.getpid()
+        )
+    except BaseException:
+        transport.close()  # the port is not left held when the database refuses
+        raise
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile)
     stop = stop or threading.Event()
     began = time.monotonic()

@@ -51,14 +51,13 @@ def to_float(text: str) -> float:
     return float(text)
 
 
-def parse_kv(line: str) -> Optional[LineResult]:
-    if not _KV_HEAD.match(line):
-        return None
+def _pairs(tokens: list[str], mark: str, shape: str) -> LineResult:
+    """name<mark>number tokens; the first broken one makes the line malformed."""
     values = []
-    for token in _SEPARATORS.split(line.strip()):
-        name, eq, text = token.partition("=")
-        if not eq or not _IDENT_RE.match(name):
-            return _malformed(f"not a key=value pair: {token[:40]!r}")
+    for token in tokens:
+        name, found, text = token.partition(mark)
+        if not found or not _IDENT_RE.match(name):
+            return _malformed(f"not a {shape} pair: {token[:40]!r}")
         try:
             values.append((name, to_float(text)))
         except ValueError:
@@ -66,19 +65,16 @@ def parse_kv(line: str) -> Optional[LineResult]:
     return LineResult("telemetry", values)
 
 
+def parse_kv(line: str) -> Optional[LineResult]:
+    if not _KV_HEAD.match(line):
+        return None
+    return _pairs(_SEPARATORS.split(line.strip()), "=", "key=value")
+
+
 def parse_plotter(line: str) -> Optional[LineResult]:
     stripped = line.strip()
     if _PLOTTER_HEAD.match(stripped):
-        values = []
-        for token in _PLOTTER_SEPARATORS.split(stripped):
-            name, colon, text = token.partition(":")
-            if not colon or not _IDENT_RE.match(name):
-                return _malformed(f"not a label:value pair: {token[:40]!r}")
-            try:
-                values.append((name, to_float(text)))
-            except ValueError:
-                return _malformed(f"bad number for {name}: {text[:40]!r}")
-        return LineResult("telemetry", values)
+        return _pairs(_PLOTTER_SEPARATORS.split(stripped), ":", "label:value")
     tokens = _PLOTTER_SEPARATORS.split(stripped)
     if not tokens or not all(_NUMBERISH.match(t) for t in tokens):
         return None
