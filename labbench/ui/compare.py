@@ -92,7 +92,7 @@ class CompareView(QWidget):
         right_layout.addLayout(bar)
         right_layout.addWidget(self.plot, 1)
         right_layout.addWidget(self.note)
-        splitter = QSplitter()
+        splitter = self.splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setSizes([240, 760])

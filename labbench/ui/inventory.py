@@ -151,7 +151,7 @@ class InventoryView(QWidget):
         right_layout.addWidget(self.history)
         right_layout.addWidget(QLabel("Runs"))
         right_layout.addWidget(self.runs)
-        splitter = QSplitter()
+        splitter = self.splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setSizes([420, 520])

@@ -182,15 +182,20 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        splitter = settings.value("ui/history_splitter")
-        if splitter is not None:
-            self.history.splitter.restoreState(splitter)
+        for key, splitter in self._splitters().items():
+            state = settings.value(f"ui/splitter/{key}")
+            if state is not None:
+                splitter.restoreState(state)
+
+    def _splitters(self) -> dict:
+        return {"history": self.history.splitter, "inventory": self.inventory.splitter, "compare": self.compare.splitter}
 
     def save_layout(self) -> None:
         settings = QSettings()
         settings.setValue("ui/geometry", self.saveGeometry())
         settings.setValue("ui/state", self.saveState())
-        settings.setValue("ui/history_splitter", self.history.splitter.saveState())
+        for key, splitter in self._splitters().items():
+            settings.setValue(f"ui/splitter/{key}", splitter.saveState())
         settings.sync()
 
     def reset_layout(self) -> None:

@@ -196,6 +196,8 @@ def test_layout_persists_across_restart_and_resets(qtbot, db):
     qtbot.addWidget(first)
     first.show()
     first.console_dock.hide()
+    first.inventory.splitter.setSizes([100, 500])
+    sizes = first.inventory.splitter.sizes()
     first.resize(760, 700)  # inside the offscreen screen (800 x 800), which restoreGeometry respects
     size = (first.width(), first.height())
     first.close()  # saves geometry and dock state
@@ -204,6 +206,7 @@ def test_layout_persists_across_restart_and_resets(qtbot, db):
     second.show()
     qtbot.waitExposed(second)
     assert not second.console_dock.isVisible()
+    assert second.inventory.splitter.sizes() == sizes
     assert (second.width(), second.height()) == size
     second.reset_layout()
     assert second.console_dock.isVisible()
