@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labbench", description="Silicon bring-up workbench.")
     parser.add_argument("--version", action="version", version=f"labbench {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the app on a scratch database with example data")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="open the main window offscreen, run a short plan on a simulated rig, exit 0 if all works")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     _add_db_option(parser, top_level=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -407,6 +409,13 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
+    if args.smoke_test:
+        try:
+            from labbench.ui.smoke import run_smoke_test
+        except ImportError as exc:
+            print(f"smoke test: FAILED, Qt could not be loaded ({exc})", file=sys.stderr)
+            return EXIT_FAILED
+        return run_smoke_test()
     try:
         from labbench.ui.app import run_app
     except ImportError as exc:

@@ -71,3 +71,13 @@ def test_bad_database_is_one_sentence_exit_2(tmp_path, target, words):
 def test_bad_usage_exit_2():
     result = _run("db", "frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_smoke_test_runs_a_plan_in_the_real_window(tmp_path):
+    import os
+
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    result = subprocess.run([sys.executable, "-m", "labbench", "--smoke-test"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed" in result.stdout and "window drawn" in result.stdout
+    assert not (tmp_path / "data" / "labbench" / "labbench.sqlite3").exists()  # nothing of the user's touched
