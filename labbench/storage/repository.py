@@ -624,6 +624,8 @@ def query_runs(
     db: Database,
     *,
     text: str = "",
+    dut: str = "",
+    plan: str = "",
     status: str = "",
     station: str = "",
     since: Optional[dt.datetime] = None,
@@ -644,6 +646,10 @@ def query_runs(
     if text.strip():
         like = f"%{text.strip()}%"
         query = query.where(or_(m.Dut.serial.ilike(like), m.Plan.name.ilike(like), m.Run.operator.ilike(like), m.Run.device.ilike(like)))
+    if dut.strip():
+        query = query.where(m.Dut.serial.ilike(f"%{dut.strip()}%"))
+    if plan.strip():
+        query = query.where(m.Plan.name.ilike(f"%{plan.strip()}%"))
     if status:
         query = query.where(m.Run.status == status)
     if station:

@@ -393,6 +393,12 @@ class HistoryView(QWidget):
         self.station = QLineEdit()
         self.station.setPlaceholderText("Station")
         self.station.returnPressed.connect(self.apply_filters)
+        self.dut = QLineEdit()
+        self.dut.setPlaceholderText("DUT")
+        self.dut.returnPressed.connect(self.apply_filters)
+        self.plan = QLineEdit()
+        self.plan.setPlaceholderText("Plan")
+        self.plan.returnPressed.connect(self.apply_filters)
         self.days = QComboBox()
         for label, days in (("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30 days", 30)):
             self.days.addItem(label, days)
@@ -401,6 +407,8 @@ class HistoryView(QWidget):
         self.export_filtered.setToolTip("Export every run the filters show (CSV, as labbench export)")
         bar = QHBoxLayout()
         bar.addWidget(self.search, 2)
+        bar.addWidget(self.dut, 1)
+        bar.addWidget(self.plan, 1)
         bar.addWidget(self.verdict)
         bar.addWidget(self.station, 1)
         bar.addWidget(self.days)
@@ -432,7 +440,8 @@ class HistoryView(QWidget):
     def apply_filters(self) -> None:
         days = self.days.currentData()
         since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days) if days else None
-        self.model.reload(text=self.search.text(), status=self.verdict.currentData(), station=self.station.text().strip(), since=since)
+        self.model.reload(text=self.search.text(), dut=self.dut.text(), plan=self.plan.text(), status=self.verdict.currentData(),
+                          station=self.station.text().strip(), since=since)
 
     def selected_run_ids(self) -> list[int]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})

@@ -171,6 +171,19 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     with qtbot.waitSignal(history.model.loaded, timeout=10_000):
         history.apply_filters()
     assert len(history.model.rows) == 2
+    history.search.clear()
+    history.dut.setText("CHP-HIST")
+    history.plan.setText("no-such-plan")
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.apply_filters()
+    assert history.model.rows == []
+    history.plan.setText("gui-short")
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.apply_filters()
+    assert len(history.model.rows) == 2
+    history.station.setText("bench-1")
+    history.days.setCurrentIndex(history.days.findData(1))  # last 24 h
+    qtbot.waitUntil(lambda: len(history.model.rows) == 2, timeout=10_000)
 
     detail = history.detail
     with qtbot.waitSignal(detail.loader.done, timeout=10_000):
