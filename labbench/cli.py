@@ -219,7 +219,6 @@ def _open_db(args: argparse.Namespace):
 def _cmd_record(args: argparse.Namespace) -> int:
     from labbench.acquisition.record import record
     from labbench.devices.transport import DeviceError
-    from labbench.storage import repository as repo
 
     if not args.duration > 0:
         raise UsageError(f"--duration must be a positive number of seconds, not {args.duration}.")

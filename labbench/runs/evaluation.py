@@ -247,11 +247,7 @@ def _with_stored_link_gaps(db: Database, run_id: int, windows: list[StepWindow])
             since = None
     if since is not None:
         down.append((since, math.inf))
-    out = []
-    for w in windows:
-        end = math.inf if w.ended_ns is None else w.ended_ns
-        out.append(StepWindow(w.position, w.start_s, w.started_ns, w.end_s, w.ended_ns, window_has_gap(w, down)))
-    return out
+    return [StepWindow(w.position, w.start_s, w.started_ns, w.end_s, w.ended_ns, window_has_gap(w, down)) for w in windows]
 
 
 def window_has_gap(window: StepWindow, down: list[tuple[int, float]]) -> bool:

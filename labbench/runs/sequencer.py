@@ -19,7 +19,7 @@ from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.criteria.limits import Excursion, worst
 from labbench.devices.transport import make_rig
 from labbench.protocols.profile import Profile
-from labbench.runs.evaluation import LiveEvaluator, StepWindow, final_records
+from labbench.runs.evaluation import LiveEvaluator, final_records
 from labbench.runs.plan import ManualSpec, Plan, Step
 from labbench.storage import Database
 from labbench.storage import repository as repo

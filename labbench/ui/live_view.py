@@ -8,7 +8,6 @@ import math
 import time
 from typing import Optional
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
