@@ -57,18 +57,14 @@ class Loader(QObject):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labbench-history")
         self.done.connect(lambda callback, result: callback(result))
-        self.pending = 0
 
     def submit(self, work: Callable[[], object], callback: Callable[[object], None]) -> None:
-        self.pending += 1
-
         def run():
             try:
                 result = work()
             except Exception as exc:  # shown, not swallowed
                 log.exception("history query failed")
                 result = exc
-            self.pending -= 1
             self.done.emit(callback, result)
 
         self._pool.submit(run)

@@ -153,6 +153,13 @@ def _stored_runs(db):
     return outcomes
 
 
+def _filtered(qtbot, history) -> list[int]:
+    """Apply the history's filters and return the ids of the runs it then shows."""
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.apply_filters()
+    return [r.id for r in history.model.rows]
+
+
 def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     failed, passed = _stored_runs(window.db)
     history = window.history
@@ -164,23 +171,15 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     assert [r.id for r in history.model.rows] == [failed.run_id]
     history.verdict.setCurrentIndex(0)
     history.search.setText("no-such-dut")
-    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
-        history.apply_filters()
-    assert history.model.rows == []
+    assert _filtered(qtbot, history) == []
     history.search.setText("CHP-HIST")
-    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
-        history.apply_filters()
-    assert len(history.model.rows) == 2
+    assert len(_filtered(qtbot, history)) == 2
     history.search.clear()
     history.dut.setText("CHP-HIST")
     history.plan.setText("no-such-plan")
-    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
-        history.apply_filters()
-    assert history.model.rows == []
+    assert _filtered(qtbot, history) == []
     history.plan.setText("gui-short")
-    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
-        history.apply_filters()
-    assert len(history.model.rows) == 2
+    assert len(_filtered(qtbot, history)) == 2
     history.station.setText("bench-1")
     history.days.setCurrentIndex(history.days.findData(1))  # last 24 h
     qtbot.waitUntil(lambda: len(history.model.rows) == 2, timeout=10_000)
