@@ -1,4 +1,4 @@
-"""Limits, measurements and verdicts (DESIGN.md §4).
+"""Limits, measurements and verdicts (docs/architecture.md §4).
 
 Rules, as the plan format promises:
 
@@ -25,6 +25,14 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from labbench.criteria.band import Band, CriterionError, describe_limits
+
+__all__ = [
+    "STATS", "VERDICT_ORDER", "Band", "CriterionError", "Excursion", "LimitOutcome", "LimitTracker",
+    "MeasureOutcome", "ReportedOutcome", "compute_stat", "describe_limits", "judge_limit", "judge_measure",
+    "judge_reported", "worst",
+]
+
 STATS = ("min", "max", "mean", "std", "p2p", "first", "last", "count")
 VERDICT_ORDER = ("passed", "marginal", "failed", "error")
 
@@ -37,71 +45,6 @@ def worst(verdicts: Iterable[str]) -> str:
         if rank.get(verdict, len(VERDICT_ORDER)) > rank[out]:
             out = verdict
     return out
-
-
-@dataclass(frozen=True)
-class Band:
-    low: Optional[float] = None
-    high: Optional[float] = None
-    marginal_low: Optional[float] = None
-    marginal_high: Optional[float] = None
-
-    def problem(self) -> Optional[tuple[str, str]]:
-        """(key, message) if the band is inconsistent, else None."""
-        low, high, ml, mh = self.low, self.high, self.marginal_low, self.marginal_high
-        if low is None and high is None:
-            return "low", "needs low and/or high"
-        if low is not None and high is not None and low > high:
-            return "low", f"low {low:g} is above high {high:g}"
-        if ml is not None:
-            if low is None:
-                return "marginal_low", "marginal_low needs a low limit"
-            if ml < low or (high is not None and ml > high):
-                return "marginal_low", f"marginal_low {ml:g} is outside the limits {low:g}..{_g(high)}"
-        if mh is not None:
-            if high is None:
-                return "marginal_high", "marginal_high needs a high limit"
-            if mh > high or (low is not None and mh < low):
-                return "marginal_high", f"marginal_high {mh:g} is outside the limits {_g(low)}..{high:g}"
-        if ml is not None and mh is not None and ml > mh:
-            return "marginal_low", f"the guard bands overlap (marginal_low {ml:g} > marginal_high {mh:g})"
-        return None
-
-    def out_mask(self, v: np.ndarray) -> np.ndarray:
-        out = np.isnan(v)
-        if self.low is not None:
-            out |= v < self.low
-        if self.high is not None:
-            out |= v > self.high
-        return out
-
-    def guard_mask(self, v: np.ndarray) -> np.ndarray:
-        guard = np.zeros(v.shape, bool)
-        if self.marginal_low is not None:
-            guard |= (v >= self.low) & (v <= self.marginal_low)
-        if self.marginal_high is not None:
-            guard |= (v >= self.marginal_high) & (v <= self.high)
-        return guard
-
-    def judge_value(self, value: float) -> str:
-        """A single value (a measurement, a result, a manual entry)."""
-        v = np.array([value], dtype=np.float64)
-        if self.out_mask(v)[0]:
-            return "failed"
-        return "marginal" if self.guard_mask(v)[0] else "passed"
-
-    def distance_out(self, v: np.ndarray) -> np.ndarray:
-        """How far each value lies outside the limits (0 inside; inf for NaN)."""
-        d = np.zeros(v.shape)
-        if self.low is not None:
-            d = np.maximum(d, self.low - v)
-        if self.high is not None:
-            d = np.maximum(d, v - self.high)
-        return np.where(np.isnan(v), np.inf, d)
-
-
-def _g(x: Optional[float]) -> str:
-    return "" if x is None else f"{x:g}"
 
 
 @dataclass(frozen=True)

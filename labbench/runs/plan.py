@@ -1,7 +1,10 @@
-"""Bring-up test plans (TOML, DESIGN.md §4): loading and validation.
+"""Bring-up test plans (TOML, docs/architecture.md §4): loading and validation.
 
 A plan validates itself when loaded: a mistake is reported with the file, the line, the
-step and the key at fault, before anything touches a rig.
+step and the key at fault, before anything touches a rig.  Hostile files get the same
+treatment: a plan over :data:`MAX_PLAN_BYTES`, nesting deeper than :data:`MAX_NESTING`,
+numbers out of range (huge integers, NaN, inf, a step of 1e300 s) and ``{field}`` templates
+in ``send`` lines that nothing fills in are each one sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,17 +12,40 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from labbench.criteria.band import CriterionError, describe_limits
 from labbench.criteria.limits import STATS, Band
 
 DUT_KINDS = ("sled", "chip")
+# A real plan is a few kilobytes; a megabyte is thousands of steps.  Anything bigger is the
+# wrong file (a log, a data dump), and parsing it would take minutes and gigabytes.
+MAX_PLAN_BYTES = 1 << 20
+# Plans nest tables two deep and arrays one deep; TOML's parser recurses per level.
+MAX_NESTING = 32
+# A week: the longest soak a bring-up lab runs in one step; 1e300 s is a typo.
+MAX_STEP_S = 7 * 24 * 3600.0
+# Fields a send line may name as {field}.  Plans have none yet (sweeps will add theirs);
+# a send line naming one would go to the rig with the braces still in it.
+SEND_FIELDS: frozenset[str] = frozenset()
 
 
 class PlanError(Exception):
     """A plan that cannot be run; the message names the file, line, step and key."""
+
+
+def _check_times(**times: float) -> None:
+    for key, value in times.items():
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise CriterionError(key, f"{key} must be a finite number of seconds, at least 0, not {value!r}")
+
+
+def _check_expectation(band: Optional[Band], equals: Optional[str]) -> None:
+    if (band is None) == (equals is None):
+        raise CriterionError("equals", "needs equals, or low and/or high (not both)")
 
 
 @dataclass(frozen=True)
@@ -29,9 +55,15 @@ class LimitSpec:
     settle_s: float = 0.0
     hold_s: float = 0.0
 
+    def __post_init__(self) -> None:
+        _check_times(settle_s=self.settle_s, hold_s=self.hold_s)
+
     @property
     def name(self) -> str:
         return self.channel
+
+    def describe(self, unit: str = "") -> str:
+        return self.band.describe(unit)
 
 
 @dataclass(frozen=True)
@@ -42,6 +74,14 @@ class MeasureSpec:
     band: Band
     settle_s: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.stat not in STATS:
+            raise CriterionError("stat", f"unknown stat {self.stat!r} (known: {' '.join(STATS)})")
+        _check_times(settle_s=self.settle_s)
+
+    def describe(self, unit: str = "") -> str:
+        return self.band.describe(unit)
+
 
 @dataclass(frozen=True)
 class ResultSpec:
@@ -50,6 +90,12 @@ class ResultSpec:
     name: str
     band: Optional[Band] = None
     equals: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        _check_expectation(self.band, self.equals)
+
+    def describe(self) -> str:
+        return self.band.describe() if self.band else describe_limits(equals=self.equals)
 
 
 @dataclass(frozen=True)
@@ -61,6 +107,12 @@ class ManualSpec:
     unit: str = ""
     band: Optional[Band] = None
     equals: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        _check_expectation(self.band, self.equals)
+
+    def describe(self) -> str:
+        return self.band.describe(self.unit) if self.band else describe_limits(equals=self.equals)
 
 
 @dataclass(frozen=True)
@@ -156,7 +208,10 @@ class _Check:
             return default
         value = table[key]
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                raise self.fail(path + (key,), what, f"{key} is a {len(str(abs(value)))}-digit number, too large to use") from None
         if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
             names = " or ".join("number" if k is float else {str: "text", bool: "true/false", list: "a list"}.get(k, k.__name__) for k in kinds)
             raise self.fail(path + (key,), what, f"{key} must be {names}, not {value!r}")
@@ -180,46 +235,87 @@ def _band(check: _Check, table: dict, path: tuple, what: str, required: bool = T
     nominal = check.get(table, "nominal", num, path, what)
     tolerance = check.get(table, "tolerance", num, path, what)
     tolerance_pct = check.get(table, "tolerance_pct", num, path, what)
-    if nominal is not None:
-        if low is not None or high is not None:
-            raise check.fail(path + ("nominal",), what, "give either nominal with a tolerance, or low/high, not both")
-        if (tolerance is None) == (tolerance_pct is None):
-            raise check.fail(path + ("nominal",), what, "nominal needs exactly one of tolerance or tolerance_pct")
-        spread = tolerance if tolerance is not None else abs(nominal) * tolerance_pct / 100.0
-        if spread < 0:
-            raise check.fail(path + ("tolerance" if tolerance is not None else "tolerance_pct",), what, "a tolerance must not be negative")
-        low, high = nominal - spread, nominal + spread
-    elif tolerance is not None or tolerance_pct is not None:
+    guards = {
+        "marginal_low": check.get(table, "marginal_low", num, path, what),
+        "marginal_high": check.get(table, "marginal_high", num, path, what),
+    }
+    if nominal is not None and (low is not None or high is not None):
+        raise check.fail(path + ("nominal",), what, "give either nominal with a tolerance, or low/high, not both")
+    if nominal is None and (tolerance is not None or tolerance_pct is not None):
         raise check.fail(path + ("tolerance" if tolerance is not None else "tolerance_pct",), what, "a tolerance needs a nominal")
-    if low is None and high is None:
+    if nominal is None and low is None and high is None:
         if required:
             raise check.fail(path, what, "needs low and/or high (or nominal with a tolerance)")
         return None
-    band = Band(
-        low=low,
-        high=high,
-        marginal_low=check.get(table, "marginal_low", num, path, what),
-        marginal_high=check.get(table, "marginal_high", num, path, what),
-    )
-    problem = band.problem()
-    if problem:
-        key, message = problem
-        raise check.fail(path + (key,), what, message)
-    return band
+    try:
+        if nominal is not None:
+            return Band.around(nominal, tolerance=tolerance, tolerance_pct=tolerance_pct, **guards)
+        return Band(low, high, **guards)
+    except CriterionError as exc:
+        raise check.fail(path + (exc.key,), what, exc.message) from None
 
 
 def _non_negative(check: _Check, table: dict, key: str, path: tuple, what: str) -> float:
     value = check.get(table, key, (float,), path, what, 0.0)
     if value < 0:
         raise check.fail(path + (key,), what, f"{key} must not be negative, not {value:g}")
+    if value > MAX_STEP_S:
+        raise check.fail(path + (key,), what, f"{key} {value:g} s is longer than a step may last ({MAX_STEP_S:g} s, a week)")
     return value
 
 
+def _too_big(source: str, size: int) -> PlanError:
+    return PlanError(f"{source}: the plan is {size:,} bytes; a plan may be at most {MAX_PLAN_BYTES:,} bytes (is this the right file?)")
+
+
+def _nesting_problem(text: str, source: str) -> Optional[PlanError]:
+    """The first line whose arrays or inline tables nest deeper than MAX_NESTING, if any.
+
+    A cheap scan that skips strings and comments: tomllib recurses once per level and would
+    otherwise end in a RecursionError."""
+    depth = 0
+    quote = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if quote:
+                if c == "\\" and quote == '"':
+                    i += 1
+                elif c == quote:
+                    quote = ""
+            elif c in "\"'":
+                quote = c
+            elif c == "#":
+                break
+            elif c in "[{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    key = _KEY.match(line)
+                    named = f" (key {key.group(1)})" if key else ""
+                    return PlanError(f"{source}, line {number}{named}: arrays or tables nest more than {MAX_NESTING} deep")
+            elif c in "]}":
+                depth = max(0, depth - 1)
+            i += 1
+        quote = ""  # single-line strings end with their line; multi-line ones are rare in plans
+    return None
+
+
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PLAN_BYTES:
+        raise _too_big(source, size)
+    nesting = _nesting_problem(text, source)
+    if nesting:
+        raise nesting
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise PlanError(f"{source}: arrays or tables nest too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise PlanError(f"{source}: a value cannot be read: {exc}") from None
     check = _Check(source, _Lines(text))
     check.unknown(data, {"plan", "channel", "step"}, (), "plan file")
     head = data.get("plan")
@@ -231,6 +327,9 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     version = str(version).strip()
     if not name or not version:
         raise check.fail(("plan",), "[plan]", "name and version must not be empty")
+    for key, value, longest in (("name", name, 128), ("version", version, 64)):
+        if len(value) > longest:
+            raise check.fail(("plan", key), "[plan]", f"{key} is {len(value)} characters long; at most {longest} fit")
     dut_kind = check.get(head, "dut_kind", (str,), ("plan",), "[plan]", required=True)
     if dut_kind not in DUT_KINDS:
         raise check.fail(("plan", "dut_kind"), "[plan]", f"dut_kind must be sled or chip, not {dut_kind!r}")
@@ -258,9 +357,16 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         duration = check.get(table, "duration_s", (float,), path, what, required=True)
         if duration <= 0:
             raise check.fail(path + ("duration_s",), what, f"duration_s must be positive, not {duration:g}")
+        if duration > MAX_STEP_S:
+            raise check.fail(path + ("duration_s",), what, f"duration_s {duration:g} is longer than a step may last ({MAX_STEP_S:g} s, a week)")
         send = check.get(table, "send", (list,), path, what, [])
         if not all(isinstance(line, str) for line in send):
             raise check.fail(path + ("send",), what, "send must be a list of text lines")
+        for k, line in enumerate(send):
+            unknown = [f for f in _template_fields(line) if f not in SEND_FIELDS]
+            if unknown:
+                known = ", ".join(sorted(SEND_FIELDS)) or "none in this plan"
+                raise check.fail(path + ("send",), what, f"send line {k + 1} {line!r} names the field {{{unknown[0]}}}, which nothing fills in (known fields: {known})")
 
         limits = []
         for j, lt in enumerate(_tables(check, table, "limit", path, what)):
@@ -269,8 +375,11 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             channel = check.get(lt, "channel", (str,), p, w, required=True)
             w = f"{what}, limit {j + 1} ({channel})"
             limits.append(LimitSpec(channel, _band(check, lt, p, w), _non_negative(check, lt, "settle_s", p, w), _non_negative(check, lt, "hold_s", p, w)))
-            if limits[-1].settle_s >= duration:
-                raise check.fail(p + ("settle_s",), w, f"settle_s {limits[-1].settle_s:g} leaves nothing of the {duration:g} s step to judge")
+            settle, hold = limits[-1].settle_s, limits[-1].hold_s
+            if settle >= duration:
+                raise check.fail(p + ("settle_s",), w, f"settle_s {settle:g} leaves nothing of the {duration:g} s step to judge")
+            if hold > duration - settle:
+                raise check.fail(p + ("hold_s",), w, f"hold_s {hold:g} is longer than the {duration - settle:g} s judged, so this limit could never fail")
 
         measures = []
         for j, mt in enumerate(_tables(check, table, "measure", path, what)):
@@ -303,8 +412,8 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             band, equals = _band_or_equals(check, ut, p, f"{what}, manual entry {u_name!r}")
             manuals.append(ManualSpec(u_name, check.get(ut, "prompt", (str,), p, w, ""), check.get(ut, "unit", (str,), p, w, ""), band, equals))
 
-        item_names = [x.channel for x in limits] + [x.name for x in measures] + [x.name for x in results] + [x.name for x in manuals]
-        duplicates = {n for n in item_names if item_names.count(n) > 1}
+        item_names = Counter([x.channel for x in limits] + [x.name for x in measures] + [x.name for x in results] + [x.name for x in manuals])
+        duplicates = {n for n, count in item_names.items() if count > 1}
         if duplicates:
             raise check.fail(path, what, f"two items are named {sorted(duplicates)[0]!r}; give them distinct names")
         steps.append(Step(step_name, duration, tuple(send), tuple(limits), tuple(measures), tuple(results), tuple(manuals)))
@@ -336,6 +445,10 @@ def _band_or_equals(check: _Check, table: dict, path: tuple, what: str) -> tuple
             raise check.fail(path + ("equals",), what, "give either equals or limits, not both")
         if isinstance(equals, bool) or not isinstance(equals, (str, int, float)):
             raise check.fail(path + ("equals",), what, f"equals must be text or a number, not {equals!r}")
+        if isinstance(equals, float) and not math.isfinite(equals):
+            raise check.fail(path + ("equals",), what, f"equals must be a finite number, not {equals!r}")
+        if isinstance(equals, int) and len(str(abs(equals))) > 30:
+            raise check.fail(path + ("equals",), what, f"equals is a {len(str(abs(equals)))}-digit number, too large to compare")
         return None, str(equals)
     band = _band(check, table, path, what, required=False)
     if band is None:
@@ -343,10 +456,23 @@ def _band_or_equals(check: _Check, table: dict, path: tuple, what: str) -> tuple
     return band, None
 
 
+_TEMPLATE_FIELD = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+
+
+def _template_fields(line: str) -> list[str]:
+    """The ``{field}`` names in a send line.  Doubled braces (``{{x}}``) and braces around
+    anything but a name (JSON such as ``{"pwr": 1}``) are text for the rig."""
+    return _TEMPLATE_FIELD.findall(line)
+
+
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_PLAN_BYTES + 1)
+            if len(raw) > MAX_PLAN_BYTES:
+                raise _too_big(str(path), max(path.stat().st_size, len(raw)))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise PlanError(f"{path}: no such plan file") from None
     except (OSError, UnicodeDecodeError) as exc:

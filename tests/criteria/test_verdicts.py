@@ -134,15 +134,6 @@ def test_worst_of():
     assert worst(["failed", "error"]) == "error"
 
 
-def test_band_validation_messages():
-    assert Band(0.8, 0.7).problem()[0] == "low"
-    assert Band(0.7, 0.8, marginal_low=0.69).problem()[0] == "marginal_low"
-    assert Band(0.7, 0.8, marginal_high=0.81).problem()[0] == "marginal_high"
-    assert Band(0.7, 0.8, marginal_low=0.78, marginal_high=0.72).problem()[0] == "marginal_low"
-    assert Band(high=0.8, marginal_low=0.1).problem()[0] == "marginal_low"
-    assert Band(0.7, 0.8, 0.71, 0.79).problem() is None
-
-
 values = st.lists(st.one_of(st.floats(0.6, 0.9), st.just(math.nan), st.sampled_from([0.72, 0.73, 0.77, 0.78])), max_size=80)
 
 

@@ -121,3 +121,74 @@ def test_same_version_with_other_content_is_refused(tmp_path, capsys):
     assert "already stored with different content; bump the plan's version" in capsys.readouterr().err
     plan.write_text(GOOD.replace("high = 0.78", "high = 0.79").replace('version = "1"', 'version = "2"'))
     assert main(args) in (0, 1)
+
+
+# --- hostile plans (issue 9, finding 8): one sentence naming file, line and key, never a traceback
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (("high = 0.78", "high = " + "9" * 400), ["bad.toml, line 14", "limit 1 (vdd_core)", "high is a 400-digit number, too large"]),
+        (("duration_s = 1.0", "duration_s = " + "1" * 400), ["line 8", "duration_s is a 400-digit number"]),
+        (("duration_s = 1.0", "duration_s = 1e300"), ["line 8", "step 1 'power-on'", "duration_s 1e+300 is longer than a step may last"]),
+        (("settle_s = 0.5", "settle_s = 1e300"), ["line 17", "settle_s 1e+300 s is longer than a step may last"]),
+        (("hold_s = 0.05", "hold_s = 0.6"), ["line 18", "hold_s 0.6 is longer than the 0.5 s judged, so this limit could never fail"]),
+        (("low = 0.72", "low = nan"), ["line 13", "low must be a finite number, not nan"]),
+        (("high = 0.78", "high = inf"), ["line 14", "high must be a finite number, not inf"]),
+        (("marginal_high = 0.77", "marginal_high = -inf"), ["line 16", "marginal_high must be a finite number"]),
+        (("duration_s = 1.0", "duration_s = nan"), ["line 8", "duration_s must be a finite number, not nan"]),
+        (("tolerance_pct = 2", "tolerance_pct = inf"), ["line 25", "tolerance_pct must be a finite number"]),
+        (("nominal = 0.75", "nominal = 1.79e308"), ["line 25", "measure 'vdd_mean'", "nominal 1.79e+308 ± 3.58e+306 is beyond the range of numbers"]),
+        (('send = ["PWR ON"]', 'send = ["PWR ON", "VSET {vdd_mv}"]'),
+         ["bad.toml, line 9", "step 1 'power-on'", "send line 2 'VSET {vdd_mv}' names the field {vdd_mv}, which nothing fills in"]),
+        (('name = "p"', 'name = "' + "p" * 200 + '"'), ["line 2", "name is 200 characters long; at most 128 fit"]),
+    ],
+)
+def test_hostile_values_name_file_line_and_key(change, words):
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(PlanError) as info:
+        parse_plan(GOOD.replace(old, new, 1), "bad.toml")
+    message = str(info.value)
+    for word in words:
+        assert word in message, message
+
+
+def test_send_lines_with_literal_braces_are_sent_as_written():
+    plan = parse_plan(GOOD.replace('send = ["PWR ON"]', 'send = [\'{"pwr": 1}\', "SET {{x}}", "A {"]'), "ok.toml")
+    assert plan.steps[0].send == ('{"pwr": 1}', "SET {{x}}", "A {")
+
+
+def test_deeply_nested_arrays_are_refused_with_their_line():
+    deep = GOOD + "\n[[step]]\nname = \"x\"\nduration_s = 1.0\nsend = " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(PlanError) as info:
+        parse_plan(deep, "deep.toml")
+    assert str(info.value) == "deep.toml, line 30 (key send): arrays or tables nest more than 32 deep"
+
+
+def test_an_integer_beyond_python_s_digit_limit_is_one_sentence():
+    with pytest.raises(PlanError, match=r"^huge.toml: a value cannot be read: .*digits"):
+        parse_plan(GOOD.replace("duration_s = 1.0", "duration_s = " + "7" * 5000), "huge.toml")
+
+
+def test_a_plan_over_the_size_limit_is_refused_quickly(tmp_path, capsys):
+    big = tmp_path / "big.toml"
+    filler = "# " + "x" * 1000 + "\n"
+    big.write_text(GOOD + filler * 100_000)  # 100 MB
+    with pytest.raises(PlanError) as info:
+        load_plan(big)
+    size = big.stat().st_size
+    assert str(info.value) == f"{big}: the plan is {size:,} bytes; a plan may be at most 1,048,576 bytes (is this the right file?)"
+    with pytest.raises(PlanError, match="at most 1,048,576 bytes"):
+        parse_plan(GOOD + filler * 1100, "text.toml")
+    assert main(["plan", "check", str(big)]) == 2
+    assert capsys.readouterr().err.strip().endswith("(is this the right file?)")
+
+
+def test_a_plan_just_under_the_limit_with_twenty_thousand_limits_loads():
+    limit = "  [[step.limit]]\n  channel = \"ch{}\"\n  high = 1.0\n"
+    body = GOOD.replace("  [[step.measure]]", "".join(limit.format(i) for i in range(20_000)) + "  [[step.measure]]")
+    assert len(body.encode()) < 1 << 20
+    plan = parse_plan(body, "many.toml")
+    assert len(plan.steps[0].limits) == 20_001
