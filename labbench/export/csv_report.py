@@ -1,9 +1,9 @@
-"""Run reports, telemetry and run lists as CSV (DESIGN.md §6).
+"""Run reports, telemetry and run lists as CSV (docs/architecture.md §6).
 
 * UTF-8, RFC 4180 quoting by the ``csv`` module, ``.`` decimal point, full precision
-  (``repr``), ``nan`` for NaN; loads with ``pandas.read_csv(path, comment="#")``.
-* Text that a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``, tab,
-  CR) gets a leading ``'``.
+  (``repr``), ``nan`` for NaN; every file loads with ``pandas.read_csv(path, comment="#")``.
+* Only the report has ``#`` lines (its preamble); no cell of any file contains ``#``, and no
+  text cell is a formula: see :mod:`labbench.export.cells` for the reversible form of text.
 * Telemetry is merged across channels chunk by chunk: memory holds about one chunk per
   channel, whatever the run's length.
 """
@@ -18,23 +18,27 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from labbench.criteria.band import describe_limits
+from labbench.export.cells import cell_text, number, preamble_text, safe_text
 from labbench.storage import Database
-from labbench.storage import models as m
 from labbench.storage import repository as repo
+from labbench.storage.run_list import RUN_STATUSES, RunListRow, iter_run_list, station_name
 from labbench.storage.telemetry import iter_channel_chunks
+
+__all__ = [
+    "REPORT_COLUMNS", "RUN_LIST_COLUMNS", "ExportCancelled", "ExportError", "cell_text", "export_run", "number",
+    "run_list_rows", "run_preamble", "safe_text", "write_report", "write_run_list", "write_telemetry",
+]
 
 REPORT_COLUMNS = (
     "step", "kind", "name", "channel", "unit", "value", "low", "high", "marginal_low", "marginal_high",
-    "verdict", "violations", "first_violation_s",
+    "verdict", "violations", "first_violation_s", "limits",
 )  # fmt: skip
 RUN_LIST_COLUMNS = (
     "run_id", "dut", "dut_kind", "plan", "plan_version", "station", "operator", "start_utc", "end_utc",
     "duration_s", "verdict", "failed_items",
 )  # fmt: skip
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(Exception):
@@ -43,19 +47,6 @@ class ExportError(Exception):
 
 class ExportCancelled(ExportError):
     """The user cancelled; the partial file was removed."""
-
-
-def safe_text(value: object) -> str:
-    """Text for a CSV cell that no spreadsheet will run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def number(value: Optional[float]) -> str:
-    """Full precision; '' for none, 'nan' / 'inf' / '-inf' as such."""
-    if value is None:
-        return ""
-    return repr(float(value))
 
 
 def _iso(moment: Optional[dt.datetime]) -> str:
@@ -72,10 +63,7 @@ def _open(path: str | Path):
 def run_preamble(db: Database, run: repo.RunInfo) -> list[tuple[str, str]]:
     dut = repo.get_dut(db, run.dut_id)
     plan = repo.get_plan_version(db, run.plan_id) if run.plan_id else None
-    station = ""
-    if run.station_id:
-        with db.engine.connect() as conn:
-            station = conn.execute(select(m.Station.name).where(m.Station.id == run.station_id)).scalar() or ""
+    station = station_name(db, run.station_id)
     return [
         ("run_id", str(run.id)),
         ("dut_serial", dut.serial),
@@ -96,12 +84,15 @@ def run_preamble(db: Database, run: repo.RunInfo) -> list[tuple[str, str]]:
 
 
 def write_report(db: Database, run_id: int, path: str | Path) -> int:
-    """The run report: ``# key: value`` preamble, then one row per judged item."""
+    """The run report: ``# key: value`` preamble, then one row per judged item.
+
+    The ``limits`` column says what the item was judged against, in the words of
+    :meth:`labbench.criteria.band.Band.describe` (``0.72 … 0.78 V (guard 0.73 / 0.77)``)."""
     run = _get_run(db, run_id)
     rows = 0
     with _open(path) as f:
         for key, value in run_preamble(db, run):
-            f.write(f"# {key}: {safe_text(value).replace(chr(10), ' ').replace(chr(13), ' ')}\n")
+            f.write(f"# {key}: {preamble_text(value)}\n")
         writer = csv.writer(f)
         writer.writerow(REPORT_COLUMNS)
         for step in repo.run_results(db, run_id):
@@ -111,6 +102,7 @@ def write_report(db: Database, run_id: int, path: str | Path) -> int:
                     safe_text(step.name), c.kind, safe_text(c.name), safe_text(c.channel), safe_text(c.unit), value,
                     number(c.low), number(c.high), number(c.marginal_low), number(c.marginal_high),
                     c.verdict, len(c.violations), number(c.first_violation_s),
+                    safe_text(describe_limits(c.low, c.high, c.marginal_low, c.marginal_high, equals=c.equals, unit=c.unit)),
                 ])
                 rows += 1
     return rows
@@ -270,34 +262,18 @@ def export_run(db: Database, run_id: int, *, report: str | Path, telemetry: Opti
 def run_list_rows(db: Database, *, dut: Optional[str] = None, plan: Optional[str] = None, verdict: Optional[str] = None,
                   since: Optional[dt.datetime] = None) -> Iterator[tuple]:
     """One tuple per run (RUN_LIST_COLUMNS), oldest first, streamed from the database."""
-    if verdict and verdict not in m.RUN_STATUSES:
-        raise ExportError(f"Unknown verdict {verdict!r} (known: {', '.join(m.RUN_STATUSES)}).")
-    query = (
-        select(m.Run, m.Dut.serial, m.Dut.kind, m.Plan.name, m.Plan.version, m.Station.name)
-        .join(m.Dut, m.Dut.id == m.Run.dut_id)
-        .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
-        .outerjoin(m.Station, m.Station.id == m.Run.station_id)
-        .order_by(m.Run.id)
-    )
-    if dut:
-        query = query.where(m.Dut.serial == dut)
-    if plan:
-        query = query.where(m.Plan.name == plan)
-    if verdict:
-        query = query.where(m.Run.status == verdict)
-    if since:
-        query = query.where(m.Run.started_at >= since)
-    with Session(db.engine) as session:
-        for run, serial, kind, plan_name, version, station in session.execute(query.execution_options(yield_per=500)):
-            yield _run_row(run, serial, kind, plan_name, version, station)
+    if verdict and verdict not in RUN_STATUSES:
+        raise ExportError(f"Unknown verdict {verdict!r} (known: {', '.join(RUN_STATUSES)}).")
+    for row in iter_run_list(db, dut=dut, plan=plan, verdict=verdict, since=since):
+        yield _run_row(row)
 
 
-def _run_row(run, serial, kind, plan_name, version, station) -> tuple:
-    started, ended = run.started_at, run.ended_at
+def _run_row(row: RunListRow) -> tuple:
+    started, ended = row.started_at, row.ended_at
     duration = (ended - started).total_seconds() if ended else None
     return (
-        run.id, serial, kind, plan_name or "", version or "", station or "", run.operator,
-        _iso(started), _iso(ended), duration, run.status, run.failed_items,
+        row.run_id, row.dut, row.dut_kind, row.plan, row.plan_version, row.station, row.operator,
+        _iso(started), _iso(ended), duration, row.status, row.failed_items,
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import json
 import math
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 from labbench import paths
 from labbench.cli import main
-from labbench.export.csv_report import REPORT_COLUMNS, safe_text, write_telemetry
+from labbench.export.csv_report import REPORT_COLUMNS, cell_text, safe_text, write_telemetry
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import load_plan
 from labbench.runs.sequencer import RunRequest, run_plan
@@ -36,8 +38,10 @@ def finished_run(tmp_path_factory):
 
 def test_safe_text():
     assert safe_text(EVIL) == "'" + EVIL
-    for bad in ("+1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
-        assert safe_text(bad).startswith("'")
+    for bad in ("+1", "-2+3", "@SUM(A1)", "\tx"):
+        assert safe_text(bad) == "'" + bad
+    assert safe_text("\rx") == "%0Dx"  # CR and LF never reach a cell: each row is one line
+    assert safe_text("'quoted") == "''quoted"  # so that dropping one leading quote reverses it
     assert safe_text("vdd_core") == "vdd_core" and safe_text(None) == ""
 
 
@@ -46,7 +50,10 @@ def test_report_lists_every_judged_item_and_neutralises_text(finished_run, tmp_p
     report = tmp_path / "report.csv"
     assert main(["export", str(outcome.run_id), "--report", str(report), "--db", db.url.database]) == 0
     text = report.read_text(encoding="utf-8")
-    assert f"# dut_serial: '{EVIL}" in text and "# operator: '+cmd" in text and "# station: '@bench" in text
+    assert "# dut_serial: '=HYPERLINK(%22http://x%22,%22click%22)\n" in text  # quotes escaped in the preamble
+    assert "# operator: '+cmd|' /C calc'!A0\n" in text and "# station: '@bench\n" in text
+    preamble = dict(line[2:].split(": ", 1) for line in text.split("\n") if line.startswith("# "))
+    assert cell_text(preamble["dut_serial"]) == EVIL and cell_text(preamble["operator"]) == "+cmd|' /C calc'!A0"
     assert "# verdict: failed" in text and "# start_utc: 20" in text
     frame = pd.read_csv(report, comment="#")
     assert tuple(frame.columns) == REPORT_COLUMNS
@@ -120,8 +127,13 @@ def test_runs_list_csv_and_filters(finished_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["runs", "--verdict", "passed", "--json", "--db", db.url.database]) == 0
     assert capsys.readouterr().out.strip() == "[]"
+    old = repo.start_run(db, repo.find_dut(db, EVIL).id, started_at=dt.datetime(2019, 6, 1, tzinfo=dt.timezone.utc))
+    repo.finish_run(db, old.id, "aborted", ended_at=dt.datetime(2019, 6, 1, 1, tzinfo=dt.timezone.utc))
+    assert main(["runs", "--dut", EVIL, "--json", "--db", db.url.database]) == 0
+    assert {r["run_id"] for r in json.loads(capsys.readouterr().out)} >= {old.id, outcome.run_id}
     assert main(["runs", "--dut", EVIL, "--since", "2020-01-01", "--json", "--db", db.url.database]) == 0
-    assert '"verdict": "failed"' in capsys.readouterr().out
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["run_id"], r["verdict"]) for r in listed] == [(outcome.run_id, "failed")]  # the 2019 run is left out
     assert main(["runs", "--since", "yesterday", "--db", db.url.database]) == 2
     assert main(["runs", "--verdict", "great", "--db", db.url.database]) == 2
 
