@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -30,7 +29,7 @@ def g(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _finite(key: str, value: object) -> Optional[float]:
+def _finite(key: str, value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -49,12 +48,12 @@ class Band:
     """Inclusive limits, optional guard bands, and (for ``nominal ± tolerance`` plans) the
     nominal the limits were derived from, kept for :meth:`describe`."""
 
-    low: Optional[float] = None
-    high: Optional[float] = None
-    marginal_low: Optional[float] = None
-    marginal_high: Optional[float] = None
-    nominal: Optional[float] = None
-    tolerance_pct: Optional[float] = None
+    low: float | None = None
+    high: float | None = None
+    marginal_low: float | None = None
+    marginal_high: float | None = None
+    nominal: float | None = None
+    tolerance_pct: float | None = None
 
     def __post_init__(self) -> None:
         for key in ("low", "high", "marginal_low", "marginal_high", "nominal", "tolerance_pct"):
@@ -68,16 +67,29 @@ class Band:
             if low is None:
                 raise CriterionError("marginal_low", "marginal_low needs a low limit")
             if ml < low or (high is not None and ml > high):
-                raise CriterionError("marginal_low", f"marginal_low {g(ml)} is outside the limits {_range(low, high)}")
+                raise CriterionError(
+                    "marginal_low",
+                    f"marginal_low {g(ml)} is outside the limits {_range(low, high)}",
+                )
         if mh is not None:
             if high is None:
                 raise CriterionError("marginal_high", "marginal_high needs a high limit")
             if mh > high or (low is not None and mh < low):
-                raise CriterionError("marginal_high", f"marginal_high {g(mh)} is outside the limits {_range(low, high)}")
+                raise CriterionError(
+                    "marginal_high",
+                    f"marginal_high {g(mh)} is outside the limits {_range(low, high)}",
+                )
         if ml is not None and mh is not None and ml > mh:
-            raise CriterionError("marginal_low", f"the guard bands overlap (marginal_low {g(ml)} > marginal_high {g(mh)})")
-        if self.nominal is not None and not (low is not None and high is not None and low <= self.nominal <= high):
-            raise CriterionError("nominal", f"nominal {g(self.nominal)} is outside the limits {_range(low, high)}")
+            raise CriterionError(
+                "marginal_low",
+                f"the guard bands overlap (marginal_low {g(ml)} > marginal_high {g(mh)})",
+            )
+        if self.nominal is not None and not (
+            low is not None and high is not None and low <= self.nominal <= high
+        ):
+            raise CriterionError(
+                "nominal", f"nominal {g(self.nominal)} is outside the limits {_range(low, high)}"
+            )
         if self.tolerance_pct is not None and self.nominal is None:
             raise CriterionError("tolerance_pct", "tolerance_pct needs a nominal")
 
@@ -86,15 +98,17 @@ class Band:
         cls,
         nominal: float,
         *,
-        tolerance: Optional[float] = None,
-        tolerance_pct: Optional[float] = None,
-        marginal_low: Optional[float] = None,
-        marginal_high: Optional[float] = None,
+        tolerance: float | None = None,
+        tolerance_pct: float | None = None,
+        marginal_low: float | None = None,
+        marginal_high: float | None = None,
     ) -> Band:
         """``nominal ± tolerance`` (absolute) or ``nominal ± tolerance_pct`` percent of it."""
         nominal = _finite("nominal", nominal)
         if (tolerance is None) == (tolerance_pct is None):
-            raise CriterionError("nominal", "nominal needs exactly one of tolerance or tolerance_pct")
+            raise CriterionError(
+                "nominal", "nominal needs exactly one of tolerance or tolerance_pct"
+            )
         key = "tolerance" if tolerance is not None else "tolerance_pct"
         amount = _finite(key, tolerance if tolerance is not None else tolerance_pct)
         if amount < 0:
@@ -102,8 +116,12 @@ class Band:
         spread = amount if tolerance is not None else abs(nominal) * (amount / 100.0)
         low, high = nominal - spread, nominal + spread
         if not (math.isfinite(low) and math.isfinite(high)):
-            raise CriterionError(key, f"nominal {g(nominal)} ± {g(spread)} is beyond the range of numbers")
-        return cls(low, high, marginal_low, marginal_high, nominal=nominal, tolerance_pct=tolerance_pct)
+            raise CriterionError(
+                key, f"nominal {g(nominal)} ± {g(spread)} is beyond the range of numbers"
+            )
+        return cls(
+            low, high, marginal_low, marginal_high, nominal=nominal, tolerance_pct=tolerance_pct
+        )
 
     def describe(self, unit: str = "") -> str:
         """The band in words: ``0.72 … 0.78 V (guard 0.73 / 0.77)``, ``≤ 85 °C``,
@@ -150,11 +168,11 @@ class Band:
         return np.where(np.isnan(v), np.inf, d)
 
 
-def _range(low: Optional[float], high: Optional[float]) -> str:
+def _range(low: float | None, high: float | None) -> str:
     return f"{'' if low is None else g(low)}..{'' if high is None else g(high)}"
 
 
-def _bounds(low: Optional[float], high: Optional[float]) -> str:
+def _bounds(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"{g(low)} … {g(high)}"
     if low is not None:
@@ -162,7 +180,7 @@ def _bounds(low: Optional[float], high: Optional[float]) -> str:
     return f"≤ {g(high)}"
 
 
-def _guards(marginal_low: Optional[float], marginal_high: Optional[float]) -> str:
+def _guards(marginal_low: float | None, marginal_high: float | None) -> str:
     if marginal_low is not None and marginal_high is not None:
         return f" (guard {g(marginal_low)} / {g(marginal_high)})"
     if marginal_low is not None:
@@ -173,12 +191,12 @@ def _guards(marginal_low: Optional[float], marginal_high: Optional[float]) -> st
 
 
 def describe_limits(
-    low: Optional[float] = None,
-    high: Optional[float] = None,
-    marginal_low: Optional[float] = None,
-    marginal_high: Optional[float] = None,
+    low: float | None = None,
+    high: float | None = None,
+    marginal_low: float | None = None,
+    marginal_high: float | None = None,
     *,
-    equals: Optional[str] = None,
+    equals: str | None = None,
     unit: str = "",
 ) -> str:
     """The same words as :meth:`Band.describe` for stored limits (which keep no nominal), and

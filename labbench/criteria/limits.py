@@ -20,17 +20,29 @@ the final one (everything from storage) therefore agree to the bit.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 import numpy as np
 
 from labbench.criteria.band import Band, CriterionError, describe_limits
 
 __all__ = [
-    "STATS", "VERDICT_ORDER", "Band", "CriterionError", "Excursion", "LimitOutcome", "LimitTracker",
-    "MeasureOutcome", "ReportedOutcome", "compute_stat", "describe_limits", "judge_limit", "judge_measure",
-    "judge_reported", "worst",
+    "STATS",
+    "VERDICT_ORDER",
+    "Band",
+    "CriterionError",
+    "Excursion",
+    "LimitOutcome",
+    "LimitTracker",
+    "MeasureOutcome",
+    "ReportedOutcome",
+    "compute_stat",
+    "describe_limits",
+    "judge_limit",
+    "judge_measure",
+    "judge_reported",
+    "worst",
 ]
 
 STATS = ("min", "max", "mean", "std", "p2p", "first", "last", "count")
@@ -65,10 +77,10 @@ class LimitOutcome:
     verdict: str
     count: int
     violations: list[Excursion]
-    worst_value: Optional[float]  # the extreme of the worst excursion, or the sample nearest a limit
+    worst_value: float | None  # the extreme of the worst excursion, or the sample nearest a limit
 
     @property
-    def first_violation_s(self) -> Optional[float]:
+    def first_violation_s(self) -> float | None:
         return self.violations[0].start_s if self.violations else None
 
 
@@ -83,9 +95,9 @@ class LimitTracker:
         self.marginal = False
         self.excursions: list[Excursion] = []
         # The open excursion: start time, extreme value, its distance out and bound.
-        self._open: Optional[list] = None
+        self._open: list | None = None
         self._open_failed = False
-        self._nearest: Optional[tuple[float, float]] = None  # (distance to a limit, value)
+        self._nearest: tuple[float, float] | None = None  # (distance to a limit, value)
 
     def feed(self, t: np.ndarray, v: np.ndarray) -> list[Excursion]:
         """Add samples (inside the window's end; earlier ones than the settle are skipped).
@@ -109,12 +121,17 @@ class LimitTracker:
         edges = np.flatnonzero(np.diff(out.astype(np.int8))) + 1
         starts = np.concatenate(([0], edges))
         ends = np.concatenate((edges, [n]))
-        for a, b in zip(starts, ends):
+        for a, b in zip(starts, ends, strict=True):
             if out[a]:
                 seg_d = distance[a:b]
                 k = a + int(np.argmax(seg_d))
                 if self._open is None:
-                    self._open = [float(t[a]), float(v[k]), float(seg_d[k - a]), _bound(band, float(v[k]))]
+                    self._open = [
+                        float(t[a]),
+                        float(v[k]),
+                        float(seg_d[k - a]),
+                        _bound(band, float(v[k])),
+                    ]
                     self._open_failed = False
                 elif seg_d[k - a] > self._open[2]:
                     self._open[1:] = [float(v[k]), float(seg_d[k - a]), _bound(band, float(v[k]))]
@@ -191,7 +208,14 @@ def _severity(band: Band, value: float) -> float:
     return float(band.distance_out(np.array([value]))[0])
 
 
-def judge_limit(t: np.ndarray, v: np.ndarray, band: Band, window: tuple[float, float], settle_s: float = 0.0, hold_s: float = 0.0) -> LimitOutcome:
+def judge_limit(
+    t: np.ndarray,
+    v: np.ndarray,
+    band: Band,
+    window: tuple[float, float],
+    settle_s: float = 0.0,
+    hold_s: float = 0.0,
+) -> LimitOutcome:
     """Judge a whole window at once (the final evaluation)."""
     start, end = window
     keep = (t >= start) & (t < end)
@@ -200,7 +224,7 @@ def judge_limit(t: np.ndarray, v: np.ndarray, band: Band, window: tuple[float, f
     return tracker.finish(end)
 
 
-def compute_stat(stat: str, v: np.ndarray) -> Optional[float]:
+def compute_stat(stat: str, v: np.ndarray) -> float | None:
     """A measurement's value over the judged samples; None when there are none."""
     if v.size == 0:
         return None
@@ -228,11 +252,18 @@ def compute_stat(stat: str, v: np.ndarray) -> Optional[float]:
 @dataclass
 class MeasureOutcome:
     verdict: str
-    value: Optional[float]
+    value: float | None
     count: int
 
 
-def judge_measure(t: np.ndarray, v: np.ndarray, stat: str, band: Band, window: tuple[float, float], settle_s: float = 0.0) -> MeasureOutcome:
+def judge_measure(
+    t: np.ndarray,
+    v: np.ndarray,
+    stat: str,
+    band: Band,
+    window: tuple[float, float],
+    settle_s: float = 0.0,
+) -> MeasureOutcome:
     start, end = window
     keep = (t >= start + settle_s) & (t < end)
     values = v[keep]
@@ -245,17 +276,19 @@ def judge_measure(t: np.ndarray, v: np.ndarray, stat: str, band: Band, window: t
 @dataclass
 class ReportedOutcome:
     verdict: str
-    value: Optional[float]
+    value: float | None
     text: str
 
 
-def judge_reported(text: Optional[str], band: Optional[Band], equals: Optional[str]) -> ReportedOutcome:
+def judge_reported(text: str | None, band: Band | None, equals: str | None) -> ReportedOutcome:
     """A rig-reported result or a manual entry: None (nothing reported) is an error."""
     if text is None:
         return ReportedOutcome("error", None, "")
     text = text.strip()
     if equals is not None:
-        return ReportedOutcome("passed" if text == equals.strip() else "failed", _number(text), text)
+        return ReportedOutcome(
+            "passed" if text == equals.strip() else "failed", _number(text), text
+        )
     value = _number(text)
     if value is None:
         return ReportedOutcome("failed", None, text)
@@ -263,7 +296,7 @@ def judge_reported(text: Optional[str], band: Optional[Band], equals: Optional[s
     return ReportedOutcome(band.judge_value(value), value, text)
 
 
-def _number(text: str) -> Optional[float]:
+def _number(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:

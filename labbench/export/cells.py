@@ -16,7 +16,6 @@ A text cell is written in a form that survives both a spreadsheet and a comment-
 from __future__ import annotations
 
 import re
-from typing import Optional
 from urllib.parse import unquote
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -53,7 +52,7 @@ def cell_text(cell: str) -> str:
     return unquote(cell) if "%" in cell else cell
 
 
-def number(value: Optional[float]) -> str:
+def number(value: float | None) -> str:
     """Full precision (``repr``); '' for none, 'nan' / 'inf' / '-inf' as such."""
     if value is None:
         return ""

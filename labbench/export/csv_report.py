@@ -14,8 +14,8 @@ import csv
 import datetime as dt
 import io
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -27,17 +27,28 @@ from labbench.storage.run_list import RUN_STATUSES, RunListRow, iter_run_list, s
 from labbench.storage.telemetry import iter_channel_chunks
 
 __all__ = [
-    "REPORT_COLUMNS", "RUN_LIST_COLUMNS", "ExportCancelled", "ExportError", "cell_text", "export_run", "number",
-    "run_list_rows", "run_preamble", "safe_text", "write_report", "write_run_list", "write_telemetry",
+    "REPORT_COLUMNS",
+    "RUN_LIST_COLUMNS",
+    "ExportCancelled",
+    "ExportError",
+    "cell_text",
+    "export_run",
+    "number",
+    "run_list_rows",
+    "run_preamble",
+    "safe_text",
+    "write_report",
+    "write_run_list",
+    "write_telemetry",
 ]
 
 REPORT_COLUMNS = (
-    "step", "kind", "name", "channel", "unit", "value", "low", "high", "marginal_low", "marginal_high",
-    "verdict", "violations", "first_violation_s", "limits",
+    "step", "kind", "name", "channel", "unit", "value", "low", "high", "marginal_low",
+    "marginal_high", "verdict", "violations", "first_violation_s", "limits",
 )  # fmt: skip
 RUN_LIST_COLUMNS = (
-    "run_id", "dut", "dut_kind", "plan", "plan_version", "station", "operator", "start_utc", "end_utc",
-    "duration_s", "verdict", "failed_items",
+    "run_id", "dut", "dut_kind", "plan", "plan_version", "station", "operator", "start_utc",
+    "end_utc", "duration_s", "verdict", "failed_items",
 )  # fmt: skip
 
 
@@ -49,8 +60,8 @@ class ExportCancelled(ExportError):
     """The user cancelled; the partial file was removed."""
 
 
-def _iso(moment: Optional[dt.datetime]) -> str:
-    return "" if moment is None else moment.astimezone(dt.timezone.utc).isoformat()
+def _iso(moment: dt.datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(dt.UTC).isoformat()
 
 
 def _open(path: str | Path):
@@ -98,12 +109,33 @@ def write_report(db: Database, run_id: int, path: str | Path) -> int:
         for step in repo.run_results(db, run_id):
             for c in step.criteria:
                 value = number(c.value) if c.value is not None else safe_text(c.text_value)
-                writer.writerow([
-                    safe_text(step.name), c.kind, safe_text(c.name), safe_text(c.channel), safe_text(c.unit), value,
-                    number(c.low), number(c.high), number(c.marginal_low), number(c.marginal_high),
-                    c.verdict, len(c.violations), number(c.first_violation_s),
-                    safe_text(describe_limits(c.low, c.high, c.marginal_low, c.marginal_high, equals=c.equals, unit=c.unit)),
-                ])
+                writer.writerow(
+                    [
+                        safe_text(step.name),
+                        c.kind,
+                        safe_text(c.name),
+                        safe_text(c.channel),
+                        safe_text(c.unit),
+                        value,
+                        number(c.low),
+                        number(c.high),
+                        number(c.marginal_low),
+                        number(c.marginal_high),
+                        c.verdict,
+                        len(c.violations),
+                        number(c.first_violation_s),
+                        safe_text(
+                            describe_limits(
+                                c.low,
+                                c.high,
+                                c.marginal_low,
+                                c.marginal_high,
+                                equals=c.equals,
+                                unit=c.unit,
+                            )
+                        ),
+                    ]
+                )
                 rows += 1
     return rows
 
@@ -141,7 +173,9 @@ class _ChannelStream:
         return t, v
 
 
-def iter_telemetry_slices(db: Database, run_id: int, channels: list[repo.ChannelInfo]) -> Iterator[list[tuple[np.ndarray, np.ndarray]]]:
+def iter_telemetry_slices(
+    db: Database, run_id: int, channels: list[repo.ChannelInfo]
+) -> Iterator[list[tuple[np.ndarray, np.ndarray]]]:
     """Time-ordered slices of every channel: each slice holds, per channel, the samples
     before a cut time that no later chunk can undercut.  Samples sharing a time stay in
     one slice."""
@@ -169,8 +203,13 @@ def _occurrence(t: np.ndarray) -> np.ndarray:
     return np.arange(t.size) - np.searchsorted(t, t, side="left")
 
 
-def write_telemetry(db: Database, run_id: int, path: str | Path, layout: str = "wide",
-                    progress: Optional[Callable[[int], bool]] = None) -> int:
+def write_telemetry(
+    db: Database,
+    run_id: int,
+    path: str | Path,
+    layout: str = "wide",
+    progress: Callable[[int], bool] | None = None,
+) -> int:
     """Telemetry CSV; returns the number of samples written.
 
     ``progress(samples_so_far)`` is called after each slice; returning False cancels the
@@ -183,7 +222,10 @@ def write_telemetry(db: Database, run_id: int, path: str | Path, layout: str = "
     with _open(path) as f:
         writer = csv.writer(f)
         if layout == "wide":
-            writer.writerow(["t_s"] + [safe_text(f"{c.name} ({c.unit})" if c.unit else c.name) for c in channels])
+            writer.writerow(
+                ["t_s"]
+                + [safe_text(f"{c.name} ({c.unit})" if c.unit else c.name) for c in channels]
+            )
         else:
             writer.writerow(["t_s", "channel", "value", "unit"])
         # Long rows are written by hand for speed: the numbers never need quoting, and the
@@ -229,10 +271,10 @@ def _wide_rows(piece: list[tuple[np.ndarray, np.ndarray]]):
         cells = [""] * n
         if t.size:
             rows = np.searchsorted(row_t, t, side="left") + _occurrence(t)
-            for r, text in zip(rows.tolist(), map(repr, v.tolist())):
+            for r, text in zip(rows.tolist(), map(repr, v.tolist()), strict=True):
                 cells[r] = text
         columns.append(cells)
-    return zip(*columns)
+    return zip(*columns, strict=True)
 
 
 def _long_columns(piece, names: list[str], units: list[str]):
@@ -249,8 +291,15 @@ def _long_columns(piece, names: list[str], units: list[str]):
     )
 
 
-def export_run(db: Database, run_id: int, *, report: str | Path, telemetry: Optional[str | Path] = None, layout: str = "wide",
-               progress: Optional[Callable[[int], bool]] = None) -> int:
+def export_run(
+    db: Database,
+    run_id: int,
+    *,
+    report: str | Path,
+    telemetry: str | Path | None = None,
+    layout: str = "wide",
+    progress: Callable[[int], bool] | None = None,
+) -> int:
     """Write the report (and telemetry); returns the telemetry samples written."""
     write_report(db, run_id, report)
     return write_telemetry(db, run_id, telemetry, layout, progress) if telemetry else 0
@@ -259,8 +308,14 @@ def export_run(db: Database, run_id: int, *, report: str | Path, telemetry: Opti
 # --- run lists ----------------------------------------------------------------------------
 
 
-def run_list_rows(db: Database, *, dut: Optional[str] = None, plan: Optional[str] = None, verdict: Optional[str] = None,
-                  since: Optional[dt.datetime] = None) -> Iterator[tuple]:
+def run_list_rows(
+    db: Database,
+    *,
+    dut: str | None = None,
+    plan: str | None = None,
+    verdict: str | None = None,
+    since: dt.datetime | None = None,
+) -> Iterator[tuple]:
     """One tuple per run (RUN_LIST_COLUMNS), oldest first, streamed from the database."""
     if verdict and verdict not in RUN_STATUSES:
         raise ExportError(f"Unknown verdict {verdict!r} (known: {', '.join(RUN_STATUSES)}).")
@@ -272,8 +327,18 @@ def _run_row(row: RunListRow) -> tuple:
     started, ended = row.started_at, row.ended_at
     duration = (ended - started).total_seconds() if ended else None
     return (
-        row.run_id, row.dut, row.dut_kind, row.plan, row.plan_version, row.station, row.operator,
-        _iso(started), _iso(ended), duration, row.status, row.failed_items,
+        row.run_id,
+        row.dut,
+        row.dut_kind,
+        row.plan,
+        row.plan_version,
+        row.station,
+        row.operator,
+        _iso(started),
+        _iso(ended),
+        duration,
+        row.status,
+        row.failed_items,
     )
 
 
@@ -283,8 +348,35 @@ def write_run_list(db: Database, path: str | Path, **filters) -> int:
         writer = csv.writer(f)
         writer.writerow(RUN_LIST_COLUMNS)
         for row in run_list_rows(db, **filters):
-            rid, serial, kind, plan_name, version, station, operator, start, end, duration, status, failed = row
-            writer.writerow([rid, safe_text(serial), kind, safe_text(plan_name), safe_text(version), safe_text(station),
-                             safe_text(operator), start, end, number(duration), status, failed])
+            (
+                rid,
+                serial,
+                kind,
+                plan_name,
+                version,
+                station,
+                operator,
+                start,
+                end,
+                duration,
+                status,
+                failed,
+            ) = row
+            writer.writerow(
+                [
+                    rid,
+                    safe_text(serial),
+                    kind,
+                    safe_text(plan_name),
+                    safe_text(version),
+                    safe_text(station),
+                    safe_text(operator),
+                    start,
+                    end,
+                    number(duration),
+                    status,
+                    failed,
+                ]
+            )
             count += 1
     return count

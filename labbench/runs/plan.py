@@ -10,225 +10,46 @@ in ``send`` lines that nothing fills in are each one sentence, never a traceback
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
 
-from labbench.criteria.band import CriterionError, describe_limits
+from labbench.criteria.band import CriterionError
 from labbench.criteria.limits import STATS, Band
+from labbench.runs.plan_items import LimitSpec, ManualSpec, MeasureSpec, Plan, ResultSpec, Step
+from labbench.runs.plan_text import (
+    DUT_KINDS,
+    MAX_NESTING,
+    MAX_PLAN_BYTES,
+    MAX_STEP_S,
+    SEND_FIELDS,
+    Check,
+    KeyLines,
+    PlanError,
+    nesting_problem,
+    template_fields,
+    too_big,
+)
 
-DUT_KINDS = ("sled", "chip")
-# A real plan is a few kilobytes; a megabyte is thousands of steps.  Anything bigger is the
-# wrong file (a log, a data dump), and parsing it would take minutes and gigabytes.
-MAX_PLAN_BYTES = 1 << 20
-# Plans nest tables two deep and arrays one deep; TOML's parser recurses per level.
-MAX_NESTING = 32
-# A week: the longest soak a bring-up lab runs in one step; 1e300 s is a typo.
-MAX_STEP_S = 7 * 24 * 3600.0
-# Fields a send line may name as {field}.  Plans have none yet (sweeps will add theirs);
-# a send line naming one would go to the rig with the braces still in it.
-SEND_FIELDS: frozenset[str] = frozenset()
-
-
-class PlanError(Exception):
-    """A plan that cannot be run; the message names the file, line, step and key."""
-
-
-def _check_times(**times: float) -> None:
-    for key, value in times.items():
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            raise CriterionError(key, f"{key} must be a finite number of seconds, at least 0, not {value!r}")
+__all__ = [
+    "DUT_KINDS", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_STEP_S", "SEND_FIELDS", "LimitSpec",
+    "ManualSpec", "MeasureSpec", "Plan", "PlanError", "ResultSpec", "Step", "load_plan",
+    "parse_plan",
+]  # fmt: skip
 
 
-def _check_expectation(band: Optional[Band], equals: Optional[str]) -> None:
-    if (band is None) == (equals is None):
-        raise CriterionError("equals", "needs equals, or low and/or high (not both)")
+_BAND_KEYS = {
+    "low",
+    "high",
+    "marginal_low",
+    "marginal_high",
+    "nominal",
+    "tolerance",
+    "tolerance_pct",
+}
 
 
-@dataclass(frozen=True)
-class LimitSpec:
-    channel: str
-    band: Band
-    settle_s: float = 0.0
-    hold_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        _check_times(settle_s=self.settle_s, hold_s=self.hold_s)
-
-    @property
-    def name(self) -> str:
-        return self.channel
-
-    def describe(self, unit: str = "") -> str:
-        return self.band.describe(unit)
-
-
-@dataclass(frozen=True)
-class MeasureSpec:
-    name: str
-    channel: str
-    stat: str
-    band: Band
-    settle_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.stat not in STATS:
-            raise CriterionError("stat", f"unknown stat {self.stat!r} (known: {' '.join(STATS)})")
-        _check_times(settle_s=self.settle_s)
-
-    def describe(self, unit: str = "") -> str:
-        return self.band.describe(unit)
-
-
-@dataclass(frozen=True)
-class ResultSpec:
-    """A value the rig reports itself (``RESULT name value`` with the default profile)."""
-
-    name: str
-    band: Optional[Band] = None
-    equals: Optional[str] = None
-
-    def __post_init__(self) -> None:
-        _check_expectation(self.band, self.equals)
-
-    def describe(self) -> str:
-        return self.band.describe() if self.band else describe_limits(equals=self.equals)
-
-
-@dataclass(frozen=True)
-class ManualSpec:
-    """A value the operator types at this step."""
-
-    name: str
-    prompt: str = ""
-    unit: str = ""
-    band: Optional[Band] = None
-    equals: Optional[str] = None
-
-    def __post_init__(self) -> None:
-        _check_expectation(self.band, self.equals)
-
-    def describe(self) -> str:
-        return self.band.describe(self.unit) if self.band else describe_limits(equals=self.equals)
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    duration_s: float
-    send: tuple[str, ...] = ()
-    limits: tuple[LimitSpec, ...] = ()
-    measures: tuple[MeasureSpec, ...] = ()
-    results: tuple[ResultSpec, ...] = ()
-    manuals: tuple[ManualSpec, ...] = ()
-
-
-@dataclass(frozen=True)
-class Plan:
-    name: str
-    version: str
-    dut_kind: str
-    description: str
-    stop_on_fail: bool
-    channel_units: dict[str, str]
-    steps: tuple[Step, ...]
-    text: str = field(repr=False, default="")
-    source: str = ""
-
-    @property
-    def duration_s(self) -> float:
-        return sum(step.duration_s for step in self.steps)
-
-    def unit(self, channel: str) -> str:
-        return self.channel_units.get(channel, "")
-
-
-# --- locating keys in the text, for messages ----------------------------------------------
-
-_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z_.]+)\s*\]\]?")
-_KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
-
-
-class _Lines:
-    """Line numbers of keys: (section path, index within it, key) -> line."""
-
-    def __init__(self, text: str):
-        self.where: dict[tuple, int] = {}
-        counters: dict[str, int] = {}
-        current: tuple = ("",)
-        step = -1
-        for number, line in enumerate(text.splitlines(), 1):
-            header = _HEADER.match(line)
-            if header:
-                name = header.group(1)
-                if name == "step":
-                    step += 1
-                    counters = {}
-                    current = ("step", step)
-                elif name.startswith("step."):
-                    kind = name[5:]
-                    counters[kind] = counters.get(kind, -1) + 1
-                    current = ("step", step, kind, counters[kind])
-                elif name == "channel":
-                    counters["channel"] = counters.get("channel", -1) + 1
-                    current = ("channel", counters["channel"])
-                else:
-                    current = (name,)
-                self.where.setdefault(current, number)
-                continue
-            key = _KEY.match(line)
-            if key:
-                self.where.setdefault(current + (key.group(1),), number)
-
-    def line(self, *path) -> Optional[int]:
-        while path:
-            if path in self.where:
-                return self.where[path]
-            path = path[:-1]
-        return None
-
-
-class _Check:
-    def __init__(self, source: str, lines: _Lines):
-        self.source = source
-        self.lines = lines
-
-    def fail(self, path: tuple, what: str, message: str) -> PlanError:
-        line = self.lines.line(*path)
-        at = f"{self.source}" + (f", line {line}" if line else "")
-        return PlanError(f"{at}: {what}: {message}")
-
-    def get(self, table: dict, key: str, kinds, path: tuple, what: str, default: Any = None, required: bool = False):
-        if key not in table:
-            if required:
-                raise self.fail(path, what, f"{key} is required")
-            return default
-        value = table[key]
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            try:
-                value = float(value)
-            except OverflowError:
-                raise self.fail(path + (key,), what, f"{key} is a {len(str(abs(value)))}-digit number, too large to use") from None
-        if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
-            names = " or ".join("number" if k is float else {str: "text", bool: "true/false", list: "a list"}.get(k, k.__name__) for k in kinds)
-            raise self.fail(path + (key,), what, f"{key} must be {names}, not {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(path + (key,), what, f"{key} must be a finite number, not {value!r}")
-        return value
-
-    def unknown(self, table: dict, allowed: set, path: tuple, what: str) -> None:
-        extra = sorted(set(table) - allowed)
-        if extra:
-            raise self.fail(path + (extra[0],), what, f"unknown key {extra[0]!r} (known: {', '.join(sorted(allowed))})")
-
-
-_BAND_KEYS = {"low", "high", "marginal_low", "marginal_high", "nominal", "tolerance", "tolerance_pct"}
-
-
-def _band(check: _Check, table: dict, path: tuple, what: str, required: bool = True) -> Optional[Band]:
+def _band(check: Check, table: dict, path: tuple, what: str, required: bool = True) -> Band | None:
     num = (float,)
     low = check.get(table, "low", num, path, what)
     high = check.get(table, "high", num, path, what)
@@ -240,9 +61,15 @@ def _band(check: _Check, table: dict, path: tuple, what: str, required: bool = T
         "marginal_high": check.get(table, "marginal_high", num, path, what),
     }
     if nominal is not None and (low is not None or high is not None):
-        raise check.fail(path + ("nominal",), what, "give either nominal with a tolerance, or low/high, not both")
+        raise check.fail(
+            path + ("nominal",), what, "give either nominal with a tolerance, or low/high, not both"
+        )
     if nominal is None and (tolerance is not None or tolerance_pct is not None):
-        raise check.fail(path + ("tolerance" if tolerance is not None else "tolerance_pct",), what, "a tolerance needs a nominal")
+        raise check.fail(
+            path + ("tolerance" if tolerance is not None else "tolerance_pct",),
+            what,
+            "a tolerance needs a nominal",
+        )
     if nominal is None and low is None and high is None:
         if required:
             raise check.fail(path, what, "needs low and/or high (or nominal with a tolerance)")
@@ -255,57 +82,24 @@ def _band(check: _Check, table: dict, path: tuple, what: str, required: bool = T
         raise check.fail(path + (exc.key,), what, exc.message) from None
 
 
-def _non_negative(check: _Check, table: dict, key: str, path: tuple, what: str) -> float:
+def _non_negative(check: Check, table: dict, key: str, path: tuple, what: str) -> float:
     value = check.get(table, key, (float,), path, what, 0.0)
     if value < 0:
         raise check.fail(path + (key,), what, f"{key} must not be negative, not {value:g}")
     if value > MAX_STEP_S:
-        raise check.fail(path + (key,), what, f"{key} {value:g} s is longer than a step may last ({MAX_STEP_S:g} s, a week)")
+        raise check.fail(
+            path + (key,),
+            what,
+            f"{key} {value:g} s is longer than a step may last ({MAX_STEP_S:g} s, a week)",
+        )
     return value
-
-
-def _too_big(source: str, size: int) -> PlanError:
-    return PlanError(f"{source}: the plan is {size:,} bytes; a plan may be at most {MAX_PLAN_BYTES:,} bytes (is this the right file?)")
-
-
-def _nesting_problem(text: str, source: str) -> Optional[PlanError]:
-    """The first line whose arrays or inline tables nest deeper than MAX_NESTING, if any.
-
-    A cheap scan that skips strings and comments: tomllib recurses once per level and would
-    otherwise end in a RecursionError."""
-    depth = 0
-    quote = ""
-    for number, line in enumerate(text.splitlines(), 1):
-        i = 0
-        while i < len(line):
-            c = line[i]
-            if quote:
-                if c == "\\" and quote == '"':
-                    i += 1
-                elif c == quote:
-                    quote = ""
-            elif c in "\"'":
-                quote = c
-            elif c == "#":
-                break
-            elif c in "[{":
-                depth += 1
-                if depth > MAX_NESTING:
-                    key = _KEY.match(line)
-                    named = f" (key {key.group(1)})" if key else ""
-                    return PlanError(f"{source}, line {number}{named}: arrays or tables nest more than {MAX_NESTING} deep")
-            elif c in "]}":
-                depth = max(0, depth - 1)
-            i += 1
-        quote = ""  # single-line strings end with their line; multi-line ones are rare in plans
-    return None
 
 
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_PLAN_BYTES:
-        raise _too_big(source, size)
-    nesting = _nesting_problem(text, source)
+        raise too_big(source, size)
+    nesting = nesting_problem(text, source)
     if nesting:
         raise nesting
     try:
@@ -316,12 +110,14 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise PlanError(f"{source}: arrays or tables nest too deeply to read") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise PlanError(f"{source}: a value cannot be read: {exc}") from None
-    check = _Check(source, _Lines(text))
+    check = Check(source, KeyLines(text))
     check.unknown(data, {"plan", "channel", "step"}, (), "plan file")
     head = data.get("plan")
     if not isinstance(head, dict):
         raise check.fail((), "plan file", "the [plan] table is missing")
-    check.unknown(head, {"name", "version", "dut_kind", "description", "stop_on_fail"}, ("plan",), "[plan]")
+    check.unknown(
+        head, {"name", "version", "dut_kind", "description", "stop_on_fail"}, ("plan",), "[plan]"
+    )
     name = check.get(head, "name", (str,), ("plan",), "[plan]", required=True).strip()
     version = check.get(head, "version", (str, int), ("plan",), "[plan]", required=True)
     version = str(version).strip()
@@ -329,16 +125,24 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         raise check.fail(("plan",), "[plan]", "name and version must not be empty")
     for key, value, longest in (("name", name, 128), ("version", version, 64)):
         if len(value) > longest:
-            raise check.fail(("plan", key), "[plan]", f"{key} is {len(value)} characters long; at most {longest} fit")
+            raise check.fail(
+                ("plan", key),
+                "[plan]",
+                f"{key} is {len(value)} characters long; at most {longest} fit",
+            )
     dut_kind = check.get(head, "dut_kind", (str,), ("plan",), "[plan]", required=True)
     if dut_kind not in DUT_KINDS:
-        raise check.fail(("plan", "dut_kind"), "[plan]", f"dut_kind must be sled or chip, not {dut_kind!r}")
+        raise check.fail(
+            ("plan", "dut_kind"), "[plan]", f"dut_kind must be sled or chip, not {dut_kind!r}"
+        )
 
     units: dict[str, str] = {}
     for i, table in enumerate(_tables(check, data, "channel", (), "plan file")):
         path, what = ("channel", i), f"channel {i + 1}"
         check.unknown(table, {"name", "unit"}, path, what)
-        units[check.get(table, "name", (str,), path, what, required=True)] = check.get(table, "unit", (str,), path, what, "")
+        units[check.get(table, "name", (str,), path, what, required=True)] = check.get(
+            table, "unit", (str,), path, what, ""
+        )
 
     steps = []
     raw_steps = _tables(check, data, "step", (), "plan file")
@@ -349,24 +153,41 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         path = ("step", i)
         step_name = table.get("name") if isinstance(table.get("name"), str) else f"#{i + 1}"
         what = f"step {i + 1} {step_name!r}"
-        check.unknown(table, {"name", "duration_s", "send", "limit", "measure", "result", "manual"}, path, what)
+        check.unknown(
+            table,
+            {"name", "duration_s", "send", "limit", "measure", "result", "manual"},
+            path,
+            what,
+        )
         step_name = check.get(table, "name", (str,), path, what, required=True)
         if step_name in names:
             raise check.fail(path + ("name",), what, "another step has the same name")
         names.add(step_name)
         duration = check.get(table, "duration_s", (float,), path, what, required=True)
         if duration <= 0:
-            raise check.fail(path + ("duration_s",), what, f"duration_s must be positive, not {duration:g}")
+            raise check.fail(
+                path + ("duration_s",), what, f"duration_s must be positive, not {duration:g}"
+            )
         if duration > MAX_STEP_S:
-            raise check.fail(path + ("duration_s",), what, f"duration_s {duration:g} is longer than a step may last ({MAX_STEP_S:g} s, a week)")
+            raise check.fail(
+                path + ("duration_s",),
+                what,
+                f"duration_s {duration:g} is longer than a step may last "
+                f"({MAX_STEP_S:g} s, a week)",
+            )
         send = check.get(table, "send", (list,), path, what, [])
         if not all(isinstance(line, str) for line in send):
             raise check.fail(path + ("send",), what, "send must be a list of text lines")
         for k, line in enumerate(send):
-            unknown = [f for f in _template_fields(line) if f not in SEND_FIELDS]
+            unknown = [f for f in template_fields(line) if f not in SEND_FIELDS]
             if unknown:
                 known = ", ".join(sorted(SEND_FIELDS)) or "none in this plan"
-                raise check.fail(path + ("send",), what, f"send line {k + 1} {line!r} names the field {{{unknown[0]}}}, which nothing fills in (known fields: {known})")
+                raise check.fail(
+                    path + ("send",),
+                    what,
+                    f"send line {k + 1} {line!r} names the field {{{unknown[0]}}}, "
+                    f"which nothing fills in (known fields: {known})",
+                )
 
         limits = []
         for j, lt in enumerate(_tables(check, table, "limit", path, what)):
@@ -374,12 +195,28 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             check.unknown(lt, _BAND_KEYS | {"channel", "settle_s", "hold_s"}, p, w)
             channel = check.get(lt, "channel", (str,), p, w, required=True)
             w = f"{what}, limit {j + 1} ({channel})"
-            limits.append(LimitSpec(channel, _band(check, lt, p, w), _non_negative(check, lt, "settle_s", p, w), _non_negative(check, lt, "hold_s", p, w)))
+            limits.append(
+                LimitSpec(
+                    channel,
+                    _band(check, lt, p, w),
+                    _non_negative(check, lt, "settle_s", p, w),
+                    _non_negative(check, lt, "hold_s", p, w),
+                )
+            )
             settle, hold = limits[-1].settle_s, limits[-1].hold_s
             if settle >= duration:
-                raise check.fail(p + ("settle_s",), w, f"settle_s {settle:g} leaves nothing of the {duration:g} s step to judge")
+                raise check.fail(
+                    p + ("settle_s",),
+                    w,
+                    f"settle_s {settle:g} leaves nothing of the {duration:g} s step to judge",
+                )
             if hold > duration - settle:
-                raise check.fail(p + ("hold_s",), w, f"hold_s {hold:g} is longer than the {duration - settle:g} s judged, so this limit could never fail")
+                raise check.fail(
+                    p + ("hold_s",),
+                    w,
+                    f"hold_s {hold:g} is longer than the {duration - settle:g} s judged, "
+                    "so this limit could never fail",
+                )
 
         measures = []
         for j, mt in enumerate(_tables(check, table, "measure", path, what)):
@@ -390,10 +227,16 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             w = f"{what}, measure {m_name!r}"
             stat = check.get(mt, "stat", (str,), p, w, required=True)
             if stat not in STATS:
-                raise check.fail(p + ("stat",), w, f"unknown stat {stat!r} (known: {' '.join(STATS)})")
+                raise check.fail(
+                    p + ("stat",), w, f"unknown stat {stat!r} (known: {' '.join(STATS)})"
+                )
             settle = _non_negative(check, mt, "settle_s", p, w)
             if settle >= duration:
-                raise check.fail(p + ("settle_s",), w, f"settle_s {settle:g} leaves nothing of the {duration:g} s step to measure")
+                raise check.fail(
+                    p + ("settle_s",),
+                    w,
+                    f"settle_s {settle:g} leaves nothing of the {duration:g} s step to measure",
+                )
             measures.append(MeasureSpec(m_name, channel, stat, _band(check, mt, p, w), settle))
 
         results = []
@@ -410,13 +253,40 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             check.unknown(ut, _BAND_KEYS | {"name", "equals", "prompt", "unit"}, p, w)
             u_name = check.get(ut, "name", (str,), p, w, required=True)
             band, equals = _band_or_equals(check, ut, p, f"{what}, manual entry {u_name!r}")
-            manuals.append(ManualSpec(u_name, check.get(ut, "prompt", (str,), p, w, ""), check.get(ut, "unit", (str,), p, w, ""), band, equals))
+            manuals.append(
+                ManualSpec(
+                    u_name,
+                    check.get(ut, "prompt", (str,), p, w, ""),
+                    check.get(ut, "unit", (str,), p, w, ""),
+                    band,
+                    equals,
+                )
+            )
 
-        item_names = Counter([x.channel for x in limits] + [x.name for x in measures] + [x.name for x in results] + [x.name for x in manuals])
+        item_names = Counter(
+            [x.channel for x in limits]
+            + [x.name for x in measures]
+            + [x.name for x in results]
+            + [x.name for x in manuals]
+        )
         duplicates = {n for n, count in item_names.items() if count > 1}
         if duplicates:
-            raise check.fail(path, what, f"two items are named {sorted(duplicates)[0]!r}; give them distinct names")
-        steps.append(Step(step_name, duration, tuple(send), tuple(limits), tuple(measures), tuple(results), tuple(manuals)))
+            raise check.fail(
+                path,
+                what,
+                f"two items are named {sorted(duplicates)[0]!r}; give them distinct names",
+            )
+        steps.append(
+            Step(
+                step_name,
+                duration,
+                tuple(send),
+                tuple(limits),
+                tuple(measures),
+                tuple(results),
+                tuple(manuals),
+            )
+        )
 
     return Plan(
         name=name,
@@ -431,38 +301,44 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     )
 
 
-def _tables(check: _Check, table: dict, key: str, path: tuple, what: str) -> list[dict]:
+def _tables(check: Check, table: dict, key: str, path: tuple, what: str) -> list[dict]:
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
-        raise check.fail(path + (key,), what, f"{key} must be an array of tables ([[{'.'.join(p for p in path[::2] if isinstance(p, str)) + '.' if path else ''}{key}]])")
+        prefix = "".join(f"{p}." for p in path[::2] if isinstance(p, str))
+        raise check.fail(
+            path + (key,),
+            what,
+            f"{key} must be an array of tables ([[{prefix}{key}]])",
+        )
     return value
 
 
-def _band_or_equals(check: _Check, table: dict, path: tuple, what: str) -> tuple[Optional[Band], Optional[str]]:
+def _band_or_equals(
+    check: Check, table: dict, path: tuple, what: str
+) -> tuple[Band | None, str | None]:
     equals = table.get("equals")
     if equals is not None:
         if any(k in table for k in _BAND_KEYS):
             raise check.fail(path + ("equals",), what, "give either equals or limits, not both")
         if isinstance(equals, bool) or not isinstance(equals, (str, int, float)):
-            raise check.fail(path + ("equals",), what, f"equals must be text or a number, not {equals!r}")
+            raise check.fail(
+                path + ("equals",), what, f"equals must be text or a number, not {equals!r}"
+            )
         if isinstance(equals, float) and not math.isfinite(equals):
-            raise check.fail(path + ("equals",), what, f"equals must be a finite number, not {equals!r}")
+            raise check.fail(
+                path + ("equals",), what, f"equals must be a finite number, not {equals!r}"
+            )
         if isinstance(equals, int) and len(str(abs(equals))) > 30:
-            raise check.fail(path + ("equals",), what, f"equals is a {len(str(abs(equals)))}-digit number, too large to compare")
+            raise check.fail(
+                path + ("equals",),
+                what,
+                f"equals is a {len(str(abs(equals)))}-digit number, too large to compare",
+            )
         return None, str(equals)
     band = _band(check, table, path, what, required=False)
     if band is None:
         raise check.fail(path, what, "needs equals, or low and/or high")
     return band, None
-
-
-_TEMPLATE_FIELD = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
-
-
-def _template_fields(line: str) -> list[str]:
-    """The ``{field}`` names in a send line.  Doubled braces (``{{x}}``) and braces around
-    anything but a name (JSON such as ``{"pwr": 1}``) are text for the rig."""
-    return _TEMPLATE_FIELD.findall(line)
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -471,7 +347,7 @@ def load_plan(path: str | Path) -> Plan:
         with path.open("rb") as f:
             raw = f.read(MAX_PLAN_BYTES + 1)
             if len(raw) > MAX_PLAN_BYTES:
-                raise _too_big(str(path), max(path.stat().st_size, len(raw)))
+                raise too_big(str(path), max(path.stat().st_size, len(raw)))
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise PlanError(f"{path}: no such plan file") from None

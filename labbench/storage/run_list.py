@@ -7,8 +7,8 @@ outside storage (docs/architecture.md §1).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,12 +29,12 @@ class RunListRow:
     station: str
     operator: str
     started_at: dt.datetime
-    ended_at: Optional[dt.datetime]
+    ended_at: dt.datetime | None
     status: str
     failed_items: int
 
 
-def station_name(db: Database, station_id: Optional[int]) -> str:
+def station_name(db: Database, station_id: int | None) -> str:
     """The station's name; '' for a run recorded without one."""
     if station_id is None:
         return ""
@@ -45,16 +45,25 @@ def station_name(db: Database, station_id: Optional[int]) -> str:
 def iter_run_list(
     db: Database,
     *,
-    dut: Optional[str] = None,
-    plan: Optional[str] = None,
-    verdict: Optional[str] = None,
-    since: Optional[dt.datetime] = None,
+    dut: str | None = None,
+    plan: str | None = None,
+    verdict: str | None = None,
+    since: dt.datetime | None = None,
 ) -> Iterator[RunListRow]:
     """One row per run, oldest first, streamed (500 rows at a time) from the database."""
     query = (
         select(
-            m.Run.id, m.Dut.serial, m.Dut.kind, m.Plan.name, m.Plan.version, m.Station.name,
-            m.Run.operator, m.Run.started_at, m.Run.ended_at, m.Run.status, m.Run.failed_items,
+            m.Run.id,
+            m.Dut.serial,
+            m.Dut.kind,
+            m.Plan.name,
+            m.Plan.version,
+            m.Station.name,
+            m.Run.operator,
+            m.Run.started_at,
+            m.Run.ended_at,
+            m.Run.status,
+            m.Run.failed_items,
         )
         .join(m.Dut, m.Dut.id == m.Run.dut_id)
         .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
@@ -71,8 +80,29 @@ def iter_run_list(
         query = query.where(m.Run.started_at >= since)
     with Session(db.engine) as session:
         for row in session.execute(query.execution_options(yield_per=500)):
-            run_id, serial, kind, plan_name, version, station, operator, started, ended, status, failed = row
+            (
+                run_id,
+                serial,
+                kind,
+                plan_name,
+                version,
+                station,
+                operator,
+                started,
+                ended,
+                status,
+                failed,
+            ) = row
             yield RunListRow(
-                run_id, serial, kind, plan_name or "", version or "", station or "", operator,
-                started, ended, status, failed,
+                run_id,
+                serial,
+                kind,
+                plan_name or "",
+                version or "",
+                station or "",
+                operator,
+                started,
+                ended,
+                status,
+                failed,
             )
