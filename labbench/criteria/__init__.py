@@ -1,1 +1,1 @@
-"""Limits, measurements and verdict rules: pure functions over arrays (DESIGN.md §4)."""
+"""Limits, measurements and verdict rules: pure functions over arrays (docs/architecture.md §4)."""
