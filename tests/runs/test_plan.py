@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from labbench import paths
 from labbench.cli import main
-from labbench.runs.plan import PlanError, load_plan, parse_plan
+from labbench.criteria.band import Band, CriterionError
+from labbench.runs.plan import (
+    LimitSpec,
+    ManualSpec,
+    MeasureSpec,
+    PlanError,
+    ResultSpec,
+    load_plan,
+    parse_plan,
+)
 
 GOOD = """\
 [plan]
@@ -287,3 +298,30 @@ def test_a_plan_just_under_the_limit_with_twenty_thousand_limits_loads():
     assert len(body.encode()) < 1 << 20
     plan = parse_plan(body, "many.toml")
     assert len(plan.steps[0].limits) == 20_001
+
+
+# --- plan items check themselves when built and describe their limits
+
+
+def test_plan_items_refuse_to_exist_invalid():
+    band = Band(0.72, 0.78)
+    with pytest.raises(CriterionError, match="settle_s must be a finite number of seconds") as info:
+        LimitSpec("vdd_core", band, settle_s=-1.0)
+    assert info.value.key == "settle_s"
+    with pytest.raises(CriterionError, match="hold_s must be a finite number of seconds"):
+        LimitSpec("vdd_core", band, hold_s=math.nan)
+    with pytest.raises(CriterionError, match="unknown stat 'median'"):
+        MeasureSpec("m", "vdd_core", "median", band)
+    with pytest.raises(CriterionError, match="needs equals, or low and/or high"):
+        ResultSpec("bist")
+    with pytest.raises(CriterionError, match="needs equals, or low and/or high"):
+        ManualSpec("fan_ok", band=band, equals="yes")
+
+
+def test_plan_items_describe_their_limits():
+    plan = parse_plan(GOOD, "good.toml")
+    step = plan.steps[0]
+    assert step.limits[0].describe("V") == "0.72 … 0.78 V (guard 0.73 / 0.77)"
+    assert step.measures[0].describe("V") == "0.75 V ± 2 %"
+    assert ResultSpec("bist", equals="PASS").describe() == "= PASS"
+    assert ManualSpec("r", unit="Ω", band=Band(high=5.0)).describe() == "≤ 5 Ω"
