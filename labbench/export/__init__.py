@@ -1,1 +1,1 @@
-"""CSV writers (docs/architecture.md §6): streamed, constant memory, safe to open in a spreadsheet."""
+"""CSV writers (docs/architecture.md §6): streamed, constant memory, safe in a spreadsheet."""
