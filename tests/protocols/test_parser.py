@@ -92,12 +92,14 @@ def test_channel_cap_drops_and_records():
 def test_device_time_going_backwards_reanchors():
     profile = parse_profile('[line]\ndevice_time = "t_ms"\ndevice_time_unit = "ms"\n')
     parser = TelemetryParser(profile)
-    parser.feed(b"t_ms=1000,a=1\nt_ms=1500,a=2\n", 10_000_000_000)
-    parser.feed(b"t_ms=20,a=3\nt_ms=120,a=4\n", 20_000_000_000)  # the rig rebooted
+    parser.feed(b"t_ms=1000,a=1\nt_ms=1500,a=2\n", 10_000_000_000, 9_000_000_000)
+    parser.feed(b"t_ms=20,a=3\nt_ms=120,a=4\n", 20_000_000_000, 10_000_000_000)  # the rig rebooted
     batch = parser.take()
     t, v = batch.samples["a"]
     assert "t_ms" not in batch.samples
-    assert t.tolist() == [10_000_000_000, 10_500_000_000, 20_000_000_000, 20_100_000_000]
+    # Anchored on the first line's arrival (lines of a read are spread over it), then on
+    # the first line after the reboot.
+    assert t.tolist() == [9_500_000_000, 10_000_000_000, 15_000_000_000, 15_100_000_000]
     assert parser.device_time_resets == 1 and batch.notes[0].kind == "device_time_reset"
 
 
