@@ -7,7 +7,8 @@ broken: bad number, truncated, bad JSON).
 
 Each format follows its own tool's definition:
 
-* key=value, Arduino Serial Plotter (``label:value`` or bare values) and CSV with a header;
+* key=value; CSV with a header; Arduino Serial Plotter: ``label:value`` parts, bare
+  values, and label-only lines (``a:,b:``) that name the bare values after them;
 * Teleplot ``>A:B:C§D|E``: several ``;``-separated points per line, each with its own time
   in ms; ``|xy`` points become the channels ``name.x`` and ``name.y``; ``|t`` values are
   text; ``|clr`` asks to clear the plot; other flags (``np``, ``g``) are accepted;
@@ -52,9 +53,9 @@ class LineResult:
     kind: str
     # Samples timed by the line (its arrival, or the profile's device time field).
     values: list[tuple[str, float]] = field(default_factory=list)
-    # Samples carrying their own device time in seconds (Teleplot): (name, device s, value).
+    # Samples carrying their own device time in ms (Teleplot): (name, device ms, value).
     points: list[tuple[str, float, float]] = field(default_factory=list)
-    # Text values: (name, device s or None, text).
+    # Text values: (name, device ms or None, text).
     texts: list[tuple[str, Optional[float], str]] = field(default_factory=list)
     # Requests worth an event: (kind, detail), e.g. ("plot_clear", "pos").
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -101,15 +102,20 @@ def parse_kv(line: str) -> Optional[LineResult]:
     return _pairs(_SEPARATORS.split(line.strip()), "=", "key=value")
 
 
-def parse_plotter(line: str) -> Optional[LineResult]:
+def parse_plotter(line: str, header: Optional[list[str]] = None) -> Optional[LineResult]:
+    """Arduino Serial Plotter: ``label:value`` parts, bare values, or a label-only line
+    (``a:,b:,c:``) naming the bare values of the lines after it."""
     stripped = line.strip()
     if _PLOTTER_HEAD.match(stripped):
         return _pairs(_PLOTTER_SEPARATORS.split(stripped), ":", "label:value")
     tokens = _PLOTTER_SEPARATORS.split(stripped)
+    if tokens and all(t.endswith(":") and _IDENT_RE.match(t[:-1]) for t in tokens):
+        return LineResult("header", header=[t[:-1] for t in tokens])
     if not tokens or not all(_NUMBERISH.match(t) for t in tokens):
         return None
+    names = header if header is not None and len(header) == len(tokens) else [f"value{i}" for i in range(1, len(tokens) + 1)]
     try:
-        return LineResult("telemetry", [(f"value{i}", to_float(t)) for i, t in enumerate(tokens, 1)])
+        return LineResult("telemetry", [(name, to_float(t)) for name, t in zip(names, tokens)])
     except ValueError:
         return _malformed("bad number in a line of bare values")
 
@@ -118,11 +124,12 @@ def parse_plotter(line: str) -> Optional[LineResult]:
 
 
 def _device_ms(text: str) -> float:
-    """A Teleplot time stamp (ms) as device seconds; ValueError if it is not one."""
+    """A Teleplot time stamp (ms); ValueError if it is not one.  Kept in ms: differences of
+    epoch milliseconds are exact in a float64, their seconds are not."""
     ms = to_float(text)
     if not math.isfinite(ms):
         raise ValueError(text)
-    return ms / 1000.0
+    return ms
 
 
 def parse_teleplot(line: str) -> Optional[LineResult]:
@@ -187,8 +194,8 @@ def _teleplot_xy(name: str, points: list[str], result: LineResult) -> None:
             x, y = to_float(parts[0]), to_float(parts[1])
             result.values += [(f"{name}.x", x), (f"{name}.y", y)]
         elif len(parts) == 3:
-            x, y, device_s = to_float(parts[0]), to_float(parts[1]), _device_ms(parts[2])
-            result.points += [(f"{name}.x", device_s, x), (f"{name}.y", device_s, y)]
+            x, y, device_ms = to_float(parts[0]), to_float(parts[1]), _device_ms(parts[2])
+            result.points += [(f"{name}.x", device_ms, x), (f"{name}.y", device_ms, y)]
         else:
             raise ValueError(point)
 
@@ -331,14 +338,15 @@ def parse_line(line: str, fmt: str = "auto", csv_header: Optional[list[str]] = N
                 result = parse_csv(line, csv_header)
                 if result is not None:
                     return result
-            return parse_plotter(line) or CONSOLE
+            return parse_plotter(line, csv_header) or CONSOLE
         if fmt == "csv":
             return parse_csv(line, csv_header) or CONSOLE
+        if fmt == "plotter":
+            return parse_plotter(line, csv_header) or CONSOLE
         if fmt == "serial-studio":
             return parse_frame(line, frame_fields) or CONSOLE
         parser = {
             "kv": parse_kv,
-            "plotter": parse_plotter,
             "teleplot": parse_teleplot,
             "json": parse_json,
         }.get(fmt)

@@ -131,9 +131,9 @@ class TelemetryParser:
         self._dropped_names: set[str] = set()
         self._csv_header: Optional[list[str]] = None
         self._kv_keys: Optional[list[bytes]] = None  # shape of the last key=value line
-        self._device_anchor: Optional[tuple[float, int]] = None  # (device s, host ns)
-        self._last_device_s: Optional[float] = None
-        # Teleplot times are per channel: name -> (anchor device s, anchor host ns, last s).
+        self._device_anchor: Optional[tuple[float, int]] = None  # (device value, host ns)
+        self._last_device: Optional[float] = None
+        # Teleplot times are per channel: name -> (anchor device ms, anchor host ns, last ms).
         self._channel_clocks: dict[str, tuple[float, int, float]] = {}
         self._last_arrival_ns: Optional[int] = None
         self._last_t: dict[str, int] = {}  # last arrival time given to each channel
@@ -294,32 +294,35 @@ class TelemetryParser:
 
     def _line_time(self, result: LineResult, received_ns: int) -> Optional[int]:
         """The line's time from the profile's device time field; None if it has none."""
-        device_s = None
+        device = None
         for name, value in result.values:
             if name == self.profile.device_time:
-                device_s = value * self.profile.device_time_scale
+                device = value
                 break
-        if device_s is None or not math.isfinite(device_s):
+        if device is None or not math.isfinite(device):
             return None
-        if self._device_anchor is None or (self._last_device_s is not None and device_s < self._last_device_s):
+        # Differences are taken in the rig's own unit (exact for integer counts) and only
+        # then turned into nanoseconds.
+        if self._device_anchor is None or (self._last_device is not None and device < self._last_device):
             if self._device_anchor is not None:
                 self.device_time_resets += 1
-                self._note(received_ns, "device_time_reset", f"rig clock went back from {self._last_device_s!r} s to {device_s!r} s; re-anchored on the host clock")
-            self._device_anchor = (device_s, received_ns)
-        self._last_device_s = device_s
-        anchor_s, anchor_ns = self._device_anchor
-        return anchor_ns + int(round((device_s - anchor_s) * 1e9))
+                unit = self.profile.device_time_unit
+                self._note(received_ns, "device_time_reset", f"rig clock went back from {self._last_device!r} {unit} to {device!r} {unit}; re-anchored on the host clock")
+            self._device_anchor = (device, received_ns)
+        self._last_device = device
+        anchor, anchor_ns = self._device_anchor
+        return anchor_ns + int(round((device - anchor) * self.profile.device_time_scale * 1e9))
 
-    def _channel_time(self, name: str, device_s: float, received_ns: int) -> int:
-        """A Teleplot point's time: its own device time, on that channel's own anchor."""
+    def _channel_time(self, name: str, device_ms: float, received_ns: int) -> int:
+        """A Teleplot point's time: its own device time (ms), on that channel's own anchor."""
         clock = self._channel_clocks.get(name)
-        if clock is None or device_s < clock[2]:
+        if clock is None or device_ms < clock[2]:
             if clock is not None:
                 self.device_time_resets += 1
-                self._note(received_ns, "device_time_reset", f"rig clock of {name[:64]!r} went back from {clock[2]!r} s to {device_s!r} s; re-anchored on the host clock")
-            clock = (device_s, received_ns, device_s)
-        self._channel_clocks[name] = (clock[0], clock[1], device_s)
-        return clock[1] + int(round((device_s - clock[0]) * 1e9))
+                self._note(received_ns, "device_time_reset", f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to {device_ms!r} ms; re-anchored on the host clock")
+            clock = (device_ms, received_ns, device_ms)
+        self._channel_clocks[name] = (clock[0], clock[1], device_ms)
+        return clock[1] + int(round((device_ms - clock[0]) * 1e6))
 
     def _arrival(self, name: str, t_ns: int) -> int:
         """An arrival time for a sample of ``name``, later than that channel's last one
@@ -339,12 +342,12 @@ class TelemetryParser:
                 continue
             name, value = self._mapped(name, value)
             self._add_sample(name, self._arrival(name, received_ns) if line_ns is None else line_ns, value)
-        for name, device_s, value in result.points:
-            t_ns = self._channel_time(name, device_s, received_ns)
+        for name, device_ms, value in result.points:
+            t_ns = self._channel_time(name, device_ms, received_ns)
             name, value = self._mapped(name, value)
             self._add_sample(name, t_ns, value)
-        for name, device_s, text in result.texts:
-            t_ns = received_ns if device_s is None else self._channel_time(name, device_s, received_ns)
+        for name, device_ms, text in result.texts:
+            t_ns = received_ns if device_ms is None else self._channel_time(name, device_ms, received_ns)
             self._console(t_ns, "text", f"{self._target(name)}={text}")
         for kind, name in result.requests:
             self._note(received_ns, kind, f"the rig asked to clear the plot of {self._target(name)[:64]!r}")

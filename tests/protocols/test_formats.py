@@ -29,7 +29,7 @@ def test_telemetry_lines(line, values):
 
 def test_teleplot_unit_and_device_time():
     result = parse_line(">temp_die:1732550400123:45.1§°C")
-    assert result.values == [] and result.points == [("temp_die", 1732550400.123, 45.1)]
+    assert result.values == [] and result.points == [("temp_die", 1732550400123.0, 45.1)]
     assert result.units == {"temp_die": "°C"}
     assert parse_line(">temp_die:45.1§C|np").units == {"temp_die": "C"}
 
