@@ -130,7 +130,9 @@ class _Where:
         for number in range(first, last + 1):
             if pattern.match(self._lines[number - 1]):
                 return number
-        return first if table else 0
+        if not table:  # a top-level name may be a table of its own: [key] or [[key]]
+            return next((n for name, _, n in self._tables if name == key), 0)
+        return first
 
     def __call__(self, table: str, key: str = "", index: int = 0) -> str:
         label = f"[[{table}]] #{index + 1}" if table in _ARRAY_TABLES else (f"[{table}]" if table else "")
