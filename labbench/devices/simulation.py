@@ -28,7 +28,8 @@ definition: ``teleplot-full`` (device times, units, ``|np``, an ``|xy`` point ``
 ``|t`` power states, temperatures as multi-point lines, a ``|clr`` at the start) and
 ``json-nested`` (``rails.vdd_core``, ``load.idd_core``, ``thermal.temp_die``, …, the
 boolean ``powered`` and the text ``state`` when it changes).  ``rail_tau=0`` makes rail
-steps (a droop) instantaneous.
+steps (a droop) instantaneous; ``channels=vdd_core`` reports only the rails named (cheap
+enough for the top rate on a busy machine).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class RigParams:
     garbage_every: int = 7
     device_time: str = ""  # "ms": key=value lines carry the rig's clock as t_ms=
     rail_tau: float = RAIL_TAU_S  # rails settle with this time constant (0: at once)
+    channels: str = ""  # only these rails ("vdd_core vdd_io"; empty: every channel)
 
     @classmethod
     def from_device(cls, device: str) -> "RigParams":
@@ -109,6 +111,11 @@ class RigParams:
             raise ScenarioError(f"Mock rig format {params.format!r} is not one of {', '.join(LINE_FORMATS)}.")
         if params.device_time not in DEVICE_TIME_UNITS:
             raise ScenarioError(f"Mock rig parameter device_time must be empty or ms, not {params.device_time!r}.")
+        unknown = set(params.channels.split()) - set(RAIL_NOMINAL)
+        if unknown:
+            raise ScenarioError(f"Mock rig parameter channels may list rails only ({', '.join(RAIL_NOMINAL)}), not {', '.join(sorted(unknown))}.")
+        if params.channels and params.format in ("teleplot-full", "json-nested"):
+            raise ScenarioError(f"Mock rig format {params.format} reports every channel; drop channels={params.channels!r}.")
         if params.rail_tau < 0:
             raise ScenarioError(f"Mock rig parameter rail_tau must not be negative, not {params.rail_tau}.")
         return params
@@ -137,6 +144,9 @@ class RigSimulation:
         self._state = _State(powered=powered, load=params.load, power_on_t=0.0 if powered else None)
         self._header_sent = False
         self._reported_state: Optional[str] = None
+        self._only = params.channels.split()
+        self._rail_alpha = 1.0 - math.exp(-1.0 / (params.rate * params.rail_tau)) if params.rail_tau > 0 else 1.0
+        self._thermal_alpha = 1.0 - math.exp(-1.0 / (params.rate * THERMAL_TAU_S))
         self._temps: list[tuple[str, dict[str, float]]] = []  # teleplot-full: (ms, temps) not yet sent
 
     @property
@@ -192,11 +202,23 @@ class RigSimulation:
         s = self._state
         return None if not s.powered or s.power_on_t is None else self.t - s.power_on_t
 
+    def _rails(self) -> dict[str, float]:
+        """Only the rails a ``channels=`` rig reports: light enough for 20 k lines/s."""
+        p, s = self.params, self._state
+        on = self._since_power_on()
+        for name in self._only:
+            target = RAIL_NOMINAL[name] if on is not None else 0.0
+            if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
+                since = on - p.droop_at
+                if since >= 0 and (since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)):
+                    target = p.droop_v
+            s.rails[name] += (target - s.rails[name]) * self._rail_alpha
+        return {name: s.rails[name] + 0.0008 * self._n() for name in self._only}
+
     def _values(self) -> dict[str, float]:
         p, s = self.params, self._state
-        dt = 1.0 / p.rate
         on = self._since_power_on()
-        rail_alpha = 1.0 - math.exp(-dt / p.rail_tau) if p.rail_tau > 0 else 1.0
+        rail_alpha = self._rail_alpha
         for name, nominal in RAIL_NOMINAL.items():
             target = nominal if on is not None else 0.0
             if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
@@ -216,7 +238,7 @@ class RigSimulation:
         power = max(rails["vdd_core"] * idd_core, 0.0)
         die_target = 110.0 if fan_failed else inlet + 15.0 * level + 1.2 * power
         hbm_target = (95.0 if fan_failed else inlet + 10.0 * level + 2.0 * idd_hbm)
-        thermal_alpha = 1.0 - math.exp(-dt / THERMAL_TAU_S)
+        thermal_alpha = self._thermal_alpha
         s.temp_die += (die_target - s.temp_die) * thermal_alpha
         s.temp_hbm += (hbm_target - s.temp_hbm) * thermal_alpha
         fan = 0.0 if fan_failed else min(max(2000.0 + 80.0 * (s.temp_die - 40.0), 1500.0), 6000.0)
@@ -235,7 +257,8 @@ class RigSimulation:
 
     def values_line(self, values: dict[str, float]) -> str:
         fmt, seq = self.params.format, self.seq
-        numbers = {name: float(f"{v:.6g}") for name, v in values.items()}
+        if fmt in ("json", "json-nested"):
+            numbers = {name: float(f"{v:.6g}") for name, v in values.items()}
         if fmt == "kv":
             clock = f"t_ms={seq * 1000 / self.params.rate:.6f}," if self.params.device_time == "ms" else ""
             return f"{clock}seq={seq}," + ",".join(f"{k}={v:.6g}" for k, v in values.items())
@@ -305,7 +328,7 @@ class RigSimulation:
 
     def next_lines(self) -> list[str]:
         """The output that belongs to the next seq: its telemetry line, maybe garbage first."""
-        values = self._values()
+        values = self._rails() if self._only else self._values()
         out = []
         if self.params.scenario == "garbage" and self.seq % self.params.garbage_every == 3:
             out.append(self._garbage())
