@@ -70,20 +70,24 @@ class LineFramer:
         else:
             raw_lines = complete.split(b"\n")
             raw_lines.pop()
-            first_capped = False
+            cut: set[int] = set()
             if self._partial or self._discarding:
                 raw_lines[0], first_capped = self._finish_partial(raw_lines[0])
-            lines = []
-            for i, line in enumerate(raw_lines):
-                cut = first_capped and i == 0
-                if len(line) > self.max_line_bytes:
-                    self.discarded_bytes += len(line) - self.max_line_bytes
-                    line = line[: self.max_line_bytes]
-                    cut = True
-                if line:
-                    if cut:
-                        capped_at.append(len(lines))
-                    lines.append(line)
+                if first_capped:
+                    cut.add(0)
+            if max(map(len, raw_lines)) > self.max_line_bytes:
+                for i, line in enumerate(raw_lines):
+                    if len(line) > self.max_line_bytes:
+                        self.discarded_bytes += len(line) - self.max_line_bytes
+                        raw_lines[i] = line[: self.max_line_bytes]
+                        cut.add(i)
+            if b"" in raw_lines:  # empty lines carry nothing
+                kept = [i for i, line in enumerate(raw_lines) if line]
+                lines = [raw_lines[i] for i in kept]
+                capped_at = [position for position, i in enumerate(kept) if i in cut]
+            else:
+                lines = raw_lines
+                capped_at = sorted(cut)
             data = b"\n".join(lines) + b"\n" if lines else b""
             count = len(lines)
         self._append_partial(tail)
