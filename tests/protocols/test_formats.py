@@ -1,4 +1,4 @@
-"""Each line format of DESIGN.md §3, console text and malformed lines."""
+"""Each line format of docs/architecture.md (line formats), console text and malformed lines."""
 
 from __future__ import annotations
 
