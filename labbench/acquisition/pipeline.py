@@ -163,12 +163,18 @@ class Acquisition:
 
     def _read_loop(self) -> None:
         last_emit = time.monotonic()
+        # The parser spreads a read's lines over the time since the previous read returned.
+        # Reads that brought nothing are not stored, so before a read's bytes the time of
+        # the read before it is stored as an empty raw row: reparse replays the same times.
+        previous_read_ns = time.time_ns()
+        last_stored_ns: Optional[int] = None
         try:
             while not self._stop.is_set():
                 transport = self._transport
                 if transport is None:
                     if not self._reconnect():
                         break
+                    previous_read_ns = time.time_ns()
                     continue
                 try:
                     self._send_commands(transport)
@@ -176,10 +182,14 @@ class Acquisition:
                 except LinkLost as exc:
                     self._on_link_lost(str(exc))
                     continue
+                received_ns = time.time_ns()
                 if chunk:
-                    received_ns = time.time_ns()
+                    if previous_read_ns != last_stored_ns:
+                        self._writer_put(("raw", previous_read_ns, b""))
                     self._writer_put(("raw", received_ns, chunk))
-                    self.parser.feed(chunk, received_ns)
+                    last_stored_ns = received_ns
+                    self.parser.feed(chunk, received_ns, previous_read_ns)
+                previous_read_ns = received_ns
                 now = time.monotonic()
                 if now - last_emit >= BATCH_INTERVAL_S:
                     self._emit()

@@ -134,9 +134,13 @@ def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: s
     try:
         writer.delete_telemetry()
         pending = 0
+        previous_ns = None
         for received_ns, data in read_raw(db, run_id):
-            parser.feed(data, received_ns)
-            last_ns = received_ns
+            # An empty row is the time of a read that brought nothing: the next read's lines
+            # are spread from there, as they were live.
+            if data:
+                parser.feed(data, received_ns, received_ns if previous_ns is None else previous_ns)
+            previous_ns = last_ns = received_ns
             pending += len(data)
             if pending >= 1 << 20:
                 drain()

@@ -4,14 +4,21 @@
 to the current pty: the ``disconnect`` scenario closes the pty (the client's reads fail, as
 on an unplug) and after the gap opens a new one behind the same path (a replug).
 Writes wait when the client does not keep up, so no line is ever dropped by the rig.
+
+The rig starts, as a board reset by its port being opened does, when a client first reads
+its first line: lines are then due on the rig's clock from that moment, and a client that
+took a second to open the port does not get a backlog delivered faster than the rig's rate.
 """
 
 from __future__ import annotations
 
+import array
+import fcntl
 import logging
 import os
 import select
 import tempfile
+import termios
 import threading
 import time
 import tty
@@ -37,6 +44,12 @@ class _Pty:
         tmp.symlink_to(self.name)
         os.replace(tmp, link)  # atomic: a client never sees the path missing mid-switch
 
+    def unread(self) -> int:
+        """Bytes written to the pty that no client has read yet."""
+        count = array.array("i", [0])
+        fcntl.ioctl(self.slave, termios.FIONREAD, count)
+        return count[0]
+
     def close(self) -> None:
         for fd in (self.master, self.slave):
             try:
@@ -57,7 +70,8 @@ def serve(
     ready: Optional[Callable[[Path], None]] = None,
     duration_s: Optional[float] = None,
 ) -> int:
-    """Serve the rig until ``stop`` is set (or ``duration_s`` passes); returns lines sent."""
+    """Serve the rig until ``stop`` is set (or ``duration_s`` passes once a client reads);
+    returns the lines sent."""
     link = Path(link) if link else default_link_path()
     stop = stop or threading.Event()
     sim = RigSimulation(params)
@@ -65,9 +79,15 @@ def serve(
     pty = _Pty(link)
     if ready:
         ready(link)
-    start = time.monotonic()
+    # The first line waits for the first client; the rig's clock starts when it is read.
+    waiting_since = time.monotonic()
+    _write_all(pty.master, b"".join(encode_line(line) for line in sim.next_lines()), stop)
+    while pty.unread() and not stop.wait(USB_FRAME_S):
+        if duration_s is not None and time.monotonic() - waiting_since >= duration_s:
+            break
+    start = time.monotonic() - 1.0 / rate
     pending_commands = b""
-    sent = 0
+    sent = 1
     try:
         while not stop.is_set():
             now = time.monotonic() - start

@@ -21,6 +21,15 @@ disconnect     the link drops at ``at`` (3 s) for ``gap`` (2 s); lines of the ga
 garbage        hostile lines between the telemetry: random bytes, bad UTF-8, broken
                numbers, NaN/inf, a line far beyond the line cap, many channel names
 =============  ===========================================================================
+
+Line formats (``format=``): ``kv`` (default; ``device_time=ms`` adds the rig's clock as
+``t_ms=``), ``plotter``, ``teleplot``, ``json``, ``csv``, and two that use each tool's full
+definition: ``teleplot-full`` (device times, units, ``|np``, an ``|xy`` point ``iv_core``,
+``|t`` power states, temperatures as multi-point lines, a ``|clr`` at the start) and
+``json-nested`` (``rails.vdd_core``, ``load.idd_core``, ``thermal.temp_die``, …, the
+boolean ``powered`` and the text ``state`` when it changes).  ``rail_tau=0`` makes rail
+steps (a droop) instantaneous; ``channels=vdd_core`` reports only the rails named (cheap
+enough for the top rate on a busy machine).
 """
 
 from __future__ import annotations
@@ -34,7 +43,10 @@ from urllib.parse import parse_qsl, urlsplit
 import numpy as np
 
 SCENARIOS = ("nominal", "rail-droop", "overtemp", "noisy", "disconnect", "garbage")
-LINE_FORMATS = ("kv", "plotter", "teleplot", "json", "csv")
+LINE_FORMATS = ("kv", "plotter", "teleplot", "json", "csv", "teleplot-full", "json-nested")
+DEVICE_TIME_UNITS = ("", "ms")
+# Teleplot-full batches the temperatures into one multi-point line per this many samples.
+TELEPLOT_BATCH = 4
 MAX_RATE_HZ = 20_000.0
 
 RAIL_NOMINAL = {"vdd_core": 0.75, "vdd_hbm": 1.1, "vdd_io": 1.8}
@@ -67,6 +79,9 @@ class RigParams:
     at: float = 3.0
     gap: float = 2.0
     garbage_every: int = 7
+    device_time: str = ""  # "ms": key=value lines carry the rig's clock as t_ms=
+    rail_tau: float = RAIL_TAU_S  # rails settle with this time constant (0: at once)
+    channels: str = ""  # only these rails ("vdd_core vdd_io"; empty: every channel)
 
     @classmethod
     def from_device(cls, device: str) -> "RigParams":
@@ -94,6 +109,15 @@ class RigParams:
             raise ScenarioError(f"Mock rig parameter power must be on or off, not {params.power!r}.")
         if params.format not in LINE_FORMATS:
             raise ScenarioError(f"Mock rig format {params.format!r} is not one of {', '.join(LINE_FORMATS)}.")
+        if params.device_time not in DEVICE_TIME_UNITS:
+            raise ScenarioError(f"Mock rig parameter device_time must be empty or ms, not {params.device_time!r}.")
+        unknown = set(params.channels.split()) - set(RAIL_NOMINAL)
+        if unknown:
+            raise ScenarioError(f"Mock rig parameter channels may list rails only ({', '.join(RAIL_NOMINAL)}), not {', '.join(sorted(unknown))}.")
+        if params.channels and params.format in ("teleplot-full", "json-nested"):
+            raise ScenarioError(f"Mock rig format {params.format} reports every channel; drop channels={params.channels!r}.")
+        if params.rail_tau < 0:
+            raise ScenarioError(f"Mock rig parameter rail_tau must not be negative, not {params.rail_tau}.")
         return params
 
 
@@ -119,6 +143,11 @@ class RigSimulation:
         powered = params.power == "on"
         self._state = _State(powered=powered, load=params.load, power_on_t=0.0 if powered else None)
         self._header_sent = False
+        self._reported_state: Optional[str] = None
+        self._only = params.channels.split()
+        self._rail_alpha = 1.0 - math.exp(-1.0 / (params.rate * params.rail_tau)) if params.rail_tau > 0 else 1.0
+        self._thermal_alpha = 1.0 - math.exp(-1.0 / (params.rate * THERMAL_TAU_S))
+        self._temps: list[tuple[str, dict[str, float]]] = []  # teleplot-full: (ms, temps) not yet sent
 
     @property
     def t(self) -> float:
@@ -173,11 +202,23 @@ class RigSimulation:
         s = self._state
         return None if not s.powered or s.power_on_t is None else self.t - s.power_on_t
 
+    def _rails(self) -> dict[str, float]:
+        """Only the rails a ``channels=`` rig reports: light enough for 20 k lines/s."""
+        p, s = self.params, self._state
+        on = self._since_power_on()
+        for name in self._only:
+            target = RAIL_NOMINAL[name] if on is not None else 0.0
+            if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
+                since = on - p.droop_at
+                if since >= 0 and (since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)):
+                    target = p.droop_v
+            s.rails[name] += (target - s.rails[name]) * self._rail_alpha
+        return {name: s.rails[name] + 0.0008 * self._n() for name in self._only}
+
     def _values(self) -> dict[str, float]:
         p, s = self.params, self._state
-        dt = 1.0 / p.rate
         on = self._since_power_on()
-        rail_alpha = 1.0 - math.exp(-dt / RAIL_TAU_S)
+        rail_alpha = self._rail_alpha
         for name, nominal in RAIL_NOMINAL.items():
             target = nominal if on is not None else 0.0
             if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
@@ -197,7 +238,7 @@ class RigSimulation:
         power = max(rails["vdd_core"] * idd_core, 0.0)
         die_target = 110.0 if fan_failed else inlet + 15.0 * level + 1.2 * power
         hbm_target = (95.0 if fan_failed else inlet + 10.0 * level + 2.0 * idd_hbm)
-        thermal_alpha = 1.0 - math.exp(-dt / THERMAL_TAU_S)
+        thermal_alpha = self._thermal_alpha
         s.temp_die += (die_target - s.temp_die) * thermal_alpha
         s.temp_hbm += (hbm_target - s.temp_hbm) * thermal_alpha
         fan = 0.0 if fan_failed else min(max(2000.0 + 80.0 * (s.temp_die - 40.0), 1500.0), 6000.0)
@@ -216,15 +257,21 @@ class RigSimulation:
 
     def values_line(self, values: dict[str, float]) -> str:
         fmt, seq = self.params.format, self.seq
-        numbers = {name: float(f"{v:.6g}") for name, v in values.items()}
+        if fmt in ("json", "json-nested"):
+            numbers = {name: float(f"{v:.6g}") for name, v in values.items()}
         if fmt == "kv":
-            return f"seq={seq}," + ",".join(f"{k}={v:.6g}" for k, v in values.items())
+            clock = f"t_ms={seq * 1000 / self.params.rate:.6f}," if self.params.device_time == "ms" else ""
+            return f"{clock}seq={seq}," + ",".join(f"{k}={v:.6g}" for k, v in values.items())
         if fmt == "plotter":
             return f"seq:{seq} " + " ".join(f"{k}:{v:.6g}" for k, v in values.items())
         if fmt == "json":
             return json.dumps({"seq": seq, **numbers})
+        if fmt == "json-nested":
+            return self._json_nested(numbers)
         if fmt == "teleplot":
             return "\n".join([f">seq:{seq}"] + [f">{k}:{v:.6g}" for k, v in values.items()])
+        if fmt == "teleplot-full":
+            return self._teleplot_full(values)
         # csv: the header once, then rows
         row = ",".join([str(seq)] + [f"{v:.6g}" for v in values.values()])
         if not self._header_sent:
@@ -232,9 +279,56 @@ class RigSimulation:
             return "seq," + ",".join(values) + "\n" + row
         return row
 
+    def _state_change(self) -> Optional[str]:
+        """The rig's power state when it differs from the last one reported."""
+        state = "ON" if self._state.powered else "OFF"
+        if state == self._reported_state:
+            return None
+        self._reported_state = state
+        return state
+
+    def _json_nested(self, n: dict[str, float]) -> str:
+        record = {
+            "seq": self.seq,
+            "rails": {"vdd_core": n["vdd_core"], "vdd_hbm": n["vdd_hbm"], "vdd_io": n["vdd_io"]},
+            "load": {"idd_core": n["idd_core"], "idd_hbm": n["idd_hbm"]},
+            "thermal": {"temp_die": n["temp_die"], "temp_hbm": n["temp_hbm"], "temp_inlet": n["temp_inlet"], "fan_rpm": n["fan_rpm"]},
+            "clk_core_mhz": n["clk_core_mhz"],
+            "powered": self._state.powered,
+        }
+        state = self._state_change()
+        if state is not None:
+            record["state"] = state
+        return json.dumps(record)
+
+    def _teleplot_full(self, v: dict[str, float]) -> str:
+        """Every Teleplot construct: device times in ms, units, flags, an x-y point, text
+        states, multi-point lines (the temperatures, in batches) and a plot clear."""
+        ms = f"{self.seq * 1000 / self.params.rate:.3f}"
+        lines = [">iv_core:|clr"] if self.seq == 0 else []
+        state = self._state_change()
+        if state is not None:
+            lines.append(f">state:{ms}:{state}|t")
+        lines += [
+            f">seq:{ms}:{self.seq}|np",
+            f">vdd_core:{ms}:{v['vdd_core']:.6g}§V",
+            f">vdd_hbm:{ms}:{v['vdd_hbm']:.6g}§V",
+            f">vdd_io:{ms}:{v['vdd_io']:.6g}§V",
+            f">idd_core:{ms}:{v['idd_core']:.6g}§A",
+            f">iv_core:{v['vdd_core']:.6g}:{v['idd_core']:.6g}|xy",
+            f">fan_rpm:{v['fan_rpm']:.6g}§rpm",
+        ]
+        self._temps.append((ms, {k: v[k] for k in ("temp_die", "temp_hbm")}))
+        if len(self._temps) == TELEPLOT_BATCH:
+            for name in ("temp_die", "temp_hbm"):
+                points = ";".join(f"{t}:{temps[name]:.6g}" for t, temps in self._temps)
+                lines.append(f">{name}:{points}§°C")
+            self._temps = []
+        return "\n".join(lines)
+
     def next_lines(self) -> list[str]:
         """The output that belongs to the next seq: its telemetry line, maybe garbage first."""
-        values = self._values()
+        values = self._rails() if self._only else self._values()
         out = []
         if self.params.scenario == "garbage" and self.seq % self.params.garbage_every == 3:
             out.append(self._garbage())

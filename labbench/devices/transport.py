@@ -31,6 +31,10 @@ MAX_READ_BYTES = 1 << 20
 # bring 512 bytes or more go on at once, so a full pty or USB buffer never waits.
 COALESCE_S = 0.002
 COALESCE_BELOW_BYTES = 512
+# A read this large filled the tty's buffer (4 KiB): more may be queued behind it, moved
+# into the buffer a moment later.
+BACKLOG_CHUNK_BYTES = 4000
+BACKLOG_REFILL_S = 0.0005
 
 
 class DeviceError(Exception):
@@ -68,9 +72,19 @@ class SerialTransport:
             if data:
                 if len(data) < COALESCE_BELOW_BYTES:
                     time.sleep(COALESCE_S)
-                waiting = self._port.in_waiting
-                if waiting:
-                    data += self._port.read(min(waiting, MAX_READ_BYTES))
+                # A backlog (the reader was held up) is taken whole: a read's lines are timed
+                # over the interval since the previous read, which is when the backlog built
+                # up, not the instants between back-to-back reads of a driver's small buffer.
+                chunk = data
+                while len(data) < MAX_READ_BYTES:
+                    waiting = self._port.in_waiting
+                    if not waiting and len(chunk) >= BACKLOG_CHUNK_BYTES:
+                        time.sleep(BACKLOG_REFILL_S)  # the driver refills its buffer by itself
+                        waiting = self._port.in_waiting
+                    if not waiting:
+                        break
+                    chunk = self._port.read(min(waiting, MAX_READ_BYTES - len(data)))
+                    data += chunk
             return data
         except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
             # An unplugged port raises on read while is_open stays true; pyserial also

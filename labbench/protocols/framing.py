@@ -3,6 +3,8 @@
 CR, LF and CRLF all end a line; a CRLF split across two reads is still one line end.
 Lines longer than ``max_line_bytes`` are cut at the cap (the rest of that line is
 discarded and counted), so 10 MB without a newline costs ``max_line_bytes`` of memory.
+A cut line is marked (``FramedBlock.capped_at``): its head is no telemetry, since the
+number it ends in may have lost digits.
 Empty lines carry nothing and are dropped.
 """
 
@@ -15,7 +17,7 @@ DEFAULT_MAX_LINE_BYTES = 4096
 
 @dataclass
 class FramedBlock:
-    """The complete lines that one read finished, all timed by that read's arrival."""
+    """The complete lines that one read finished."""
 
     received_ns: int
     # The finished lines, each followed by b"\n" (b"" when none): fast parsers work on the
@@ -24,6 +26,8 @@ class FramedBlock:
     count: int
     # Lines of this block that hit the length cap (their head is in ``data``).
     capped: int = 0
+    # Their positions among the block's lines.
+    capped_at: tuple[int, ...] = ()
 
     def lines(self) -> list[bytes]:
         return self.data.split(b"\n")[:-1] if self.count else []
@@ -53,7 +57,7 @@ class LineFramer:
             self._append_partial(chunk)
             return FramedBlock(received_ns, b"", 0)
         complete, tail = chunk[: last_nl + 1], chunk[last_nl + 1 :]
-        capped = 0
+        capped_at: list[int] = []
         simple = (
             not self._partial
             and not self._discarding
@@ -64,21 +68,31 @@ class LineFramer:
         if simple:  # the common case at high rates: hand the block on untouched
             data, count = complete, complete.count(b"\n")
         else:
-            lines = complete.split(b"\n")
-            lines.pop()
+            raw_lines = complete.split(b"\n")
+            raw_lines.pop()
+            cut: set[int] = set()
             if self._partial or self._discarding:
-                lines[0], capped = self._finish_partial(lines[0])
-            for i, line in enumerate(lines):
-                if len(line) > self.max_line_bytes:
-                    self.discarded_bytes += len(line) - self.max_line_bytes
-                    lines[i] = line[: self.max_line_bytes]
-                    capped += 1
-            lines = [line for line in lines if line]
+                raw_lines[0], first_capped = self._finish_partial(raw_lines[0])
+                if first_capped:
+                    cut.add(0)
+            if max(map(len, raw_lines)) > self.max_line_bytes:
+                for i, line in enumerate(raw_lines):
+                    if len(line) > self.max_line_bytes:
+                        self.discarded_bytes += len(line) - self.max_line_bytes
+                        raw_lines[i] = line[: self.max_line_bytes]
+                        cut.add(i)
+            if b"" in raw_lines:  # empty lines carry nothing
+                kept = [i for i, line in enumerate(raw_lines) if line]
+                lines = [raw_lines[i] for i in kept]
+                capped_at = [position for position, i in enumerate(kept) if i in cut]
+            else:
+                lines = raw_lines
+                capped_at = sorted(cut)
             data = b"\n".join(lines) + b"\n" if lines else b""
             count = len(lines)
         self._append_partial(tail)
-        self.capped_lines += capped
-        return FramedBlock(received_ns, data, count, capped)
+        self.capped_lines += len(capped_at)
+        return FramedBlock(received_ns, data, count, len(capped_at), tuple(capped_at))
 
     def _append_partial(self, data: bytes) -> None:
         if not data:
@@ -94,9 +108,9 @@ class LineFramer:
         else:
             self._partial += data
 
-    def _finish_partial(self, rest: bytes) -> tuple[bytes, int]:
+    def _finish_partial(self, rest: bytes) -> tuple[bytes, bool]:
         self._append_partial(rest)
-        line, capped = self._partial, int(self._discarding)
+        line, capped = self._partial, self._discarding
         self._partial = b""
         self._discarding = False
         return line, capped

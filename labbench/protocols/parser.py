@@ -9,11 +9,20 @@ shape of the previous key=value line, the whole block is parsed column-wise with
 C-level passes (``_parse_kv_block``) instead of line by line; anything else (or any doubt)
 goes through the line-by-line parser, which is the reference both must agree with
 (``tests/protocols/test_parser.py`` checks it).
+
+Sample times: lines that arrive in one read did not arrive at one instant.  ``feed`` is
+given the time of this read and of the previous one, and the lines the read finished get
+times spread evenly over that interval (the last one at the read itself), so every
+channel's times strictly increase and a hold time means the same at 10 lines/s and at
+20 k lines/s.  ``reparse`` replays the stored reads with the same two times and so gets
+the same times.  A line carrying the rig's own time (the profile's ``device_time`` field,
+or Teleplot's per-point time, anchored per channel) is timed by it instead.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Optional
@@ -34,7 +43,9 @@ _KV_TRANSLATE = bytes.maketrans(b",;\t\n", b"    ")
 @dataclass
 class ConsoleLine:
     received_ns: int
-    kind: str  # "console", "malformed" or "result"
+    # "console", "malformed", "result" or "text" (a rig's text value, "status=Running",
+    # drawn as a state mark on the plots)
+    kind: str
     text: str
 
 
@@ -120,8 +131,14 @@ class TelemetryParser:
         self._dropped_names: set[str] = set()
         self._csv_header: Optional[list[str]] = None
         self._kv_keys: Optional[list[bytes]] = None  # shape of the last key=value line
-        self._device_anchor: Optional[tuple[float, int]] = None  # (device s, host ns)
-        self._last_device_s: Optional[float] = None
+        self._device_anchor: Optional[tuple[float, int]] = None  # (device value, host ns)
+        self._last_device: Optional[float] = None
+        # Teleplot times are per channel: name -> (anchor device ms, anchor host ns, last ms).
+        self._channel_clocks: dict[str, tuple[float, int, float]] = {}
+        self._last_arrival_ns: Optional[int] = None
+        self._last_t: dict[str, int] = {}  # last arrival time given to each channel
+        self._frame_fields = tuple(self.profile.frame_fields)
+        self._dropped_reported = 0
         self._batch = ParsedBatch()
         # Totals since the parser was made.
         self.lines = 0
@@ -132,14 +149,17 @@ class TelemetryParser:
 
     # --- public ---------------------------------------------------------------------------
 
-    def feed(self, chunk: bytes, received_ns: int) -> None:
-        """Take bytes as they came from the rig."""
+    def feed(self, chunk: bytes, received_ns: int, previous_ns: Optional[int] = None) -> None:
+        """Take the bytes of one read as they came from the rig.
+
+        ``received_ns`` is when this read returned, ``previous_ns`` when the read before it
+        returned (None: the previous call's ``received_ns``)."""
         capped_before = self.framer.capped_lines
         block = self.framer.feed(chunk, received_ns)
         if block.count:
-            self._parse_block(block)
+            self._parse_block(block, self._spread(block.count, received_ns, previous_ns))
         if self.framer.capped_lines != capped_before:
-            self._note(received_ns, "line_capped", f"line longer than {self.framer.max_line_bytes} bytes cut at the cap")
+            self._note(received_ns, "line_capped", f"line longer than {self.framer.max_line_bytes} bytes cut at the cap (counted as malformed)")
 
     def end_of_stream(self, received_ns: int) -> None:
         """The rig went away: an unfinished line is kept in the console log as malformed."""
@@ -148,6 +168,13 @@ class TelemetryParser:
             self.lines += 1
             self._batch.lines += 1
             self._console(received_ns, "malformed", self._decode(line) + (" [cut at the line cap]" if capped else "") + " [truncated: rig disconnected]")
+        self._report_drops(received_ns)
+
+    def _report_drops(self, at_ns: int) -> None:
+        dropped = self.dropped_samples - self._dropped_reported
+        if dropped:
+            self._dropped_reported = self.dropped_samples
+            self._note(at_ns, "channel_cap", f"{dropped} samples of {len(self._dropped_names)} channels beyond the cap of {self.profile.max_channels} were dropped")
 
     def take(self) -> ParsedBatch:
         """Everything parsed since the last call."""
@@ -181,17 +208,39 @@ class TelemetryParser:
         else:
             self.console_lines += 1
 
-    def _parse_block(self, block: FramedBlock) -> None:
+    def _spread(self, n: int, received_ns: int, previous_ns: Optional[int]) -> np.ndarray:
+        """Arrival times of the n lines of one read: spread over (previous read, this read]."""
+        last = self._last_arrival_ns
+        if previous_ns is None:
+            previous_ns = last if last is not None else received_ns - n
+        start = previous_ns if last is None else max(previous_ns, last)
+        span = received_ns - start
+        steps = np.arange(1, n + 1, dtype=np.int64)
+        if span >= n:
+            # start + i * span // n without overflowing int64 when the last read is long past
+            q, r = divmod(span, n)
+            times = start + steps * q + (steps * r) // n
+        else:  # the host clock went back (or more lines than nanoseconds): keep order
+            times = start + steps
+        self._last_arrival_ns = int(times[-1])
+        return times
+
+    def _parse_block(self, block: FramedBlock, times: np.ndarray) -> None:
         self.lines += block.count
         self._batch.lines += block.count
-        if self._kv_keys is not None and self._parse_kv_block(block):
+        if self._kv_keys is not None and not block.capped_at and self._parse_kv_block(block, times):
             return
-        for raw in block.lines():
-            self._parse_one(raw, block.received_ns)
+        capped = set(block.capped_at)
+        for i, (raw, t_ns) in enumerate(zip(block.lines(), times.tolist())):
+            if i in capped:
+                text = self._decode(raw)
+                self._console(t_ns, "malformed", f"{text}  [cut at the {self.framer.max_line_bytes}-byte line cap]")
+            else:
+                self._parse_one(raw, t_ns)
 
     def _parse_one(self, raw: bytes, received_ns: int) -> None:
         text = self._decode(raw)
-        result = parse_line(text, self.profile.format, self._csv_header)
+        result = parse_line(text, self.profile.format, self._csv_header, self._frame_fields)
         kind = result.kind
         if kind == "telemetry":
             self._kv_keys = self._kv_shape(text, result) if self.profile.format in ("auto", "kv") else None
@@ -206,7 +255,7 @@ class TelemetryParser:
 
     @staticmethod
     def _kv_shape(text: str, result: LineResult) -> Optional[list[bytes]]:
-        if "=" not in text or not result.values:
+        if "=" not in text or not result.values or result.texts or result.points:
             return None
         names = [name for name, _ in result.values]
         if len(set(names)) != len(names):
@@ -234,7 +283,7 @@ class TelemetryParser:
                     break
                 if console_value.unit and name not in self._units:
                     self._set_unit(name, console_value.unit)
-                self._add_sample(name, received_ns, value)
+                self._add_sample(name, self._arrival(name, received_ns), value)
                 break
         self._console(received_ns, "console", text)
 
@@ -243,36 +292,71 @@ class TelemetryParser:
             self._units[name] = unit
             self._new_units[name] = unit
 
-    def _line_time(self, result: LineResult, received_ns: int) -> int:
-        device_s = result.device_time
-        if self.profile.device_time:
-            for name, value in result.values:
-                if name == self.profile.device_time:
-                    device_s = value * self.profile.device_time_scale
-                    break
-        if device_s is None or device_s != device_s:
-            return received_ns
-        if self._device_anchor is None or (self._last_device_s is not None and device_s < self._last_device_s):
+    def _line_time(self, result: LineResult, received_ns: int) -> Optional[int]:
+        """The line's time from the profile's device time field; None if it has none."""
+        device = None
+        for name, value in result.values:
+            if name == self.profile.device_time:
+                device = value
+                break
+        if device is None or not math.isfinite(device):
+            return None
+        # Differences are taken in the rig's own unit (exact for integer counts) and only
+        # then turned into nanoseconds.
+        if self._device_anchor is None or (self._last_device is not None and device < self._last_device):
             if self._device_anchor is not None:
                 self.device_time_resets += 1
-                self._note(received_ns, "device_time_reset", f"rig clock went back from {self._last_device_s!r} s to {device_s!r} s; re-anchored on the host clock")
-            self._device_anchor = (device_s, received_ns)
-        self._last_device_s = device_s
-        anchor_s, anchor_ns = self._device_anchor
-        return anchor_ns + int(round((device_s - anchor_s) * 1e9))
+                unit = self.profile.device_time_unit
+                self._note(received_ns, "device_time_reset", f"rig clock went back from {self._last_device!r} {unit} to {device!r} {unit}; re-anchored on the host clock")
+            self._device_anchor = (device, received_ns)
+        self._last_device = device
+        anchor, anchor_ns = self._device_anchor
+        return anchor_ns + int(round((device - anchor) * self.profile.device_time_scale * 1e9))
+
+    def _channel_time(self, name: str, device_ms: float, received_ns: int) -> int:
+        """A Teleplot point's time: its own device time (ms), on that channel's own anchor."""
+        clock = self._channel_clocks.get(name)
+        if clock is None or device_ms < clock[2]:
+            if clock is not None:
+                self.device_time_resets += 1
+                self._note(received_ns, "device_time_reset", f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to {device_ms!r} ms; re-anchored on the host clock")
+            clock = (device_ms, received_ns, device_ms)
+        self._channel_clocks[name] = (clock[0], clock[1], device_ms)
+        return clock[1] + int(round((device_ms - clock[0]) * 1e6))
+
+    def _arrival(self, name: str, t_ns: int) -> int:
+        """An arrival time for a sample of ``name``, later than that channel's last one
+        (two samples of one channel on one line are a nanosecond apart)."""
+        last = self._last_t.get(name)
+        if last is not None and t_ns <= last:
+            t_ns = last + 1
+        self._last_t[name] = t_ns
+        return t_ns
 
     def _add_line(self, result: LineResult, received_ns: int) -> None:
-        t_ns = self._line_time(result, received_ns)
+        line_ns = self._line_time(result, received_ns) if self.profile.device_time else None
         for name, unit in result.units.items():
             self._set_unit(self._target(name), unit)
         for name, value in result.values:
             if name == self.profile.device_time:
                 continue
-            mapping = self._map.get(name)
-            if mapping is not None:
-                value = value * mapping.scale + mapping.offset
-                name = mapping.name
+            name, value = self._mapped(name, value)
+            self._add_sample(name, self._arrival(name, received_ns) if line_ns is None else line_ns, value)
+        for name, device_ms, value in result.points:
+            t_ns = self._channel_time(name, device_ms, received_ns)
+            name, value = self._mapped(name, value)
             self._add_sample(name, t_ns, value)
+        for name, device_ms, text in result.texts:
+            t_ns = received_ns if device_ms is None else self._channel_time(name, device_ms, received_ns)
+            self._console(t_ns, "text", f"{self._target(name)}={text}")
+        for kind, name in result.requests:
+            self._note(received_ns, kind, f"the rig asked to clear the plot of {self._target(name)[:64]!r}")
+
+    def _mapped(self, name: str, value: float) -> tuple[str, float]:
+        mapping = self._map.get(name)
+        if mapping is None:
+            return name, value
+        return mapping.name, value * mapping.scale + mapping.offset
 
     def _target(self, source: str) -> str:
         mapping = self._map.get(source)
@@ -302,7 +386,7 @@ class TelemetryParser:
         acc.t_list.append(t_ns)
         acc.v_list.append(value)
 
-    def _parse_kv_block(self, block: FramedBlock) -> bool:
+    def _parse_kv_block(self, block: FramedBlock, t: np.ndarray) -> bool:
         """Parse a block whose lines all have the last key=value shape; False if not so.
 
         Proof of shape, all in C-level passes: every line starts with the first key, the
@@ -340,13 +424,20 @@ class TelemetryParser:
                     values = np.fromstring(numbers, dtype=np.float64, sep=" ")
             except ValueError:  # unmatched data: not all numbers
                 return False
-            if values.size != n:
-                return False
+            if values.size != n or not np.isfinite(values).all():
+                return False  # inf may be a literal beyond float64's range: the reference decides
             columns.append(values)
-        t = np.full(n, block.received_ns, dtype=np.int64)
-        for key, values in zip(keys, columns):
+        first_t, last_t = int(t[0]), int(t[-1])
+        names = []
+        for key in keys:
             name = key.decode("ascii")
             mapping = self._map.get(name)
+            target = mapping.name if mapping is not None else name
+            previous = self._last_t.get(target)
+            if previous is not None and previous >= first_t:
+                return False  # an earlier line gave this channel a later time: line by line
+            names.append((name, mapping))
+        for (name, mapping), values in zip(names, columns):
             if mapping is not None:
                 if mapping.scale != 1.0 or mapping.offset != 0.0:
                     values = values * mapping.scale + mapping.offset
@@ -356,4 +447,5 @@ class TelemetryParser:
                 self.dropped_samples += n
                 continue
             acc.add_many(t, values)
+            self._last_t[name] = last_t
         return True

@@ -7,7 +7,9 @@ loaded; mistakes are reported with the file and the key at fault.
 
 from __future__ import annotations
 
+import math
 import re
+import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,7 @@ class Profile:
     device_time: str = ""  # the field carrying the rig's own time, if any
     device_time_unit: str = "s"
     reconnect_window_s: float = 10.0
+    frame_fields: tuple[str, ...] = ()  # names of a Serial Studio frame's fields, in order
     channels: tuple[ChannelMap, ...] = ()
     console_values: tuple[ConsoleValue, ...] = ()
     result_pattern: Optional[re.Pattern] = None
@@ -76,113 +79,229 @@ class Profile:
         return {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[self.device_time_unit]
 
 
-_TOP_KEYS = {"profile", "serial", "line", "channel", "console_value", "result"}
+# Every key a profile may hold, per table; anything else is a mistake (a misspelt
+# ``fromat`` silently ignored would parse the rig's lines with the wrong rules).
+_KEYS = {
+    "profile": {"name", "description"},
+    "serial": {"baudrate", "bytesize", "parity", "stopbits", "rtscts", "xonxoff"},
+    "line": {
+        "encoding", "command_ending", "format", "max_line_bytes", "max_channels", "device_time",
+        "device_time_unit", "reconnect_window_s", "frame_fields",
+    },
+    "channel": {"match", "name", "unit", "scale", "offset"},
+    "console_value": {"pattern", "channel", "unit"},
+    "result": {"pattern"},
+}
+_ARRAY_TABLES = {"channel", "console_value"}
+# A profile is a page of settings; anything this large is the wrong file.
+MAX_PROFILE_BYTES = 1 << 20
+_NAME_LIMIT = 128
 
 
-def _get(table: dict, key: str, kind, where: str, default: Any = None):
+class _Where:
+    """Names a profile key as ``file, line N, [table] key`` (tomllib gives no positions, so
+    the line is found in the text: the key's line inside the right table)."""
+
+    def __init__(self, text: str, source: str):
+        self.source = source
+        self._tables: list[tuple[str, int, int]] = []  # (table, occurrence, first line)
+        counts: dict[str, int] = {}
+        self._lines = text.splitlines()
+        for number, line in enumerate(self._lines, 1):
+            stripped = line.strip()
+            if stripped.startswith("["):
+                name = stripped.strip("[]").split("]")[0].strip()
+                occurrence = counts.get(name, 0)
+                counts[name] = occurrence + 1
+                self._tables.append((name, occurrence, number))
+
+    def line_of(self, table: str, key: str, index: int = 0) -> int:
+        first, last = 1, len(self._lines)
+        if table:
+            spans = [(n, i) for i, (name, occ, n) in enumerate(self._tables) if name == table and occ == index]
+            if not spans:
+                return 0
+            start, i = spans[0]
+            first = start
+            last = self._tables[i + 1][2] - 1 if i + 1 < len(self._tables) else len(self._lines)
+        elif self._tables:
+            last = self._tables[0][2] - 1
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for number in range(first, last + 1):
+            if pattern.match(self._lines[number - 1]):
+                return number
+        if not table:  # a top-level name may be a table of its own: [key] or [[key]]
+            return next((n for name, _, n in self._tables if name == key), 0)
+        return first
+
+    def __call__(self, table: str, key: str = "", index: int = 0) -> str:
+        label = f"[[{table}]] #{index + 1}" if table in _ARRAY_TABLES else (f"[{table}]" if table else "")
+        number = self.line_of(table, key or "", index) if key else self.line_of(table, "", index) if table else 0
+        at = f"{self.source}, line {number}" if number else self.source
+        return f"{at}: {label + ' ' if label else ''}{key}".rstrip()
+
+
+def _check_keys(table: dict, name: str, where: _Where, index: int = 0) -> None:
+    for key in table:
+        if key not in _KEYS[name]:
+            known = ", ".join(sorted(_KEYS[name]))
+            raise ProfileError(f"{where(name, key, index)}: unknown key (known keys: {known}).")
+
+
+def _get(table: dict, key: str, kind, where: _Where, section: str, default: Any = None, index: int = 0):
     if key not in table:
         return default
     value = table[key]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ProfileError(f"{where(section, key, index)}: {str(table[key])[:20]}… is too large.") from None
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ProfileError(f"{where}: {key} must be {getattr(kind, '__name__', kind)}, not {value!r}.")
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "…"
+        raise ProfileError(f"{where(section, key, index)} must be {getattr(kind, '__name__', kind)}, not {shown}.")
+    if kind is float and not math.isfinite(value):
+        raise ProfileError(f"{where(section, key, index)} must be a finite number, not {value!r}.")
+    return value
+
+
+def _in_range(value, low, high, where: _Where, section: str, key: str, index: int = 0):
+    if not low <= value <= high:
+        shown = str(value) if len(str(value)) <= 30 else str(value)[:20] + "…"
+        raise ProfileError(f"{where(section, key, index)} must be between {low} and {high}, not {shown}.")
     return value
 
 
 def _regex(text: str, where: str) -> re.Pattern:
     try:
         return re.compile(text)
-    except re.error as exc:
+    except (re.error, RecursionError, OverflowError) as exc:
         raise ProfileError(f"{where}: invalid regular expression ({exc}).") from None
 
 
+def _template_fields(template: str, where: str) -> set[str]:
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ProfileError(f"{where}: invalid channel template {template!r} ({exc}).") from None
+    fields = set()
+    for _, field_name, spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if not field_name.isidentifier() or spec or conversion:
+            raise ProfileError(f"{where}: channel template {template!r} may only name groups, as in {{idx}}.")
+        fields.add(field_name)
+    return fields
+
+
+def _tables(data: dict, name: str, where: _Where) -> list[dict]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ProfileError(f"{where('', name)}: {name} must be a list of tables, written [[{name}]].")
+    return value
+
+
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
+    if len(text) > MAX_PROFILE_BYTES:
+        raise ProfileError(f"{source}: a profile of {len(text)} bytes is too large (at most {MAX_PROFILE_BYTES}).")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{source}: TOML syntax error: {exc}.") from None
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ProfileError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}.")
+    except RecursionError:
+        raise ProfileError(f"{source}: nested too deeply to be a profile.") from None
+    where = _Where(text, source)
+    for key, value in data.items():
+        if key not in _KEYS:
+            raise ProfileError(f"{where('', key)}: unknown section {key!r} (known: {', '.join(sorted(_KEYS))}).")
+        if key not in _ARRAY_TABLES and not isinstance(value, dict):
+            raise ProfileError(f"{where('', key)}: {key} must be a table, written [{key}].")
     head = data.get("profile", {})
     serial_t = data.get("serial", {})
     line_t = data.get("line", {})
+    for name in ("profile", "serial", "line"):
+        _check_keys(data.get(name, {}), name, where)
     serial = SerialSettings(
-        baudrate=_get(serial_t, "baudrate", int, f"{source} [serial]", 115200),
-        bytesize=_get(serial_t, "bytesize", int, f"{source} [serial]", 8),
-        parity=_get(serial_t, "parity", str, f"{source} [serial]", "N"),
-        stopbits=_get(serial_t, "stopbits", float, f"{source} [serial]", 1.0),
-        rtscts=_get(serial_t, "rtscts", bool, f"{source} [serial]", False),
-        xonxoff=_get(serial_t, "xonxoff", bool, f"{source} [serial]", False),
+        baudrate=_in_range(_get(serial_t, "baudrate", int, where, "serial", 115200), 50, 20_000_000, where, "serial", "baudrate"),
+        bytesize=_in_range(_get(serial_t, "bytesize", int, where, "serial", 8), 5, 8, where, "serial", "bytesize"),
+        parity=_get(serial_t, "parity", str, where, "serial", "N"),
+        stopbits=_get(serial_t, "stopbits", float, where, "serial", 1.0),
+        rtscts=_get(serial_t, "rtscts", bool, where, "serial", False),
+        xonxoff=_get(serial_t, "xonxoff", bool, where, "serial", False),
     )
     if serial.parity not in ("N", "E", "O", "M", "S"):
-        raise ProfileError(f"{source} [serial]: parity must be one of N E O M S, not {serial.parity!r}.")
-    where = f"{source} [line]"
-    fmt = _get(line_t, "format", str, where, "auto")
+        raise ProfileError(f"{where('serial', 'parity')} must be one of N E O M S, not {serial.parity[:20]!r}.")
+    if serial.stopbits not in (1.0, 1.5, 2.0):
+        raise ProfileError(f"{where('serial', 'stopbits')} must be 1, 1.5 or 2, not {serial.stopbits!r}.")
+    fmt = _get(line_t, "format", str, where, "line", "auto")
     if fmt not in FORMATS:
-        raise ProfileError(f"{where}: format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
-    encoding = _get(line_t, "encoding", str, where, "utf-8")
+        raise ProfileError(f"{where('line', 'format')} must be one of {', '.join(FORMATS)}, not {fmt[:40]!r}.")
+    encoding = _get(line_t, "encoding", str, where, "line", "utf-8")
     try:
         "".encode(encoding)
     except LookupError:
-        raise ProfileError(f"{where}: unknown encoding {encoding!r}.") from None
-    device_time_unit = _get(line_t, "device_time_unit", str, where, "s")
+        raise ProfileError(f"{where('line', 'encoding')}: unknown encoding {encoding[:40]!r}.") from None
+    device_time_unit = _get(line_t, "device_time_unit", str, where, "line", "s")
     if device_time_unit not in ("s", "ms", "us", "ns"):
-        raise ProfileError(f"{where}: device_time_unit must be s, ms, us or ns, not {device_time_unit!r}.")
-    max_line_bytes = _get(line_t, "max_line_bytes", int, where, DEFAULT_MAX_LINE_BYTES)
-    if not 16 <= max_line_bytes <= 1 << 20:
-        raise ProfileError(f"{where}: max_line_bytes must be between 16 and 1048576.")
-    max_channels = _get(line_t, "max_channels", int, where, 256)
-    if not 1 <= max_channels <= 4096:
-        raise ProfileError(f"{where}: max_channels must be between 1 and 4096.")
-    reconnect = _get(line_t, "reconnect_window_s", float, where, 10.0)
-    if reconnect < 0:
-        raise ProfileError(f"{where}: reconnect_window_s must not be negative.")
+        raise ProfileError(f"{where('line', 'device_time_unit')} must be s, ms, us or ns, not {device_time_unit[:20]!r}.")
+    max_line_bytes = _in_range(_get(line_t, "max_line_bytes", int, where, "line", DEFAULT_MAX_LINE_BYTES), 16, 1 << 20, where, "line", "max_line_bytes")
+    max_channels = _in_range(_get(line_t, "max_channels", int, where, "line", 256), 1, 4096, where, "line", "max_channels")
+    reconnect = _in_range(_get(line_t, "reconnect_window_s", float, where, "line", 10.0), 0.0, 86400.0, where, "line", "reconnect_window_s")
+    frame_fields = _get(line_t, "frame_fields", list, where, "line", [])
+    for field_name in frame_fields:
+        if not isinstance(field_name, str) or len(field_name) > _NAME_LIMIT or any(c < " " for c in field_name):
+            raise ProfileError(f"{where('line', 'frame_fields')} must list channel names (\"\" skips a field), not {str(field_name)[:40]!r}.")
+    device_time = _get(line_t, "device_time", str, where, "line", "")
 
     channels = []
-    for i, table in enumerate(data.get("channel", [])):
-        w = f"{source} [[channel]] #{i + 1}"
-        src = _get(table, "match", str, w)
+    for i, table in enumerate(_tables(data, "channel", where)):
+        _check_keys(table, "channel", where, i)
+        src = _get(table, "match", str, where, "channel", None, i)
         if not src:
-            raise ProfileError(f"{w}: match (the channel's name on the wire) is required.")
+            raise ProfileError(f"{where('channel', '', i)}: match (the channel's name on the wire) is required.")
         channels.append(
             ChannelMap(
                 source=src,
-                name=_get(table, "name", str, w, src),
-                unit=_get(table, "unit", str, w, ""),
-                scale=_get(table, "scale", float, w, 1.0),
-                offset=_get(table, "offset", float, w, 0.0),
+                name=_get(table, "name", str, where, "channel", src, i),
+                unit=_get(table, "unit", str, where, "channel", "", i),
+                scale=_get(table, "scale", float, where, "channel", 1.0, i),
+                offset=_get(table, "offset", float, where, "channel", 0.0, i),
             )
         )
     console_values = []
-    for i, table in enumerate(data.get("console_value", [])):
-        w = f"{source} [[console_value]] #{i + 1}"
-        pattern = _regex(_get(table, "pattern", str, w, ""), w)
+    for i, table in enumerate(_tables(data, "console_value", where)):
+        _check_keys(table, "console_value", where, i)
+        w = where("console_value", "pattern", i)
+        pattern = _regex(_get(table, "pattern", str, where, "console_value", "", i), w)
         if "value" not in pattern.groupindex:
-            raise ProfileError(f"{w}: pattern needs a named group (?P<value>...).")
-        channel = _get(table, "channel", str, w, "")
+            raise ProfileError(f"{w}: the pattern needs a named group (?P<value>...).")
+        channel = _get(table, "channel", str, where, "console_value", "", i)
         if not channel and "name" not in pattern.groupindex:
-            raise ProfileError(f"{w}: give a channel, or a named group (?P<name>...) in the pattern.")
-        console_values.append(ConsoleValue(pattern, channel or "{name}", _get(table, "unit", str, w, "")))
+            raise ProfileError(f"{where('console_value', '', i)}: give a channel, or a named group (?P<name>...) in the pattern.")
+        unknown = _template_fields(channel, where("console_value", "channel", i)) - set(pattern.groupindex)
+        if unknown:
+            raise ProfileError(f"{where('console_value', 'channel', i)}: the template names {', '.join(sorted(unknown))}, which the pattern has no group for.")
+        console_values.append(ConsoleValue(pattern, channel or "{name}", _get(table, "unit", str, where, "console_value", "", i)))
     result_pattern = None
     if "result" in data:
-        w = f"{source} [result]"
-        result_pattern = _regex(_get(data["result"], "pattern", str, w, ""), w)
+        _check_keys(data["result"], "result", where)
+        w = where("result", "pattern")
+        result_pattern = _regex(_get(data["result"], "pattern", str, where, "result", ""), w)
         if not {"name", "value"} <= set(result_pattern.groupindex):
-            raise ProfileError(f"{w}: pattern needs named groups (?P<name>...) and (?P<value>...).")
+            raise ProfileError(f"{w}: the pattern needs named groups (?P<name>...) and (?P<value>...).")
     return Profile(
-        name=_get(head, "name", str, f"{source} [profile]", Path(source).stem),
-        description=_get(head, "description", str, f"{source} [profile]", ""),
+        name=_get(head, "name", str, where, "profile", Path(source).stem),
+        description=_get(head, "description", str, where, "profile", ""),
         serial=serial,
         encoding=encoding,
-        command_ending=_get(line_t, "command_ending", str, where, "\r\n"),
+        command_ending=_get(line_t, "command_ending", str, where, "line", "\r\n"),
         format=fmt,
         max_line_bytes=max_line_bytes,
         max_channels=max_channels,
-        device_time=_get(line_t, "device_time", str, where, ""),
+        device_time=device_time,
         device_time_unit=device_time_unit,
         reconnect_window_s=reconnect,
+        frame_fields=tuple(frame_fields),
         channels=tuple(channels),
         console_values=tuple(console_values),
         result_pattern=result_pattern,
@@ -218,6 +337,8 @@ def load_profile(name_or_path: Optional[str] = None) -> Profile:
             raise ProfileError(f"There is no profile named {key!r} (known: {', '.join(sorted(profiles))}).")
         path = profiles[key]
     try:
+        if path.stat().st_size > MAX_PROFILE_BYTES:
+            raise ProfileError(f"{path}: a profile of {path.stat().st_size} bytes is too large (at most {MAX_PROFILE_BYTES}).")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(f"Cannot read the profile {path}: {exc}.") from None

@@ -34,8 +34,9 @@ _runs = m.Run.__table__
 _events = m.RunEvent.__table__
 
 
-# Run events that come from the rig's own lines; rebuilt when a run is re-parsed.
-CONSOLE_EVENT_KINDS = ("console", "malformed", "result")
+# Run events that come from the rig's own lines (``text``: a rig's text value such as
+# Teleplot's ``>status:Running|t``); rebuilt when a run is re-parsed.
+CONSOLE_EVENT_KINDS = ("console", "malformed", "result", "text")
 
 
 @dataclass
@@ -129,12 +130,13 @@ class TelemetryWriter:
         state.pending += len(t)
 
     def append_raw(self, received_ns: int, data: bytes) -> None:
+        """One read's bytes; empty ``data`` records when a read that brought nothing returned
+        (the start of the interval the next read's lines are timed over)."""
         self._connection()  # numbering continues after what the run already holds
-        if data:
-            self._raw_pending.append(
-                {"run_id": self.run_id, "seq": self._raw_seq, "received_ns": received_ns, "data": bytes(data)}
-            )
-            self._raw_seq += 1
+        self._raw_pending.append(
+            {"run_id": self.run_id, "seq": self._raw_seq, "received_ns": received_ns, "data": bytes(data)}
+        )
+        self._raw_seq += 1
 
     def append_event(self, at_ns: int, kind: str, detail: str = "") -> None:
         """A run event (console line, disconnect, command sent, ...), written with the data."""

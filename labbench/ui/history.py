@@ -34,7 +34,7 @@ from labbench.runs.plan import PlanError, parse_plan
 from labbench.storage import Database
 from labbench.storage import models as m
 from labbench.storage import repository as repo
-from labbench.storage.telemetry import chunk_summary, read_channel
+from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, chunk_summary, read_channel
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -290,7 +290,7 @@ class RunDetail(QWidget):
         self._console_times = []
         for event in events:
             t = (event.at_ns - run.t0_ns) / 1e9
-            if event.kind in ("console", "malformed", "result"):
+            if event.kind in CONSOLE_EVENT_KINDS:  # text values (status=Running) included
                 self.console.addItem(f"{t:10.3f}  {'!! ' if event.kind == 'malformed' else '   '}{event.detail}")
                 self._console_times.append(t)
             else:

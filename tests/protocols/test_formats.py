@@ -1,4 +1,4 @@
-"""Each line format of DESIGN.md §3, console text and malformed lines."""
+"""Each line format of docs/architecture.md (line formats), console text and malformed lines."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from labbench.protocols.formats import parse_line
         ("vdd_core:0.751 idd_core:12.3", [("vdd_core", 0.751), ("idd_core", 12.3)]),
         ("0.751 12.3", [("value1", 0.751), ("value2", 12.3)]),
         ("0.751,12.3\t7", [("value1", 0.751), ("value2", 12.3), ("value3", 7.0)]),
-        ('{"vdd_core": 0.751, "temp_die": 45.1, "ok": true, "tag": "x"}', [("vdd_core", 0.751), ("temp_die", 45.1)]),
+        ('{"vdd_core": 0.751, "temp_die": 45.1, "ok": true, "tag": "x"}', [("vdd_core", 0.751), ("temp_die", 45.1), ("ok", 1.0)]),
         (">temp_die:45.1", [("temp_die", 45.1)]),
     ],
 )
@@ -29,8 +29,7 @@ def test_telemetry_lines(line, values):
 
 def test_teleplot_unit_and_device_time():
     result = parse_line(">temp_die:1732550400123:45.1§°C")
-    assert result.values == [("temp_die", 45.1)]
-    assert result.device_time == pytest.approx(1732550400.123)
+    assert result.values == [] and result.points == [("temp_die", 1732550400123.0, 45.1)]
     assert result.units == {"temp_die": "°C"}
     assert parse_line(">temp_die:45.1§C|np").units == {"temp_die": "C"}
 
@@ -59,7 +58,9 @@ def test_nan_and_inf_are_values():
         "3 errors found",
         "OK PWR ON",
         "Booting, please wait",
-        '{"event": "boot"}',
+        '{"note": null}',
+        ">:Hello world",
+        ">1627551892437:Hello world",
         "",
         "   ",
     ],
@@ -83,6 +84,13 @@ def test_console_lines(line):
         ">no colon",
         "vdd_core=1_000",
         "vdd_core=0x1A",
+        "vdd_core=1e400",
+        "vdd_core=" + "9" * 400,
+        '{"vdd_core": 1e400}',
+        '{"vdd_core": ' + "9" * 400 + "}",
+        ">accel:1.5;1.75",
+        ">pos:1:2:3:4|xy",
+        "/*title,0.8,4x.5*/",
     ],
 )
 def test_malformed_lines(line):

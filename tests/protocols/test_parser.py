@@ -71,13 +71,37 @@ def test_overlong_line_is_capped_and_memory_bounded():
     assert block.lines()[0] == b"x" * 4096 and block.lines()[1] == b"a=1"
 
 
-def test_capped_line_is_noted():
+def test_capped_line_is_noted_counted_and_never_parsed():
     parser = TelemetryParser(Profile(max_line_bytes=64))
     parser.feed(b"a=" + b"1" * 200 + b"\nb=2\n", 5)
     batch = parser.take()
     assert [n.kind for n in batch.notes] == ["line_capped"]
-    assert batch.samples["b"][1].tolist() == [2.0]
-    assert batch.malformed == 0 or batch.console  # the cut line is kept, not lost silently
+    assert {name: v.tolist() for name, (_, v) in batch.samples.items()} == {"b": [2.0]}
+    assert batch.malformed == 1 and parser.malformed == 1
+    assert [(c.kind, c.text) for c in batch.console] == [("malformed", "a=" + "1" * 62 + "  [cut at the 64-byte line cap]")]
+
+
+@pytest.mark.parametrize(
+    "line, kept",
+    [
+        (b"p=" + b"1" * 4090 + b",y=12345", {}),  # y would be cut to 1
+        (b"temp=" + b"0" * 4089 + b"45.5", {}),  # would read as 45.0
+        (b"v=" + b"9" * 5000, {}),  # would read as inf
+        (b">v:" + b"1" * 5000, {}),
+        (b'{"v": ' + b"1" * 5000 + b"}", {}),
+    ],
+)
+@pytest.mark.parametrize("pieces", [1, 7, 4096])
+def test_lines_cut_at_the_4096_byte_cap_store_nothing(line, kept, pieces):
+    parser = TelemetryParser()
+    data = b"ok=1\n" + line + b"\nok=2\n"
+    size = max(len(data) // pieces, 1)
+    for i, start in enumerate(range(0, len(data), size)):
+        parser.feed(data[start : start + size], 1_000 + i, 999 + i)
+    batch = parser.take()
+    assert {name: v.tolist() for name, (_, v) in batch.samples.items()} == {"ok": [1.0, 2.0], **kept}
+    assert batch.malformed == 1 and parser.framer.capped_lines == 1
+    assert batch.console[0].kind == "malformed" and batch.console[0].text.endswith("[cut at the 4096-byte line cap]")
 
 
 def test_channel_cap_drops_and_records():
@@ -87,17 +111,24 @@ def test_channel_cap_drops_and_records():
     assert len(batch.samples) == 8
     assert parser.dropped_samples == 5000 - 8
     assert [n.kind for n in batch.notes] == ["channel_cap"] * 10  # the first ten are named
+    parser.end_of_stream(2)
+    summary = parser.take().notes
+    assert [(n.kind, n.detail) for n in summary] == [
+        ("channel_cap", "4992 samples of 4992 channels beyond the cap of 8 were dropped")
+    ]
 
 
 def test_device_time_going_backwards_reanchors():
     profile = parse_profile('[line]\ndevice_time = "t_ms"\ndevice_time_unit = "ms"\n')
     parser = TelemetryParser(profile)
-    parser.feed(b"t_ms=1000,a=1\nt_ms=1500,a=2\n", 10_000_000_000)
-    parser.feed(b"t_ms=20,a=3\nt_ms=120,a=4\n", 20_000_000_000)  # the rig rebooted
+    parser.feed(b"t_ms=1000,a=1\nt_ms=1500,a=2\n", 10_000_000_000, 9_000_000_000)
+    parser.feed(b"t_ms=20,a=3\nt_ms=120,a=4\n", 20_000_000_000, 10_000_000_000)  # the rig rebooted
     batch = parser.take()
     t, v = batch.samples["a"]
     assert "t_ms" not in batch.samples
-    assert t.tolist() == [10_000_000_000, 10_500_000_000, 20_000_000_000, 20_100_000_000]
+    # Anchored on the first line's arrival (lines of a read are spread over it), then on
+    # the first line after the reboot.
+    assert t.tolist() == [9_500_000_000, 10_000_000_000, 15_000_000_000, 15_100_000_000]
     assert parser.device_time_resets == 1 and batch.notes[0].kind == "device_time_reset"
 
 
