@@ -216,6 +216,29 @@ def _open_db(args: argparse.Namespace):
     return db
 
 
+def _interrupts() -> tuple[threading.Event, threading.Event]:
+    """(stop, give_up): the first Ctrl-C stops the run, the second stops waiting for an
+    unavailable database (what it has not taken stays in the journal), a third interrupts."""
+    stop, give_up = threading.Event(), threading.Event()
+
+    def _on_sigint(*_):
+        if not stop.is_set():
+            stop.set()
+        elif not give_up.is_set():
+            give_up.set()
+            print("labbench: not waiting for the database any longer", file=sys.stderr, flush=True)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, _on_sigint)
+    return stop, give_up
+
+
+def _storage_printer(kind: str, sentence: str) -> None:
+    label = {"storage_stall": "storage stalled", "storage_back": "storage back", "storage_wait": "storage"}[kind]
+    extra = "; Ctrl-C again to stop waiting" if kind == "storage_wait" else ""
+    print(f"labbench: {label}: {sentence}{extra}", file=sys.stderr, flush=True)
+
+
 def _cmd_record(args: argparse.Namespace) -> int:
     from labbench.acquisition.record import record
     from labbench.devices.transport import DeviceError
@@ -226,12 +249,12 @@ def _cmd_record(args: argparse.Namespace) -> int:
     db = _open_db(args)
     try:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop, give_up = _interrupts()
         try:
             summary = record(
                 db, device=args.device, dut=dut, duration_s=args.duration, profile=profile,
                 operator=args.operator, station=args.station or socket.gethostname(), stop=stop,
+                give_up=give_up, on_storage=_storage_printer,
             )
         except DeviceError as exc:
             raise UsageError(str(exc)) from None
@@ -244,7 +267,10 @@ def _cmd_record(args: argparse.Namespace) -> int:
             f"run {summary.run_id} {summary.status}: {summary.samples} samples from {summary.lines} lines, "
             f"{summary.malformed} malformed, {summary.console} console lines"
             + (f", {summary.disconnects} disconnects, {summary.reconnects} reconnects" if summary.disconnects else "")
+            + (f", {summary.storage_stalls} storage stalls" if summary.storage_stalls else "")
         )
+        if summary.error:
+            print(f"labbench: run {summary.run_id} ended as {summary.status} because {summary.error}.", file=sys.stderr)
     return EXIT_OK if summary.status == "recorded" else EXIT_RUN_ERROR
 
 
@@ -305,8 +331,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name.")
     db = _open_db(args)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop, give_up = _interrupts()
 
     def on_violation(position, channel, excursion):
         if not args.json:
@@ -320,7 +345,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
         request = RunRequest(plan, dut, args.device, profile, args.operator, args.station or socket.gethostname(), manual)
-        outcome = run_plan(db, request, stop=stop, on_violation=on_violation, on_step=on_step)
+        outcome = run_plan(db, request, stop=stop, on_violation=on_violation, on_step=on_step,
+                           give_up=give_up, on_storage=_storage_printer)
         run = repo.get_run(db, outcome.run_id)
     except (DeviceError, repo.RecordError) as exc:
         raise UsageError(str(exc)) from None
@@ -343,6 +369,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 if item.verdict != "passed":
                     print(f"          {item.verdict:9} {item.kind} {item.name}" + ("" if item.value is None else f" = {item.value!r}"))
         print(f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, {len(violations)} violations, {run.malformed_count} malformed lines)")
+        if run.error_message:
+            print(f"labbench: run {outcome.run_id} ended as {outcome.status} because {run.error_message}.", file=sys.stderr)
     return {"passed": EXIT_OK, "marginal": EXIT_OK, "failed": EXIT_FAILED}.get(outcome.status, EXIT_RUN_ERROR)
 
 
@@ -422,8 +450,15 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     return run_app(db_target=_db_target(args), demo=args.demo)
 
 
+# Commands that record a run: a storage fault there ends the run (exit 3); elsewhere the
+# command could not use its database (exit 2).
+_RUN_COMMANDS = ("record", "run")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from labbench.storage.engine import DatabaseError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from labbench.storage.engine import DatabaseError, StorageError, first_line
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -448,6 +483,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, DatabaseError) as exc:
         print(f"labbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StorageError as exc:
+        print(f"labbench: {exc}", file=sys.stderr)
+        return EXIT_RUN_ERROR if args.command in _RUN_COMMANDS else EXIT_USAGE
+    except SQLAlchemyError as exc:
+        log.debug("database failure", exc_info=True)
+        what = "the run could not be recorded" if args.command in _RUN_COMMANDS else "the command could not use it"
+        print(f"labbench: the database failed and {what}: {first_line(exc)}.", file=sys.stderr)
+        return EXIT_RUN_ERROR if args.command in _RUN_COMMANDS else EXIT_USAGE
     except KeyboardInterrupt:
         print("labbench: interrupted", file=sys.stderr)
         return EXIT_RUN_ERROR

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.devices.transport import make_rig
@@ -31,6 +31,8 @@ class RecordSummary:
     disconnects: int
     reconnects: int
     duration_s: float
+    error: str = ""
+    storage_stalls: int = 0
 
 
 def record(
@@ -43,11 +45,16 @@ def record(
     operator: str = "",
     station: Optional[str] = None,
     stop: Optional[threading.Event] = None,
+    give_up: Optional[threading.Event] = None,
+    on_storage: Optional[Callable[[str, str], None]] = None,
 ) -> RecordSummary:
     """Record telemetry from ``device`` into a new run (status ``recorded``) for duration_s.
 
     ``stop`` ends it early (Ctrl-C): the run is ``aborted``, everything recorded is kept.  A
-    rig that stays away longer than the profile's reconnect window ends it as ``error``.
+    rig that stays away longer than the profile's reconnect window ends it as ``error``, and
+    so does a storage journal that cannot be written (disk full).  While the database stalls
+    the recording goes on (``on_storage`` hears "storage_stall" / "storage_back" /
+    "storage_wait"); at the end it waits for the database unless ``give_up`` is set.
     """
     rig = make_rig(device, profile)
     transport = rig.open()  # DeviceError before any run exists
@@ -60,7 +67,10 @@ def record(
         transport.close()  # the port is not left held when the database refuses
         raise
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile)
+    if on_storage is not None:
+        acquisition.add_storage_listener(on_storage)
     stop = stop or threading.Event()
+    give_up = give_up or threading.Event()
     began = time.monotonic()
     status, error = "recorded", ""
     acquisition.start(transport)
@@ -78,10 +88,10 @@ def record(
     except KeyboardInterrupt:
         status = "aborted"
     finally:
-        stats: AcquisitionStats = acquisition.stop()
+        stats: AcquisitionStats = acquisition.stop(give_up=give_up, on_wait=storage_wait_teller(on_storage))
         if stats.errors and status != "aborted":
             status, error = "error", "; ".join(stats.errors)
-        repo.finish_run(db, run.id, status, error_message=error)
+        repo.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up)
     final = repo.get_run(db, run.id)
     return RecordSummary(
         run_id=run.id,
@@ -93,6 +103,17 @@ def record(
         disconnects=stats.disconnects,
         reconnects=stats.reconnects,
         duration_s=time.monotonic() - began,
+        error=error,
+        storage_stalls=stats.storage_stalls,
+    )
+
+
+def storage_wait_teller(on_storage: Optional[Callable[[str, str], None]]) -> Optional[Callable[[int, str], None]]:
+    """``on_wait`` for Acquisition.stop that tells ``on_storage`` ("storage_wait", sentence)."""
+    if on_storage is None:
+        return None
+    return lambda samples, path: on_storage(
+        "storage_wait", f"waiting for the database to take {samples} buffered samples (kept in {path} meanwhile)"
     )
 
 

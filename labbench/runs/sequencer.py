@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
+from labbench.acquisition.record import storage_wait_teller
 from labbench.criteria.limits import Excursion, worst
 from labbench.devices.transport import make_rig
 from labbench.protocols.profile import Profile
@@ -70,11 +71,15 @@ def run_plan(
     ask_manual: Optional[Callable[[Step, ManualSpec], Optional[str]]] = None,
     on_started: Optional[Callable[[int, Acquisition, LiveEvaluator], None]] = None,
     failure: Optional[list[str]] = None,
+    give_up: Optional[threading.Event] = None,
+    on_storage: Optional[Callable[[str, str], None]] = None,
 ) -> RunOutcome:
     """Execute ``request.plan`` on its rig.  DeviceError / RecordError before the run exists.
 
     ``stop`` ends the run as aborted, unless ``failure`` holds a message by then (the GUI
-    crashed, say): then it ends as error with that message."""
+    crashed, say): then it ends as error with that message.  While the database stalls the
+    run goes on (``on_storage`` hears "storage_stall" / "storage_back" / "storage_wait"); at
+    its end it waits for the database unless ``give_up`` is set."""
     plan, profile = request.plan, request.profile
     if plan.dut_kind != request.dut.kind:
         raise repo.RecordError(
@@ -92,6 +97,9 @@ def run_plan(
     evaluator = LiveEvaluator(plan, run.t0_ns, on_violation)
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile, units=plan.channel_units)
     acquisition.add_listener(evaluator.on_batch)
+    if on_storage is not None:
+        acquisition.add_storage_listener(on_storage)
+    give_up = give_up or threading.Event()
     manual: list[dict[str, str]] = []
     status = None
     error = ""
@@ -138,7 +146,7 @@ def run_plan(
         if evaluator.windows and not evaluator.windows[-1].closed:
             ended_ns = time.time_ns()
             evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
-        stats = acquisition.stop()
+        stats = acquisition.stop(give_up=give_up, on_wait=storage_wait_teller(on_storage))
         if stats.errors and status not in ("aborted",):
             status, error = "error", "; ".join(stats.errors)
         live = [evaluator.step_record(i, manual[i] if i < len(manual) else {}) for i in range(len(evaluator.windows))]
@@ -154,7 +162,8 @@ def run_plan(
             status = verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)
         failed_items = sum(1 for s in final for c in s.criteria if c.verdict in ("failed", "error"))
-        repo.finish_run(db, run.id, status, error_message=error, violation_count=violations, failed_items=failed_items)
+        repo.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up,
+                                      violation_count=violations, failed_items=failed_items)
     return RunOutcome(run.id, status, verdict, final, stats, agrees, [lat for *_, lat in evaluator.live_violations])
 
 

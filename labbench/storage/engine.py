@@ -42,6 +42,10 @@ class DatabaseTooNew(DatabaseError):
     pass
 
 
+class StorageError(Exception):
+    """The database failed during a run (unavailable, full, refused the data): one sentence."""
+
+
 @dataclass(frozen=True)
 class Database:
     """An open labbench database: the engine and the URL it was opened with."""
@@ -255,6 +259,38 @@ def _enable_wal(engine: Engine, url: URL) -> None:
         raw.close()
     if str(mode).lower() != "wal" and url.database not in (None, "", ":memory:"):
         log.warning("SQLite database %s is not in WAL mode (%s)", url.database, mode)
+
+
+def probe_writable(db: Database, timeout_s: float = 1.0) -> Optional[str]:
+    """None if the database takes a write transaction within ``timeout_s``, else why not.
+
+    For giving up quickly: a normal connection waits 30 s for a SQLite lock, and forever for
+    a PostgreSQL server that is frozen."""
+    try:
+        if db.is_sqlite:
+            import sqlite3
+
+            conn = sqlite3.connect(db.url.database, timeout=timeout_s, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        else:
+            import psycopg
+
+            url = db.url
+            with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                                 dbname=url.database, connect_timeout=max(int(timeout_s), 1)) as conn:
+                conn.execute("SELECT 1")
+    except Exception as exc:
+        return _first_line(exc)
+    return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's background notes."""
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:
