@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
 
-from labbench.acquisition.pipeline import Acquisition
 from labbench.acquisition.record import record, reparse
 from labbench.cli import main
 from labbench.devices.simulation import RigParams
-from labbench.devices.transport import MockRig, make_rig
+from labbench.devices.transport import MockRig
 from labbench.protocols.profile import load_profile
 from labbench.storage import open_database
 from labbench.storage import repository as repo
