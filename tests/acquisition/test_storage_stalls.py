@@ -175,3 +175,54 @@ def test_ctrl_c_works_while_the_database_is_locked(db_path):
         assert run.ended_at is not None
     finally:
         db.dispose()
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 1 MiB tmpfs as the user data directory (where the journal goes)."""
+    mount = tmp_path / "data"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_journal_that_fills_the_disk_ends_the_run_as_error_and_says_why(db_path, full_disk):
+    import os
+
+    env = dict(os.environ, XDG_DATA_HOME=str(full_disk))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labbench", "record", "--device", "mock://nominal?rate=2000", "--dut", "CHP-FULL",
+         "--new-dut", "chip", "--duration", "120", "--profile", "default", "--db", str(db_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    err = Lines(proc.stderr)
+    lock = None
+    try:
+        _wait_for_run(db_path)
+        lock = WriteLock(db_path)
+        err.wait_for("storage stalled")
+        err.wait_for("waiting for the database")  # the journal filled up: the run ended
+        lock.release()
+        out = proc.stdout.read()
+        assert proc.wait(timeout=60) == 3, out + err.rest()
+    finally:
+        if lock is not None:
+            lock.release()
+        proc.kill()
+        proc.wait()
+    text = err.rest()
+    assert "Traceback" not in text
+    assert "ended as error because the storage journal" in text and "No space left on device" in text
+    assert "error" in out
+    db = open_database(str(db_path))
+    try:
+        (run,) = repo.list_runs(db)
+        assert run.status == "error" and "No space left on device" in run.error_message
+        _, seq = read_channel(db, run.id, "seq")
+        assert seq.size > 0 and run.sample_count == seq.size * 11
+        np.testing.assert_array_equal(seq, np.arange(seq.size))  # what was kept is whole and in order
+    finally:
+        db.dispose()
