@@ -211,6 +211,8 @@ def _open_db(args: argparse.Namespace):
     from labbench.storage.repository import mark_interrupted_runs
 
     db = open_database(_db_target(args))
+    if db.read_only:
+        return db  # runs left running stay so until labbench may write the database
     for run_id in mark_interrupted_runs(db):
         print(f"labbench: run {run_id} was left running by a process that died; marked interrupted (data kept)", file=sys.stderr)
     return db
@@ -239,6 +241,18 @@ def _storage_printer(kind: str, sentence: str) -> None:
     print(f"labbench: {label}: {sentence}{extra}", file=sys.stderr, flush=True)
 
 
+def _writable(db) -> None:
+    """A run needs a database it can write to: say so before the rig is touched."""
+    from labbench.storage.engine import StorageError
+
+    if db.read_only:
+        db.dispose()
+        raise StorageError(
+            f"The database {db.describe()} is read-only (its {db.read_only} cannot be written), so no run can be "
+            "recorded into it; reading commands (runs, export) still work."
+        )
+
+
 def _cmd_record(args: argparse.Namespace) -> int:
     from labbench.acquisition.record import record
     from labbench.devices.transport import DeviceError
@@ -247,6 +261,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
         raise UsageError(f"--duration must be a positive number of seconds, not {args.duration}.")
     profile = _load_profile(args.profile)
     db = _open_db(args)
+    _writable(db)
     try:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
         stop, give_up = _interrupts()
@@ -331,6 +346,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name.")
     db = _open_db(args)
+    _writable(db)
     stop, give_up = _interrupts()
 
     def on_violation(position, channel, excursion):

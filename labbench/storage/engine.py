@@ -52,6 +52,8 @@ class Database:
 
     engine: Engine
     url: URL
+    # A SQLite file labbench may read but not write: it serves reading commands only.
+    read_only: Optional[str] = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,8 +84,11 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
     if "://" in text_target:
         try:
             url = make_url(text_target)
-        except ArgumentError:
-            raise DatabaseError(f"The database URL {text_target!r} is not a valid SQLAlchemy URL.") from None
+            url.port  # noqa: B018 - a port that is not a number fails here, not at connect
+        except (ArgumentError, ValueError) as exc:
+            raise DatabaseError(
+                f"The database URL {_hide_password(text_target)!r} is not a valid SQLAlchemy URL ({exc})."
+            ) from None
         backend = url.get_backend_name()
         if backend == "postgresql" and url.get_driver_name() in ("psycopg2", "postgresql", ""):
             # psycopg 3 is what the postgresql extra installs.
@@ -93,6 +98,11 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
                 f"The database URL {url.render_as_string(hide_password=True)!r} uses {backend!r}; "
                 "labbench supports sqlite and postgresql."
             )
+        if backend == "sqlite" and url.database in (None, "", ":memory:"):
+            raise DatabaseError(
+                f"The database URL {text_target!r} names no SQLite file (an in-memory database would lose every "
+                "run); give a path, e.g. sqlite:////home/lab/labbench.sqlite3."
+            )
         return url
     path = Path(text_target).expanduser()
     if path.is_dir():
@@ -100,6 +110,16 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
     if not path.parent.exists():
         raise DatabaseError(f"The folder of the database path {path} does not exist.")
     return URL.create("sqlite+pysqlite", database=str(path.resolve()))
+
+
+def _hide_password(text_url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", text_url)
+
+
+def sqlite_busy_timeout_ms() -> int:
+    """SQLITE_BUSY_TIMEOUT_MS, or LABBENCH_SQLITE_BUSY_TIMEOUT_S when set."""
+    value = os.environ.get("LABBENCH_SQLITE_BUSY_TIMEOUT_S")
+    return int(float(value) * 1000) if value else SQLITE_BUSY_TIMEOUT_MS
 
 
 def _sqlite_settings(engine: Engine) -> None:
@@ -118,7 +138,7 @@ def _sqlite_settings(engine: Engine) -> None:
         # FULL costs nothing here: a run commits at most every 250 ms.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_timeout_ms()}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -231,20 +251,43 @@ def open_database(target: str | os.PathLike[str] | None = None, *, migrate: bool
     Raises :class:`DatabaseError` with a one-sentence message for anything the user must fix.
     """
     url = resolve_url(target)
-    engine = make_engine(url)
+    read_only = _sqlite_read_only(url)
+    engine = make_engine(_read_only_url(url, read_only) if read_only else url)
     try:
         try:
             revision = _check_not_newer(engine, url)
-            if url.get_backend_name() == "sqlite":
+            if url.get_backend_name() == "sqlite" and not read_only:
                 _enable_wal(engine, url)
             if migrate and revision != head_revision():
+                if read_only:
+                    raise DatabaseError(
+                        f"The database {_describe(url)} is read-only and needs an upgrade this labbench cannot write."
+                    )
                 upgrade(engine)  # (running Alembic for an up-to-date database costs 0.1 s at every start)
         except DBAPIError as exc:
             raise DatabaseError(f"Could not open the database {_describe(url)}: {_first_line(exc)}.") from None
     except BaseException:
         engine.dispose()
         raise
-    return Database(engine=engine, url=url)
+    return Database(engine=engine, url=url, read_only=read_only)
+
+
+def _sqlite_read_only(url: URL) -> Optional[str]:
+    """For a SQLite file labbench cannot write: "file" (the file is read-only) or "folder"
+    (its folder or file system is read-only: no journal files can be made beside it)."""
+    if url.get_backend_name() != "sqlite" or not url.database or not os.path.exists(url.database):
+        return None
+    if not os.access(os.path.dirname(url.database), os.W_OK):
+        return "folder"
+    if not os.access(url.database, os.W_OK):
+        return "file"
+    return None
+
+
+def _read_only_url(url: URL, why: str) -> URL:
+    # A WAL database on read-only media opens only as immutable (nothing else writes it there).
+    extra = "&immutable=1" if why == "folder" else ""
+    return URL.create("sqlite+pysqlite", database=f"file:{url.database}?mode=ro{extra}", query={"uri": "true"})
 
 
 def _enable_wal(engine: Engine, url: URL) -> None:
