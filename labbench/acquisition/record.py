@@ -9,11 +9,14 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from sqlalchemy import insert, update
+
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.devices.transport import make_rig
 from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
 from labbench.storage import Database
+from labbench.storage import models as m
 from labbench.storage import repository as repo
 from labbench.storage.telemetry import TelemetryWriter, read_raw
 
@@ -129,12 +132,15 @@ class ReparseSummary:
 def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: str = "") -> ReparseSummary:
     """Rebuild a run's telemetry and console log from its raw bytes with ``profile``.
 
-    One transaction: readers see the old telemetry or the new, never a mix.  Verdicts and
-    results are untouched (they are append-only); the rebuild is recorded in the audit trail.
+    One transaction holds the deletion, the rebuild, the audit entry and the run's new
+    profile: readers see the old run or the new one, and a failure or a kill leaves the old
+    one whole.  Verdicts and results are untouched (they are append-only).
     """
     run = repo.get_run(db, run_id)
     if run.status == "running":
         raise repo.RecordError(f"Run {run_id} is still running; re-parse it after it ends.")
+    if not user.strip():
+        raise repo.RecordError("A re-parse needs the name of who does it (audit trail).")
     parser = TelemetryParser(profile)
     writer = TelemetryWriter(db, run_id)
     malformed = console = 0
@@ -164,12 +170,17 @@ def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: s
                 pending = 0
         parser.end_of_stream(last_ns)
         drain()
+        conn = writer.connection()
+        conn.execute(insert(m.AuditEntry.__table__).values(
+            at=repo.utcnow(), user=user, entity="run", entity_id=run_id, action="reparse", field="profile",
+            old_value=run.profile, new_value=profile.name,
+            reason=reason or f"telemetry rebuilt from raw bytes with profile {profile.name}",
+        ))
+        conn.execute(update(m.Run.__table__).where(m.Run.__table__.c.id == run_id).values(profile=profile.name))
         writer.commit(malformed_count=malformed, console_count=console)
-    finally:
-        writer.close()
-    repo.add_audit_entry(
-        db, user=user, entity="run", entity_id=run_id, action="reparse", field="profile",
-        old_value=run.profile, new_value=profile.name, reason=reason or f"telemetry rebuilt from raw bytes with profile {profile.name}",
-    )
+    except BaseException:
+        writer.abandon()  # rolls everything back: the old telemetry stays
+        raise
+    writer.close()
     final = repo.get_run(db, run_id)
     return ReparseSummary(run_id, final.sample_count, len(repo.run_channels(db, run_id)), malformed, console)

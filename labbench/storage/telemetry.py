@@ -199,6 +199,10 @@ class TelemetryWriter:
         conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(sample_count=0, malformed_count=0, console_count=0))
         self._channels.clear()
 
+    def connection(self) -> Connection:
+        """This writer's connection, for statements that must commit with its data."""
+        return self._connection()
+
     def abandon(self) -> None:
         """Release the connection without committing: the open transaction is rolled back
         (after a failure, or to give up a rebuild)."""
