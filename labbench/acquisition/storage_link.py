@@ -17,7 +17,6 @@ channel whose name does not fit the database is refused alone, with an event.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
@@ -25,11 +24,9 @@ import time
 from typing import Callable, Optional
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 
-from labbench.acquisition.journal import CommitBatch, JournalError, Spool, journal_dir
-from labbench.storage import models as m
 from labbench.storage.engine import Database
+from labbench.storage.journal import CommitBatch, JournalError, Spool, already_stored, journal_path, write_batches
 from labbench.storage.safe_text import CHANNEL_NAME_MAX, UNIT_MAX, safe_text
 from labbench.storage.telemetry import TelemetryWriter
 
@@ -48,11 +45,6 @@ CATCH_UP_BATCHES = 40
 CATCH_UP_SAMPLES = 400_000
 
 StorageListener = Callable[[str, str], None]
-
-
-def journal_path(db: Database, run_id: int):
-    key = hashlib.sha1(db.describe().encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return journal_dir() / f"{key}-run{run_id}.journal"
 
 
 class StorageLink:
@@ -111,6 +103,10 @@ class StorageLink:
         if self._stalled_since is not None and not left:
             self._back_after_end()
         if left:
+            try:
+                self.spool.spill_memory()
+            except JournalError as exc:
+                self.stats.errors.append(str(exc))
             self.stats.errors.append(
                 f"{self.spool.samples} samples in {left} batches were not stored because the database "
                 f"was unavailable; they are kept in {self.spool.path}"
@@ -271,7 +267,7 @@ class StorageLink:
                 if writer is None:
                     writer = TelemetryWriter(self.db, self.run_id)
                     if in_doubt:
-                        if self._already_stored(group[0]):
+                        if already_stored(self.db, self.run_id, group[0]):
                             log.info("run %s: the batch in doubt was committed; not writing it again", self.run_id)
                             self._stored(group[:in_doubt])
                             spool.pop(in_doubt)
@@ -280,15 +276,7 @@ class StorageLink:
                             writer = None
                             continue
                         in_doubt = 0
-                for batch in group:
-                    for item in batch.items:
-                        kind = item[0]
-                        if kind == "samples":
-                            writer.append(item[1], item[3], item[4], unit=item[2])
-                        elif kind == "raw":
-                            writer.append_raw(item[1], item[2])
-                        else:
-                            writer.append_event(item[1], item[2], item[3])
+                write_batches(writer, group)
                 in_doubt = len(group)
                 writer.commit(**group[-1].counters)
                 in_doubt = 0
@@ -324,26 +312,6 @@ class StorageLink:
             for item in batch.items:
                 if item[0] in ("raw", "event"):
                     self.last_stored_ns = max(self.last_stored_ns, item[1])
-
-    def _already_stored(self, batch: CommitBatch) -> bool:
-        """Whether a batch whose commit got no answer is in the database (all or nothing)."""
-        raw = m.RawChunk.__table__
-        events = m.RunEvent.__table__
-        chunks = m.TelemetryChunk.__table__
-        channels = m.Channel.__table__
-        with self.db.engine.connect() as conn:
-            for item in batch.items:
-                if item[0] == "raw":
-                    query = select(raw.c.id).where(raw.c.run_id == self.run_id, raw.c.received_ns == item[1])
-                elif item[0] == "event":
-                    query = select(events.c.id).where(events.c.run_id == self.run_id, events.c.at_ns == item[1],
-                                                      events.c.kind == item[2])
-                else:
-                    query = (select(chunks.c.id).join(channels, channels.c.id == chunks.c.channel_id)
-                             .where(channels.c.run_id == self.run_id, channels.c.name == item[1],
-                                    chunks.c.t_first == float(item[3][0])))
-                return conn.execute(query.limit(1)).first() is not None
-        return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -633,6 +633,12 @@ def mark_interrupted_runs(db: Database, *, host: Optional[str] = None, is_alive=
     dead = [run_id for run_id, pid in candidates if not is_alive(pid)]
     if not dead:
         return []  # nothing written: a read-only database serves read-only commands
+    from labbench.storage.journal import recover
+
+    for run_id in dead:
+        forwarded = recover(db, run_id)  # what the process had not stored when it died
+        if forwarded:
+            log.warning("run %s: %d samples its process left in the storage journal were stored", run_id, forwarded)
     marked = []
     with _write_session(db) as session, session.begin():
         for run_id in dead:

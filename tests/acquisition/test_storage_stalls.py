@@ -166,13 +166,16 @@ def test_ctrl_c_works_while_the_database_is_locked(db_path):
             lock.release()
         proc.kill()
         proc.wait()
-    # The next start marks it interrupted: no run stays running.
+    # The next start marks it interrupted (no run stays running) and stores what the journal
+    # kept: nothing read from the rig is lost.
     db = open_database(str(db_path))
     try:
         assert repo.mark_interrupted_runs(db) == [1]
         run = repo.get_run(db, 1)
-        assert run.status == "interrupted" and run.sample_count > 0
-        assert run.ended_at is not None
+        assert run.status == "interrupted" and run.ended_at is not None
+        _, seq = read_channel(db, 1, "seq")
+        np.testing.assert_array_equal(seq, np.arange(seq.size))
+        assert seq.size > 1000 and run.sample_count == seq.size * 11
     finally:
         db.dispose()
 

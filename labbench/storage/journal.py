@@ -10,12 +10,14 @@ still holds batches.
 
 Only this process reads its journal file; when every batch in it has been forwarded the file
 is emptied, and it is removed when the run ends.  A process killed during an outage leaves its
-file behind, named after the run, with the batches it had not forwarded.
+file behind, named after the database and the run: :func:`recover` forwards it when the run is
+found interrupted.
 """
 
 from __future__ import annotations
 
 import collections
+import hashlib
 import logging
 import os
 import pickle
@@ -27,12 +29,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from sqlalchemy import select
+
 from labbench import paths
+from labbench.storage import models as m
+from labbench.storage.engine import Database
+from labbench.storage.telemetry import TelemetryWriter
 
 log = logging.getLogger(__name__)
 
-# Batches kept in memory before spilling to disk: 2 s at the 250 ms commit interval.
-MEMORY_BATCHES = 8
+# Batches kept in memory before spilling to disk: the one being committed.  Anything that
+# waits longer is on disk, so a kill during an outage loses no more than a normal kill.
+MEMORY_BATCHES = 1
 # The journal of one run may grow to this size (about 100 min at 16 channels x 1 kHz).
 # LABBENCH_JOURNAL_MAX_MB overrides it.
 DEFAULT_MAX_BYTES = 4 << 30
@@ -58,6 +66,79 @@ def journal_dir() -> Path:
     path = paths.user_data_dir() / "journal"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def journal_path(db: Database, run_id: int) -> Path:
+    key = hashlib.sha1(db.describe().encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return journal_dir() / f"{key}-run{run_id}.journal"
+
+
+def write_batches(writer: TelemetryWriter, batches: list[CommitBatch]) -> None:
+    """Queue the batches' items on ``writer`` (the caller commits them as one transaction)."""
+    writer.connection()  # knows the run's channels before the first sample is queued
+    for batch in batches:
+        for item in batch.items:
+            kind = item[0]
+            if kind == "samples":
+                writer.append(item[1], item[3], item[4], unit=item[2])
+            elif kind == "raw":
+                writer.append_raw(item[1], item[2])
+            else:
+                writer.append_event(item[1], item[2], item[3])
+
+
+def already_stored(db: Database, run_id: int, batch: CommitBatch) -> bool:
+    """Whether a batch whose commit got no answer is in the database.  A batch commits all or
+    nothing, so its first item decides."""
+    raw, events = m.RawChunk.__table__, m.RunEvent.__table__
+    chunks, channels = m.TelemetryChunk.__table__, m.Channel.__table__
+    if not batch.items:
+        return False
+    item = batch.items[0]
+    if item[0] == "raw":
+        query = select(raw.c.id).where(raw.c.run_id == run_id, raw.c.received_ns == item[1])
+    elif item[0] == "event":
+        query = select(events.c.id).where(events.c.run_id == run_id, events.c.at_ns == item[1], events.c.kind == item[2])
+    else:
+        query = (select(chunks.c.id).join(channels, channels.c.id == chunks.c.channel_id)
+                 .where(channels.c.run_id == run_id, channels.c.name == item[1], chunks.c.t_first == float(item[3][0])))
+    with db.engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None
+
+
+def recover(db: Database, run_id: int) -> int:
+    """Forward what a killed process left in the run's journal; the samples forwarded.
+
+    Each batch is looked up first (the process may have died after its commit), a torn
+    record at the end (killed while writing it) is left out, and the file is removed."""
+    path = journal_path(db, run_id)
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    offset = forwarded = 0
+    batches: list[CommitBatch] = []
+    while offset + _HEADER.size <= len(data):
+        size, crc = _HEADER.unpack_from(data, offset)
+        payload = data[offset + _HEADER.size: offset + _HEADER.size + size]
+        if len(payload) != size or zlib.crc32(payload) != crc:
+            log.warning("journal %s: torn record at byte %d left out", path, offset)
+            break
+        offset += _HEADER.size + size
+        batches.append(pickle.loads(payload))
+    for batch in sorted(batches, key=lambda b: b.number):
+        if already_stored(db, run_id, batch):
+            continue
+        writer = TelemetryWriter(db, run_id)
+        try:
+            write_batches(writer, [batch])
+            writer.commit()
+        except BaseException:
+            writer.abandon()
+            raise
+        writer.close()
+        forwarded += batch.samples
+    path.unlink()
+    return forwarded
 
 
 def max_journal_bytes() -> int:
@@ -193,6 +274,14 @@ class Spool:
             if self._memory or self._on_disk:
                 self._cond.wait(timeout)
             return not (self._memory or self._on_disk)
+
+    def spill_memory(self) -> None:
+        """Write the batches held in memory to the file too (giving up on the database: the
+        file then holds everything not stored; :func:`recover` puts it back in order)."""
+        with self._cond:
+            while self._memory:
+                batch = self._memory.popleft()
+                self._write(batch)
 
     def discard(self) -> None:
         """Close the file; remove it when everything in it was forwarded."""
