@@ -81,14 +81,19 @@ class PrivatePostgres:
                     out.append(int(entry.name))
         return out
 
-    def freeze(self) -> None:
+    def _signal_all(self, sig: int) -> None:
         for pid in self.pids():
-            os.kill(pid, signal.SIGSTOP)
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass  # a backend that ended meanwhile
+
+    def freeze(self) -> None:
+        self._signal_all(signal.SIGSTOP)
         self.frozen = True
 
     def thaw(self) -> None:
-        for pid in self.pids():
-            os.kill(pid, signal.SIGCONT)
+        self._signal_all(signal.SIGCONT)
         self.frozen = False
 
     def cpu_seconds(self) -> float:
