@@ -17,6 +17,7 @@ channel whose name does not fit the database is refused alone, with an event.
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -63,6 +64,8 @@ class StorageLink:
         self._malformed = self._console = 0
         self._channels: dict[str, Optional[str]] = {}  # rig name -> stored name (None: refused)
         self.last_stored_ns = 0
+        # Seconds each commit took (the newest 100,000), for benchmarks and the status bar.
+        self.commit_seconds: collections.deque[float] = collections.deque(maxlen=100_000)
 
     def add_listener(self, listener: StorageListener) -> None:
         """Called with ("storage_stall" | "storage_back", sentence) from the spooler thread."""
@@ -278,7 +281,9 @@ class StorageLink:
                         in_doubt = 0
                 write_batches(writer, group)
                 in_doubt = len(group)
+                began = time.perf_counter()
                 writer.commit(**group[-1].counters)
+                self.commit_seconds.append(time.perf_counter() - began)
                 in_doubt = 0
             except JournalError as exc:
                 self.stats.errors.append(str(exc))
