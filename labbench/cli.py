@@ -218,58 +218,24 @@ def _open_db(args: argparse.Namespace):
     return db
 
 
-def _interrupts() -> tuple[threading.Event, threading.Event]:
-    """(stop, give_up): the first Ctrl-C stops the run, the second stops waiting for an
-    unavailable database (what it has not taken stays in the journal), a third interrupts."""
-    stop, give_up = threading.Event(), threading.Event()
-
-    def _on_sigint(*_):
-        if not stop.is_set():
-            stop.set()
-        elif not give_up.is_set():
-            give_up.set()
-            print("labbench: not waiting for the database any longer", file=sys.stderr, flush=True)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    signal.signal(signal.SIGINT, _on_sigint)
-    return stop, give_up
-
-
-def _storage_printer(kind: str, sentence: str) -> None:
-    label = {"storage_stall": "storage stalled", "storage_back": "storage back", "storage_wait": "storage"}[kind]
-    extra = "; Ctrl-C again to stop waiting" if kind == "storage_wait" else ""
-    print(f"labbench: {label}: {sentence}{extra}", file=sys.stderr, flush=True)
-
-
-def _writable(db) -> None:
-    """A run needs a database it can write to: say so before the rig is touched."""
-    from labbench.storage.engine import StorageError
-
-    if db.read_only:
-        db.dispose()
-        raise StorageError(
-            f"The database {db.describe()} is read-only (its {db.read_only} cannot be written), so no run can be "
-            "recorded into it; reading commands (runs, export) still work."
-        )
-
-
 def _cmd_record(args: argparse.Namespace) -> int:
     from labbench.acquisition.record import record
+    from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
 
     if not args.duration > 0:
         raise UsageError(f"--duration must be a positive number of seconds, not {args.duration}.")
     profile = _load_profile(args.profile)
     db = _open_db(args)
-    _writable(db)
+    writable(db)
     try:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
-        stop, give_up = _interrupts()
+        stop, give_up = interrupts()
         try:
             summary = record(
                 db, device=args.device, dut=dut, duration_s=args.duration, profile=profile,
                 operator=args.operator, station=args.station or socket.gethostname(), stop=stop,
-                give_up=give_up, on_storage=_storage_printer,
+                give_up=give_up, on_storage=storage_printer,
             )
         except DeviceError as exc:
             raise UsageError(str(exc)) from None
@@ -330,6 +296,7 @@ def _find_or_register_dut(db, serial: str, new_kind: Optional[str]):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
     from labbench.runs.plan import PlanError, load_plan
     from labbench.runs.sequencer import RunRequest, run_plan
@@ -346,8 +313,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name.")
     db = _open_db(args)
-    _writable(db)
-    stop, give_up = _interrupts()
+    writable(db)
+    stop, give_up = interrupts()
 
     def on_violation(position, channel, excursion):
         if not args.json:
@@ -362,7 +329,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
         request = RunRequest(plan, dut, args.device, profile, args.operator, args.station or socket.gethostname(), manual)
         outcome = run_plan(db, request, stop=stop, on_violation=on_violation, on_step=on_step,
-                           give_up=give_up, on_storage=_storage_printer)
+                           give_up=give_up, on_storage=storage_printer)
         run = repo.get_run(db, outcome.run_id)
     except (DeviceError, repo.RecordError) as exc:
         raise UsageError(str(exc)) from None
@@ -482,6 +449,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # psycopg warns, several lines each, about connections a server restart cut; the
+        # storage link already says it in one line and retries.
+        logging.getLogger("psycopg").setLevel(logging.ERROR)
     handlers = {
         "db": _cmd_db,
         "ports": _cmd_ports,
