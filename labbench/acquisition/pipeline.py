@@ -146,6 +146,11 @@ class Acquisition:
         """Queue a command line for the rig (written by the reader thread, recorded as an event)."""
         self._commands.put(line)
 
+    def record_event(self, at_ns: int, kind: str, detail: str = "") -> None:
+        """A run event (step start, manual entry, ...) stored in order with the telemetry:
+        it never waits for the database, so a stall does not hold up the run."""
+        self._event(at_ns, kind, detail)
+
     def add_storage_listener(self, listener: StorageListener) -> None:
         """Told ("storage_stall" | "storage_back", sentence) when storage stalls and is back."""
         self.storage.add_listener(listener)

@@ -110,12 +110,12 @@ def run_plan(
         for position, step in enumerate(plan.steps):
             started_ns = time.time_ns()
             evaluator.begin_step(position, started_ns, (started_ns - run.t0_ns) / 1e9)
-            repo.add_run_event(db, run.id, "step_start", step.name, at_ns=started_ns)
+            acquisition.record_event(started_ns, "step_start", step.name)
             if on_step:
                 on_step(position, step)
             for line in step.send:
                 acquisition.send(line)
-            manual.append(_manual_entries(db, run.id, step, request.manual_values, ask_manual))
+            manual.append(_manual_entries(acquisition, step, request.manual_values, ask_manual))
             deadline = time.monotonic() + step.duration_s
             while not stop.is_set() and not acquisition.link_gone.is_set():
                 left = deadline - time.monotonic()
@@ -125,7 +125,7 @@ def run_plan(
             ended_ns = time.time_ns()
             evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
             evaluator.wait_for_emit_after(ended_ns, STEP_SETTLE_TIMEOUT_S)
-            repo.add_run_event(db, run.id, "step_end", step.name, at_ns=ended_ns)
+            acquisition.record_event(ended_ns, "step_end", step.name)
             if stop.is_set():
                 status = "error" if failure else "aborted"
                 error = "; ".join(failure) if failure else ""
@@ -134,7 +134,7 @@ def run_plan(
                 status, error = "error", "the rig was lost and did not come back within the reconnect window"
                 break
             if plan.stop_on_fail and evaluator.step_record(position, manual[position]).verdict == "failed":
-                repo.add_run_event(db, run.id, "stop_on_fail", f"step {step.name!r} failed")
+                acquisition.record_event(time.time_ns(), "stop_on_fail", f"step {step.name!r} failed")
                 break
     except KeyboardInterrupt:
         status = "aborted"
@@ -167,7 +167,7 @@ def run_plan(
     return RunOutcome(run.id, status, verdict, final, stats, agrees, [lat for *_, lat in evaluator.live_violations])
 
 
-def _manual_entries(db, run_id, step: Step, given: dict[str, str], ask) -> dict[str, str]:
+def _manual_entries(acquisition: Acquisition, step: Step, given: dict[str, str], ask) -> dict[str, str]:
     values: dict[str, str] = {}
     for spec in step.manuals:
         value = given.get(spec.name)
@@ -175,5 +175,5 @@ def _manual_entries(db, run_id, step: Step, given: dict[str, str], ask) -> dict[
             value = ask(step, spec)
         if value is not None:
             values[spec.name] = str(value)
-            repo.add_run_event(db, run_id, "manual", f"{spec.name} = {value}")
+            acquisition.record_event(time.time_ns(), "manual", f"{spec.name} = {value}")
     return values

@@ -83,12 +83,12 @@ def _record_cli(db_path: Path, seconds: float, rate: int = 1000) -> subprocess.P
     )
 
 
-def _wait_for_run(db_path: Path, timeout: float = 30.0) -> None:
+def _wait_for_run(db_path: Path, timeout: float = 30.0, run_id: int = 1) -> None:
     done = threading.Event()
     db = open_database(str(db_path))
     try:
         for _ in range(int(timeout / 0.02)):
-            runs = repo.list_runs(db)
+            runs = [r for r in repo.list_runs(db) if r.id == run_id]
             if runs and runs[0].sample_count > 0:
                 return
             done.wait(0.02)
@@ -227,5 +227,78 @@ def test_a_journal_that_fills_the_disk_ends_the_run_as_error_and_says_why(db_pat
         _, seq = read_channel(db, run.id, "seq")
         assert seq.size > 0 and run.sample_count == seq.size * 11
         np.testing.assert_array_equal(seq, np.arange(seq.size))  # what was kept is whole and in order
+    finally:
+        db.dispose()
+
+
+def test_a_reparse_during_a_live_recording_leaves_its_timestamps_alone(db_path):
+    # Finding 1: a reparse of another run (one long write transaction) during a recording
+    # gave the recording 7.7 s of samples with one timestamp.
+    from labbench.acquisition.record import record
+    from labbench.protocols.profile import load_profile
+
+    db = open_database(str(db_path))
+    try:
+        big = record(db, device="mock://nominal?rate=20000", dut=repo.add_dut(db, "chip", "CHP-BIG"),
+                     duration_s=2.0, profile=load_profile("default"))
+    finally:
+        db.dispose()
+    proc = _record_cli(db_path, 4.0)
+    err = Lines(proc.stderr)
+    try:
+        _wait_for_run(db_path, run_id=2)
+        reparse = subprocess.run(
+            [sys.executable, "-m", "labbench", "reparse", str(big.run_id), "--profile", "bringup-rig", "--user", "ana",
+             "--db", str(db_path)], capture_output=True, text=True, timeout=120)
+        assert reparse.returncode == 0, reparse.stderr
+        out = proc.stdout.read()
+        assert proc.wait(timeout=120) == 0, out + err.rest()
+    finally:
+        proc.kill()
+        proc.wait()
+    db = open_database(str(db_path))
+    try:
+        run = repo.get_run(db, 2)
+        t, seq = read_channel(db, run.id, "seq")
+        np.testing.assert_array_equal(seq, np.arange(seq.size))
+        assert t[-1] > 3.7 and np.diff(t).max() < 0.1
+        assert np.unique(t).size > 0.9 * t.size / 4
+    finally:
+        db.dispose()
+
+
+def test_a_plan_run_goes_on_through_a_stall(db_path):
+    plan = Path(__file__).parents[2] / "resources" / "plans" / "sled-power-on.toml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "labbench", "run", "--plan", str(plan), "--dut", "S-ST", "--new-dut", "sled",
+         "--device", "mock://nominal?rate=500", "--db", str(db_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out = Lines(proc.stdout)
+    err = Lines(proc.stderr)
+    lock = None
+    try:
+        out.wait_for("step 1/3")
+        lock = WriteLock(db_path)  # held through the rest of step 1 and into step 2
+        err.wait_for("storage stalled")
+        out.wait_for("step 2/3")
+        lock.release()
+        err.wait_for("storage back")
+        assert proc.wait(timeout=120) == 0, out.rest() + err.rest()
+    finally:
+        if lock is not None:
+            lock.release()
+        proc.kill()
+        proc.wait()
+    assert "PASSED" in out.rest()
+    db = open_database(str(db_path))
+    try:
+        (run,) = repo.list_runs(db)
+        assert run.status == "passed"
+        _, seq = read_channel(db, run.id, "seq")
+        np.testing.assert_array_equal(seq, np.arange(seq.size))
+        kinds = [e.kind for e in repo.run_events(db, run.id)]
+        assert kinds.count("step_start") == 3 and kinds.count("step_end") == 3
+        assert "storage_stall" in kinds and "storage_back" in kinds
     finally:
         db.dispose()
