@@ -211,6 +211,8 @@ def _open_db(args: argparse.Namespace):
     from labbench.storage.repository import mark_interrupted_runs
 
     db = open_database(_db_target(args))
+    if db.read_only:
+        return db  # runs left running stay so until labbench may write the database
     for run_id in mark_interrupted_runs(db):
         print(f"labbench: run {run_id} was left running by a process that died; marked interrupted (data kept)", file=sys.stderr)
     return db
@@ -218,20 +220,22 @@ def _open_db(args: argparse.Namespace):
 
 def _cmd_record(args: argparse.Namespace) -> int:
     from labbench.acquisition.record import record
+    from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
 
     if not args.duration > 0:
         raise UsageError(f"--duration must be a positive number of seconds, not {args.duration}.")
     profile = _load_profile(args.profile)
     db = _open_db(args)
+    writable(db)
     try:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop, give_up = interrupts()
         try:
             summary = record(
                 db, device=args.device, dut=dut, duration_s=args.duration, profile=profile,
                 operator=args.operator, station=args.station or socket.gethostname(), stop=stop,
+                give_up=give_up, on_storage=storage_printer,
             )
         except DeviceError as exc:
             raise UsageError(str(exc)) from None
@@ -244,7 +248,10 @@ def _cmd_record(args: argparse.Namespace) -> int:
             f"run {summary.run_id} {summary.status}: {summary.samples} samples from {summary.lines} lines, "
             f"{summary.malformed} malformed, {summary.console} console lines"
             + (f", {summary.disconnects} disconnects, {summary.reconnects} reconnects" if summary.disconnects else "")
+            + (f", {summary.storage_stalls} storage stalls" if summary.storage_stalls else "")
         )
+        if summary.error:
+            print(f"labbench: run {summary.run_id} ended as {summary.status} because {summary.error}.", file=sys.stderr)
     return EXIT_OK if summary.status == "recorded" else EXIT_RUN_ERROR
 
 
@@ -289,6 +296,7 @@ def _find_or_register_dut(db, serial: str, new_kind: Optional[str]):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
     from labbench.runs.plan import PlanError, load_plan
     from labbench.runs.sequencer import RunRequest, run_plan
@@ -305,8 +313,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name.")
     db = _open_db(args)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    writable(db)
+    stop, give_up = interrupts()
 
     def on_violation(position, channel, excursion):
         if not args.json:
@@ -320,7 +328,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
         request = RunRequest(plan, dut, args.device, profile, args.operator, args.station or socket.gethostname(), manual)
-        outcome = run_plan(db, request, stop=stop, on_violation=on_violation, on_step=on_step)
+        outcome = run_plan(db, request, stop=stop, on_violation=on_violation, on_step=on_step,
+                           give_up=give_up, on_storage=storage_printer)
         run = repo.get_run(db, outcome.run_id)
     except (DeviceError, repo.RecordError) as exc:
         raise UsageError(str(exc)) from None
@@ -343,6 +352,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 if item.verdict != "passed":
                     print(f"          {item.verdict:9} {item.kind} {item.name}" + ("" if item.value is None else f" = {item.value!r}"))
         print(f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, {len(violations)} violations, {run.malformed_count} malformed lines)")
+        if run.error_message:
+            print(f"labbench: run {outcome.run_id} ended as {outcome.status} because {run.error_message}.", file=sys.stderr)
     return {"passed": EXIT_OK, "marginal": EXIT_OK, "failed": EXIT_FAILED}.get(outcome.status, EXIT_RUN_ERROR)
 
 
@@ -422,8 +433,15 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     return run_app(db_target=_db_target(args), demo=args.demo)
 
 
+# Commands that record a run: a storage fault there ends the run (exit 3); elsewhere the
+# command could not use its database (exit 2).
+_RUN_COMMANDS = ("record", "run")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from labbench.storage.engine import DatabaseError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from labbench.storage.engine import DatabaseError, StorageError, first_line
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -431,6 +449,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # psycopg warns, several lines each, about connections a server restart cut; the
+        # storage link already says it in one line and retries.
+        logging.getLogger("psycopg").setLevel(logging.ERROR)
     handlers = {
         "db": _cmd_db,
         "ports": _cmd_ports,
@@ -448,6 +470,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UsageError, DatabaseError) as exc:
         print(f"labbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StorageError as exc:
+        print(f"labbench: {exc}", file=sys.stderr)
+        return EXIT_RUN_ERROR if args.command in _RUN_COMMANDS else EXIT_USAGE
+    except SQLAlchemyError as exc:
+        log.debug("database failure", exc_info=True)
+        what = "the run could not be recorded" if args.command in _RUN_COMMANDS else "the command could not use it"
+        print(f"labbench: the database failed and {what}: {first_line(exc)}.", file=sys.stderr)
+        return EXIT_RUN_ERROR if args.command in _RUN_COMMANDS else EXIT_USAGE
     except KeyboardInterrupt:
         print("labbench: interrupted", file=sys.stderr)
         return EXIT_RUN_ERROR

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Optional
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
@@ -19,6 +20,8 @@ class RigMonitor:
         self.operator, self.station = operator, station
         self.run_id: Optional[int] = None
         self.acquisition: Optional[Acquisition] = None
+        # Set to stop waiting for a database that is unavailable when the rig is disconnected.
+        self.give_up = threading.Event()
 
     def connect(self) -> int:
         """Open the rig (DeviceError before any run exists) and start recording; the run id."""
@@ -38,8 +41,9 @@ class RigMonitor:
 
     def disconnect(self) -> AcquisitionStats:
         assert self.acquisition is not None and self.run_id is not None
-        stats = self.acquisition.stop()
+        stats = self.acquisition.stop(give_up=self.give_up)
         status = "error" if stats.errors or self.acquisition.link_gone.is_set() else "recorded"
-        repo.finish_run(self.db, self.run_id, status, error_message="; ".join(stats.errors))
+        repo.finish_run_when_possible(self.db, self.run_id, status, error_message="; ".join(stats.errors),
+                                      give_up=self.give_up)
         self.acquisition = None
         return stats

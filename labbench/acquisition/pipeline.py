@@ -1,16 +1,18 @@
 """The acquisition pipeline of one rig: reader thread -> rings, storage writer, live hooks.
 
-Threads and what each owns (DESIGN.md §1):
+Threads and what each owns (docs/architecture.md):
 
 * the reader thread owns the rig's transport: it reads with a bounded timeout, sends
   queued commands, frames and parses, and every ``BATCH_INTERVAL_S`` hands a batch to the
-  ring buffers, the live listeners and the writer queue;
-* the writer thread owns its database connection: it appends batches, raw bytes and events
-  and commits every ``COMMIT_INTERVAL_S``.
+  ring buffers, the live listeners and the storage link;
+* the storage link's forwarder thread owns its database connection: it writes batches, raw
+  bytes and events and commits every ``COMMIT_INTERVAL_S``.
 
-The writer queue is bounded.  If storage falls behind, the reader waits (back-pressure)
-and counts the waits in ``stats.writer_waits``: nothing is ever dropped between the rig and
-the database.  The backlog is visible as ``stats.backlog``.
+The reader never waits for storage: it hands everything to the run's
+:class:`~labbench.acquisition.storage_link.StorageLink`, whose spooler and forwarder threads
+commit every 150 ms and, when the database stalls or goes away, keep the batches in a journal
+on disk until it is back (store and forward).  The backlog is ``stats.backlog`` (samples) and
+``stats.journal_batches``; ``stats.storage`` says whether storage keeps up.
 """
 
 from __future__ import annotations
@@ -28,18 +30,15 @@ from labbench.acquisition.ring import ChannelRing
 from labbench.devices.transport import DeviceError, LinkLost, Rig, Transport
 from labbench.protocols.parser import ConsoleLine, Note, TelemetryParser
 from labbench.protocols.profile import Profile
+from labbench.acquisition.storage_link import COMMIT_INTERVAL_S, StorageLink, StorageListener
 from labbench.storage import Database
-from labbench.storage.telemetry import TelemetryWriter
 
 log = logging.getLogger(__name__)
 
 # Batches every 30 ms: smooth live plots, and few enough hand-overs that fan-out costs
 # nothing at 10 kHz (never one hand-over per sample).
 BATCH_INTERVAL_S = 0.03
-# Commit at most every 250 ms: a crash loses at most this much (DESIGN.md §2).
-COMMIT_INTERVAL_S = 0.25
-# About 60 s of batches may wait for storage before the reader has to wait.
-WRITER_QUEUE_BATCHES = 2000
+__all__ = ["Acquisition", "AcquisitionStats", "SampleBatch", "BATCH_INTERVAL_S", "COMMIT_INTERVAL_S"]
 # Samples each channel's ring keeps for live views (1 h at 1 kHz is a GUI-level concern).
 DEFAULT_RING_CAPACITY = 1 << 18
 # Reconnect attempts back off from 50 ms to 1 s.
@@ -74,9 +73,16 @@ class AcquisitionStats:
     capped_lines: int = 0
     disconnects: int = 0
     reconnects: int = 0
-    backlog: int = 0
-    writer_waits: int = 0
+    backlog: int = 0  # samples read but not yet stored
+    writer_waits: int = 0  # times the reader waited for storage (never, since store and forward)
     samples_stored: int = 0
+    storage: str = "ok"  # ok, stalled
+    storage_stalls: int = 0
+    journal_batches: int = 0  # batches waiting for the database
+    journal_bytes: int = 0  # of them, bytes spilled to the journal file
+    text_escaped: int = 0  # characters the database refuses, escaped
+    refused_channels: list[str] = field(default_factory=list)
+    refused_samples: int = 0
     sample_rate: float = 0.0
     errors: list[str] = field(default_factory=list)
 
@@ -112,12 +118,10 @@ class Acquisition:
         self.link_gone = threading.Event()  # the rig stayed away longer than the window
         self._listeners: list[Callable[[SampleBatch], None]] = []
         self._commands: "queue.SimpleQueue[str]" = queue.SimpleQueue()
-        self._writer_queue: "queue.Queue[tuple]" = queue.Queue(maxsize=WRITER_QUEUE_BATCHES)
         self._stop = threading.Event()
         self._transport: Optional[Transport] = None
         self._reader: Optional[threading.Thread] = None
-        self._writer: Optional[threading.Thread] = None
-        self._writer_error: Optional[BaseException] = None
+        self.storage = StorageLink(db, run_id, self.stats, units=self.units, on_fatal=self._storage_failed)
         self._rate_window: list[tuple[float, int]] = []
         self._link_changes: list[tuple[int, str]] = []
 
@@ -133,27 +137,49 @@ class Acquisition:
         DeviceError goes to the caller with nothing started."""
         self._transport = transport if transport is not None else self.rig.open()
         self.stats.link = "connected"
-        self._writer = threading.Thread(target=self._write_loop, name=f"labbench-writer-{self.run_id}", daemon=True)
         self._reader = threading.Thread(target=self._read_loop, name=f"labbench-reader-{self.run_id}", daemon=True)
         self._event(time.time_ns(), "connect", self.rig.device)
-        self._writer.start()
+        self.storage.start()
         self._reader.start()
 
     def send(self, line: str) -> None:
         """Queue a command line for the rig (written by the reader thread, recorded as an event)."""
         self._commands.put(line)
 
-    def stop(self, timeout: float = 30.0) -> AcquisitionStats:
+    def record_event(self, at_ns: int, kind: str, detail: str = "") -> None:
+        """A run event (step start, manual entry, ...) stored in order with the telemetry:
+        it never waits for the database, so a stall does not hold up the run."""
+        self._event(at_ns, kind, detail)
+
+    def add_storage_listener(self, listener: StorageListener) -> None:
+        """Told ("storage_stall" | "storage_back", sentence) when storage stalls and is back."""
+        self.storage.add_listener(listener)
+
+    def stop(
+        self,
+        timeout: float = 30.0,
+        *,
+        give_up: Optional[threading.Event] = None,
+        on_wait: Optional[Callable[[int, str], None]] = None,
+    ) -> AcquisitionStats:
+        """End reading and wait until everything read is stored.
+
+        While the database is unavailable this waits for it; ``give_up`` ends the wait, and
+        what was not stored stays in the journal file (``on_wait(samples, path)`` is told once
+        when the wait begins)."""
         self._stop.set()
         if self._reader is not None:
             self._reader.join(timeout)
-        self._writer_queue.put(("stop",))
-        if self._writer is not None:
-            self._writer.join(timeout)
-            if self._writer.is_alive():
-                self.stats.errors.append("the storage writer did not finish in time")
-        self.stats.backlog = self._writer_queue.qsize()
+        self.storage.finish(give_up, on_wait)
         return self.stats
+
+    @property
+    def last_stored_ns(self) -> int:
+        """Arrival time of the newest raw read or event known to be committed."""
+        return self.storage.last_stored_ns
+
+    def _storage_failed(self, why: str) -> None:
+        self.link_gone.set()  # ends the run as error, with ``why`` in stats.errors
 
     @property
     def running(self) -> bool:
@@ -304,64 +330,6 @@ class Acquisition:
     def _event(self, at_ns: int, kind: str, detail: str) -> None:
         self._writer_put(("event", at_ns, kind, detail))
 
+
     def _writer_put(self, item: tuple) -> None:
-        try:
-            self._writer_queue.put_nowait(item)
-        except queue.Full:
-            self.stats.writer_waits += 1  # back-pressure: wait, never drop
-            while True:
-                try:
-                    self._writer_queue.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    if self._writer_error is not None:
-                        return  # storage failed: the run ends as error, the failure is recorded
-        self.stats.backlog = self._writer_queue.qsize()
-
-    # --- writer thread --------------------------------------------------------------------
-
-    def _write_loop(self) -> None:
-        writer = TelemetryWriter(self.db, self.run_id)
-        last_commit = time.monotonic()
-        malformed = console = 0
-        try:
-            while True:
-                timeout = max(COMMIT_INTERVAL_S - (time.monotonic() - last_commit), 0.0)
-                try:
-                    item = self._writer_queue.get(timeout=timeout)
-                except queue.Empty:
-                    item = None
-                if item is not None:
-                    kind = item[0]
-                    if kind == "stop":
-                        break
-                    if kind == "raw":
-                        writer.append_raw(item[1], item[2])
-                    elif kind == "event":
-                        writer.append_event(item[1], item[2], item[3])
-                    elif kind == "batch":
-                        batch: SampleBatch = item[1]
-                        for name, (t, v) in batch.samples.items():
-                            writer.append(name, t, v, unit=batch.units.get(name) or self.units.get(name, ""))
-                        for line in batch.console:
-                            writer.append_event(line.received_ns, line.kind, line.text)
-                            if line.kind == "malformed":
-                                malformed += 1
-                            else:
-                                console += 1
-                if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
-                    self.stats.samples_stored += writer.commit(malformed_count=malformed, console_count=console)
-                    last_commit = time.monotonic()
-                    self.stats.backlog = self._writer_queue.qsize()
-            self.stats.samples_stored += writer.commit(malformed_count=malformed, console_count=console)
-        except BaseException as exc:
-            log.exception("storage writer of run %s failed", self.run_id)
-            self._writer_error = exc
-            self.stats.errors.append(f"writer: {exc!r}")
-            self.link_gone.set()
-            self._stop.set()
-        finally:
-            try:
-                writer.close()
-            except Exception:
-                log.exception("closing the storage writer failed")
+        self.storage.put(item)  # never blocks: the port is read whatever storage does

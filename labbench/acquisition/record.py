@@ -7,13 +7,16 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
+
+from sqlalchemy import insert, update
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.devices.transport import make_rig
 from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
 from labbench.storage import Database
+from labbench.storage import models as m
 from labbench.storage import repository as repo
 from labbench.storage.telemetry import TelemetryWriter, read_raw
 
@@ -31,6 +34,8 @@ class RecordSummary:
     disconnects: int
     reconnects: int
     duration_s: float
+    error: str = ""
+    storage_stalls: int = 0
 
 
 def record(
@@ -43,11 +48,16 @@ def record(
     operator: str = "",
     station: Optional[str] = None,
     stop: Optional[threading.Event] = None,
+    give_up: Optional[threading.Event] = None,
+    on_storage: Optional[Callable[[str, str], None]] = None,
 ) -> RecordSummary:
     """Record telemetry from ``device`` into a new run (status ``recorded``) for duration_s.
 
     ``stop`` ends it early (Ctrl-C): the run is ``aborted``, everything recorded is kept.  A
-    rig that stays away longer than the profile's reconnect window ends it as ``error``.
+    rig that stays away longer than the profile's reconnect window ends it as ``error``, and
+    so does a storage journal that cannot be written (disk full).  While the database stalls
+    the recording goes on (``on_storage`` hears "storage_stall" / "storage_back" /
+    "storage_wait"); at the end it waits for the database unless ``give_up`` is set.
     """
     rig = make_rig(device, profile)
     transport = rig.open()  # DeviceError before any run exists
@@ -60,7 +70,10 @@ def record(
         transport.close()  # the port is not left held when the database refuses
         raise
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile)
+    if on_storage is not None:
+        acquisition.add_storage_listener(on_storage)
     stop = stop or threading.Event()
+    give_up = give_up or threading.Event()
     began = time.monotonic()
     status, error = "recorded", ""
     acquisition.start(transport)
@@ -78,10 +91,10 @@ def record(
     except KeyboardInterrupt:
         status = "aborted"
     finally:
-        stats: AcquisitionStats = acquisition.stop()
+        stats: AcquisitionStats = acquisition.stop(give_up=give_up, on_wait=storage_wait_teller(on_storage))
         if stats.errors and status != "aborted":
             status, error = "error", "; ".join(stats.errors)
-        repo.finish_run(db, run.id, status, error_message=error)
+        repo.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up)
     final = repo.get_run(db, run.id)
     return RecordSummary(
         run_id=run.id,
@@ -93,6 +106,17 @@ def record(
         disconnects=stats.disconnects,
         reconnects=stats.reconnects,
         duration_s=time.monotonic() - began,
+        error=error,
+        storage_stalls=stats.storage_stalls,
+    )
+
+
+def storage_wait_teller(on_storage: Optional[Callable[[str, str], None]]) -> Optional[Callable[[int, str], None]]:
+    """``on_wait`` for Acquisition.stop that tells ``on_storage`` ("storage_wait", sentence)."""
+    if on_storage is None:
+        return None
+    return lambda samples, path: on_storage(
+        "storage_wait", f"waiting for the database to take {samples} buffered samples (kept in {path} meanwhile)"
     )
 
 
@@ -108,12 +132,15 @@ class ReparseSummary:
 def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: str = "") -> ReparseSummary:
     """Rebuild a run's telemetry and console log from its raw bytes with ``profile``.
 
-    One transaction: readers see the old telemetry or the new, never a mix.  Verdicts and
-    results are untouched (they are append-only); the rebuild is recorded in the audit trail.
+    One transaction holds the deletion, the rebuild, the audit entry and the run's new
+    profile: readers see the old run or the new one, and a failure or a kill leaves the old
+    one whole.  Verdicts and results are untouched (they are append-only).
     """
     run = repo.get_run(db, run_id)
     if run.status == "running":
         raise repo.RecordError(f"Run {run_id} is still running; re-parse it after it ends.")
+    if not user.strip():
+        raise repo.RecordError("A re-parse needs the name of who does it (audit trail).")
     parser = TelemetryParser(profile)
     writer = TelemetryWriter(db, run_id)
     malformed = console = 0
@@ -147,12 +174,17 @@ def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: s
                 pending = 0
         parser.end_of_stream(last_ns)
         drain()
+        conn = writer.connection()
+        conn.execute(insert(m.AuditEntry.__table__).values(
+            at=repo.utcnow(), user=user, entity="run", entity_id=run_id, action="reparse", field="profile",
+            old_value=run.profile, new_value=profile.name,
+            reason=reason or f"telemetry rebuilt from raw bytes with profile {profile.name}",
+        ))
+        conn.execute(update(m.Run.__table__).where(m.Run.__table__.c.id == run_id).values(profile=profile.name))
         writer.commit(malformed_count=malformed, console_count=console)
-    finally:
-        writer.close()
-    repo.add_audit_entry(
-        db, user=user, entity="run", entity_id=run_id, action="reparse", field="profile",
-        old_value=run.profile, new_value=profile.name, reason=reason or f"telemetry rebuilt from raw bytes with profile {profile.name}",
-    )
+    except BaseException:
+        writer.abandon()  # rolls everything back: the old telemetry stays
+        raise
+    writer.close()
     final = repo.get_run(db, run_id)
     return ReparseSummary(run_id, final.sample_count, len(repo.run_channels(db, run_id)), malformed, console)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
+from labbench.acquisition.record import storage_wait_teller
 from labbench.criteria.limits import Excursion, worst
 from labbench.devices.transport import make_rig
 from labbench.protocols.profile import Profile
@@ -70,11 +71,15 @@ def run_plan(
     ask_manual: Optional[Callable[[Step, ManualSpec], Optional[str]]] = None,
     on_started: Optional[Callable[[int, Acquisition, LiveEvaluator], None]] = None,
     failure: Optional[list[str]] = None,
+    give_up: Optional[threading.Event] = None,
+    on_storage: Optional[Callable[[str, str], None]] = None,
 ) -> RunOutcome:
     """Execute ``request.plan`` on its rig.  DeviceError / RecordError before the run exists.
 
     ``stop`` ends the run as aborted, unless ``failure`` holds a message by then (the GUI
-    crashed, say): then it ends as error with that message."""
+    crashed, say): then it ends as error with that message.  While the database stalls the
+    run goes on (``on_storage`` hears "storage_stall" / "storage_back" / "storage_wait"); at
+    its end it waits for the database unless ``give_up`` is set."""
     plan, profile = request.plan, request.profile
     if plan.dut_kind != request.dut.kind:
         raise repo.RecordError(
@@ -92,6 +97,9 @@ def run_plan(
     evaluator = LiveEvaluator(plan, run.t0_ns, on_violation)
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile, units=plan.channel_units)
     acquisition.add_listener(evaluator.on_batch)
+    if on_storage is not None:
+        acquisition.add_storage_listener(on_storage)
+    give_up = give_up or threading.Event()
     manual: list[dict[str, str]] = []
     status = None
     error = ""
@@ -102,12 +110,12 @@ def run_plan(
         for position, step in enumerate(plan.steps):
             started_ns = time.time_ns()
             evaluator.begin_step(position, started_ns, (started_ns - run.t0_ns) / 1e9)
-            repo.add_run_event(db, run.id, "step_start", step.name, at_ns=started_ns)
+            acquisition.record_event(started_ns, "step_start", step.name)
             if on_step:
                 on_step(position, step)
             for line in step.send:
                 acquisition.send(line)
-            manual.append(_manual_entries(db, run.id, step, request.manual_values, ask_manual))
+            manual.append(_manual_entries(acquisition, step, request.manual_values, ask_manual))
             deadline = time.monotonic() + step.duration_s
             while not stop.is_set() and not acquisition.link_gone.is_set():
                 left = deadline - time.monotonic()
@@ -117,7 +125,7 @@ def run_plan(
             ended_ns = time.time_ns()
             evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
             evaluator.wait_for_emit_after(ended_ns, STEP_SETTLE_TIMEOUT_S)
-            repo.add_run_event(db, run.id, "step_end", step.name, at_ns=ended_ns)
+            acquisition.record_event(ended_ns, "step_end", step.name)
             if stop.is_set():
                 status = "error" if failure else "aborted"
                 error = "; ".join(failure) if failure else ""
@@ -126,7 +134,7 @@ def run_plan(
                 status, error = "error", "the rig was lost and did not come back within the reconnect window"
                 break
             if plan.stop_on_fail and evaluator.step_record(position, manual[position]).verdict == "failed":
-                repo.add_run_event(db, run.id, "stop_on_fail", f"step {step.name!r} failed")
+                acquisition.record_event(time.time_ns(), "stop_on_fail", f"step {step.name!r} failed")
                 break
     except KeyboardInterrupt:
         status = "aborted"
@@ -138,7 +146,7 @@ def run_plan(
         if evaluator.windows and not evaluator.windows[-1].closed:
             ended_ns = time.time_ns()
             evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
-        stats = acquisition.stop()
+        stats = acquisition.stop(give_up=give_up, on_wait=storage_wait_teller(on_storage))
         if stats.errors and status not in ("aborted",):
             status, error = "error", "; ".join(stats.errors)
         live = [evaluator.step_record(i, manual[i] if i < len(manual) else {}) for i in range(len(evaluator.windows))]
@@ -154,11 +162,12 @@ def run_plan(
             status = verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)
         failed_items = sum(1 for s in final for c in s.criteria if c.verdict in ("failed", "error"))
-        repo.finish_run(db, run.id, status, error_message=error, violation_count=violations, failed_items=failed_items)
+        repo.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up,
+                                      violation_count=violations, failed_items=failed_items)
     return RunOutcome(run.id, status, verdict, final, stats, agrees, [lat for *_, lat in evaluator.live_violations])
 
 
-def _manual_entries(db, run_id, step: Step, given: dict[str, str], ask) -> dict[str, str]:
+def _manual_entries(acquisition: Acquisition, step: Step, given: dict[str, str], ask) -> dict[str, str]:
     values: dict[str, str] = {}
     for spec in step.manuals:
         value = given.get(spec.name)
@@ -166,5 +175,5 @@ def _manual_entries(db, run_id, step: Step, given: dict[str, str], ask) -> dict[
             value = ask(step, spec)
         if value is not None:
             values[spec.name] = str(value)
-            repo.add_run_event(db, run_id, "manual", f"{spec.name} = {value}")
+            acquisition.record_event(time.time_ns(), "manual", f"{spec.name} = {value}")
     return values

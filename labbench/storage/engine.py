@@ -42,12 +42,18 @@ class DatabaseTooNew(DatabaseError):
     pass
 
 
+class StorageError(Exception):
+    """The database failed during a run (unavailable, full, refused the data): one sentence."""
+
+
 @dataclass(frozen=True)
 class Database:
     """An open labbench database: the engine and the URL it was opened with."""
 
     engine: Engine
     url: URL
+    # A SQLite file labbench may read but not write: it serves reading commands only.
+    read_only: Optional[str] = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,8 +84,11 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
     if "://" in text_target:
         try:
             url = make_url(text_target)
-        except ArgumentError:
-            raise DatabaseError(f"The database URL {text_target!r} is not a valid SQLAlchemy URL.") from None
+            url.port  # noqa: B018 - a port that is not a number fails here, not at connect
+        except (ArgumentError, ValueError) as exc:
+            raise DatabaseError(
+                f"The database URL {_hide_password(text_target)!r} is not a valid SQLAlchemy URL ({exc})."
+            ) from None
         backend = url.get_backend_name()
         if backend == "postgresql" and url.get_driver_name() in ("psycopg2", "postgresql", ""):
             # psycopg 3 is what the postgresql extra installs.
@@ -89,6 +98,11 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
                 f"The database URL {url.render_as_string(hide_password=True)!r} uses {backend!r}; "
                 "labbench supports sqlite and postgresql."
             )
+        if backend == "sqlite" and url.database in (None, "", ":memory:"):
+            raise DatabaseError(
+                f"The database URL {text_target!r} names no SQLite file (an in-memory database would lose every "
+                "run); give a path, e.g. sqlite:////home/lab/labbench.sqlite3."
+            )
         return url
     path = Path(text_target).expanduser()
     if path.is_dir():
@@ -96,6 +110,16 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
     if not path.parent.exists():
         raise DatabaseError(f"The folder of the database path {path} does not exist.")
     return URL.create("sqlite+pysqlite", database=str(path.resolve()))
+
+
+def _hide_password(text_url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", text_url)
+
+
+def sqlite_busy_timeout_ms() -> int:
+    """SQLITE_BUSY_TIMEOUT_MS, or LABBENCH_SQLITE_BUSY_TIMEOUT_S when set."""
+    value = os.environ.get("LABBENCH_SQLITE_BUSY_TIMEOUT_S")
+    return int(float(value) * 1000) if value else SQLITE_BUSY_TIMEOUT_MS
 
 
 def _sqlite_settings(engine: Engine) -> None:
@@ -114,7 +138,7 @@ def _sqlite_settings(engine: Engine) -> None:
         # FULL costs nothing here: a run commits at most every 250 ms.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_timeout_ms()}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -227,20 +251,43 @@ def open_database(target: str | os.PathLike[str] | None = None, *, migrate: bool
     Raises :class:`DatabaseError` with a one-sentence message for anything the user must fix.
     """
     url = resolve_url(target)
-    engine = make_engine(url)
+    read_only = _sqlite_read_only(url)
+    engine = make_engine(_read_only_url(url, read_only) if read_only else url)
     try:
         try:
             revision = _check_not_newer(engine, url)
-            if url.get_backend_name() == "sqlite":
+            if url.get_backend_name() == "sqlite" and not read_only:
                 _enable_wal(engine, url)
             if migrate and revision != head_revision():
+                if read_only:
+                    raise DatabaseError(
+                        f"The database {_describe(url)} is read-only and needs an upgrade this labbench cannot write."
+                    )
                 upgrade(engine)  # (running Alembic for an up-to-date database costs 0.1 s at every start)
         except DBAPIError as exc:
             raise DatabaseError(f"Could not open the database {_describe(url)}: {_first_line(exc)}.") from None
     except BaseException:
         engine.dispose()
         raise
-    return Database(engine=engine, url=url)
+    return Database(engine=engine, url=url, read_only=read_only)
+
+
+def _sqlite_read_only(url: URL) -> Optional[str]:
+    """For a SQLite file labbench cannot write: "file" (the file is read-only) or "folder"
+    (its folder or file system is read-only: no journal files can be made beside it)."""
+    if url.get_backend_name() != "sqlite" or not url.database or not os.path.exists(url.database):
+        return None
+    if not os.access(os.path.dirname(url.database), os.W_OK):
+        return "folder"
+    if not os.access(url.database, os.W_OK):
+        return "file"
+    return None
+
+
+def _read_only_url(url: URL, why: str) -> URL:
+    # A WAL database on read-only media opens only as immutable (nothing else writes it there).
+    extra = "&immutable=1" if why == "folder" else ""
+    return URL.create("sqlite+pysqlite", database=f"file:{url.database}?mode=ro{extra}", query={"uri": "true"})
 
 
 def _enable_wal(engine: Engine, url: URL) -> None:
@@ -255,6 +302,38 @@ def _enable_wal(engine: Engine, url: URL) -> None:
         raw.close()
     if str(mode).lower() != "wal" and url.database not in (None, "", ":memory:"):
         log.warning("SQLite database %s is not in WAL mode (%s)", url.database, mode)
+
+
+def probe_writable(db: Database, timeout_s: float = 1.0) -> Optional[str]:
+    """None if the database takes a write transaction within ``timeout_s``, else why not.
+
+    For giving up quickly: a normal connection waits 30 s for a SQLite lock, and forever for
+    a PostgreSQL server that is frozen."""
+    try:
+        if db.is_sqlite:
+            import sqlite3
+
+            conn = sqlite3.connect(db.url.database, timeout=timeout_s, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        else:
+            import psycopg
+
+            url = db.url
+            with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                                 dbname=url.database, connect_timeout=max(int(timeout_s), 1)) as conn:
+                conn.execute("SELECT 1")
+    except Exception as exc:
+        return _first_line(exc)
+    return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's background notes."""
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

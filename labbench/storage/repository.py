@@ -10,20 +10,31 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import socket
+import threading
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from labbench.storage import models as m
-from labbench.storage.engine import Database
+from labbench.storage.engine import Database, StorageError, first_line
+
+log = logging.getLogger(__name__)
 
 
 class RecordError(Exception):
     """A request that the stored data refuses (duplicate serial, conflicting plan, ...)."""
+
+
+def _write_session(db: Database) -> Session:
+    """A session for reading then writing.  On SQLite it takes the write lock when it begins
+    (waiting out the busy timeout) instead of failing with "database is locked" when a read
+    transaction overlapping another process's commit tries to write."""
+    return Session(db.engine.execution_options(sqlite_begin="IMMEDIATE"))
 
 
 def utcnow() -> dt.datetime:
@@ -162,7 +173,7 @@ def add_dut(db: Database, kind: str, serial: str, **fields) -> DutInfo:
     unknown = set(fields) - set(DUT_FIELDS)
     if unknown:
         raise RecordError(f"Unknown DUT field(s): {', '.join(sorted(unknown))}.")
-    with Session(db.engine) as session:
+    with _write_session(db) as session:
         dut = m.Dut(kind=kind, serial=serial, created_at=utcnow(), **_dut_defaults(fields))
         session.add(dut)
         try:
@@ -206,7 +217,7 @@ def place_chip(db: Database, chip_id: int, sled_id: int, slot: int, *, at: Optio
     at = at or utcnow()
     if chip_id is None or sled_id is None:
         raise RecordError("Choose both a chip and a sled.")
-    with Session(db.engine) as session, session.begin():
+    with _write_session(db) as session, session.begin():
         chip, sled = session.get(m.Dut, chip_id), session.get(m.Dut, sled_id)
         if chip is None or chip.kind != "chip":
             raise RecordError(f"DUT {chip_id} is not a registered chip.")
@@ -255,7 +266,7 @@ def sled_slots(db: Database, sled_id: int) -> dict[int, DutInfo]:
 
 def ensure_station(db: Database, name: str, hostname: Optional[str] = None) -> StationInfo:
     hostname = socket.gethostname() if hostname is None else hostname
-    with Session(db.engine) as session:
+    with _write_session(db) as session:
         station = session.scalar(select(m.Station).where(m.Station.name == name))
         if station is None:
             station = m.Station(name=name, hostname=hostname, created_at=utcnow())
@@ -275,7 +286,7 @@ def plan_hash(text: str) -> str:
 def store_plan_version(db: Database, name: str, version: str, dut_kind: str, text: str) -> PlanVersion:
     """Store a plan version on first use; the same name+version must have the same text."""
     digest = plan_hash(text)
-    with Session(db.engine) as session:
+    with _write_session(db) as session:
         for attempt in range(2):
             existing = session.scalar(select(m.Plan).where(m.Plan.name == name, m.Plan.version == version))
             if existing is not None:
@@ -320,7 +331,7 @@ def start_run(
 
     started_at = started_at or utcnow()
     t0_ns = to_epoch_ns(started_at)
-    with Session(db.engine) as session:
+    with _write_session(db) as session:
         run = m.Run(
             dut_id=dut_id,
             plan_id=plan_id,
@@ -379,7 +390,7 @@ def finish_run(
     allowed = {"sample_count", "malformed_count", "console_count", "violation_count", "failed_items"}
     if set(counters) - allowed:
         raise RecordError(f"Unknown run counter(s): {', '.join(sorted(set(counters) - allowed))}.")
-    with Session(db.engine) as session, session.begin():
+    with _write_session(db) as session, session.begin():
         run = session.get(m.Run, run_id)
         if run is None:
             raise RecordError(f"There is no run with id {run_id}.")
@@ -394,10 +405,40 @@ def finish_run(
         return _to_dataclass(RunInfo, run)
 
 
+def finish_run_when_possible(
+    db: Database, run_id: int, status: str, *, give_up: threading.Event, error_message: str = "", **counters: int
+) -> RunInfo:
+    """:func:`finish_run`, retried with backoff while the database is unavailable.
+
+    ``give_up`` (a second Ctrl-C) ends the retries with :class:`StorageError`: the run stays
+    ``running`` in the database and is marked interrupted when labbench next opens it."""
+    from labbench.storage.engine import probe_writable
+
+    delay = 0.1
+    while True:
+        why = probe_writable(db) if give_up.is_set() else None
+        if why is not None:
+            raise StorageError(
+                f"Run {run_id} could not be closed as {status} because the database is unavailable "
+                f"({why}); labbench marks it interrupted the next time it opens the database."
+            )
+        try:
+            return finish_run(db, run_id, status, error_message=error_message, **counters)
+        except (OperationalError, InterfaceError) as exc:
+            if give_up.is_set():
+                raise StorageError(
+                    f"Run {run_id} could not be closed as {status} because the database is unavailable "
+                    f"({first_line(exc)}); labbench marks it interrupted the next time it opens the database."
+                ) from None
+            log.warning("closing run %s: the database is unavailable, retrying (%s)", run_id, first_line(exc))
+            give_up.wait(delay)
+            delay = min(delay * 2, 2.0)
+
+
 def add_run_event(db: Database, run_id: int, kind: str, detail: str = "", *, at_ns: Optional[int] = None) -> RunEventInfo:
     import time
 
-    with Session(db.engine) as session:
+    with _write_session(db) as session:
         event = m.RunEvent(run_id=run_id, at_ns=at_ns if at_ns is not None else time.time_ns(), kind=kind, detail=detail)
         session.add(event)
         session.commit()
@@ -433,7 +474,7 @@ def add_audit_entry(
 ) -> AuditInfo:
     if not user.strip():
         raise RecordError("An audit entry needs the name of who made it.")
-    with Session(db.engine) as session:
+    with _write_session(db) as session:
         entry = m.AuditEntry(
             at=utcnow(),
             user=user,
@@ -520,7 +561,7 @@ class StepRecord:
 
 def store_results(db: Database, run_id: int, steps: Sequence[StepRecord]) -> None:
     """Write a run's step and criterion results and violations, once, in one transaction."""
-    with Session(db.engine) as session, session.begin():
+    with _write_session(db) as session, session.begin():
         if session.scalar(select(m.StepResult.id).where(m.StepResult.run_id == run_id).limit(1)) is not None:
             raise RecordError(f"Run {run_id} already has results; results are never rewritten.")
         for step in steps:
@@ -585,15 +626,41 @@ def mark_interrupted_runs(db: Database, *, host: Optional[str] = None, is_alive=
         return True
 
     is_alive = is_alive or _alive
+    with Session(db.engine) as session:
+        candidates = session.execute(
+            select(m.Run.id, m.Run.pid).where(m.Run.status == "running", m.Run.host == host)
+        ).all()
+    dead = [run_id for run_id, pid in candidates if not is_alive(pid)]
+    if not dead:
+        return []  # nothing written: a read-only database serves read-only commands
+    from labbench.storage.journal import recover
+
+    for run_id in dead:
+        forwarded = recover(db, run_id)  # what the process had not stored when it died
+        if forwarded:
+            log.warning("run %s: %d samples its process left in the storage journal were stored", run_id, forwarded)
     marked = []
-    with Session(db.engine) as session, session.begin():
-        for run in session.scalars(select(m.Run).where(m.Run.status == "running", m.Run.host == host)):
-            if not is_alive(run.pid):
-                run.status = "interrupted"
-                run.ended_at = utcnow()
-                run.error_message = f"the labbench process (pid {run.pid}) ended without closing the run"
-                marked.append(run.id)
+    with _write_session(db) as session, session.begin():
+        for run_id in dead:
+            run = session.get(m.Run, run_id)
+            if run is None or run.status != "running":
+                continue
+            run.status = "interrupted"
+            run.ended_at = _last_data_at(session, run) or utcnow()
+            run.error_message = f"the labbench process (pid {run.pid}) ended without closing the run"
+            marked.append(run.id)
     return marked
+
+
+def _last_data_at(session: Session, run: m.Run) -> Optional[dt.datetime]:
+    """When a run's newest stored data arrived: its end when its process died unnoticed."""
+    raw_ns = session.scalar(select(func.max(m.RawChunk.received_ns)).where(m.RawChunk.run_id == run.id))
+    event_ns = session.scalar(select(func.max(m.RunEvent.at_ns)).where(m.RunEvent.run_id == run.id))
+    t_last = session.scalar(select(func.max(m.TelemetryChunk.t_last)).where(m.TelemetryChunk.run_id == run.id))
+    candidates = [ns for ns in (raw_ns, event_ns) if ns is not None]
+    if t_last is not None:
+        candidates.append(run.t0_ns + int(t_last * 1e9))
+    return from_epoch_ns(max(candidates)) if candidates else None
 
 
 # --- history ------------------------------------------------------------------------------
@@ -695,7 +762,7 @@ def update_dut(db: Database, dut_id: int, *, user: str, reason: str = "", **chan
             raise RecordError(f"{name} must be a whole number, not {value!r}.")
     if changes.get("slot_count") is not None and changes["slot_count"] < 1:
         raise RecordError("A sled needs at least one slot.")
-    with Session(db.engine) as session, session.begin():
+    with _write_session(db) as session, session.begin():
         dut = session.get(m.Dut, dut_id)
         if dut is None:
             raise RecordError(f"There is no DUT with id {dut_id}.")

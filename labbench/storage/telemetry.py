@@ -201,6 +201,23 @@ class TelemetryWriter:
         conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(sample_count=0, malformed_count=0, console_count=0))
         self._channels.clear()
 
+    def connection(self) -> Connection:
+        """This writer's connection, for statements that must commit with its data."""
+        return self._connection()
+
+    def abandon(self) -> None:
+        """Release the connection without committing: the open transaction is rolled back
+        (after a failure, or to give up a rebuild)."""
+        conn, self._conn = self._conn, None
+        self._channels.clear()
+        self._raw_pending, self._events_pending = [], []
+        if conn is None:
+            return
+        try:
+            conn.invalidate() if conn.dialect.name == "postgresql" else conn.close()
+        except Exception as exc:  # the connection is already gone: nothing left to roll back
+            log.debug("releasing a failed connection: %s", exc)
+
     def close(self) -> None:
         """Commit what is queued and release the connection."""
         if self._conn is None:

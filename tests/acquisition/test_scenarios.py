@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
-from labbench.acquisition import pipeline
-from labbench.acquisition.pipeline import Acquisition
 from labbench.acquisition.record import record, reparse
 from labbench.cli import main
 from labbench.devices.simulation import RigParams
-from labbench.devices.transport import MockRig, make_rig
+from labbench.devices.transport import MockRig
 from labbench.protocols.profile import load_profile
 from labbench.storage import open_database
 from labbench.storage import repository as repo
@@ -111,40 +107,6 @@ def test_rig_gone_longer_than_the_window_ends_as_error(db):
     run = repo.get_run(db, summary.run_id)
     assert run.status == "error" and "reconnect window" in run.error_message
     assert "link_lost" in [e.kind for e in repo.run_events(db, summary.run_id)]
-
-
-def test_back_pressure_waits_instead_of_dropping(db, monkeypatch):
-    monkeypatch.setattr(pipeline, "WRITER_QUEUE_BATCHES", 3)
-    gate = threading.Event()
-    from labbench.storage import telemetry
-
-    original_append = telemetry.TelemetryWriter.append
-
-    def slow_append(self, *args, **kwargs):
-        gate.wait(30)  # storage stalls until the reader has had to wait
-        return original_append(self, *args, **kwargs)
-
-    monkeypatch.setattr(telemetry.TelemetryWriter, "append", slow_append)
-    dut = repo.add_dut(db, "chip", "CHP-BP")
-    run = repo.start_run(db, dut.id)
-    rig = make_rig("mock://nominal?rate=2000")
-    acquisition = Acquisition(db, run.id, run.t0_ns, rig, load_profile("default"))
-    acquisition.start()
-    try:
-        deadline = threading.Event()
-        for _ in range(200):
-            if acquisition.stats.writer_waits > 0:
-                break
-            deadline.wait(0.05)
-        assert acquisition.stats.writer_waits > 0
-        assert acquisition.stats.backlog >= 3
-    finally:
-        gate.set()
-        stats = acquisition.stop()
-    repo.finish_run(db, run.id, "recorded")
-    _, seq = read_channel(db, run.id, "seq")
-    np.testing.assert_array_equal(seq, np.arange(seq[0], seq[-1] + 1))
-    assert seq.size == stats.samples / 11  # every parsed sample reached the database
 
 
 def test_reparse_rebuilds_from_raw_bytes_with_another_profile(db, capsys, tmp_path):
