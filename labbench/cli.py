@@ -439,9 +439,7 @@ _RUN_COMMANDS = ("record", "run")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from labbench.storage.engine import DatabaseError, StorageError, first_line
+    from labbench.storage.engine import DatabaseError, DatabaseFault, StorageError, first_line
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -473,7 +471,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except StorageError as exc:
         print(f"labbench: {exc}", file=sys.stderr)
         return EXIT_RUN_ERROR if args.command in _RUN_COMMANDS else EXIT_USAGE
-    except SQLAlchemyError as exc:
+    except DatabaseFault as exc:
         log.debug("database failure", exc_info=True)
         what = "the run could not be recorded" if args.command in _RUN_COMMANDS else "the command could not use it"
         print(f"labbench: the database failed and {what}: {first_line(exc)}.", file=sys.stderr)

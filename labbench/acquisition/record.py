@@ -9,14 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from sqlalchemy import insert, update
-
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.devices.transport import make_rig
 from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
 from labbench.storage import Database
-from labbench.storage import models as m
 from labbench.storage import repository as repo
 from labbench.storage.telemetry import TelemetryWriter, read_raw
 
@@ -174,13 +171,7 @@ def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: s
                 pending = 0
         parser.end_of_stream(last_ns)
         drain()
-        conn = writer.connection()
-        conn.execute(insert(m.AuditEntry.__table__).values(
-            at=repo.utcnow(), user=user, entity="run", entity_id=run_id, action="reparse", field="profile",
-            old_value=run.profile, new_value=profile.name,
-            reason=reason or f"telemetry rebuilt from raw bytes with profile {profile.name}",
-        ))
-        conn.execute(update(m.Run.__table__).where(m.Run.__table__.c.id == run_id).values(profile=profile.name))
+        writer.record_reparse(user=user, old_profile=run.profile, new_profile=profile.name, reason=reason)
         writer.commit(malformed_count=malformed, console_count=console)
     except BaseException:
         writer.abandon()  # rolls everything back: the old telemetry stays

@@ -24,9 +24,7 @@ import threading
 import time
 from typing import Callable, Optional
 
-from sqlalchemy import exc as sa_exc
-
-from labbench.storage.engine import Database
+from labbench.storage.engine import Database, DatabaseFault
 from labbench.storage.journal import CommitBatch, JournalError, Spool, already_stored, journal_path, write_batches
 from labbench.storage.safe_text import CHANNEL_NAME_MAX, UNIT_MAX, safe_text
 from labbench.storage.telemetry import TelemetryWriter
@@ -235,7 +233,7 @@ class StorageLink:
         self.stats.storage = "ok"
         try:
             repo.add_run_event(self.db, self.run_id, "storage_back", sentence)
-        except sa_exc.SQLAlchemyError as exc:
+        except DatabaseFault as exc:
             log.warning("run %s: could not record that storage is back: %s", self.run_id, _reason(exc))
         self._tell("storage_back", sentence)
 
@@ -289,7 +287,7 @@ class StorageLink:
                 self.stats.errors.append(str(exc))
                 self._on_fatal(str(exc))
                 return
-            except (sa_exc.SQLAlchemyError, OSError) as exc:
+            except (DatabaseFault, OSError) as exc:
                 if writer is not None:
                     writer.abandon()
                     writer = None

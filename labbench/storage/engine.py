@@ -15,6 +15,7 @@ from typing import Optional
 
 import re
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -40,6 +41,11 @@ class DatabaseError(Exception):
 
 class DatabaseTooNew(DatabaseError):
     pass
+
+
+# Any failure the database layer raises (a lost connection, a lock, a refused statement):
+# callers outside storage catch this name instead of importing SQLAlchemy themselves.
+DatabaseFault = sa_exc.SQLAlchemyError
 
 
 class StorageError(Exception):

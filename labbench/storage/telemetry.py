@@ -10,6 +10,7 @@ acquisition layer commits at most every 250 ms, which bounds what a crash can lo
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -200,6 +201,18 @@ class TelemetryWriter:
         conn.execute(_channels.delete().where(_channels.c.run_id == self.run_id))
         conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(sample_count=0, malformed_count=0, console_count=0))
         self._channels.clear()
+
+    def record_reparse(self, *, user: str, old_profile: str, new_profile: str, reason: str = "") -> None:
+        """Audit a rebuild and switch the run's profile, in the transaction of the rebuilt data."""
+        conn = self._connection()
+        conn.execute(
+            insert(m.AuditEntry.__table__).values(
+                at=dt.datetime.now(dt.timezone.utc), user=user, entity="run", entity_id=self.run_id, action="reparse",
+                field="profile", old_value=old_profile, new_value=new_profile,
+                reason=reason or f"telemetry rebuilt from raw bytes with profile {new_profile}",
+            )
+        )
+        conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(profile=new_profile))
 
     def connection(self) -> Connection:
         """This writer's connection, for statements that must commit with its data."""
