@@ -50,6 +50,28 @@ def chunk_values(run_id: int, channel_id: int, seq: int, t: np.ndarray, v: np.nd
     )
 
 
+def chunk_values_many(run_id: int, channels: list[tuple[int, int]], t: np.ndarray, v: np.ndarray) -> list[tuple]:
+    """Rows of several channels' chunks of the same length at once: ``channels`` is
+    (channel id, seq) per row of the 2-D arrays ``t`` and ``v``.
+
+    At 1 kHz a commit holds 250 samples per channel; one min/max over the whole block
+    instead of two small reductions per channel halves the cost of building the rows.
+    """
+    with np.errstate(invalid="ignore"):
+        v_min = np.fmin.reduce(v, axis=1).tolist()
+        v_max = np.fmax.reduce(v, axis=1).tolist()
+    t_first, t_last = t[:, 0].tolist(), t[:, -1].tolist()
+    count = t.shape[1]
+    rows = []
+    for i, (channel_id, seq) in enumerate(channels):
+        lo, hi = v_min[i], v_max[i]
+        rows.append((
+            run_id, channel_id, seq, count, t_first[i], t_last[i],
+            None if lo != lo else lo, None if hi != hi else hi, t[i].tobytes(), v[i].tobytes(),
+        ))
+    return rows
+
+
 class OverviewBlock:
     """The chunks of one channel written since its last overview row."""
 

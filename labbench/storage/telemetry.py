@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import Connection, func, insert, or_, select, update
 
 from labbench.storage import models as m
-from labbench.storage.chunks import CHUNK_COLUMNS, OverviewBlock, chunk_values, insert_chunks
+from labbench.storage.chunks import CHUNK_COLUMNS, OverviewBlock, chunk_values, chunk_values_many, insert_chunks
 from labbench.storage.engine import Database
 
 log = logging.getLogger(__name__)
@@ -151,23 +151,15 @@ class TelemetryWriter:
     def flush(self, **run_counters: int) -> int:
         """Write everything queued inside the open transaction, without committing."""
         conn = self._connection()
-        rows: list[tuple] = []
-        overview_rows: list[tuple] = []
-        samples = 0
-        run_id, step = self.run_id, self._max_chunk
-        for state in self._channels.values():
-            if not state.pending:
-                continue
-            t = np.concatenate(state.t_parts) if len(state.t_parts) > 1 else state.t_parts[0]
-            v = np.concatenate(state.v_parts) if len(state.v_parts) > 1 else state.v_parts[0]
-            for start in range(0, t.size, step):
-                row = chunk_values(run_id, state.id, state.seq, t[start : start + step], v[start : start + step])
-                rows.append(row)
-                summary = state.block.add(row)
-                if summary is not None:
-                    overview_rows.append(summary)
-                state.seq += 1
-            samples += t.size
+        pending = [state for state in self._channels.values() if state.pending]
+        rows, owners = self._chunk_rows(pending)
+        overview_rows = []
+        for state, row in zip(owners, rows):
+            summary = state.block.add(row)
+            if summary is not None:
+                overview_rows.append(summary)
+        samples = sum(state.pending for state in pending)
+        for state in pending:
             state.t_parts.clear()
             state.v_parts.clear()
             state.pending = 0
@@ -183,6 +175,29 @@ class TelemetryWriter:
         self.samples_written += samples
         self.chunks_written += len(rows)
         return samples
+
+    def _chunk_rows(self, pending: list[_ChannelState]) -> tuple[list[tuple], list[_ChannelState]]:
+        """The chunk rows of the channels' queued samples, and the channel of each row."""
+        run_id, step = self.run_id, self._max_chunk
+        n = pending[0].pending if pending else 0
+        if len(pending) > 1 and n <= step and all(state.pending == n for state in pending):
+            # The usual commit: every channel has as many new samples as the others (one per
+            # line), so their chunks are built as one block.
+            t = np.concatenate([part for state in pending for part in state.t_parts]).reshape(len(pending), n)
+            v = np.concatenate([part for state in pending for part in state.v_parts]).reshape(len(pending), n)
+            rows = chunk_values_many(run_id, [(state.id, state.seq) for state in pending], t, v)
+            for state in pending:
+                state.seq += 1
+            return rows, pending
+        rows, owners = [], []
+        for state in pending:
+            t = np.concatenate(state.t_parts) if len(state.t_parts) > 1 else state.t_parts[0]
+            v = np.concatenate(state.v_parts) if len(state.v_parts) > 1 else state.v_parts[0]
+            for start in range(0, t.size, step):
+                rows.append(chunk_values(run_id, state.id, state.seq, t[start : start + step], v[start : start + step]))
+                owners.append(state)
+                state.seq += 1
+        return rows, owners
 
     def delete_telemetry(self) -> None:
         """Remove the run's channels, chunks and console lines (inside the open transaction;
