@@ -11,7 +11,9 @@ appending, encoding, merging small chunks, inserting, committing.
 The baseline, in the same process and interleaved, is the best a user could do with raw
 ``sqlite3``: the same chunk rows (one per channel per commit) with their blobs and min/max
 computed outside the timed region, one ``executemany`` per commit, ``BEGIN IMMEDIATE`` /
-``COMMIT``, in a labbench database file (same schema, WAL, ``synchronous=FULL``).
+``COMMIT``, in a labbench database file with the app's settings (same schema and indexes,
+WAL, ``synchronous=FULL``, ``foreign_keys=ON``).  It writes neither the overview rows nor the
+run's counters, which the writer adds to each commit.
 Target: >= 5 M samples/s and >= 50 % of the raw figure at both rates.
 """
 
