@@ -6,9 +6,9 @@ For each rate the acquisition pipeline's cadence is replayed: a batch every
 ``BATCH_INTERVAL_S`` (30 ms) is appended per channel, and the writer commits every
 ``COMMIT_INTERVAL_S`` (250 ms of samples), so at 16 channels x 1 kHz each commit holds
 250 samples per channel and at 20 kHz 5,000.  The timed region is the writer's whole work:
-appending, encoding, merging small chunks, inserting, committing.
+appending, encoding, overview rows, inserting, committing.
 
-The baseline, in the same process and interleaved, is the best a user could do with raw
+The baseline, in the same process and taking turns with the writer commit by commit, is the best a user could do with raw
 ``sqlite3``: the same chunk rows (one per channel per commit) with their blobs and min/max
 computed outside the timed region, one ``executemany`` per commit, ``BEGIN IMMEDIATE`` /
 ``COMMIT``, in a labbench database file with the app's settings (same schema and indexes,
@@ -55,62 +55,82 @@ def new_run(path: Path):
     return db, run_id
 
 
-def bench_writer(path: Path, commits) -> float:
-    db, run_id = new_run(path)
-    writer = TelemetryWriter(db, run_id)
-    for name, _, _ in commits[0][0]:
-        writer.ensure_channel(name, "V")
-    writer.commit()
-    begin = time.perf_counter()
-    for batches in commits:
-        for batch in batches:
+class WriterSide:
+    """labbench's TelemetryWriter, fed as the pipeline feeds it."""
+
+    def __init__(self, path: Path, commits):
+        self.db, run_id = new_run(path)
+        self.writer = TelemetryWriter(self.db, run_id)
+        self.commits = commits
+        for name, _, _ in commits[0][0]:
+            self.writer.ensure_channel(name, "V")
+        self.writer.commit()
+
+    def step(self, k: int) -> None:
+        writer = self.writer
+        for batch in self.commits[k]:
             for name, t, v in batch:
                 writer.append(name, t, v, "V")
         writer.commit(malformed_count=0, console_count=0)  # as the pipeline calls it
-    elapsed = time.perf_counter() - begin
-    writer.close()
-    db.dispose()
-    return elapsed
+
+    def close(self) -> None:
+        self.writer.close()
+        self.db.dispose()
 
 
-def bench_raw(path: Path, commits) -> float:
-    db, run_id = new_run(path)
-    db.dispose()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    ids = {}
-    for position, (name, _, _) in enumerate(commits[0][0]):
-        ids[name] = conn.execute(
-            "INSERT INTO channels (run_id, name, unit, position) VALUES (?, ?, 'V', ?)", (run_id, name, position)
-        ).lastrowid
-    sql = f"INSERT INTO telemetry_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({', '.join('?' * len(CHUNK_COLUMNS))})"
-    prepared = []
-    for seq, batches in enumerate(commits):
-        rows = []
-        for c, (name, _, _) in enumerate(batches[0]):
-            t = np.concatenate([batch[c][1] for batch in batches])
-            v = np.concatenate([batch[c][2] for batch in batches])
-            rows.append(chunk_values(run_id, ids[name], seq, t, v))
-        prepared.append(rows)
-    begin = time.perf_counter()
-    for rows in prepared:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(sql, rows)
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - begin
-    conn.close()
-    return elapsed
+class RawSide:
+    """Raw sqlite3: the same chunk rows, built beforehand; only the inserts and commits timed."""
+
+    def __init__(self, path: Path, commits):
+        db, run_id = new_run(path)
+        db.dispose()
+        self.conn = conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        ids = {}
+        for position, (name, _, _) in enumerate(commits[0][0]):
+            ids[name] = conn.execute(
+                "INSERT INTO channels (run_id, name, unit, position) VALUES (?, ?, 'V', ?)", (run_id, name, position)
+            ).lastrowid
+        self.sql = f"INSERT INTO telemetry_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({', '.join('?' * len(CHUNK_COLUMNS))})"
+        self.prepared = []
+        for seq, batches in enumerate(commits):
+            rows = []
+            for c, (name, _, _) in enumerate(batches[0]):
+                t = np.concatenate([batch[c][1] for batch in batches])
+                v = np.concatenate([batch[c][2] for batch in batches])
+                rows.append(chunk_values(run_id, ids[name], seq, t, v))
+            self.prepared.append(rows)
+
+    def step(self, k: int) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.executemany(self.sql, self.prepared[k])
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def measure(tmp: Path, commits, repeat: int) -> tuple[float, float]:
+    """Best total seconds of each side.  The two sides take turns commit by commit (in
+    alternating order), each in its own file, so a stall of the shared disk or CPU hits
+    both alike instead of one whole run."""
     writer_s, raw_s = [], []
-    for i in range(repeat):  # interleaved, so machine noise hits both sides alike
-        for side, bench, times in (("raw", bench_raw, raw_s), ("writer", bench_writer, writer_s)):
-            path = tmp / f"{side}{i}.sqlite3"
-            times.append(bench(path, commits))
-            for leftover in tmp.glob(f"{side}{i}.sqlite3*"):
-                leftover.unlink()
+    for i in range(repeat):
+        sides = {"raw": RawSide(tmp / f"raw{i}.sqlite3", commits), "writer": WriterSide(tmp / f"writer{i}.sqlite3", commits)}
+        spent = dict.fromkeys(sides, 0.0)
+        order = list(sides)
+        for k in range(len(commits)):
+            for name in order if k % 2 else order[::-1]:
+                begin = time.perf_counter()
+                sides[name].step(k)
+                spent[name] += time.perf_counter() - begin
+        for side in sides.values():
+            side.close()
+        for leftover in tmp.glob(f"*{i}.sqlite3*"):
+            leftover.unlink()
+        writer_s.append(spent["writer"])
+        raw_s.append(spent["raw"])
     return min(writer_s), min(raw_s)
 
 
