@@ -5,7 +5,7 @@
 1. From memory: N 8-channel key=value lines go through labbench's real pipeline (reader
    thread, framing, parsing, ring buffers, writer thread, SQLite chunks).  Baseline, same
    run, same data: plain ``str.split`` + ``float`` parsing and raw ``sqlite3`` inserts of the
-   resulting chunks.  Target (DESIGN.md §7): >= 250 k lines/s end to end.
+   resulting chunks.  Target: >= 250 k lines/s end to end.
 2. Through a pty: the mock rig's nominal telemetry at its top rate for S seconds, recorded by
    ``labbench.record`` through pyserial.  "Lines sent" is the sender's own count of the lines
    it wrote to the pty (it starts once the recorder has the port open, since pyserial

@@ -1,7 +1,9 @@
 """Telemetry chunks: the writer that appends numpy batches, and readers for views and export.
 
 One row per (run, channel, chunk): float64 little-endian times (seconds since the run's
-``t0_ns``) and values, with count, first/last time and min/max as columns (DESIGN.md §2).
+``t0_ns``) and values, with count, first/last time and min/max as columns
+(docs/architecture.md); every 32 chunks of a channel also get an overview row
+(``labbench.storage.chunks``), so a long run opens without reading its chunk rows.
 
 A :class:`TelemetryWriter` belongs to one thread: it opens its own connection on first use
 in that thread, and every :meth:`commit` makes everything appended so far durable.  The
