@@ -302,6 +302,28 @@ class TelemetryChunk(Base):
     v: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class TelemetryOverview(Base):
+    """Count, first/last time and min/max of consecutive chunks ``seq_first..seq_last`` of one
+    channel, written as the run grows: a long run's overview reads a few hundred of these per
+    channel instead of hundreds of thousands of chunk rows.  Chunks no overview row covers
+    (the newest ones) are read one by one."""
+
+    __tablename__ = "telemetry_overview"
+    __table_args__ = (UniqueConstraint("channel_id", "seq_first", name="uq_telemetry_overview_channel_seq_first"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    seq_first: Mapped[int] = mapped_column(Integer)
+    seq_last: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(BigInteger)
+    t_first: Mapped[float] = mapped_column(Float)
+    t_last: Mapped[float] = mapped_column(Float)
+    # NULL when every value of the chunks is NaN.
+    v_min: Mapped[Optional[float]] = mapped_column(Float)
+    v_max: Mapped[Optional[float]] = mapped_column(Float)
+
+
 class RawChunk(Base):
     """Bytes exactly as the rig sent them, with the host time they arrived."""
 

@@ -1,7 +1,9 @@
 """Telemetry chunks: the writer that appends numpy batches, and readers for views and export.
 
 One row per (run, channel, chunk): float64 little-endian times (seconds since the run's
-``t0_ns``) and values, with count, first/last time and min/max as columns (DESIGN.md §2).
+``t0_ns``) and values, with count, first/last time and min/max as columns
+(docs/architecture.md); every 32 chunks of a channel also get an overview row
+(``labbench.storage.chunks``), so a long run opens without reading its chunk rows.
 
 A :class:`TelemetryWriter` belongs to one thread: it opens its own connection on first use
 in that thread, and every :meth:`commit` makes everything appended so far durable.  The
@@ -12,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 import numpy as np
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from labbench.storage import models as m
+from labbench.storage.chunks import CHUNK_COLUMNS, OverviewBlock, chunk_values, chunk_values_many, insert_chunks
 from labbench.storage.engine import Database
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ _channels = m.Channel.__table__
 _raw = m.RawChunk.__table__
 _runs = m.Run.__table__
 _events = m.RunEvent.__table__
+_overview = m.TelemetryOverview.__table__
 
 
 # Run events that come from the rig's own lines (``text``: a rig's text value such as
@@ -47,24 +51,12 @@ class _ChannelState:
     t_parts: list
     v_parts: list
     pending: int = 0
+    block: OverviewBlock = field(default_factory=OverviewBlock)
 
 
 def chunk_row(run_id: int, channel_id: int, seq: int, t: np.ndarray, v: np.ndarray) -> dict:
-    """The column values of one chunk row (shared with the benchmark's raw baseline)."""
-    v_min = float(np.fmin.reduce(v))
-    v_max = float(np.fmax.reduce(v))
-    return {
-        "run_id": run_id,
-        "channel_id": channel_id,
-        "seq": seq,
-        "count": int(t.size),
-        "t_first": float(t[0]),
-        "t_last": float(t[-1]),
-        "v_min": None if v_min != v_min else v_min,
-        "v_max": None if v_max != v_max else v_max,
-        "t": t.astype(_F8, copy=False).tobytes(),
-        "v": v.astype(_F8, copy=False).tobytes(),
-    }
+    """The column values of one chunk row by name (shared with the benchmarks' raw baselines)."""
+    return dict(zip(CHUNK_COLUMNS, chunk_values(run_id, channel_id, seq, t, v)))
 
 
 class TelemetryWriter:
@@ -109,9 +101,9 @@ class TelemetryWriter:
 
     def ensure_channel(self, name: str, unit: str = "") -> int:
         """The channel's id, creating its row (committed with the next commit) if new."""
+        conn = self._connection()  # first: a run that already has channels loads them here
         state = self._channels.get(name)
         if state is None:
-            conn = self._connection()
             channel_id = conn.execute(
                 insert(_channels).values(run_id=self.run_id, name=name, unit=unit, position=len(self._channels))
             ).inserted_primary_key[0]
@@ -120,15 +112,19 @@ class TelemetryWriter:
 
     def append(self, channel: str, t: np.ndarray, v: np.ndarray, unit: str = "") -> None:
         """Queue samples of one channel (times in seconds since the run's t0)."""
-        if len(t) != len(v):
-            raise ValueError(f"channel {channel!r}: {len(t)} times but {len(v)} values")
-        if len(t) == 0:
+        # Called for every channel of every 30 ms batch: kept to a few attribute lookups.
+        n = len(t)
+        if n != len(v):
+            raise ValueError(f"channel {channel!r}: {n} times but {len(v)} values")
+        if n == 0:
             return
-        self.ensure_channel(channel, unit)
-        state = self._channels[channel]
+        state = self._channels.get(channel)
+        if state is None:
+            self.ensure_channel(channel, unit)
+            state = self._channels[channel]
         state.t_parts.append(np.asarray(t, dtype=_F8))
         state.v_parts.append(np.asarray(v, dtype=_F8))
-        state.pending += len(t)
+        state.pending += n
 
     def append_raw(self, received_ns: int, data: bytes) -> None:
         """One read's bytes; empty ``data`` records when a read that brought nothing returned
@@ -160,40 +156,59 @@ class TelemetryWriter:
     def flush(self, **run_counters: int) -> int:
         """Write everything queued inside the open transaction, without committing."""
         conn = self._connection()
-        rows = []
-        for state in self._channels.values():
-            if not state.pending:
-                continue
-            t = np.concatenate(state.t_parts) if len(state.t_parts) > 1 else state.t_parts[0]
-            v = np.concatenate(state.v_parts) if len(state.v_parts) > 1 else state.v_parts[0]
-            for start in range(0, t.size, self._max_chunk):
-                rows.append(chunk_row(self.run_id, state.id, state.seq, t[start : start + self._max_chunk], v[start : start + self._max_chunk]))
-                state.seq += 1
+        pending = [state for state in self._channels.values() if state.pending]
+        rows, owners = self._chunk_rows(pending)
+        overview_rows = []
+        for state, row in zip(owners, rows):
+            summary = state.block.add(row)
+            if summary is not None:
+                overview_rows.append(summary)
+        samples = sum(state.pending for state in pending)
+        for state in pending:
             state.t_parts.clear()
             state.v_parts.clear()
             state.pending = 0
-        samples = sum(row["count"] for row in rows)
-        if rows:
-            conn.execute(insert(_chunks), rows)
+        insert_chunks(conn, rows, overview_rows)
         if self._raw_pending:
             conn.execute(insert(_raw), self._raw_pending)
             self._raw_pending = []
         if self._events_pending:
             conn.execute(insert(_events), self._events_pending)
             self._events_pending = []
-        values = dict(run_counters)
-        if samples:
-            values["sample_count"] = _runs.c.sample_count + samples
-        if values:
-            conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(**values))
+        if samples or run_counters:
+            _update_run_counters(conn, self.run_id, samples, run_counters)
         self.samples_written += samples
         self.chunks_written += len(rows)
         return samples
+
+    def _chunk_rows(self, pending: list[_ChannelState]) -> tuple[list[tuple], list[_ChannelState]]:
+        """The chunk rows of the channels' queued samples, and the channel of each row."""
+        run_id, step = self.run_id, self._max_chunk
+        n = pending[0].pending if pending else 0
+        if len(pending) > 1 and n <= step and all(state.pending == n for state in pending):
+            # The usual commit: every channel has as many new samples as the others (one per
+            # line), so their chunks are built as one block.
+            t = np.concatenate([part for state in pending for part in state.t_parts]).reshape(len(pending), n)
+            v = np.concatenate([part for state in pending for part in state.v_parts]).reshape(len(pending), n)
+            rows = chunk_values_many(run_id, [(state.id, state.seq) for state in pending], t, v)
+            for state in pending:
+                state.seq += 1
+            return rows, pending
+        rows, owners = [], []
+        for state in pending:
+            t = np.concatenate(state.t_parts) if len(state.t_parts) > 1 else state.t_parts[0]
+            v = np.concatenate(state.v_parts) if len(state.v_parts) > 1 else state.v_parts[0]
+            for start in range(0, t.size, step):
+                rows.append(chunk_values(run_id, state.id, state.seq, t[start : start + step], v[start : start + step]))
+                owners.append(state)
+                state.seq += 1
+        return rows, owners
 
     def delete_telemetry(self) -> None:
         """Remove the run's channels, chunks and console lines (inside the open transaction;
         for rebuilding a run from its raw bytes).  Raw bytes and other events stay."""
         conn = self._connection()
+        conn.execute(_overview.delete().where(_overview.c.run_id == self.run_id))
         conn.execute(_chunks.delete().where(_chunks.c.run_id == self.run_id))
         conn.execute(
             _events.delete().where(_events.c.run_id == self.run_id, _events.c.kind.in_(CONSOLE_EVENT_KINDS))
@@ -240,6 +255,25 @@ class TelemetryWriter:
         finally:
             self._conn.close()
             self._conn = None
+
+
+_COUNTER_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _update_run_counters(conn: Connection, run_id: int, added_samples: int, counters: dict[str, int]) -> None:
+    """Add to the run's sample count and set its other counters (one prepared statement per
+    set of counter names: this runs at every commit)."""
+    names = tuple(sorted(counters))
+    key = (conn.dialect.paramstyle, names)
+    sql = _COUNTER_SQL.get(key)
+    if sql is None:
+        unknown = [name for name in names if name not in _runs.c or name == "sample_count"]
+        if unknown:
+            raise ValueError(f"not a run counter: {', '.join(unknown)}")
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sets = ", ".join([f"sample_count = sample_count + {mark}"] + [f"{name} = {mark}" for name in names])
+        sql = _COUNTER_SQL[key] = f"UPDATE runs SET {sets} WHERE id = {mark}"
+    conn.exec_driver_sql(sql, (added_samples, *(int(counters[name]) for name in names), run_id))
 
 
 # --- readers ------------------------------------------------------------------------------
@@ -300,6 +334,7 @@ def iter_channel_chunks(db: Database, run_id: int, channel: str, t_start: float 
 
 
 def chunk_summary(db: Database, run_id: int, channel: str) -> ChunkSummary:
+    """One entry per chunk row of the channel, in order."""
     with db.engine.connect() as conn:
         channel_id = _channel_id(conn, run_id, channel)
         rows = conn.execute(
@@ -307,6 +342,49 @@ def chunk_summary(db: Database, run_id: int, channel: str) -> ChunkSummary:
             .where(_chunks.c.channel_id == channel_id)
             .order_by(_chunks.c.seq)
         ).all()
+    return _summary(rows)
+
+
+# Beyond this many stretches of chunks without overview rows (one per writer that stopped
+# mid-block, e.g. a resumed run), reading every chunk row is simpler and as fast.
+_MAX_OVERVIEW_GAPS = 64
+
+
+def overview_summary(db: Database, run_id: int, channel: str) -> ChunkSummary:
+    """The channel's whole-run summary for drawing an overview: overview rows where the writer
+    made them (one per ``OVERVIEW_CHUNKS`` chunks), chunk rows for the chunks none covers.
+
+    Same fields as :func:`chunk_summary`, in time order, and the counts add up to the
+    channel's samples; with no overview rows (a short run, or one recorded before they
+    existed) it is exactly :func:`chunk_summary`.
+    """
+    c, o = _chunks.c, _overview.c
+    with db.engine.connect() as conn:
+        channel_id = _channel_id(conn, run_id, channel)
+        blocks = conn.execute(
+            select(o.seq_first, o.seq_last, o.t_first, o.t_last, o.v_min, o.v_max, o.count)
+            .where(o.channel_id == channel_id)
+            .order_by(o.seq_first)
+        ).all()
+        uncovered, after = [], -1
+        for block in blocks:
+            if block.seq_first > after + 1:
+                uncovered.append(c.seq.between(after + 1, block.seq_first - 1))
+            after = max(after, block.seq_last)
+        query = select(c.seq, c.t_first, c.t_last, c.v_min, c.v_max, c.count).where(c.channel_id == channel_id)
+        if len(uncovered) > _MAX_OVERVIEW_GAPS:
+            blocks = []
+        elif blocks:
+            query = query.where(or_(c.seq > after, *uncovered))
+        chunks = conn.execute(query.order_by(c.seq)).all()
+    if not blocks:
+        return _summary([row[1:] for row in chunks])
+    rows = sorted([(b[0], *b[2:]) for b in blocks] + [tuple(row) for row in chunks])
+    return _summary([row[1:] for row in rows])
+
+
+def _summary(rows) -> ChunkSummary:
+    """rows of (t_first, t_last, v_min, v_max, count), NULL min/max as NaN."""
     if not rows:
         empty = np.empty(0, _F8)
         return ChunkSummary(empty, empty, empty, empty, np.empty(0, np.int64))

@@ -34,7 +34,7 @@ from labbench.runs.plan import PlanError, parse_plan
 from labbench.storage import Database
 from labbench.storage import models as m
 from labbench.storage import repository as repo
-from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, chunk_summary, read_channel
+from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, overview_summary, read_channel
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -354,9 +354,9 @@ def _load_run(db: Database, run_id: int):
     steps = repo.run_results(db, run_id)
     channels = []
     for channel in repo.run_channels(db, run_id):
-        summary = chunk_summary(db, run_id, channel.name)
+        summary = overview_summary(db, run_id, channel.name)
         if int(summary.count.sum()) > OVERVIEW_ABOVE:
-            # Overview from the chunk min/max columns: no blob is read.
+            # Overview from the overview rows' and chunks' min/max columns: no blob is read.
             t, v = _overview(summary)
             channels.append((channel.name, channel.unit, t, v, summary))
         else:

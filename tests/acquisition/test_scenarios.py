@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -157,8 +160,26 @@ def test_mock_rig_commands_and_determinism():
 
 
 def test_ports_command_lists_ports(capsys):
-    assert main(["ports", "--json"]) == 0
+    """A serial port on this machine shows up in ``labbench ports``, plain and --json.
+
+    The port is a pseudo-terminal behind a /dev/ttyUSB* name (where pyserial looks for
+    USB serial adapters), so the test has a port to find on any Linux machine (as root)."""
     import json
 
-    ports = json.loads(capsys.readouterr().out)
-    assert isinstance(ports, list) and all({"device", "description", "hwid"} <= set(p) for p in ports)
+    master, slave = os.openpty()
+    device = Path(f"/dev/ttyUSBlabbench{os.getpid()}")
+    device.symlink_to(os.ttyname(slave))
+    try:
+        assert main(["ports", "--json"]) == 0
+        ports = json.loads(capsys.readouterr().out)
+        assert all(set(p) == {"device", "description", "hwid"} and all(isinstance(x, str) for x in p.values()) for p in ports)
+        assert str(device) in [p["device"] for p in ports]
+        assert main(["ports"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert any(line.split("\t")[0] == str(device) for line in lines), lines
+    finally:
+        device.unlink()
+        os.close(master)
+        os.close(slave)
+    assert main(["ports", "--json"]) == 0
+    assert str(device) not in [p["device"] for p in json.loads(capsys.readouterr().out)]
