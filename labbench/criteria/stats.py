@@ -32,7 +32,9 @@ def _moments(block: np.ndarray) -> tuple[float, float]:
     return float(mean), float(np.add.reduce(deviation * deviation))
 
 
-def _merge(n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b: float) -> tuple[int, float, float]:
+def _merge(
+    n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b: float
+) -> tuple[int, float, float]:
     """Chan et al.'s pairwise combination of two sets' (count, mean, M2)."""
     if n_a == 0:
         return n_b, mean_b, m2_b
@@ -44,7 +46,19 @@ def _merge(n_a: int, mean_a: float, m2_a: float, n_b: int, mean_b: float, m2_b: 
 class RunningStats:
     """Every measurement stat of the samples fed so far, fed in any chunking."""
 
-    __slots__ = ("count", "first", "last", "has_nan", "_min", "_max", "_n", "_mean", "_m2", "_block", "_filled")
+    __slots__ = (
+        "_block",
+        "_filled",
+        "_m2",
+        "_max",
+        "_mean",
+        "_min",
+        "_n",
+        "count",
+        "first",
+        "has_nan",
+        "last",
+    )
 
     def __init__(self) -> None:
         self.count = 0
@@ -76,17 +90,21 @@ class RunningStats:
         at = 0
         while at < v.size:
             take = min(BLOCK - self._filled, v.size - at)
-            block[self._filled:self._filled + take] = v[at:at + take]
+            block[self._filled : self._filled + take] = v[at : at + take]
             self._filled += take
             at += take
             if self._filled == BLOCK:
-                self._n, self._mean, self._m2 = _merge(self._n, self._mean, self._m2, BLOCK, *_moments(block))
+                self._n, self._mean, self._m2 = _merge(
+                    self._n, self._mean, self._m2, BLOCK, *_moments(block)
+                )
                 self._filled = 0
 
     def _totals(self) -> tuple[int, float, float]:
         if self._filled == 0:
             return self._n, self._mean, self._m2
-        return _merge(self._n, self._mean, self._m2, self._filled, *_moments(self._block[:self._filled]))
+        return _merge(
+            self._n, self._mean, self._m2, self._filled, *_moments(self._block[: self._filled])
+        )
 
     def value(self, stat: str) -> float | None:
         """The stat over the samples so far; None when there are none, NaN when one was NaN

@@ -18,8 +18,8 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
 
 from labbench.acquisition.pipeline import SampleBatch
 from labbench.criteria.limits import Excursion
@@ -51,7 +51,7 @@ class ItemVerdictChanged:
     position: int  # the step's position in the plan
     step: str
     item: repo.CriterionRecord
-    previous: Optional[str]
+    previous: str | None
     step_verdict: str
 
 
@@ -65,7 +65,7 @@ class ViolationFound:
     excursion: Excursion
 
 
-EvaluationEvent = Union[ItemVerdictChanged, ViolationFound]
+EvaluationEvent = ItemVerdictChanged | ViolationFound
 
 
 class LiveEvaluator:
@@ -74,7 +74,12 @@ class LiveEvaluator:
     Listeners added with :meth:`add_listener` are called on the thread that judged the
     change (the reader thread for batches), outside the evaluator's lock, in order."""
 
-    def __init__(self, plan: Plan, t0_ns: int, on_violation: Optional[Callable[[int, str, Excursion], None]] = None):
+    def __init__(
+        self,
+        plan: Plan,
+        t0_ns: int,
+        on_violation: Callable[[int, str, Excursion], None] | None = None,
+    ):
         self.plan = plan
         self.t0_ns = t0_ns
         self.on_violation = on_violation
@@ -84,7 +89,9 @@ class LiveEvaluator:
         self._lock = threading.Lock()
         self._emitted = threading.Condition(self._lock)
         self._last_emit_ns = 0
-        self.live_violations: list[tuple[int, str, Excursion, float]] = []  # + seconds after its completing sample
+        self.live_violations: list[
+            tuple[int, str, Excursion, float]
+        ] = []  # + seconds after its completing sample
 
     @property
     def windows(self) -> list[StepWindow]:
@@ -137,7 +144,9 @@ class LiveEvaluator:
                     position = judgement.windows[k].position
                     latency = (time.time_ns() - self.t0_ns) / 1e9 - excursion.end_s
                     self.live_violations.append((position, channel, excursion, latency))
-                    found.append(ViolationFound(position, self.plan.steps[position].name, channel, excursion))
+                    found.append(
+                        ViolationFound(position, self.plan.steps[position].name, channel, excursion)
+                    )
             events = self._refresh(sorted(touched))
             judgement.settled(batch.emitted_ns)
             self._last_emit_ns = batch.emitted_ns
@@ -162,11 +171,15 @@ class LiveEvaluator:
         for k in steps:
             record = self._judgement.record(k, {})
             before = self._records[k]
-            previous = {} if before is None else {(c.kind, c.name): c.verdict for c in before.criteria}
+            previous = (
+                {} if before is None else {(c.kind, c.name): c.verdict for c in before.criteria}
+            )
             for item in record.criteria:
                 old = previous.get((item.kind, item.name))
                 if old != item.verdict:
-                    events.append(ItemVerdictChanged(record.position, record.name, item, old, record.verdict))
+                    events.append(
+                        ItemVerdictChanged(record.position, record.name, item, old, record.verdict)
+                    )
             self._records[k] = record
         return events
 
@@ -189,7 +202,13 @@ class LiveEvaluator:
 
 
 def final_records(
-    db: Database, run_id: int, plan: Plan, windows: list[StepWindow], profile: Profile, t0_ns: int, manual: list[dict[str, str]]
+    db: Database,
+    run_id: int,
+    plan: Plan,
+    windows: list[StepWindow],
+    profile: Profile,
+    t0_ns: int,
+    manual: list[dict[str, str]],
 ) -> list[repo.StepRecord]:
     """Judge every executed step again by replaying the stored link events, result lines and
     telemetry through the same :class:`Judgement` the live evaluation used."""
@@ -207,12 +226,19 @@ def final_records(
             match = profile.result_pattern.search(event.detail)
             if match:
                 judgement.result(event.at_ns, match.group("name"), match.group("value"))
-    channels = {s.channel for w in windows for step in [plan.steps[w.position]] for s in (*step.limits, *step.measures)}
+    channels = {
+        s.channel
+        for w in windows
+        for step in [plan.steps[w.position]]
+        for s in (*step.limits, *step.measures)
+    }
     if windows:
         first = min(w.start_s for w in windows)
         last = max(w.end_s for w in windows)
         for channel in sorted(channels):
-            chunks = iter_channel_chunks(db, run_id, channel, first, None if math.isinf(last) else last)
+            chunks = iter_channel_chunks(
+                db, run_id, channel, first, None if math.isinf(last) else last
+            )
             try:
                 for t, v in chunks:
                     judgement.samples(channel, t, v)
@@ -231,7 +257,7 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def disagreement(live: list[repo.StepRecord], final: list[repo.StepRecord]) -> Optional[str]:
+def disagreement(live: list[repo.StepRecord], final: list[repo.StepRecord]) -> str | None:
     """None when the live and final records are identical (field by field, NaN equal to
     NaN); otherwise one sentence naming the first step and item that differ."""
     if len(live) != len(final):
@@ -239,9 +265,12 @@ def disagreement(live: list[repo.StepRecord], final: list[repo.StepRecord]) -> O
     for a, b in zip(live, final, strict=True):
         if _same(a, b):
             continue
-        for x, y in zip(a.criteria, b.criteria):
+        for x, y in zip(a.criteria, b.criteria, strict=False):
             if not _same(x, y):
-                return (f"step {a.name!r} item {x.name!r}: live {x.verdict} ({x.value!r}, {x.sample_count} samples), "
-                        f"final {y.verdict} ({y.value!r}, {y.sample_count} samples)")
+                return (
+                    f"step {a.name!r} item {x.name!r}: "
+                    f"live {x.verdict} ({x.value!r}, {x.sample_count} samples), "
+                    f"final {y.verdict} ({y.value!r}, {y.sample_count} samples)"
+                )
         return f"step {a.name!r}: live {a.verdict}, final {b.verdict}"
     return None

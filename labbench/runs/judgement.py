@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-from labbench.criteria.limits import Band, Excursion, LimitTracker, MeasureTracker, judge_reported, worst
+from labbench.criteria.limits import (
+    Band,
+    Excursion,
+    LimitTracker,
+    MeasureTracker,
+    judge_reported,
+    worst,
+)
 from labbench.runs.plan import Plan
 from labbench.storage import repository as repo
 
@@ -27,7 +33,7 @@ class StepWindow:
     start_s: float
     started_ns: int
     end_s: float = math.inf
-    ended_ns: Optional[int] = None
+    ended_ns: int | None = None
     # The rig was disconnected during part of the window: its limits and measurements saw
     # silence there, and silence is never a pass.
     link_gap: bool = False
@@ -44,14 +50,21 @@ def window_has_gap(window: StepWindow, down: list[tuple[int, float]]) -> bool:
     return any(window.started_ns <= d < end or d <= window.started_ns < r for d, r in down)
 
 
-def _band_columns(band: Optional[Band]) -> dict:
+def _band_columns(band: Band | None) -> dict:
     if band is None:
-        return dict(low=None, high=None, marginal_low=None, marginal_high=None)
-    return dict(low=band.low, high=band.high, marginal_low=band.marginal_low, marginal_high=band.marginal_high)
+        return {"low": None, "high": None, "marginal_low": None, "marginal_high": None}
+    return {
+        "low": band.low,
+        "high": band.high,
+        "marginal_low": band.marginal_low,
+        "marginal_high": band.marginal_high,
+    }
 
 
 def _violations(channel: str, excursions: list[Excursion]) -> tuple[repo.ViolationRecord, ...]:
-    return tuple(repo.ViolationRecord(channel, e.start_s, e.end_s, e.extreme, e.bound) for e in excursions)
+    return tuple(
+        repo.ViolationRecord(channel, e.start_s, e.end_s, e.extreme, e.bound) for e in excursions
+    )
 
 
 class _StepState:
@@ -60,8 +73,12 @@ class _StepState:
     def __init__(self, plan: Plan, window: StepWindow):
         step = plan.steps[window.position]
         self.window = window
-        self.limits = [LimitTracker(s.band, window.start_s, s.settle_s, s.hold_s) for s in step.limits]
-        self.measures = [MeasureTracker(s.stat, s.band, window.start_s, s.settle_s) for s in step.measures]
+        self.limits = [
+            LimitTracker(s.band, window.start_s, s.settle_s, s.hold_s) for s in step.limits
+        ]
+        self.measures = [
+            MeasureTracker(s.stat, s.band, window.start_s, s.settle_s) for s in step.measures
+        ]
         self.reported: dict[str, str] = {}
         channels = [s.channel for s in step.limits] + [s.channel for s in step.measures]
         self.channels = frozenset(channels)
@@ -122,7 +139,8 @@ class Judgement:
     def open_steps(self) -> list[int]:
         """The steps that can still change with new samples or results."""
         return [
-            k for k, state in enumerate(self._steps)
+            k
+            for k, state in enumerate(self._steps)
             if not (state.window.closed and self._settled_ns > state.window.ended_ns)
         ]
 
@@ -167,33 +185,71 @@ class Judgement:
         items = []
         for spec, tracker in zip(step.limits, state.limits, strict=True):
             outcome = tracker.finish(window.end_s)
-            items.append(repo.CriterionRecord(
-                kind="limit", name=spec.name, channel=spec.channel, unit=plan.unit(spec.channel), stat="",
-                value=outcome.worst_value, text_value="", **_band_columns(spec.band), equals=None,
-                settle_s=spec.settle_s, hold_s=spec.hold_s, sample_count=outcome.count,
-                verdict="error" if gap else outcome.verdict,
-                violations=_violations(spec.channel, outcome.violations),
-            ))
+            items.append(
+                repo.CriterionRecord(
+                    kind="limit",
+                    name=spec.name,
+                    channel=spec.channel,
+                    unit=plan.unit(spec.channel),
+                    stat="",
+                    value=outcome.worst_value,
+                    text_value="",
+                    **_band_columns(spec.band),
+                    equals=None,
+                    settle_s=spec.settle_s,
+                    hold_s=spec.hold_s,
+                    sample_count=outcome.count,
+                    verdict="error" if gap else outcome.verdict,
+                    violations=_violations(spec.channel, outcome.violations),
+                )
+            )
         for spec, tracker in zip(step.measures, state.measures, strict=True):
             outcome = tracker.finish()
             unit = "" if spec.stat == "count" else plan.unit(spec.channel)
-            items.append(repo.CriterionRecord(
-                kind="measure", name=spec.name, channel=spec.channel, unit=unit, stat=spec.stat,
-                value=outcome.value, text_value="", **_band_columns(spec.band), equals=None,
-                settle_s=spec.settle_s, hold_s=0.0, sample_count=outcome.count,
-                verdict="error" if gap else outcome.verdict,
-            ))
-        for kind, specs, source in (("result", step.results, state.reported), ("manual", step.manuals, manual)):
+            items.append(
+                repo.CriterionRecord(
+                    kind="measure",
+                    name=spec.name,
+                    channel=spec.channel,
+                    unit=unit,
+                    stat=spec.stat,
+                    value=outcome.value,
+                    text_value="",
+                    **_band_columns(spec.band),
+                    equals=None,
+                    settle_s=spec.settle_s,
+                    hold_s=0.0,
+                    sample_count=outcome.count,
+                    verdict="error" if gap else outcome.verdict,
+                )
+            )
+        for kind, specs, source in (
+            ("result", step.results, state.reported),
+            ("manual", step.manuals, manual),
+        ):
             for spec in specs:
                 outcome = judge_reported(source.get(spec.name), spec.band, spec.equals)
-                items.append(repo.CriterionRecord(
-                    kind=kind, name=spec.name, channel="", unit=getattr(spec, "unit", ""), stat="",
-                    value=outcome.value, text_value=outcome.text, **_band_columns(spec.band),
-                    equals=spec.equals, settle_s=0.0, hold_s=0.0,
-                    sample_count=0 if source.get(spec.name) is None else 1, verdict=outcome.verdict,
-                ))
+                items.append(
+                    repo.CriterionRecord(
+                        kind=kind,
+                        name=spec.name,
+                        channel="",
+                        unit=getattr(spec, "unit", ""),
+                        stat="",
+                        value=outcome.value,
+                        text_value=outcome.text,
+                        **_band_columns(spec.band),
+                        equals=spec.equals,
+                        settle_s=0.0,
+                        hold_s=0.0,
+                        sample_count=0 if source.get(spec.name) is None else 1,
+                        verdict=outcome.verdict,
+                    )
+                )
         verdict = worst(item.verdict for item in items)
-        return repo.StepRecord(window.position, step.name, window.started_ns, window.ended_ns, verdict, tuple(items))
+        return repo.StepRecord(
+            window.position, step.name, window.started_ns, window.ended_ns, verdict, tuple(items)
+        )
 
     def reported(self, k: int) -> dict[str, str]:
         return dict(self._steps[k].reported)

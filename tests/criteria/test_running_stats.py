@@ -64,7 +64,9 @@ def test_nan_spoils_the_value_stats_but_not_count_first_last():
     for stat in ("min", "max", "mean", "std", "p2p"):
         assert math.isnan(stats.value(stat))
     assert (stats.value("count"), stats.value("first"), stats.value("last")) == (4.0, 1.0, 4.0)
-    assert compute_stat("mean", np.array([1.0, math.nan])) != compute_stat("mean", np.array([1.0, math.nan]))
+    assert compute_stat("mean", np.array([1.0, math.nan])) != compute_stat(
+        "mean", np.array([1.0, math.nan])
+    )
 
 
 def test_no_samples_has_no_value_and_unknown_stats_are_refused():
@@ -83,6 +85,6 @@ def test_measure_tracker_matches_the_whole_window_judgement():
     whole = judge_measure(t, v, "std", band, (0.0, 20.0), settle_s=1.0)
     tracker = MeasureTracker("std", band, 0.0, settle_s=1.0)
     for a in range(0, t.size, 777):
-        tracker.feed(t[a:a + 777], v[a:a + 777])
+        tracker.feed(t[a : a + 777], v[a : a + 777])
     assert tracker.finish() == whole
     assert whole.count == 19_000

@@ -55,10 +55,14 @@ duration_s = 3600.0
 RATE = 1000.0  # samples per second
 
 
-def _batch(first: int, n: int, *, values=None, emitted_ns=0, results=(), link_changes=()) -> SampleBatch:
+def _batch(
+    first: int, n: int, *, values=None, emitted_ns=0, results=(), link_changes=()
+) -> SampleBatch:
     t = (first + np.arange(n)) / RATE
     v = 0.75 + 1e-3 * np.sin(t) if values is None else np.asarray(values, float)
-    return SampleBatch({"vdd_core": (t, v)}, {}, [], list(results), n, 0, emitted_ns, list(link_changes))
+    return SampleBatch(
+        {"vdd_core": (t, v)}, {}, [], list(results), n, 0, emitted_ns, list(link_changes)
+    )
 
 
 def _evaluator(**kwargs) -> LiveEvaluator:
@@ -112,11 +116,12 @@ def test_live_stats_equal_numpy_on_everything_fed():
     values = 0.75 + 1e-3 * rng.standard_normal(50_000)
     at = 0
     for k, size in enumerate([1, 4095, 4096, 13, 30_000, 11_795]):
-        evaluator.on_batch(_batch(at, size, values=values[at:at + size], emitted_ns=k + 1))
+        evaluator.on_batch(_batch(at, size, values=values[at : at + size], emitted_ns=k + 1))
         at += size
     items = {c.name: c for c in evaluator.snapshot()[0].criteria}
     assert items["vdd_mean"].value == np.float64(values.mean()) or math.isclose(
-        items["vdd_mean"].value, values.mean(), rel_tol=1e-14)
+        items["vdd_mean"].value, values.mean(), rel_tol=1e-14
+    )
     assert math.isclose(items["vdd_std"].value, values.std(), rel_tol=1e-9)
     assert items["vdd_p2p"].value == values.max() - values.min()
     assert items["vdd_core"].sample_count == values.size
@@ -147,7 +152,9 @@ def test_the_same_data_in_other_chunks_judges_identically():
 def test_verdict_changes_and_violations_are_pushed_outside_the_lock():
     events = []
     violations = []
-    evaluator = _evaluator(on_violation=lambda step, channel, exc: violations.append((step, channel, exc.start_s)))
+    evaluator = _evaluator(
+        on_violation=lambda step, channel, exc: violations.append((step, channel, exc.start_s))
+    )
 
     def listener(event):
         events.append((event, len(evaluator.snapshot())))  # would deadlock under the lock
@@ -162,14 +169,22 @@ def test_verdict_changes_and_violations_are_pushed_outside_the_lock():
     feeder.start()
     feeder.join(timeout=10)
     assert not feeder.is_alive(), "a listener was called while the evaluator held its lock"
-    changes = [(e.item.name, e.previous, e.item.verdict) for e, _ in events if isinstance(e, ItemVerdictChanged)]
+    changes = [
+        (e.item.name, e.previous, e.item.verdict)
+        for e, _ in events
+        if isinstance(e, ItemVerdictChanged)
+    ]
     assert ("vdd_core", "error", "passed") in changes and ("bist", "error", "passed") in changes
     assert ("vdd_core", "passed", "failed") in changes
     found = [e for e, _ in events if isinstance(e, ViolationFound)]
-    assert [(f.position, f.step, f.channel, f.excursion.extreme) for f in found] == [(0, "soak", "vdd_core", 0.9)]
+    assert [(f.position, f.step, f.channel, f.excursion.extreme) for f in found] == [
+        (0, "soak", "vdd_core", 0.9)
+    ]
     assert violations == [(0, "vdd_core", 0.101)]
     # The violation is heard before the verdict it turns.
-    order = [e if isinstance(e, ViolationFound) else (e.item.name, e.item.verdict) for e, _ in events]
+    order = [
+        e if isinstance(e, ViolationFound) else (e.item.name, e.item.verdict) for e, _ in events
+    ]
     assert order.index(found[0]) < order.index(("vdd_core", "failed"))
     evaluator.remove_listener(listener)
     heard = len(events)
@@ -184,7 +199,12 @@ def test_a_disconnect_turns_the_open_step_to_error_and_is_pushed():
     evaluator.add_listener(events.append)
     evaluator.on_batch(_batch(100, 0, emitted_ns=2, link_changes=[(10, "disconnect")]))
     turned = {e.item.name: e.item.verdict for e in events if isinstance(e, ItemVerdictChanged)}
-    assert turned == {"vdd_core": "error", "vdd_mean": "error", "vdd_std": "error", "vdd_p2p": "error"}
+    assert turned == {
+        "vdd_core": "error",
+        "vdd_mean": "error",
+        "vdd_std": "error",
+        "vdd_p2p": "error",
+    }
     assert evaluator.snapshot()[0].verdict == "error"
 
 

@@ -53,7 +53,8 @@ def _run(db, on_step=None):
     dut = repo.add_dut(db, "sled", "SLD-MISMATCH")
     run_ids = []
     outcome = run_plan(
-        db, RunRequest(plan, dut, "mock://nominal?rate=200", load_profile("default"), "ana", "bench-1"),
+        db,
+        RunRequest(plan, dut, "mock://nominal?rate=200", load_profile("default"), "ana", "bench-1"),
         on_started=lambda run_id, acquisition, evaluator: run_ids.append(run_id),
         on_step=(lambda position, step: on_step(db, run_ids[0])) if on_step else None,
     )
@@ -66,13 +67,18 @@ def test_live_and_final_agree_on_an_untouched_run(db):
     assert "evaluation_mismatch" not in [e.kind for e in events]
 
 
-@pytest.mark.parametrize("stored, item, final_verdict", [
-    # A disconnect only the store knows of: the final judgement sees a link gap.
-    (("disconnect", "rig gone (stored behind the live evaluator's back)"), "vdd_core", "error"),
-    # A result line only the store knows of: the final judgement sees BIST fail.
-    (("result", "RESULT bist FAIL"), "bist", "failed"),
-])
-def test_stored_data_the_live_path_never_saw_is_recorded_as_a_mismatch(db, stored, item, final_verdict):
+@pytest.mark.parametrize(
+    "stored, item, final_verdict",
+    [
+        # A disconnect only the store knows of: the final judgement sees a link gap.
+        (("disconnect", "rig gone (stored behind the live evaluator's back)"), "vdd_core", "error"),
+        # A result line only the store knows of: the final judgement sees BIST fail.
+        (("result", "RESULT bist FAIL"), "bist", "failed"),
+    ],
+)
+def test_stored_data_the_live_path_never_saw_is_recorded_as_a_mismatch(
+    db, stored, item, final_verdict
+):
     kind, detail = stored
 
     def alter_the_store(db, run_id):
@@ -82,8 +88,13 @@ def test_stored_data_the_live_path_never_saw_is_recorded_as_a_mismatch(db, store
     assert not outcome.live_agrees
     mismatches = [e.detail for e in events if e.kind == "evaluation_mismatch"]
     assert len(mismatches) == 1
-    assert f"step 'rail' item {item!r}: live " in mismatches[0] and f"final {final_verdict}" in mismatches[0]
+    assert (
+        f"step 'rail' item {item!r}: live " in mismatches[0]
+        and f"final {final_verdict}" in mismatches[0]
+    )
     # The final judgement is what is stored and what the run ends with.
-    stored_items = {c.name: c.verdict for s in repo.run_results(db, outcome.run_id) for c in s.criteria}
+    stored_items = {
+        c.name: c.verdict for s in repo.run_results(db, outcome.run_id) for c in s.criteria
+    }
     assert stored_items[item] == final_verdict
     assert repo.get_run(db, outcome.run_id).status == final_verdict
