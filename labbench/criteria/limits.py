@@ -12,9 +12,10 @@ Rules, as the plan format promises:
 * a measurement's stat is judged like a single sample;
 * roll-ups take the worst: error > failed > marginal > passed.
 
-:class:`LimitTracker` takes a window's samples in any number of pieces and ends in exactly
-the same state as when given them at once; the live evaluation (pieces as they arrive) and
-the final one (everything from storage) therefore agree to the bit.
+:class:`LimitTracker` and :class:`MeasureTracker` take a window's samples in any number of
+pieces and end in exactly the same state as when given them at once, keeping running
+accumulators rather than the samples (:mod:`labbench.criteria.stats`); the live evaluation
+(pieces as they arrive) and the final one (stored chunks) therefore agree to the bit.
 """
 
 from __future__ import annotations

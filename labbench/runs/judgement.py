@@ -82,6 +82,7 @@ class _StepState:
         self.reported: dict[str, str] = {}
         channels = [s.channel for s in step.limits] + [s.channel for s in step.measures]
         self.channels = frozenset(channels)
+        self.last_t = -math.inf  # the latest sample judged in this window
 
     def takes(self, at_ns: int) -> bool:
         w = self.window
@@ -112,7 +113,14 @@ class Judgement:
         return window
 
     def end(self, ended_ns: int, end_s: float) -> StepWindow:
-        window = self._steps[-1].window
+        """Close the open window.  Samples already judged in it stay in it: a batch cut just
+        after ``ended_ns`` may have been judged before the step could be closed, and what was
+        judged cannot be taken back, so the window then ends just after its latest sample
+        (the final replay uses this same end, so both judge the same samples)."""
+        state = self._steps[-1]
+        window = state.window
+        if state.last_t >= end_s:
+            end_s = float(np.nextafter(state.last_t, math.inf))
         window.end_s, window.ended_ns = end_s, ended_ns
         window.link_gap = window_has_gap(window, self._down)
         return window
@@ -167,6 +175,7 @@ class Judgement:
             if not keep.any():
                 continue
             tk, vk = t[keep], v[keep]
+            state.last_t = max(state.last_t, float(tk[-1]))
             step = self.plan.steps[window.position]
             for spec, tracker in zip(step.limits, state.limits, strict=True):
                 if spec.channel == channel:

@@ -218,3 +218,21 @@ def test_disagreement_is_none_for_equal_records_with_nan_and_names_a_difference(
     other.on_batch(_batch(0, 9, values=[math.nan] * 9, emitted_ns=1))
     said = disagreement(live, other.snapshot())
     assert said is not None and "'soak'" in said and "vdd_core" in said
+
+
+def test_samples_judged_before_the_step_could_end_stay_in_it_live_and_final():
+    """A batch cut just after the step's end can be judged before the step is closed: the
+    window keeps those samples, and the replay over the same window agrees."""
+    evaluator = _evaluator()
+    evaluator.on_batch(_batch(0, 1000, emitted_ns=1))  # t = 0 .. 0.999 s
+    evaluator.end_step(int(0.5e9), 0.5)
+    window = evaluator.windows[0]
+    assert window.end_s > 0.999 and window.ended_ns == int(0.5e9)
+    live = [evaluator.step_record(0, {})]
+    assert {c.name: c.sample_count for c in live[0].criteria}["vdd_core"] == 1000
+    replay = Judgement(parse_plan(PLAN, "soak.toml"))
+    replay.begin(0, 0, 0.0)
+    replay.end(window.ended_ns, window.end_s)
+    batch = _batch(0, 1000)
+    replay.samples("vdd_core", *batch.samples["vdd_core"])
+    assert disagreement(live, [replay.record(0, {})]) is None
