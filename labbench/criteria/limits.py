@@ -12,9 +12,10 @@ Rules, as the plan format promises:
 * a measurement's stat is judged like a single sample;
 * roll-ups take the worst: error > failed > marginal > passed.
 
-:class:`LimitTracker` takes a window's samples in any number of pieces and ends in exactly
-the same state as when given them at once; the live evaluation (pieces as they arrive) and
-the final one (everything from storage) therefore agree to the bit.
+:class:`LimitTracker` and :class:`MeasureTracker` take a window's samples in any number of
+pieces and end in exactly the same state as when given them at once, keeping running
+accumulators rather than the samples (:mod:`labbench.criteria.stats`); the live evaluation
+(pieces as they arrive) and the final one (stored chunks) therefore agree to the bit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labbench.criteria.band import Band, CriterionError, describe_limits
+from labbench.criteria.stats import STATS, RunningStats
 
 __all__ = [
     "STATS",
@@ -36,6 +38,7 @@ __all__ = [
     "LimitOutcome",
     "LimitTracker",
     "MeasureOutcome",
+    "MeasureTracker",
     "ReportedOutcome",
     "compute_stat",
     "describe_limits",
@@ -45,7 +48,6 @@ __all__ = [
     "worst",
 ]
 
-STATS = ("min", "max", "mean", "std", "p2p", "first", "last", "count")
 VERDICT_ORDER = ("passed", "marginal", "failed", "error")
 
 
@@ -226,27 +228,9 @@ def judge_limit(
 
 def compute_stat(stat: str, v: np.ndarray) -> float | None:
     """A measurement's value over the judged samples; None when there are none."""
-    if v.size == 0:
-        return None
-    if stat == "count":
-        return float(v.size)
-    if stat == "first":
-        return float(v[0])
-    if stat == "last":
-        return float(v[-1])
-    if np.isnan(v).any():
-        return math.nan  # NaN is out: a stat over it must not quietly pass
-    if stat == "min":
-        return float(v.min())
-    if stat == "max":
-        return float(v.max())
-    if stat == "mean":
-        return float(v.mean())
-    if stat == "std":
-        return float(v.std())
-    if stat == "p2p":
-        return float(v.max() - v.min())
-    raise ValueError(f"unknown stat {stat!r}")
+    stats = RunningStats()
+    stats.feed(v)
+    return stats.value(stat)
 
 
 @dataclass
@@ -254,6 +238,33 @@ class MeasureOutcome:
     verdict: str
     value: float | None
     count: int
+
+
+class MeasureTracker:
+    """Judges one measurement over one step window, fed in time order, in any chunking.
+
+    It keeps running accumulators, never the samples, so its memory and the cost of asking
+    for the current value do not grow with the step's length."""
+
+    def __init__(self, stat: str, band: Band, window_start: float, settle_s: float = 0.0):
+        if stat not in STATS:
+            raise ValueError(f"unknown stat {stat!r}")
+        self.stat = stat
+        self.band = band
+        self.judge_from = window_start + settle_s
+        self.stats = RunningStats()
+
+    def feed(self, t: np.ndarray, v: np.ndarray) -> None:
+        """Add samples (inside the window's end; earlier ones than the settle are skipped)."""
+        keep = t >= self.judge_from
+        self.stats.feed(v if keep.all() else v[keep])
+
+    def finish(self) -> MeasureOutcome:
+        """The verdict of the samples so far (final once the window's samples are all in)."""
+        value = self.stats.value(self.stat)
+        if value is None:
+            return MeasureOutcome("error", None, 0)
+        return MeasureOutcome(self.band.judge_value(value), value, self.stats.count)
 
 
 def judge_measure(
@@ -264,13 +275,12 @@ def judge_measure(
     window: tuple[float, float],
     settle_s: float = 0.0,
 ) -> MeasureOutcome:
+    """Judge a whole window at once."""
     start, end = window
-    keep = (t >= start + settle_s) & (t < end)
-    values = v[keep]
-    value = compute_stat(stat, values)
-    if value is None:
-        return MeasureOutcome("error", None, 0)
-    return MeasureOutcome(band.judge_value(value), value, int(values.size))
+    keep = t < end
+    tracker = MeasureTracker(stat, band, start, settle_s)
+    tracker.feed(t[keep], v[keep])
+    return tracker.finish()
 
 
 @dataclass

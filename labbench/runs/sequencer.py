@@ -20,7 +20,7 @@ from labbench.acquisition.record import storage_wait_teller
 from labbench.criteria.limits import Excursion, worst
 from labbench.devices.transport import make_rig
 from labbench.protocols.profile import Profile
-from labbench.runs.evaluation import LiveEvaluator, final_records
+from labbench.runs.evaluation import LiveEvaluator, disagreement, final_records
 from labbench.runs.plan import ManualSpec, Plan, Step
 from labbench.storage import Database
 from labbench.storage import repository as repo
@@ -152,10 +152,12 @@ def run_plan(
         live = [evaluator.step_record(i, manual[i] if i < len(manual) else {}) for i in range(len(evaluator.windows))]
         final = final_records(db, run.id, plan, evaluator.windows, profile, run.t0_ns,
                               [manual[i] if i < len(manual) else {} for i in range(len(evaluator.windows))])
-        agrees = repr(live) == repr(final)  # repr: NaN compares equal to itself here
+        mismatch = disagreement(live, final)
+        agrees = mismatch is None
         if not agrees:
-            log.error("run %s: live and final evaluation disagree", run.id)
-            repo.add_run_event(db, run.id, "evaluation_mismatch", "live and final evaluation disagree; the final one is stored")
+            log.error("run %s: live and final evaluation disagree: %s", run.id, mismatch)
+            repo.add_run_event(db, run.id, "evaluation_mismatch",
+                               f"live and final evaluation disagree ({mismatch}); the final one is stored")
         repo.store_results(db, run.id, final)
         verdict = worst(step.verdict for step in final) if final else "error"
         if status is None:

@@ -1,0 +1,264 @@
+"""One derivation of a run's step verdicts, fed by whatever the rig produced.
+
+:class:`Judgement` takes step windows, link changes, rig-reported results and samples, and
+keeps, per step, one :class:`~labbench.criteria.limits.LimitTracker` per limit and one
+:class:`~labbench.criteria.limits.MeasureTracker` per measurement: running accumulators,
+never the samples.  The live evaluation feeds it batches as they arrive; the final one
+replays the stored events and telemetry through the very same methods, so link gaps, rig
+results and every stat are derived by one piece of code (docs/architecture.md §4).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from labbench.criteria.limits import (
+    Band,
+    Excursion,
+    LimitTracker,
+    MeasureTracker,
+    judge_reported,
+    worst,
+)
+from labbench.runs.plan import Plan
+from labbench.storage import repository as repo
+
+
+@dataclass
+class StepWindow:
+    position: int
+    start_s: float
+    started_ns: int
+    end_s: float = math.inf
+    ended_ns: int | None = None
+    # The rig was disconnected during part of the window: its limits and measurements saw
+    # silence there, and silence is never a pass.
+    link_gap: bool = False
+
+    @property
+    def closed(self) -> bool:
+        return self.ended_ns is not None
+
+
+def window_has_gap(window: StepWindow, down: list[tuple[int, float]]) -> bool:
+    """Whether the rig was away during part of the window: it went away inside the window,
+    or the window began while it was away.  ``down`` holds (disconnect ns, reconnect ns)."""
+    end = math.inf if window.ended_ns is None else window.ended_ns
+    return any(window.started_ns <= d < end or d <= window.started_ns < r for d, r in down)
+
+
+def _band_columns(band: Band | None) -> dict:
+    if band is None:
+        return {"low": None, "high": None, "marginal_low": None, "marginal_high": None}
+    return {
+        "low": band.low,
+        "high": band.high,
+        "marginal_low": band.marginal_low,
+        "marginal_high": band.marginal_high,
+    }
+
+
+def _violations(channel: str, excursions: list[Excursion]) -> tuple[repo.ViolationRecord, ...]:
+    return tuple(
+        repo.ViolationRecord(channel, e.start_s, e.end_s, e.extreme, e.bound) for e in excursions
+    )
+
+
+class _StepState:
+    """The accumulators of one step window."""
+
+    def __init__(self, plan: Plan, window: StepWindow):
+        step = plan.steps[window.position]
+        self.window = window
+        self.limits = [
+            LimitTracker(s.band, window.start_s, s.settle_s, s.hold_s) for s in step.limits
+        ]
+        self.measures = [
+            MeasureTracker(s.stat, s.band, window.start_s, s.settle_s) for s in step.measures
+        ]
+        self.reported: dict[str, str] = {}
+        channels = [s.channel for s in step.limits] + [s.channel for s in step.measures]
+        self.channels = frozenset(channels)
+        self.last_t = -math.inf  # the latest sample judged in this window
+
+    def takes(self, at_ns: int) -> bool:
+        w = self.window
+        return w.started_ns <= at_ns and (w.ended_ns is None or at_ns < w.ended_ns)
+
+
+class Judgement:
+    """Step verdicts of one run, from its windows, link changes, results and samples.
+
+    Not thread-safe by itself: the live evaluator guards it with its lock."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self._steps: list[_StepState] = []
+        self._down: list[tuple[int, float]] = []  # (disconnect ns, reconnect ns or inf)
+        self._settled_ns = 0  # every sample received before this has been fed
+
+    @property
+    def windows(self) -> list[StepWindow]:
+        return [state.window for state in self._steps]
+
+    def begin(self, position: int, started_ns: int, start_s: float) -> StepWindow:
+        if self._steps and not self._steps[-1].window.closed:
+            raise RuntimeError("end the current step first")
+        window = StepWindow(position, start_s, started_ns)
+        window.link_gap = window_has_gap(window, self._down)
+        self._steps.append(_StepState(self.plan, window))
+        return window
+
+    def end(self, ended_ns: int, end_s: float) -> StepWindow:
+        """Close the open window.  Samples already judged in it stay in it: a batch cut just
+        after ``ended_ns`` may have been judged before the step could be closed, and what was
+        judged cannot be taken back, so the window then ends just after its latest sample
+        (the final replay uses this same end, so both judge the same samples)."""
+        state = self._steps[-1]
+        window = state.window
+        if state.last_t >= end_s:
+            end_s = float(np.nextafter(state.last_t, math.inf))
+        window.end_s, window.ended_ns = end_s, ended_ns
+        window.link_gap = window_has_gap(window, self._down)
+        return window
+
+    def link_change(self, at_ns: int, change: str) -> list[int]:
+        """A disconnect or reconnect; returns the steps whose link gap it changed."""
+        if change == "disconnect":
+            self._down.append((at_ns, math.inf))
+        elif self._down and math.isinf(self._down[-1][1]):
+            self._down[-1] = (self._down[-1][0], at_ns)
+        changed = []
+        for k, state in enumerate(self._steps):
+            gap = window_has_gap(state.window, self._down)
+            if gap != state.window.link_gap:
+                state.window.link_gap = gap
+                changed.append(k)
+        return changed
+
+    def settled(self, before_ns: int) -> None:
+        """Every sample received before ``before_ns`` has been fed: steps that ended earlier
+        are complete and need not look at later samples (an optimisation only)."""
+        self._settled_ns = before_ns
+
+    def open_steps(self) -> list[int]:
+        """The steps that can still change with new samples or results."""
+        return [
+            k
+            for k, state in enumerate(self._steps)
+            if not (state.window.closed and self._settled_ns > state.window.ended_ns)
+        ]
+
+    def result(self, received_ns: int, name: str, value: str) -> list[int]:
+        """A rig-reported result; returns the steps whose window holds it (the last one wins)."""
+        taken = []
+        for k in self.open_steps():
+            state = self._steps[k]
+            if state.takes(received_ns):
+                state.reported[name] = value
+                taken.append(k)
+        return taken
+
+    def samples(self, channel: str, t: np.ndarray, v: np.ndarray) -> list[tuple[int, Excursion]]:
+        """Samples of one channel in time order; returns (step, excursion) for every
+        excursion that became a failure with them."""
+        failed: list[tuple[int, Excursion]] = []
+        for k in self.open_steps():
+            state = self._steps[k]
+            if channel not in state.channels:
+                continue
+            window = state.window
+            keep = (t >= window.start_s) & (t < window.end_s)
+            if not keep.any():
+                continue
+            tk, vk = t[keep], v[keep]
+            state.last_t = max(state.last_t, float(tk[-1]))
+            step = self.plan.steps[window.position]
+            for spec, tracker in zip(step.limits, state.limits, strict=True):
+                if spec.channel == channel:
+                    failed.extend((k, e) for e in tracker.feed(tk, vk))
+            for spec, tracker in zip(step.measures, state.measures, strict=True):
+                if spec.channel == channel:
+                    tracker.feed(tk, vk)
+        return failed
+
+    def record(self, k: int, manual: dict[str, str]) -> repo.StepRecord:
+        """The verdict of the k-th executed step so far (final once all its data is in)."""
+        state = self._steps[k]
+        window, plan = state.window, self.plan
+        step = plan.steps[window.position]
+        gap = window.link_gap
+        items = []
+        for spec, tracker in zip(step.limits, state.limits, strict=True):
+            outcome = tracker.finish(window.end_s)
+            items.append(
+                repo.CriterionRecord(
+                    kind="limit",
+                    name=spec.name,
+                    channel=spec.channel,
+                    unit=plan.unit(spec.channel),
+                    stat="",
+                    value=outcome.worst_value,
+                    text_value="",
+                    **_band_columns(spec.band),
+                    equals=None,
+                    settle_s=spec.settle_s,
+                    hold_s=spec.hold_s,
+                    sample_count=outcome.count,
+                    verdict="error" if gap else outcome.verdict,
+                    violations=_violations(spec.channel, outcome.violations),
+                )
+            )
+        for spec, tracker in zip(step.measures, state.measures, strict=True):
+            outcome = tracker.finish()
+            unit = "" if spec.stat == "count" else plan.unit(spec.channel)
+            items.append(
+                repo.CriterionRecord(
+                    kind="measure",
+                    name=spec.name,
+                    channel=spec.channel,
+                    unit=unit,
+                    stat=spec.stat,
+                    value=outcome.value,
+                    text_value="",
+                    **_band_columns(spec.band),
+                    equals=None,
+                    settle_s=spec.settle_s,
+                    hold_s=0.0,
+                    sample_count=outcome.count,
+                    verdict="error" if gap else outcome.verdict,
+                )
+            )
+        for kind, specs, source in (
+            ("result", step.results, state.reported),
+            ("manual", step.manuals, manual),
+        ):
+            for spec in specs:
+                outcome = judge_reported(source.get(spec.name), spec.band, spec.equals)
+                items.append(
+                    repo.CriterionRecord(
+                        kind=kind,
+                        name=spec.name,
+                        channel="",
+                        unit=getattr(spec, "unit", ""),
+                        stat="",
+                        value=outcome.value,
+                        text_value=outcome.text,
+                        **_band_columns(spec.band),
+                        equals=spec.equals,
+                        settle_s=0.0,
+                        hold_s=0.0,
+                        sample_count=0 if source.get(spec.name) is None else 1,
+                        verdict=outcome.verdict,
+                    )
+                )
+        verdict = worst(item.verdict for item in items)
+        return repo.StepRecord(
+            window.position, step.name, window.started_ns, window.ended_ns, verdict, tuple(items)
+        )
+
+    def reported(self, k: int) -> dict[str, str]:
+        return dict(self._steps[k].reported)
