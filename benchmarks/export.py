@@ -6,7 +6,7 @@ The run is stored first (8 channels sampled together, like key=value lines).  la
 export streams it from the database chunk by chunk and merges channels by time; the baseline
 writes the same arrays, already in memory, with a bare ``csv.writer`` loop (``repr`` per
 value).  Memory: peak traced allocations while exporting a run of N and of 4N samples.
-Target (DESIGN.md §7): >= 1 M samples/s, memory flat as the run grows.
+Target (docs/architecture.md §7): >= 1 M samples/s, memory flat as the run grows.
 """
 
 from __future__ import annotations

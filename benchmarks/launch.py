@@ -4,7 +4,7 @@
 
 Both are started as fresh processes (offscreen unless DISPLAY is set) and timed from spawn
 to the line they print when their window has painted once; medians of several runs.
-Target (DESIGN.md §7): <= 1 s.
+Target (docs/architecture.md §7): <= 1 s.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``labbench`` command (DESIGN.md §5).
+"""The ``labbench`` command (docs/architecture.md §5).
 
 Only argument handling and printing live here; the work is done by the layers below, so
 the GUI can call the same functions.  Exit codes: 0 passed/marginal/ok, 1 failed, 2 bad

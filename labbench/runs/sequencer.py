@@ -3,7 +3,7 @@
 A run ends in exactly one recorded state whatever happens: passed / marginal / failed by
 its verdicts, ``aborted`` when the operator stops it, ``error`` when the rig is lost for
 longer than the profile's reconnect window or something breaks.  Everything recorded
-before that is kept (DESIGN.md §4).
+before that is kept (docs/architecture.md §4).
 """
 
 from __future__ import annotations

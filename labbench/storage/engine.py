@@ -2,7 +2,7 @@
 
 ``open_database()`` is the only way the app gets an engine.  It accepts a filesystem path
 or any SQLAlchemy URL, refuses a database written by a newer labbench (untouched), brings
-an older one up to date, and on SQLite applies the settings of DESIGN.md section 2.
+an older one up to date, and on SQLite applies the settings of docs/architecture.md §2.
 """
 
 from __future__ import annotations

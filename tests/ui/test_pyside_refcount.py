@@ -1,4 +1,4 @@
-"""Guard against the PySide6 6.12.0 refcount bug (DESIGN.md §8).
+"""Guard against the PySide6 6.12.0 refcount bug (docs/architecture.md §8).
 
 On the broken release every Signal.emit() drops a reference to True (and calls returning
 None drop one to None) until the interpreter aborts; the dependency pin keeps it out.
