@@ -112,13 +112,21 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", *, name: str = "", checkable: bool = False) -> QAction:
+        """A menu/toolbar action.  ``triggered`` carries ``checked``; only a checkable action's
+        slot receives it, every other slot is called with no arguments (a ``checked=False``
+        landing in ``run_ids`` or ``confirm`` broke Export and Abort once)."""
         action = QAction(text, self)
+        action.setObjectName(name or "action_" + text.replace("&", "").replace("…", "").strip().lower().replace(" ", "_"))
         if shortcut is not None:
             action.setShortcut(shortcut)
         action.setStatusTip(tip)
         action.setToolTip(tip or text.replace("&", ""))
-        action.triggered.connect(slot)
+        action.setCheckable(checkable)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
         return action
 
     def _build_actions(self) -> None:
@@ -131,9 +139,10 @@ class MainWindow(QMainWindow):
                                            "Overlay a channel of the runs selected in the history")
         self.find_action = self._action("&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None, "Put every panel back where it started")
-        self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes")
-        self.dark_action.setCheckable(True)
+        self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes", checkable=True)
+        self.dark_action.blockSignals(True)
         self.dark_action.setChecked(self.theme.name == "dark")
+        self.dark_action.blockSignals(False)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.about_action = self._action("&About labbench", self._on_about)
 
@@ -216,7 +225,9 @@ class MainWindow(QMainWindow):
         self.compare.theme = self.theme
         self.compare.plot.setBackground(self.theme.plot_background)
         QSettings().setValue("ui/theme", name)
+        self.dark_action.blockSignals(True)
         self.dark_action.setChecked(name == "dark")
+        self.dark_action.blockSignals(False)
 
     def _on_dark_toggled(self, checked: bool) -> None:
         self.set_theme("dark" if checked else "light")

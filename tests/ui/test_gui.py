@@ -105,19 +105,6 @@ def test_failed_banner_on_rail_droop_and_passed_on_nominal(qtbot, window):
     assert window.live.plots.violation_items == []
 
 
-def test_abort_asks_first(qtbot, window, monkeypatch):
-    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Abort]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
-    with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
-        window.start_request(_request(window.db, "mock://nominal?rate=100"))
-    assert window.abort_run() is False and window.controller.running  # cancelled: goes on
-    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        assert window.abort_run() is True
-    assert finished.args[0].status == "aborted"
-    assert window.live.banner.text().startswith("ABORTED")
-    assert repo.get_run(window.db, finished.args[0].run_id).sample_count > 0
-
-
 def test_barcode_selects_known_dut_and_offers_to_register_unknown(qtbot, db, monkeypatch):
     known = repo.add_dut(db, "chip", "CHP-SCAN-1", part="ACC-1", silicon_rev="A1")
     dialog = StartRunDialog(db)
