@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
@@ -14,7 +14,6 @@ from labbench.runs.sequencer import RunRequest, run_plan
 from labbench.storage import open_database
 from labbench.storage import repository as repo
 from labbench.ui.main_window import MainWindow
-from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, verdict_colors
 
 SHORT_PLAN = """\
@@ -103,34 +102,6 @@ def test_failed_banner_on_rail_droop_and_passed_on_nominal(qtbot, window):
     assert outcome.status == "passed" and window.live.banner.text().startswith("PASSED")
     assert [window.results.verdict_of(r) for r in range(2)] == ["passed", "passed"]
     assert window.live.plots.violation_items == []
-
-
-def test_barcode_selects_known_dut_and_offers_to_register_unknown(qtbot, db, monkeypatch):
-    known = repo.add_dut(db, "chip", "CHP-SCAN-1", part="ACC-1", silicon_rev="A1")
-    dialog = StartRunDialog(db)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.keyClicks(dialog.serial_edit, "CHP-SCAN-1")
-    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
-    assert dialog.dut == known and "CHP-SCAN-1" in dialog.dut_label.text()
-    index = dialog.plan_combo.findText("chip-bringup")
-    dialog.plan_combo.setCurrentIndex(index)
-    assert dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
-
-    offered = []
-    monkeypatch.setattr(dialog, "ask_register", lambda serial: offered.append(serial) or "sled")
-    dialog.serial_edit.clear()
-    qtbot.keyClicks(dialog.serial_edit, "SLD-NEW-9")
-    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
-    assert offered == ["SLD-NEW-9"]
-    assert repo.find_dut(db, "SLD-NEW-9").kind == "sled" and dialog.dut.serial == "SLD-NEW-9"
-    assert dialog.plan.dut_kind == "sled"  # a plan for this kind of DUT is picked
-
-    monkeypatch.setattr(dialog, "ask_register", lambda serial: None)  # declined: nothing registered
-    dialog.serial_edit.clear()
-    qtbot.keyClicks(dialog.serial_edit, "TYPO-123")
-    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
-    assert repo.find_dut(db, "TYPO-123") is None and dialog.dut.serial == "SLD-NEW-9"
 
 
 def _stored_runs(db):
