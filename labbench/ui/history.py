@@ -53,9 +53,9 @@ class Loader(QObject):
 
     done = Signal(object, object)  # callback, result
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, workers: int = 1, name: str = "labbench-history"):
         super().__init__(parent)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labbench-history")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self.done.connect(lambda callback, result: callback(result))
 
     def submit(self, work: Callable[[], object], callback: Callable[[object], None]) -> None:
@@ -63,14 +63,15 @@ class Loader(QObject):
             try:
                 result = work()
             except Exception as exc:  # shown, not swallowed
-                log.exception("history query failed")
+                log.exception("background work failed")
                 result = exc
             self.done.emit(callback, result)
 
         self._pool.submit(run)
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, *, cancel_pending: bool = True) -> None:
+        """Wait for the work under way; queued work is dropped unless ``cancel_pending`` is False."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel_pending)
 
 
 class HistoryModel(QAbstractTableModel):

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from labbench import __version__
 from labbench.storage import Database
+from labbench.ui.app import keep_gui_responsive
 from labbench.ui.bench import BenchView
 from labbench.ui.compare import CompareView
 from labbench.ui.console_view import ConsoleView
@@ -41,6 +42,7 @@ STATUS_INTERVAL_MS = 1000
 class MainWindow(QMainWindow):
     def __init__(self, db: Database, *, demo: bool = False, default_device: str = ""):
         super().__init__()
+        keep_gui_responsive()
         self.db = db
         self.demo = demo
         self.default_device = default_device or ("mock://nominal" if demo else "")
@@ -252,10 +254,19 @@ class MainWindow(QMainWindow):
         self.start_request(request)
 
     def start_request(self, request) -> None:
+        if request.device in self.bench.busy:
+            QMessageBox.information(self, "The rig is busy", f"{request.device} is {self.bench.busy[request.device]} on the bench; start again in a moment.")
+            return
+        self.start_action.setEnabled(False)
         if request.device in self.bench.monitors:
-            # The run needs the rig's port to itself: end the bench recording first.
-            self.bench.disconnect_device(request.device)
-            self.statusBar().showMessage(f"{request.device} was connected on the bench; that recording ended for the run", 8000)
+            # The run needs the rig's port to itself: end the bench recording first (on the
+            # bench's worker), then start.
+            self.statusBar().showMessage(f"{request.device} was connected on the bench; that recording ends for the run", 8000)
+            self.bench.disconnect_device(request.device, then=lambda: self._start_now(request))
+            return
+        self._start_now(request)
+
+    def _start_now(self, request) -> None:
         self.console.clear()
         self.live.prepare(request.plan)
         self.controller.start(request)
