@@ -102,7 +102,8 @@ class MainWindow(QMainWindow):
         self.console_timer.timeout.connect(self._on_console_tick)
         self.console_timer.start()
         self.history.apply_filters()
-        self.history.export_filtered.clicked.connect(lambda: self.export_runs(self.history.filtered_run_ids()))
+        self.history.export_filtered.clicked.connect(self._on_export_filtered)
+        self.inventory.run_activated.connect(self.open_stored_run)
         self.inventory.refresh()
 
     # --- building -------------------------------------------------------------------------
@@ -299,6 +300,21 @@ class MainWindow(QMainWindow):
         dialog = ExportDialog(self.db, run_ids, self)
         dialog.open()
         return dialog
+
+    def _on_export_filtered(self) -> None:
+        def got(run_ids: list[int]) -> None:
+            if not run_ids:
+                QMessageBox.information(self, "Nothing to export", "No run matches the history's filters.")
+                return
+            self.export_runs(run_ids)
+
+        self.history.filtered_run_ids(got)
+
+    def open_stored_run(self, run_id: int) -> None:
+        """Show a stored run in the History panel (from the Inventory, say)."""
+        self.history_dock.show()
+        self.history_dock.raise_()
+        self.history.detail.open_run(run_id)
 
     def compare_selected(self) -> None:
         run_ids = self.history.selected_run_ids()

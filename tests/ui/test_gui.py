@@ -118,6 +118,19 @@ def _filtered(qtbot, history) -> list[int]:
     return [r.id for r in history.model.rows]
 
 
+def _backdate(db, run_id: int, days: int) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from labbench.storage import models as m
+
+    with Session(db.engine) as session, session.begin():
+        session.execute(update(m.Run).where(m.Run.id == run_id).values(
+            started_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)))
+
+
 def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     failed, passed = _stored_runs(window.db)
     history = window.history
@@ -139,8 +152,16 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     history.plan.setText("gui-short")
     assert len(_filtered(qtbot, history)) == 2
     history.station.setText("bench-1")
-    history.days.setCurrentIndex(history.days.findData(1))  # last 24 h
-    qtbot.waitUntil(lambda: len(history.model.rows) == 2, timeout=10_000)
+    # A run of the same DUT and plan from three days ago: the date filter must drop it.
+    old = run_plan(window.db, _request(window.db, "mock://nominal?rate=100&power=off", "CHP-HIST"))
+    _backdate(window.db, old.run_id, days=3)
+    assert sorted(_filtered(qtbot, history)) == sorted([failed.run_id, passed.run_id, old.run_id])
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.days.setCurrentIndex(history.days.findData(1))  # last 24 h
+    assert sorted(r.id for r in history.model.rows) == sorted([failed.run_id, passed.run_id])
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.days.setCurrentIndex(history.days.findData(7))  # last 7 days
+    assert old.run_id in [r.id for r in history.model.rows]
 
     detail = history.detail
     with qtbot.waitSignal(detail.loader.done, timeout=10_000):
@@ -156,8 +177,8 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     plot = detail.plots.plot_of("vdd_core")
     x0, x1 = plot.vb.viewRange()[0]
     assert x0 < start and end < x1 and (x1 - x0) < 3.0  # zoomed in around it
-    detail.add_note("probe slipped", user="ana")
-    assert "probe slipped" in detail.notes.item(0).text()
+    detail.add_note("probe slipped", user="ana")  # written on the worker, then shown
+    qtbot.waitUntil(lambda: detail.notes.count() == 1 and "probe slipped" in detail.notes.item(0).text(), timeout=10_000)
     assert repo.audit_trail(window.db, "run", failed.run_id)[0].reason == "probe slipped"
 
 
@@ -343,11 +364,29 @@ def test_manual_entry_is_asked_at_its_step_with_its_limits(qtbot, window, monkey
     assert finished.args[0].status == "passed"
 
 
-def test_export_filtered_set_from_the_history(qtbot, window, monkeypatch):
-    failed, passed = _stored_runs(window.db)
-    with qtbot.waitSignal(window.history.model.loaded, timeout=10_000):
-        window.history.verdict.setCurrentIndex(window.history.verdict.findData("passed"))
-    opened = []
-    monkeypatch.setattr(window, "export_runs", lambda run_ids=None: opened.append(run_ids))
-    window.history.export_filtered.click()
-    assert opened == [[passed.run_id]]  # exactly the runs the filters show
+def test_export_these_takes_every_filtered_run_not_only_the_loaded_page(qtbot, window):
+    from labbench.ui.export_dialog import ExportDialog
+    from labbench.ui.history import PAGE
+
+    dut = repo.add_dut(window.db, "chip", "CHP-MANY")
+    passed, failed = [], []
+    for i in range(PAGE + 30):
+        run = repo.start_run(window.db, dut.id, operator="ana")
+        status = "failed" if i % 10 == 0 else "passed"
+        repo.finish_run(window.db, run.id, status)
+        (failed if status == "failed" else passed).append(run.id)
+    history = window.history
+    window.history_dock.show()
+    window.history_dock.raise_()
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.verdict.setCurrentIndex(history.verdict.findData("passed"))
+    assert len(history.model.rows) == PAGE < len(passed)  # one page loaded so far
+    qtbot.mouseClick(history.export_filtered, Qt.MouseButton.LeftButton)
+
+    def dialogs():
+        return [w for w in window.findChildren(ExportDialog) if w.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(dialogs()), timeout=10_000)
+    (dialog,) = dialogs()
+    assert sorted(dialog.run_ids) == sorted(passed)  # every run the filters show, and only those
+    dialog.reject()
