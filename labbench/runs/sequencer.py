@@ -93,6 +93,7 @@ def run_plan(
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile, units=plan.channel_units)
     acquisition.add_listener(evaluator.on_batch)
     manual: list[dict[str, str]] = []
+    stopped_on_fail = False
     status = None
     error = ""
     try:
@@ -127,6 +128,7 @@ def run_plan(
                 break
             if plan.stop_on_fail and evaluator.step_record(position, manual[position]).verdict == "failed":
                 repo.add_run_event(db, run.id, "stop_on_fail", f"step {step.name!r} failed")
+                stopped_on_fail = True
                 break
     except KeyboardInterrupt:
         status = "aborted"
@@ -148,8 +150,10 @@ def run_plan(
         if not agrees:
             log.error("run %s: live and final evaluation disagree", run.id)
             repo.add_run_event(db, run.id, "evaluation_mismatch", "live and final evaluation disagree; the final one is stored")
-        repo.store_results(db, run.id, final)
         verdict = worst(step.verdict for step in final) if final else "error"
+        if stopped_on_fail:  # the steps never run are recorded as skipped, after the verdict
+            final += [repo.StepRecord(i, s.name, time.time_ns(), None, "skipped") for i, s in enumerate(plan.steps) if i >= len(final)]
+        repo.store_results(db, run.id, final)
         if status is None:
             status = verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)

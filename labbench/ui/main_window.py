@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSplitter,
     QTableView,
     QWidget,
 )
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from labbench import __version__
 from labbench.storage import Database
 from labbench.ui.app import keep_gui_responsive
+from labbench.ui.banner import FailureWatcher, StepList
 from labbench.ui.bench import BenchView
 from labbench.ui.compare import CompareView
 from labbench.ui.console_view import ConsoleView
@@ -65,12 +67,20 @@ class MainWindow(QMainWindow):
         self.results_view = QTableView()
         self.results_view.setModel(self.results)
         self.results_view.verticalHeader().setVisible(False)
+        self.results_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         header = self.results_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # the limits
+        self.step_list = StepList(self.theme)
+        self.failures = FailureWatcher(db, self.controller, self.live.banner, self.results, self.results_view, self.step_list, self)
+        results_panel = QSplitter(Qt.Orientation.Horizontal)
+        results_panel.addWidget(self.step_list)
+        results_panel.addWidget(self.results_view)
+        results_panel.setStretchFactor(1, 1)
+        results_panel.setSizes([170, 900])
 
         self.bench_dock = self._dock("Bench", "BenchDock", self.bench, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.results_dock = self._dock("Results", "ResultsDock", self.results_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.results_dock = self._dock("Results", "ResultsDock", results_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
         self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -220,6 +230,7 @@ class MainWindow(QMainWindow):
         self.theme = THEMES[name]
         apply_theme(QApplication.instance(), self.theme)
         self.live.set_theme(self.theme)
+        self.failures.set_theme(self.theme)
         self.history.model.theme = self.theme
         self.history.model.layoutChanged.emit()  # colours only; rows stay
         self.history.detail.plots.set_theme(self.theme)
@@ -270,6 +281,7 @@ class MainWindow(QMainWindow):
     def _start_now(self, request) -> None:
         self.console.clear()
         self.live.prepare(request.plan)
+        self.failures.prepare(request.plan)
         self.controller.start(request)
         self.start_action.setEnabled(False)
         self.abort_action.setEnabled(True)
@@ -382,6 +394,7 @@ class MainWindow(QMainWindow):
             self.controller.join(30)
         self.save_layout()
         self.history.shutdown()
+        self.failures.shutdown()
         self.inventory.shutdown()
         self.compare.shutdown()
         self.bench.shutdown()

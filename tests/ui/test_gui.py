@@ -67,6 +67,7 @@ def window(qtbot, db):
     win.controller.abort()
     win.controller.join(30)
     win.history.shutdown()
+    win.failures.shutdown()
     win.inventory.shutdown()
     win.compare.shutdown()
     win.bench.shutdown()
