@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -172,9 +173,14 @@ class InventoryView(QWidget):
         right_layout.addWidget(self.history)
         right_layout.addWidget(QLabel("Runs"))
         right_layout.addWidget(self.runs)
+        # The DUT's form, placements and runs scroll rather than force a tall window.
+        right_scroll = QScrollArea()
+        right_scroll.setWidgetResizable(True)
+        right_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        right_scroll.setWidget(right)
         splitter = self.splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(right_scroll)
         splitter.setSizes([420, 520])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)

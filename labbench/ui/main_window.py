@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QTableView,
+    QTabWidget,
     QWidget,
 )
 
@@ -25,6 +27,7 @@ from labbench.storage import Database
 from labbench.ui.app import keep_gui_responsive
 from labbench.ui.banner import FailureWatcher, StepList
 from labbench.ui.bench import BenchView
+from labbench.ui.bench_watch import BenchWatch
 from labbench.ui.compare import CompareView
 from labbench.ui.console_view import ConsoleView
 from labbench.ui.history import HistoryView
@@ -32,6 +35,7 @@ from labbench.ui.inventory import InventoryView
 from labbench.ui.live_view import LiveRunView
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
+from labbench.ui.shortcuts import ShortcutsDialog
 from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, apply_theme
 
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # The status bar's numbers refresh once a second: fast enough to see a stall.
 STATUS_INTERVAL_MS = 1000
+# The console's default width: a log to glance at, not a third of a laptop screen.
+CONSOLE_WIDTH = 300
 
 
 class MainWindow(QMainWindow):
@@ -50,7 +56,7 @@ class MainWindow(QMainWindow):
         self.default_device = default_device or ("mock://nominal" if demo else "")
         self.setObjectName("MainWindow")
         self.setWindowTitle(f"labbench — {db.describe()}" + (" (demo)" if demo else ""))
-        self.resize(1400, 900)
+        self._fit_to_screen()
         settings = QSettings()
         self.theme = THEMES.get(settings.value("ui/theme", "light"), THEMES["light"])
         apply_theme(QApplication.instance(), self.theme)
@@ -58,7 +64,12 @@ class MainWindow(QMainWindow):
         self.controller = RunController(db, self)
         self.results = ResultsModel(self.theme)
         self.live = LiveRunView(self.controller, self.results, self.theme)
-        self.setCentralWidget(self.live)
+        self.bench_watch = BenchWatch(self.theme)
+        self.central_tabs = QTabWidget()
+        self.central_tabs.setDocumentMode(True)
+        self.central_tabs.addTab(self.live, "Run")
+        self.central_tabs.tabBar().hide()  # shown once a bench rig is watched too
+        self.setCentralWidget(self.central_tabs)
         self.console = ConsoleView()
         self.history = HistoryView(db, self.theme)
         self.inventory = InventoryView(db, self.theme)
@@ -82,16 +93,19 @@ class MainWindow(QMainWindow):
         self.bench_dock = self._dock("Bench", "BenchDock", self.bench, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.results_dock = self._dock("Results", "ResultsDock", results_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
+        self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.console_dock, self.history_dock)
-        self.compare_dock = self._dock("Compare", "CompareDock", self.compare, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.compare_dock = self._dock("Compare", "CompareDock", self.compare, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.history_dock, self.inventory_dock)
         self.tabifyDockWidget(self.inventory_dock, self.compare_dock)
         self.console_dock.raise_()
-        self.resizeDocks([self.console_dock, self.bench_dock], [460, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.console_dock, self.bench_dock], [CONSOLE_WIDTH, 300], Qt.Orientation.Horizontal)
         self.bench_dock.hide()  # View > Bench; the run view gets the room by default
-        self.resizeDocks([self.results_dock], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([self.results_dock], [200], Qt.Orientation.Vertical)
+        for dock in (self.history_dock, self.inventory_dock, self.compare_dock):
+            dock.visibilityChanged.connect(lambda visible, dock=dock: visible and self._widen_for(dock))
+        self.console_dock.visibilityChanged.connect(lambda visible: visible and self._narrow_right())
 
         self._build_actions()
         self._build_menus()
@@ -115,12 +129,24 @@ class MainWindow(QMainWindow):
         self.history.export_filtered.clicked.connect(self._on_export_filtered)
         self.inventory.run_activated.connect(self.open_stored_run)
         self.inventory.refresh()
+        self.bench.selection_changed.connect(self._update_bench_watch)
+        self.bench.connected.connect(lambda *_: self._update_bench_watch())
+        self.bench.disconnected.connect(lambda *_: self._update_bench_watch())
+        self._show_empty_state()
 
     # --- building -------------------------------------------------------------------------
 
-    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area, *, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState() needs stable names
+        if scroll:
+            # A wide panel tabbed with the console must not force the console's width: it
+            # scrolls when narrow and widens when raised (_widen_for).
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
@@ -158,6 +184,8 @@ class MainWindow(QMainWindow):
         self.dark_action.blockSignals(False)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.about_action = self._action("&About labbench", self._on_about)
+        self.shortcuts_action = self._action("&Keyboard shortcuts", self.show_shortcuts, QKeySequence("Ctrl+/"),
+                                             "Every key of the window: run, export, plots")
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -177,6 +205,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.dark_action)
         view_menu.addAction(self.reset_layout_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("RunToolBar")
@@ -195,6 +224,50 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
 
     # --- layout ---------------------------------------------------------------------------
+
+    def _fit_to_screen(self) -> None:
+        """1400 x 900 where there is room; on a laptop (1280 x 720), the screen's free area."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 1400, 900
+        if screen is not None:
+            width, height = min(width, screen.width()), min(height, screen.height())
+        self.resize(width, height)
+
+    def _widen_for(self, dock: QDockWidget) -> None:
+        """History, Inventory and Compare need room for their filters and columns: the right
+        panels take about 60% of the window while one of them is on top."""
+        if self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea and not dock.isFloating():
+            self.resizeDocks([dock], [max(int(self.width() * 0.6), 600)], Qt.Orientation.Horizontal)
+
+    def _narrow_right(self) -> None:
+        if self.dockWidgetArea(self.console_dock) == Qt.DockWidgetArea.RightDockWidgetArea and not self.console_dock.isFloating():
+            self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
+
+    def _show_empty_state(self) -> None:
+        """The first window says what to do first, instead of an empty plot."""
+        rig = f" on the simulated rig {self.default_device}" if self.demo else ""
+        self.live.banner.show_verdict("pending", "No run yet — press F5 to start one")
+        self.live.step_label.setText(
+            f"Run ▸ Start run… (F5): scan or type a DUT serial, check the plan, rig and profile, press Start{rig}. "
+            "Past runs: View ▸ History.  Keys: Help ▸ Keyboard shortcuts.")
+        self.live.step_label.setWordWrap(True)
+
+    def _update_bench_watch(self) -> None:
+        """Selecting a recording bench rig shows its live plots and console in a tab."""
+        device = self.bench.selected_device()
+        monitor = self.bench.monitors.get(device) if device else None
+        if monitor is not None and monitor.acquisition is not None:
+            self.bench_watch.watch(device, monitor)
+            if self.central_tabs.indexOf(self.bench_watch) < 0:
+                self.central_tabs.addTab(self.bench_watch, "")
+            index = self.central_tabs.indexOf(self.bench_watch)
+            self.central_tabs.setTabText(index, f"Bench: {device}")
+            self.central_tabs.tabBar().show()
+            self.central_tabs.setCurrentWidget(self.bench_watch)
+        elif self.bench_watch.device is not None and self.bench_watch.device not in self.bench.monitors:
+            self.bench_watch.stop()
+            self.central_tabs.removeTab(self.central_tabs.indexOf(self.bench_watch))
+            self.central_tabs.tabBar().hide()
 
     def _restore_layout(self) -> None:
         settings = QSettings()
@@ -230,6 +303,7 @@ class MainWindow(QMainWindow):
         self.theme = THEMES[name]
         apply_theme(QApplication.instance(), self.theme)
         self.live.set_theme(self.theme)
+        self.bench_watch.set_theme(self.theme)
         self.failures.set_theme(self.theme)
         self.history.model.theme = self.theme
         self.history.model.layoutChanged.emit()  # colours only; rows stay
@@ -280,6 +354,7 @@ class MainWindow(QMainWindow):
 
     def _start_now(self, request) -> None:
         self.console.clear()
+        self.central_tabs.setCurrentWidget(self.live)
         self.live.prepare(request.plan)
         self.failures.prepare(request.plan)
         self.controller.start(request)
@@ -397,8 +472,14 @@ class MainWindow(QMainWindow):
         self.failures.shutdown()
         self.inventory.shutdown()
         self.compare.shutdown()
+        self.bench_watch.stop()
         self.bench.shutdown()
         super().closeEvent(event)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.open()
+        return dialog
 
     def _on_about(self) -> None:
         QMessageBox.about(self, "About labbench", f"labbench {__version__}\nSilicon bring-up workbench.\nDatabase: {self.db.describe()}")
