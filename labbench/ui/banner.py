@@ -121,6 +121,8 @@ class FailureWatcher(QObject):
         self.db, self.controller, self.banner = db, controller, banner
         self.results, self.results_view, self.steps = results, results_view, steps
         self.loader = Loader(self, name="labbench-failure")
+        # A long first-failure sentence wraps instead of widening the window past the screen.
+        banner.setWordWrap(True)
         self.plan: Optional[Plan] = None
         self.first: Optional[str] = None  # the first failure's sentence, once there is one
         controller.step_started.connect(self._on_step_started)

@@ -90,6 +90,9 @@ class MainWindow(QMainWindow):
         results_panel.setStretchFactor(1, 1)
         results_panel.setSizes([170, 900])
 
+        # The right panels (console, history, inventory, compare) run the full height; the
+        # results sit under the run view only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.bench_dock = self._dock("Bench", "BenchDock", self.bench, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.results_dock = self._dock("Results", "ResultsDock", results_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -251,6 +254,7 @@ class MainWindow(QMainWindow):
             f"Run ▸ Start run… (F5): scan or type a DUT serial, check the plan, rig and profile, press Start{rig}. "
             "Past runs: View ▸ History.  Keys: Help ▸ Keyboard shortcuts.")
         self.live.step_label.setWordWrap(True)
+        self.live.progress.hide()  # nothing to count yet
 
     def _update_bench_watch(self) -> None:
         """Selecting a recording bench rig shows its live plots and console in a tab."""
@@ -355,6 +359,7 @@ class MainWindow(QMainWindow):
     def _start_now(self, request) -> None:
         self.console.clear()
         self.central_tabs.setCurrentWidget(self.live)
+        self.live.progress.show()
         self.live.prepare(request.plan)
         self.failures.prepare(request.plan)
         self.controller.start(request)
