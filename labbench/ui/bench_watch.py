@@ -7,7 +7,7 @@ import collections
 import threading
 from typing import Optional
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from labbench.acquisition.monitor import RigMonitor
@@ -65,7 +65,7 @@ class BenchWatch(QWidget):
         self.source: Optional[MonitorSource] = None
         self.view: Optional[LiveRunView] = None
         self.console = ConsoleView()
-        self.splitter = QSplitter()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)  # plots over console: no extra width
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -83,8 +83,9 @@ class BenchWatch(QWidget):
         self.view = LiveRunView(self.source, ResultsModel(self.theme), self.theme)
         self.view.progress.hide()
         self.splitter.insertWidget(0, self.view)
-        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([400, 100])
         self.console.clear()
         self.source.run_started.emit(monitor.run_id)
         self.view.banner.show_verdict("running", f"RECORDING — {device} into run {monitor.run_id}")
