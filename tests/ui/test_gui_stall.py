@@ -48,7 +48,7 @@ def _select(bench, device: str) -> None:
     assert bench.selected_device() == device
 
 
-def connect_and_disconnect_two_rigs(qtbot, window, devices, samples_each: int = 100_000) -> GapRecorder:
+def connect_and_disconnect_two_rigs(qtbot, window, devices, samples_each: int = 600_000) -> GapRecorder:
     """Drive the Bench as a user: add each rig, type the DUT, Connect; let them record;
     select each and Disconnect.  Returns the recorder (stopped)."""
     bench = window.bench
