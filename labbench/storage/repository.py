@@ -379,7 +379,9 @@ def finish_run(
     allowed = {"sample_count", "malformed_count", "console_count", "violation_count", "failed_items"}
     if set(counters) - allowed:
         raise RecordError(f"Unknown run counter(s): {', '.join(sorted(set(counters) - allowed))}.")
-    with Session(db.engine) as session, session.begin():
+    # Read-then-write: take SQLite's write lock up front, or a telemetry commit from another
+    # rig in between makes the upgrade fail at once with "database is locked".
+    with Session(db.engine.execution_options(sqlite_begin="IMMEDIATE")) as session, session.begin():
         run = session.get(m.Run, run_id)
         if run is None:
             raise RecordError(f"There is no run with id {run_id}.")

@@ -51,6 +51,7 @@ class BenchView(QWidget):
     connect_failed = Signal(str, str)  # device, one sentence
     disconnected = Signal(str)
     selection_changed = Signal(str)  # the device selected ("" for none)
+    watch_requested = Signal(str)  # show this recording rig's live plots and console
 
     def __init__(self, db: Database, parent=None):
         super().__init__(parent)
@@ -67,7 +68,9 @@ class BenchView(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.itemSelectionChanged.connect(lambda: self.selection_changed.emit(self.selected_device() or ""))
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.table.cellActivated.connect(lambda *_: self._on_watch())
+        self.table.cellDoubleClicked.connect(lambda *_: self._on_watch())
         self.profile = QComboBox()
         self.profile.addItems(sorted(available_profiles()))
         self.profile.setCurrentText("default")
@@ -80,6 +83,10 @@ class BenchView(QWidget):
         self.connect_button.clicked.connect(self._on_connect)
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.clicked.connect(self._on_disconnect)
+        self.watch_button = QPushButton("Watch")
+        self.watch_button.setToolTip("Show the selected rig's live plots and console (or double-click the rig)")
+        self.watch_button.clicked.connect(self._on_watch)
+        self.watch_button.setEnabled(False)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         form = QFormLayout()
@@ -89,6 +96,7 @@ class BenchView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.connect_button)
         buttons.addWidget(self.disconnect_button)
+        buttons.addWidget(self.watch_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.table, 1)
@@ -204,7 +212,8 @@ class BenchView(QWidget):
             self.connect_failed.emit(device, message)
             return
         self.monitors[device] = result
-        self.message.setText(f"{device}: recording into run {result.run_id}.")
+        self.message.setText(f"{device}: recording into run {result.run_id}. Watch (or double-click) shows its plots.")
+        self.watch_button.setEnabled(self.selected_device() in self.monitors)
         self._refresh_states()
         self.connected.emit(device, result.run_id)
 
@@ -231,6 +240,19 @@ class BenchView(QWidget):
         self.disconnected.emit(device)
         for callback in self._after_disconnect.pop(device, []):
             callback()
+
+    def _on_selection_changed(self) -> None:
+        device = self.selected_device() or ""
+        self.watch_button.setEnabled(device in self.monitors)
+        self.selection_changed.emit(device)
+
+    def _on_watch(self) -> None:
+        """Watching is asked for (button, double-click, Enter), not implied by selecting: a
+        fast rig's plots take a moment to build, and selecting a rig to disconnect it should
+        not cost that."""
+        device = self.selected_device()
+        if device in self.monitors:
+            self.watch_requested.emit(device)
 
     def _on_add_rig(self) -> None:
         device = self.add_edit.text().strip()

@@ -132,8 +132,7 @@ class MainWindow(QMainWindow):
         self.history.export_filtered.clicked.connect(self._on_export_filtered)
         self.inventory.run_activated.connect(self.open_stored_run)
         self.inventory.refresh()
-        self.bench.selection_changed.connect(self._update_bench_watch)
-        self.bench.connected.connect(lambda *_: self._update_bench_watch())
+        self.bench.watch_requested.connect(self._update_bench_watch)
         self.bench.disconnected.connect(lambda *_: self._update_bench_watch())
         self._show_empty_state()
 
@@ -256,9 +255,9 @@ class MainWindow(QMainWindow):
         self.live.step_label.setWordWrap(True)
         self.live.progress.hide()  # nothing to count yet
 
-    def _update_bench_watch(self) -> None:
-        """Selecting a recording bench rig shows its live plots and console in a tab."""
-        device = self.bench.selected_device()
+    def _update_bench_watch(self, device: str = "") -> None:
+        """A recording bench rig asked to be watched (Watch, double-click) shows its live plots
+        and console in a tab; the tab goes when the rig disconnects."""
         monitor = self.bench.monitors.get(device) if device else None
         if monitor is not None and monitor.acquisition is not None:
             self.bench_watch.watch(device, monitor)

@@ -30,7 +30,7 @@ def test_first_window_says_what_to_do_first(qtbot, db):  # noqa: F811
     win.bench.shutdown()
 
 
-def test_selecting_a_recording_bench_rig_shows_its_plots_and_console(qtbot, window):
+def test_a_recording_bench_rig_shows_its_plots_and_console_on_double_click(qtbot, window):
     repo.add_dut(window.db, "chip", "CHP-WATCH")
     bench = window.bench
     window.bench_dock.toggleViewAction().trigger()
@@ -40,6 +40,11 @@ def test_selecting_a_recording_bench_rig_shows_its_plots_and_console(qtbot, wind
     QTest.keyClicks(bench.dut, "CHP-WATCH")
     with qtbot.waitSignal(bench.connected, timeout=10_000):
         qtbot.mouseClick(bench.connect_button, Qt.MouseButton.LeftButton)
+    row = bench.devices().index(device)
+    cell = bench.table.visualItemRect(bench.table.item(row, 0)).center()
+    qtbot.mouseClick(bench.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert bench.watch_button.isEnabled()
+    qtbot.mouseDClick(bench.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
     watch = window.bench_watch
     assert window.central_tabs.currentWidget() is watch and watch.device == device
     assert window.central_tabs.tabText(window.central_tabs.indexOf(watch)) == f"Bench: {device}"
