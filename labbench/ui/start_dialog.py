@@ -157,6 +157,9 @@ class StartRunDialog(QDialog):
         self._on_plan_changed()
         self._update_ok()
         self.serial_edit.setFocus()
+        # Tall enough to read the plan's steps and limits, never taller than the screen.
+        screen = self.screen().availableGeometry() if self.screen() else None
+        self.resize(720, min(640, int(screen.height() * 0.9)) if screen else 640)
 
     # --- DUT ------------------------------------------------------------------------------
 
