@@ -33,6 +33,7 @@ from labbench.ui.console_view import ConsoleView
 from labbench.ui.history import HistoryView
 from labbench.ui.inventory import InventoryView
 from labbench.ui.live_view import LiveRunView
+from labbench.ui.results_model import COLUMNS as RESULT_COLUMNS
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
 from labbench.ui.shortcuts import ShortcutsDialog
@@ -81,7 +82,7 @@ class MainWindow(QMainWindow):
         self.results_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         header = self.results_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # the limits
+        header.setSectionResizeMode(RESULT_COLUMNS.index("Limits"), QHeaderView.ResizeMode.Stretch)
         self.step_list = StepList(self.theme)
         self.failures = FailureWatcher(db, self.controller, self.live.banner, self.results, self.results_view, self.step_list, self)
         results_panel = QSplitter(Qt.Orientation.Horizontal)

@@ -10,7 +10,8 @@ from labbench.runs.plan import Plan
 from labbench.storage.repository import CriterionRecord, StepRecord
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
-COLUMNS = ("Step", "Kind", "Item", "Limits", "Value", "Verdict", "Violations")
+# The verdict comes early, so a narrow results panel still shows it without scrolling.
+COLUMNS = ("Step", "Item", "Verdict", "Value", "Limits", "Kind", "Violations")
 
 
 def _g(x: Optional[float]) -> str:
