@@ -27,8 +27,8 @@ TARGET_S = 0.050
 
 
 class Gaps:
-    def __init__(self):
-        self.timer = QTimer()
+    def __init__(self, owner):
+        self.timer = QTimer(owner)  # destroyed with the window, on the GUI thread
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
@@ -65,7 +65,7 @@ def spin_until(condition, timeout_s: float) -> None:
 
 def one_round(window) -> Gaps:
     bench = window.bench
-    with Gaps() as gaps:
+    with Gaps(window) as gaps:
         bench.dut.setText("CHP-STALL")
         for device in DEVICES:
             QTest.keyClicks(bench.add_edit, device)
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     window.resize(1280, 720)
     window.show()
     window.bench_dock.show()
-    with Gaps() as idle:
+    with Gaps(window) as idle:
         spin_until(lambda: len(idle.gaps) >= 300, 30)
     idle_max, idle_p99 = idle.figures()
     print(f"idle window:  longest gap {idle_max * 1000:6.1f} ms  p99 {idle_p99 * 1000:6.1f} ms  (the machine's noise)")

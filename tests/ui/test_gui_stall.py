@@ -19,8 +19,10 @@ class GapRecorder:
     """A 10 ms timer on the GUI thread; the longest time between two of its ticks is how
     long the event loop was blocked."""
 
-    def __init__(self):
-        self.timer = QTimer()
+    def __init__(self, owner):
+        # Owned by the window: destroyed with it on the GUI thread, never by a garbage
+        # collection that happens to run on a worker thread.
+        self.timer = QTimer(owner)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
@@ -55,7 +57,7 @@ def connect_and_disconnect_two_rigs(qtbot, window, devices, samples_each: int = 
     if not window.bench_dock.isVisible():
         window.bench_dock.toggleViewAction().trigger()
     qtbot.waitUntil(window.bench_dock.isVisible, timeout=5_000)
-    recorder = GapRecorder()
+    recorder = GapRecorder(window)
     recorder.start()
     QTest.keyClicks(bench.dut, "CHP-STALL")
     for device in devices:
