@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, Q
 from labbench.runs.plan import Plan
 from labbench.storage import Database
 from labbench.storage import repository as repo
-from labbench.ui.history import Loader
+from labbench.ui.loader import Loader
 from labbench.ui.results_model import ResultsModel, limits_text
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 

@@ -34,7 +34,7 @@ from labbench.devices.transport import DeviceError, list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
 from labbench.storage import Database
 from labbench.storage import repository as repo
-from labbench.ui.history import Loader
+from labbench.ui.loader import Loader
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,6 +34,7 @@ from labbench.storage import Database
 from labbench.storage import models as m
 from labbench.storage import repository as repo
 from labbench.storage.telemetry import chunk_summary, read_channel
+from labbench.ui.loader import Loader
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -48,32 +48,6 @@ ALL_PAGE = 5000
 OVERVIEW_ABOVE = 500_000
 HEADERS = ("Run", "Start (UTC)", "DUT", "Kind", "Plan", "Verdict", "Station", "Operator", "Samples")
 SORT_KEYS = ("id", "started_at", "dut_serial", "dut_kind", "plan", "status", "station", "operator", "sample_count")
-
-
-class Loader(QObject):
-    """Runs a function on a worker thread and delivers its result on the GUI thread."""
-
-    done = Signal(object, object)  # callback, result
-
-    def __init__(self, parent=None, *, workers: int = 1, name: str = "labbench-history"):
-        super().__init__(parent)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self.done.connect(lambda callback, result: callback(result))
-
-    def submit(self, work: Callable[[], object], callback: Callable[[object], None]) -> None:
-        def run():
-            try:
-                result = work()
-            except Exception as exc:  # shown, not swallowed
-                log.exception("background work failed")
-                result = exc
-            self.done.emit(callback, result)
-
-        self._pool.submit(run)
-
-    def shutdown(self, *, cancel_pending: bool = True) -> None:
-        """Wait for the work under way; queued work is dropped unless ``cancel_pending`` is False."""
-        self._pool.shutdown(wait=True, cancel_futures=cancel_pending)
 
 
 class HistoryModel(QAbstractTableModel):

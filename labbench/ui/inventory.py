@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from labbench.storage import Database
 from labbench.storage import repository as repo
-from labbench.ui.history import Loader
+from labbench.ui.loader import Loader
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 TEXT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "notes")

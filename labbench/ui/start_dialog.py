@@ -39,7 +39,7 @@ from labbench.runs.plan import Plan, PlanError, load_plan
 from labbench.runs.sequencer import RunRequest
 from labbench.storage import Database
 from labbench.storage import repository as repo
-from labbench.ui.history import Loader
+from labbench.ui.loader import Loader
 from labbench.ui.results_model import limits_text
 
 
