@@ -101,6 +101,7 @@ def run_plan(
         acquisition.add_storage_listener(on_storage)
     give_up = give_up or threading.Event()
     manual: list[dict[str, str]] = []
+    stopped_on_fail = False
     status = None
     error = ""
     try:
@@ -135,6 +136,7 @@ def run_plan(
                 break
             if plan.stop_on_fail and evaluator.step_record(position, manual[position]).verdict == "failed":
                 acquisition.record_event(time.time_ns(), "stop_on_fail", f"step {step.name!r} failed")
+                stopped_on_fail = True
                 break
     except KeyboardInterrupt:
         status = "aborted"
@@ -158,8 +160,10 @@ def run_plan(
             log.error("run %s: live and final evaluation disagree: %s", run.id, mismatch)
             repo.add_run_event(db, run.id, "evaluation_mismatch",
                                f"live and final evaluation disagree ({mismatch}); the final one is stored")
-        repo.store_results(db, run.id, final)
         verdict = worst(step.verdict for step in final) if final else "error"
+        if stopped_on_fail:  # the steps never run are recorded as skipped, after the verdict
+            final += [repo.StepRecord(i, s.name, time.time_ns(), None, "skipped") for i, s in enumerate(plan.steps) if i >= len(final)]
+        repo.store_results(db, run.id, final)
         if status is None:
             status = verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)

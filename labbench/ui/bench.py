@@ -1,13 +1,17 @@
 """The bench: rigs on this workstation (serial ports as they come and go, plus simulated
 rigs), a profile, connect / disconnect, and each rig's link state; several rigs at once.
 
-A connected rig records into a run of its own (``recorded``), so nothing it says is lost."""
+A connected rig records into a run of its own (``recorded``), so nothing it says is lost.
+Connecting and disconnecting happen on worker threads: opening a port, creating the run and
+joining a rig's reader and writer threads can take seconds (a hung USB adapter, longer), and
+the window must not freeze meanwhile."""
 
 from __future__ import annotations
 
 import getpass
+import logging
 import socket
-from typing import Optional
+from typing import Callable, Optional
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -30,23 +34,33 @@ from labbench.devices.transport import DeviceError, list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
 from labbench.storage import Database
 from labbench.storage import repository as repo
-from labbench.ui.history import Loader
+from labbench.ui.loader import Loader
+
+log = logging.getLogger(__name__)
 
 # Ports come and go (USB adapters): look every 2 s, on a worker thread.
 PORT_SCAN_MS = 2000
+# Rigs connect and disconnect on their own workers, so one slow rig does not hold up another.
+RIG_WORKERS = 4
 COLUMNS = ("Rig", "Description", "State", "Samples/s", "Run")
 
 
 class BenchView(QWidget):
     rigs_changed = Signal()
     connected = Signal(str, int)  # device, run id
+    connect_failed = Signal(str, str)  # device, one sentence
     disconnected = Signal(str)
+    selection_changed = Signal(str)  # the device selected ("" for none)
+    watch_requested = Signal(str)  # show this recording rig's live plots and console
 
     def __init__(self, db: Database, parent=None):
         super().__init__(parent)
         self.db = db
         self.loader = Loader(self)
+        self.rig_worker = Loader(self, workers=RIG_WORKERS, name="labbench-bench-rig")
         self.monitors: dict[str, RigMonitor] = {}
+        self.busy: dict[str, str] = {}  # device -> "connecting…" / "disconnecting…"
+        self._after_disconnect: dict[str, list[Callable[[], None]]] = {}
         self._ports: list[tuple[str, str, str]] = []
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -54,23 +68,35 @@ class BenchView(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.table.cellActivated.connect(lambda *_: self._on_watch())
+        self.table.cellDoubleClicked.connect(lambda *_: self._on_watch())
         self.profile = QComboBox()
         self.profile.addItems(sorted(available_profiles()))
         self.profile.setCurrentText("default")
+        self.add_edit = QLineEdit()
+        self.add_edit.setPlaceholderText("Another rig: socket://host:port, rfc2217://…, mock://…, then Enter")
+        self.add_edit.returnPressed.connect(self._on_add_rig)
         self.dut = QLineEdit()
         self.dut.setPlaceholderText("DUT serial the recording belongs to")
         self.connect_button = QPushButton("Connect")
         self.connect_button.clicked.connect(self._on_connect)
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.clicked.connect(self._on_disconnect)
+        self.watch_button = QPushButton("Watch")
+        self.watch_button.setToolTip("Show the selected rig's live plots and console (or double-click the rig)")
+        self.watch_button.clicked.connect(self._on_watch)
+        self.watch_button.setEnabled(False)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         form = QFormLayout()
+        form.addRow("Add rig", self.add_edit)
         form.addRow("Profile", self.profile)
         form.addRow("DUT", self.dut)
         buttons = QHBoxLayout()
         buttons.addWidget(self.connect_button)
         buttons.addWidget(self.disconnect_button)
+        buttons.addWidget(self.watch_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.table, 1)
@@ -134,7 +160,9 @@ class BenchView(QWidget):
         for row in range(self.table.rowCount()):
             device = self.table.item(row, 0).text()
             monitor = self.monitors.get(device)
-            if monitor is None or monitor.acquisition is None:
+            if device in self.busy:
+                state, rate, run = self.busy[device], "", ""
+            elif monitor is None or monitor.acquisition is None:
                 state, rate, run = "idle", "", ""
             else:
                 stats = monitor.acquisition.stats
@@ -142,38 +170,95 @@ class BenchView(QWidget):
             for column, text in ((2, state), (3, rate), (4, run)):
                 self.table.item(row, column).setText(text)
 
-    def connect_device(self, device: str, serial: str) -> Optional[int]:
-        if device in self.monitors:
-            self.message.setText(f"{device} is already connected.")
-            return None
-        dut = repo.find_dut(self.db, serial.strip()) if serial.strip() else None
-        if dut is None:
-            self.message.setText(f"Register the DUT {serial!r} first (Start run or Inventory)." if serial.strip() else "Enter the DUT serial first.")
-            return None
+    def connect_device(self, device: str, serial: str) -> bool:
+        """Start connecting ``device`` for the DUT ``serial`` on a worker; ``connected`` or
+        ``connect_failed`` tells how it went.  False if it cannot even start."""
+        serial = serial.strip()
+        if device in self.monitors or device in self.busy:
+            self.message.setText(f"{device} is already connected." if device in self.monitors else f"{device} is {self.busy[device]}")
+            return False
+        if not serial:
+            self.message.setText("Enter the DUT serial first.")
+            return False
         try:
             profile = load_profile(self.profile.currentText())
-            monitor = RigMonitor(self.db, device, dut, profile, operator=getpass.getuser(), station=socket.gethostname())
-            run_id = monitor.connect()
-        except (DeviceError, ProfileError) as exc:
+        except ProfileError as exc:
             self.message.setText(str(exc))
-            return None
-        self.monitors[device] = monitor
-        self.message.setText(f"{device}: recording into run {run_id}.")
+            return False
+        self.busy[device] = "connecting…"
+        self.message.setText(f"{device}: connecting…")
         if device not in self.devices():
             self._rebuild()
         self._refresh_states()
-        self.connected.emit(device, run_id)
-        return run_id
+        operator, station = getpass.getuser(), socket.gethostname()
 
-    def disconnect_device(self, device: str) -> bool:
+        def work():
+            dut = repo.find_dut(self.db, serial)
+            if dut is None:
+                raise LookupError(f"Register the DUT {serial!r} first (Start run or Inventory).")
+            monitor = RigMonitor(self.db, device, dut, profile, operator=operator, station=station)
+            monitor.connect()
+            return monitor
+
+        self.rig_worker.submit(work, lambda result: self._on_connected(device, result))
+        return True
+
+    def _on_connected(self, device: str, result) -> None:
+        self.busy.pop(device, None)
+        if isinstance(result, Exception):
+            message = str(result) if isinstance(result, (DeviceError, LookupError, repo.RecordError)) else f"{device}: {type(result).__name__}: {result}"
+            self.message.setText(message)
+            self._refresh_states()
+            self.connect_failed.emit(device, message)
+            return
+        self.monitors[device] = result
+        self.message.setText(f"{device}: recording into run {result.run_id}. Watch (or double-click) shows its plots.")
+        self.watch_button.setEnabled(self.selected_device() in self.monitors)
+        self._refresh_states()
+        self.connected.emit(device, result.run_id)
+
+    def disconnect_device(self, device: str, then: Optional[Callable[[], None]] = None) -> bool:
+        """Stop recording ``device`` on a worker (its threads are joined there, never on the
+        GUI thread); ``disconnected`` follows, then ``then`` is called on the GUI thread."""
         monitor = self.monitors.pop(device, None)
         if monitor is None:
             return False
-        stats = monitor.disconnect()
-        self.message.setText(f"{device}: disconnected; run {monitor.run_id} kept {stats.samples:,} samples.")
+        self.busy[device] = "disconnecting…"
+        if then is not None:
+            self._after_disconnect.setdefault(device, []).append(then)
+        self._refresh_states()
+        self.rig_worker.submit(monitor.disconnect, lambda stats: self._on_disconnected(device, monitor, stats))
+        return True
+
+    def _on_disconnected(self, device: str, monitor: RigMonitor, stats) -> None:
+        self.busy.pop(device, None)
+        if isinstance(stats, Exception):
+            self.message.setText(f"{device}: disconnecting failed: {stats}")
+        else:
+            self.message.setText(f"{device}: disconnected; run {monitor.run_id} kept {stats.samples:,} samples.")
         self._refresh_states()
         self.disconnected.emit(device)
-        return True
+        for callback in self._after_disconnect.pop(device, []):
+            callback()
+
+    def _on_selection_changed(self) -> None:
+        device = self.selected_device() or ""
+        self.watch_button.setEnabled(device in self.monitors)
+        self.selection_changed.emit(device)
+
+    def _on_watch(self) -> None:
+        """Watching is asked for (button, double-click, Enter), not implied by selecting: a
+        fast rig's plots take a moment to build, and selecting a rig to disconnect it should
+        not cost that."""
+        device = self.selected_device()
+        if device in self.monitors:
+            self.watch_requested.emit(device)
+
+    def _on_add_rig(self) -> None:
+        device = self.add_edit.text().strip()
+        if device:
+            self.select_device(device)
+            self.add_edit.clear()
 
     def _on_connect(self) -> None:
         device = self.selected_device()
@@ -188,8 +273,10 @@ class BenchView(QWidget):
             self.disconnect_device(device)
 
     def shutdown(self) -> None:
+        """On closing: every recording ends and is kept; waits for the workers."""
         self.scan_timer.stop()
         self.state_timer.stop()
         for device in list(self.monitors):
             self.disconnect_device(device)
+        self.rig_worker.shutdown(cancel_pending=False)
         self.loader.shutdown()

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,6 +34,7 @@ from labbench.storage import Database
 from labbench.storage import models as m
 from labbench.storage import repository as repo
 from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, overview_summary, read_channel
+from labbench.ui.loader import Loader
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -42,35 +42,12 @@ from labbench.ui.theme import LIGHT, Theme, verdict_colors
 log = logging.getLogger(__name__)
 
 PAGE = 200
+# "Export these…" reads the ids of every filtered run in pages this big.
+ALL_PAGE = 5000
 # A channel with more stored samples than this opens as its chunk min/max overview first.
 OVERVIEW_ABOVE = 500_000
 HEADERS = ("Run", "Start (UTC)", "DUT", "Kind", "Plan", "Verdict", "Station", "Operator", "Samples")
 SORT_KEYS = ("id", "started_at", "dut_serial", "dut_kind", "plan", "status", "station", "operator", "sample_count")
-
-
-class Loader(QObject):
-    """Runs a function on a worker thread and delivers its result on the GUI thread."""
-
-    done = Signal(object, object)  # callback, result
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labbench-history")
-        self.done.connect(lambda callback, result: callback(result))
-
-    def submit(self, work: Callable[[], object], callback: Callable[[object], None]) -> None:
-        def run():
-            try:
-                result = work()
-            except Exception as exc:  # shown, not swallowed
-                log.exception("history query failed")
-                result = exc
-            self.done.emit(callback, result)
-
-        self._pool.submit(run)
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class HistoryModel(QAbstractTableModel):
@@ -317,12 +294,25 @@ class RunDetail(QWidget):
         self.console.setCurrentRow(row)
         self.console.scrollToItem(self.console.item(row))
 
+    notes_changed = Signal()
+
     def _refresh_notes(self) -> None:
         self.notes.clear()
         if self.run is None:
             return
-        for entry in repo.audit_trail(self.db, "run", self.run.id):
-            self.notes.addItem(f"{entry.at:%Y-%m-%d %H:%M} {entry.user}: {entry.action} {entry.reason}")
+        run_id = self.run.id
+        self.loader.submit(lambda: repo.audit_trail(self.db, "run", run_id), lambda entries: self._show_notes(run_id, entries))
+
+    def _show_notes(self, run_id: int, entries) -> None:
+        if self.run is None or self.run.id != run_id:
+            return
+        self.notes.clear()
+        if isinstance(entries, Exception):
+            self.notes.addItem(f"Could not read the notes: {entries}")
+        else:
+            for entry in entries:
+                self.notes.addItem(f"{entry.at:%Y-%m-%d %H:%M} {entry.user}: {entry.action} {entry.reason}")
+        self.notes_changed.emit()
 
     def _on_add_note(self) -> None:
         if self.run is None:
@@ -332,10 +322,19 @@ class RunDetail(QWidget):
             self.add_note(text.strip())
 
     def add_note(self, text: str, user: Optional[str] = None) -> None:
+        """Write the note on the worker, then show the notes again."""
         import getpass
 
-        repo.add_audit_entry(self.db, user=user or getpass.getuser() or "unknown", entity="run", entity_id=self.run.id, action="note", reason=text)
-        self._refresh_notes()
+        run_id, who = self.run.id, user or getpass.getuser() or "unknown"
+
+        def saved(result) -> None:
+            if isinstance(result, Exception):
+                self.notes.addItem(f"The note was not saved: {result}")
+                self.notes_changed.emit()
+                return
+            self._refresh_notes()
+
+        self.loader.submit(lambda: repo.add_audit_entry(self.db, user=who, entity="run", entity_id=run_id, action="note", reason=text), saved)
 
 
 def _overview(summary) -> tuple[np.ndarray, np.ndarray]:
@@ -434,17 +433,32 @@ class HistoryView(QWidget):
         layout.addWidget(splitter)
 
     def apply_filters(self) -> None:
-        days = self.days.currentData()
-        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days) if days else None
-        self.model.reload(text=self.search.text(), dut=self.dut.text(), plan=self.plan.text(), status=self.verdict.currentData(),
-                          station=self.station.text().strip(), since=since)
+        self.model.reload(**self.filters())
 
     def selected_run_ids(self) -> list[int]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [self.model.rows[r].id for r in rows]
 
-    def filtered_run_ids(self) -> list[int]:
-        return [r.id for r in self.model.rows]
+    def filters(self) -> dict:
+        days = self.days.currentData()
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days) if days else None
+        return dict(text=self.search.text(), dut=self.dut.text(), plan=self.plan.text(), status=self.verdict.currentData(),
+                    station=self.station.text().strip(), since=since)
+
+    def filtered_run_ids(self, callback: Callable[[list[int]], None]) -> None:
+        """Every run the filters show, not only the pages loaded so far, read on the worker;
+        ``callback`` gets the ids (in the table's order) on the GUI thread."""
+        filters, sort, descending = dict(self.model.filters), self.model.sort_key, self.model.descending
+
+        def work() -> list[int]:
+            ids: list[int] = []
+            while True:
+                page = repo.query_runs(self.db, sort=sort, descending=descending, offset=len(ids), limit=ALL_PAGE, **filters)
+                ids += [r.id for r in page]
+                if len(page) < ALL_PAGE:
+                    return ids
+
+        self.loader.submit(work, lambda ids: callback([] if isinstance(ids, Exception) else ids))
 
     def _on_open(self, index) -> None:
         run_id = self.model.rows[index.row()].id

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from labbench.storage import Database
 from labbench.storage import repository as repo
-from labbench.ui.history import Loader
+from labbench.ui.loader import Loader
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 TEXT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "notes")
@@ -51,9 +52,12 @@ def _load_dut(db: Database, dut_id: int):
 class DutDialog(QDialog):
     """Register a sled or chip: serial required, numbers checked, duplicates refused."""
 
+    answered = Signal()  # the database said yes (accepted) or no (error shown)
+
     def __init__(self, db: Database, kind: str, parent=None):
         super().__init__(parent)
         self.db, self.kind = db, kind
+        self.loader = Loader(self, name="labbench-inventory")
         self.created: Optional[repo.DutInfo] = None
         self.setWindowTitle(f"Register a {kind}")
         self.serial = QLineEdit()
@@ -69,7 +73,7 @@ class DutDialog(QDialog):
             form.addRow(name.replace("_", " ").capitalize(), edit)
         if kind == "sled":
             form.addRow("Slots", self.slots)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.try_accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -81,16 +85,29 @@ class DutDialog(QDialog):
         fields = {name: edit.text().strip() for name, edit in self.edits.items()}
         if self.kind == "sled":
             fields["slot_count"] = self.slots.value()
-        try:
-            self.created = repo.add_dut(self.db, self.kind, self.serial.text(), **fields)
-        except repo.RecordError as exc:
-            self.error.setText(str(exc))
+        serial = self.serial.text()
+        self.buttons.setEnabled(False)
+        self.loader.submit(lambda: repo.add_dut(self.db, self.kind, serial, **fields), self._on_added)
+
+    def _on_added(self, result) -> None:
+        self.buttons.setEnabled(True)
+        if isinstance(result, Exception):
+            self.error.setText(str(result))
+            self.answered.emit()
             return
+        self.created = result
+        self.answered.emit()
         self.accept()
+
+    def done(self, result: int) -> None:
+        self.loader.shutdown()
+        super().done(result)
 
 
 class InventoryView(QWidget):
     dut_selected = Signal(int)
+    run_activated = Signal(int)  # a run of the DUT double-clicked: open it
+    changed = Signal()  # an edit or placement was answered (saved or refused)
 
     def __init__(self, db: Database, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
@@ -140,6 +157,11 @@ class InventoryView(QWidget):
         self.runs.setHorizontalHeaderLabels(["Run", "Start (UTC)", "Plan", "Verdict"])
         self.runs.verticalHeader().setVisible(False)
         self.runs.horizontalHeader().setStretchLastSection(True)
+        self.runs.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.runs.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.runs.setToolTip("Double-click a run to open it in the History")
+        self.runs.cellDoubleClicked.connect(self._on_run_activated)
+        self.runs.cellActivated.connect(self._on_run_activated)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.title)
@@ -151,9 +173,14 @@ class InventoryView(QWidget):
         right_layout.addWidget(self.history)
         right_layout.addWidget(QLabel("Runs"))
         right_layout.addWidget(self.runs)
+        # The DUT's form, placements and runs scroll rather than force a tall window.
+        right_scroll = QScrollArea()
+        right_scroll.setWidgetResizable(True)
+        right_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        right_scroll.setWidget(right)
         splitter = self.splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(right_scroll)
         splitter.setSizes([420, 520])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -258,28 +285,45 @@ class InventoryView(QWidget):
         if self.dut is None:
             return
         changes = {name: edit.text().strip() for name, edit in self.field_edits.items()}
-        try:
-            self.dut = repo.update_dut(self.db, self.dut.id, user=getpass.getuser() or "unknown",
-                                       reason=self.reason.text().strip(), **changes)
-        except repo.RecordError as exc:
-            self.message.setText(str(exc))
+        dut_id, user, reason = self.dut.id, getpass.getuser() or "unknown", self.reason.text().strip()
+        self.save_button.setEnabled(False)
+        self.message.setText("Saving…")
+        self.loader.submit(lambda: repo.update_dut(self.db, dut_id, user=user, reason=reason, **changes), self._on_saved)
+
+    def _on_saved(self, result) -> None:
+        self.save_button.setEnabled(self.dut is not None)
+        if isinstance(result, Exception):
+            self.message.setText(str(result))
+            self.changed.emit()
             return
+        self.dut = result
         self.message.setText("Saved (recorded in the audit trail).")
         self.reason.clear()
         self.refresh()
+        self.changed.emit()
 
     def _on_place(self) -> None:
         if self.dut is None or self.dut.kind != "chip":
             return
-        sled_id = self.place_sled.currentData()
-        try:
-            repo.place_chip(self.db, self.dut.id, sled_id, self.place_slot.value())
-        except repo.RecordError as exc:
-            QMessageBox.warning(self, "Cannot place the chip", str(exc))
+        chip, sled_id, slot, sled = self.dut, self.place_sled.currentData(), self.place_slot.value(), self.place_sled.currentText()
+        self.place_button.setEnabled(False)
+        self.loader.submit(lambda: repo.place_chip(self.db, chip.id, sled_id, slot),
+                           lambda result: self._on_placed(chip, sled, slot, result))
+
+    def _on_placed(self, chip, sled: str, slot: int, result) -> None:
+        self.place_button.setEnabled(self.dut is not None and self.dut.kind == "chip")
+        if isinstance(result, Exception):
+            QMessageBox.warning(self, "Cannot place the chip", str(result))
+            self.changed.emit()
             return
-        self.message.setText(f"{self.dut.serial} placed in {self.place_sled.currentText()} slot {self.place_slot.value()}.")
+        self.message.setText(f"{chip.serial} placed in {sled} slot {slot}.")
         self.refresh()
-        self.open_dut(self.dut.id)
+        self.open_dut(chip.id)
+
+    def _on_run_activated(self, row: int, _column: int = 0) -> None:
+        item = self.runs.item(row, 0)
+        if item is not None:
+            self.run_activated.emit(int(item.text()))
 
     def shutdown(self) -> None:
         self.loader.shutdown()

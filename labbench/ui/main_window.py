@@ -15,20 +15,28 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
+    QSplitter,
     QTableView,
+    QTabWidget,
     QWidget,
 )
 
 from labbench import __version__
 from labbench.storage import Database
+from labbench.ui.app import keep_gui_responsive
+from labbench.ui.banner import FailureWatcher, StepList
 from labbench.ui.bench import BenchView
+from labbench.ui.bench_watch import BenchWatch
 from labbench.ui.compare import CompareView
 from labbench.ui.console_view import ConsoleView
 from labbench.ui.history import HistoryView
 from labbench.ui.inventory import InventoryView
 from labbench.ui.live_view import LiveRunView
+from labbench.ui.results_model import COLUMNS as RESULT_COLUMNS
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
+from labbench.ui.shortcuts import ShortcutsDialog
 from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, apply_theme
 
@@ -36,17 +44,20 @@ log = logging.getLogger(__name__)
 
 # The status bar's numbers refresh once a second: fast enough to see a stall.
 STATUS_INTERVAL_MS = 1000
+# The console's default width: a log to glance at, not a third of a laptop screen.
+CONSOLE_WIDTH = 300
 
 
 class MainWindow(QMainWindow):
     def __init__(self, db: Database, *, demo: bool = False, default_device: str = ""):
         super().__init__()
+        keep_gui_responsive()
         self.db = db
         self.demo = demo
         self.default_device = default_device or ("mock://nominal" if demo else "")
         self.setObjectName("MainWindow")
         self.setWindowTitle(f"labbench — {db.describe()}" + (" (demo)" if demo else ""))
-        self.resize(1400, 900)
+        self._fit_to_screen()
         settings = QSettings()
         self.theme = THEMES.get(settings.value("ui/theme", "light"), THEMES["light"])
         apply_theme(QApplication.instance(), self.theme)
@@ -54,7 +65,12 @@ class MainWindow(QMainWindow):
         self.controller = RunController(db, self)
         self.results = ResultsModel(self.theme)
         self.live = LiveRunView(self.controller, self.results, self.theme)
-        self.setCentralWidget(self.live)
+        self.bench_watch = BenchWatch(self.theme)
+        self.central_tabs = QTabWidget()
+        self.central_tabs.setDocumentMode(True)
+        self.central_tabs.addTab(self.live, "Run")
+        self.central_tabs.tabBar().hide()  # shown once a bench rig is watched too
+        self.setCentralWidget(self.central_tabs)
         self.console = ConsoleView()
         self.history = HistoryView(db, self.theme)
         self.inventory = InventoryView(db, self.theme)
@@ -63,23 +79,37 @@ class MainWindow(QMainWindow):
         self.results_view = QTableView()
         self.results_view.setModel(self.results)
         self.results_view.verticalHeader().setVisible(False)
+        self.results_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         header = self.results_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # the limits
+        header.setSectionResizeMode(RESULT_COLUMNS.index("Limits"), QHeaderView.ResizeMode.Stretch)
+        self.step_list = StepList(self.theme)
+        self.failures = FailureWatcher(db, self.controller, self.live.banner, self.results, self.results_view, self.step_list, self)
+        results_panel = QSplitter(Qt.Orientation.Horizontal)
+        results_panel.addWidget(self.step_list)
+        results_panel.addWidget(self.results_view)
+        results_panel.setStretchFactor(1, 1)
+        results_panel.setSizes([170, 900])
 
+        # The right panels (console, history, inventory, compare) run the full height; the
+        # results sit under the run view only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.bench_dock = self._dock("Bench", "BenchDock", self.bench, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.results_dock = self._dock("Results", "ResultsDock", self.results_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.results_dock = self._dock("Results", "ResultsDock", results_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
+        self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.console_dock, self.history_dock)
-        self.compare_dock = self._dock("Compare", "CompareDock", self.compare, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.compare_dock = self._dock("Compare", "CompareDock", self.compare, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
         self.tabifyDockWidget(self.history_dock, self.inventory_dock)
         self.tabifyDockWidget(self.inventory_dock, self.compare_dock)
         self.console_dock.raise_()
-        self.resizeDocks([self.console_dock, self.bench_dock], [460, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.console_dock, self.bench_dock], [CONSOLE_WIDTH, 300], Qt.Orientation.Horizontal)
         self.bench_dock.hide()  # View > Bench; the run view gets the room by default
-        self.resizeDocks([self.results_dock], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([self.results_dock], [200], Qt.Orientation.Vertical)
+        for dock in (self.history_dock, self.inventory_dock, self.compare_dock):
+            dock.visibilityChanged.connect(lambda visible, dock=dock: visible and self._widen_for(dock))
+        self.console_dock.visibilityChanged.connect(lambda visible: visible and self._narrow_right())
 
         self._build_actions()
         self._build_menus()
@@ -100,25 +130,45 @@ class MainWindow(QMainWindow):
         self.console_timer.timeout.connect(self._on_console_tick)
         self.console_timer.start()
         self.history.apply_filters()
-        self.history.export_filtered.clicked.connect(lambda: self.export_runs(self.history.filtered_run_ids()))
+        self.history.export_filtered.clicked.connect(self._on_export_filtered)
+        self.inventory.run_activated.connect(self.open_stored_run)
         self.inventory.refresh()
+        self.bench.watch_requested.connect(self._update_bench_watch)
+        self.bench.disconnected.connect(lambda *_: self._update_bench_watch())
+        self._show_empty_state()
 
     # --- building -------------------------------------------------------------------------
 
-    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area, *, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState() needs stable names
+        if scroll:
+            # A wide panel tabbed with the console must not force the console's width: it
+            # scrolls when narrow and widens when raised (_widen_for).
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", *, name: str = "", checkable: bool = False) -> QAction:
+        """A menu/toolbar action.  ``triggered`` carries ``checked``; only a checkable action's
+        slot receives it, every other slot is called with no arguments (a ``checked=False``
+        landing in ``run_ids`` or ``confirm`` broke Export and Abort once)."""
         action = QAction(text, self)
+        action.setObjectName(name or "action_" + text.replace("&", "").replace("…", "").strip().lower().replace(" ", "_"))
         if shortcut is not None:
             action.setShortcut(shortcut)
         action.setStatusTip(tip)
         action.setToolTip(tip or text.replace("&", ""))
-        action.triggered.connect(slot)
+        action.setCheckable(checkable)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
         return action
 
     def _build_actions(self) -> None:
@@ -131,11 +181,14 @@ class MainWindow(QMainWindow):
                                            "Overlay a channel of the runs selected in the history")
         self.find_action = self._action("&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None, "Put every panel back where it started")
-        self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes")
-        self.dark_action.setCheckable(True)
+        self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes", checkable=True)
+        self.dark_action.blockSignals(True)
         self.dark_action.setChecked(self.theme.name == "dark")
+        self.dark_action.blockSignals(False)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.about_action = self._action("&About labbench", self._on_about)
+        self.shortcuts_action = self._action("&Keyboard shortcuts", self.show_shortcuts, QKeySequence("Ctrl+/"),
+                                             "Every key of the window: run, export, plots")
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -155,6 +208,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.dark_action)
         view_menu.addAction(self.reset_layout_action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("RunToolBar")
@@ -173,6 +227,51 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
 
     # --- layout ---------------------------------------------------------------------------
+
+    def _fit_to_screen(self) -> None:
+        """1400 x 900 where there is room; on a laptop (1280 x 720), the screen's free area."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 1400, 900
+        if screen is not None:
+            width, height = min(width, screen.width()), min(height, screen.height())
+        self.resize(width, height)
+
+    def _widen_for(self, dock: QDockWidget) -> None:
+        """History, Inventory and Compare need room for their filters and columns: the right
+        panels take about 60% of the window while one of them is on top."""
+        if self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea and not dock.isFloating():
+            self.resizeDocks([dock], [max(int(self.width() * 0.6), 600)], Qt.Orientation.Horizontal)
+
+    def _narrow_right(self) -> None:
+        if self.dockWidgetArea(self.console_dock) == Qt.DockWidgetArea.RightDockWidgetArea and not self.console_dock.isFloating():
+            self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
+
+    def _show_empty_state(self) -> None:
+        """The first window says what to do first, instead of an empty plot."""
+        rig = f" on the simulated rig {self.default_device}" if self.demo else ""
+        self.live.banner.show_verdict("pending", "No run yet — press F5 to start one")
+        self.live.step_label.setText(
+            f"Run ▸ Start run… (F5): scan or type a DUT serial, check the plan, rig and profile, press Start{rig}. "
+            "Past runs: View ▸ History.  Keys: Help ▸ Keyboard shortcuts.")
+        self.live.step_label.setWordWrap(True)
+        self.live.progress.hide()  # nothing to count yet
+
+    def _update_bench_watch(self, device: str = "") -> None:
+        """A recording bench rig asked to be watched (Watch, double-click) shows its live plots
+        and console in a tab; the tab goes when the rig disconnects."""
+        monitor = self.bench.monitors.get(device) if device else None
+        if monitor is not None and monitor.acquisition is not None:
+            self.bench_watch.watch(device, monitor)
+            if self.central_tabs.indexOf(self.bench_watch) < 0:
+                self.central_tabs.addTab(self.bench_watch, "")
+            index = self.central_tabs.indexOf(self.bench_watch)
+            self.central_tabs.setTabText(index, f"Bench: {device}")
+            self.central_tabs.tabBar().show()
+            self.central_tabs.setCurrentWidget(self.bench_watch)
+        elif self.bench_watch.device is not None and self.bench_watch.device not in self.bench.monitors:
+            self.bench_watch.stop()
+            self.central_tabs.removeTab(self.central_tabs.indexOf(self.bench_watch))
+            self.central_tabs.tabBar().hide()
 
     def _restore_layout(self) -> None:
         settings = QSettings()
@@ -208,6 +307,8 @@ class MainWindow(QMainWindow):
         self.theme = THEMES[name]
         apply_theme(QApplication.instance(), self.theme)
         self.live.set_theme(self.theme)
+        self.bench_watch.set_theme(self.theme)
+        self.failures.set_theme(self.theme)
         self.history.model.theme = self.theme
         self.history.model.layoutChanged.emit()  # colours only; rows stay
         self.history.detail.plots.set_theme(self.theme)
@@ -216,7 +317,9 @@ class MainWindow(QMainWindow):
         self.compare.theme = self.theme
         self.compare.plot.setBackground(self.theme.plot_background)
         QSettings().setValue("ui/theme", name)
+        self.dark_action.blockSignals(True)
         self.dark_action.setChecked(name == "dark")
+        self.dark_action.blockSignals(False)
 
     def _on_dark_toggled(self, checked: bool) -> None:
         self.set_theme("dark" if checked else "light")
@@ -241,12 +344,24 @@ class MainWindow(QMainWindow):
         self.start_request(request)
 
     def start_request(self, request) -> None:
+        if request.device in self.bench.busy:
+            QMessageBox.information(self, "The rig is busy", f"{request.device} is {self.bench.busy[request.device]} on the bench; start again in a moment.")
+            return
+        self.start_action.setEnabled(False)
         if request.device in self.bench.monitors:
-            # The run needs the rig's port to itself: end the bench recording first.
-            self.bench.disconnect_device(request.device)
-            self.statusBar().showMessage(f"{request.device} was connected on the bench; that recording ended for the run", 8000)
+            # The run needs the rig's port to itself: end the bench recording first (on the
+            # bench's worker), then start.
+            self.statusBar().showMessage(f"{request.device} was connected on the bench; that recording ends for the run", 8000)
+            self.bench.disconnect_device(request.device, then=lambda: self._start_now(request))
+            return
+        self._start_now(request)
+
+    def _start_now(self, request) -> None:
         self.console.clear()
+        self.central_tabs.setCurrentWidget(self.live)
+        self.live.progress.show()
         self.live.prepare(request.plan)
+        self.failures.prepare(request.plan)
         self.controller.start(request)
         self.start_action.setEnabled(False)
         self.abort_action.setEnabled(True)
@@ -277,6 +392,21 @@ class MainWindow(QMainWindow):
         dialog = ExportDialog(self.db, run_ids, self)
         dialog.open()
         return dialog
+
+    def _on_export_filtered(self) -> None:
+        def got(run_ids: list[int]) -> None:
+            if not run_ids:
+                QMessageBox.information(self, "Nothing to export", "No run matches the history's filters.")
+                return
+            self.export_runs(run_ids)
+
+        self.history.filtered_run_ids(got)
+
+    def open_stored_run(self, run_id: int) -> None:
+        """Show a stored run in the History panel (from the Inventory, say)."""
+        self.history_dock.show()
+        self.history_dock.raise_()
+        self.history.detail.open_run(run_id)
 
     def compare_selected(self) -> None:
         run_ids = self.history.selected_run_ids()
@@ -344,10 +474,17 @@ class MainWindow(QMainWindow):
             self.controller.join(30)
         self.save_layout()
         self.history.shutdown()
+        self.failures.shutdown()
         self.inventory.shutdown()
         self.compare.shutdown()
+        self.bench_watch.stop()
         self.bench.shutdown()
         super().closeEvent(event)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.open()
+        return dialog
 
     def _on_about(self) -> None:
         QMessageBox.about(self, "About labbench", f"labbench {__version__}\nSilicon bring-up workbench.\nDatabase: {self.db.describe()}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from labbench.runs.plan import Plan
 from labbench.storage.repository import CriterionRecord, StepRecord
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
-COLUMNS = ("Step", "Kind", "Item", "Limits", "Value", "Verdict", "Violations")
+# The verdict comes early, so a narrow results panel still shows it without scrolling.
+COLUMNS = ("Step", "Item", "Verdict", "Value", "Limits", "Kind", "Violations")
 
 
 def _g(x: Optional[float]) -> str:
@@ -36,6 +37,9 @@ def limits_text(low, high, marginal_low=None, marginal_high=None, equals=None, u
 
 
 class ResultsModel(QAbstractTableModel):
+    item_failed = Signal(int)  # a row turned failed or error (live or final)
+    steps_updated = Signal(object)  # the StepRecords just applied
+
     def __init__(self, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
         self.theme = theme
@@ -66,17 +70,42 @@ class ResultsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
 
     def update_steps(self, steps: list[StepRecord]) -> None:
-        """Apply (live or final) step results; only changed rows are signalled."""
+        """Apply (live or final) step results; only changed rows are signalled.  The items of
+        a step that never ran (``skipped`` after stop_on_fail) turn skipped."""
+        failed: list[int] = []
         for step in steps:
-            for c in step.criteria:
-                row = self._index.get((step.position, c.kind, c.name))
+            updates = [(self._index.get((step.position, c.kind, c.name)), c) for c in step.criteria]
+            if step.verdict == "skipped":
+                updates = [(row, None) for (position, _, _), row in self._index.items() if position == step.position]
+            for row, c in updates:
                 if row is None:
                     continue
-                new = {"value": _value_text(c), "verdict": c.verdict, "violations": len(c.violations)}
+                if c is None:
+                    new = {"value": "", "verdict": "skipped", "violations": 0, "record": None}
+                else:
+                    new = {"value": _value_text(c), "verdict": c.verdict, "violations": len(c.violations), "record": (step.name, c)}
                 old = self._rows[row]
-                if any(old[k] != v for k, v in new.items()):
+                if any(old.get(k) != v for k, v in new.items() if k != "record"):
+                    turned_bad = new["verdict"] in ("failed", "error") and old["verdict"] not in ("failed", "error")
                     old.update(new)
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                    if turned_bad:
+                        failed.append(row)
+                else:
+                    old["record"] = new["record"]
+        self.steps_updated.emit(list(steps))
+        if failed:
+            self.item_failed.emit(min(failed))
+
+    def row_sentence(self, row: int) -> str:
+        """Why this row failed, in one sentence (see labbench.ui.banner)."""
+        from labbench.ui.banner import criterion_sentence
+
+        record = self._rows[row].get("record")
+        if record is None:
+            r = self._rows[row]
+            return f"{r['step']}: {r['name']} {r['verdict']}"
+        return criterion_sentence(*record)
 
     def verdict_of(self, row: int) -> str:
         return self._rows[row]["verdict"]

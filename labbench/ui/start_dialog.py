@@ -1,5 +1,10 @@
 """Starting a run: DUT (barcode-scanner friendly), plan with its steps and limits, operator,
-station, rig and profile."""
+station, rig and profile.
+
+A scan (the serial, then Enter) selects the DUT and a plan for its kind and moves the focus
+to Start; it never starts the run.  Nothing starts until the operator has seen the DUT, the
+plan's steps and limits, the rig and the profile together, with a warning when the profile
+cannot give the plan a channel it judges.  Database reads and writes run on a worker."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import socket
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,11 +33,41 @@ from labbench import paths
 from labbench.devices.simulation import SCENARIOS
 from labbench.devices.transport import list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
+from labbench.runs.compat import check as check_compat
+from labbench.runs.compat import rig_channels_of
 from labbench.runs.plan import Plan, PlanError, load_plan
 from labbench.runs.sequencer import RunRequest
 from labbench.storage import Database
 from labbench.storage import repository as repo
+from labbench.ui.loader import Loader
 from labbench.ui.results_model import limits_text
+
+
+class ScanEdit(QLineEdit):
+    """The serial field: Enter (a barcode scanner's last key) is handled here and goes no
+    further, so it never reaches the dialog's Start button."""
+
+    def keyPressEvent(self, event) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+
+
+class PlanCombo(QComboBox):
+    """Tells when its list closes, so the preview can go back to the chosen plan after
+    following the highlighted one."""
+
+    popup_closed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        # The list's window hides on a choice, a click outside and Escape alike.
+        self.view().window().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Hide and watched is self.view().window():
+            self.popup_closed.emit()
+        return False
 
 
 def plan_files() -> list[Path]:
@@ -49,24 +84,30 @@ class StartRunDialog(QDialog):
         self.setWindowTitle("Start a run")
         self.setMinimumWidth(640)
         self.db = db
+        self.loader = Loader(self)
         self.dut: Optional[repo.DutInfo] = None
         self.plan: Optional[Plan] = None
+        self.preview_plan: Optional[Plan] = None
         settings = QSettings()
 
-        self.serial_edit = QLineEdit()
+        self.serial_edit = ScanEdit()
         self.serial_edit.setPlaceholderText("Scan or type the serial number, then Enter")
         self.serial_edit.returnPressed.connect(self._on_serial_entered)
         self.dut_label = QLabel("No DUT selected")
-        self.plan_combo = QComboBox()
+        self.plan_combo = PlanCombo()
         for path in plan_files():
             self.plan_combo.addItem(path.stem, str(path))
         self.plan_combo.currentIndexChanged.connect(self._on_plan_changed)
+        self.plan_combo.highlighted.connect(self._on_plan_highlighted)
+        self.plan_combo.popup_closed.connect(lambda: self._show_preview(self.plan_combo.currentIndex()))
         open_button = QPushButton("Open…")
+        open_button.setAutoDefault(False)
         open_button.clicked.connect(self._on_open_plan)
         self.plan_tree = QTreeWidget()
         self.plan_tree.setHeaderLabels(["Step / item", "Channel", "Limits", "Settle / hold"])
-        self.plan_tree.setMinimumHeight(220)
+        self.plan_tree.setMinimumHeight(140)
         self.operator_edit = QLineEdit(settings.value("run/operator", ""))
+        self.operator_edit.setPlaceholderText("Your name (kept with the run)")
         self.station_edit = QLineEdit(settings.value("run/station", socket.gethostname()))
         self.device_combo = QComboBox()
         self.device_combo.setEditable(True)
@@ -79,43 +120,83 @@ class StartRunDialog(QDialog):
         self.profile_combo = QComboBox()
         self.profile_combo.addItems(sorted(available_profiles()))
         self.profile_combo.setCurrentText(settings.value("run/profile", "default"))
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b45309; font-weight: bold;")
+        self.warning.hide()
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        for signal in (self.operator_edit.textChanged, self.device_combo.currentTextChanged, self.profile_combo.currentTextChanged):
+            signal.connect(self._update_ok)
 
         plan_row = QHBoxLayout()
         plan_row.addWidget(self.plan_combo, 1)
         plan_row.addWidget(open_button)
-        form = QFormLayout()
-        form.addRow("DUT serial", self.serial_edit)
-        form.addRow("", self.dut_label)
-        form.addRow("Plan", plan_row)
-        form.addRow(self.plan_tree)
-        form.addRow("Operator", self.operator_edit)
-        form.addRow("Station", self.station_edit)
-        form.addRow("Rig", self.device_combo)
-        form.addRow("Profile", self.profile_combo)
+        top = QFormLayout()
+        top.addRow("DUT serial", self.serial_edit)
+        top.addRow("", self.dut_label)
+        top.addRow("Plan", plan_row)
+        bottom = QFormLayout()
+        bottom.addRow("Operator", self.operator_edit)
+        bottom.addRow("Station", self.station_edit)
+        bottom.addRow("Rig", self.device_combo)
+        bottom.addRow("Profile", self.profile_combo)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start")
+        self.start_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.start_button.setText("Start")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(top)
+        layout.addWidget(self.plan_tree, 1)
+        layout.addLayout(bottom)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.summary)
         layout.addWidget(self.buttons)
         self._on_plan_changed()
         self._update_ok()
+        self.serial_edit.setFocus()
+        # Tall enough to read the plan's steps and limits, never taller than the screen.
+        screen = self.screen().availableGeometry() if self.screen() else None
+        self.resize(720, min(640, int(screen.height() * 0.9)) if screen else 640)
 
     # --- DUT ------------------------------------------------------------------------------
+
+    dut_looked_up = Signal()  # a scan was answered (found, registered, declined or refused)
 
     def _on_serial_entered(self) -> None:
         serial = self.serial_edit.text().strip()
         if not serial:
             return
-        dut = repo.find_dut(self.db, serial)
-        if dut is None:
-            kind = self.ask_register(serial)
-            if kind is None:
-                self.serial_edit.selectAll()
-                return
-            dut = repo.add_dut(self.db, kind, serial)
+        self.dut_label.setText(f"Looking up {serial}…")
+        self.loader.submit(lambda: repo.find_dut(self.db, serial), lambda dut: self._on_found(serial, dut))
+
+    def _on_found(self, serial: str, dut) -> None:
+        if isinstance(dut, Exception):
+            self._scan_refused(f"Could not look up {serial}: {dut}")
+            return
+        if dut is not None:
+            self.select_dut(dut)
+            return
+        kind = self.ask_register(serial)
+        if kind is None:
+            self._scan_refused(f"{serial} is not registered")
+            return
+        self.dut_label.setText(f"Registering {serial} as a {kind}…")
+        self.loader.submit(lambda: repo.add_dut(self.db, kind, serial), self._on_registered)
+
+    def _on_registered(self, dut) -> None:
+        if isinstance(dut, Exception):
+            self._scan_refused(str(dut))
+            return
         self.select_dut(dut)
+
+    def _scan_refused(self, message: str) -> None:
+        self.dut_label.setText(message + (f" — still {self.dut.serial}" if self.dut else ""))
+        self.serial_edit.selectAll()
+        self.serial_edit.setFocus()
+        self.dut_looked_up.emit()
 
     def ask_register(self, serial: str) -> Optional[str]:
         """Offer to register an unknown serial; returns the kind, or None if declined."""
@@ -143,7 +224,10 @@ class StartRunDialog(QDialog):
                 except PlanError:
                     continue
         self._update_ok()
-        self.operator_edit.setFocus()
+        # The operator's next look: what is about to run, on the Start button (or the
+        # operator field, if the run cannot start without a name).
+        (self.start_button if self.start_button.isEnabled() else self.operator_edit).setFocus()
+        self.dut_looked_up.emit()
 
     # --- plan -----------------------------------------------------------------------------
 
@@ -154,19 +238,31 @@ class StartRunDialog(QDialog):
             self.plan_combo.setCurrentIndex(self.plan_combo.count() - 1)
 
     def _on_plan_changed(self) -> None:
-        self.plan_tree.clear()
         path = self.plan_combo.currentData()
         self.plan = None
+        if path:
+            try:
+                self.plan = load_plan(path)
+            except PlanError:
+                self.plan = None
+        self._show_preview(self.plan_combo.currentIndex())
+        self._update_ok()
+
+    def _on_plan_highlighted(self, index: int) -> None:
+        """The preview follows the highlighted plan while the list is open."""
+        self._show_preview(index)
+
+    def _show_preview(self, index: int) -> None:
+        self.plan_tree.clear()
+        path = self.plan_combo.itemData(index) if index >= 0 else None
+        self.preview_plan = None
         if not path:
-            self._update_ok()
             return
         try:
-            self.plan = load_plan(path)
+            plan = self.preview_plan = load_plan(path)
         except PlanError as exc:
             QTreeWidgetItem(self.plan_tree, [str(exc)])
-            self._update_ok()
             return
-        plan = self.plan
         for step in plan.steps:
             node = QTreeWidgetItem(self.plan_tree, [f"{step.name} ({step.duration_s:g} s)", "", "; ".join(step.send), ""])
             for s in step.limits:
@@ -182,17 +278,57 @@ class StartRunDialog(QDialog):
         self.plan_tree.expandAll()
         for column in range(4):
             self.plan_tree.resizeColumnToContents(column)
-        self._update_ok()
+
+    def missing(self) -> str:
+        """What still keeps the run from starting, in one sentence ("" when nothing)."""
+        if self.dut is None:
+            return "Scan or type the DUT's serial number."
+        if self.plan is None:
+            return "Choose a plan."
+        if self.plan.dut_kind != self.dut.kind:
+            return f"{self.plan.name} is a plan for a {self.plan.dut_kind}; {self.dut.serial} is a {self.dut.kind}."
+        if not self.operator_edit.text().strip():
+            return "Enter your name as the operator."
+        if not self.device_combo.currentText().strip():
+            return "Choose the rig."
+        return ""
+
+    def compat_warnings(self) -> list[str]:
+        """Channels the plan judges that the chosen profile (on this rig) cannot give it."""
+        if self.plan is None:
+            return []
+        try:
+            profile = load_profile(self.profile_combo.currentText())
+        except ProfileError as exc:
+            return [str(exc)]
+        device = self.device_combo.currentText().strip()
+        return [m.sentence() for m in check_compat(self.plan, profile, rig_channels_of(device))]
 
     def _update_ok(self) -> None:
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(self.dut is not None and self.plan is not None and self.plan.dut_kind == self.dut.kind)
-        if self.dut is not None and self.plan is not None and self.plan.dut_kind != self.dut.kind:
-            ok.setToolTip(f"{self.plan.name} is a plan for a {self.plan.dut_kind}")
+        missing = self.missing()
+        self.start_button.setEnabled(not missing)
+        self.start_button.setToolTip(missing)
+        warnings = self.compat_warnings()
+        self.warning.setText("⚠ This plan will end in error with this profile: " + "; ".join(warnings) if warnings else "")
+        self.warning.setVisible(bool(warnings))
+        if missing:
+            self.summary.setText(missing)
         else:
-            ok.setToolTip("")
+            plan, dut = self.plan, self.dut
+            self.summary.setText(
+                f"Start <b>{plan.name} v{plan.version}</b> ({len(plan.steps)} steps) on <b>{dut.serial}</b> ({dut.kind}) "
+                f"— rig <b>{self.device_combo.currentText().strip()}</b>, profile <b>{self.profile_combo.currentText()}</b>, "
+                f"operator {self.operator_edit.text().strip()}"
+            )
+
+    def done(self, result: int) -> None:
+        self.loader.shutdown()
+        super().done(result)
 
     def request(self) -> RunRequest:
+        missing = self.missing()
+        if missing:
+            raise ValueError(missing)
         try:
             profile = load_profile(self.profile_combo.currentText())
         except ProfileError as exc:

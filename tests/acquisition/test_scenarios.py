@@ -25,6 +25,18 @@ def db(tmp_path):
     database.dispose()
 
 
+# A profile that renames and scales the rig's clock (MHz on the wire, Hz stored).
+CLK_IN_HZ = """\
+[profile]
+name = "clk-hz"
+[[channel]]
+match = "clk_core_mhz"
+name = "clk_core"
+unit = "Hz"
+scale = 1e6
+"""
+
+
 def _record(db, device: str, seconds: float, profile: str = "bringup-rig"):
     dut = repo.find_dut(db, "CHP-S") or repo.add_dut(db, "chip", "CHP-S")
     return record(db, device=device, dut=dut, duration_s=seconds, profile=load_profile(profile))
@@ -41,7 +53,17 @@ def test_nominal_stays_inside_the_example_limits(db):
     assert 0.74 < settled.min() and settled.max() < 0.76
     assert summary.malformed == 0
     channels = {c.name: c.unit for c in repo.run_channels(db, summary.run_id)}
-    assert channels["vdd_core"] == "V" and channels["temp_die"] == "°C" and channels["clk_core"] == "Hz"
+    assert channels["vdd_core"] == "V" and channels["temp_die"] == "°C" and channels["clk_core_mhz"] == "MHz"
+    _, clk = _channel(db, summary.run_id, "clk_core_mhz")
+    assert clk.max() == 1500.0  # kept as sent: the shipped plans judge it in MHz
+
+
+def test_profile_renames_and_scales_a_channel(db, tmp_path):
+    profile = tmp_path / "clk-hz.toml"
+    profile.write_text(CLK_IN_HZ, encoding="utf-8")
+    summary = _record(db, "mock://nominal?rate=200&seed=1", 1.0, profile=str(profile))
+    channels = {c.name: c.unit for c in repo.run_channels(db, summary.run_id)}
+    assert channels["clk_core"] == "Hz" and "clk_core_mhz" not in channels
     _, clk = _channel(db, summary.run_id, "clk_core")
     assert clk.max() == 1.5e9  # the profile's scale: MHz on the wire, Hz stored
 
@@ -113,7 +135,9 @@ def test_rig_gone_longer_than_the_window_ends_as_error(db):
 
 
 def test_reparse_rebuilds_from_raw_bytes_with_another_profile(db, capsys, tmp_path):
-    summary = _record(db, "mock://garbage?rate=300", 1.0, profile="bringup-rig")
+    profile = tmp_path / "clk-hz.toml"
+    profile.write_text(CLK_IN_HZ, encoding="utf-8")
+    summary = _record(db, "mock://garbage?rate=300", 1.0, profile=str(profile))
     names_before = {c.name for c in repo.run_channels(db, summary.run_id)}
     assert "clk_core" in names_before and "clk_core_mhz" not in names_before
     _, seq_before = _channel(db, summary.run_id, "seq")

@@ -67,8 +67,8 @@ def test_stop_on_fail_ends_after_the_first_failed_step(db):
     plan = parse_plan(text.replace('name = "sled-power-on"', 'name = "sled-power-on-sof"'), "sof.toml")
     outcome = run_plan(db, _request(db, plan, "mock://overtemp?rate=200&power=off&fail_at=0.5"))
     assert outcome.status == "failed"
-    assert [s.name for s in outcome.steps] == ["power-on", "load-50"]
-    assert outcome.steps[-1].verdict == "failed"
+    assert [(s.name, s.verdict) for s in outcome.steps][1:] == [("load-50", "failed"), ("idle-soak", "skipped")]
+    assert [s.verdict for s in repo.run_results(db, outcome.run_id)][1:] == ["failed", "skipped"]  # stored too
     assert "stop_on_fail" in [e.kind for e in repo.run_events(db, outcome.run_id)]
 
 

@@ -1,9 +1,12 @@
 """The bench: rigs listed (ports as they come and go, simulated rigs), several connected at
-once, link state shown, recordings kept as runs."""
+once, link state shown, recordings kept as runs; connecting and disconnecting never freeze
+the window."""
 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from labbench.storage import open_database
 from labbench.storage import repository as repo
@@ -23,8 +26,29 @@ def db(tmp_path):
 def view(qtbot, db):
     widget = BenchView(db)
     qtbot.addWidget(widget)
+    widget.show()
     yield widget
     widget.shutdown()
+
+
+def _add_and_select(view, device: str) -> None:
+    QTest.keyClicks(view.add_edit, device)
+    QTest.keyClick(view.add_edit, Qt.Key.Key_Return)
+    assert view.selected_device() == device
+
+
+def _connect(qtbot, view, device: str, serial: str) -> int:
+    _add_and_select(view, device)
+    view.dut.setText(serial)
+    with qtbot.waitSignal(view.connected, timeout=10_000, check_params_cb=lambda d, _: d == device) as connected:
+        qtbot.mouseClick(view.connect_button, Qt.MouseButton.LeftButton)
+    return connected.args[1]
+
+
+def _disconnect(qtbot, view, device: str) -> None:
+    _add_and_select(view, device)
+    with qtbot.waitSignal(view.disconnected, timeout=30_000, check_params_cb=lambda d: d == device):
+        qtbot.mouseClick(view.disconnect_button, Qt.MouseButton.LeftButton)
 
 
 def test_ports_come_and_go(qtbot, db, monkeypatch):
@@ -43,15 +67,18 @@ def test_ports_come_and_go(qtbot, db, monkeypatch):
 
 def test_two_rigs_at_once_with_link_state(qtbot, view, db):
     repo.add_dut(db, "chip", "CHP-B1")
-    first = view.connect_device("mock://nominal?rate=200", "CHP-B1")
-    second = view.connect_device("mock://disconnect?rate=200&at=0.3&gap=0.5", "CHP-B1")
+    first = _connect(qtbot, view, "mock://nominal?rate=200", "CHP-B1")
+    second = _connect(qtbot, view, "mock://disconnect?rate=200&at=0.3&gap=0.5", "CHP-B1")
     assert first and second and first != second
-    assert view.connect_device("mock://nominal?rate=200", "CHP-B1") is None  # already connected
+    _add_and_select(view, "mock://nominal?rate=200")
+    assert view.connect_device("mock://nominal?rate=200", "CHP-B1") is False  # already connected
+    assert "already connected" in view.message.text()
     qtbot.waitUntil(lambda: view.monitors["mock://disconnect?rate=200&at=0.3&gap=0.5"].acquisition.stats.reconnects == 1, timeout=10_000)
     view._refresh_states()
     row = view.devices().index("mock://disconnect?rate=200&at=0.3&gap=0.5")
     assert view.table.item(row, 2).text() == "connected" and view.table.item(row, 4).text() == str(second)
-    assert view.disconnect_device("mock://nominal?rate=200") and view.disconnect_device("mock://disconnect?rate=200&at=0.3&gap=0.5")
+    _disconnect(qtbot, view, "mock://nominal?rate=200")
+    _disconnect(qtbot, view, "mock://disconnect?rate=200&at=0.3&gap=0.5")
     for run_id in (first, second):
         run = repo.get_run(db, run_id)
         assert run.status == "recorded" and run.sample_count > 0
@@ -59,10 +86,13 @@ def test_two_rigs_at_once_with_link_state(qtbot, view, db):
     assert seq.size > 50
 
 
-def test_connect_needs_a_known_dut_and_a_real_rig(view, db):
-    assert view.connect_device("mock://nominal", "") is None and "serial" in view.message.text()
-    assert view.connect_device("mock://nominal", "NOPE") is None and "Register" in view.message.text()
+def test_connect_needs_a_known_dut_and_a_real_rig(qtbot, view, db):
+    assert view.connect_device("mock://nominal", "") is False and "serial" in view.message.text()
+    with qtbot.waitSignal(view.connect_failed, timeout=10_000):
+        assert view.connect_device("mock://nominal", "NOPE") is True
+    assert "Register" in view.message.text()
     repo.add_dut(db, "chip", "CHP-B2")
-    assert view.connect_device("/dev/ttyNOPE0", "CHP-B2") is None
+    with qtbot.waitSignal(view.connect_failed, timeout=10_000):
+        view.connect_device("/dev/ttyNOPE0", "CHP-B2")
     assert "/dev/ttyNOPE0" in view.message.text()
     assert repo.list_runs(db) == []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
@@ -14,7 +14,6 @@ from labbench.runs.sequencer import RunRequest, run_plan
 from labbench.storage import open_database
 from labbench.storage import repository as repo
 from labbench.ui.main_window import MainWindow
-from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, verdict_colors
 
 SHORT_PLAN = """\
@@ -68,6 +67,7 @@ def window(qtbot, db):
     win.controller.abort()
     win.controller.join(30)
     win.history.shutdown()
+    win.failures.shutdown()
     win.inventory.shutdown()
     win.compare.shutdown()
     win.bench.shutdown()
@@ -105,47 +105,6 @@ def test_failed_banner_on_rail_droop_and_passed_on_nominal(qtbot, window):
     assert window.live.plots.violation_items == []
 
 
-def test_abort_asks_first(qtbot, window, monkeypatch):
-    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Abort]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
-    with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
-        window.start_request(_request(window.db, "mock://nominal?rate=100"))
-    assert window.abort_run() is False and window.controller.running  # cancelled: goes on
-    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        assert window.abort_run() is True
-    assert finished.args[0].status == "aborted"
-    assert window.live.banner.text().startswith("ABORTED")
-    assert repo.get_run(window.db, finished.args[0].run_id).sample_count > 0
-
-
-def test_barcode_selects_known_dut_and_offers_to_register_unknown(qtbot, db, monkeypatch):
-    known = repo.add_dut(db, "chip", "CHP-SCAN-1", part="ACC-1", silicon_rev="A1")
-    dialog = StartRunDialog(db)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.keyClicks(dialog.serial_edit, "CHP-SCAN-1")
-    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
-    assert dialog.dut == known and "CHP-SCAN-1" in dialog.dut_label.text()
-    index = dialog.plan_combo.findText("chip-bringup")
-    dialog.plan_combo.setCurrentIndex(index)
-    assert dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
-
-    offered = []
-    monkeypatch.setattr(dialog, "ask_register", lambda serial: offered.append(serial) or "sled")
-    dialog.serial_edit.clear()
-    qtbot.keyClicks(dialog.serial_edit, "SLD-NEW-9")
-    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
-    assert offered == ["SLD-NEW-9"]
-    assert repo.find_dut(db, "SLD-NEW-9").kind == "sled" and dialog.dut.serial == "SLD-NEW-9"
-    assert dialog.plan.dut_kind == "sled"  # a plan for this kind of DUT is picked
-
-    monkeypatch.setattr(dialog, "ask_register", lambda serial: None)  # declined: nothing registered
-    dialog.serial_edit.clear()
-    qtbot.keyClicks(dialog.serial_edit, "TYPO-123")
-    qtbot.keyClick(dialog.serial_edit, Qt.Key.Key_Return)
-    assert repo.find_dut(db, "TYPO-123") is None and dialog.dut.serial == "SLD-NEW-9"
-
-
 def _stored_runs(db):
     outcomes = []
     for device in ("mock://rail-droop?rate=200&power=off&droop_at=1.5", "mock://nominal?rate=200&power=off"):
@@ -158,6 +117,19 @@ def _filtered(qtbot, history) -> list[int]:
     with qtbot.waitSignal(history.model.loaded, timeout=10_000):
         history.apply_filters()
     return [r.id for r in history.model.rows]
+
+
+def _backdate(db, run_id: int, days: int) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from labbench.storage import models as m
+
+    with Session(db.engine) as session, session.begin():
+        session.execute(update(m.Run).where(m.Run.id == run_id).values(
+            started_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)))
 
 
 def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
@@ -181,8 +153,16 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     history.plan.setText("gui-short")
     assert len(_filtered(qtbot, history)) == 2
     history.station.setText("bench-1")
-    history.days.setCurrentIndex(history.days.findData(1))  # last 24 h
-    qtbot.waitUntil(lambda: len(history.model.rows) == 2, timeout=10_000)
+    # A run of the same DUT and plan from three days ago: the date filter must drop it.
+    old = run_plan(window.db, _request(window.db, "mock://nominal?rate=100&power=off", "CHP-HIST"))
+    _backdate(window.db, old.run_id, days=3)
+    assert sorted(_filtered(qtbot, history)) == sorted([failed.run_id, passed.run_id, old.run_id])
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.days.setCurrentIndex(history.days.findData(1))  # last 24 h
+    assert sorted(r.id for r in history.model.rows) == sorted([failed.run_id, passed.run_id])
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.days.setCurrentIndex(history.days.findData(7))  # last 7 days
+    assert old.run_id in [r.id for r in history.model.rows]
 
     detail = history.detail
     with qtbot.waitSignal(detail.loader.done, timeout=10_000):
@@ -198,8 +178,8 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     plot = detail.plots.plot_of("vdd_core")
     x0, x1 = plot.vb.viewRange()[0]
     assert x0 < start and end < x1 and (x1 - x0) < 3.0  # zoomed in around it
-    detail.add_note("probe slipped", user="ana")
-    assert "probe slipped" in detail.notes.item(0).text()
+    detail.add_note("probe slipped", user="ana")  # written on the worker, then shown
+    qtbot.waitUntil(lambda: detail.notes.count() == 1 and "probe slipped" in detail.notes.item(0).text(), timeout=10_000)
     assert repo.audit_trail(window.db, "run", failed.run_id)[0].reason == "probe slipped"
 
 
@@ -385,11 +365,29 @@ def test_manual_entry_is_asked_at_its_step_with_its_limits(qtbot, window, monkey
     assert finished.args[0].status == "passed"
 
 
-def test_export_filtered_set_from_the_history(qtbot, window, monkeypatch):
-    failed, passed = _stored_runs(window.db)
-    with qtbot.waitSignal(window.history.model.loaded, timeout=10_000):
-        window.history.verdict.setCurrentIndex(window.history.verdict.findData("passed"))
-    opened = []
-    monkeypatch.setattr(window, "export_runs", lambda run_ids=None: opened.append(run_ids))
-    window.history.export_filtered.click()
-    assert opened == [[passed.run_id]]  # exactly the runs the filters show
+def test_export_these_takes_every_filtered_run_not_only_the_loaded_page(qtbot, window):
+    from labbench.ui.export_dialog import ExportDialog
+    from labbench.ui.history import PAGE
+
+    dut = repo.add_dut(window.db, "chip", "CHP-MANY")
+    passed, failed = [], []
+    for i in range(PAGE + 30):
+        run = repo.start_run(window.db, dut.id, operator="ana")
+        status = "failed" if i % 10 == 0 else "passed"
+        repo.finish_run(window.db, run.id, status)
+        (failed if status == "failed" else passed).append(run.id)
+    history = window.history
+    window.history_dock.show()
+    window.history_dock.raise_()
+    with qtbot.waitSignal(history.model.loaded, timeout=10_000):
+        history.verdict.setCurrentIndex(history.verdict.findData("passed"))
+    assert len(history.model.rows) == PAGE < len(passed)  # one page loaded so far
+    qtbot.mouseClick(history.export_filtered, Qt.MouseButton.LeftButton)
+
+    def dialogs():
+        return [w for w in window.findChildren(ExportDialog) if w.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(dialogs()), timeout=10_000)
+    (dialog,) = dialogs()
+    assert sorted(dialog.run_ids) == sorted(passed)  # every run the filters show, and only those
+    dialog.reject()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from PySide6.QtWidgets import QDialogButtonBox
+
 from labbench.demo import open_demo_database
 from labbench.storage import repository as repo
 from labbench.ui.inventory import DutDialog, InventoryView
@@ -73,7 +75,8 @@ def test_placing_into_an_occupied_slot_is_refused(qtbot, view, monkeypatch):
     _open(qtbot, view, "CHP-B0-W01-0220")
     view.place_sled.setCurrentIndex(view.place_sled.findText("SLD-A1-0007"))
     view.place_slot.setValue(1)
-    view.place_button.click()
+    with qtbot.waitSignal(view.changed, timeout=10_000):
+        view.place_button.click()
     assert warnings == ["Slot 1 of sled SLD-A1-0007 already holds another chip."]
 
 
@@ -81,7 +84,8 @@ def test_edit_is_validated_and_audited(qtbot, view):
     chip = _open(qtbot, view, "CHP-A1-W07-0101")
     view.field_edits["lot"].setText("LOT2611-RW")
     view.reason.setText("lot relabelled by fab")
-    view.save_button.click()
+    with qtbot.waitSignal(view.changed, timeout=10_000):
+        view.save_button.click()
     assert repo.get_dut(view.db, chip.id).lot == "LOT2611-RW"
     (entry,) = repo.audit_trail(view.db, "dut", chip.id)
     assert (entry.field, entry.old_value, entry.new_value, entry.reason) == ("lot", "LOT2611", "LOT2611-RW", "lot relabelled by fab")
@@ -92,12 +96,16 @@ def test_edit_is_validated_and_audited(qtbot, view):
 def test_add_dialog_refuses_duplicates_and_blank_serials(qtbot, demo_db):
     dialog = DutDialog(demo_db, "chip")
     qtbot.addWidget(dialog)
-    dialog.try_accept()
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    with qtbot.waitSignal(dialog.answered, timeout=10_000):
+        ok.click()
     assert dialog.error.text() == "A DUT needs a serial number." and dialog.created is None
     dialog.serial.setText("CHP-A1-W03-0412")
-    dialog.try_accept()
+    with qtbot.waitSignal(dialog.answered, timeout=10_000):
+        ok.click()
     assert "already registered" in dialog.error.text() and dialog.created is None
     dialog.serial.setText("CHP-NEW-1")
     dialog.edits["lot"].setText("L9")
-    dialog.try_accept()
+    with qtbot.waitSignal(dialog.answered, timeout=10_000):
+        ok.click()
     assert dialog.created.serial == "CHP-NEW-1" and repo.find_dut(demo_db, "CHP-NEW-1").lot == "L9"

@@ -1,0 +1,80 @@
+"""Does a rig profile give a plan the channels it judges?
+
+A plan names the channels its limits and measurements judge; a profile renames and scales
+what the rig sends.  A plan that judges ``clk_core_mhz`` on a profile that renames it to
+``clk_core`` gets no samples and ends as error after the whole run; this module says so
+before the run starts (the start dialog shows it; the command line can print it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from labbench.protocols.profile import Profile
+from labbench.runs.plan import Plan
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    channel: str
+    items: tuple[str, ...]  # "step: item" that judge the channel
+    reason: str
+
+    def sentence(self) -> str:
+        return f"{self.channel} ({', '.join(self.items)}): {self.reason}"
+
+
+def judged_channels(plan: Plan) -> dict[str, list[str]]:
+    """Channel -> the items that judge it, as "step: item", in plan order."""
+    judged: dict[str, list[str]] = {}
+    for step in plan.steps:
+        for spec in step.limits:
+            judged.setdefault(spec.channel, []).append(f"{step.name}: limit")
+        for spec in step.measures:
+            judged.setdefault(spec.channel, []).append(f"{step.name}: {spec.name}")
+    return judged
+
+
+def produced_channels(profile: Profile, rig_channels: Iterable[str]) -> dict[str, str]:
+    """What a rig that sends ``rig_channels`` yields through ``profile``: name -> unit."""
+    mapping = profile.channel_map()
+    produced = {}
+    for source in rig_channels:
+        rule = mapping.get(source)
+        produced[rule.name if rule else source] = rule.unit if rule else ""
+    return produced
+
+
+def check(plan: Plan, profile: Profile, rig_channels: Optional[Iterable[str]] = None) -> list[Mismatch]:
+    """Every channel the plan judges that this profile (on this rig, if its channels are
+    known) cannot produce, or produces in a different unit than the plan's limits assume."""
+    mapping = profile.channel_map()
+    renamed_away = {rule.source: rule.name for rule in profile.channels if rule.name != rule.source}
+    targets = {rule.name: rule for rule in profile.channels}
+    produced = produced_channels(profile, rig_channels) if rig_channels is not None else None
+    found = []
+    for channel, items in judged_channels(plan).items():
+        reason = ""
+        if channel in renamed_away and channel not in targets:
+            reason = f"profile {profile.name} renames {channel} to {renamed_away[channel]}, so the plan gets no {channel} samples"
+        elif produced is not None and channel not in produced:
+            reason = f"the rig does not send {channel} (it sends {', '.join(sorted(produced)) or 'nothing known'})"
+        else:
+            rule = targets.get(channel) or mapping.get(channel)
+            plan_unit = plan.unit(channel)
+            if rule is not None and rule.unit and plan_unit and rule.unit != plan_unit:
+                reason = f"the plan's limits are in {plan_unit}, but profile {profile.name} gives {rule.unit}"
+        if reason:
+            found.append(Mismatch(channel, tuple(items), reason))
+    return found
+
+
+def rig_channels_of(device: str) -> Optional[list[str]]:
+    """The channels a simulated rig sends (its scenario's fixed set); None for a real rig,
+    whose channels are known only once it talks."""
+    if not device.startswith("mock://"):
+        return None
+    from labbench.devices.simulation import CHANNELS
+
+    return ["seq", *CHANNELS]
