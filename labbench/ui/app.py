@@ -32,8 +32,26 @@ def keep_gui_responsive() -> None:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
+# Python's cyclic garbage collector runs in whichever thread happens to allocate.  When it
+# frees a cycle that holds a Qt object (a widget's bound method kept by a worker's closure, a
+# timer in a cycle), the object is destroyed on a reader or worker thread and Qt crashes
+# (seen as rare segfaults while a window closed with work in flight).  So automatic collection
+# is switched off and cycles are collected on the GUI thread on a timer, by pyqtgraph's own
+# collector built for this.  Reference counting still frees everything else at once.
+GUI_GC_INTERVAL_S = 0.5
+
+
+def collect_garbage_on_gui_thread(app: QApplication) -> None:
+    """Move cyclic garbage collection to the GUI thread for the life of ``app``."""
+    if getattr(app, "_labbench_gc", None) is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        app._labbench_gc = GarbageCollector(interval=GUI_GC_INTERVAL_S)
+
+
 def make_application(argv: Optional[list[str]] = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    collect_garbage_on_gui_thread(app)
     app.setApplicationName("labbench")
     app.setOrganizationName("labbench")
     app.setApplicationVersion(__version__)

@@ -1,7 +1,27 @@
 from __future__ import annotations
 
+import gc
+
 import pytest
 from PySide6.QtCore import QSettings
+
+from labbench.ui.app import collect_garbage_on_gui_thread
+
+
+@pytest.fixture(scope="session", autouse=True)
+def garbage_collected_on_gui_thread(qapp):
+    """As in the app: cycles holding Qt objects are freed on the GUI thread only, never on a
+    worker or reader thread a test started (which crashes Qt)."""
+    collect_garbage_on_gui_thread(qapp)
+    yield
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def collect_cycles_after_each_test(qapp):
+    """Each test's garbage is collected here, on the GUI thread, before the next one starts."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
