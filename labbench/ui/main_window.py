@@ -31,6 +31,7 @@ from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
 from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, apply_theme
+from labbench.ui.view_actions import ViewActions
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,9 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.dark_action)
         view_menu.addAction(self.reset_layout_action)
+        # Plot keys, cursors and File → Save view… (labbench/ui/view_actions.py).
+        self.view_actions = ViewActions(self)
+        self.view_actions.add_to_menus(file_menu, view_menu)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
         toolbar = self.addToolBar("Run")

@@ -53,11 +53,31 @@ DARK = Theme(
 THEMES = {"light": LIGHT, "dark": DARK}
 
 
+def qcolor(spec: str) -> QColor:
+    """A colour from ``#RRGGBB`` or ``#RRGGBBAA`` (CSS order, as the themes write them).
+
+    ``QColor("#RRGGBBAA")`` would read the eight digits as ``#AARRGGBB``: a faint green
+    pass band turns into a faint brown and a light amber guard band into opaque crimson.
+    """
+    text = spec.strip()
+    if text.startswith("#") and len(text) == 9:
+        color = QColor(text[:7])
+        color.setAlpha(int(text[7:], 16))
+        return color
+    return QColor(text)
+
+
+def with_alpha(spec: str, alpha: int) -> QColor:
+    color = qcolor(spec)
+    color.setAlpha(alpha)
+    return color
+
+
 def verdict_colors(theme: Theme, verdict: str) -> tuple[QColor, QColor]:
     """(background, foreground) for a verdict; white text on the strong colours."""
     bg = theme.verdict_bg.get(verdict, theme.verdict_bg["pending"])
     fg = theme.verdict_fg.get(verdict, "#ffffff" if verdict in theme.verdict_bg and verdict != "pending" else theme.text)
-    return QColor(bg), QColor(fg)
+    return qcolor(bg), qcolor(fg)
 
 
 def apply_theme(app: QApplication, theme: Theme) -> None:
@@ -79,8 +99,8 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
         QPalette.ColorRole.Link: theme.highlight,
     }
     for role, color in roles.items():
-        palette.setColor(role, QColor(color))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(theme.muted))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(theme.muted))
+        palette.setColor(role, qcolor(color))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, qcolor(theme.muted))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, qcolor(theme.muted))
     app.setPalette(palette)
     pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground, antialias=False)
