@@ -22,13 +22,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_NO_SI_PREFIX = {"°C", "C", "rpm", "%", "", "dB"}
+# Units that take no k/m prefixes (m°C or krpm would only confuse).
+NO_SI_PREFIX = {"°C", "C", "rpm", "%", "", "dB"}
 
 
 def format_value(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return "—"
-    if unit in _NO_SI_PREFIX:
+    if unit in NO_SI_PREFIX:
         return f"{value:.4g}{(' ' + unit) if unit else ''}"
     return pg.siFormat(value, precision=4, suffix=unit, space=True)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-BLOCK = 256
+# 32 samples a block: a window of a few thousand samples still gets a block per pixel or
+# so (256 drew a 10 s window at 200 Hz as six straight segments, hiding a droop's shape).
+BLOCK = 32
 FANOUT = 4
 
 

@@ -25,6 +25,7 @@ from labbench.criteria.limits import VERDICT_ORDER
 from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
 from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
+from labbench.ui.plots import envelope as envelope_of
 from labbench.ui.rail_tiles import RailTiles
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
@@ -231,11 +232,7 @@ class LiveRunView(QWidget):
                 t_new, v_new, self._totals[name] = ring.snapshot(self._totals.get(name, 0))
                 envelope.extend(t_new, v_new)
                 self.tiles.feed(name, t_new, v_new)
-            if envelope.count_since(x0) <= 2 * width:
-                t, v = ring.since_time(x0)  # few enough to draw every sample
-            else:
-                t, v = envelope.query(x0, now_s, width)
-            self.plots.set_data(name, t, v)
+            self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False)
         self.plots.redraw(x0, now_s)
         self.frame_drawn.emit()
@@ -303,10 +300,22 @@ class LiveRunView(QWidget):
         width = max(int(self.plots.layout_widget.width()), 200)
         for name in self.plots.curves:
             envelope = self._envelopes.get(name)
-            if envelope is not None and envelope.count_since(x0) > 2 * width:
-                self.plots.set_data(name, *envelope.query(x0, x1, width))
-            else:
+            if envelope is None:
                 self.plots.set_data(name, *self._samples_between(name, x0, x1))
+            else:
+                self.plots.set_data(name, *self._drawable(name, envelope, x0, x1, width))
+
+    def _drawable(self, name: str, envelope: BlockEnvelope, x0: float, x1: float, width: int):
+        """What a curve needs to show [x0, x1] at ``width`` pixels, at a cost that does not
+        grow with the run."""
+        count = envelope.count_since(x0)
+        if count <= 2 * width:
+            return self._samples_between(name, x0, x1)  # few enough to draw every sample
+        if count <= envelope.block * width:
+            # Too few blocks for one a pixel: reduce the samples themselves (at most block x
+            # pixels of them).
+            return envelope_of(*self._samples_between(name, x0, x1), x0, x1, width)
+        return envelope.query(x0, x1, width)
 
     def _samples_between(self, name: str, t0: float, t1: float):
         acquisition = self.controller.acquisition

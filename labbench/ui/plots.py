@@ -23,11 +23,9 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from labbench.criteria.limits import Band
-from labbench.ui.cursors import CursorPair
+from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
 from labbench.ui.theme import LIGHT, Theme, qcolor
 
-# Units that are not SI: no k/m prefixes on their axes (m°C or krpm would only confuse).
-_NO_SI_PREFIX = {"°C", "C", "rpm", "%", "", "dB"}
 # Bookkeeping channels (the rig's line counter) are stored but not plotted.
 HIDDEN_CHANNELS = {"seq"}
 # Below this a plot's numbers and band stop being readable: the stack scrolls instead.
@@ -135,6 +133,7 @@ class PlotStack(QWidget):
         self._decor: list = []
         self._markers: list = []
         self._cursor_lines: list[pg.InfiniteLine] = []
+        self.lane: Optional[pg.PlotItem] = None
         self.violation_items: list[tuple[str, float, float, pg.LinearRegionItem]] = []
         self.cursors = CursorPair(self)
 
@@ -152,6 +151,7 @@ class PlotStack(QWidget):
         self.focused.clear()
         self._decor.clear()
         self._markers.clear()
+        self.lane = None
         self._cursor_lines.clear()
         self.violation_items.clear()
         self.readout.setText(" ")
@@ -189,16 +189,18 @@ class PlotStack(QWidget):
         first = next(iter(self.plots.values()), None)
         for above in self.plots.values():  # only the bottom plot has a time axis
             above.hideAxis("bottom")
-        plot = self.layout_widget.addPlot(row=len(self.plots), col=0)
+        plot = self.layout_widget.addPlot(row=len(self.plots) + 1, col=0)
         if self.grid:
             plot.showGrid(x=True, y=True, alpha=0.25)
         plot.vb.setDefaultPadding(0.08)  # a flat line at the top of the data stays off the frame
         axis = plot.getAxis("left")
-        axis.enableAutoSIPrefix(unit not in _NO_SI_PREFIX)
+        axis.enableAutoSIPrefix(unit not in NO_SI_PREFIX)
         axis.setWidth(72)
         plot.setLabel("bottom", "time since run start", units="s")
         if first is not None:
             plot.setXLink(first)
+        else:
+            self._add_lane(plot)
         line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DashLine))
         line.setVisible(False)
         plot.addItem(line, ignoreBounds=True)
@@ -209,9 +211,26 @@ class PlotStack(QWidget):
             self.focused[key] = True
             plot.vb.sigRangeChangedManually.connect(lambda *_, k=key: self.focused.__setitem__(k, False))
         self.plots[key] = plot
-        self.layout_widget.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots) + 30)
+        self.layout_widget.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots) + 90)
         self.cursors.attach(plot)
         return plot
+
+    def _add_lane(self, first: pg.PlotItem) -> None:
+        """A thin strip above the plots for step names and commands sent (their labels never
+        lie over data) and the time axis, which stays in sight when the stack scrolls."""
+        lane = self.layout_widget.addPlot(row=0, col=0)
+        lane.setMaximumHeight(52)
+        lane.setMinimumHeight(52)
+        lane.hideAxis("bottom")
+        lane.showAxis("top")
+        lane.getAxis("left").setWidth(72)
+        lane.getAxis("left").setStyle(showValues=False)
+        lane.getAxis("left").setPen(pg.mkPen(None))
+        lane.setMouseEnabled(x=False, y=False)
+        lane.hideButtons()
+        lane.setYRange(0.0, 2.0, padding=0.0)
+        lane.setXLink(first)
+        self.lane = lane
 
     def _label(self, key: str) -> None:
         """The plot's axis title: its channels' names in their curves' colours."""
@@ -311,6 +330,13 @@ class PlotStack(QWidget):
             curve.setPen(pg.mkPen(theme.curves[i % len(theme.curves)], width=1))
         for key in self.plots:
             self._label(key)
+        if self.lane is not None:
+            for name in ("top", "left"):
+                self.lane.getAxis(name).setTextPen(pg.mkPen(theme.plot_foreground))
+            self.lane.getAxis("top").setPen(pg.mkPen(theme.plot_foreground))
+        for item in self._markers:
+            if isinstance(item, pg.TextItem):
+                item.setColor(theme.plot_foreground if item.marker_kind == "step" else theme.marker)
         self.readout.setStyleSheet(f"color: {theme.text};")
         self.cursor_readout.setStyleSheet(f"color: {theme.text};")
         self.cursors.set_theme(theme)
@@ -323,9 +349,12 @@ class PlotStack(QWidget):
         if plot is None:
             return []
         items = []
-        big = 1e12
-        low = band.low if band.low is not None else -big
-        high = band.high if band.high is not None else big
+        # A one-sided band reaches far past anything plotted, but not so far that the painter's
+        # device coordinates overflow (1e12 drew a 85 °C upper limit's band above the limit).
+        edges = [x for x in (band.low, band.high) if x is not None]
+        far = 1e3 * max(max(abs(x) for x in edges), 1.0) + 1e3 * ((band.high - band.low) if len(edges) == 2 else 0.0)
+        low = band.low if band.low is not None else band.high - far
+        high = band.high if band.high is not None else band.low + far
         pass_low = band.marginal_low if band.marginal_low is not None else low
         pass_high = band.marginal_high if band.marginal_high is not None else high
         pieces = [(pass_low, pass_high, self.theme.limit_fill, "pass")]
@@ -385,23 +414,24 @@ class PlotStack(QWidget):
         self.violation_items.clear()
 
     def add_marker(self, x: float, text: str, kind: str = "step") -> None:
-        """A vertical line across every plot at x, named on the top plot: a step boundary
-        (``step``) or a command sent to the rig (``command``, named lower down)."""
-        keys = list(self.plots)
-        if not keys:
+        """A vertical line across every plot at x, named in the strip above them: a step
+        boundary (``step``, upper row) or a command sent to the rig (``command``, lower row)."""
+        if self.lane is None:
             return
-        color = self.theme.muted if kind == "step" else self.theme.highlight
+        color = self.theme.muted if kind == "step" else self.theme.marker
         style = Qt.PenStyle.SolidLine if kind == "step" else Qt.PenStyle.DotLine
-        for i, key in enumerate(keys):
-            label = text if i == 0 else None
-            opts = {"position": 0.92 if kind == "step" else 0.75, "color": color, "anchors": [(0, 0), (0, 0)],
-                    "fill": pg.mkBrush(qcolor(self.theme.plot_background + "cc"))}
-            line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=style),
-                                   label=label, labelOpts=opts if label else None)
+        for plot in self.plots.values():
+            line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=style))
             line.setZValue(-4)
             line.marker_kind = kind
-            self.plots[key].addItem(line, ignoreBounds=True)
+            plot.addItem(line, ignoreBounds=True)
             self._markers.append(line)
+        label = pg.TextItem(text, color=self.theme.plot_foreground if kind == "step" else self.theme.marker,
+                            anchor=(0, 0.5))
+        label.setPos(x, 1.5 if kind == "step" else 0.5)
+        label.marker_kind = kind
+        self.lane.addItem(label, ignoreBounds=True)
+        self._markers.append(label)
 
     def markers(self, kind: Optional[str] = None) -> list[pg.InfiniteLine]:
         return [m for m in self._markers if kind is None or m.marker_kind == kind]

@@ -12,14 +12,15 @@ import math
 from typing import Optional
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from labbench.criteria.limits import Band
-from labbench.ui.cursors import format_value
+from labbench.ui.cursors import NO_SI_PREFIX, format_value
 from labbench.ui.theme import Theme, verdict_colors
 
-TILE_MIN_WIDTH = 190
+TILE_MIN_WIDTH = 210
 
 
 def margin_to_limits(value: float, band: Band) -> Optional[tuple[float, str]]:
@@ -32,6 +33,14 @@ def margin_to_limits(value: float, band: Band) -> Optional[tuple[float, str]]:
     if band.high is not None:
         options.append((band.high - value, "high"))
     return min(options) if options else None
+
+
+def format_span(low: float, high: float, unit: str) -> str:
+    """``679.1…751.9 mV``: both ends in the larger one's prefix, the unit once."""
+    if unit in NO_SI_PREFIX:
+        return f"{low:.4g}…{high:.4g}{(' ' + unit) if unit else ''}"
+    scale, prefix = pg.siScale(max(abs(low), abs(high)))
+    return f"{low * scale:.4g}…{high * scale:.4g} {prefix}{unit}"
 
 
 class RailTile(QFrame):
@@ -72,21 +81,22 @@ class RailTile(QFrame):
     def refresh(self) -> None:
         bg, fg = verdict_colors(self.theme, self.verdict)
         fmt = lambda x: format_value(x, self.unit)  # noqa: E731
-        head = (f"<b>{html.escape(self.channel)}</b> &nbsp;<span style='font-size:large'><b>{fmt(self.value)}</b></span>"
-                f" &nbsp;<b>{self.verdict.upper()}</b>")
+        head = f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)} &nbsp;<b>{self.verdict.upper()}</b>"
         if self.band is None:
             detail = "not judged in this step"
         else:
-            span = "—" if not math.isfinite(self.step_min) else f"{fmt(self.step_min)} … {fmt(self.step_max)}"
+            span = "—" if not math.isfinite(self.step_min) else format_span(self.step_min, self.step_max, self.unit)
             margin = margin_to_limits(self.value, self.band)
             if margin is None:
                 where = "no value yet"
             elif margin[0] < 0:
                 where = f"{fmt(-margin[0])} {'below' if margin[1] == 'low' else 'above'} {margin[1]}"
             else:
-                where = f"margin {fmt(margin[0])} to {margin[1]}"
-            detail = f"step {span} · {where}"
-        self.text.setText(f"{head}<br><span>{html.escape(detail)}</span>")
+                where = f"{fmt(margin[0])} to {margin[1]}"
+            detail = f"{span} · {where}"
+        self.text.setText(f"{head}<br><small>{detail}</small>")
+        self.setToolTip(f"{self.channel}: present value, min … max in this step (after settling), "
+                        "margin of the present value to the nearest limit, verdict so far")
         self.setStyleSheet(f"#{self.objectName()} {{ background: {bg.name()}; border-radius: 4px; }}"
                            f" QLabel {{ color: {fg.name()}; background: transparent; }}")
 

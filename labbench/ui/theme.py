@@ -28,6 +28,7 @@ class Theme:
     violation_fill: str
     verdict_bg: dict
     verdict_fg: dict
+    marker: str = "#1d4ed8"  # commands sent, on the plots
 
 
 _CURVES_LIGHT = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e")
@@ -48,7 +49,7 @@ DARK = Theme(
     # The same strong colours as the light theme: white text on them stays above 4.5:1.
     verdict_bg={"passed": "#15803d", "marginal": "#b45309", "failed": "#b91c1c", "error": "#6d28d9",
                 "aborted": "#4b5563", "interrupted": "#4b5563", "running": "#1d4ed8", "recorded": "#0e7490", "pending": "#374151"},
-    verdict_fg={},
+    verdict_fg={}, marker="#93c5fd",
 )
 THEMES = {"light": LIGHT, "dark": DARK}
 
