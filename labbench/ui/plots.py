@@ -32,8 +32,9 @@ HIDDEN_CHANNELS = {"seq"}
 MIN_PLOT_HEIGHT = 110
 # A judged channel's y axis shows its band plus this many band widths each side ...
 FOCUS_MARGIN = 0.4
-# ... and follows the data out to at most this many band widths (further is marked off scale).
-FOCUS_REACH = 2.0
+# ... and follows the data out to at most this many band widths (a band never gets below a
+# third of the height; a rail that collapses further leaves the plot, its tile says by how much).
+FOCUS_REACH = 1.0
 
 
 def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -383,7 +384,7 @@ class PlotStack(QWidget):
         plot = self.plot_of(channel)
         if plot is None:
             return []
-        return [item for item in self._decor if isinstance(item, QGraphicsRectItem) and item in plot.vb.addedItems]
+        return [item for item in self._decor if isinstance(item, QGraphicsRectItem) and item.parentItem() is plot.vb.childGroup]
 
     def stretch_band(self, items: list, x1: float) -> None:
         for item in items:
