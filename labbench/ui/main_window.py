@@ -217,8 +217,7 @@ class MainWindow(QMainWindow):
         self.history.detail.plots.set_theme(self.theme)
         self.history.detail.results.set_theme(self.theme)
         self.inventory.theme = self.theme
-        self.compare.theme = self.theme
-        self.compare.plot.setBackground(self.theme.plot_background)
+        self.compare.set_theme(self.theme)
         QSettings().setValue("ui/theme", name)
         self.dark_action.setChecked(name == "dark")
 

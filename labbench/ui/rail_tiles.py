@@ -60,6 +60,8 @@ class RailTile(QFrame):
         layout.setContentsMargins(6, 3, 6, 3)
         layout.addWidget(self.text)
         self.setMinimumWidth(TILE_MIN_WIDTH)
+        # Two lines (the second in a smaller font) and the margins: never clipped.
+        self.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 10)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.refresh()
 

@@ -37,7 +37,7 @@ _CURVES_DARK = ("#4fc3f7", "#ff8a80", "#b9f6ca", "#ce93d8", "#ffcc80", "#f48fb1"
 LIGHT = Theme(
     name="light", window="#f3f4f6", base="#ffffff", text="#111827", muted="#6b7280", highlight="#2563eb",
     plot_background="#ffffff", plot_foreground="#374151", curves=_CURVES_LIGHT,
-    limit_fill="#16a34a22", guard_fill="#f59e0b33", violation_fill="#dc262655",
+    limit_fill="#16a34a22", guard_fill="#f59e0b33", violation_fill="#dc262640",
     verdict_bg={"passed": "#15803d", "marginal": "#b45309", "failed": "#b91c1c", "error": "#6d28d9",
                 "aborted": "#374151", "interrupted": "#374151", "running": "#1d4ed8", "recorded": "#0e7490", "pending": "#e5e7eb"},
     verdict_fg={"pending": "#111827"},
@@ -45,7 +45,7 @@ LIGHT = Theme(
 DARK = Theme(
     name="dark", window="#1f2329", base="#15181d", text="#e5e7eb", muted="#9ca3af", highlight="#2563eb",
     plot_background="#15181d", plot_foreground="#d1d5db", curves=_CURVES_DARK,
-    limit_fill="#22c55e26", guard_fill="#fbbf2433", violation_fill="#f8717166",
+    limit_fill="#22c55e26", guard_fill="#fbbf2433", violation_fill="#f8717150",
     # The same strong colours as the light theme: white text on them stays above 4.5:1.
     verdict_bg={"passed": "#15803d", "marginal": "#b45309", "failed": "#b91c1c", "error": "#6d28d9",
                 "aborted": "#4b5563", "interrupted": "#4b5563", "running": "#1d4ed8", "recorded": "#0e7490", "pending": "#374151"},
