@@ -311,9 +311,9 @@ class LiveRunView(QWidget):
         count = envelope.count_since(x0)
         if count <= 2 * width:
             return self._samples_between(name, x0, x1)  # few enough to draw every sample
-        if count <= envelope.block * width:
-            # Too few blocks for one a pixel: reduce the samples themselves (at most block x
-            # pixels of them).
+        if count <= envelope.block * width // 8:
+            # Fewer than a block per 8 pixels would draw a few long straight segments: reduce
+            # the samples themselves (at most 4 x pixels of them).
             return envelope_of(*self._samples_between(name, x0, x1), x0, x1, width)
         return envelope.query(x0, x1, width)
 

@@ -188,16 +188,14 @@ class PlotStack(QWidget):
 
     def _add_plot(self, key: str, unit: str) -> pg.PlotItem:
         first = next(iter(self.plots.values()), None)
-        for above in self.plots.values():  # only the bottom plot has a time axis
-            above.hideAxis("bottom")
         plot = self.layout_widget.addPlot(row=len(self.plots) + 1, col=0)
+        plot.hideAxis("bottom")  # the one time axis is on the strip above the plots
         if self.grid:
             plot.showGrid(x=True, y=True, alpha=0.25)
         plot.vb.setDefaultPadding(0.08)  # a flat line at the top of the data stays off the frame
         axis = plot.getAxis("left")
         axis.enableAutoSIPrefix(unit not in NO_SI_PREFIX)
         axis.setWidth(72)
-        plot.setLabel("bottom", "time since run start", units="s")
         if first is not None:
             plot.setXLink(first)
         else:
@@ -220,10 +218,13 @@ class PlotStack(QWidget):
         """A thin strip above the plots for step names and commands sent (their labels never
         lie over data) and the time axis, which stays in sight when the stack scrolls."""
         lane = self.layout_widget.addPlot(row=0, col=0)
-        lane.setMaximumHeight(52)
-        lane.setMinimumHeight(52)
+        lane.setMaximumHeight(72)
+        lane.setMinimumHeight(72)
         lane.hideAxis("bottom")
+        # The one time axis (each costs a few ms a frame to paint), on top: in sight however
+        # far the stack is scrolled.
         lane.showAxis("top")
+        lane.setLabel("top", "time since run start", units="s")
         lane.getAxis("left").setWidth(72)
         lane.getAxis("left").setStyle(showValues=False)
         lane.getAxis("left").setPen(pg.mkPen(None))
@@ -334,6 +335,7 @@ class PlotStack(QWidget):
         if self.lane is not None:
             for name in ("top", "left"):
                 self.lane.getAxis(name).setTextPen(pg.mkPen(theme.plot_foreground))
+            self.lane.setLabel("top", "time since run start", units="s", color=theme.plot_foreground)
             self.lane.getAxis("top").setPen(pg.mkPen(theme.plot_foreground))
         for item in self._markers:
             if isinstance(item, pg.TextItem):
