@@ -157,7 +157,10 @@ class LiveRunView(QWidget):
 
     def _on_step_started(self, position: int) -> None:
         step = self.plan.steps[position]
-        now_s = (time.time_ns() - self.t0_ns) / 1e9
+        # Where the evaluator starts judging the step (the signal arrives a little later).
+        evaluator = self.controller.evaluator
+        windows = evaluator.windows if evaluator is not None else []
+        now_s = windows[position].start_s if position < len(windows) else (time.time_ns() - self.t0_ns) / 1e9
         self._step_started_at = time.monotonic()
         for items in self._step_bands:
             self.plots.stretch_band(items, now_s)
