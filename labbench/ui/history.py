@@ -35,6 +35,7 @@ from labbench.storage import Database
 from labbench.storage import models as m
 from labbench.storage import repository as repo
 from labbench.storage.telemetry import chunk_summary, read_channel
+from labbench.ui.plot_limits import draw_stored_limits, judged_bands
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -272,12 +273,12 @@ class RunDetail(QWidget):
                 parsed = None
         self.plots.clear()
         if parsed is not None:
-            self.plots.set_limits(_judged_bands(parsed))
+            self.plots.set_limits(judged_bands(parsed))
         for name, unit, t, v, _ in channels:
             self.plots.ensure_channel(name, unit)
             self.plots.set_data(name, t, v)
         if parsed is not None:
-            _draw_limits(self.plots, parsed, steps, run.t0_ns)
+            draw_stored_limits(self.plots, parsed, steps, run.t0_ns)
         for event in events:
             if event.kind == "command":
                 self.plots.add_marker((event.at_ns - run.t0_ns) / 1e9, "▸ " + event.detail, "command")
@@ -362,27 +363,6 @@ class RunDetail(QWidget):
 
         repo.add_audit_entry(self.db, user=user or getpass.getuser() or "unknown", entity="run", entity_id=self.run.id, action="note", reason=text)
         self._refresh_notes()
-
-
-def _judged_bands(plan) -> dict[str, list]:
-    judged: dict[str, list] = {}
-    for step in plan.steps:
-        for spec in step.limits:
-            judged.setdefault(spec.channel, []).append(spec.band)
-    return judged
-
-
-def _draw_limits(plots: PlotStack, plan, steps, t0_ns: int) -> None:
-    """Limit and guard bands over each step's judged time, and the step boundaries, as live."""
-    for record in steps:
-        if record.position >= len(plan.steps):
-            continue
-        step = plan.steps[record.position]
-        start = (record.started_ns - t0_ns) / 1e9
-        end = (record.ended_ns - t0_ns) / 1e9 if record.ended_ns else start + step.duration_s
-        plots.add_marker(start, step.name, "step")
-        for spec in step.limits:
-            plots.add_limit_band(spec.channel, spec.band, start + spec.settle_s, end)
 
 
 def _overview(summary) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ import numpy as np
 from labbench.criteria.limits import VERDICT_ORDER
 from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
+from labbench.ui.plot_limits import judged_bands
 from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
 from labbench.ui.plots import envelope as envelope_of
 from labbench.ui.rail_tiles import RailTiles
@@ -132,10 +133,7 @@ class LiveRunView(QWidget):
         self._step_bands = []
         self._end_s = None
         self._violation_index = -1
-        judged: dict[str, list] = {}
-        for step in plan.steps:
-            for spec in step.limits:
-                judged.setdefault(spec.channel, []).append(spec.band)
+        judged = judged_bands(plan)
         self.plots.set_limits(judged)
         for name, unit in plan.channel_units.items():
             self.plots.ensure_channel(name, unit)

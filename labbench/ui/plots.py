@@ -24,17 +24,13 @@ from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QV
 
 from labbench.criteria.limits import Band
 from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
+from labbench.ui.plot_limits import focus_range, limit_span
 from labbench.ui.theme import LIGHT, Theme, qcolor
 
 # Bookkeeping channels (the rig's line counter) are stored but not plotted.
 HIDDEN_CHANNELS = {"seq"}
 # Below this a plot's numbers and band stop being readable: the stack scrolls instead.
 MIN_PLOT_HEIGHT = 110
-# A judged channel's y axis shows its band plus this many band widths each side ...
-FOCUS_MARGIN = 0.4
-# ... and follows the data out to at most this many band widths (a band never gets below a
-# third of the height; a rail that collapses further leaves the plot, its tile says by how much).
-FOCUS_REACH = 1.0
 
 
 def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,32 +58,6 @@ def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) ->
         out_t = np.concatenate((out_t, t[n:]))
         out_v = np.concatenate((out_v, v[n:]))
     return out_t, out_v
-
-
-def limit_span(bands: list[Band]) -> tuple[Optional[float], Optional[float]]:
-    """The lowest low and highest high of a channel's bands (None where no band has one)."""
-    lows = [b.low for b in bands if b.low is not None]
-    highs = [b.high for b in bands if b.high is not None]
-    return (min(lows) if lows else None, max(highs) if highs else None)
-
-
-def focus_range(low: Optional[float], high: Optional[float], data_min: float, data_max: float) -> tuple[float, float]:
-    """The y range of a judged channel's plot: its band large, the data followed a way out."""
-    finite = math.isfinite(data_min) and math.isfinite(data_max)
-    if low is not None and high is not None and high > low:
-        width = high - low
-        y0, y1 = low - FOCUS_MARGIN * width, high + FOCUS_MARGIN * width
-        if finite:
-            y0 = min(y0, max(data_min, low - FOCUS_REACH * width))
-            y1 = max(y1, min(data_max, high + FOCUS_REACH * width))
-        pad = 0.04 * (y1 - y0)
-        return y0 - pad, y1 + pad
-    # One-sided limit: the limit line and the data.
-    edge = low if low is not None else high
-    values = [edge] + ([data_min, data_max] if finite else [])
-    y0, y1 = min(values), max(values)
-    span = (y1 - y0) or abs(edge) or 1.0
-    return y0 - 0.1 * span, y1 + 0.1 * span
 
 
 class PlotStack(QWidget):
