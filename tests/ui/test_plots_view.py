@@ -18,7 +18,7 @@ from labbench.storage import open_database
 from labbench.storage import repository as repo
 from labbench.ui.main_window import MainWindow
 from labbench.ui.plots import PlotStack
-from labbench.ui.theme import DARK, LIGHT
+from labbench.ui.theme import DARK, LIGHT, verdict_colors
 
 TWO_RAILS = """\
 [plan]
@@ -258,3 +258,38 @@ def test_stored_run_has_bands_and_a_violation_click_zooms_both_axes(qtbot, windo
     assert x0 < start < end < x1 and x1 - x0 < 3.0
     assert y0 < 0.69 and y1 < 0.9, "y zooms onto the limits and the extreme"
     assert QRectF(x0, y0, x1 - x0, y1 - y0).contains(start, 0.7)
+
+
+def test_stored_run_violation_keys_when_the_history_has_focus(qtbot, window):
+    outcome = _run(qtbot, window, DROOP)
+    detail = window.history.detail
+    window.history_dock.show()
+    loaded = []
+    detail.open_run(outcome.run_id, on_loaded=lambda: loaded.append(True))
+    qtbot.waitUntil(lambda: bool(loaded), timeout=10_000)
+    window.activateWindow()
+    detail.violations.setFocus()
+    qtbot.waitUntil(lambda: detail.violations.hasFocus(), timeout=5_000)
+    QTest.keyClick(window, Qt.Key.Key_BracketRight)
+    assert detail.violations.currentRow() == 0
+    channel, start, end = detail.violations.item(0).data(Qt.ItemDataRole.UserRole)
+    x0, x1 = detail.plots.plot_of(channel).vb.viewRange()[0]
+    assert x0 < start < end < x1 and x1 - x0 < 3.0
+    assert not window.live.paused, "the live plots were not the ones the key was for"
+
+
+def test_dark_theme_reaches_plot_labels_tiles_and_compare_and_no_legend_box(qtbot, window):
+    import pyqtgraph as pg
+
+    _run(qtbot, window, "mock://nominal?rate=200&power=off")
+    window.dark_action.trigger()
+    assert window.theme is DARK
+    plots = window.live.plots
+    for plot in plots.plots.values():
+        assert not [item for item in plot.scene().items() if isinstance(item, pg.LegendItem)], "no legend box over the data"
+        assert DARK.plot_foreground in plot.getAxis("left").labelStyle.get("color", "")
+    for tile in window.live.tiles.tiles.values():
+        assert tile.theme is DARK and verdict_colors(DARK, tile.verdict)[0].name() in tile.styleSheet()
+    compare = window.compare
+    assert not [item for item in compare.plot.scene().items() if isinstance(item, pg.LegendItem)]
+    assert compare.plot.backgroundBrush().color().name() == DARK.plot_background
