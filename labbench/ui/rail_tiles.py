@@ -99,8 +99,10 @@ class RailTile(QFrame):
         self.text.setText(f"{head}<br><small>{detail}</small>")
         self.setToolTip(f"{self.channel}: present value, min … max in this step (after settling), "
                         "margin of the present value to the nearest limit, verdict so far")
-        self.setStyleSheet(f"#{self.objectName()} {{ background: {bg.name()}; border-radius: 4px; }}"
-                           f" QLabel {{ color: {fg.name()}; background: transparent; }}")
+        style = (f"#{self.objectName()} {{ background: {bg.name()}; border-radius: 4px; }}"
+                 f" QLabel {{ color: {fg.name()}; background: transparent; }}")
+        if style != self.styleSheet():  # restyling is not free: only when the verdict or theme changed
+            self.setStyleSheet(style)
 
 
 class RailTiles(QWidget):
