@@ -97,6 +97,7 @@ class LiveRunView(QWidget):
         self.plots = PlotStack(theme, grid=False)
         self.plots.sample_source = self._samples_between
         self.tiles = RailTiles(theme)
+        self.tiles.tile_clicked.connect(self.plots.scroll_to)
 
         top = QHBoxLayout()
         top.addWidget(self.step_label, 1)

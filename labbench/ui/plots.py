@@ -216,6 +216,15 @@ class PlotStack(QWidget):
         plot.getAxis("left").setLabel(" ".join(spans) or _unit_title(unit), units=unit if unit else None,
                                       color=self.theme.plot_foreground)
 
+    def scroll_to(self, channel: str) -> None:
+        """Bring the channel's plot into sight when the stack scrolls."""
+        plot = self.plot_of(channel)
+        if plot is None:
+            return
+        rect = plot.sceneBoundingRect()
+        top = self.layout_widget.mapFromScene(rect.topLeft())
+        self.scroll.ensureVisible(top.x(), int(top.y() + rect.height() / 2), 0, int(rect.height() / 2))
+
     def plot_of(self, channel: str) -> Optional[pg.PlotItem]:
         key = self.channel_key.get(channel)
         return None if key is None else self.plots.get(key)

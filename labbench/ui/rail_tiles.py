@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from labbench.criteria.limits import Band
@@ -44,6 +44,8 @@ def format_span(low: float, high: float, unit: str) -> str:
 
 
 class RailTile(QFrame):
+    clicked = Signal(str)  # the channel
+
     def __init__(self, channel: str, unit: str, theme: Theme, parent=None):
         super().__init__(parent)
         self.channel, self.unit, self.theme = channel, unit, theme
@@ -64,6 +66,11 @@ class RailTile(QFrame):
         self.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 10)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.refresh()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit(self.channel)
+        super().mouseReleaseEvent(event)
 
     def begin_step(self, band: Optional[Band], judged_from: float) -> None:
         self.band = band
@@ -98,7 +105,7 @@ class RailTile(QFrame):
             detail = f"{span} · {where}"
         self.text.setText(f"{head}<br><small>{detail}</small>")
         self.setToolTip(f"{self.channel}: present value, min … max in this step (after settling), "
-                        "margin of the present value to the nearest limit, verdict so far")
+                        "margin of the present value to the nearest limit, verdict so far. Click: show its plot")
         style = (f"#{self.objectName()} {{ background: {bg.name()}; border-radius: 4px; }}"
                  f" QLabel {{ color: {fg.name()}; background: transparent; }}")
         if style != self.styleSheet():  # restyling is not free: only when the verdict or theme changed
@@ -107,6 +114,8 @@ class RailTile(QFrame):
 
 class RailTiles(QWidget):
     """The judged channels' tiles, as many to a row as fit."""
+
+    tile_clicked = Signal(str)  # the channel
 
     def __init__(self, theme: Theme, parent=None):
         super().__init__(parent)
@@ -123,6 +132,8 @@ class RailTiles(QWidget):
             self.grid.removeWidget(tile)
             tile.deleteLater()
         self.tiles = {name: RailTile(name, unit, self.theme, self) for name, unit in channels.items()}
+        for tile in self.tiles.values():
+            tile.clicked.connect(self.tile_clicked)
         self._columns = 0
         self._relayout()
         self.setVisible(bool(self.tiles))

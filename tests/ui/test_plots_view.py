@@ -293,3 +293,20 @@ def test_dark_theme_reaches_plot_labels_tiles_and_compare_and_no_legend_box(qtbo
     compare = window.compare
     assert not [item for item in compare.plot.scene().items() if isinstance(item, pg.LegendItem)]
     assert compare.plot.backgroundBrush().color().name() == DARK.plot_background
+
+
+def test_clicking_a_tile_brings_its_plot_into_sight(qtbot, window):
+    plan = parse_plan(TWO_RAILS.replace('name = "two-rails"', 'name = "six"') + "".join(
+        f'\n[[channel]]\nname = "aux{i}"\nunit = "V"\n' for i in range(4)), "six.toml")
+    window.live.prepare(plan)
+    for i in range(4):
+        window.live.plots.ensure_channel(f"aux{i}", "A" if i % 2 else "°C")
+    scroll = window.live.plots.scroll
+    qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0, timeout=5_000)
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
+    plot = window.live.plots.plot_of("vdd_core")
+    tile = window.live.tiles.tiles["vdd_core"]
+    qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)
+    top = window.live.plots.layout_widget.mapFromScene(plot.sceneBoundingRect().center())
+    shown = scroll.viewport().rect().translated(0, scroll.verticalScrollBar().value())
+    assert shown.contains(top.x(), top.y())
