@@ -319,6 +319,18 @@ class PlotStack(QWidget):
         for item in self._markers:
             if isinstance(item, pg.TextItem):
                 item.setColor(theme.plot_foreground if item.marker_kind == "step" else theme.marker)
+            else:
+                step = item.marker_kind == "step"
+                item.setPen(pg.mkPen(theme.muted if step else theme.marker, width=1,
+                                     style=Qt.PenStyle.SolidLine if step else Qt.PenStyle.DotLine))
+        fills = {"pass": theme.limit_fill, "guard": theme.guard_fill}
+        for item in self._decor:
+            if isinstance(item, QGraphicsRectItem):
+                item.setBrush(QBrush(qcolor(fills[item.data(0)])))
+            else:
+                item.setPen(pg.mkPen(theme.muted, width=1, style=Qt.PenStyle.DashLine))
+        for _, _, _, region in self.violation_items:
+            region.setBrush(pg.mkBrush(theme.violation_fill))
         self.readout.setStyleSheet(f"color: {theme.text};")
         self.cursor_readout.setStyleSheet(f"color: {theme.text};")
         self.cursors.set_theme(theme)

@@ -310,3 +310,14 @@ def test_clicking_a_tile_brings_its_plot_into_sight(qtbot, window):
     top = window.live.plots.layout_widget.mapFromScene(plot.sceneBoundingRect().center())
     shown = scroll.viewport().rect().translated(0, scroll.verticalScrollBar().value())
     assert shown.contains(top.x(), top.y())
+
+
+def test_switching_theme_recolours_bands_already_drawn(qtbot):
+    stack = PlotStack(LIGHT)
+    qtbot.addWidget(stack)
+    stack.set_limits({"vdd_core": [Band(0.72, 0.78, 0.73, 0.77)]})
+    stack.ensure_channel("vdd_core", "V")
+    stack.add_limit_band("vdd_core", Band(0.72, 0.78, 0.73, 0.77), 0.0, 2.0)
+    stack.set_theme(DARK)
+    colours = {r.data(0): r.brush().color().getRgb() for r in stack.band_items("vdd_core")}
+    assert colours == {"pass": (0x22, 0xC5, 0x5E, 0x26), "guard": (0xFB, 0xBF, 0x24, 0x33)}
