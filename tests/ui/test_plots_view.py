@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
@@ -204,17 +204,13 @@ def test_readout_clears_when_a_new_run_starts_and_markers_name_steps(qtbot, wind
         assert plots.readout.text().strip() == ""
 
 
-def _answer_save_dialog(qtbot, window, path):
-    def answer():
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QFileDialog):
-            QTimer.singleShot(20, answer)
-            return
-        edit = dialog.findChild(QLineEdit, "fileNameEdit")
-        edit.setText(str(path))
-        QTest.keyClick(edit, Qt.Key.Key_Return)
-
-    QTimer.singleShot(0, answer)
+def _answer_save_dialog(qtbot, path):
+    """Type the file name into the Save view dialog on screen and press Enter."""
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), QFileDialog), timeout=20_000)
+    dialog = QApplication.activeModalWidget()
+    edit = dialog.findChild(QLineEdit, "fileNameEdit")
+    edit.setText(str(path))
+    QTest.keyClick(edit, Qt.Key.Key_Return)
 
 
 @pytest.mark.parametrize("suffix", [".png", ".pdf"])
@@ -223,9 +219,9 @@ def test_save_view_writes_every_plot_stamped(qtbot, window, tmp_path, suffix):
     action = window.findChild(type(window.view_actions.save_view), "action_save_view")
     assert action in window.menuBar().actions()[0].menu().actions(), "File → Save view…"
     path = tmp_path / f"view{suffix}"
-    _answer_save_dialog(qtbot, window, path)
     action.trigger()
-    qtbot.waitUntil(path.exists, timeout=10_000)
+    _answer_save_dialog(qtbot, path)
+    qtbot.waitUntil(path.exists, timeout=20_000)
     lines = window.view_actions.stamp(window.live.plots)
     assert lines[0].startswith(f"Run {window.controller.run_id} · DUT CHP-PLOT (chip) · plan two-rails v1 · FAILED")
     if suffix == ".png":
