@@ -213,7 +213,11 @@ class PlotStack(QWidget):
         for name in names:
             color = self.curves[name].opts["pen"].color().name()
             spans.append(f'<span style="color:{color}; font-weight:bold">{html.escape(name)}</span>')
-        plot.getAxis("left").setLabel(" ".join(spans) or _unit_title(unit), units=unit if unit else None,
+        # The label is centred on the plot and would spill onto its neighbours' if longer than
+        # the plot is high: several names go on two lines (the axis is wide enough for two).
+        half = (len(spans) + 1) // 2
+        text = " ".join(spans) if len(spans) < 2 else " ".join(spans[:half]) + "<br>" + " ".join(spans[half:])
+        plot.getAxis("left").setLabel(text or _unit_title(unit), units=unit if unit else None,
                                       color=self.theme.plot_foreground)
 
     def scroll_to(self, channel: str) -> None:
