@@ -167,6 +167,10 @@ def test_plot_keys_pause_window_and_violation(qtbot, window):
     assert y0 < 0.69 and 0.78 < y1 < 0.9
     QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
     assert live.paused
+    QTest.keyClick(window, Qt.Key.Key_C)
+    assert live.plots.cursors.enabled and "Δt" in live.plots.cursor_readout.text()
+    a, b = sorted(live.plots.cursors.positions)
+    assert x0 <= a < b <= x1, "the cursors land in the part of the run on screen"
 
 
 def test_cursors_give_delta_and_statistics(qtbot):
