@@ -313,8 +313,8 @@ class LiveRunView(QWidget):
         count = envelope.count_since(x0)
         if count <= 2 * width:
             return self._samples_between(name, x0, x1)  # few enough to draw every sample
-        if count <= envelope.block * width // 8:
-            # Fewer than a block per 8 pixels would draw a few long straight segments: reduce
+        if count <= envelope.block * width // 16:
+            # Fewer than a block per 16 pixels would draw a few long straight segments: reduce
             # the samples themselves (at most 4 x pixels of them).
             return envelope_of(*self._samples_between(name, x0, x1), x0, x1, width)
         return envelope.query(x0, x1, width)
