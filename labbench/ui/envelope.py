@@ -72,6 +72,14 @@ class BlockEnvelope:
     def blocks(self) -> int:
         return self.levels[0].n
 
+    @property
+    def last_t(self) -> float:
+        """The time of the newest sample folded in (NaN before any)."""
+        if self._pt.size:
+            return float(self._pt[-1])
+        base = self.levels[0]
+        return float(base.t1[base.n - 1]) if base.n else float("nan")
+
     def extend(self, t: np.ndarray, v: np.ndarray) -> None:
         if t.size == 0:
             return

@@ -8,6 +8,7 @@ import math
 import time
 from typing import Optional
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -18,8 +19,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-import numpy as np
 
 from labbench.criteria.limits import VERDICT_ORDER
 from labbench.runs.plan import Plan
@@ -184,7 +183,8 @@ class LiveRunView(QWidget):
         self.text_timer.stop()
         self.results.update_steps(outcome.steps)
         self.progress.setValue(self.progress.maximum())
-        self._end_s = (time.time_ns() - self.t0_ns) / 1e9
+        self._end_s = self._last_sample_s()
+        self._on_frame()  # the window ends with the last sample, not with the moment of finishing
         # Redraw violation marks from the stored (final) results: their true ends.
         self.plots.clear_violations()
         for _, violation in outcome.violations:
@@ -195,7 +195,7 @@ class LiveRunView(QWidget):
         self.step_label.setText(f"{self.plan.name} v{self.plan.version}: {outcome.status}, {len(outcome.violations)} violations")
 
     def _on_run_failed(self, message: str) -> None:
-        self._end_s = (time.time_ns() - self.t0_ns) / 1e9
+        self._end_s = self._last_sample_s()
         self.frame_timer.stop()
         self.text_timer.stop()
         self.banner.show_verdict("error", "COULD NOT RUN")
@@ -271,6 +271,10 @@ class LiveRunView(QWidget):
     def now_s(self) -> float:
         now = (time.time_ns() - self.t0_ns) / 1e9
         return now if self._end_s is None else min(now, self._end_s)
+
+    def _last_sample_s(self) -> float:
+        last = [e.last_t for e in self._envelopes.values() if e.samples]
+        return max(last) if last else (time.time_ns() - self.t0_ns) / 1e9
 
     def toggle_follow(self) -> None:
         self.follow_button.toggle()
