@@ -134,9 +134,15 @@ class ViewActions:
         dialog.setDefaultSuffix("png")
         dialog.filterSelected.connect(lambda chosen: dialog.setDefaultSuffix("pdf" if "pdf" in chosen else "png"))
         dialog.fileSelected.connect(lambda path: self._write(target, lines, path))
+        dialog.finished.connect(self._on_dialog_finished)
         self.dialog = dialog
         dialog.open()
         return dialog
+
+    def _on_dialog_finished(self, _result: int) -> None:
+        if self.dialog is not None:
+            self.dialog.deleteLater()  # one dialog per save, none left behind
+            self.dialog = None
 
     def _write(self, target: PlotStack, lines: list[str], path: str) -> None:
         try:
