@@ -1,16 +1,18 @@
 """Screenshots of the real app for the README, made offscreen:
 
-    python docs/make_screenshots.py [--out docs]
+    python docs/make_screenshots.py [--out docs] [--theme light|dark] [--size 1280x720]
 
 Runs the example sled plan on simulated rigs (a few seconds each) in a scratch database and
 grabs the live view mid-run, the finished failed run, the history with a failed run open and
-the inventory.
+the inventory.  Without --size it makes two sets, each in a fresh process: 1600x1000 (the
+README's images) and a 1280x720 laptop screen (the same names ending in -1280x720).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,14 +30,25 @@ from labbench.storage import repository as repo  # noqa: E402
 from labbench.ui.app import make_application  # noqa: E402
 from labbench.ui.main_window import MainWindow  # noqa: E402
 
-SIZE = (1500, 950)
+SIZES = ("1600x1000", "1280x720")
+README_SIZE = "1600x1000"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--theme", default="light", choices=("light", "dark"))
+    parser.add_argument("--size", help="WIDTHxHEIGHT of the window; without it, every size in turn")
     args = parser.parse_args()
+    if args.size is None:
+        for size in SIZES:
+            code = subprocess.call([sys.executable, __file__, "--out", args.out, "--theme", args.theme, "--size", size])
+            if code:
+                return code
+        return 0
+    width, height = (int(x) for x in args.size.lower().split("x"))
+    size = (width, height)
+    suffix = "" if args.size == README_SIZE else f"-{args.size}"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     app = make_application()
@@ -50,19 +63,19 @@ def main() -> int:
 
     window = MainWindow(db, demo=True)
     window.set_theme(args.theme)
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     dut = repo.find_dut(db, "SLD-A1-0007")
     window.start_request(RunRequest(plan, dut, "mock://rail-droop?rate=200&power=off&seed=7", profile, "ana", "bench-1"))
 
     def save(widget, name: str) -> None:
-        path = out / name
+        path = out / name.replace(".png", f"{suffix}.png")
         widget.grab().save(str(path))
         print(path)
 
     def history_shot() -> None:
         window.history_dock.setFloating(True)
-        window.history_dock.resize(*SIZE)
+        window.history_dock.resize(*size)
         history = window.history
         history.apply_filters()
 
@@ -83,7 +96,7 @@ def main() -> int:
 
         def inventory_shot() -> None:
             window.inventory_dock.setFloating(True)
-            window.inventory_dock.resize(1300, 800)
+            window.inventory_dock.resize(min(1300, width), min(800, height))
             inventory = window.inventory
 
             def select_chip() -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+
 from typing import Optional
 
 import numpy as np
@@ -70,7 +72,11 @@ class CompareView(QWidget):
         self.channel.currentTextChanged.connect(lambda _: self.redraw())
         self.align.currentIndexChanged.connect(lambda _: self.redraw())
         self.plot = pg.PlotWidget()
-        self.plot.addLegend(offset=(-8, 4))
+        # The runs are named above the plot in their curves' colours: a legend box inside it
+        # would lie over the data (and kept light-theme colours on a dark plot).
+        self.key = QLabel("")
+        self.key.setTextFormat(Qt.TextFormat.RichText)
+        self.key.setWordWrap(True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "time since the aligned start", units="s")
         self.note = QLabel("")
@@ -90,6 +96,7 @@ class CompareView(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addLayout(bar)
+        right_layout.addWidget(self.key)
         right_layout.addWidget(self.plot, 1)
         right_layout.addWidget(self.note)
         splitter = self.splitter = QSplitter()
@@ -183,7 +190,23 @@ class CompareView(QWidget):
             color = self.theme.curves[i % len(self.theme.curves)]
             self.curves.append(self.plot.plot(et, ev, pen=pg.mkPen(color, width=1), name=label))
         self.note.setText("; ".join(notes))
+        self._show_key()
         self.loaded.emit()
+
+    def _show_key(self) -> None:
+        self.key.setText(" &nbsp; ".join(
+            f'<span style="color:{curve.opts["pen"].color().name()}">━━</span> {html.escape(curve.name() or "")}' for curve in self.curves))
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.plot.setBackground(theme.plot_background)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(pg.mkPen(theme.plot_foreground))
+            axis.setTextPen(pg.mkPen(theme.plot_foreground))
+        for i, curve in enumerate(self.curves):
+            curve.setPen(pg.mkPen(theme.curves[i % len(theme.curves)], width=1))
+        self._show_key()
 
     def shutdown(self) -> None:
         self.loader.shutdown()

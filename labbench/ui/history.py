@@ -35,6 +35,7 @@ from labbench.storage import models as m
 from labbench.storage import repository as repo
 from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, overview_summary, read_channel
 from labbench.ui.loader import Loader
+from labbench.ui.plot_limits import draw_stored_limits, judged_bands
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 PAGE = 200
 # "Export these…" reads the ids of every filtered run in pages this big.
 ALL_PAGE = 5000
+EXTREME_ROLE = Qt.ItemDataRole.UserRole + 1  # a violation's extreme value, for zooming onto it
 # A channel with more stored samples than this opens as its chunk min/max overview first.
 OVERVIEW_ABOVE = 500_000
 HEADERS = ("Run", "Start (UTC)", "DUT", "Kind", "Plan", "Verdict", "Station", "Operator", "Samples")
@@ -143,6 +145,8 @@ class RunDetail(QWidget):
         super().__init__(parent)
         self.db, self.loader, self.theme = db, loader, theme
         self.run: Optional[repo.RunInfo] = None
+        self.stamp_info: tuple = (None, "", "", "pending")
+        self._violation_row = -1
         self.title = QLabel("Open a run from the list")
         font = self.title.font()
         font.setPointSize(font.pointSize() + 2)
@@ -233,13 +237,28 @@ class RunDetail(QWidget):
             return
         run, dut, plan, steps, channels, events = data
         self.run = run
+        self.stamp_info = (run.id, f"{dut.serial} ({dut.kind})", f"{plan.name} v{plan.version}" if plan else "no plan", run.status)
+        self._violation_row = -1
         self.overview = {name: (t, v, summary) for name, _, t, v, summary in channels if summary is not None}
         self.detail_range: Optional[tuple[float, float]] = None
         self.title.setText(f"Run {run.id} — {dut.serial} ({dut.kind}) — {plan.name + ' v' + plan.version if plan else 'no plan'} — {run.status.upper()}")
+        parsed = None
+        if plan is not None:
+            try:
+                parsed = parse_plan(plan.text, f"{plan.name} v{plan.version}")
+            except PlanError:
+                parsed = None
         self.plots.clear()
+        if parsed is not None:
+            self.plots.set_limits(judged_bands(parsed))
         for name, unit, t, v, _ in channels:
             self.plots.ensure_channel(name, unit)
             self.plots.set_data(name, t, v)
+        if parsed is not None:
+            draw_stored_limits(self.plots, parsed, steps, run.t0_ns)
+        for event in events:
+            if event.kind == "command":
+                self.plots.add_marker((event.at_ns - run.t0_ns) / 1e9, "▸ " + event.detail, "command")
         end = max((t[-1] for _, _, t, _, _ in channels if t.size), default=1.0)
         first = next(iter(self.plots.plots.values()), None)
         if first is not None and self.overview:
@@ -252,14 +271,9 @@ class RunDetail(QWidget):
                 for v in c.violations:
                     item = QListWidgetItem(f"{step.name}: {v.channel} {v.bound} from {v.start_s:.3f} s to {v.end_s:.3f} s (extreme {v.extreme:.6g})")
                     item.setData(Qt.ItemDataRole.UserRole, (v.channel, v.start_s, v.end_s))
+                    item.setData(EXTREME_ROLE, v.extreme)
                     self.violations.addItem(item)
-                    self.plots.add_violation(v.channel, v.start_s, v.end_s)
-        parsed = None
-        if plan is not None:
-            try:
-                parsed = parse_plan(plan.text, f"{plan.name} v{plan.version}")
-            except PlanError:
-                parsed = None
+                    self.plots.add_violation(v.channel, v.start_s, v.end_s, v.extreme)
         self.results.set_plan(parsed)
         self.results.update_steps(steps)
         self.events.clear()
@@ -278,7 +292,20 @@ class RunDetail(QWidget):
 
     def _on_violation_clicked(self, item: QListWidgetItem) -> None:
         channel, start, end = item.data(Qt.ItemDataRole.UserRole)
-        self.zoom_to(start, end)
+        extreme = item.data(EXTREME_ROLE)
+        self._violation_row = self.violations.row(item)
+        self.plots.zoom_to(channel, start, end, extreme)
+
+    def step_violation(self, direction: int) -> bool:
+        """Select the next (+1) or previous (-1) violation in the list and zoom onto it."""
+        count = self.violations.count()
+        if not count:
+            return False
+        self._violation_row = (self._violation_row + direction) % count
+        item = self.violations.item(self._violation_row)
+        self.violations.setCurrentItem(item)
+        self._on_violation_clicked(item)
+        return True
 
     def zoom_to(self, start: float, end: float) -> None:
         margin = max((end - start) * 2.0, 0.5)

@@ -8,6 +8,7 @@ import math
 import time
 from typing import Optional
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -19,9 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labbench.criteria.limits import VERDICT_ORDER
 from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
+from labbench.ui.plot_limits import judged_bands
 from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
+from labbench.ui.plots import envelope as envelope_of
+from labbench.ui.rail_tiles import RailTiles
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -71,6 +76,8 @@ class LiveRunView(QWidget):
         self._totals: dict[str, int] = {}
         self._envelopes: dict[str, BlockEnvelope] = {}
         self._step_started_at: Optional[float] = None
+        self._end_s: Optional[float] = None
+        self._violation_index = -1
         self.paused = False
 
         self.banner = VerdictBanner(theme)
@@ -81,11 +88,15 @@ class LiveRunView(QWidget):
         for label, _ in WINDOWS:
             self.window_combo.addItem(label)
         self.window_combo.setToolTip("How much of the run the plots show")
+        self.window_combo.currentIndexChanged.connect(lambda _: self._on_frame())
         self.follow_button = QPushButton("Pause")
         self.follow_button.setCheckable(True)
         self.follow_button.setToolTip("Pause the plots to look closer (recording goes on); press again to follow")
         self.follow_button.toggled.connect(self._on_pause_toggled)
         self.plots = PlotStack(theme, grid=False)
+        self.plots.sample_source = self._samples_between
+        self.tiles = RailTiles(theme)
+        self.tiles.tile_clicked.connect(self.plots.scroll_to)
 
         top = QHBoxLayout()
         top.addWidget(self.step_label, 1)
@@ -96,6 +107,7 @@ class LiveRunView(QWidget):
         layout.addWidget(self.banner)
         layout.addLayout(top)
         layout.addWidget(self.progress)
+        layout.addWidget(self.tiles)
         layout.addWidget(self.plots, 1)
 
         self.frame_timer = QTimer(self)
@@ -119,8 +131,15 @@ class LiveRunView(QWidget):
         self._totals.clear()
         self._envelopes.clear()
         self._step_bands = []
+        self._end_s = None
+        self._violation_index = -1
+        judged = judged_bands(plan)
+        self.plots.set_limits(judged)
         for name, unit in plan.channel_units.items():
             self.plots.ensure_channel(name, unit)
+        for name in judged:
+            self.plots.ensure_channel(name, plan.unit(name))
+        self.tiles.set_channels({name: plan.unit(name) for name in judged})
         self.results.set_plan(plan)
         self.banner.show_verdict("running", "STARTING…")
         self.progress.setRange(0, len(plan.steps))
@@ -136,7 +155,10 @@ class LiveRunView(QWidget):
 
     def _on_step_started(self, position: int) -> None:
         step = self.plan.steps[position]
-        now_s = (time.time_ns() - self.t0_ns) / 1e9
+        # Where the evaluator starts judging the step (the signal arrives a little later).
+        evaluator = self.controller.evaluator
+        windows = evaluator.windows if evaluator is not None else []
+        now_s = windows[position].start_s if position < len(windows) else (time.time_ns() - self.t0_ns) / 1e9
         self._step_started_at = time.monotonic()
         for items in self._step_bands:
             self.plots.stretch_band(items, now_s)
@@ -144,11 +166,16 @@ class LiveRunView(QWidget):
         for spec in step.limits:
             self.plots.ensure_channel(spec.channel, self.plan.unit(spec.channel))
             self._step_bands.append(self.plots.add_limit_band(spec.channel, spec.band, now_s + spec.settle_s, now_s + step.duration_s))
+        self.plots.add_marker(now_s, step.name, "step")
+        if step.send:
+            self.plots.add_marker(now_s, "▸ " + " · ".join(step.send), "command")
+        self.tiles.begin_step({spec.channel: spec.band for spec in step.limits},
+                              {spec.channel: now_s + spec.settle_s for spec in step.limits})
         self.progress.setValue(position)
         self._update_step_text()
 
     def _on_violation(self, position: int, channel: str, start: float, end: float, extreme: float) -> None:
-        self.plots.add_violation(channel, start, end)
+        self.plots.add_violation(channel, start, end, extreme)
 
     def _on_run_finished(self, outcome) -> None:
         self._on_frame()
@@ -156,16 +183,19 @@ class LiveRunView(QWidget):
         self.text_timer.stop()
         self.results.update_steps(outcome.steps)
         self.progress.setValue(self.progress.maximum())
+        self._end_s = self._last_sample_s()
+        self._on_frame()  # the window ends with the last sample, not with the moment of finishing
         # Redraw violation marks from the stored (final) results: their true ends.
-        for _, _, _, region in list(self.plots.violation_items):
-            region.getViewBox() and region.getViewBox().removeItem(region)
-        self.plots.violation_items.clear()
+        self.plots.clear_violations()
         for _, violation in outcome.violations:
-            self.plots.add_violation(violation.channel, violation.start_s, violation.end_s)
+            self.plots.add_violation(violation.channel, violation.start_s, violation.end_s, violation.extreme)
+        self.tiles.set_verdicts(channel_verdicts(outcome.steps))
+        self.tiles.refresh()
         self.banner.show_verdict(outcome.status, f"{outcome.status.upper()} — run {outcome.run_id}")
         self.step_label.setText(f"{self.plan.name} v{self.plan.version}: {outcome.status}, {len(outcome.violations)} violations")
 
     def _on_run_failed(self, message: str) -> None:
+        self._end_s = self._last_sample_s()
         self.frame_timer.stop()
         self.text_timer.stop()
         self.banner.show_verdict("error", "COULD NOT RUN")
@@ -174,6 +204,8 @@ class LiveRunView(QWidget):
     def _on_pause_toggled(self, paused: bool) -> None:
         self.paused = paused
         self.follow_button.setText("Follow" if paused else "Pause")
+        if not paused:
+            self._on_frame()
 
     # --- timers ---------------------------------------------------------------------------
 
@@ -184,7 +216,7 @@ class LiveRunView(QWidget):
         acquisition = self.controller.acquisition
         if acquisition is None or self.paused:
             return
-        now_s = (time.time_ns() - self.t0_ns) / 1e9
+        now_s = self.now_s()
         span = self.window_seconds()
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
         width = max(int(self.plots.layout_widget.width()), 200)
@@ -201,11 +233,8 @@ class LiveRunView(QWidget):
                 # does not grow with the run.
                 t_new, v_new, self._totals[name] = ring.snapshot(self._totals.get(name, 0))
                 envelope.extend(t_new, v_new)
-            if envelope.count_since(x0) <= 2 * width:
-                t, v = ring.since_time(x0)  # few enough to draw every sample
-            else:
-                t, v = envelope.query(x0, now_s, width)
-            self.plots.set_data(name, t, v)
+                self.tiles.feed(name, t_new, v_new)
+            self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False)
         self.plots.redraw(x0, now_s)
         self.frame_drawn.emit()
@@ -213,7 +242,10 @@ class LiveRunView(QWidget):
     def _on_text_tick(self) -> None:
         evaluator = self.controller.evaluator
         if evaluator is not None:
-            self.results.update_steps(evaluator.snapshot())
+            steps = evaluator.snapshot()
+            self.results.update_steps(steps)
+            self.tiles.set_verdicts(channel_verdicts(steps))
+        self.tiles.refresh()
         self._update_step_text()
 
     def _update_step_text(self) -> None:
@@ -232,3 +264,83 @@ class LiveRunView(QWidget):
         self.banner.set_theme(theme)
         self.results.set_theme(theme)
         self.plots.set_theme(theme)
+        self.tiles.set_theme(theme)
+
+    # --- what the view shows (the View menu's shortcuts) ----------------------------------
+
+    def now_s(self) -> float:
+        now = (time.time_ns() - self.t0_ns) / 1e9
+        return now if self._end_s is None else min(now, self._end_s)
+
+    def _last_sample_s(self) -> float:
+        last = [e.last_t for e in self._envelopes.values() if e.samples]
+        return max(last) if last else (time.time_ns() - self.t0_ns) / 1e9
+
+    def toggle_follow(self) -> None:
+        self.follow_button.toggle()
+
+    def set_window(self, index: int) -> None:
+        """Show the last 10 s / 1 min / 10 min / the whole run, and follow it."""
+        self.window_combo.setCurrentIndex(index)
+        self.follow_button.setChecked(False)
+        self._on_frame()
+
+    def step_violation(self, direction: int) -> bool:
+        """Zoom both axes onto the next (+1) or previous (-1) violation; the plots pause there."""
+        marks = sorted(self.plots.violation_items, key=lambda item: item[1])
+        if not marks:
+            return False
+        self._violation_index = (self._violation_index + direction) % len(marks)
+        channel, start, end, region = marks[self._violation_index]
+        self.follow_button.setChecked(True)
+        margin = max((end - start) * 2.0, 0.5)
+        self._load_range(start - margin, end + margin)
+        self.plots.zoom_to(channel, start, end, getattr(region, "extreme", None))
+        return True
+
+    def _load_range(self, x0: float, x1: float) -> None:
+        """Hand the plots what the rings hold between x0 and x1 (for a look back while paused)."""
+        acquisition = self.controller.acquisition
+        if acquisition is None:
+            return
+        width = max(int(self.plots.layout_widget.width()), 200)
+        for name in self.plots.curves:
+            envelope = self._envelopes.get(name)
+            if envelope is None:
+                self.plots.set_data(name, *self._samples_between(name, x0, x1))
+            else:
+                self.plots.set_data(name, *self._drawable(name, envelope, x0, x1, width))
+
+    def _drawable(self, name: str, envelope: BlockEnvelope, x0: float, x1: float, width: int):
+        """What a curve needs to show [x0, x1] at ``width`` pixels, at a cost that does not
+        grow with the run."""
+        count = envelope.count_since(x0)
+        if count <= 2 * width:
+            return self._samples_between(name, x0, x1)  # few enough to draw every sample
+        if count <= envelope.block * width // 16:
+            # Fewer than a block per 16 pixels would draw a few long straight segments: reduce
+            # the samples themselves (at most 4 x pixels of them).
+            return envelope_of(*self._samples_between(name, x0, x1), x0, x1, width)
+        return envelope.query(x0, x1, width)
+
+    def _samples_between(self, name: str, t0: float, t1: float):
+        acquisition = self.controller.acquisition
+        ring = acquisition.rings.get(name) if acquisition is not None else None
+        if ring is None:
+            return np.empty(0), np.empty(0)
+        t, v = ring.since_time(t0)
+        keep = int(np.searchsorted(t, t1, side="right"))
+        return t[:keep], v[:keep]
+
+
+def channel_verdicts(steps) -> dict[str, str]:
+    """The worst verdict so far of each channel's limits, over the steps judged."""
+    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    out: dict[str, str] = {}
+    for step in steps:
+        for c in step.criteria:
+            if c.kind != "limit" or c.verdict not in rank:
+                continue
+            if c.channel not in out or rank[c.verdict] > rank[out[c.channel]]:
+                out[c.channel] = c.verdict
+    return out

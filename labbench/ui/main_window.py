@@ -39,6 +39,7 @@ from labbench.ui.run_controller import RunController
 from labbench.ui.shortcuts import ShortcutsDialog
 from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, apply_theme
+from labbench.ui.view_actions import ViewActions
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,9 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.dark_action)
         view_menu.addAction(self.reset_layout_action)
+        # Plot keys, cursors and File → Save view… (labbench/ui/view_actions.py).
+        self.view_actions = ViewActions(self)
+        self.view_actions.add_to_menus(file_menu, view_menu)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
@@ -314,8 +318,7 @@ class MainWindow(QMainWindow):
         self.history.detail.plots.set_theme(self.theme)
         self.history.detail.results.set_theme(self.theme)
         self.inventory.theme = self.theme
-        self.compare.theme = self.theme
-        self.compare.plot.setBackground(self.theme.plot_background)
+        self.compare.set_theme(self.theme)
         QSettings().setValue("ui/theme", name)
         self.dark_action.blockSignals(True)
         self.dark_action.setChecked(name == "dark")

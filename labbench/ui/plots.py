@@ -1,28 +1,36 @@
-"""Stacked telemetry plots grouped by unit: limit bands, violation marks, crosshair readout.
+"""Stacked telemetry plots: limit bands, violation marks, step and command markers, crosshair.
+
+Every channel a plan judges gets a plot of its own whose y axis is held around its limits,
+so a 60 mV band on a 0.75 V rail fills the plot instead of being a 2 px line under a shared
+0-1.9 V axis.  The other channels share a plot per unit.  Channel names are written on each
+plot's axis in their curve's colour (no legend box lying over the data).
 
 Each curve gets only what the screen can show: the visible samples reduced to a min/max
-envelope of about two points per horizontal pixel (DESIGN.md §8), so a frame's cost follows
-the pixels, not the run's length.
+envelope of about two points per horizontal pixel (docs/architecture.md, "Known traps"), so a
+frame's cost follows the pixels, not the run's length.
 """
 
 from __future__ import annotations
 
+import html
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from labbench.criteria.limits import Band
-from labbench.ui.theme import LIGHT, Theme
+from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
+from labbench.ui.plot_limits import focus_range, limit_span
+from labbench.ui.theme import LIGHT, Theme, qcolor
 
-# Units that are not SI: no k/m prefixes on their axes (m°C or krpm would only confuse).
-_NO_SI_PREFIX = {"°C", "C", "rpm", "%", "", "dB"}
 # Bookkeeping channels (the rig's line counter) are stored but not plotted.
 HIDDEN_CHANNELS = {"seq"}
+# Below this a plot's numbers and band stop being readable: the stack scrolls instead.
+MIN_PLOT_HEIGHT = 110
 
 
 def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +61,8 @@ def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) ->
 
 
 class PlotStack(QWidget):
-    """One plot per unit, x axes linked (seconds since the run's start)."""
+    """Judged channels one plot each, the others one plot per unit, x axes linked (seconds
+    since the run's start)."""
 
     cursor_moved = Signal(float)
 
@@ -65,32 +74,66 @@ class PlotStack(QWidget):
         # it (the crosshair reads exact values); stored runs, drawn once, keep it.
         self.grid = grid
         self.layout_widget = pg.GraphicsLayoutWidget()
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.layout_widget)
         self.readout = QLabel(" ")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)
+        self.cursor_readout = QLabel("")
+        self.cursor_readout.setTextFormat(Qt.TextFormat.RichText)
+        self.cursor_readout.setWordWrap(True)
+        self.cursor_readout.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.layout_widget, 1)
+        layout.setSpacing(2)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.readout)
-        self.plots: dict[str, pg.PlotItem] = {}  # unit -> plot
+        layout.addWidget(self.cursor_readout)
+        self.plots: dict[str, pg.PlotItem] = {}  # plot key (a unit, or "channel:<name>") -> plot
         self.curves: dict[str, pg.PlotDataItem] = {}  # channel -> curve
         self.channel_unit: dict[str, str] = {}
+        self.channel_key: dict[str, str] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.limits: dict[str, tuple[Optional[float], Optional[float]]] = {}  # judged channel -> span
+        self.focused: dict[str, bool] = {}  # plot key -> y axis held on the limits (not zoomed by hand)
+        # Samples between two times for the cursor statistics; the live view hands the rings.
+        self.sample_source: Optional[Callable[[str, float, float], tuple[np.ndarray, np.ndarray]]] = None
         self._decor: list = []
+        self._markers: list = []
         self._cursor_lines: list[pg.InfiniteLine] = []
+        self.lane: Optional[pg.PlotItem] = None
         self.violation_items: list[tuple[str, float, float, pg.LinearRegionItem]] = []
+        self.cursors = CursorPair(self)
 
     # --- building ---------------------------------------------------------------------------
 
     def clear(self) -> None:
+        self.cursors.detach()
         self.layout_widget.clear()
         self.plots.clear()
         self.curves.clear()
         self.channel_unit.clear()
+        self.channel_key.clear()
         self.data.clear()
+        self.limits.clear()
+        self.focused.clear()
         self._decor.clear()
+        self._markers.clear()
+        self.lane = None
         self._cursor_lines.clear()
         self.violation_items.clear()
+        self.readout.setText(" ")
+        self.layout_widget.setMinimumHeight(0)
+
+    def set_limits(self, bands: dict[str, list[Band]]) -> None:
+        """Name the channels the plan judges (before their curves are made): each gets its own
+        plot with the y axis held around its limits."""
+        for channel, channel_bands in bands.items():
+            if channel_bands:
+                self.limits[channel] = limit_span(channel_bands)
 
     def ensure_channel(self, name: str, unit: str) -> Optional[pg.PlotDataItem]:
         if name in HIDDEN_CHANNELS:
@@ -98,45 +141,97 @@ class PlotStack(QWidget):
         curve = self.curves.get(name)
         if curve is not None:
             return curve
-        plot = self.plots.get(unit)
+        key = f"channel:{name}" if name in self.limits else unit
+        plot = self.plots.get(key)
         if plot is None:
-            plot = self._add_plot(unit)
+            plot = self._add_plot(key, unit)
         color = self.theme.curves[len(self.curves) % len(self.theme.curves)]
         # 1 px cosmetic pens: a wide pen costs the raster engine several times more per segment.
-        curve = plot.plot([], [], pen=pg.mkPen(color, width=1), name=name)
+        curve = plot.plot([], [], pen=pg.mkPen(color, width=1))
         # No setClipToView: redraw() hands over only the visible envelope already.
         curve.setSkipFiniteCheck(True)
         self.curves[name] = curve
         self.channel_unit[name] = unit
+        self.channel_key[name] = key
+        self._label(key)
         return curve
 
-    def _add_plot(self, unit: str) -> pg.PlotItem:
+    def _add_plot(self, key: str, unit: str) -> pg.PlotItem:
         first = next(iter(self.plots.values()), None)
-        for above in self.plots.values():  # only the bottom plot has a time axis
-            above.hideAxis("bottom")
-        plot = self.layout_widget.addPlot(row=len(self.plots), col=0)
+        plot = self.layout_widget.addPlot(row=len(self.plots) + 1, col=0)
+        plot.hideAxis("bottom")  # the one time axis is on the strip above the plots
         if self.grid:
             plot.showGrid(x=True, y=True, alpha=0.25)
         plot.vb.setDefaultPadding(0.08)  # a flat line at the top of the data stays off the frame
-        plot.addLegend(offset=(-8, 4), labelTextColor=self.theme.plot_foreground, brush=pg.mkBrush(self.theme.plot_background + "59"))
         axis = plot.getAxis("left")
-        axis.setLabel(_unit_title(unit), units=unit if unit else None)
-        axis.enableAutoSIPrefix(unit not in _NO_SI_PREFIX)
+        axis.enableAutoSIPrefix(unit not in NO_SI_PREFIX)
         axis.setWidth(72)
-        plot.setLabel("bottom", "time since run start", units="s")
         if first is not None:
             plot.setXLink(first)
+        else:
+            self._add_lane(plot)
         line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DashLine))
         line.setVisible(False)
         plot.addItem(line, ignoreBounds=True)
         self._cursor_lines.append(line)
         plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self.plots[unit] = plot
+        if key.startswith("channel:"):
+            plot.vb.disableAutoRange(axis=pg.ViewBox.YAxis)
+            self.focused[key] = True
+            plot.vb.sigRangeChangedManually.connect(lambda *_, k=key: self.focused.__setitem__(k, False))
+        self.plots[key] = plot
+        self.layout_widget.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots) + 90)
+        self.cursors.attach(plot)
         return plot
 
+    def _add_lane(self, first: pg.PlotItem) -> None:
+        """A thin strip above the plots for step names and commands sent (their labels never
+        lie over data) and the time axis, which stays in sight when the stack scrolls."""
+        lane = self.layout_widget.addPlot(row=0, col=0)
+        lane.setMaximumHeight(72)
+        lane.setMinimumHeight(72)
+        lane.hideAxis("bottom")
+        # The one time axis (each costs a few ms a frame to paint), on top: in sight however
+        # far the stack is scrolled.
+        lane.showAxis("top")
+        lane.setLabel("top", "time since run start", units="s")
+        lane.getAxis("left").setWidth(72)
+        lane.getAxis("left").setStyle(showValues=False)
+        lane.getAxis("left").setPen(pg.mkPen(None))
+        lane.setMouseEnabled(x=False, y=False)
+        lane.hideButtons()
+        lane.setYRange(0.0, 2.0, padding=0.0)
+        lane.setXLink(first)
+        self.lane = lane
+
+    def _label(self, key: str) -> None:
+        """The plot's axis title: its channels' names in their curves' colours."""
+        plot = self.plots[key]
+        names = [n for n, k in self.channel_key.items() if k == key]
+        unit = self.channel_unit[names[0]] if names else ""
+        spans = []
+        for name in names:
+            color = self.curves[name].opts["pen"].color().name()
+            spans.append(f'<span style="color:{color}; font-weight:bold">{html.escape(name)}</span>')
+        # The label is centred on the plot and would spill onto its neighbours' if longer than
+        # the plot is high: several names go on two lines (the axis is wide enough for two).
+        half = (len(spans) + 1) // 2
+        text = " ".join(spans) if len(spans) < 2 else " ".join(spans[:half]) + "<br>" + " ".join(spans[half:])
+        plot.getAxis("left").setLabel(text or _unit_title(unit), units=unit if unit else None,
+                                      color=self.theme.plot_foreground)
+
+    def scroll_to(self, channel: str) -> None:
+        """Bring the channel's plot into sight when the stack scrolls."""
+        plot = self.plot_of(channel)
+        if plot is None:
+            return
+        rect = plot.sceneBoundingRect()
+        top = self.layout_widget.mapFromScene(rect.topLeft())
+        self.scroll.ensureVisible(top.x(), int(top.y() + rect.height() / 2), 0, int(rect.height() / 2))
+
     def plot_of(self, channel: str) -> Optional[pg.PlotItem]:
-        unit = self.channel_unit.get(channel)
-        return None if unit is None else self.plots.get(unit)
+        key = self.channel_key.get(channel)
+        return None if key is None else self.plots.get(key)
 
     # --- data -------------------------------------------------------------------------------
 
@@ -144,23 +239,68 @@ class PlotStack(QWidget):
         self.data[name] = (t, v)
 
     def redraw(self, x0: float, x1: float) -> None:
-        """Hand each curve the envelope of what lies between x0 and x1."""
+        """Hand each curve the envelope of what lies between x0 and x1; hold judged channels'
+        y axes on their limits and what the data does near them."""
         width = max(int(self.layout_widget.width()), 200)
         for name, curve in self.curves.items():
             t, v = self.data.get(name, (np.empty(0), np.empty(0)))
             et, ev = envelope(t, v, x0, x1, width)
             curve.setData(et, ev, connect="finite")
+            key = self.channel_key[name]
+            if name in self.limits and self.focused.get(key, False):
+                self._focus(key, name, ev)
+
+    def _focus(self, key: str, name: str, values: np.ndarray) -> None:
+        low, high = self.limits[name]
+        if values.size and not np.all(np.isnan(values)):
+            data_min, data_max = float(np.nanmin(values)), float(np.nanmax(values))
+        else:
+            data_min = data_max = math.nan
+        y0, y1 = focus_range(low, high, data_min, data_max)
+        vb = self.plots[key].vb
+        (c0, c1) = vb.viewRange()[1]
+        if abs(c0 - y0) > 1e-12 * max(abs(y0), 1.0) or abs(c1 - y1) > 1e-12 * max(abs(y1), 1.0):
+            vb.setYRange(y0, y1, padding=0.0)
 
     def set_x_range(self, x0: float, x1: float, *, settle_y: bool = True) -> None:
-        """Show [x0, x1]; y follows the data.  ``settle_y`` computes y now (a stored run, drawn
-        once) instead of at the next paint (the live view, 30 times a second: 3 ms saved)."""
+        """Show [x0, x1]; y follows the data (judged channels: their limits).  ``settle_y``
+        computes y now (a stored run, drawn once) instead of at the next paint (the live view,
+        30 times a second: 3 ms saved)."""
         first = next(iter(self.plots.values()), None)
         if first is not None:
             first.setXRange(x0, x1, padding=0.0)
-        for plot in self.plots.values():
+        for key, plot in self.plots.items():
+            if key in self.focused:
+                self.focused[key] = True
+                continue
             plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
             if settle_y:
                 plot.vb.updateAutoRange()
+
+    def zoom_to(self, channel: str, start: float, end: float, extreme: Optional[float] = None) -> None:
+        """Both axes onto a violation: its time with a margin, and on its channel's plot the
+        limits and the extreme value it reached."""
+        margin = max((end - start) * 2.0, 0.5)
+        x0, x1 = start - margin, end + margin
+        self.redraw(x0, x1)
+        self.set_x_range(x0, x1)
+        plot = self.plot_of(channel)
+        if plot is None:
+            return
+        t, v = self.data.get(channel, (np.empty(0), np.empty(0)))
+        a, b = np.searchsorted(t, x0), np.searchsorted(t, x1, side="right")
+        seen = v[a:b][~np.isnan(v[a:b])]
+        values = list(seen[[int(np.argmin(seen)), int(np.argmax(seen))]]) if seen.size else []
+        values += [x for x in (extreme, *self.limits.get(channel, (None, None))) if x is not None and math.isfinite(x)]
+        if not values:
+            return
+        y0, y1 = min(values), max(values)
+        pad = 0.15 * ((y1 - y0) or abs(y1) or 1.0)
+        key = self.channel_key[channel]
+        if key in self.focused:
+            self.focused[key] = False
+        plot.vb.disableAutoRange(axis=pg.ViewBox.YAxis)
+        plot.vb.setYRange(y0 - pad, y1 + pad, padding=0.0)
 
     def set_theme(self, theme: Theme) -> None:
         """Restyle existing plots (pyqtgraph's global options only reach new ones)."""
@@ -171,43 +311,77 @@ class PlotStack(QWidget):
                 axis = plot.getAxis(name)
                 axis.setPen(pg.mkPen(theme.plot_foreground))
                 axis.setTextPen(pg.mkPen(theme.plot_foreground))
-            if plot.legend is not None:
-                plot.legend.setLabelTextColor(theme.plot_foreground)
-                plot.legend.setBrush(pg.mkBrush(theme.plot_background + "59"))
         for i, curve in enumerate(self.curves.values()):
             curve.setPen(pg.mkPen(theme.curves[i % len(theme.curves)], width=1))
+        for key in self.plots:
+            self._label(key)
+        if self.lane is not None:
+            for name in ("top", "left"):
+                self.lane.getAxis(name).setTextPen(pg.mkPen(theme.plot_foreground))
+            self.lane.setLabel("top", "time since run start", units="s", color=theme.plot_foreground)
+            self.lane.getAxis("top").setPen(pg.mkPen(theme.plot_foreground))
+        for item in self._markers:
+            if isinstance(item, pg.TextItem):
+                item.setColor(theme.plot_foreground if item.marker_kind == "step" else theme.marker)
+            else:
+                step = item.marker_kind == "step"
+                item.setPen(pg.mkPen(theme.muted if step else theme.marker, width=1,
+                                     style=Qt.PenStyle.SolidLine if step else Qt.PenStyle.DotLine))
+        fills = {"pass": theme.limit_fill, "guard": theme.guard_fill}
+        for item in self._decor:
+            if isinstance(item, QGraphicsRectItem):
+                item.setBrush(QBrush(qcolor(fills[item.data(0)])))
+            else:
+                item.setPen(pg.mkPen(theme.muted, width=1, style=Qt.PenStyle.DashLine))
+        for _, _, _, region in self.violation_items:
+            region.setBrush(pg.mkBrush(theme.violation_fill))
         self.readout.setStyleSheet(f"color: {theme.text};")
+        self.cursor_readout.setStyleSheet(f"color: {theme.text};")
+        self.cursors.set_theme(theme)
 
     # --- decorations ------------------------------------------------------------------------
 
-    def add_limit_band(self, channel: str, band: Band, x0: float, x1: float) -> list[QGraphicsRectItem]:
+    def add_limit_band(self, channel: str, band: Band, x0: float, x1: float) -> list:
         """Shade the pass band and its guard bands over [x0, x1] on the channel's plot."""
         plot = self.plot_of(channel)
         if plot is None:
             return []
         items = []
-        big = 1e12
-        low = band.low if band.low is not None else -big
-        high = band.high if band.high is not None else big
-        pieces = [(low, high, self.theme.limit_fill)]
+        # A one-sided band reaches far past anything plotted, but not so far that the painter's
+        # device coordinates overflow (1e12 drew a 85 °C upper limit's band above the limit).
+        edges = [x for x in (band.low, band.high) if x is not None]
+        far = 1e3 * max(max(abs(x) for x in edges), 1.0) + 1e3 * ((band.high - band.low) if len(edges) == 2 else 0.0)
+        low = band.low if band.low is not None else band.high - far
+        high = band.high if band.high is not None else band.low + far
+        pass_low = band.marginal_low if band.marginal_low is not None else low
+        pass_high = band.marginal_high if band.marginal_high is not None else high
+        pieces = [(pass_low, pass_high, self.theme.limit_fill, "pass")]
         if band.marginal_low is not None:
-            pieces.append((band.low, band.marginal_low, self.theme.guard_fill))
+            pieces.append((low, band.marginal_low, self.theme.guard_fill, "guard"))
         if band.marginal_high is not None:
-            pieces.append((band.marginal_high, band.high, self.theme.guard_fill))
-        for y0, y1, color in pieces:
+            pieces.append((band.marginal_high, high, self.theme.guard_fill, "guard"))
+        for y0, y1, color, kind in pieces:
             rect = QGraphicsRectItem(QRectF(x0, y0, max(x1 - x0, 1e-9), y1 - y0))
-            rect.setBrush(QBrush(QColor(color)))
+            rect.setBrush(QBrush(qcolor(color)))
             rect.setPen(pg.mkPen(None))
             rect.setZValue(-20)
+            rect.setData(0, kind)
             plot.vb.addItem(rect, ignoreBounds=True)
             items.append(rect)
         for y in (band.low, band.high):
             if y is not None:
-                line = pg.PlotCurveItem([x0, x1], [y, y], pen=pg.mkPen(self.theme.muted, width=1, style=Qt.PenStyle.DotLine))
+                line = pg.PlotCurveItem([x0, x1], [y, y], pen=pg.mkPen(self.theme.muted, width=1, style=Qt.PenStyle.DashLine))
                 plot.addItem(line, ignoreBounds=True)
                 items.append(line)
         self._decor.extend(items)
         return items
+
+    def band_items(self, channel: str) -> list[QGraphicsRectItem]:
+        """The shaded band rectangles on a channel's plot."""
+        plot = self.plot_of(channel)
+        if plot is None:
+            return []
+        return [item for item in self._decor if isinstance(item, QGraphicsRectItem) and item.parentItem() is plot.vb.childGroup]
 
     def stretch_band(self, items: list, x1: float) -> None:
         for item in items:
@@ -218,16 +392,47 @@ class PlotStack(QWidget):
                 x, y = item.getData()
                 item.setData([x[0], x1], y)
 
-    def add_violation(self, channel: str, start: float, end: float) -> Optional[pg.LinearRegionItem]:
+    def add_violation(self, channel: str, start: float, end: float, extreme: Optional[float] = None) -> Optional[pg.LinearRegionItem]:
         plot = self.plot_of(channel)
         if plot is None:
             return None
         region = pg.LinearRegionItem(values=(start, max(end, start + 1e-3)), movable=False,
                                      brush=pg.mkBrush(self.theme.violation_fill), pen=pg.mkPen("#dc2626", width=1))
         region.setZValue(-5)
+        region.extreme = extreme
         plot.addItem(region, ignoreBounds=True)
         self.violation_items.append((channel, start, end, region))
         return region
+
+    def clear_violations(self) -> None:
+        for _, _, _, region in self.violation_items:
+            view = region.getViewBox()
+            if view is not None:
+                view.removeItem(region)
+        self.violation_items.clear()
+
+    def add_marker(self, x: float, text: str, kind: str = "step") -> None:
+        """A vertical line across every plot at x, named in the strip above them: a step
+        boundary (``step``, upper row) or a command sent to the rig (``command``, lower row)."""
+        if self.lane is None:
+            return
+        color = self.theme.muted if kind == "step" else self.theme.marker
+        style = Qt.PenStyle.SolidLine if kind == "step" else Qt.PenStyle.DotLine
+        for plot in self.plots.values():
+            line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=style))
+            line.setZValue(-4)
+            line.marker_kind = kind
+            plot.addItem(line, ignoreBounds=True)
+            self._markers.append(line)
+        label = pg.TextItem(text, color=self.theme.plot_foreground if kind == "step" else self.theme.marker,
+                            anchor=(0, 0.5))
+        label.setPos(x, 1.5 if kind == "step" else 0.5)
+        label.marker_kind = kind
+        self.lane.addItem(label, ignoreBounds=True)
+        self._markers.append(label)
+
+    def markers(self, kind: Optional[str] = None) -> list[pg.InfiniteLine]:
+        return [m for m in self._markers if kind is None or m.marker_kind == kind]
 
     # --- crosshair ------------------------------------------------------------------------
 
@@ -243,13 +448,22 @@ class PlotStack(QWidget):
             line.setVisible(True)
             line.setValue(x)
         parts = [f"<b>t = {x:.3f} s</b>"]
-        for name in self.curves:
+        for name, curve in self.curves.items():
             t, v = self.data.get(name, (np.empty(0), np.empty(0)))
             value = value_at(t, v, x)
             unit = self.channel_unit.get(name, "")
-            parts.append(f"{name} = {'—' if value is None else f'{value:.6g}'}{(' ' + unit) if unit else ''}")
+            color = curve.opts["pen"].color().name()
+            parts.append(f'<span style="color:{color}">■</span> {html.escape(name)} = '
+                         f"{'—' if value is None else f'{value:.6g}'}{(' ' + unit) if unit else ''}")
         self.readout.setText(" &nbsp; ".join(parts))
         self.cursor_moved.emit(x)
+
+    def samples_between(self, name: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        if self.sample_source is not None:
+            return self.sample_source(name, t0, t1)
+        t, v = self.data.get(name, (np.empty(0), np.empty(0)))
+        a, b = np.searchsorted(t, t0, side="left"), np.searchsorted(t, t1, side="right")
+        return t[a:b], v[a:b]
 
 
 def value_at(t: np.ndarray, v: np.ndarray, x: float) -> Optional[float]:

@@ -1,0 +1,67 @@
+"""Limits on the plots: which channels a plan judges, how a judged channel's y axis is held
+so its band stays large, and a stored run's bands and step boundaries."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Optional
+
+from labbench.criteria.limits import Band
+from labbench.runs.plan import Plan
+
+if TYPE_CHECKING:
+    from labbench.ui.plots import PlotStack
+
+# A judged channel's y axis shows its band plus this many band widths each side ...
+FOCUS_MARGIN = 0.4
+# ... and follows the data out to at most this many band widths (a band never gets below a
+# third of the height; a rail that collapses further leaves the plot, its tile says by how much).
+FOCUS_REACH = 1.0
+
+
+def judged_bands(plan: Plan) -> dict[str, list[Band]]:
+    """Each channel the plan judges with limits, and its bands (one per step that judges it)."""
+    judged: dict[str, list] = {}
+    for step in plan.steps:
+        for spec in step.limits:
+            judged.setdefault(spec.channel, []).append(spec.band)
+    return judged
+
+
+def draw_stored_limits(plots: "PlotStack", plan: Plan, steps, t0_ns: int) -> None:
+    """Limit and guard bands over each step's judged time, and the step boundaries, as live."""
+    for record in steps:
+        if record.position >= len(plan.steps):
+            continue
+        step = plan.steps[record.position]
+        start = (record.started_ns - t0_ns) / 1e9
+        end = (record.ended_ns - t0_ns) / 1e9 if record.ended_ns else start + step.duration_s
+        plots.add_marker(start, step.name, "step")
+        for spec in step.limits:
+            plots.add_limit_band(spec.channel, spec.band, start + spec.settle_s, end)
+
+
+def limit_span(bands: list[Band]) -> tuple[Optional[float], Optional[float]]:
+    """The lowest low and highest high of a channel's bands (None where no band has one)."""
+    lows = [b.low for b in bands if b.low is not None]
+    highs = [b.high for b in bands if b.high is not None]
+    return (min(lows) if lows else None, max(highs) if highs else None)
+
+
+def focus_range(low: Optional[float], high: Optional[float], data_min: float, data_max: float) -> tuple[float, float]:
+    """The y range of a judged channel's plot: its band large, the data followed a way out."""
+    finite = math.isfinite(data_min) and math.isfinite(data_max)
+    if low is not None and high is not None and high > low:
+        width = high - low
+        y0, y1 = low - FOCUS_MARGIN * width, high + FOCUS_MARGIN * width
+        if finite:
+            y0 = min(y0, max(data_min, low - FOCUS_REACH * width))
+            y1 = max(y1, min(data_max, high + FOCUS_REACH * width))
+        pad = 0.04 * (y1 - y0)
+        return y0 - pad, y1 + pad
+    # One-sided limit: the limit line and the data.
+    edge = low if low is not None else high
+    values = [edge] + ([data_min, data_max] if finite else [])
+    y0, y1 = min(values), max(values)
+    span = (y1 - y0) or abs(edge) or 1.0
+    return y0 - 0.1 * span, y1 + 0.1 * span

@@ -1,0 +1,178 @@
+"""One compact tile per judged channel: its present value, min and max in the step, the margin
+to the nearest limit, and its verdict (in words and colour).
+
+Tiles are fed only the samples that arrived since the last frame, so keeping them costs the
+same at the first minute of a run as at the tenth hour.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from labbench.criteria.limits import Band
+from labbench.ui.cursors import NO_SI_PREFIX, format_value
+from labbench.ui.theme import Theme, verdict_colors
+
+TILE_MIN_WIDTH = 210
+
+
+def margin_to_limits(value: float, band: Band) -> Optional[tuple[float, str]]:
+    """(distance, which limit) to the nearest limit; negative when the value is outside it."""
+    if not math.isfinite(value):
+        return None
+    options = []
+    if band.low is not None:
+        options.append((value - band.low, "low"))
+    if band.high is not None:
+        options.append((band.high - value, "high"))
+    return min(options) if options else None
+
+
+def format_span(low: float, high: float, unit: str) -> str:
+    """``679.1…751.9 mV``: both ends in the larger one's prefix, the unit once."""
+    if unit in NO_SI_PREFIX:
+        return f"{low:.4g}…{high:.4g}{(' ' + unit) if unit else ''}"
+    scale, prefix = pg.siScale(max(abs(low), abs(high)))
+    return f"{low * scale:.4g}…{high * scale:.4g} {prefix}{unit}"
+
+
+class RailTile(QFrame):
+    clicked = Signal(str)  # the channel
+
+    def __init__(self, channel: str, unit: str, theme: Theme, parent=None):
+        super().__init__(parent)
+        self.channel, self.unit, self.theme = channel, unit, theme
+        self.band: Optional[Band] = None
+        self.verdict = "pending"
+        self.value = math.nan
+        self.step_min = math.inf
+        self.step_max = -math.inf
+        self.judged_from = math.inf  # seconds: the step's settle time, before which nothing counts
+        self.setObjectName(f"tile_{channel}")
+        self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 3, 6, 3)
+        layout.addWidget(self.text)
+        self.setMinimumWidth(TILE_MIN_WIDTH)
+        # Two lines (the second in a smaller font) and the margins: never clipped.
+        self.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 10)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.refresh()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit(self.channel)
+        super().mouseReleaseEvent(event)
+
+    def begin_step(self, band: Optional[Band], judged_from: float) -> None:
+        self.band = band
+        self.judged_from = judged_from
+        self.step_min, self.step_max = math.inf, -math.inf
+
+    def feed(self, t: np.ndarray, v: np.ndarray) -> None:
+        if v.size == 0:
+            return
+        self.value = float(v[-1])
+        judged = v[t >= self.judged_from] if self.band is not None else v
+        judged = judged[~np.isnan(judged)]
+        if judged.size:
+            self.step_min = min(self.step_min, float(judged.min()))
+            self.step_max = max(self.step_max, float(judged.max()))
+
+    def refresh(self) -> None:
+        bg, fg = verdict_colors(self.theme, self.verdict)
+        fmt = lambda x: format_value(x, self.unit)  # noqa: E731
+        head = f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)} &nbsp;<b>{self.verdict.upper()}</b>"
+        if self.band is None:
+            detail = "not judged in this step"
+        else:
+            span = "—" if not math.isfinite(self.step_min) else format_span(self.step_min, self.step_max, self.unit)
+            margin = margin_to_limits(self.value, self.band)
+            if margin is None:
+                where = "no value yet"
+            elif margin[0] < 0:
+                where = f"{fmt(-margin[0])} {'below' if margin[1] == 'low' else 'above'} {margin[1]}"
+            else:
+                where = f"{fmt(margin[0])} to {margin[1]}"
+            detail = f"{span} · {where}"
+        self.text.setText(f"{head}<br><small>{detail}</small>")
+        self.setToolTip(f"{self.channel}: present value, min … max in this step (after settling), "
+                        "margin of the present value to the nearest limit, verdict so far. Click: show its plot")
+        style = (f"#{self.objectName()} {{ background: {bg.name()}; border-radius: 4px; }}"
+                 f" QLabel {{ color: {fg.name()}; background: transparent; }}")
+        if style != self.styleSheet():  # restyling is not free: only when the verdict or theme changed
+            self.setStyleSheet(style)
+
+
+class RailTiles(QWidget):
+    """The judged channels' tiles, as many to a row as fit."""
+
+    tile_clicked = Signal(str)  # the channel
+
+    def __init__(self, theme: Theme, parent=None):
+        super().__init__(parent)
+        self.theme = theme
+        self.tiles: dict[str, RailTile] = {}
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(4)
+        self._columns = 0
+        self.setVisible(False)
+
+    def set_channels(self, channels: dict[str, str]) -> None:
+        for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
+            tile.deleteLater()
+        self.tiles = {name: RailTile(name, unit, self.theme, self) for name, unit in channels.items()}
+        for tile in self.tiles.values():
+            tile.clicked.connect(self.tile_clicked)
+        self._columns = 0
+        self._relayout()
+        self.setVisible(bool(self.tiles))
+
+    def _relayout(self) -> None:
+        columns = max(1, min(len(self.tiles), self.width() // (TILE_MIN_WIDTH + 4))) if self.tiles else 1
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
+        for i, tile in enumerate(self.tiles.values()):
+            self.grid.addWidget(tile, i // columns, i % columns)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relayout()
+
+    def begin_step(self, bands: dict[str, Band], judged_from: dict[str, float]) -> None:
+        for name, tile in self.tiles.items():
+            tile.begin_step(bands.get(name), judged_from.get(name, math.inf))
+        self.refresh()
+
+    def feed(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
+        tile = self.tiles.get(channel)
+        if tile is not None:
+            tile.feed(t, v)
+
+    def set_verdicts(self, verdicts: dict[str, str]) -> None:
+        for name, verdict in verdicts.items():
+            if name in self.tiles:
+                self.tiles[name].verdict = verdict
+
+    def refresh(self) -> None:
+        for tile in self.tiles.values():
+            tile.refresh()
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        for tile in self.tiles.values():
+            tile.theme = theme
+        self.refresh()
