@@ -1,1 +1,1 @@
-"""Everything that imports PySide6 or pyqtgraph lives in this package (DESIGN.md §1)."""
+"""Everything that imports PySide6 or pyqtgraph lives in this package (docs/architecture.md §1)."""

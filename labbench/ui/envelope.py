@@ -1,6 +1,6 @@
 """A channel's min/max envelope, grown as samples arrive, for drawing long stretches fast.
 
-A frame of the live view must not cost more as the run grows (DESIGN.md §8).  Samples are
+A frame of the live view must not cost more as the run grows (docs/architecture.md §8).  Samples are
 folded once, as they come, into blocks of ``BLOCK`` (first/last time, min, max), and blocks
 four at a time into coarser levels; drawing picks the level that has about a block per
 pixel, so a frame reads a few thousand numbers whether the run is a minute or a day old.
