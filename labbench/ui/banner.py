@@ -13,11 +13,12 @@ from typing import Optional
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QTableView
 
+from labbench.criteria.band import describe_limits
 from labbench.runs.plan import Plan
 from labbench.storage import Database
 from labbench.storage import repository as repo
 from labbench.ui.loader import Loader
-from labbench.ui.results_model import ResultsModel, limits_text
+from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 STEP_MARKS = {
@@ -52,7 +53,7 @@ def criterion_sentence(step: str, c: repo.CriterionRecord) -> str:
     if c.verdict == "error" and c.kind in ("result", "manual") and c.value is None and not c.text_value:
         return f"{step}: {c.name} was never {'reported by the rig' if c.kind == 'result' else 'entered'}"
     shown = _num(c.value, c.unit) if c.value is not None else repr(c.text_value)
-    expected = limits_text(c.low, c.high, equals=c.equals, unit=c.unit)
+    expected = describe_limits(c.low, c.high, equals=c.equals, unit=c.unit)
     return f"{step}: {c.name} = {shown}, expected {expected}"
 
 

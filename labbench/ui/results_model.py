@@ -6,34 +6,13 @@ from typing import Optional
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
+from labbench.criteria.band import describe_limits
 from labbench.runs.plan import Plan
 from labbench.storage.repository import CriterionRecord, StepRecord
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 # The verdict comes early, so a narrow results panel still shows it without scrolling.
 COLUMNS = ("Step", "Item", "Verdict", "Value", "Limits", "Kind", "Violations")
-
-
-def _g(x: Optional[float]) -> str:
-    return "" if x is None else f"{x:.6g}"
-
-
-def limits_text(low, high, marginal_low=None, marginal_high=None, equals=None, unit="") -> str:
-    if equals is not None:
-        return f"= {equals}"
-    unit = f" {unit}" if unit else ""
-    if low is not None and high is not None:
-        text = f"{_g(low)} … {_g(high)}{unit}"
-    elif low is not None:
-        text = f"≥ {_g(low)}{unit}"
-    elif high is not None:
-        text = f"≤ {_g(high)}{unit}"
-    else:
-        text = ""
-    guards = [g for g in (marginal_low, marginal_high) if g is not None]
-    if guards:
-        text += f"  (guard {' / '.join(_g(g) for g in guards)})"
-    return text
 
 
 class ResultsModel(QAbstractTableModel):
@@ -59,7 +38,7 @@ class ResultsModel(QAbstractTableModel):
                     self._index[(position, kind, name)] = len(self._rows)
                     self._rows.append({
                         "step": step.name, "kind": kind, "name": name, "unit": unit,
-                        "limits": limits_text(low, high, ml, mh, equals, unit),
+                        "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
                         "value": "", "verdict": "pending", "violations": 0,
                     })
         self.endResetModel()

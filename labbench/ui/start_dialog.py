@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from labbench import paths
+from labbench.criteria.band import describe_limits
 from labbench.devices.simulation import SCENARIOS
 from labbench.devices.transport import list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
@@ -40,7 +41,6 @@ from labbench.runs.sequencer import RunRequest
 from labbench.storage import Database
 from labbench.storage import repository as repo
 from labbench.ui.loader import Loader
-from labbench.ui.results_model import limits_text
 
 
 class ScanEdit(QLineEdit):
@@ -266,15 +266,15 @@ class StartRunDialog(QDialog):
         for step in plan.steps:
             node = QTreeWidgetItem(self.plan_tree, [f"{step.name} ({step.duration_s:g} s)", "", "; ".join(step.send), ""])
             for s in step.limits:
-                QTreeWidgetItem(node, [f"limit {s.channel}", s.channel, limits_text(s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, unit=plan.unit(s.channel)), f"{s.settle_s:g} s / {s.hold_s:g} s"])
+                QTreeWidgetItem(node, [f"limit {s.channel}", s.channel, describe_limits(s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, unit=plan.unit(s.channel)), f"{s.settle_s:g} s / {s.hold_s:g} s"])
             for s in step.measures:
-                QTreeWidgetItem(node, [f"{s.stat} {s.name}", s.channel, limits_text(s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, unit=plan.unit(s.channel)), f"{s.settle_s:g} s"])
+                QTreeWidgetItem(node, [f"{s.stat} {s.name}", s.channel, describe_limits(s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, unit=plan.unit(s.channel)), f"{s.settle_s:g} s"])
             for s in step.results:
                 band = s.band
-                QTreeWidgetItem(node, [f"rig result {s.name}", "", limits_text(band and band.low, band and band.high, equals=s.equals), ""])
+                QTreeWidgetItem(node, [f"rig result {s.name}", "", describe_limits(band and band.low, band and band.high, equals=s.equals), ""])
             for s in step.manuals:
                 band = s.band
-                QTreeWidgetItem(node, [f"manual {s.name}", "", limits_text(band and band.low, band and band.high, equals=s.equals, unit=s.unit), s.prompt])
+                QTreeWidgetItem(node, [f"manual {s.name}", "", describe_limits(band and band.low, band and band.high, equals=s.equals, unit=s.unit), s.prompt])
         self.plan_tree.expandAll()
         for column in range(4):
             self.plan_tree.resizeColumnToContents(column)
