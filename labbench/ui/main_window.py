@@ -464,7 +464,10 @@ class MainWindow(QMainWindow):
     def _on_console_tick(self) -> None:
         lines = self.controller.take_console()
         if lines:
-            t0 = self.live.t0_ns
+            # The run's own t0: the console tick can come before the live view hears the run
+            # started, and a line must never be shown at its epoch time.
+            acquisition = self.controller.acquisition
+            t0 = acquisition.t0_ns if acquisition is not None else self.live.t0_ns
             self.console.append([((c.received_ns - t0) / 1e9, c.kind, c.text) for c in lines])
 
     # --- closing --------------------------------------------------------------------------
