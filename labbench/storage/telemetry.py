@@ -126,6 +126,55 @@ class TelemetryWriter:
         state.v_parts.append(np.asarray(v, dtype=_F8))
         state.pending += n
 
+    def append_batches(self, batches) -> None:
+        """Queue the items of the storage link's commit batches (``CommitBatch.items``:
+        ``("samples", channel, unit, t, v)``, ``("raw", received_ns, data)``,
+        ``("event", at_ns, kind, detail)``), in order; the caller commits them.
+
+        A commit batch holds every channel once per reader batch, so the samples are grouped
+        by channel here in one pass and each channel's parts are joined when the rows are
+        built.  Nothing is queued when a channel's times and values differ in length.
+        """
+        self._connection()  # knows the run's channels (and raw numbering) before anything is queued
+        groups: dict[str, tuple[list, list, str]] = {}
+        raw_items, event_items = [], []
+        for batch in batches:
+            for item in batch.items:
+                kind = item[0]
+                if kind == "samples":
+                    group = groups.get(item[1])
+                    if group is None:
+                        group = groups[item[1]] = ([], [], item[2])
+                    group[0].append(item[3])
+                    group[1].append(item[4])
+                elif kind == "raw":
+                    raw_items.append(item)
+                else:
+                    event_items.append(item)
+        counts = []
+        for name, (t_parts, v_parts, _) in groups.items():
+            n = sum(map(len, t_parts))
+            if n != sum(map(len, v_parts)):
+                raise ValueError(f"channel {name!r}: {n} times but {sum(map(len, v_parts))} values")
+            counts.append(n)
+        channels = self._channels
+        for (name, (t_parts, v_parts, unit)), n in zip(groups.items(), counts):
+            if n == 0:
+                continue
+            state = channels.get(name)
+            if state is None:
+                self.ensure_channel(name, unit)
+                state = channels[name]
+            state.t_parts += t_parts
+            state.v_parts += v_parts
+            state.pending += n
+        for _, received_ns, data in raw_items:
+            self.append_raw(received_ns, data)
+        run_id = self.run_id
+        self._events_pending += [
+            {"run_id": run_id, "at_ns": at_ns, "kind": kind, "detail": detail} for _, at_ns, kind, detail in event_items
+        ]
+
     def append_raw(self, received_ns: int, data: bytes) -> None:
         """One read's bytes; empty ``data`` records when a read that brought nothing returned
         (the start of the interval the next read's lines are timed over)."""
@@ -188,16 +237,16 @@ class TelemetryWriter:
         if len(pending) > 1 and n <= step and all(state.pending == n for state in pending):
             # The usual commit: every channel has as many new samples as the others (one per
             # line), so their chunks are built as one block.
-            t = np.concatenate([part for state in pending for part in state.t_parts]).reshape(len(pending), n)
-            v = np.concatenate([part for state in pending for part in state.v_parts]).reshape(len(pending), n)
+            t = np.concatenate([part for state in pending for part in state.t_parts], dtype=_F8).reshape(len(pending), n)
+            v = np.concatenate([part for state in pending for part in state.v_parts], dtype=_F8).reshape(len(pending), n)
             rows = chunk_values_many(run_id, [(state.id, state.seq) for state in pending], t, v)
             for state in pending:
                 state.seq += 1
             return rows, pending
         rows, owners = [], []
         for state in pending:
-            t = np.concatenate(state.t_parts) if len(state.t_parts) > 1 else state.t_parts[0]
-            v = np.concatenate(state.v_parts) if len(state.v_parts) > 1 else state.v_parts[0]
+            t = np.concatenate(state.t_parts, dtype=_F8) if len(state.t_parts) > 1 else np.asarray(state.t_parts[0], _F8)
+            v = np.concatenate(state.v_parts, dtype=_F8) if len(state.v_parts) > 1 else np.asarray(state.v_parts[0], _F8)
             for start in range(0, t.size, step):
                 rows.append(chunk_values(run_id, state.id, state.seq, t[start : start + step], v[start : start + step]))
                 owners.append(state)
