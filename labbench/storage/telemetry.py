@@ -143,8 +143,10 @@ class TelemetryWriter:
         self._connection()  # knows the run's channels (and raw numbering) before anything is queued
         items = [item for batch in batches for item in batch.items]
         samples = [item for item in items if item[0] == "samples"]
-        raw_items = [item for item in items if item[0] == "raw"]
-        event_items = [item for item in items if item[0] == "event"]
+        raw_items, event_items = [], []
+        if len(samples) < len(items):
+            raw_items = [item for item in items if item[0] == "raw"]
+            event_items = [item for item in items if item[0] == "event"]
         groups = _group_by_channel(samples)
         counts = []
         for name, (t_parts, v_parts, _) in groups.items():
