@@ -29,12 +29,17 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from labbench.acquisition.pipeline import BATCH_INTERVAL_S, COMMIT_INTERVAL_S, AcquisitionStats, SampleBatch
+from labbench.acquisition.pipeline import (
+    BATCH_INTERVAL_S,
+    COMMIT_INTERVAL_S,
+    AcquisitionStats,
+    SampleBatch,
+)
 from labbench.acquisition.storage_link import StorageLink
 from labbench.storage import open_database
 from labbench.storage import repository as repo
@@ -54,8 +59,8 @@ def commit_batches(db, run_id: int, seconds: float, channels: int, rate: float) 
     makes them, in order, every channel sampled at every line), one at a time."""
     rng = np.random.default_rng(7)
     link = StorageLink(db, run_id, AcquisitionStats(), units={f"ch{c}": "V" for c in range(channels)}, on_fatal=print)
-    per_commit = int(round(rate * COMMIT_INTERVAL_S))
-    batches_per_commit = int(round(COMMIT_INTERVAL_S / BATCH_INTERVAL_S))
+    per_commit = round(rate * COMMIT_INTERVAL_S)
+    batches_per_commit = round(COMMIT_INTERVAL_S / BATCH_INTERVAL_S)
     for i in range(int(seconds / COMMIT_INTERVAL_S)):
         t_commit = (i * per_commit + np.arange(per_commit)) / rate
         commit = CommitBatch(i + 1)

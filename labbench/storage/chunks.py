@@ -1,9 +1,9 @@
 """Telemetry chunk rows and overview rows: encoding and the bulk inserts of one commit.
 
-A run commits every 250 ms, so at 1 kHz each commit makes one 250-sample chunk per channel
+A run commits every 150 ms, so at 1 kHz each commit makes one 150-sample chunk per channel
 and the cost per row, not per sample, decides the throughput.  Rows are built as tuples and
 inserted with one driver-level ``executemany`` per commit (no per-row dicts, no statement
-compilation), through SQLAlchemy so that errors stay SQLAlchemy's.
+compilation; on SQLite straight on the sqlite3 connection), with errors raised as SQLAlchemy's.
 
 Small chunks also make long runs slow to open: 100 M samples at 1 kHz are 400,000 chunk
 rows.  So every ``OVERVIEW_CHUNKS`` chunks of a channel the writer adds one overview row
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from sqlalchemy import Connection
@@ -27,8 +27,8 @@ F8 = np.dtype("<f8")
 
 CHUNK_COLUMNS = ("run_id", "channel_id", "seq", "count", "t_first", "t_last", "v_min", "v_max", "t", "v")
 
-# Chunks per overview row: 8,000 samples at 1 kHz, so a 100 M-sample run at 16 channels has
-# about 800 overview rows per channel, which is about what a screen's width can show.
+# Chunks per overview row: 4,800 samples at 1 kHz, so a 100 M-sample run at 16 channels has
+# about 1,300 overview rows per channel, which is about what a screen's width can show.
 OVERVIEW_CHUNKS = 32
 
 OVERVIEW_COLUMNS = ("run_id", "channel_id", "seq_first", "seq_last", "count", "t_first", "t_last", "v_min", "v_max")

@@ -7,7 +7,8 @@ One row per (run, channel, chunk): float64 little-endian times (seconds since th
 
 A :class:`TelemetryWriter` belongs to one thread: it opens its own connection on first use
 in that thread, and every :meth:`commit` makes everything appended so far durable.  The
-acquisition layer commits at most every 250 ms, which bounds what a crash can lose.
+acquisition's storage link commits a batch every 150 ms (:meth:`append_batches`), which
+bounds what a crash can lose to 250 ms.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 
 from labbench.storage import models as m
 from labbench.storage.chunks import (
-    CHUNK_COLUMNS, OverviewBlock, chunk_values, chunk_values_many, execute_many, insert_chunks, insert_rows, sqlite_transaction,
+    CHUNK_COLUMNS,
+    OverviewBlock,
+    chunk_values,
+    chunk_values_many,
+    execute_many,
+    insert_chunks,
+    insert_rows,
+    sqlite_transaction,
 )
 from labbench.storage.engine import Database
 
@@ -117,7 +125,7 @@ class TelemetryWriter:
 
     def append(self, channel: str, t: np.ndarray, v: np.ndarray, unit: str = "") -> None:
         """Queue samples of one channel (times in seconds since the run's t0)."""
-        # Called for every channel of every 30 ms batch: kept to a few attribute lookups.
+        # A commit batch's items go through append_batches; this is for one channel at a time.
         n = len(t)
         if n != len(v):
             raise ValueError(f"channel {channel!r}: {n} times but {len(v)} values")

@@ -89,7 +89,7 @@ def test_commit_batches_store_what_item_by_item_appends_store(db, regular):
     assert [name for name, _, _ in channels] == (list(CHANNELS) if regular else [CHANNELS[2], CHANNELS[1], CHANNELS[0]])
     assert len(chunks) == 3 * len(CHANNELS) and len(raw) == 3 and len(events) == 15
     assert run == (sum(b.samples for b in batches), 3, 15)
-    nan_chunk = [row for row in chunks if row.name == "iddq" and row.seq == 1][0]
+    nan_chunk = next(row for row in chunks if row.name == "iddq" and row.seq == 1)
     assert nan_chunk.v_min is None and nan_chunk.v_max is None
 
 
