@@ -25,7 +25,7 @@ import time
 from typing import Callable, Optional
 
 from labbench.storage.engine import Database, DatabaseFault
-from labbench.storage.journal import CommitBatch, JournalError, Spool, already_stored, journal_path, write_batches
+from labbench.storage.journal import CommitBatch, JournalError, Spool, already_stored, journal_path
 from labbench.storage.safe_text import CHANNEL_NAME_MAX, UNIT_MAX, safe_text
 from labbench.storage.telemetry import TelemetryWriter
 
@@ -277,7 +277,7 @@ class StorageLink:
                             writer = None
                             continue
                         in_doubt = 0
-                write_batches(writer, group)
+                writer.append_batches(group)  # the group's samples grouped per channel, one row each
                 in_doubt = len(group)
                 began = time.perf_counter()
                 writer.commit(**group[-1].counters)

@@ -75,16 +75,7 @@ def journal_path(db: Database, run_id: int) -> Path:
 
 def write_batches(writer: TelemetryWriter, batches: list[CommitBatch]) -> None:
     """Queue the batches' items on ``writer`` (the caller commits them as one transaction)."""
-    writer.connection()  # knows the run's channels before the first sample is queued
-    for batch in batches:
-        for item in batch.items:
-            kind = item[0]
-            if kind == "samples":
-                writer.append(item[1], item[3], item[4], unit=item[2])
-            elif kind == "raw":
-                writer.append_raw(item[1], item[2])
-            else:
-                writer.append_event(item[1], item[2], item[3])
+    writer.append_batches(batches)
 
 
 def already_stored(db: Database, run_id: int, batch: CommitBatch) -> bool:

@@ -7,7 +7,8 @@ One row per (run, channel, chunk): float64 little-endian times (seconds since th
 
 A :class:`TelemetryWriter` belongs to one thread: it opens its own connection on first use
 in that thread, and every :meth:`commit` makes everything appended so far durable.  The
-acquisition layer commits at most every 250 ms, which bounds what a crash can lose.
+acquisition's storage link commits a batch every 150 ms (:meth:`append_batches`), which
+bounds what a crash can lose to 250 ms.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ import numpy as np
 from sqlalchemy import Connection, func, insert, or_, select, update
 
 from labbench.storage import models as m
-from labbench.storage.chunks import CHUNK_COLUMNS, OverviewBlock, chunk_values, chunk_values_many, insert_chunks
+from labbench.storage.chunks import (
+    CHUNK_COLUMNS,
+    OverviewBlock,
+    chunk_values,
+    chunk_values_many,
+    execute_many,
+    insert_chunks,
+    insert_rows,
+    sqlite_transaction,
+)
 from labbench.storage.engine import Database
 
 log = logging.getLogger(__name__)
@@ -38,6 +48,9 @@ _runs = m.Run.__table__
 _events = m.RunEvent.__table__
 _overview = m.TelemetryOverview.__table__
 
+
+_RAW_COLUMNS = ("run_id", "seq", "received_ns", "data")
+_EVENT_COLUMNS = ("run_id", "at_ns", "kind", "detail")
 
 # Run events that come from the rig's own lines (``text``: a rig's text value such as
 # Teleplot's ``>status:Running|t``); rebuilt when a run is re-parsed.
@@ -112,7 +125,7 @@ class TelemetryWriter:
 
     def append(self, channel: str, t: np.ndarray, v: np.ndarray, unit: str = "") -> None:
         """Queue samples of one channel (times in seconds since the run's t0)."""
-        # Called for every channel of every 30 ms batch: kept to a few attribute lookups.
+        # A commit batch's items go through append_batches; this is for one channel at a time.
         n = len(t)
         if n != len(v):
             raise ValueError(f"channel {channel!r}: {n} times but {len(v)} values")
@@ -126,18 +139,55 @@ class TelemetryWriter:
         state.v_parts.append(np.asarray(v, dtype=_F8))
         state.pending += n
 
+    def append_batches(self, batches) -> None:
+        """Queue the items of the storage link's commit batches (``CommitBatch.items``:
+        ``("samples", channel, unit, t, v)``, ``("raw", received_ns, data)``,
+        ``("event", at_ns, kind, detail)``), in order; the caller commits them.
+
+        A commit batch holds every channel once per reader batch, so the samples are grouped
+        by channel here in one pass and each channel's parts are joined when the rows are
+        built.  Nothing is queued when a channel's times and values differ in length.
+        """
+        self._connection()  # knows the run's channels (and raw numbering) before anything is queued
+        items = [item for batch in batches for item in batch.items]
+        samples = [item for item in items if item[0] == "samples"]
+        raw_items, event_items = [], []
+        if len(samples) < len(items):
+            raw_items = [item for item in items if item[0] == "raw"]
+            event_items = [item for item in items if item[0] == "event"]
+        groups = _group_by_channel(samples)
+        counts = []
+        for name, (t_parts, v_parts, _) in groups.items():
+            n = sum(map(len, t_parts))
+            if n != sum(map(len, v_parts)):
+                raise ValueError(f"channel {name!r}: {n} times but {sum(map(len, v_parts))} values")
+            counts.append(n)
+        channels = self._channels
+        for (name, (t_parts, v_parts, unit)), n in zip(groups.items(), counts):
+            if n == 0:
+                continue
+            state = channels.get(name)
+            if state is None:
+                self.ensure_channel(name, unit)
+                state = channels[name]
+            state.t_parts += t_parts
+            state.v_parts += v_parts
+            state.pending += n
+        for _, received_ns, data in raw_items:
+            self.append_raw(received_ns, data)
+        run_id = self.run_id
+        self._events_pending += [(run_id, at_ns, kind, detail) for _, at_ns, kind, detail in event_items]
+
     def append_raw(self, received_ns: int, data: bytes) -> None:
         """One read's bytes; empty ``data`` records when a read that brought nothing returned
         (the start of the interval the next read's lines are timed over)."""
         self._connection()  # numbering continues after what the run already holds
-        self._raw_pending.append(
-            {"run_id": self.run_id, "seq": self._raw_seq, "received_ns": received_ns, "data": bytes(data)}
-        )
+        self._raw_pending.append((self.run_id, self._raw_seq, received_ns, bytes(data)))
         self._raw_seq += 1
 
     def append_event(self, at_ns: int, kind: str, detail: str = "") -> None:
         """A run event (console line, disconnect, command sent, ...), written with the data."""
-        self._events_pending.append({"run_id": self.run_id, "at_ns": at_ns, "kind": kind, "detail": detail})
+        self._events_pending.append((self.run_id, at_ns, kind, detail))
 
     @property
     def pending_samples(self) -> int:
@@ -149,8 +199,12 @@ class TelemetryWriter:
         ``run_counters`` (e.g. ``malformed_count``) are stored on the run in the same
         transaction, so the run's counters always match its committed data.
         """
+        conn = self._connection()
+        if conn.dialect.name == "sqlite" and not conn.in_transaction():
+            with sqlite_transaction(conn):
+                return self.flush(**run_counters)
         samples = self.flush(**run_counters)
-        self._connection().commit()
+        conn.commit()
         return samples
 
     def flush(self, **run_counters: int) -> int:
@@ -170,10 +224,10 @@ class TelemetryWriter:
             state.pending = 0
         insert_chunks(conn, rows, overview_rows)
         if self._raw_pending:
-            conn.execute(insert(_raw), self._raw_pending)
+            insert_rows(conn, _raw.name, _RAW_COLUMNS, self._raw_pending)
             self._raw_pending = []
         if self._events_pending:
-            conn.execute(insert(_events), self._events_pending)
+            insert_rows(conn, _events.name, _EVENT_COLUMNS, self._events_pending)
             self._events_pending = []
         if samples or run_counters:
             _update_run_counters(conn, self.run_id, samples, run_counters)
@@ -188,16 +242,17 @@ class TelemetryWriter:
         if len(pending) > 1 and n <= step and all(state.pending == n for state in pending):
             # The usual commit: every channel has as many new samples as the others (one per
             # line), so their chunks are built as one block.
-            t = np.concatenate([part for state in pending for part in state.t_parts]).reshape(len(pending), n)
-            v = np.concatenate([part for state in pending for part in state.v_parts]).reshape(len(pending), n)
+            parts = [part for state in pending for part in state.t_parts]
+            parts += [part for state in pending for part in state.v_parts]
+            t, v = np.concatenate(parts, dtype=_F8).reshape(2, len(pending), n)
             rows = chunk_values_many(run_id, [(state.id, state.seq) for state in pending], t, v)
             for state in pending:
                 state.seq += 1
             return rows, pending
         rows, owners = [], []
         for state in pending:
-            t = np.concatenate(state.t_parts) if len(state.t_parts) > 1 else state.t_parts[0]
-            v = np.concatenate(state.v_parts) if len(state.v_parts) > 1 else state.v_parts[0]
+            t = np.concatenate(state.t_parts, dtype=_F8) if len(state.t_parts) > 1 else np.asarray(state.t_parts[0], _F8)
+            v = np.concatenate(state.v_parts, dtype=_F8) if len(state.v_parts) > 1 else np.asarray(state.v_parts[0], _F8)
             for start in range(0, t.size, step):
                 rows.append(chunk_values(run_id, state.id, state.seq, t[start : start + step], v[start : start + step]))
                 owners.append(state)
@@ -257,6 +312,27 @@ class TelemetryWriter:
             self._conn = None
 
 
+def _group_by_channel(samples: list[tuple]) -> dict[str, tuple[list, list, str]]:
+    """channel -> (its time arrays, its value arrays, the unit its first item names), in
+    order of first appearance.  Usually every reader batch names the same channels in the
+    same order, and the arrays are picked by slicing instead of item by item."""
+    names = [item[1] for item in samples]
+    order = list(dict.fromkeys(names))
+    k = len(order)
+    if k and names == order * (len(names) // k):
+        t_all = [item[3] for item in samples]
+        v_all = [item[4] for item in samples]
+        return {name: (t_all[c::k], v_all[c::k], samples[c][2]) for c, name in enumerate(order)}
+    groups: dict[str, tuple[list, list, str]] = {}
+    for _, name, unit, t, v in samples:
+        group = groups.get(name)
+        if group is None:
+            group = groups[name] = ([], [], unit)
+        group[0].append(t)
+        group[1].append(v)
+    return groups
+
+
 _COUNTER_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
@@ -273,7 +349,7 @@ def _update_run_counters(conn: Connection, run_id: int, added_samples: int, coun
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sets = ", ".join([f"sample_count = sample_count + {mark}"] + [f"{name} = {mark}" for name in names])
         sql = _COUNTER_SQL[key] = f"UPDATE runs SET {sets} WHERE id = {mark}"
-    conn.exec_driver_sql(sql, (added_samples, *(int(counters[name]) for name in names), run_id))
+    execute_many(conn, sql, [(added_samples, *(int(counters[name]) for name in names), run_id)])
 
 
 # --- readers ------------------------------------------------------------------------------
