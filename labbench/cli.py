@@ -295,6 +295,15 @@ def _find_or_register_dut(db, serial: str, new_kind: Optional[str]):
     return dut
 
 
+def _warn_unfed_channels(plan, profile, device: str) -> None:
+    """Before the run starts: each channel the plan judges that the profile (on this rig, when
+    its channels are known) cannot produce would end its items as error; say so now."""
+    from labbench.runs.compat import check, rig_channels_of
+
+    for mismatch in check(plan, profile, rig_channels_of(device)):
+        print(f"warning: {mismatch.sentence()}", file=sys.stderr, flush=True)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
@@ -312,6 +321,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     unknown = sorted(set(manual) - known)
     if unknown:
         raise UsageError(f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name.")
+    _warn_unfed_channels(plan, profile, args.device)
     db = _open_db(args)
     writable(db)
     stop, give_up = interrupts()

@@ -84,3 +84,25 @@ def test_smoke_test_runs_a_plan_in_the_real_window(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout and "window drawn" in result.stdout
     assert not (tmp_path / "data" / "labbench" / "labbench.sqlite3").exists()  # nothing of the user's touched
+
+
+def test_run_warns_before_starting_when_the_profile_cannot_feed_the_plan(tmp_path):
+    plan = tmp_path / "rail.toml"
+    plan.write_text(
+        '[plan]\nname = "rail"\nversion = "1"\ndut_kind = "chip"\n'
+        '[[step]]\nname = "hold"\nduration_s = 0.5\n'
+        '[[step.limit]]\nchannel = "vdd_core"\nlow = 0.72\nhigh = 0.78\n'
+    )
+    profile = tmp_path / "renaming.toml"
+    profile.write_text('[profile]\nname = "renaming"\n[[channel]]\nmatch = "vdd_core"\nname = "vcore"\nunit = "V"\n')
+    result = _run(
+        "run", "--plan", str(plan), "--dut", "CHP-UNFED", "--new-dut", "chip", "--device", "mock://nominal",
+        "--profile", str(profile), "--db", str(tmp_path / "unfed.sqlite3"),
+    )
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "warning: vdd_core (hold: limit): profile renaming renames vdd_core to vcore, "
+        "so the plan gets no vdd_core samples"
+    ), result.stderr
+    # The warning came true: silence is never a pass.
+    assert result.returncode == 3, result.stdout + result.stderr
