@@ -64,8 +64,10 @@ def test_a_duts_runs_open_on_double_click_in_the_inventory(qtbot, window):
     inventory = window.inventory
     window.inventory_dock.show()
     window.inventory_dock.raise_()
-    with qtbot.waitSignal(inventory.loader.done, timeout=10_000):
-        inventory.refresh()
+    # The window's own first load may still be on its way (it predates this DUT): wait for
+    # the tree that holds it, not for whichever load finishes first.
+    inventory.refresh()
+    qtbot.waitUntil(lambda: inventory.find_item("CHP-INV") is not None, timeout=10_000)
     item = inventory.find_item("CHP-INV")
     with qtbot.waitSignal(inventory.dut_selected, timeout=10_000):
         inventory.tree.setCurrentItem(item)
