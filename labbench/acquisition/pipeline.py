@@ -35,10 +35,11 @@ from labbench.storage import Database
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Acquisition", "AcquisitionStats", "SampleBatch", "BATCH_INTERVAL_S", "COMMIT_INTERVAL_S"]
+
 # Batches every 30 ms: smooth live plots, and few enough hand-overs that fan-out costs
 # nothing at 10 kHz (never one hand-over per sample).
 BATCH_INTERVAL_S = 0.03
-__all__ = ["Acquisition", "AcquisitionStats", "SampleBatch", "BATCH_INTERVAL_S", "COMMIT_INTERVAL_S"]
 # Samples each channel's ring keeps for live views (1 h at 1 kHz is a GUI-level concern).
 DEFAULT_RING_CAPACITY = 1 << 18
 # Reconnect attempts back off from 50 ms to 1 s.
@@ -74,7 +75,6 @@ class AcquisitionStats:
     disconnects: int = 0
     reconnects: int = 0
     backlog: int = 0  # samples read but not yet stored
-    writer_waits: int = 0  # times the reader waited for storage (never, since store and forward)
     samples_stored: int = 0
     storage: str = "ok"  # ok, stalled
     storage_stalls: int = 0

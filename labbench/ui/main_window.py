@@ -459,7 +459,8 @@ class MainWindow(QMainWindow):
         stats = acquisition.stats
         self.link_status.setText("Rigs: " + " · ".join([f"{acquisition.rig.device} {stats.link}"] + bench))
         self.rate_status.setText(f"{stats.sample_rate:,.0f} samples/s")
-        self.counter_status.setText(f"malformed {stats.malformed:,} · backlog {stats.backlog:,}" + (f" · waits {stats.writer_waits:,}" if stats.writer_waits else ""))
+        storage = f" · storage {stats.storage}, {stats.journal_batches:,} batches waiting" if stats.storage != "ok" else ""
+        self.counter_status.setText(f"malformed {stats.malformed:,} · backlog {stats.backlog:,}{storage}")
 
     def _on_console_tick(self) -> None:
         lines = self.controller.take_console()
