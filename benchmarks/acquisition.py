@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import select
+import sqlite3
 import subprocess
 import sys
-import sqlite3
 import tempfile
 import threading
 import time
@@ -44,7 +44,9 @@ READ_SIZE = 1 << 16
 
 def make_data(n: int) -> bytes:
     rng = np.random.default_rng(1)
-    cols = [rng.normal(loc, 0.01 * loc, n) for loc in (0.75, 1.1, 1.8, 12.0, 3.0, 45.0, 40.0, 2400.0)]
+    cols = [
+        rng.normal(loc, 0.01 * loc, n) for loc in (0.75, 1.1, 1.8, 12.0, 3.0, 45.0, 40.0, 2400.0)
+    ]
     lines = [",".join(f"{k}={c[i]:.6g}" for k, c in zip(KEYS, cols)) for i in range(n)]
     return ("\r\n".join(lines) + "\r\n").encode()
 
@@ -104,8 +106,25 @@ def bench_baseline(data: bytes, n_lines: int, path: Path) -> float:
     db.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=FULL")
-    ids = [conn.execute("INSERT INTO channels (run_id, name, unit, position) VALUES (?, ?, '', ?)", (run.id, k, i)).lastrowid for i, k in enumerate(KEYS)]
-    columns = ("run_id", "channel_id", "seq", "count", "t_first", "t_last", "v_min", "v_max", "t", "v")
+    ids = [
+        conn.execute(
+            "INSERT INTO channels (run_id, name, unit, position) VALUES (?, ?, '', ?)",
+            (run.id, k, i),
+        ).lastrowid
+        for i, k in enumerate(KEYS)
+    ]
+    columns = (
+        "run_id",
+        "channel_id",
+        "seq",
+        "count",
+        "t_first",
+        "t_last",
+        "v_min",
+        "v_max",
+        "t",
+        "v",
+    )
     sql = f"INSERT INTO telemetry_chunks ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     begin = time.perf_counter()
     text = data.decode()
@@ -118,7 +137,13 @@ def bench_baseline(data: bytes, n_lines: int, path: Path) -> float:
             values[key].append(float(value))
     t = np.arange(n_lines, dtype=np.float64)
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(sql, [tuple(chunk_row(run.id, ids[i], 0, t, np.array(values[k]))[c] for c in columns) for i, k in enumerate(KEYS)])
+    conn.executemany(
+        sql,
+        [
+            tuple(chunk_row(run.id, ids[i], 0, t, np.array(values[k]))[c] for c in columns)
+            for i, k in enumerate(KEYS)
+        ],
+    )
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - begin
     conn.close()
@@ -197,7 +222,9 @@ class SenderProcess:
     def __init__(self, rate: float, seconds: float):
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--serve-pty", str(rate), str(seconds)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.path = self.process.stdout.readline().strip()
 
@@ -218,7 +245,13 @@ def bench_pty(seconds: float, rate: float, tmp: Path) -> None:
         dut = repo.add_dut(db, "chip", "BENCH-PTY")
         cpu0, wall0 = time.process_time(), time.perf_counter()
         # The recorder keeps reading 3 s after the sender's last line, so every line can arrive.
-        summary = record(db, device=sender.path, dut=dut, duration_s=seconds + 3.5, profile=load_profile("default"))
+        summary = record(
+            db,
+            device=sender.path,
+            dut=dut,
+            duration_s=seconds + 3.5,
+            profile=load_profile("default"),
+        )
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         sent, sending_s, full_waits = sender.result()
         _, seq = read_channel(db, summary.run_id, "seq")
@@ -244,13 +277,23 @@ def bench_pty(seconds: float, rate: float, tmp: Path) -> None:
         base_sent, _, _ = base.result()
     finally:
         base.close()
-    print(f"pty, mock rig (nominal) at {rate:,.0f} lines/s for {seconds:g} s (recorded {wall:.1f} s wall):")
-    print(f"  lines sent (the sender's count) : {sent:,} in {sending_s:.1f} s ({sent / max(sending_s, 1e-9):,.0f} lines/s; "
-          f"it waited {full_waits} times for a full pty)")
-    print(f"  lines stored                    : {seq.size:,}  lost {lost}, duplicated {duplicates}, unexpected {unexpected}  (target 0 lost)")
-    print(f"  labbench CPU                    : {cpu / max(seq.size, 1) * 1000 * 1000:.1f} ms per 1,000 lines ({cpu / wall:.0%} of one core)")
-    print(f"  bare pyserial read loop CPU     : {base_cpu / max(base_lines, 1) * 1000 * 1000:.1f} ms per 1,000 lines "
-          f"(reading only; {base_lines:,} of {base_sent:,} lines sent)")
+    print(
+        f"pty, mock rig (nominal) at {rate:,.0f} lines/s for {seconds:g} s (recorded {wall:.1f} s wall):"
+    )
+    print(
+        f"  lines sent (the sender's count) : {sent:,} in {sending_s:.1f} s ({sent / max(sending_s, 1e-9):,.0f} lines/s; "
+        f"it waited {full_waits} times for a full pty)"
+    )
+    print(
+        f"  lines stored                    : {seq.size:,}  lost {lost}, duplicated {duplicates}, unexpected {unexpected}  (target 0 lost)"
+    )
+    print(
+        f"  labbench CPU                    : {cpu / max(seq.size, 1) * 1000 * 1000:.1f} ms per 1,000 lines ({cpu / wall:.0%} of one core)"
+    )
+    print(
+        f"  bare pyserial read loop CPU     : {base_cpu / max(base_lines, 1) * 1000 * 1000:.1f} ms per 1,000 lines "
+        f"(reading only; {base_lines:,} of {base_sent:,} lines sent)"
+    )
 
 
 def main() -> None:
@@ -258,10 +301,14 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=400_000)
     parser.add_argument("--repeat", type=int, default=3, help="best of N for each side")
     parser.add_argument("--pty-seconds", type=float, default=30.0)
-    parser.add_argument("--rate", type=float, default=MAX_RATE_HZ, help="mock rig line rate for the pty part")
+    parser.add_argument(
+        "--rate", type=float, default=MAX_RATE_HZ, help="mock rig line rate for the pty part"
+    )
     parser.add_argument("--skip-pty", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--serve-pty", nargs=2, type=float, metavar=("RATE", "SECONDS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve-pty", nargs=2, type=float, metavar=("RATE", "SECONDS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve_pty:
         serve_pty(*args.serve_pty)
@@ -281,10 +328,17 @@ def bench_memory(n: int, repeat: int, tmp: Path) -> None:
         ours.append(bench_labbench(data, n, tmp / f"ours{i}.sqlite3"))
         for leftover in tmp.glob("*.sqlite3*"):
             os.unlink(leftover)
-    print(f"parse + store, {n:,} lines of 8-channel key=value from memory ({len(data) / n:.0f} bytes/line):")
-    print(f"  labbench pipeline : {n / min(ours) / 1e3:8.0f} k lines/s  {n * 8 / min(ours) / 1e6:6.2f} M samples/s  (target >= 250 k lines/s)")
-    print(f"  split+float+sqlite3 baseline : {n / min(base) / 1e3:8.0f} k lines/s  {n * 8 / min(base) / 1e6:6.2f} M samples/s")
+    print(
+        f"parse + store, {n:,} lines of 8-channel key=value from memory ({len(data) / n:.0f} bytes/line):"
+    )
+    print(
+        f"  labbench pipeline : {n / min(ours) / 1e3:8.0f} k lines/s  {n * 8 / min(ours) / 1e6:6.2f} M samples/s  (target >= 250 k lines/s)"
+    )
+    print(
+        f"  split+float+sqlite3 baseline : {n / min(base) / 1e3:8.0f} k lines/s  {n * 8 / min(base) / 1e6:6.2f} M samples/s"
+    )
     print(f"  ratio labbench/baseline : {min(base) / min(ours):.2f}x")
+
 
 if __name__ == "__main__":
     main()

@@ -46,7 +46,9 @@ def baseline(path: Path, t: np.ndarray, data: dict) -> float:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["t_s"] + [f"{name} (V)" for name in data])
-        writer.writerows(zip(map(repr, t.tolist()), *(map(repr, v.tolist()) for v in data.values())))
+        writer.writerows(
+            zip(map(repr, t.tolist()), *(map(repr, v.tolist()) for v in data.values()))
+        )
     return time.perf_counter() - begin
 
 
@@ -80,13 +82,17 @@ def main() -> None:
         print(f"telemetry export, {total:,} samples ({args.channels} channels x {args.samples:,}):")
         print(f"  labbench wide : {total / times['wide'] / 1e6:6.2f} M samples/s  (target >= 1 M)")
         print(f"  labbench long : {total / times['long'] / 1e6:6.2f} M samples/s")
-        print(f"  plain csv.writer loop over in-memory arrays (wide) : {total / base / 1e6:6.2f} M samples/s")
+        print(
+            f"  plain csv.writer loop over in-memory arrays (wide) : {total / base / 1e6:6.2f} M samples/s"
+        )
         print(f"  ratio labbench wide / baseline : {base / times['wide']:.2f}")
         small, large = args.samples // 4, args.samples
         m_small = peak_export_memory(tmp, small, args.channels)
         m_large = peak_export_memory(tmp, large, args.channels)
-        print(f"  peak traced memory exporting {small * args.channels:,} samples: {m_small:.1f} MB; "
-              f"{large * args.channels:,} samples: {m_large:.1f} MB  (flat: ratio {m_large / m_small:.2f})")
+        print(
+            f"  peak traced memory exporting {small * args.channels:,} samples: {m_small:.1f} MB; "
+            f"{large * args.channels:,} samples: {m_large:.1f} MB  (flat: ratio {m_large / m_small:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,16 @@ from labbench.protocols.profile import Profile, load_profile
 from labbench.storage import open_database
 from labbench.storage import repository as repo
 
-FORMATS = ("kv", "plotter", "teleplot", "teleplot-full", "json", "json-nested", "csv", "serial-studio")
+FORMATS = (
+    "kv",
+    "plotter",
+    "teleplot",
+    "teleplot-full",
+    "json",
+    "json-nested",
+    "csv",
+    "serial-studio",
+)
 
 
 def make_lines(fmt: str, seqs: int, copies: int) -> tuple[bytes, int]:
@@ -34,7 +43,9 @@ def make_lines(fmt: str, seqs: int, copies: int) -> tuple[bytes, int]:
     for _ in range(seqs):
         for line in sim.next_lines():
             if fmt == "serial-studio":
-                line = "/*rig," + ",".join(part.partition("=")[2] for part in line.split(",")) + "*/"
+                line = (
+                    "/*rig," + ",".join(part.partition("=")[2] for part in line.split(",")) + "*/"
+                )
             out += encode_line(line)
     block = bytes(out).replace(b"\r\n", b"\n")
     lines = block.count(b"\n")
@@ -71,12 +82,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in FORMATS:
             data, lines = make_lines(fmt, args.seqs, args.copies)
-            best, samples = min(bench(data, lines, profile, Path(tmp) / f"{fmt}-{i}.sqlite3") for i in range(args.repeat))
+            best, samples = min(
+                bench(data, lines, profile, Path(tmp) / f"{fmt}-{i}.sqlite3")
+                for i in range(args.repeat)
+            )
             results[fmt] = (lines / best, samples / best, lines, samples)
     kv_rate = results["kv"][0]
-    print(f"{'format':<15} {'lines':>9} {'samples':>10} {'k lines/s':>10} {'M samples/s':>12} {'vs kv':>7}")
+    print(
+        f"{'format':<15} {'lines':>9} {'samples':>10} {'k lines/s':>10} {'M samples/s':>12} {'vs kv':>7}"
+    )
     for fmt, (line_rate, sample_rate, lines, samples) in results.items():
-        print(f"{fmt:<15} {lines:>9} {samples:>10} {line_rate / 1e3:>10.0f} {sample_rate / 1e6:>12.2f} {line_rate / kv_rate:>7.2f}")
+        print(
+            f"{fmt:<15} {lines:>9} {samples:>10} {line_rate / 1e3:>10.0f} {sample_rate / 1e6:>12.2f} {line_rate / kv_rate:>7.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -29,18 +29,18 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
 
-from labbench.acquisition.pipeline import DEFAULT_RING_CAPACITY  # noqa: E402
-from labbench.acquisition.ring import ChannelRing  # noqa: E402
-from labbench.ui.plots import PlotStack  # noqa: E402
-from labbench.runs.plan import parse_plan  # noqa: E402
-from labbench.ui.live_view import LiveRunView, WINDOWS  # noqa: E402
-from labbench.ui.results_model import ResultsModel  # noqa: E402
-from labbench.ui.run_controller import RunController  # noqa: E402
-from labbench.ui.theme import LIGHT, apply_theme  # noqa: E402
+from labbench.acquisition.pipeline import DEFAULT_RING_CAPACITY
+from labbench.acquisition.ring import ChannelRing
+from labbench.runs.plan import parse_plan
+from labbench.ui.live_view import WINDOWS, LiveRunView
+from labbench.ui.plots import PlotStack
+from labbench.ui.results_model import ResultsModel
+from labbench.ui.run_controller import RunController
+from labbench.ui.theme import LIGHT, apply_theme
 
 
 class FakeAcquisition:
@@ -63,7 +63,12 @@ def percentile(values, q) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ring", type=int, default=DEFAULT_RING_CAPACITY, help="samples per channel ring (the pipeline's)")
+    parser.add_argument(
+        "--ring",
+        type=int,
+        default=DEFAULT_RING_CAPACITY,
+        help="samples per channel ring (the pipeline's)",
+    )
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--frames", type=int, default=150)
@@ -82,7 +87,9 @@ def main() -> None:
 
     controller = RunController(db=None)
     controller.acquisition = acquisition
-    plan = parse_plan('[plan]\nname="bench"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n')
+    plan = parse_plan(
+        '[plan]\nname="bench"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n'
+    )
     view = LiveRunView(controller, ResultsModel(LIGHT), LIGHT)
     view.resize(1400, 900)
     view.show()
@@ -189,18 +196,26 @@ def main() -> None:
     streamer.join()
     baseline.close()
 
-    print(f"live view, {args.channels} channels at {args.rate:g} Hz, rings of {held:,} samples per channel "
-          f"({seconds_held:.0f} s, {held * args.channels / 1e6:.1f} M samples held), offscreen 1400 x 900:")
+    print(
+        f"live view, {args.channels} channels at {args.rate:g} Hz, rings of {held:,} samples per channel "
+        f"({seconds_held:.0f} s, {held * args.channels / 1e6:.1f} M samples held), offscreen 1400 x 900:"
+    )
     rows = (("10 s window", ten_s, base_ten_s), ("whole run", whole, base_whole))
     for label, ours, base in rows:
-        print(f"  frame {label:12s}: product p50 {percentile(ours, 50):6.1f} ms  p95 {percentile(ours, 95):6.1f} ms | "
-              f"pyqtgraph peak+clipToView p50 {percentile(base, 50):6.1f} ms  p95 {percentile(base, 95):6.1f} ms | "
-              f"ratio baseline/product p95 {np.percentile(base, 95) / np.percentile(ours, 95):5.1f}x")
+        print(
+            f"  frame {label:12s}: product p50 {percentile(ours, 50):6.1f} ms  p95 {percentile(ours, 95):6.1f} ms | "
+            f"pyqtgraph peak+clipToView p50 {percentile(base, 50):6.1f} ms  p95 {percentile(base, 95):6.1f} ms | "
+            f"ratio baseline/product p95 {np.percentile(base, 95) / np.percentile(ours, 95):5.1f}x"
+        )
     print("  (target: product p95 <= 16 ms)")
-    print(f"  event-loop latency  : p99 {percentile(lateness, 99):6.1f} ms over {len(lateness)} probes while ingesting  (target <= 50 ms)")
+    print(
+        f"  event-loop latency  : p99 {percentile(lateness, 99):6.1f} ms over {len(lateness)} probes while ingesting  (target <= 50 ms)"
+    )
     print(f"  first frame (folding the full rings into envelopes): {first_frame * 1e3:.0f} ms")
-    print(f"  RSS: rings filled {rss_filled:.0f} MB; streaming 10 s more: {rss_before_stream:.0f} -> {rss_after_stream:.0f} MB; "
-          f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
+    print(
+        f"  RSS: rings filled {rss_filled:.0f} MB; streaming 10 s more: {rss_before_stream:.0f} -> {rss_after_stream:.0f} MB; "
+        f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB"
+    )
     view.close()
 
 

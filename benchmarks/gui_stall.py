@@ -18,9 +18,9 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 DEVICES = ("mock://nominal?rate=20000&seed=1", "mock://nominal?rate=20000&seed=2")
 TARGET_S = 0.050
@@ -72,12 +72,16 @@ def one_round(window) -> Gaps:
             QTest.keyClick(bench.add_edit, Qt.Key.Key_Return)
             bench.connect_button.click()
             spin_until(lambda device=device: device in bench.monitors, 15)
-        spin_until(lambda: all(bench.monitors[d].acquisition.stats.samples > 600_000 for d in DEVICES), 60)
+        spin_until(
+            lambda: all(bench.monitors[d].acquisition.stats.samples > 600_000 for d in DEVICES), 60
+        )
         for device in DEVICES:
             QTest.keyClicks(bench.add_edit, device)
             QTest.keyClick(bench.add_edit, Qt.Key.Key_Return)
             bench.disconnect_button.click()
-            spin_until(lambda device=device: device not in bench.busy and device not in bench.monitors, 30)
+            spin_until(
+                lambda device=device: device not in bench.busy and device not in bench.monitors, 30
+            )
     return gaps
 
 
@@ -100,14 +104,20 @@ def main(argv=None) -> int:
     with Gaps(window) as idle:
         spin_until(lambda: len(idle.gaps) >= 300, 30)
     idle_max, idle_p99 = idle.figures()
-    print(f"idle window:  longest gap {idle_max * 1000:6.1f} ms  p99 {idle_p99 * 1000:6.1f} ms  (the machine's noise)")
+    print(
+        f"idle window:  longest gap {idle_max * 1000:6.1f} ms  p99 {idle_p99 * 1000:6.1f} ms  (the machine's noise)"
+    )
     worst = 0.0
     for n in range(args.rounds):
         longest, p99 = one_round(window).figures()
         worst = max(worst, longest)
-        print(f"round {n + 1}: 2 rigs x 20 k lines/s connect+record+disconnect: longest gap {longest * 1000:6.1f} ms  "
-              f"p99 {p99 * 1000:6.1f} ms  ({longest / idle_max:.1f}x idle)")
-    print(f"longest gap {worst * 1000:.1f} ms (target < {TARGET_S * 1000:.0f} ms): {'ok' if worst < TARGET_S else 'OVER'}")
+        print(
+            f"round {n + 1}: 2 rigs x 20 k lines/s connect+record+disconnect: longest gap {longest * 1000:6.1f} ms  "
+            f"p99 {p99 * 1000:6.1f} ms  ({longest / idle_max:.1f}x idle)"
+        )
+    print(
+        f"longest gap {worst * 1000:.1f} ms (target < {TARGET_S * 1000:.0f} ms): {'ok' if worst < TARGET_S else 'OVER'}"
+    )
     window.close()
     db.dispose()
     app.quit()

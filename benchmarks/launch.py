@@ -42,7 +42,9 @@ app.exec()
 
 def time_to_paint(command: list[str], env: dict) -> float:
     begin = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
     for line in proc.stdout:
         if line.strip() == "first-paint":
             elapsed = time.perf_counter() - begin
@@ -56,23 +58,38 @@ def time_to_paint(command: list[str], env: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--bundle", help="also time this PyInstaller bundle (packaging/dist/labbench/labbench)")
+    parser.add_argument(
+        "--bundle", help="also time this PyInstaller bundle (packaging/dist/labbench/labbench)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="labbench-launch-") as tmp:
-        env = dict(os.environ, LABBENCH_EXIT_AFTER_FIRST_PAINT="1", XDG_DATA_HOME=f"{tmp}/data", XDG_CONFIG_HOME=f"{tmp}/config")
+        env = dict(
+            os.environ,
+            LABBENCH_EXIT_AFTER_FIRST_PAINT="1",
+            XDG_DATA_HOME=f"{tmp}/data",
+            XDG_CONFIG_HOME=f"{tmp}/config",
+        )
         if not env.get("DISPLAY"):
             env["QT_QPA_PLATFORM"] = "offscreen"
         ours, bare, bundle = [], [], []
         for _ in range(args.repeat):  # interleaved: machine noise hits all alike
             bare.append(time_to_paint([sys.executable, "-c", BARE], env))
-            ours.append(time_to_paint([sys.executable, "-m", "labbench", "--db", f"{tmp}/launch.sqlite3"], env))
+            ours.append(
+                time_to_paint(
+                    [sys.executable, "-m", "labbench", "--db", f"{tmp}/launch.sqlite3"], env
+                )
+            )
             if args.bundle:
                 bundle.append(time_to_paint([args.bundle, "--db", f"{tmp}/launch.sqlite3"], env))
     platform = env.get("QT_QPA_PLATFORM", "xcb (DISPLAY set)")
     print(f"launch to first painted window, median of {args.repeat} ({platform}):")
-    print(f"  labbench main window            : {statistics.median(ours):.3f} s  (target <= 1 s; first run creates the database)")
+    print(
+        f"  labbench main window            : {statistics.median(ours):.3f} s  (target <= 1 s; first run creates the database)"
+    )
     print(f"  bare PySide6 + pyqtgraph window : {statistics.median(bare):.3f} s")
-    print(f"  ratio                           : {statistics.median(ours) / statistics.median(bare):.2f}")
+    print(
+        f"  ratio                           : {statistics.median(ours) / statistics.median(bare):.2f}"
+    )
     if bundle:
         print(f"  labbench bundle ({args.bundle}): {statistics.median(bundle):.3f} s")
 

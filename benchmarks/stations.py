@@ -80,14 +80,27 @@ def station(url: str, index: int, duration_s: float, out_path: str) -> None:
     while acquisition.stats.lines < sent and time.monotonic() < deadline:
         wait.wait(0.05)
     stats = acquisition.stop()
-    repo.finish_run(db, run.id, "recorded" if not stats.errors else "error", error_message="; ".join(stats.errors))
+    repo.finish_run(
+        db,
+        run.id,
+        "recorded" if not stats.errors else "error",
+        error_message="; ".join(stats.errors),
+    )
     os.close(master)
     os.close(slave)
     db.dispose()
-    Path(out_path).write_text(json.dumps({
-        "run_id": run.id, "sent": sent, "lines": stats.lines, "stalls": stats.storage_stalls,
-        "errors": stats.errors, "commit_s": list(acquisition.storage.commit_seconds),
-    }))
+    Path(out_path).write_text(
+        json.dumps(
+            {
+                "run_id": run.id,
+                "sent": sent,
+                "lines": stats.lines,
+                "stalls": stats.storage_stalls,
+                "errors": stats.errors,
+                "commit_s": list(acquisition.storage.commit_seconds),
+            }
+        )
+    )
 
 
 def _phase(server, stations: int, duration_s: float, first_index: int) -> dict:
@@ -101,8 +114,21 @@ def _phase(server, stations: int, duration_s: float, first_index: int) -> dict:
     db.dispose()
     outs = [tempfile.mktemp(suffix=".json") for _ in range(stations)]
     cpu_before = server.cpu_seconds()
-    procs = [subprocess.Popen([sys.executable, __file__, "--station-child", server.url, str(first_index + i),
-                               str(duration_s), outs[i]], cwd=ROOT) for i in range(stations)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--station-child",
+                server.url,
+                str(first_index + i),
+                str(duration_s),
+                outs[i],
+            ],
+            cwd=ROOT,
+        )
+        for i in range(stations)
+    ]
     began = time.monotonic()
     wait = threading.Event()
     wait.wait(duration_s / 2)
@@ -110,7 +136,10 @@ def _phase(server, stations: int, duration_s: float, first_index: int) -> dict:
     restart_began = time.monotonic()
     server.stop()
     server.start()
-    print(f"  server restarted at {restart_began - began:.1f} s (down {time.monotonic() - restart_began:.1f} s)", flush=True)
+    print(
+        f"  server restarted at {restart_began - began:.1f} s (down {time.monotonic() - restart_began:.1f} s)",
+        flush=True,
+    )
     cpu_before = server.cpu_seconds()
     for proc in procs:
         if proc.wait(timeout=duration_s + 600) != 0:
@@ -151,7 +180,9 @@ def _check(url: str, results: list[dict]) -> None:
             if seq.size != expected.size or not np.array_equal(seq, expected):
                 lost = np.setdiff1d(expected, seq).size
                 twice = seq.size - np.unique(seq).size
-                raise SystemExit(f"run {r['run_id']}: sent {r['sent']}, stored {seq.size} ({lost} lost, {twice} twice)")
+                raise SystemExit(
+                    f"run {r['run_id']}: sent {r['sent']}, stored {seq.size} ({lost} lost, {twice} twice)"
+                )
             run = repo.get_run(db, r["run_id"])
             if run.sample_count != r["sent"] * CHANNELS or run.status != "recorded":
                 raise SystemExit(f"run {r['run_id']}: {run.sample_count} samples, {run.status}")
@@ -166,8 +197,14 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=8)
-    parser.add_argument("--duration", type=float, default=600.0, help="seconds each station records (default 600)")
-    parser.add_argument("--baseline-duration", type=float, help="seconds of the one-station run (default: min(duration, 120))")
+    parser.add_argument(
+        "--duration", type=float, default=600.0, help="seconds each station records (default 600)"
+    )
+    parser.add_argument(
+        "--baseline-duration",
+        type=float,
+        help="seconds of the one-station run (default: min(duration, 120))",
+    )
     args = parser.parse_args()
     baseline_s = args.baseline_duration or min(args.duration, 120.0)
 
@@ -176,7 +213,9 @@ def main() -> None:
     server = PrivatePostgres()
     try:
         server.start()
-        print(f"{args.stations} stations x {CHANNELS} ch x {RATE_HZ} Hz for {args.duration:g} s, server restarted half way")
+        print(
+            f"{args.stations} stations x {CHANNELS} ch x {RATE_HZ} Hz for {args.duration:g} s, server restarted half way"
+        )
         many = _phase(server, args.stations, args.duration, 0)
         print(f"  {many['sent_lines']:,} lines sent, all stored once; {many['commits']:,} commits")
         print(f"1 station, same load, {baseline_s:g} s, server restarted half way")
@@ -186,8 +225,11 @@ def main() -> None:
         server.destroy()
     print()
     print(f"{'':28}{'1 station':>12}{f'{args.stations} stations':>14}{'ratio':>9}")
-    for key, label in (("p50_ms", "commit latency p50 (ms)"), ("p99_ms", "commit latency p99 (ms)"),
-                       ("cpu_per_station_min", "server CPU s/station/min")):
+    for key, label in (
+        ("p50_ms", "commit latency p50 (ms)"),
+        ("p99_ms", "commit latency p99 (ms)"),
+        ("cpu_per_station_min", "server CPU s/station/min"),
+    ):
         ratio = many[key] / one[key] if one[key] else float("nan")
         print(f"{label:28}{one[key]:12.2f}{many[key]:14.2f}{ratio:9.2f}")
     print(f"{'server CPU s (total)':28}{one['server_cpu_s']:12.2f}{many['server_cpu_s']:14.2f}")

@@ -54,11 +54,19 @@ def new_run(path: Path):
     return db, run_id
 
 
-def commit_batches(db, run_id: int, seconds: float, channels: int, rate: float) -> Iterator[CommitBatch]:
+def commit_batches(
+    db, run_id: int, seconds: float, channels: int, rate: float
+) -> Iterator[CommitBatch]:
     """The commit batches the storage link cuts from the reader's batches (times as the rig
     makes them, in order, every channel sampled at every line), one at a time."""
     rng = np.random.default_rng(7)
-    link = StorageLink(db, run_id, AcquisitionStats(), units={f"ch{c}": "V" for c in range(channels)}, on_fatal=print)
+    link = StorageLink(
+        db,
+        run_id,
+        AcquisitionStats(),
+        units={f"ch{c}": "V" for c in range(channels)},
+        on_fatal=print,
+    )
     per_commit = round(rate * COMMIT_INTERVAL_S)
     batches_per_commit = round(COMMIT_INTERVAL_S / BATCH_INTERVAL_S)
     for i in range(int(seconds / COMMIT_INTERVAL_S)):
@@ -66,7 +74,10 @@ def commit_batches(db, run_id: int, seconds: float, channels: int, rate: float) 
         commit = CommitBatch(i + 1)
         for t in np.array_split(t_commit, batches_per_commit):
             # each channel its own array of times, as the pipeline makes them
-            samples = {f"ch{c}": (t.copy(), 0.75 + 0.01 * rng.standard_normal(t.size)) for c in range(channels)}
+            samples = {
+                f"ch{c}": (t.copy(), 0.75 + 0.01 * rng.standard_normal(t.size))
+                for c in range(channels)
+            }
             link._take(commit, ("batch", SampleBatch(samples, {}, [], [], t.size, 0)))
         commit.counters = {"malformed_count": 0, "console_count": 0}  # as the spooler sets them
         yield commit
@@ -109,7 +120,8 @@ class RawSide:
         for name, pieces in parts.items():
             if name not in self.ids:
                 self.ids[name] = self.conn.execute(
-                    "INSERT INTO channels (run_id, name, unit, position) VALUES (?, ?, 'V', ?)", (self.run_id, name, len(self.ids))
+                    "INSERT INTO channels (run_id, name, unit, position) VALUES (?, ?, 'V', ?)",
+                    (self.run_id, name, len(self.ids)),
                 ).lastrowid
             t = np.concatenate([p[0] for p in pieces])
             v = np.concatenate([p[1] for p in pieces])
@@ -125,7 +137,9 @@ class RawSide:
         self.conn.close()
 
 
-def measure(tmp: Path, seconds: float, channels: int, rate: float, repeat: int) -> tuple[int, int, float, float]:
+def measure(
+    tmp: Path, seconds: float, channels: int, rate: float, repeat: int
+) -> tuple[int, int, float, float]:
     """(samples, commits, writer seconds, raw seconds), each side's seconds the sum over the
     commits of its best of ``repeat`` for that commit: on a shared machine a preemption
     lands on one commit of one side, and the best of several replays filters it out.
@@ -159,23 +173,37 @@ def measure(tmp: Path, seconds: float, channels: int, rate: float, repeat: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="recorded seconds replayed per rate")
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="recorded seconds replayed per rate"
+    )
     parser.add_argument("--channels", type=int, default=16)
-    parser.add_argument("--rates", type=float, nargs="+", default=[1000.0, 20000.0], help="samples/s per channel")
-    parser.add_argument("--repeat", type=int, default=5, help="replays; each commit counts its best of N, per side")
+    parser.add_argument(
+        "--rates", type=float, nargs="+", default=[1000.0, 20000.0], help="samples/s per channel"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="replays; each commit counts its best of N, per side"
+    )
     parser.add_argument("--tmpfs", action="store_true", help="put the database files in /dev/shm")
     args = parser.parse_args()
     where = "/dev/shm" if args.tmpfs else None
     with tempfile.TemporaryDirectory(prefix="labbench-bench-", dir=where) as tmp:
         os.environ["XDG_DATA_HOME"] = tmp  # the storage link's journal directory, never the user's
-        print(f"{args.channels} channels, {args.seconds:g} s of recording per rate, a reader batch every "
-              f"{BATCH_INTERVAL_S * 1e3:g} ms, a commit every {COMMIT_INTERVAL_S * 1e3:g} ms, "
-              f"databases in {Path(tmp).parent}; each commit's best of {args.repeat} replays")
+        print(
+            f"{args.channels} channels, {args.seconds:g} s of recording per rate, a reader batch every "
+            f"{BATCH_INTERVAL_S * 1e3:g} ms, a commit every {COMMIT_INTERVAL_S * 1e3:g} ms, "
+            f"databases in {Path(tmp).parent}; each commit's best of {args.repeat} replays"
+        )
         for rate in args.rates:
-            total, commits, writer_s, raw_s = measure(Path(tmp), args.seconds, args.channels, rate, args.repeat)
+            total, commits, writer_s, raw_s = measure(
+                Path(tmp), args.seconds, args.channels, rate, args.repeat
+            )
             writer_rate, raw_rate = total / writer_s, total / raw_s
-            print(f"{rate:,.0f} Hz: {total:,} samples, {commits:,} commits of {total // commits // args.channels:,} samples/channel")
-            print(f"  labbench forwarder    : {writer_rate / 1e6:8.2f} M samples/s  (target >= 5 M)")
+            print(
+                f"{rate:,.0f} Hz: {total:,} samples, {commits:,} commits of {total // commits // args.channels:,} samples/channel"
+            )
+            print(
+                f"  labbench forwarder    : {writer_rate / 1e6:8.2f} M samples/s  (target >= 5 M)"
+            )
             print(f"  raw sqlite3 baseline  : {raw_rate / 1e6:8.2f} M samples/s")
             print(f"  ratio labbench/raw    : {writer_rate / raw_rate:8.1%}  (target >= 50 %)")
 

@@ -30,15 +30,15 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+import numpy as np
+from sqlalchemy import insert
 
-from labbench import paths  # noqa: E402
-from labbench.acquisition.pipeline import BATCH_INTERVAL_S, COMMIT_INTERVAL_S  # noqa: E402
-from labbench.storage import models as m  # noqa: E402
-from labbench.storage import open_database  # noqa: E402
-from labbench.storage import repository as repo  # noqa: E402
-from labbench.storage.telemetry import TelemetryWriter, read_channel  # noqa: E402
+from labbench import paths
+from labbench.acquisition.pipeline import BATCH_INTERVAL_S, COMMIT_INTERVAL_S
+from labbench.storage import models as m
+from labbench.storage import open_database
+from labbench.storage import repository as repo
+from labbench.storage.telemetry import TelemetryWriter, read_channel
 
 RATE_HZ = 1000.0
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "labbench-bench"
@@ -50,7 +50,11 @@ def storage_fingerprint() -> str:
     from labbench.storage import chunks
 
     digest = hashlib.sha256(inspect.getsource(TelemetryWriter).encode())
-    for path in [Path(chunks.__file__), Path(m.__file__), *sorted((paths.migrations_dir() / "versions").glob("*.py"))]:
+    for path in [
+        Path(chunks.__file__),
+        Path(m.__file__),
+        *sorted((paths.migrations_dir() / "versions").glob("*.py")),
+    ]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
@@ -68,7 +72,10 @@ def write_big_run(db, samples: int, channels: int) -> int:
     for i, start in enumerate(range(0, per_channel, per_commit)):
         n = min(per_commit, per_channel - start)
         t_commit = (start + np.arange(n)) / RATE_HZ
-        v_commit = [0.75 + 0.01 * np.sin(i / 500 + c) + 0.002 * rng.standard_normal(n) + 0.001 * drift[:n] for c in range(channels)]
+        v_commit = [
+            0.75 + 0.01 * np.sin(i / 500 + c) + 0.002 * rng.standard_normal(n) + 0.001 * drift[:n]
+            for c in range(channels)
+        ]
         for part in np.array_split(np.arange(n), batches):
             if part.size:
                 a, b = part[0], part[-1] + 1
@@ -83,14 +90,21 @@ def write_big_run(db, samples: int, channels: int) -> int:
 def cached_big_run(cache: Path, samples: int, channels: int, regenerate: bool) -> tuple[Path, int]:
     """The path of a database holding the big run (made now if not cached) and the run id."""
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"stored-run-{samples}-{channels}ch-{int(RATE_HZ)}hz-{storage_fingerprint()}.sqlite3"
+    path = (
+        cache
+        / f"stored-run-{samples}-{channels}ch-{int(RATE_HZ)}hz-{storage_fingerprint()}.sqlite3"
+    )
     if path.exists() and not regenerate:
         db = open_database(str(path))
         run_id = repo.query_runs(db, limit=1)[0].id
         chunks = repo.counts(db, ("telemetry_chunks",))["telemetry_chunks"]
         db.dispose()
-        print(f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz): cached file {path}")
-        print(f"  ({chunks:,} chunk rows; written earlier by TelemetryWriter at the pipeline's cadence; --regenerate to rewrite)")
+        print(
+            f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz): cached file {path}"
+        )
+        print(
+            f"  ({chunks:,} chunk rows; written earlier by TelemetryWriter at the pipeline's cadence; --regenerate to rewrite)"
+        )
         return path, run_id
     for old in cache.glob(f"stored-run-{samples}-{channels}ch-*"):
         old.unlink()
@@ -103,10 +117,12 @@ def cached_big_run(cache: Path, samples: int, channels: int, regenerate: bool) -
     chunks = repo.counts(db, ("telemetry_chunks",))["telemetry_chunks"]
     db.dispose()
     shutil.move(partial, path)
-    print(f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz) written in "
-          f"{time.perf_counter() - begin:.0f} s by TelemetryWriter: an append per channel every "
-          f"{BATCH_INTERVAL_S * 1e3:g} ms, a commit every {COMMIT_INTERVAL_S * 1e3:g} ms ({chunks:,} chunk rows); "
-          f"cached as {path}")
+    print(
+        f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz) written in "
+        f"{time.perf_counter() - begin:.0f} s by TelemetryWriter: an append per channel every "
+        f"{BATCH_INTERVAL_S * 1e3:g} ms, a commit every {COMMIT_INTERVAL_S * 1e3:g} ms ({chunks:,} chunk rows); "
+        f"cached as {path}"
+    )
     return path, run_id
 
 
@@ -124,7 +140,13 @@ def time_overview(db, run_id: int) -> float:
     app.processEvents()
     done = []
     begin = time.perf_counter()
-    detail.open_run(run_id, on_loaded=lambda: (detail.plots.layout_widget.viewport().repaint(), done.append(time.perf_counter())))
+    detail.open_run(
+        run_id,
+        on_loaded=lambda: (
+            detail.plots.layout_widget.viewport().repaint(),
+            done.append(time.perf_counter()),
+        ),
+    )
     while not done:
         app.processEvents()
         time.sleep(0.001)
@@ -142,18 +164,34 @@ def insert_runs(db, count: int) -> None:
     sled = repo.add_dut(db, "sled", "HIST-S")
     plan = repo.store_plan_version(db, "bench-plan", "1", "chip", "x")
     station = repo.ensure_station(db, "bench-st")
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     statuses = ["passed", "passed", "passed", "marginal", "failed", "error", "aborted"]
     rows = []
     for i in range(count):
         moment = start + dt.timedelta(minutes=i)
-        rows.append(dict(
-            dut_id=chip.id if i % 3 else sled.id, plan_id=plan.id, station_id=station.id, operator=f"op{i % 7}",
-            device="mock://nominal", profile="default", software_version="bench", host="bench", pid=None,
-            started_at=moment, t0_ns=repo.to_epoch_ns(moment), ended_at=moment + dt.timedelta(seconds=30),
-            status=statuses[i % len(statuses)], sample_count=i, malformed_count=0, console_count=0,
-            violation_count=0, failed_items=0, error_message="",
-        ))
+        rows.append(
+            dict(
+                dut_id=chip.id if i % 3 else sled.id,
+                plan_id=plan.id,
+                station_id=station.id,
+                operator=f"op{i % 7}",
+                device="mock://nominal",
+                profile="default",
+                software_version="bench",
+                host="bench",
+                pid=None,
+                started_at=moment,
+                t0_ns=repo.to_epoch_ns(moment),
+                ended_at=moment + dt.timedelta(seconds=30),
+                status=statuses[i % len(statuses)],
+                sample_count=i,
+                malformed_count=0,
+                console_count=0,
+                violation_count=0,
+                failed_items=0,
+                error_message="",
+            )
+        )
     with db.engine.begin() as conn:
         for a in range(0, count, 10_000):
             conn.execute(insert(m.Run.__table__), rows[a : a + 10_000])
@@ -164,8 +202,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100_000_000)
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--runs", type=int, default=100_000)
-    parser.add_argument("--cache", type=Path, default=CACHE_DIR, help="where the big run's database is kept")
-    parser.add_argument("--regenerate", action="store_true", help="write the big run again even if cached")
+    parser.add_argument(
+        "--cache", type=Path, default=CACHE_DIR, help="where the big run's database is kept"
+    )
+    parser.add_argument(
+        "--regenerate", action="store_true", help="write the big run again even if cached"
+    )
     args = parser.parse_args()
     path, run_id = cached_big_run(args.cache, args.samples, args.channels, args.regenerate)
     with tempfile.TemporaryDirectory(prefix="labbench-bench-") as tmp:
@@ -185,7 +227,10 @@ def main() -> None:
             ("first page (newest 200)", {}),
             ("filtered: verdict failed", {"status": "failed"}),
             ("filtered: text 'op3'", {"text": "op3"}),
-            ("sorted by DUT, page 100", {"sort": "dut_serial", "descending": False, "offset": 20_000}),
+            (
+                "sorted by DUT, page 100",
+                {"sort": "dut_serial", "descending": False, "offset": 20_000},
+            ),
         ):
             begin = time.perf_counter()
             rows = repo.query_runs(db, limit=200, **kwargs)
@@ -193,7 +238,9 @@ def main() -> None:
         begin = time.perf_counter()
         total = repo.counts(db, ("runs",))["runs"]
         count_time = time.perf_counter() - begin
-        print(f"history with {total:,} runs (baseline: counting them all takes {count_time * 1e3:.1f} ms):")
+        print(
+            f"history with {total:,} runs (baseline: counting them all takes {count_time * 1e3:.1f} ms):"
+        )
         for name, (seconds, n) in timings.items():
             print(f"  {name:28s}: {seconds * 1e3:7.1f} ms ({n} rows)")
         db.dispose()

@@ -19,16 +19,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtCore import QTimer
 
-from labbench import paths  # noqa: E402
-from labbench.demo import open_demo_database  # noqa: E402
-from labbench.protocols.profile import load_profile  # noqa: E402
-from labbench.runs.plan import load_plan  # noqa: E402
-from labbench.runs.sequencer import RunRequest, run_plan  # noqa: E402
-from labbench.storage import repository as repo  # noqa: E402
-from labbench.ui.app import make_application  # noqa: E402
-from labbench.ui.main_window import MainWindow  # noqa: E402
+from labbench import paths
+from labbench.demo import open_demo_database
+from labbench.protocols.profile import load_profile
+from labbench.runs.plan import load_plan
+from labbench.runs.sequencer import RunRequest, run_plan
+from labbench.storage import repository as repo
+from labbench.ui.app import make_application
+from labbench.ui.main_window import MainWindow
 
 SIZES = ("1600x1000", "1280x720")
 README_SIZE = "1600x1000"
@@ -42,7 +42,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.size is None:
         for size in SIZES:
-            code = subprocess.call([sys.executable, __file__, "--out", args.out, "--theme", args.theme, "--size", size])
+            code = subprocess.call(
+                [sys.executable, __file__, "--out", args.out, "--theme", args.theme, "--size", size]
+            )
             if code:
                 return code
         return 0
@@ -59,14 +61,28 @@ def main() -> int:
     profile = load_profile("bringup-rig")
     # Some history first: a passed and a noisy run of the second demo sled.
     for scenario in ("nominal", "noisy"):
-        run_plan(db, RunRequest(plan, sled, f"mock://{scenario}?rate=200&power=off&seed=3", profile, "ana", "bench-1"))
+        run_plan(
+            db,
+            RunRequest(
+                plan,
+                sled,
+                f"mock://{scenario}?rate=200&power=off&seed=3",
+                profile,
+                "ana",
+                "bench-1",
+            ),
+        )
 
     window = MainWindow(db, demo=True)
     window.set_theme(args.theme)
     window.resize(*size)
     window.show()
     dut = repo.find_dut(db, "SLD-A1-0007")
-    window.start_request(RunRequest(plan, dut, "mock://rail-droop?rate=200&power=off&seed=7", profile, "ana", "bench-1"))
+    window.start_request(
+        RunRequest(
+            plan, dut, "mock://rail-droop?rate=200&power=off&seed=7", profile, "ana", "bench-1"
+        )
+    )
 
     def save(widget, name: str) -> None:
         path = out / name.replace(".png", f"{suffix}.png")
@@ -116,7 +132,9 @@ def main() -> int:
         QTimer.singleShot(500, open_failed)
 
     QTimer.singleShot(4200, lambda: save(window, "live-run.png"))
-    window.controller.run_finished.connect(lambda _: QTimer.singleShot(700, lambda: (save(window, "failed-run.png"), history_shot())))
+    window.controller.run_finished.connect(
+        lambda _: QTimer.singleShot(700, lambda: (save(window, "failed-run.png"), history_shot()))
+    )
     app.exec()
     window.close()
     db.dispose()

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 import threading
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from labbench import __version__
 
@@ -50,15 +50,22 @@ def _add_db_option(parser: argparse.ArgumentParser, *, top_level: bool = False) 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labbench", description="Silicon bring-up workbench.")
     parser.add_argument("--version", action="version", version=f"labbench {__version__}")
-    parser.add_argument("--demo", action="store_true", help="open the app on a scratch database with example data")
-    parser.add_argument("--smoke-test", action="store_true",
-                        help="open the main window offscreen, run a short plan on a simulated rig, exit 0 if all works")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the app on a scratch database with example data"
+    )
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="open the main window offscreen, run a short plan on a simulated rig, exit 0 if all works",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     _add_db_option(parser, top_level=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True, parser_class=_Parser)
+    db_commands = db.add_subparsers(
+        dest="db_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
     for name, text in (
         ("upgrade", "bring the database schema up to date"),
         ("current", "print the database's schema revision"),
@@ -68,19 +75,35 @@ def build_parser() -> argparse.ArgumentParser:
     ports = commands.add_parser("ports", help="list serial ports")
     ports.add_argument("--json", action="store_true", help="print a JSON list")
 
-    mock = commands.add_parser("mock-rig", help="serve a simulated rig on a pseudo-terminal (prints its path first)")
-    mock.add_argument("--scenario", default="nominal", help="nominal, rail-droop, overtemp, noisy, disconnect, garbage; parameters as SCENARIO?key=value&...")
-    mock.add_argument("--rate", type=float, help="telemetry lines per second (0.1 to 20000; default 100)")
+    mock = commands.add_parser(
+        "mock-rig", help="serve a simulated rig on a pseudo-terminal (prints its path first)"
+    )
+    mock.add_argument(
+        "--scenario",
+        default="nominal",
+        help="nominal, rail-droop, overtemp, noisy, disconnect, garbage; parameters as SCENARIO?key=value&...",
+    )
+    mock.add_argument(
+        "--rate", type=float, help="telemetry lines per second (0.1 to 20000; default 100)"
+    )
     mock.add_argument("--seed", type=int, help="random seed (default 0)")
-    mock.add_argument("--link", help="path of the symlink to create (default: a new temporary folder)")
-    mock.add_argument("--duration", type=float, help="stop after this many seconds (default: until interrupted)")
+    mock.add_argument(
+        "--link", help="path of the symlink to create (default: a new temporary folder)"
+    )
+    mock.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: until interrupted)"
+    )
 
     rec = commands.add_parser("record", help="record telemetry into a run without a plan")
     rec.add_argument("--device", required=True, help="serial port, pyserial URL or mock://SCENARIO")
-    rec.add_argument("--dut", required=True, metavar="SERIAL", help="serial number of the sled or chip")
+    rec.add_argument(
+        "--dut", required=True, metavar="SERIAL", help="serial number of the sled or chip"
+    )
     rec.add_argument("--duration", required=True, type=float, metavar="S", help="seconds to record")
     rec.add_argument("--profile", help="rig profile name or .toml path (default: default)")
-    rec.add_argument("--new-dut", choices=("sled", "chip"), help="register the DUT as this kind if it is unknown")
+    rec.add_argument(
+        "--new-dut", choices=("sled", "chip"), help="register the DUT as this kind if it is unknown"
+    )
     rec.add_argument("--operator", default=os.environ.get("USER", ""))
     rec.add_argument("--station", help="station name (default: this host's name)")
     rec.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -88,18 +111,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a test plan headless")
     run.add_argument("--plan", required=True, metavar="FILE", help="plan file (TOML)")
-    run.add_argument("--dut", required=True, metavar="SERIAL", help="serial number of the sled or chip")
+    run.add_argument(
+        "--dut", required=True, metavar="SERIAL", help="serial number of the sled or chip"
+    )
     run.add_argument("--device", required=True, help="serial port, pyserial URL or mock://SCENARIO")
     run.add_argument("--profile", help="rig profile name or .toml path (default: default)")
     run.add_argument("--operator", default=os.environ.get("USER", ""))
     run.add_argument("--station", help="station name (default: this host's name)")
-    run.add_argument("--manual", action="append", default=[], metavar="NAME=VALUE", help="value of a manual entry of the plan (repeatable)")
-    run.add_argument("--new-dut", choices=("sled", "chip"), help="register the DUT as this kind if it is unknown")
-    run.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    run.add_argument(
+        "--manual",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a manual entry of the plan (repeatable)",
+    )
+    run.add_argument(
+        "--new-dut", choices=("sled", "chip"), help="register the DUT as this kind if it is unknown"
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the summary"
+    )
     _add_db_option(run)
 
     plan = commands.add_parser("plan", help="test plans")
-    plan_commands = plan.add_subparsers(dest="plan_command", metavar="ACTION", required=True, parser_class=_Parser)
+    plan_commands = plan.add_subparsers(
+        dest="plan_command", metavar="ACTION", required=True, parser_class=_Parser
+    )
     check = plan_commands.add_parser("check", help="validate a plan file")
     check.add_argument("file", metavar="FILE")
 
@@ -107,14 +144,25 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("run_id", type=int, metavar="RUN_ID")
     exp.add_argument("--report", required=True, metavar="FILE", help="run report CSV")
     exp.add_argument("--telemetry", metavar="FILE", help="telemetry CSV")
-    exp.add_argument("--layout", choices=("wide", "long"), default="wide", help="telemetry layout (default: wide)")
+    exp.add_argument(
+        "--layout",
+        choices=("wide", "long"),
+        default="wide",
+        help="telemetry layout (default: wide)",
+    )
     _add_db_option(exp)
 
     runs = commands.add_parser("runs", help="list runs")
     runs.add_argument("--dut", metavar="SERIAL")
     runs.add_argument("--plan", metavar="NAME")
-    runs.add_argument("--verdict", metavar="STATUS", help="passed, marginal, failed, error, aborted, interrupted, recorded, running")
-    runs.add_argument("--since", metavar="DATE", help="ISO date or time (UTC unless it says otherwise)")
+    runs.add_argument(
+        "--verdict",
+        metavar="STATUS",
+        help="passed, marginal, failed, error, aborted, interrupted, recorded, running",
+    )
+    runs.add_argument(
+        "--since", metavar="DATE", help="ISO date or time (UTC unless it says otherwise)"
+    )
     runs.add_argument("--csv", metavar="FILE", help="write one row per run to FILE")
     runs.add_argument("--json", action="store_true", help="print a JSON list")
     _add_db_option(runs)
@@ -122,13 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep = commands.add_parser("reparse", help="rebuild a run's telemetry from its raw bytes")
     rep.add_argument("run_id", type=int, metavar="RUN_ID")
     rep.add_argument("--profile", required=True, help="rig profile name or .toml path")
-    rep.add_argument("--user", default=os.environ.get("USER", "") or "unknown", help="who does it (audit trail)")
+    rep.add_argument(
+        "--user", default=os.environ.get("USER", "") or "unknown", help="who does it (audit trail)"
+    )
     rep.add_argument("--reason", default="", help="why (audit trail)")
     _add_db_option(rep)
     return parser
 
 
-def _db_target(args: argparse.Namespace) -> Optional[str]:
+def _db_target(args: argparse.Namespace) -> str | None:
     return getattr(args, "db", None)
 
 
@@ -137,14 +187,22 @@ def _cmd_db(args: argparse.Namespace) -> int:
 
     if args.db_command == "path":
         url = engine.resolve_url(_db_target(args))
-        print(url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True))
+        print(
+            url.database
+            if url.get_backend_name() == "sqlite"
+            else url.render_as_string(hide_password=True)
+        )
         return EXIT_OK
     if args.db_command == "current":
         db = engine.open_database(_db_target(args), migrate=False)
         try:
             revision = engine.current_revision(db.engine)
             head = engine.head_revision()
-            state = "up to date" if revision == head else f"labbench {__version__} upgrades it to {head}"
+            state = (
+                "up to date"
+                if revision == head
+                else f"labbench {__version__} upgrades it to {head}"
+            )
             print(f"{revision or '(empty)'} ({state})")
         finally:
             db.dispose()
@@ -157,7 +215,7 @@ def _cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_profile(name: Optional[str]):
+def _load_profile(name: str | None):
     from labbench.protocols.profile import ProfileError, load_profile
 
     try:
@@ -171,7 +229,11 @@ def _cmd_ports(args: argparse.Namespace) -> int:
 
     ports = list_ports()
     if args.json:
-        print(json.dumps([{"device": d, "description": desc, "hwid": hwid} for d, desc, hwid in ports]))
+        print(
+            json.dumps(
+                [{"device": d, "description": desc, "hwid": hwid} for d, desc, hwid in ports]
+            )
+        )
         return EXIT_OK
     if not ports:
         print("no serial ports found (simulated rigs: mock://nominal, mock://rail-droop, ...)")
@@ -189,7 +251,9 @@ def _cmd_mock_rig(args: argparse.Namespace) -> int:
     try:
         params = RigParams.from_device(args.scenario)
         if args.rate is not None:
-            params = RigParams.from_device(f"{args.scenario}{'&' if '?' in args.scenario else '?'}rate={args.rate}")
+            params = RigParams.from_device(
+                f"{args.scenario}{'&' if '?' in args.scenario else '?'}rate={args.rate}"
+            )
         if args.seed is not None:
             params.seed = args.seed
     except ScenarioError as exc:
@@ -201,7 +265,13 @@ def _cmd_mock_rig(args: argparse.Namespace) -> int:
     def _ready(link: Path) -> None:
         print(link, flush=True)
 
-    sent = serve(params, Path(args.link) if args.link else None, stop=stop, ready=_ready, duration_s=args.duration)
+    sent = serve(
+        params,
+        Path(args.link) if args.link else None,
+        stop=stop,
+        ready=_ready,
+        duration_s=args.duration,
+    )
     print(f"mock rig stopped after {sent} telemetry lines", file=sys.stderr)
     return EXIT_OK
 
@@ -214,7 +284,10 @@ def _open_db(args: argparse.Namespace):
     if db.read_only:
         return db  # runs left running stay so until labbench may write the database
     for run_id in mark_interrupted_runs(db):
-        print(f"labbench: run {run_id} was left running by a process that died; marked interrupted (data kept)", file=sys.stderr)
+        print(
+            f"labbench: run {run_id} was left running by a process that died; marked interrupted (data kept)",
+            file=sys.stderr,
+        )
     return db
 
 
@@ -233,9 +306,16 @@ def _cmd_record(args: argparse.Namespace) -> int:
         stop, give_up = interrupts()
         try:
             summary = record(
-                db, device=args.device, dut=dut, duration_s=args.duration, profile=profile,
-                operator=args.operator, station=args.station or socket.gethostname(), stop=stop,
-                give_up=give_up, on_storage=storage_printer,
+                db,
+                device=args.device,
+                dut=dut,
+                duration_s=args.duration,
+                profile=profile,
+                operator=args.operator,
+                station=args.station or socket.gethostname(),
+                stop=stop,
+                give_up=give_up,
+                on_storage=storage_printer,
             )
         except DeviceError as exc:
             raise UsageError(str(exc)) from None
@@ -247,11 +327,18 @@ def _cmd_record(args: argparse.Namespace) -> int:
         print(
             f"run {summary.run_id} {summary.status}: {summary.samples} samples from {summary.lines} lines, "
             f"{summary.malformed} malformed, {summary.console} console lines"
-            + (f", {summary.disconnects} disconnects, {summary.reconnects} reconnects" if summary.disconnects else "")
+            + (
+                f", {summary.disconnects} disconnects, {summary.reconnects} reconnects"
+                if summary.disconnects
+                else ""
+            )
             + (f", {summary.storage_stalls} storage stalls" if summary.storage_stalls else "")
         )
         if summary.error:
-            print(f"labbench: run {summary.run_id} ended as {summary.status} because {summary.error}.", file=sys.stderr)
+            print(
+                f"labbench: run {summary.run_id} ended as {summary.status} because {summary.error}.",
+                file=sys.stderr,
+            )
     return EXIT_OK if summary.status == "recorded" else EXIT_RUN_ERROR
 
 
@@ -284,13 +371,15 @@ def _manual_values(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _find_or_register_dut(db, serial: str, new_kind: Optional[str]):
+def _find_or_register_dut(db, serial: str, new_kind: str | None):
     from labbench.storage import repository as repo
 
     dut = repo.find_dut(db, serial)
     if dut is None:
         if not new_kind:
-            raise UsageError(f"The DUT {serial!r} is not registered; add --new-dut chip (or sled) to register it.")
+            raise UsageError(
+                f"The DUT {serial!r} is not registered; add --new-dut chip (or sled) to register it."
+            )
         dut = repo.add_dut(db, new_kind, serial)
     return dut
 
@@ -320,7 +409,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     known = {m.name for step in plan.steps for m in step.manuals}
     unknown = sorted(set(manual) - known)
     if unknown:
-        raise UsageError(f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name.")
+        raise UsageError(
+            f"--manual {unknown[0]!r}: the plan {plan.name!r} has no manual entry of that name."
+        )
     _warn_unfed_channels(plan, profile, args.device)
     db = _open_db(args)
     writable(db)
@@ -329,42 +420,88 @@ def _cmd_run(args: argparse.Namespace) -> int:
     def on_violation(position, channel, excursion):
         if not args.json:
             step = plan.steps[position].name
-            print(f"  VIOLATION {step}: {channel} {excursion.bound} at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})", flush=True)
+            print(
+                f"  VIOLATION {step}: {channel} {excursion.bound} at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})",
+                flush=True,
+            )
 
     def on_step(position, step):
         if not args.json:
-            print(f"step {position + 1}/{len(plan.steps)} {step.name} ({step.duration_s:g} s)", flush=True)
+            print(
+                f"step {position + 1}/{len(plan.steps)} {step.name} ({step.duration_s:g} s)",
+                flush=True,
+            )
 
     try:
         dut = _find_or_register_dut(db, args.dut, args.new_dut)
-        request = RunRequest(plan, dut, args.device, profile, args.operator, args.station or socket.gethostname(), manual)
-        outcome = run_plan(db, request, stop=stop, on_violation=on_violation, on_step=on_step,
-                           give_up=give_up, on_storage=storage_printer)
+        request = RunRequest(
+            plan,
+            dut,
+            args.device,
+            profile,
+            args.operator,
+            args.station or socket.gethostname(),
+            manual,
+        )
+        outcome = run_plan(
+            db,
+            request,
+            stop=stop,
+            on_violation=on_violation,
+            on_step=on_step,
+            give_up=give_up,
+            on_storage=storage_printer,
+        )
         run = repo.get_run(db, outcome.run_id)
     except (DeviceError, repo.RecordError) as exc:
         raise UsageError(str(exc)) from None
     finally:
         db.dispose()
     violations = [
-        {"step": step, "channel": v.channel, "start_s": v.start_s, "end_s": v.end_s, "extreme": v.extreme, "bound": v.bound}
+        {
+            "step": step,
+            "channel": v.channel,
+            "start_s": v.start_s,
+            "end_s": v.end_s,
+            "extreme": v.extreme,
+            "bound": v.bound,
+        }
         for step, v in outcome.violations
     ]
     if args.json:
-        print(json.dumps({
-            "run_id": outcome.run_id, "verdict": outcome.status, "samples": run.sample_count,
-            "malformed": run.malformed_count, "violations": violations,
-            "steps": [{"name": s.name, "verdict": s.verdict} for s in outcome.steps],
-        }, allow_nan=True))
+        print(
+            json.dumps(
+                {
+                    "run_id": outcome.run_id,
+                    "verdict": outcome.status,
+                    "samples": run.sample_count,
+                    "malformed": run.malformed_count,
+                    "violations": violations,
+                    "steps": [{"name": s.name, "verdict": s.verdict} for s in outcome.steps],
+                },
+                allow_nan=True,
+            )
+        )
     else:
         for step in outcome.steps:
             print(f"{step.verdict.upper():9} {step.name}")
             for item in step.criteria:
                 if item.verdict != "passed":
-                    print(f"          {item.verdict:9} {item.kind} {item.name}" + ("" if item.value is None else f" = {item.value!r}"))
-        print(f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, {len(violations)} violations, {run.malformed_count} malformed lines)")
+                    print(
+                        f"          {item.verdict:9} {item.kind} {item.name}"
+                        + ("" if item.value is None else f" = {item.value!r}")
+                    )
+        print(
+            f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, {len(violations)} violations, {run.malformed_count} malformed lines)"
+        )
         if run.error_message:
-            print(f"labbench: run {outcome.run_id} ended as {outcome.status} because {run.error_message}.", file=sys.stderr)
-    return {"passed": EXIT_OK, "marginal": EXIT_OK, "failed": EXIT_FAILED}.get(outcome.status, EXIT_RUN_ERROR)
+            print(
+                f"labbench: run {outcome.run_id} ended as {outcome.status} because {run.error_message}.",
+                file=sys.stderr,
+            )
+    return {"passed": EXIT_OK, "marginal": EXIT_OK, "failed": EXIT_FAILED}.get(
+        outcome.status, EXIT_RUN_ERROR
+    )
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -374,9 +511,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         plan = load_plan(args.file)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
-    items = sum(len(s.limits) + len(s.measures) + len(s.results) + len(s.manuals) for s in plan.steps)
-    print(f"{args.file}: plan {plan.name!r} version {plan.version} for a {plan.dut_kind}: "
-          f"{len(plan.steps)} steps, {items} judged items, {plan.duration_s:g} s")
+    items = sum(
+        len(s.limits) + len(s.measures) + len(s.results) + len(s.manuals) for s in plan.steps
+    )
+    print(
+        f"{args.file}: plan {plan.name!r} version {plan.version} for a {plan.dut_kind}: "
+        f"{len(plan.steps)} steps, {items} judged items, {plan.duration_s:g} s"
+    )
     return EXIT_OK
 
 
@@ -385,17 +526,31 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     db = _open_db(args)
     try:
-        written = export_run(db, args.run_id, report=args.report, telemetry=args.telemetry, layout=args.layout)
+        written = export_run(
+            db, args.run_id, report=args.report, telemetry=args.telemetry, layout=args.layout
+        )
     except ExportError as exc:
         raise UsageError(str(exc)) from None
     finally:
         db.dispose()
-    print(f"run {args.run_id}: report {args.report}" + (f", telemetry {args.telemetry} ({written} samples, {args.layout})" if args.telemetry else ""))
+    print(
+        f"run {args.run_id}: report {args.report}"
+        + (
+            f", telemetry {args.telemetry} ({written} samples, {args.layout})"
+            if args.telemetry
+            else ""
+        )
+    )
     return EXIT_OK
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from labbench.export.csv_report import RUN_LIST_COLUMNS, ExportError, run_list_rows, write_run_list
+    from labbench.export.csv_report import (
+        RUN_LIST_COLUMNS,
+        ExportError,
+        run_list_rows,
+        write_run_list,
+    )
 
     since = None
     if args.since:
@@ -404,9 +559,11 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         try:
             since = dt.datetime.fromisoformat(args.since)
         except ValueError:
-            raise UsageError(f"--since {args.since!r} is not an ISO date or time (e.g. 2026-11-25 or 2026-11-25T14:00).") from None
+            raise UsageError(
+                f"--since {args.since!r} is not an ISO date or time (e.g. 2026-11-25 or 2026-11-25T14:00)."
+            ) from None
         if since.tzinfo is None:
-            since = since.replace(tzinfo=dt.timezone.utc)
+            since = since.replace(tzinfo=dt.UTC)
     db = _open_db(args)
     try:
         filters = dict(dut=args.dut, plan=args.plan, verdict=args.verdict, since=since)
@@ -424,7 +581,9 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             r = dict(zip(RUN_LIST_COLUMNS, row))
-            print(f"{r['run_id']:>6}  {r['start_utc'][:19]}  {r['verdict']:<11} {r['dut']:<20} {r['plan'] or '-'} {r['plan_version'] or ''}")
+            print(
+                f"{r['run_id']:>6}  {r['start_utc'][:19]}  {r['verdict']:<11} {r['dut']:<20} {r['plan'] or '-'} {r['plan_version'] or ''}"
+            )
     return EXIT_OK
 
 
@@ -439,7 +598,9 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     try:
         from labbench.ui.app import run_app
     except ImportError as exc:
-        raise UsageError(f"The desktop app cannot start because Qt could not be loaded ({exc}).") from None
+        raise UsageError(
+            f"The desktop app cannot start because Qt could not be loaded ({exc})."
+        ) from None
     return run_app(db_target=_db_target(args), demo=args.demo)
 
 
@@ -448,7 +609,7 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 _RUN_COMMANDS = ("record", "run")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     from labbench.storage.engine import DatabaseError, DatabaseFault, StorageError, first_line
 
     parser = build_parser()
@@ -483,7 +644,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_RUN_ERROR if args.command in _RUN_COMMANDS else EXIT_USAGE
     except DatabaseFault as exc:
         log.debug("database failure", exc_info=True)
-        what = "the run could not be recorded" if args.command in _RUN_COMMANDS else "the command could not use it"
+        what = (
+            "the run could not be recorded"
+            if args.command in _RUN_COMMANDS
+            else "the command could not use it"
+        )
         print(f"labbench: the database failed and {what}: {first_line(exc)}.", file=sys.stderr)
         return EXIT_RUN_ERROR if args.command in _RUN_COMMANDS else EXIT_USAGE
     except KeyboardInterrupt:

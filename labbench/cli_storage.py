@@ -39,6 +39,10 @@ def interrupts() -> tuple[threading.Event, threading.Event]:
 
 
 def storage_printer(kind: str, sentence: str) -> None:
-    label = {"storage_stall": "storage stalled", "storage_back": "storage back", "storage_wait": "storage"}[kind]
+    label = {
+        "storage_stall": "storage stalled",
+        "storage_back": "storage back",
+        "storage_wait": "storage",
+    }[kind]
     extra = "; Ctrl-C again to stop waiting" if kind == "storage_wait" else ""
     print(f"labbench: {label}: {sentence}{extra}", file=sys.stderr, flush=True)

@@ -26,13 +26,24 @@ DEMO_CHIPS = (
 def seed_demo_inventory(db: Database) -> None:
     """Register the demo sleds and chips and seat the first four chips in the first sled."""
     sleds = [
-        repo.add_dut(db, "sled", serial, part=part, generation=gen, slot_count=slots, notes="demo sled")
+        repo.add_dut(
+            db, "sled", serial, part=part, generation=gen, slot_count=slots, notes="demo sled"
+        )
         for serial, part, gen, slots in DEMO_SLEDS
     ]
     chips = [
         repo.add_dut(
-            db, "chip", serial, part="ACC-1", generation=rev[0], silicon_rev=rev, lot=lot, wafer=wafer,
-            wafer_x=x, wafer_y=y, notes="demo chip",
+            db,
+            "chip",
+            serial,
+            part="ACC-1",
+            generation=rev[0],
+            silicon_rev=rev,
+            lot=lot,
+            wafer=wafer,
+            wafer_x=x,
+            wafer_y=y,
+            notes="demo chip",
         )
         for serial, rev, lot, wafer, x, y in DEMO_CHIPS
     ]

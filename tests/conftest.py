@@ -70,7 +70,9 @@ def pg_admin():
     try:
         conn = psycopg.connect(autocommit=True, connect_timeout=5, **params)
     except Exception as exc:
-        _pg_unavailable(f"the PostgreSQL server at {sa_url.host}:{sa_url.port} is not reachable ({exc})")
+        _pg_unavailable(
+            f"the PostgreSQL server at {sa_url.host}:{sa_url.port} is not reachable ({exc})"
+        )
     yield conn, sa_url
     conn.close()
 
@@ -82,7 +84,9 @@ def pg_url(pg_admin):
     name = f"labbench_test_{uuid.uuid4().hex[:12]}"
     conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield sa_url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+        yield sa_url.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False
+        )
     finally:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -112,9 +116,23 @@ def mock_rig_process(tmp_path):
     def start(scenario: str = "nominal", rate: float = 100.0, seed: int = 0) -> str:
         link = tmp_path / f"rig{len(started)}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "labbench", "mock-rig", "--scenario", scenario, "--rate", str(rate),
-             "--seed", str(seed), "--link", str(link)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "labbench",
+                "mock-rig",
+                "--scenario",
+                scenario,
+                "--rate",
+                str(rate),
+                "--seed",
+                str(seed),
+                "--link",
+                str(link),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         started.append(proc)
         first = proc.stdout.readline().strip()

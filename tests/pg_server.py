@@ -15,9 +15,10 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Optional
 
-PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+PG_BIN_DIRS = sorted(
+    Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True
+)
 
 
 def _free_port() -> int:
@@ -27,9 +28,11 @@ def _free_port() -> int:
 
 
 class PrivatePostgres:
-    def __init__(self, port: Optional[int] = None):
+    def __init__(self, port: int | None = None):
         if not PG_BIN_DIRS:
-            raise RuntimeError("PostgreSQL's server binaries are not installed (/usr/lib/postgresql/*/bin)")
+            raise RuntimeError(
+                "PostgreSQL's server binaries are not installed (/usr/lib/postgresql/*/bin)"
+            )
         self.bin = PG_BIN_DIRS[0]
         self.port = port or _free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="labbench-pg-"))
@@ -37,8 +40,20 @@ class PrivatePostgres:
         self.log = self.dir / "server.log"
         user = pwd.getpwnam("postgres")
         os.chown(self.dir, user.pw_uid, user.pw_gid)
-        self._as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                           "--no-sync", "-E", "UTF8"])
+        self._as_postgres(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]
+        )
         self.frozen = False
 
     @property
@@ -48,17 +63,34 @@ class PrivatePostgres:
     def _as_postgres(self, argv: list[str]) -> None:
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--"] + argv
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir)
+        subprocess.run(
+            argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-        self._as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                           "-w", "-t", "60", "start"])
+        self._as_postgres(
+            [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
 
     def stop(self, mode: str = "fast") -> None:
         if self.frozen:
             self.thaw()
-        self._as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop"])
+        self._as_postgres(
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop"]
+        )
 
     def restart(self) -> None:
         self.stop()

@@ -17,7 +17,13 @@ def _run(*args: str, env_db: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     if env_db is not None:
         env["LABBENCH_DB"] = env_db
-    return subprocess.run([sys.executable, "-m", "labbench", *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "labbench", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_version():
@@ -27,11 +33,16 @@ def test_version():
 
 def test_db_path_default_env_and_option(isolated_user_dirs, tmp_path, capsys):
     assert main(["db", "path"]) == 0
-    assert capsys.readouterr().out.strip() == str(isolated_user_dirs / "data" / "labbench" / "labbench.sqlite3")
+    assert capsys.readouterr().out.strip() == str(
+        isolated_user_dirs / "data" / "labbench" / "labbench.sqlite3"
+    )
     result = _run("db", "path", env_db=str(tmp_path / "env.sqlite3"))
     assert result.stdout.strip() == str(tmp_path / "env.sqlite3")
     # --db wins over LABBENCH_DB, before or after the sub-command.
-    for args in (("--db", str(tmp_path / "opt.sqlite3"), "db", "path"), ("db", "path", "--db", str(tmp_path / "opt.sqlite3"))):
+    for args in (
+        ("--db", str(tmp_path / "opt.sqlite3"), "db", "path"),
+        ("db", "path", "--db", str(tmp_path / "opt.sqlite3")),
+    ):
         result = _run(*args, env_db=str(tmp_path / "env.sqlite3"))
         assert result.stdout.strip() == str(tmp_path / "opt.sqlite3")
 
@@ -53,8 +64,14 @@ def test_db_upgrade_and_current(tmp_path, capsys):
     "target, words",
     [
         ("mysql://user@host/db", "labbench supports sqlite and postgresql"),
-        ("postgresql://nobody@127.0.0.1:1/none", "Could not open the database postgresql://nobody@127.0.0.1:1/none"),
-        ("/no/such/folder/x.sqlite3", "folder of the database path /no/such/folder/x.sqlite3 does not exist"),
+        (
+            "postgresql://nobody@127.0.0.1:1/none",
+            "Could not open the database postgresql://nobody@127.0.0.1:1/none",
+        ),
+        (
+            "/no/such/folder/x.sqlite3",
+            "folder of the database path /no/such/folder/x.sqlite3 does not exist",
+        ),
         ("::not a url://", "not a valid SQLAlchemy URL"),
         ("NOT_A_DB", "is not a database"),
     ],
@@ -79,11 +96,21 @@ def test_bad_usage_exit_2():
 def test_smoke_test_runs_a_plan_in_the_real_window(tmp_path):
     import os
 
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
-    result = subprocess.run([sys.executable, "-m", "labbench", "--smoke-test"], capture_output=True, text=True, env=env, timeout=120)
+    env = dict(
+        os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "labbench", "--smoke-test"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed" in result.stdout and "window drawn" in result.stdout
-    assert not (tmp_path / "data" / "labbench" / "labbench.sqlite3").exists()  # nothing of the user's touched
+    assert not (
+        tmp_path / "data" / "labbench" / "labbench.sqlite3"
+    ).exists()  # nothing of the user's touched
 
 
 def test_run_warns_before_starting_when_the_profile_cannot_feed_the_plan(tmp_path):
@@ -94,10 +121,23 @@ def test_run_warns_before_starting_when_the_profile_cannot_feed_the_plan(tmp_pat
         '[[step.limit]]\nchannel = "vdd_core"\nlow = 0.72\nhigh = 0.78\n'
     )
     profile = tmp_path / "renaming.toml"
-    profile.write_text('[profile]\nname = "renaming"\n[[channel]]\nmatch = "vdd_core"\nname = "vcore"\nunit = "V"\n')
+    profile.write_text(
+        '[profile]\nname = "renaming"\n[[channel]]\nmatch = "vdd_core"\nname = "vcore"\nunit = "V"\n'
+    )
     result = _run(
-        "run", "--plan", str(plan), "--dut", "CHP-UNFED", "--new-dut", "chip", "--device", "mock://nominal",
-        "--profile", str(profile), "--db", str(tmp_path / "unfed.sqlite3"),
+        "run",
+        "--plan",
+        str(plan),
+        "--dut",
+        "CHP-UNFED",
+        "--new-dut",
+        "chip",
+        "--device",
+        "mock://nominal",
+        "--profile",
+        str(profile),
+        "--db",
+        str(tmp_path / "unfed.sqlite3"),
     )
     lines = result.stderr.splitlines()
     assert lines[0] == (

@@ -21,8 +21,21 @@ def test_wheel_install_finds_migrations_and_resources(tmp_path):
         pytest.fail("tests must run from a source checkout")
     wheel_dir = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir), str(REPO)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = wheel_dir.glob("labbench-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -33,8 +46,20 @@ def test_wheel_install_finds_migrations_and_resources(tmp_path):
 
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     code = (
         "import labbench, labbench.paths as p, sys;"
@@ -46,9 +71,16 @@ def test_wheel_install_finds_migrations_and_resources(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(target))
     out = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "installed.sqlite3")],
-        check=True, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     ).stdout.split()
     assert all(line.startswith(str(target)) for line in out[:3]), out
     from labbench.storage.engine import head_revision
 
-    assert out[3] == head_revision()  # the installed copy brought the database to the newest migration
+    assert (
+        out[3] == head_revision()
+    )  # the installed copy brought the database to the newest migration

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Optional
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.devices.transport import make_rig
@@ -15,11 +14,20 @@ from labbench.storage import repository as repo
 
 
 class RigMonitor:
-    def __init__(self, db: Database, device: str, dut: repo.DutInfo, profile: Profile, *, operator: str = "", station: Optional[str] = None):
+    def __init__(
+        self,
+        db: Database,
+        device: str,
+        dut: repo.DutInfo,
+        profile: Profile,
+        *,
+        operator: str = "",
+        station: str | None = None,
+    ):
         self.db, self.device, self.dut, self.profile = db, device, dut, profile
         self.operator, self.station = operator, station
-        self.run_id: Optional[int] = None
-        self.acquisition: Optional[Acquisition] = None
+        self.run_id: int | None = None
+        self.acquisition: Acquisition | None = None
         # Set to stop waiting for a database that is unavailable when the rig is disconnected.
         self.give_up = threading.Event()
 
@@ -28,8 +36,15 @@ class RigMonitor:
         rig = make_rig(self.device, self.profile)
         transport = rig.open()
         station_id = repo.ensure_station(self.db, self.station).id if self.station else None
-        run = repo.start_run(self.db, self.dut.id, station_id=station_id, operator=self.operator, device=self.device,
-                             profile=self.profile.name, pid=os.getpid())
+        run = repo.start_run(
+            self.db,
+            self.dut.id,
+            station_id=station_id,
+            operator=self.operator,
+            device=self.device,
+            profile=self.profile.name,
+            pid=os.getpid(),
+        )
         self.run_id = run.id
         self.acquisition = Acquisition(self.db, run.id, run.t0_ns, rig, self.profile)
         self.acquisition.start(transport)
@@ -43,7 +58,12 @@ class RigMonitor:
         assert self.acquisition is not None and self.run_id is not None
         stats = self.acquisition.stop(give_up=self.give_up)
         status = "error" if stats.errors or self.acquisition.link_gone.is_set() else "recorded"
-        repo.finish_run_when_possible(self.db, self.run_id, status, error_message="; ".join(stats.errors),
-                                      give_up=self.give_up)
+        repo.finish_run_when_possible(
+            self.db,
+            self.run_id,
+            status,
+            error_message="; ".join(stats.errors),
+            give_up=self.give_up,
+        )
         self.acquisition = None
         return stats

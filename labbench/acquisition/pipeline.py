@@ -21,21 +21,27 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
 
 from labbench.acquisition.ring import ChannelRing
+from labbench.acquisition.storage_link import COMMIT_INTERVAL_S, StorageLink, StorageListener
 from labbench.devices.transport import DeviceError, LinkLost, Rig, Transport
 from labbench.protocols.parser import ConsoleLine, Note, TelemetryParser
 from labbench.protocols.profile import Profile
-from labbench.acquisition.storage_link import COMMIT_INTERVAL_S, StorageLink, StorageListener
 from labbench.storage import Database
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Acquisition", "AcquisitionStats", "SampleBatch", "BATCH_INTERVAL_S", "COMMIT_INTERVAL_S"]
+__all__ = [
+    "BATCH_INTERVAL_S",
+    "COMMIT_INTERVAL_S",
+    "Acquisition",
+    "AcquisitionStats",
+    "SampleBatch",
+]
 
 # Batches every 30 ms: smooth live plots, and few enough hand-overs that fan-out costs
 # nothing at 10 kHz (never one hand-over per sample).
@@ -100,8 +106,8 @@ class Acquisition:
         profile: Profile,
         *,
         ring_capacity: int = DEFAULT_RING_CAPACITY,
-        reconnect_window_s: Optional[float] = None,
-        units: Optional[dict[str, str]] = None,
+        reconnect_window_s: float | None = None,
+        units: dict[str, str] | None = None,
     ):
         self.db = db
         self.run_id = run_id
@@ -110,18 +116,22 @@ class Acquisition:
         self.profile = profile
         self.parser = TelemetryParser(profile)
         self.ring_capacity = ring_capacity
-        self.reconnect_window_s = profile.reconnect_window_s if reconnect_window_s is None else reconnect_window_s
+        self.reconnect_window_s = (
+            profile.reconnect_window_s if reconnect_window_s is None else reconnect_window_s
+        )
         self.rings: dict[str, ChannelRing] = {}
         # Known units (a plan's [[channel]] table); units from the rig's profile win.
         self.units: dict[str, str] = dict(units or {})
         self.stats = AcquisitionStats()
         self.link_gone = threading.Event()  # the rig stayed away longer than the window
         self._listeners: list[Callable[[SampleBatch], None]] = []
-        self._commands: "queue.SimpleQueue[str]" = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._transport: Optional[Transport] = None
-        self._reader: Optional[threading.Thread] = None
-        self.storage = StorageLink(db, run_id, self.stats, units=self.units, on_fatal=self._storage_failed)
+        self._transport: Transport | None = None
+        self._reader: threading.Thread | None = None
+        self.storage = StorageLink(
+            db, run_id, self.stats, units=self.units, on_fatal=self._storage_failed
+        )
         self._rate_window: list[tuple[float, int]] = []
         self._link_changes: list[tuple[int, str]] = []
 
@@ -131,13 +141,15 @@ class Acquisition:
         """Called on the reader thread with every batch; must be quick and must not block."""
         self._listeners.append(listener)
 
-    def start(self, transport: Optional[Transport] = None) -> None:
+    def start(self, transport: Transport | None = None) -> None:
         """Start reading; opens the rig unless given its open ``transport``.
 
         DeviceError goes to the caller with nothing started."""
         self._transport = transport if transport is not None else self.rig.open()
         self.stats.link = "connected"
-        self._reader = threading.Thread(target=self._read_loop, name=f"labbench-reader-{self.run_id}", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read_loop, name=f"labbench-reader-{self.run_id}", daemon=True
+        )
         self._event(time.time_ns(), "connect", self.rig.device)
         self.storage.start()
         self._reader.start()
@@ -159,8 +171,8 @@ class Acquisition:
         self,
         timeout: float = 30.0,
         *,
-        give_up: Optional[threading.Event] = None,
-        on_wait: Optional[Callable[[int, str], None]] = None,
+        give_up: threading.Event | None = None,
+        on_wait: Callable[[int, str], None] | None = None,
     ) -> AcquisitionStats:
         """End reading and wait until everything read is stored.
 
@@ -193,7 +205,7 @@ class Acquisition:
         # Reads that brought nothing are not stored, so before a read's bytes the time of
         # the read before it is stored as an empty raw row: reparse replays the same times.
         previous_read_ns = time.time_ns()
-        last_stored_ns: Optional[int] = None
+        last_stored_ns: int | None = None
         try:
             while not self._stop.is_set():
                 transport = self._transport
@@ -239,7 +251,10 @@ class Acquisition:
                 line = self._commands.get_nowait()
             except queue.Empty:
                 return
-            transport.write(line.encode(self.profile.encoding) + self.profile.command_ending.encode(self.profile.encoding))
+            transport.write(
+                line.encode(self.profile.encoding)
+                + self.profile.command_ending.encode(self.profile.encoding)
+            )
             self._event(time.time_ns(), "command", line)
 
     def _on_link_lost(self, why: str) -> None:
@@ -265,7 +280,11 @@ class Acquisition:
             except DeviceError as exc:
                 if time.monotonic() - lost_mono >= self.reconnect_window_s:
                     self.stats.link = "lost"
-                    self._event(time.time_ns(), "link_lost", f"no rig within {self.reconnect_window_s:g} s: {exc}")
+                    self._event(
+                        time.time_ns(),
+                        "link_lost",
+                        f"no rig within {self.reconnect_window_s:g} s: {exc}",
+                    )
                     self.link_gone.set()
                     return False
                 self._stop.wait(delay)
@@ -274,7 +293,11 @@ class Acquisition:
             now_ns = time.time_ns()
             self.stats.reconnects += 1
             self.stats.link = "connected"
-            self._event(now_ns, "reconnect", f"{self.rig.device} back after a {(now_ns - lost_ns) / 1e9:.3f} s gap")
+            self._event(
+                now_ns,
+                "reconnect",
+                f"{self.rig.device} back after a {(now_ns - lost_ns) / 1e9:.3f} s gap",
+            )
             self._link_changes.append((now_ns, "reconnect"))
             return True
         return False
@@ -283,11 +306,17 @@ class Acquisition:
         emitted_ns = time.time_ns()
         parsed = self.parser.take()
         t0 = self.t0_ns
-        samples = {
-            name: ((t_ns - t0) / 1e9, v) for name, (t_ns, v) in parsed.samples.items()
-        }
-        batch = SampleBatch(samples, parsed.units, parsed.console, parsed.results, parsed.lines, parsed.malformed,
-                            emitted_ns, self._link_changes)
+        samples = {name: ((t_ns - t0) / 1e9, v) for name, (t_ns, v) in parsed.samples.items()}
+        batch = SampleBatch(
+            samples,
+            parsed.units,
+            parsed.console,
+            parsed.results,
+            parsed.lines,
+            parsed.malformed,
+            emitted_ns,
+            self._link_changes,
+        )
         self._link_changes = []
         for note in parsed.notes:
             self._note(note)
@@ -329,7 +358,6 @@ class Acquisition:
 
     def _event(self, at_ns: int, kind: str, detail: str) -> None:
         self._writer_put(("event", at_ns, kind, detail))
-
 
     def _writer_put(self, item: tuple) -> None:
         self.storage.put(item)  # never blocks: the port is read whatever storage does

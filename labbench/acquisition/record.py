@@ -6,8 +6,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.devices.transport import make_rig
@@ -43,10 +43,10 @@ def record(
     duration_s: float,
     profile: Profile,
     operator: str = "",
-    station: Optional[str] = None,
-    stop: Optional[threading.Event] = None,
-    give_up: Optional[threading.Event] = None,
-    on_storage: Optional[Callable[[str, str], None]] = None,
+    station: str | None = None,
+    stop: threading.Event | None = None,
+    give_up: threading.Event | None = None,
+    on_storage: Callable[[str, str], None] | None = None,
 ) -> RecordSummary:
     """Record telemetry from ``device`` into a new run (status ``recorded``) for duration_s.
 
@@ -61,7 +61,13 @@ def record(
     try:
         station_id = repo.ensure_station(db, station).id if station else None
         run = repo.start_run(
-            db, dut.id, station_id=station_id, operator=operator, device=device, profile=profile.name, pid=os.getpid()
+            db,
+            dut.id,
+            station_id=station_id,
+            operator=operator,
+            device=device,
+            profile=profile.name,
+            pid=os.getpid(),
         )
     except BaseException:
         transport.close()  # the port is not left held when the database refuses
@@ -81,14 +87,19 @@ def record(
             if left <= 0:
                 break
             if acquisition.link_gone.wait(min(left, 0.1)):
-                status, error = "error", "the rig was lost and did not come back within the reconnect window"
+                status, error = (
+                    "error",
+                    "the rig was lost and did not come back within the reconnect window",
+                )
                 break
         else:
             status = "aborted"
     except KeyboardInterrupt:
         status = "aborted"
     finally:
-        stats: AcquisitionStats = acquisition.stop(give_up=give_up, on_wait=storage_wait_teller(on_storage))
+        stats: AcquisitionStats = acquisition.stop(
+            give_up=give_up, on_wait=storage_wait_teller(on_storage)
+        )
         if stats.errors and status != "aborted":
             status, error = "error", "; ".join(stats.errors)
         repo.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up)
@@ -108,12 +119,15 @@ def record(
     )
 
 
-def storage_wait_teller(on_storage: Optional[Callable[[str, str], None]]) -> Optional[Callable[[int, str], None]]:
+def storage_wait_teller(
+    on_storage: Callable[[str, str], None] | None,
+) -> Callable[[int, str], None] | None:
     """``on_wait`` for Acquisition.stop that tells ``on_storage`` ("storage_wait", sentence)."""
     if on_storage is None:
         return None
     return lambda samples, path: on_storage(
-        "storage_wait", f"waiting for the database to take {samples} buffered samples (kept in {path} meanwhile)"
+        "storage_wait",
+        f"waiting for the database to take {samples} buffered samples (kept in {path} meanwhile)",
     )
 
 
@@ -126,7 +140,9 @@ class ReparseSummary:
     console: int
 
 
-def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: str = "") -> ReparseSummary:
+def reparse(
+    db: Database, run_id: int, profile: Profile, *, user: str, reason: str = ""
+) -> ReparseSummary:
     """Rebuild a run's telemetry and console log from its raw bytes with ``profile``.
 
     One transaction holds the deletion, the rebuild, the audit entry and the run's new
@@ -171,11 +187,15 @@ def reparse(db: Database, run_id: int, profile: Profile, *, user: str, reason: s
                 pending = 0
         parser.end_of_stream(last_ns)
         drain()
-        writer.record_reparse(user=user, old_profile=run.profile, new_profile=profile.name, reason=reason)
+        writer.record_reparse(
+            user=user, old_profile=run.profile, new_profile=profile.name, reason=reason
+        )
         writer.commit(malformed_count=malformed, console_count=console)
     except BaseException:
         writer.abandon()  # rolls everything back: the old telemetry stays
         raise
     writer.close()
     final = repo.get_run(db, run_id)
-    return ReparseSummary(run_id, final.sample_count, len(repo.run_channels(db, run_id)), malformed, console)
+    return ReparseSummary(
+        run_id, final.sample_count, len(repo.run_channels(db, run_id)), malformed, console
+    )

@@ -81,4 +81,7 @@ class ChannelRing:
             if first + count <= self.capacity:
                 return self._t[first : first + count].copy(), self._v[first : first + count].copy()
             tail = first + count - self.capacity
-            return (np.concatenate((self._t[first:], self._t[:tail])), np.concatenate((self._v[first:], self._v[:tail])))
+            return (
+                np.concatenate((self._t[first:], self._t[:tail])),
+                np.concatenate((self._v[first:], self._v[:tail])),
+            )

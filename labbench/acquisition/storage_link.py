@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from labbench.storage.engine import Database, DatabaseFault
 from labbench.storage.journal import CommitBatch, JournalError, Spool, already_stored, journal_path
@@ -47,20 +47,28 @@ StorageListener = Callable[[str, str], None]
 
 
 class StorageLink:
-    def __init__(self, db: Database, run_id: int, stats, *, units: dict[str, str], on_fatal: Callable[[str], None]):
+    def __init__(
+        self,
+        db: Database,
+        run_id: int,
+        stats,
+        *,
+        units: dict[str, str],
+        on_fatal: Callable[[str], None],
+    ):
         self.db, self.run_id, self.stats, self.units = db, run_id, stats, units
         self._on_fatal = on_fatal
         self._listeners: list[StorageListener] = []
-        self._inbox: "queue.SimpleQueue[tuple]" = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         self.spool = Spool(journal_path(db, run_id))
-        self._spooler: Optional[threading.Thread] = None
-        self._forwarder: Optional[threading.Thread] = None
+        self._spooler: threading.Thread | None = None
+        self._forwarder: threading.Thread | None = None
         self._give_up = threading.Event()
-        self._failing: Optional[str] = None  # why the last write failed, until one succeeds
-        self._stalled_since: Optional[float] = None
+        self._failing: str | None = None  # why the last write failed, until one succeeds
+        self._stalled_since: float | None = None
         self._number = 0
         self._malformed = self._console = 0
-        self._channels: dict[str, Optional[str]] = {}  # rig name -> stored name (None: refused)
+        self._channels: dict[str, str | None] = {}  # rig name -> stored name (None: refused)
         self.last_stored_ns = 0
         # Seconds each commit took (the newest 100,000), for benchmarks and the status bar.
         self.commit_seconds: collections.deque[float] = collections.deque(maxlen=100_000)
@@ -70,15 +78,23 @@ class StorageLink:
         self._listeners.append(listener)
 
     def start(self) -> None:
-        self._spooler = threading.Thread(target=self._spool_loop, name=f"labbench-spooler-{self.run_id}", daemon=True)
-        self._forwarder = threading.Thread(target=self._forward_loop, name=f"labbench-writer-{self.run_id}", daemon=True)
+        self._spooler = threading.Thread(
+            target=self._spool_loop, name=f"labbench-spooler-{self.run_id}", daemon=True
+        )
+        self._forwarder = threading.Thread(
+            target=self._forward_loop, name=f"labbench-writer-{self.run_id}", daemon=True
+        )
         self._spooler.start()
         self._forwarder.start()
 
     def put(self, item: tuple) -> None:
         self._inbox.put(item)
 
-    def finish(self, give_up: Optional[threading.Event] = None, on_wait: Optional[Callable[[int, str], None]] = None) -> bool:
+    def finish(
+        self,
+        give_up: threading.Event | None = None,
+        on_wait: Callable[[int, str], None] | None = None,
+    ) -> bool:
         """Cut the last batch and wait until everything is stored; True when it all was.
 
         ``give_up`` (a second Ctrl-C) stops waiting for a database that does not come back:
@@ -135,7 +151,10 @@ class StorageLink:
                 if stopping or time.monotonic() >= next_cut:
                     self._watch_storage(batch)
                     if batch.items:
-                        batch.counters = {"malformed_count": self._malformed, "console_count": self._console}
+                        batch.counters = {
+                            "malformed_count": self._malformed,
+                            "console_count": self._console,
+                        }
                         batch.cut_mono = time.monotonic()
                         self.spool.put(batch)
                         batch = self._new_batch()
@@ -187,7 +206,7 @@ class StorageLink:
         self.stats.text_escaped += escaped
         return clean
 
-    def _channel(self, batch: CommitBatch, name: str, sample_batch) -> Optional[str]:
+    def _channel(self, batch: CommitBatch, name: str, sample_batch) -> str | None:
         if name in self._channels:
             return self._channels[name]
         clean, escaped = safe_text(name)
@@ -195,10 +214,14 @@ class StorageLink:
         if len(clean) > CHANNEL_NAME_MAX:
             stored = None
             self.stats.refused_channels.append(clean[:40] + "...")
-            batch.items.append((
-                "event", time.time_ns(), "channel_refused",
-                f"channel name of {len(clean)} characters (the limit is {CHANNEL_NAME_MAX}) refused: {clean[:60]}...",
-            ))
+            batch.items.append(
+                (
+                    "event",
+                    time.time_ns(),
+                    "channel_refused",
+                    f"channel name of {len(clean)} characters (the limit is {CHANNEL_NAME_MAX}) refused: {clean[:60]}...",
+                )
+            )
         else:
             stored = clean
         self._channels[name] = stored
@@ -214,7 +237,9 @@ class StorageLink:
                 self.stats.storage = "stalled"
                 self.stats.storage_stalls += 1
                 why = self._failing or f"no commit for {age:.1f} s"
-                sentence = f"the database is not taking data ({why}); buffering in {self.spool.path}"
+                sentence = (
+                    f"the database is not taking data ({why}); buffering in {self.spool.path}"
+                )
                 batch.items.append(("event", time.time_ns(), "storage_stall", sentence))
                 self._tell("storage_stall", sentence)
         elif not self._failing and self.spool.batches <= 1 and age < STALL_AFTER_S / 2:
@@ -234,7 +259,9 @@ class StorageLink:
         try:
             repo.add_run_event(self.db, self.run_id, "storage_back", sentence)
         except DatabaseFault as exc:
-            log.warning("run %s: could not record that storage is back: %s", self.run_id, _reason(exc))
+            log.warning(
+                "run %s: could not record that storage is back: %s", self.run_id, _reason(exc)
+            )
         self._tell("storage_back", sentence)
 
     def _tell(self, kind: str, sentence: str) -> None:
@@ -253,7 +280,7 @@ class StorageLink:
     # --- forwarder thread -----------------------------------------------------------------
 
     def _forward_loop(self) -> None:
-        writer: Optional[TelemetryWriter] = None
+        writer: TelemetryWriter | None = None
         in_doubt = 0  # batches of a group whose commit got no answer
         delay = RETRY_BACKOFF_S[0]
         spool = self.spool
@@ -269,7 +296,10 @@ class StorageLink:
                     writer = TelemetryWriter(self.db, self.run_id)
                     if in_doubt:
                         if already_stored(self.db, self.run_id, group[0]):
-                            log.info("run %s: the batch in doubt was committed; not writing it again", self.run_id)
+                            log.info(
+                                "run %s: the batch in doubt was committed; not writing it again",
+                                self.run_id,
+                            )
                             self._stored(group[:in_doubt])
                             spool.pop(in_doubt)
                             in_doubt = 0
@@ -277,7 +307,9 @@ class StorageLink:
                             writer = None
                             continue
                         in_doubt = 0
-                writer.append_batches(group)  # the group's samples grouped per channel, one row each
+                writer.append_batches(
+                    group
+                )  # the group's samples grouped per channel, one row each
                 in_doubt = len(group)
                 began = time.perf_counter()
                 writer.commit(**group[-1].counters)
@@ -293,7 +325,9 @@ class StorageLink:
                     writer = None
                 first = self._failing is None
                 self._failing = _reason(exc)
-                (log.warning if first else log.debug)("run %s: storage unavailable, retrying: %s", self.run_id, self._failing)
+                (log.warning if first else log.debug)(
+                    "run %s: storage unavailable, retrying: %s", self.run_id, self._failing
+                )
                 self._give_up.wait(delay)
                 delay = min(delay * 2, RETRY_BACKOFF_S[1])
                 continue

@@ -22,8 +22,8 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from labbench.devices.simulation import RigParams, RigSimulation, encode_line
 
@@ -64,11 +64,11 @@ def default_link_path() -> Path:
 
 def serve(
     params: RigParams,
-    link: Optional[Path] = None,
+    link: Path | None = None,
     *,
-    stop: Optional[threading.Event] = None,
-    ready: Optional[Callable[[Path], None]] = None,
-    duration_s: Optional[float] = None,
+    stop: threading.Event | None = None,
+    ready: Callable[[Path], None] | None = None,
+    duration_s: float | None = None,
 ) -> int:
     """Serve the rig until ``stop`` is set (or ``duration_s`` passes once a client reads);
     returns the lines sent."""

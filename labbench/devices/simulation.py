@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, fields
-from typing import Optional
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
@@ -84,14 +83,16 @@ class RigParams:
     channels: str = ""  # only these rails ("vdd_core vdd_io"; empty: every channel)
 
     @classmethod
-    def from_device(cls, device: str) -> "RigParams":
+    def from_device(cls, device: str) -> RigParams:
         """Parse ``mock://SCENARIO?param=value&...`` (or just ``SCENARIO?...``)."""
-        text = device[len("mock://"):] if device.startswith("mock://") else device
+        text = device[len("mock://") :] if device.startswith("mock://") else device
         parts = urlsplit("mock://" + text)
         scenario = (parts.netloc + parts.path).strip("/") or "nominal"
         params = cls(scenario=scenario)
         if scenario not in SCENARIOS:
-            raise ScenarioError(f"Unknown mock rig scenario {scenario!r} in {device!r} (known: {', '.join(SCENARIOS)}).")
+            raise ScenarioError(
+                f"Unknown mock rig scenario {scenario!r} in {device!r} (known: {', '.join(SCENARIOS)})."
+            )
         types = {f.name: f.type for f in fields(cls)}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             if key not in types or key == "scenario":
@@ -99,25 +100,43 @@ class RigParams:
             try:
                 converted = {"float": float, "int": int, "str": str}[types[key]](value)
             except ValueError:
-                raise ScenarioError(f"Mock rig parameter {key}={value!r} in {device!r} is not a {types[key]}.") from None
+                raise ScenarioError(
+                    f"Mock rig parameter {key}={value!r} in {device!r} is not a {types[key]}."
+                ) from None
             if isinstance(converted, float) and not math.isfinite(converted):
-                raise ScenarioError(f"Mock rig parameter {key}={value!r} in {device!r} must be finite.")
+                raise ScenarioError(
+                    f"Mock rig parameter {key}={value!r} in {device!r} must be finite."
+                )
             setattr(params, key, converted)
         if not 0.1 <= params.rate <= MAX_RATE_HZ:
-            raise ScenarioError(f"Mock rig rate {params.rate} Hz in {device!r} must be between 0.1 and {MAX_RATE_HZ:.0f}.")
+            raise ScenarioError(
+                f"Mock rig rate {params.rate} Hz in {device!r} must be between 0.1 and {MAX_RATE_HZ:.0f}."
+            )
         if params.power not in ("on", "off"):
-            raise ScenarioError(f"Mock rig parameter power must be on or off, not {params.power!r}.")
+            raise ScenarioError(
+                f"Mock rig parameter power must be on or off, not {params.power!r}."
+            )
         if params.format not in LINE_FORMATS:
-            raise ScenarioError(f"Mock rig format {params.format!r} is not one of {', '.join(LINE_FORMATS)}.")
+            raise ScenarioError(
+                f"Mock rig format {params.format!r} is not one of {', '.join(LINE_FORMATS)}."
+            )
         if params.device_time not in DEVICE_TIME_UNITS:
-            raise ScenarioError(f"Mock rig parameter device_time must be empty or ms, not {params.device_time!r}.")
+            raise ScenarioError(
+                f"Mock rig parameter device_time must be empty or ms, not {params.device_time!r}."
+            )
         unknown = set(params.channels.split()) - set(RAIL_NOMINAL)
         if unknown:
-            raise ScenarioError(f"Mock rig parameter channels may list rails only ({', '.join(RAIL_NOMINAL)}), not {', '.join(sorted(unknown))}.")
+            raise ScenarioError(
+                f"Mock rig parameter channels may list rails only ({', '.join(RAIL_NOMINAL)}), not {', '.join(sorted(unknown))}."
+            )
         if params.channels and params.format in ("teleplot-full", "json-nested"):
-            raise ScenarioError(f"Mock rig format {params.format} reports every channel; drop channels={params.channels!r}.")
+            raise ScenarioError(
+                f"Mock rig format {params.format} reports every channel; drop channels={params.channels!r}."
+            )
         if params.rail_tau < 0:
-            raise ScenarioError(f"Mock rig parameter rail_tau must not be negative, not {params.rail_tau}.")
+            raise ScenarioError(
+                f"Mock rig parameter rail_tau must not be negative, not {params.rail_tau}."
+            )
         return params
 
 
@@ -125,7 +144,7 @@ class RigParams:
 class _State:
     powered: bool
     load: float
-    power_on_t: Optional[float]
+    power_on_t: float | None
     rails: dict = field(default_factory=lambda: dict.fromkeys(RAIL_NOMINAL, 0.0))
     temp_die: float = 25.0
     temp_hbm: float = 25.0
@@ -143,11 +162,15 @@ class RigSimulation:
         powered = params.power == "on"
         self._state = _State(powered=powered, load=params.load, power_on_t=0.0 if powered else None)
         self._header_sent = False
-        self._reported_state: Optional[str] = None
+        self._reported_state: str | None = None
         self._only = params.channels.split()
-        self._rail_alpha = 1.0 - math.exp(-1.0 / (params.rate * params.rail_tau)) if params.rail_tau > 0 else 1.0
+        self._rail_alpha = (
+            1.0 - math.exp(-1.0 / (params.rate * params.rail_tau)) if params.rail_tau > 0 else 1.0
+        )
         self._thermal_alpha = 1.0 - math.exp(-1.0 / (params.rate * THERMAL_TAU_S))
-        self._temps: list[tuple[str, dict[str, float]]] = []  # teleplot-full: (ms, temps) not yet sent
+        self._temps: list[
+            tuple[str, dict[str, float]]
+        ] = []  # teleplot-full: (ms, temps) not yet sent
 
     @property
     def t(self) -> float:
@@ -161,7 +184,7 @@ class RigSimulation:
         self._noise_pos += 1
         return float(value)
 
-    def in_gap(self, t: Optional[float] = None) -> bool:
+    def in_gap(self, t: float | None = None) -> bool:
         """Whether the link is down at simulation time t (disconnect scenario)."""
         p = self.params
         t = self.t if t is None else t
@@ -198,7 +221,7 @@ class RigSimulation:
             ]
         return [f"ERR unknown command {line.strip()[:40]!r}"]
 
-    def _since_power_on(self) -> Optional[float]:
+    def _since_power_on(self) -> float | None:
         s = self._state
         return None if not s.powered or s.power_on_t is None else self.t - s.power_on_t
 
@@ -210,7 +233,9 @@ class RigSimulation:
             target = RAIL_NOMINAL[name] if on is not None else 0.0
             if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
                 since = on - p.droop_at
-                if since >= 0 and (since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)):
+                if since >= 0 and (
+                    since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)
+                ):
                     target = p.droop_v
             s.rails[name] += (target - s.rails[name]) * self._rail_alpha
         return {name: s.rails[name] + 0.0008 * self._n() for name in self._only}
@@ -223,7 +248,9 @@ class RigSimulation:
             target = nominal if on is not None else 0.0
             if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
                 since = on - p.droop_at
-                if since >= 0 and (since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)):
+                if since >= 0 and (
+                    since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)
+                ):
                     target = p.droop_v
             s.rails[name] += (target - s.rails[name]) * rail_alpha
         noise_v = p.noise_v if p.scenario == "noisy" else 0.0008
@@ -232,12 +259,14 @@ class RigSimulation:
             rails["vdd_core"] += 0.06
         level = s.rails["vdd_core"] / RAIL_NOMINAL["vdd_core"]
         idd_core = level * (5.0 + 0.35 * s.load) + 0.05 * self._n()
-        idd_hbm = (s.rails["vdd_hbm"] / RAIL_NOMINAL["vdd_hbm"]) * (1.5 + 0.04 * s.load) + 0.02 * self._n()
+        idd_hbm = (s.rails["vdd_hbm"] / RAIL_NOMINAL["vdd_hbm"]) * (
+            1.5 + 0.04 * s.load
+        ) + 0.02 * self._n()
         inlet = 25.0 + 0.2 * self._n()
         fan_failed = p.scenario == "overtemp" and on is not None and on >= p.fail_at
         power = max(rails["vdd_core"] * idd_core, 0.0)
         die_target = 110.0 if fan_failed else inlet + 15.0 * level + 1.2 * power
-        hbm_target = (95.0 if fan_failed else inlet + 10.0 * level + 2.0 * idd_hbm)
+        hbm_target = 95.0 if fan_failed else inlet + 10.0 * level + 2.0 * idd_hbm
         thermal_alpha = self._thermal_alpha
         s.temp_die += (die_target - s.temp_die) * thermal_alpha
         s.temp_hbm += (hbm_target - s.temp_hbm) * thermal_alpha
@@ -260,7 +289,11 @@ class RigSimulation:
         if fmt in ("json", "json-nested"):
             numbers = {name: float(f"{v:.6g}") for name, v in values.items()}
         if fmt == "kv":
-            clock = f"t_ms={seq * 1000 / self.params.rate:.6f}," if self.params.device_time == "ms" else ""
+            clock = (
+                f"t_ms={seq * 1000 / self.params.rate:.6f},"
+                if self.params.device_time == "ms"
+                else ""
+            )
             return f"{clock}seq={seq}," + ",".join(f"{k}={v:.6g}" for k, v in values.items())
         if fmt == "plotter":
             return f"seq:{seq} " + " ".join(f"{k}:{v:.6g}" for k, v in values.items())
@@ -279,7 +312,7 @@ class RigSimulation:
             return "seq," + ",".join(values) + "\n" + row
         return row
 
-    def _state_change(self) -> Optional[str]:
+    def _state_change(self) -> str | None:
         """The rig's power state when it differs from the last one reported."""
         state = "ON" if self._state.powered else "OFF"
         if state == self._reported_state:
@@ -292,7 +325,12 @@ class RigSimulation:
             "seq": self.seq,
             "rails": {"vdd_core": n["vdd_core"], "vdd_hbm": n["vdd_hbm"], "vdd_io": n["vdd_io"]},
             "load": {"idd_core": n["idd_core"], "idd_hbm": n["idd_hbm"]},
-            "thermal": {"temp_die": n["temp_die"], "temp_hbm": n["temp_hbm"], "temp_inlet": n["temp_inlet"], "fan_rpm": n["fan_rpm"]},
+            "thermal": {
+                "temp_die": n["temp_die"],
+                "temp_hbm": n["temp_hbm"],
+                "temp_inlet": n["temp_inlet"],
+                "fan_rpm": n["fan_rpm"],
+            },
             "clk_core_mhz": n["clk_core_mhz"],
             "powered": self._state.powered,
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Optional, Protocol
+from typing import Protocol
 
 import serial
 import serial.tools.list_ports
@@ -118,7 +118,9 @@ class SerialRig:
         try:
             port = serial.serial_for_url(self.device, do_not_open=True)
         except (ValueError, serial.SerialException) as exc:
-            raise DeviceError(f"The device {self.device!r} is not a serial port or pyserial URL ({exc}).") from None
+            raise DeviceError(
+                f"The device {self.device!r} is not a serial port or pyserial URL ({exc})."
+            ) from None
         try:
             port.baudrate = s.baudrate
             port.bytesize = s.bytesize
@@ -140,7 +142,7 @@ def _open_error(device: str, exc: BaseException) -> str:
     text = str(exc)
     if "Could not exclusively lock" in text or "Resource temporarily unavailable" in text:
         return f"The serial port {device} is in use by another program."
-    if "No such file or directory" in text or "could not open port" in text and "Errno 2" in text:
+    if "No such file or directory" in text or ("could not open port" in text and "Errno 2" in text):
         return f"The serial port {device} does not exist (unplugged, or a typo?)."
     if "Permission denied" in text:
         return f"No permission to open the serial port {device} (add your user to the 'dialout' group)."
@@ -162,13 +164,13 @@ class MockRig:
         except ScenarioError as exc:
             raise DeviceError(str(exc)) from None
         self.sim = RigSimulation(self.params)
-        self._start: Optional[float] = None
+        self._start: float | None = None
         self._lock = threading.Lock()
 
     def wall_t(self) -> float:
         return 0.0 if self._start is None else time.monotonic() - self._start
 
-    def open(self) -> "MockTransport":
+    def open(self) -> MockTransport:
         with self._lock:
             if self._start is None:
                 self._start = time.monotonic()
@@ -226,7 +228,7 @@ class MockTransport:
 # --- naming and listing -------------------------------------------------------------------
 
 
-def make_rig(device: str, profile: Optional[Profile] = None) -> Rig:
+def make_rig(device: str, profile: Profile | None = None) -> Rig:
     """The rig a device string names; raises DeviceError for a string that names nothing."""
     device = device.strip()
     if not device:
@@ -238,4 +240,7 @@ def make_rig(device: str, profile: Optional[Profile] = None) -> Rig:
 
 def list_ports() -> list[tuple[str, str, str]]:
     """Serial ports on this machine: (device, description, hardware id)."""
-    return [(p.device, p.description or "", p.hwid or "") for p in sorted(serial.tools.list_ports.comports())]
+    return [
+        (p.device, p.description or "", p.hwid or "")
+        for p in sorted(serial.tools.list_ports.comports())
+    ]

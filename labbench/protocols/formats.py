@@ -30,7 +30,6 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 FORMATS = ("auto", "kv", "plotter", "teleplot", "json", "csv", "serial-studio")
 
@@ -56,7 +55,7 @@ class LineResult:
     # Samples carrying their own device time in ms (Teleplot): (name, device ms, value).
     points: list[tuple[str, float, float]] = field(default_factory=list)
     # Text values: (name, device ms or None, text).
-    texts: list[tuple[str, Optional[float], str]] = field(default_factory=list)
+    texts: list[tuple[str, float | None, str]] = field(default_factory=list)
     # Requests worth an event: (kind, detail), e.g. ("plot_clear", "pos").
     requests: list[tuple[str, str]] = field(default_factory=list)
     units: dict[str, str] = field(default_factory=dict)
@@ -96,13 +95,13 @@ def _pairs(tokens: list[str], mark: str, shape: str) -> LineResult:
     return LineResult("telemetry", values)
 
 
-def parse_kv(line: str) -> Optional[LineResult]:
+def parse_kv(line: str) -> LineResult | None:
     if not _KV_HEAD.match(line):
         return None
     return _pairs(_SEPARATORS.split(line.strip()), "=", "key=value")
 
 
-def parse_plotter(line: str, header: Optional[list[str]] = None) -> Optional[LineResult]:
+def parse_plotter(line: str, header: list[str] | None = None) -> LineResult | None:
     """Arduino Serial Plotter: ``label:value`` parts, bare values, or a label-only line
     (``a:,b:,c:``) naming the bare values of the lines after it."""
     stripped = line.strip()
@@ -113,7 +112,11 @@ def parse_plotter(line: str, header: Optional[list[str]] = None) -> Optional[Lin
         return LineResult("header", header=[t[:-1] for t in tokens])
     if not tokens or not all(_NUMBERISH.match(t) for t in tokens):
         return None
-    names = header if header is not None and len(header) == len(tokens) else [f"value{i}" for i in range(1, len(tokens) + 1)]
+    names = (
+        header
+        if header is not None and len(header) == len(tokens)
+        else [f"value{i}" for i in range(1, len(tokens) + 1)]
+    )
     try:
         return LineResult("telemetry", [(name, to_float(t)) for name, t in zip(names, tokens)])
     except ValueError:
@@ -132,7 +135,7 @@ def _device_ms(text: str) -> float:
     return ms
 
 
-def parse_teleplot(line: str) -> Optional[LineResult]:
+def parse_teleplot(line: str) -> LineResult | None:
     stripped = line.strip()
     if not stripped.startswith(">"):
         return None
@@ -241,12 +244,17 @@ def _flatten(obj, prefix: str, result: LineResult, depth: int) -> None:
             _flatten(value, name, result, depth + 1)
 
 
-def parse_json(line: str) -> Optional[LineResult]:
+def parse_json(line: str) -> LineResult | None:
     stripped = line.strip()
     if not stripped.startswith("{"):
         return None
     try:
-        obj = json.loads(stripped, parse_float=_json_number, parse_int=_json_number, parse_constant=_json_constant)
+        obj = json.loads(
+            stripped,
+            parse_float=_json_number,
+            parse_int=_json_number,
+            parse_constant=_json_constant,
+        )
     except (ValueError, RecursionError):
         return _malformed("bad JSON (or a number beyond the range of a float64)")
     if not isinstance(obj, dict):
@@ -264,7 +272,7 @@ def parse_json(line: str) -> Optional[LineResult]:
 # --- CSV with a header --------------------------------------------------------------------
 
 
-def parse_csv(line: str, header: Optional[list[str]]) -> Optional[LineResult]:
+def parse_csv(line: str, header: list[str] | None) -> LineResult | None:
     if "," not in line:
         return None
     fields = [f.strip() for f in line.strip().split(",")]
@@ -288,7 +296,7 @@ def parse_csv(line: str, header: Optional[list[str]]) -> Optional[LineResult]:
 # --- Serial Studio frames -----------------------------------------------------------------
 
 
-def parse_frame(line: str, frame_fields: tuple[str, ...] = ()) -> Optional[LineResult]:
+def parse_frame(line: str, frame_fields: tuple[str, ...] = ()) -> LineResult | None:
     stripped = line.strip()
     if len(stripped) < 4 or not stripped.startswith("/*") or not stripped.endswith("*/"):
         return None
@@ -315,7 +323,12 @@ def parse_frame(line: str, frame_fields: tuple[str, ...] = ()) -> Optional[LineR
     return result
 
 
-def parse_line(line: str, fmt: str = "auto", csv_header: Optional[list[str]] = None, frame_fields: tuple[str, ...] = ()) -> LineResult:
+def parse_line(
+    line: str,
+    fmt: str = "auto",
+    csv_header: list[str] | None = None,
+    frame_fields: tuple[str, ...] = (),
+) -> LineResult:
     """Classify and parse one decoded line (without its line ending)."""
     try:
         if not line.strip():

@@ -63,7 +63,10 @@ class LineFramer:
             and not self._discarding
             and complete[:1] != b"\n"
             and b"\n\n" not in complete
-            and (len(complete) <= self.max_line_bytes or max(map(len, complete.split(b"\n"))) <= self.max_line_bytes)
+            and (
+                len(complete) <= self.max_line_bytes
+                or max(map(len, complete.split(b"\n"))) <= self.max_line_bytes
+            )
         )
         if simple:  # the common case at high rates: hand the block on untouched
             data, count = complete, complete.count(b"\n")

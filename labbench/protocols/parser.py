@@ -25,7 +25,6 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -89,7 +88,7 @@ def _plain_specials(numbers: bytes) -> bool:
 class _Accumulator:
     """One channel's samples since the last take(): single samples and whole arrays, in order."""
 
-    __slots__ = ("t_list", "v_list", "t_parts", "v_parts")
+    __slots__ = ("t_list", "t_parts", "v_list", "v_parts")
 
     def __init__(self):
         self.t_list: list[int] = []
@@ -108,7 +107,7 @@ class _Accumulator:
         self.t_parts.append(t)
         self.v_parts.append(v)
 
-    def take(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    def take(self) -> tuple[np.ndarray, np.ndarray] | None:
         self._flush_lists()
         if not self.t_parts:
             return None
@@ -121,7 +120,7 @@ class _Accumulator:
 
 
 class TelemetryParser:
-    def __init__(self, profile: Optional[Profile] = None):
+    def __init__(self, profile: Profile | None = None):
         self.profile = profile or Profile()
         self.framer = LineFramer(self.profile.max_line_bytes)
         self._map = self.profile.channel_map()
@@ -129,13 +128,13 @@ class TelemetryParser:
         self._units: dict[str, str] = {}
         self._new_units: dict[str, str] = {}
         self._dropped_names: set[str] = set()
-        self._csv_header: Optional[list[str]] = None
-        self._kv_keys: Optional[list[bytes]] = None  # shape of the last key=value line
-        self._device_anchor: Optional[tuple[float, int]] = None  # (device value, host ns)
-        self._last_device: Optional[float] = None
+        self._csv_header: list[str] | None = None
+        self._kv_keys: list[bytes] | None = None  # shape of the last key=value line
+        self._device_anchor: tuple[float, int] | None = None  # (device value, host ns)
+        self._last_device: float | None = None
         # Teleplot times are per channel: name -> (anchor device ms, anchor host ns, last ms).
         self._channel_clocks: dict[str, tuple[float, int, float]] = {}
-        self._last_arrival_ns: Optional[int] = None
+        self._last_arrival_ns: int | None = None
         self._last_t: dict[str, int] = {}  # last arrival time given to each channel
         self._frame_fields = tuple(self.profile.frame_fields)
         self._dropped_reported = 0
@@ -149,7 +148,7 @@ class TelemetryParser:
 
     # --- public ---------------------------------------------------------------------------
 
-    def feed(self, chunk: bytes, received_ns: int, previous_ns: Optional[int] = None) -> None:
+    def feed(self, chunk: bytes, received_ns: int, previous_ns: int | None = None) -> None:
         """Take the bytes of one read as they came from the rig.
 
         ``received_ns`` is when this read returned, ``previous_ns`` when the read before it
@@ -159,7 +158,11 @@ class TelemetryParser:
         if block.count:
             self._parse_block(block, self._spread(block.count, received_ns, previous_ns))
         if self.framer.capped_lines != capped_before:
-            self._note(received_ns, "line_capped", f"line longer than {self.framer.max_line_bytes} bytes cut at the cap (counted as malformed)")
+            self._note(
+                received_ns,
+                "line_capped",
+                f"line longer than {self.framer.max_line_bytes} bytes cut at the cap (counted as malformed)",
+            )
 
     def end_of_stream(self, received_ns: int) -> None:
         """The rig went away: an unfinished line is kept in the console log as malformed."""
@@ -167,14 +170,24 @@ class TelemetryParser:
         if line:
             self.lines += 1
             self._batch.lines += 1
-            self._console(received_ns, "malformed", self._decode(line) + (" [cut at the line cap]" if capped else "") + " [truncated: rig disconnected]")
+            self._console(
+                received_ns,
+                "malformed",
+                self._decode(line)
+                + (" [cut at the line cap]" if capped else "")
+                + " [truncated: rig disconnected]",
+            )
         self._report_drops(received_ns)
 
     def _report_drops(self, at_ns: int) -> None:
         dropped = self.dropped_samples - self._dropped_reported
         if dropped:
             self._dropped_reported = self.dropped_samples
-            self._note(at_ns, "channel_cap", f"{dropped} samples of {len(self._dropped_names)} channels beyond the cap of {self.profile.max_channels} were dropped")
+            self._note(
+                at_ns,
+                "channel_cap",
+                f"{dropped} samples of {len(self._dropped_names)} channels beyond the cap of {self.profile.max_channels} were dropped",
+            )
 
     def take(self) -> ParsedBatch:
         """Everything parsed since the last call."""
@@ -208,7 +221,7 @@ class TelemetryParser:
         else:
             self.console_lines += 1
 
-    def _spread(self, n: int, received_ns: int, previous_ns: Optional[int]) -> np.ndarray:
+    def _spread(self, n: int, received_ns: int, previous_ns: int | None) -> np.ndarray:
         """Arrival times of the n lines of one read: spread over (previous read, this read]."""
         last = self._last_arrival_ns
         if previous_ns is None:
@@ -234,7 +247,11 @@ class TelemetryParser:
         for i, (raw, t_ns) in enumerate(zip(block.lines(), times.tolist())):
             if i in capped:
                 text = self._decode(raw)
-                self._console(t_ns, "malformed", f"{text}  [cut at the {self.framer.max_line_bytes}-byte line cap]")
+                self._console(
+                    t_ns,
+                    "malformed",
+                    f"{text}  [cut at the {self.framer.max_line_bytes}-byte line cap]",
+                )
             else:
                 self._parse_one(raw, t_ns)
 
@@ -243,7 +260,9 @@ class TelemetryParser:
         result = parse_line(text, self.profile.format, self._csv_header, self._frame_fields)
         kind = result.kind
         if kind == "telemetry":
-            self._kv_keys = self._kv_shape(text, result) if self.profile.format in ("auto", "kv") else None
+            self._kv_keys = (
+                self._kv_shape(text, result) if self.profile.format in ("auto", "kv") else None
+            )
             self._add_line(result, received_ns)
         elif kind == "header":
             self._csv_header = result.header
@@ -254,7 +273,7 @@ class TelemetryParser:
             self._console_line(text, received_ns)
 
     @staticmethod
-    def _kv_shape(text: str, result: LineResult) -> Optional[list[bytes]]:
+    def _kv_shape(text: str, result: LineResult) -> list[bytes] | None:
         if "=" not in text or not result.values or result.texts or result.points:
             return None
         names = [name for name, _ in result.values]
@@ -292,7 +311,7 @@ class TelemetryParser:
             self._units[name] = unit
             self._new_units[name] = unit
 
-    def _line_time(self, result: LineResult, received_ns: int) -> Optional[int]:
+    def _line_time(self, result: LineResult, received_ns: int) -> int | None:
         """The line's time from the profile's device time field; None if it has none."""
         device = None
         for name, value in result.values:
@@ -303,11 +322,17 @@ class TelemetryParser:
             return None
         # Differences are taken in the rig's own unit (exact for integer counts) and only
         # then turned into nanoseconds.
-        if self._device_anchor is None or (self._last_device is not None and device < self._last_device):
+        if self._device_anchor is None or (
+            self._last_device is not None and device < self._last_device
+        ):
             if self._device_anchor is not None:
                 self.device_time_resets += 1
                 unit = self.profile.device_time_unit
-                self._note(received_ns, "device_time_reset", f"rig clock went back from {self._last_device!r} {unit} to {device!r} {unit}; re-anchored on the host clock")
+                self._note(
+                    received_ns,
+                    "device_time_reset",
+                    f"rig clock went back from {self._last_device!r} {unit} to {device!r} {unit}; re-anchored on the host clock",
+                )
             self._device_anchor = (device, received_ns)
         self._last_device = device
         anchor, anchor_ns = self._device_anchor
@@ -319,7 +344,11 @@ class TelemetryParser:
         if clock is None or device_ms < clock[2]:
             if clock is not None:
                 self.device_time_resets += 1
-                self._note(received_ns, "device_time_reset", f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to {device_ms!r} ms; re-anchored on the host clock")
+                self._note(
+                    received_ns,
+                    "device_time_reset",
+                    f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to {device_ms!r} ms; re-anchored on the host clock",
+                )
             clock = (device_ms, received_ns, device_ms)
         self._channel_clocks[name] = (clock[0], clock[1], device_ms)
         return clock[1] + int(round((device_ms - clock[0]) * 1e6))
@@ -341,16 +370,24 @@ class TelemetryParser:
             if name == self.profile.device_time:
                 continue
             name, value = self._mapped(name, value)
-            self._add_sample(name, self._arrival(name, received_ns) if line_ns is None else line_ns, value)
+            self._add_sample(
+                name, self._arrival(name, received_ns) if line_ns is None else line_ns, value
+            )
         for name, device_ms, value in result.points:
             t_ns = self._channel_time(name, device_ms, received_ns)
             name, value = self._mapped(name, value)
             self._add_sample(name, t_ns, value)
         for name, device_ms, text in result.texts:
-            t_ns = received_ns if device_ms is None else self._channel_time(name, device_ms, received_ns)
+            t_ns = (
+                received_ns
+                if device_ms is None
+                else self._channel_time(name, device_ms, received_ns)
+            )
             self._console(t_ns, "text", f"{self._target(name)}={text}")
         for kind, name in result.requests:
-            self._note(received_ns, kind, f"the rig asked to clear the plot of {self._target(name)[:64]!r}")
+            self._note(
+                received_ns, kind, f"the rig asked to clear the plot of {self._target(name)[:64]!r}"
+            )
 
     def _mapped(self, name: str, value: float) -> tuple[str, float]:
         mapping = self._map.get(name)
@@ -362,7 +399,7 @@ class TelemetryParser:
         mapping = self._map.get(source)
         return mapping.name if mapping else source
 
-    def _accumulator(self, name: str, received_ns: int) -> Optional[_Accumulator]:
+    def _accumulator(self, name: str, received_ns: int) -> _Accumulator | None:
         acc = self._acc.get(name)
         if acc is not None:
             return acc
@@ -370,7 +407,11 @@ class TelemetryParser:
             if name not in self._dropped_names:
                 self._dropped_names.add(name)
                 if len(self._dropped_names) <= _MAX_NAMED_DROPS:
-                    self._note(received_ns, "channel_cap", f"channel cap of {self.profile.max_channels} reached: samples of {name[:64]!r} are dropped")
+                    self._note(
+                        received_ns,
+                        "channel_cap",
+                        f"channel cap of {self.profile.max_channels} reached: samples of {name[:64]!r} are dropped",
+                    )
             return None
         acc = self._acc[name] = _Accumulator()
         source = next((c for c in self.profile.channels if c.name == name), None)
@@ -399,7 +440,10 @@ class TelemetryParser:
         assert keys is not None
         n, k = block.count, len(keys)
         data = block.data
-        if data[: len(keys[0]) + 1] != keys[0] + b"=" or data.count(b"\n" + keys[0] + b"=") != n - 1:
+        if (
+            data[: len(keys[0]) + 1] != keys[0] + b"="
+            or data.count(b"\n" + keys[0] + b"=") != n - 1
+        ):
             return False
         device = self.profile.device_time.encode() if self.profile.device_time else None
         if device is not None and device in keys:

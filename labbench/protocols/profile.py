@@ -13,7 +13,7 @@ import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from labbench import paths
 from labbench.protocols.formats import FORMATS
@@ -68,7 +68,7 @@ class Profile:
     frame_fields: tuple[str, ...] = ()  # names of a Serial Studio frame's fields, in order
     channels: tuple[ChannelMap, ...] = ()
     console_values: tuple[ConsoleValue, ...] = ()
-    result_pattern: Optional[re.Pattern] = None
+    result_pattern: re.Pattern | None = None
     path: str = ""
 
     def channel_map(self) -> dict[str, ChannelMap]:
@@ -85,8 +85,15 @@ _KEYS = {
     "profile": {"name", "description"},
     "serial": {"baudrate", "bytesize", "parity", "stopbits", "rtscts", "xonxoff"},
     "line": {
-        "encoding", "command_ending", "format", "max_line_bytes", "max_channels", "device_time",
-        "device_time_unit", "reconnect_window_s", "frame_fields",
+        "encoding",
+        "command_ending",
+        "format",
+        "max_line_bytes",
+        "max_channels",
+        "device_time",
+        "device_time_unit",
+        "reconnect_window_s",
+        "frame_fields",
     },
     "channel": {"match", "name", "unit", "scale", "offset"},
     "console_value": {"pattern", "channel", "unit"},
@@ -118,7 +125,11 @@ class _Where:
     def line_of(self, table: str, key: str, index: int = 0) -> int:
         first, last = 1, len(self._lines)
         if table:
-            spans = [(n, i) for i, (name, occ, n) in enumerate(self._tables) if name == table and occ == index]
+            spans = [
+                (n, i)
+                for i, (name, occ, n) in enumerate(self._tables)
+                if name == table and occ == index
+            ]
             if not spans:
                 return 0
             start, i = spans[0]
@@ -135,8 +146,18 @@ class _Where:
         return first
 
     def __call__(self, table: str, key: str = "", index: int = 0) -> str:
-        label = f"[[{table}]] #{index + 1}" if table in _ARRAY_TABLES else (f"[{table}]" if table else "")
-        number = self.line_of(table, key or "", index) if key else self.line_of(table, "", index) if table else 0
+        label = (
+            f"[[{table}]] #{index + 1}"
+            if table in _ARRAY_TABLES
+            else (f"[{table}]" if table else "")
+        )
+        number = (
+            self.line_of(table, key or "", index)
+            if key
+            else self.line_of(table, "", index)
+            if table
+            else 0
+        )
         at = f"{self.source}, line {number}" if number else self.source
         return f"{at}: {label + ' ' if label else ''}{key}".rstrip()
 
@@ -148,7 +169,9 @@ def _check_keys(table: dict, name: str, where: _Where, index: int = 0) -> None:
             raise ProfileError(f"{where(name, key, index)}: unknown key (known keys: {known}).")
 
 
-def _get(table: dict, key: str, kind, where: _Where, section: str, default: Any = None, index: int = 0):
+def _get(
+    table: dict, key: str, kind, where: _Where, section: str, default: Any = None, index: int = 0
+):
     if key not in table:
         return default
     value = table[key]
@@ -156,10 +179,14 @@ def _get(table: dict, key: str, kind, where: _Where, section: str, default: Any 
         try:
             value = float(value)
         except OverflowError:
-            raise ProfileError(f"{where(section, key, index)}: {str(table[key])[:20]}… is too large.") from None
+            raise ProfileError(
+                f"{where(section, key, index)}: {str(table[key])[:20]}… is too large."
+            ) from None
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "…"
-        raise ProfileError(f"{where(section, key, index)} must be {getattr(kind, '__name__', kind)}, not {shown}.")
+        raise ProfileError(
+            f"{where(section, key, index)} must be {getattr(kind, '__name__', kind)}, not {shown}."
+        )
     if kind is float and not math.isfinite(value):
         raise ProfileError(f"{where(section, key, index)} must be a finite number, not {value!r}.")
     return value
@@ -168,7 +195,9 @@ def _get(table: dict, key: str, kind, where: _Where, section: str, default: Any 
 def _in_range(value, low, high, where: _Where, section: str, key: str, index: int = 0):
     if not low <= value <= high:
         shown = str(value) if len(str(value)) <= 30 else str(value)[:20] + "…"
-        raise ProfileError(f"{where(section, key, index)} must be between {low} and {high}, not {shown}.")
+        raise ProfileError(
+            f"{where(section, key, index)} must be between {low} and {high}, not {shown}."
+        )
     return value
 
 
@@ -189,7 +218,9 @@ def _template_fields(template: str, where: str) -> set[str]:
         if field_name is None:
             continue
         if not field_name.isidentifier() or spec or conversion:
-            raise ProfileError(f"{where}: channel template {template!r} may only name groups, as in {{idx}}.")
+            raise ProfileError(
+                f"{where}: channel template {template!r} may only name groups, as in {{idx}}."
+            )
         fields.add(field_name)
     return fields
 
@@ -197,13 +228,17 @@ def _template_fields(template: str, where: str) -> set[str]:
 def _tables(data: dict, name: str, where: _Where) -> list[dict]:
     value = data.get(name, [])
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
-        raise ProfileError(f"{where('', name)}: {name} must be a list of tables, written [[{name}]].")
+        raise ProfileError(
+            f"{where('', name)}: {name} must be a list of tables, written [[{name}]]."
+        )
     return value
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
     if len(text) > MAX_PROFILE_BYTES:
-        raise ProfileError(f"{source}: a profile of {len(text)} bytes is too large (at most {MAX_PROFILE_BYTES}).")
+        raise ProfileError(
+            f"{source}: a profile of {len(text)} bytes is too large (at most {MAX_PROFILE_BYTES})."
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -213,7 +248,9 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     where = _Where(text, source)
     for key, value in data.items():
         if key not in _KEYS:
-            raise ProfileError(f"{where('', key)}: unknown section {key!r} (known: {', '.join(sorted(_KEYS))}).")
+            raise ProfileError(
+                f"{where('', key)}: unknown section {key!r} (known: {', '.join(sorted(_KEYS))})."
+            )
         if key not in _ARRAY_TABLES and not isinstance(value, dict):
             raise ProfileError(f"{where('', key)}: {key} must be a table, written [{key}].")
     head = data.get("profile", {})
@@ -222,35 +259,81 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     for name in ("profile", "serial", "line"):
         _check_keys(data.get(name, {}), name, where)
     serial = SerialSettings(
-        baudrate=_in_range(_get(serial_t, "baudrate", int, where, "serial", 115200), 50, 20_000_000, where, "serial", "baudrate"),
-        bytesize=_in_range(_get(serial_t, "bytesize", int, where, "serial", 8), 5, 8, where, "serial", "bytesize"),
+        baudrate=_in_range(
+            _get(serial_t, "baudrate", int, where, "serial", 115200),
+            50,
+            20_000_000,
+            where,
+            "serial",
+            "baudrate",
+        ),
+        bytesize=_in_range(
+            _get(serial_t, "bytesize", int, where, "serial", 8), 5, 8, where, "serial", "bytesize"
+        ),
         parity=_get(serial_t, "parity", str, where, "serial", "N"),
         stopbits=_get(serial_t, "stopbits", float, where, "serial", 1.0),
         rtscts=_get(serial_t, "rtscts", bool, where, "serial", False),
         xonxoff=_get(serial_t, "xonxoff", bool, where, "serial", False),
     )
     if serial.parity not in ("N", "E", "O", "M", "S"):
-        raise ProfileError(f"{where('serial', 'parity')} must be one of N E O M S, not {serial.parity[:20]!r}.")
+        raise ProfileError(
+            f"{where('serial', 'parity')} must be one of N E O M S, not {serial.parity[:20]!r}."
+        )
     if serial.stopbits not in (1.0, 1.5, 2.0):
-        raise ProfileError(f"{where('serial', 'stopbits')} must be 1, 1.5 or 2, not {serial.stopbits!r}.")
+        raise ProfileError(
+            f"{where('serial', 'stopbits')} must be 1, 1.5 or 2, not {serial.stopbits!r}."
+        )
     fmt = _get(line_t, "format", str, where, "line", "auto")
     if fmt not in FORMATS:
-        raise ProfileError(f"{where('line', 'format')} must be one of {', '.join(FORMATS)}, not {fmt[:40]!r}.")
+        raise ProfileError(
+            f"{where('line', 'format')} must be one of {', '.join(FORMATS)}, not {fmt[:40]!r}."
+        )
     encoding = _get(line_t, "encoding", str, where, "line", "utf-8")
     try:
         "".encode(encoding)
     except LookupError:
-        raise ProfileError(f"{where('line', 'encoding')}: unknown encoding {encoding[:40]!r}.") from None
+        raise ProfileError(
+            f"{where('line', 'encoding')}: unknown encoding {encoding[:40]!r}."
+        ) from None
     device_time_unit = _get(line_t, "device_time_unit", str, where, "line", "s")
     if device_time_unit not in ("s", "ms", "us", "ns"):
-        raise ProfileError(f"{where('line', 'device_time_unit')} must be s, ms, us or ns, not {device_time_unit[:20]!r}.")
-    max_line_bytes = _in_range(_get(line_t, "max_line_bytes", int, where, "line", DEFAULT_MAX_LINE_BYTES), 16, 1 << 20, where, "line", "max_line_bytes")
-    max_channels = _in_range(_get(line_t, "max_channels", int, where, "line", 256), 1, 4096, where, "line", "max_channels")
-    reconnect = _in_range(_get(line_t, "reconnect_window_s", float, where, "line", 10.0), 0.0, 86400.0, where, "line", "reconnect_window_s")
+        raise ProfileError(
+            f"{where('line', 'device_time_unit')} must be s, ms, us or ns, not {device_time_unit[:20]!r}."
+        )
+    max_line_bytes = _in_range(
+        _get(line_t, "max_line_bytes", int, where, "line", DEFAULT_MAX_LINE_BYTES),
+        16,
+        1 << 20,
+        where,
+        "line",
+        "max_line_bytes",
+    )
+    max_channels = _in_range(
+        _get(line_t, "max_channels", int, where, "line", 256),
+        1,
+        4096,
+        where,
+        "line",
+        "max_channels",
+    )
+    reconnect = _in_range(
+        _get(line_t, "reconnect_window_s", float, where, "line", 10.0),
+        0.0,
+        86400.0,
+        where,
+        "line",
+        "reconnect_window_s",
+    )
     frame_fields = _get(line_t, "frame_fields", list, where, "line", [])
     for field_name in frame_fields:
-        if not isinstance(field_name, str) or len(field_name) > _NAME_LIMIT or any(c < " " for c in field_name):
-            raise ProfileError(f"{where('line', 'frame_fields')} must list channel names (\"\" skips a field), not {str(field_name)[:40]!r}.")
+        if (
+            not isinstance(field_name, str)
+            or len(field_name) > _NAME_LIMIT
+            or any(c < " " for c in field_name)
+        ):
+            raise ProfileError(
+                f'{where("line", "frame_fields")} must list channel names ("" skips a field), not {str(field_name)[:40]!r}.'
+            )
     device_time = _get(line_t, "device_time", str, where, "line", "")
 
     channels = []
@@ -258,7 +341,9 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         _check_keys(table, "channel", where, i)
         src = _get(table, "match", str, where, "channel", None, i)
         if not src:
-            raise ProfileError(f"{where('channel', '', i)}: match (the channel's name on the wire) is required.")
+            raise ProfileError(
+                f"{where('channel', '', i)}: match (the channel's name on the wire) is required."
+            )
         channels.append(
             ChannelMap(
                 source=src,
@@ -277,18 +362,32 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
             raise ProfileError(f"{w}: the pattern needs a named group (?P<value>...).")
         channel = _get(table, "channel", str, where, "console_value", "", i)
         if not channel and "name" not in pattern.groupindex:
-            raise ProfileError(f"{where('console_value', '', i)}: give a channel, or a named group (?P<name>...) in the pattern.")
-        unknown = _template_fields(channel, where("console_value", "channel", i)) - set(pattern.groupindex)
+            raise ProfileError(
+                f"{where('console_value', '', i)}: give a channel, or a named group (?P<name>...) in the pattern."
+            )
+        unknown = _template_fields(channel, where("console_value", "channel", i)) - set(
+            pattern.groupindex
+        )
         if unknown:
-            raise ProfileError(f"{where('console_value', 'channel', i)}: the template names {', '.join(sorted(unknown))}, which the pattern has no group for.")
-        console_values.append(ConsoleValue(pattern, channel or "{name}", _get(table, "unit", str, where, "console_value", "", i)))
+            raise ProfileError(
+                f"{where('console_value', 'channel', i)}: the template names {', '.join(sorted(unknown))}, which the pattern has no group for."
+            )
+        console_values.append(
+            ConsoleValue(
+                pattern,
+                channel or "{name}",
+                _get(table, "unit", str, where, "console_value", "", i),
+            )
+        )
     result_pattern = None
     if "result" in data:
         _check_keys(data["result"], "result", where)
         w = where("result", "pattern")
         result_pattern = _regex(_get(data["result"], "pattern", str, where, "result", ""), w)
         if not {"name", "value"} <= set(result_pattern.groupindex):
-            raise ProfileError(f"{w}: the pattern needs named groups (?P<name>...) and (?P<value>...).")
+            raise ProfileError(
+                f"{w}: the pattern needs named groups (?P<name>...) and (?P<value>...)."
+            )
     return Profile(
         name=_get(head, "name", str, where, "profile", Path(source).stem),
         description=_get(head, "description", str, where, "profile", ""),
@@ -325,7 +424,7 @@ def available_profiles() -> dict[str, Path]:
     return found
 
 
-def load_profile(name_or_path: Optional[str] = None) -> Profile:
+def load_profile(name_or_path: str | None = None) -> Profile:
     """A profile by name (built-in or user) or by path; ``None`` is the default profile."""
     key = name_or_path or "default"
     candidate = Path(key).expanduser()
@@ -334,11 +433,15 @@ def load_profile(name_or_path: Optional[str] = None) -> Profile:
     else:
         profiles = available_profiles()
         if key not in profiles:
-            raise ProfileError(f"There is no profile named {key!r} (known: {', '.join(sorted(profiles))}).")
+            raise ProfileError(
+                f"There is no profile named {key!r} (known: {', '.join(sorted(profiles))})."
+            )
         path = profiles[key]
     try:
         if path.stat().st_size > MAX_PROFILE_BYTES:
-            raise ProfileError(f"{path}: a profile of {path.stat().st_size} bytes is too large (at most {MAX_PROFILE_BYTES}).")
+            raise ProfileError(
+                f"{path}: a profile of {path.stat().st_size} bytes is too large (at most {MAX_PROFILE_BYTES})."
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(f"Cannot read the profile {path}: {exc}.") from None

@@ -8,8 +8,8 @@ before the run starts (the start dialog shows it; the command line can print it)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from labbench.protocols.profile import Profile
 from labbench.runs.plan import Plan
@@ -46,7 +46,9 @@ def produced_channels(profile: Profile, rig_channels: Iterable[str]) -> dict[str
     return produced
 
 
-def check(plan: Plan, profile: Profile, rig_channels: Optional[Iterable[str]] = None) -> list[Mismatch]:
+def check(
+    plan: Plan, profile: Profile, rig_channels: Iterable[str] | None = None
+) -> list[Mismatch]:
     """Every channel the plan judges that this profile (on this rig, if its channels are
     known) cannot produce, or produces in a different unit than the plan's limits assume."""
     mapping = profile.channel_map()
@@ -70,7 +72,7 @@ def check(plan: Plan, profile: Profile, rig_channels: Optional[Iterable[str]] = 
     return found
 
 
-def rig_channels_of(device: str) -> Optional[list[str]]:
+def rig_channels_of(device: str) -> list[str] | None:
     """The channels a simulated rig sends (its scenario's fixed set); None for a real rig,
     whose channels are known only once it talks."""
     if not device.startswith("mock://"):

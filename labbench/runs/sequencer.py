@@ -12,8 +12,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.acquisition.record import storage_wait_teller
@@ -38,7 +38,7 @@ class RunRequest:
     device: str
     profile: Profile
     operator: str = ""
-    station: Optional[str] = None
+    station: str | None = None
     manual_values: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,14 +65,14 @@ def run_plan(
     db: Database,
     request: RunRequest,
     *,
-    stop: Optional[threading.Event] = None,
-    on_violation: Optional[Callable[[int, str, Excursion], None]] = None,
-    on_step: Optional[Callable[[int, Step], None]] = None,
-    ask_manual: Optional[Callable[[Step, ManualSpec], Optional[str]]] = None,
-    on_started: Optional[Callable[[int, Acquisition, LiveEvaluator], None]] = None,
-    failure: Optional[list[str]] = None,
-    give_up: Optional[threading.Event] = None,
-    on_storage: Optional[Callable[[str, str], None]] = None,
+    stop: threading.Event | None = None,
+    on_violation: Callable[[int, str, Excursion], None] | None = None,
+    on_step: Callable[[int, Step], None] | None = None,
+    ask_manual: Callable[[Step, ManualSpec], str | None] | None = None,
+    on_started: Callable[[int, Acquisition, LiveEvaluator], None] | None = None,
+    failure: list[str] | None = None,
+    give_up: threading.Event | None = None,
+    on_storage: Callable[[str, str], None] | None = None,
 ) -> RunOutcome:
     """Execute ``request.plan`` on its rig.  DeviceError / RecordError before the run exists.
 
@@ -90,8 +90,14 @@ def run_plan(
     transport = rig.open()  # a rig that cannot be opened: no run is created
     station_id = repo.ensure_station(db, request.station).id if request.station else None
     run = repo.start_run(
-        db, request.dut.id, plan_id=stored_plan.id, station_id=station_id, operator=request.operator,
-        device=request.device, profile=profile.name, pid=os.getpid(),
+        db,
+        request.dut.id,
+        plan_id=stored_plan.id,
+        station_id=station_id,
+        operator=request.operator,
+        device=request.device,
+        profile=profile.name,
+        pid=os.getpid(),
     )
     stop = stop or threading.Event()
     evaluator = LiveEvaluator(plan, run.t0_ns, on_violation)
@@ -132,10 +138,18 @@ def run_plan(
                 error = "; ".join(failure) if failure else ""
                 break
             if acquisition.link_gone.is_set():
-                status, error = "error", "the rig was lost and did not come back within the reconnect window"
+                status, error = (
+                    "error",
+                    "the rig was lost and did not come back within the reconnect window",
+                )
                 break
-            if plan.stop_on_fail and evaluator.step_record(position, manual[position]).verdict == "failed":
-                acquisition.record_event(time.time_ns(), "stop_on_fail", f"step {step.name!r} failed")
+            if (
+                plan.stop_on_fail
+                and evaluator.step_record(position, manual[position]).verdict == "failed"
+            ):
+                acquisition.record_event(
+                    time.time_ns(), "stop_on_fail", f"step {step.name!r} failed"
+                )
                 stopped_on_fail = True
                 break
     except KeyboardInterrupt:
@@ -151,29 +165,64 @@ def run_plan(
         stats = acquisition.stop(give_up=give_up, on_wait=storage_wait_teller(on_storage))
         if stats.errors and status not in ("aborted",):
             status, error = "error", "; ".join(stats.errors)
-        live = [evaluator.step_record(i, manual[i] if i < len(manual) else {}) for i in range(len(evaluator.windows))]
-        final = final_records(db, run.id, plan, evaluator.windows, profile, run.t0_ns,
-                              [manual[i] if i < len(manual) else {} for i in range(len(evaluator.windows))])
+        live = [
+            evaluator.step_record(i, manual[i] if i < len(manual) else {})
+            for i in range(len(evaluator.windows))
+        ]
+        final = final_records(
+            db,
+            run.id,
+            plan,
+            evaluator.windows,
+            profile,
+            run.t0_ns,
+            [manual[i] if i < len(manual) else {} for i in range(len(evaluator.windows))],
+        )
         mismatch = disagreement(live, final)
         agrees = mismatch is None
         if not agrees:
             log.error("run %s: live and final evaluation disagree: %s", run.id, mismatch)
-            repo.add_run_event(db, run.id, "evaluation_mismatch",
-                               f"live and final evaluation disagree ({mismatch}); the final one is stored")
+            repo.add_run_event(
+                db,
+                run.id,
+                "evaluation_mismatch",
+                f"live and final evaluation disagree ({mismatch}); the final one is stored",
+            )
         verdict = worst(step.verdict for step in final) if final else "error"
         if stopped_on_fail:  # the steps never run are recorded as skipped, after the verdict
-            final += [repo.StepRecord(i, s.name, time.time_ns(), None, "skipped") for i, s in enumerate(plan.steps) if i >= len(final)]
+            final += [
+                repo.StepRecord(i, s.name, time.time_ns(), None, "skipped")
+                for i, s in enumerate(plan.steps)
+                if i >= len(final)
+            ]
         repo.store_results(db, run.id, final)
         if status is None:
             status = verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)
         failed_items = sum(1 for s in final for c in s.criteria if c.verdict in ("failed", "error"))
-        repo.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up,
-                                      violation_count=violations, failed_items=failed_items)
-    return RunOutcome(run.id, status, verdict, final, stats, agrees, [lat for *_, lat in evaluator.live_violations])
+        repo.finish_run_when_possible(
+            db,
+            run.id,
+            status,
+            error_message=error,
+            give_up=give_up,
+            violation_count=violations,
+            failed_items=failed_items,
+        )
+    return RunOutcome(
+        run.id,
+        status,
+        verdict,
+        final,
+        stats,
+        agrees,
+        [lat for *_, lat in evaluator.live_violations],
+    )
 
 
-def _manual_entries(acquisition: Acquisition, step: Step, given: dict[str, str], ask) -> dict[str, str]:
+def _manual_entries(
+    acquisition: Acquisition, step: Step, given: dict[str, str], ask
+) -> dict[str, str]:
     values: dict[str, str] = {}
     for spec in step.manuals:
         value = given.get(spec.name)

@@ -25,13 +25,34 @@ log = logging.getLogger(__name__)
 
 F8 = np.dtype("<f8")
 
-CHUNK_COLUMNS = ("run_id", "channel_id", "seq", "count", "t_first", "t_last", "v_min", "v_max", "t", "v")
+CHUNK_COLUMNS = (
+    "run_id",
+    "channel_id",
+    "seq",
+    "count",
+    "t_first",
+    "t_last",
+    "v_min",
+    "v_max",
+    "t",
+    "v",
+)
 
 # Chunks per overview row: 4,800 samples at 1 kHz, so a 100 M-sample run at 16 channels has
 # about 1,300 overview rows per channel, which is about what a screen's width can show.
 OVERVIEW_CHUNKS = 32
 
-OVERVIEW_COLUMNS = ("run_id", "channel_id", "seq_first", "seq_last", "count", "t_first", "t_last", "v_min", "v_max")
+OVERVIEW_COLUMNS = (
+    "run_id",
+    "channel_id",
+    "seq_first",
+    "seq_last",
+    "count",
+    "t_first",
+    "t_last",
+    "v_min",
+    "v_max",
+)
 
 _INSERT_SQL: dict[tuple[str, str], str] = {}
 
@@ -57,7 +78,9 @@ def chunk_values(run_id: int, channel_id: int, seq: int, t: np.ndarray, v: np.nd
     )
 
 
-def chunk_values_many(run_id: int, channels: list[tuple[int, int]], t: np.ndarray, v: np.ndarray) -> list[tuple]:
+def chunk_values_many(
+    run_id: int, channels: list[tuple[int, int]], t: np.ndarray, v: np.ndarray
+) -> list[tuple]:
     """Rows of several channels' chunks of the same length at once: ``channels`` is
     (channel id, seq) per row of the 2-D C-contiguous float64 arrays ``t`` and ``v``.
 
@@ -73,9 +96,16 @@ def chunk_values_many(run_id: int, channels: list[tuple[int, int]], t: np.ndarra
     t_bytes, v_bytes = t.tobytes(), v.tobytes()
     return [
         (
-            run_id, channel_id, seq, count, t_first[i], t_last[i],
-            None if v_min[i] != v_min[i] else v_min[i], None if v_max[i] != v_max[i] else v_max[i],
-            t_bytes[i * size : (i + 1) * size], v_bytes[i * size : (i + 1) * size],
+            run_id,
+            channel_id,
+            seq,
+            count,
+            t_first[i],
+            t_last[i],
+            None if v_min[i] != v_min[i] else v_min[i],
+            None if v_max[i] != v_max[i] else v_max[i],
+            t_bytes[i * size : (i + 1) * size],
+            v_bytes[i * size : (i + 1) * size],
         )
         for i, (channel_id, seq) in enumerate(channels)
     ]
@@ -84,7 +114,7 @@ def chunk_values_many(run_id: int, channels: list[tuple[int, int]], t: np.ndarra
 class OverviewBlock:
     """The chunks of one channel written since its last overview row."""
 
-    __slots__ = ("chunks", "seq_first", "seq_last", "count", "t_first", "t_last", "v_min", "v_max")
+    __slots__ = ("chunks", "count", "seq_first", "seq_last", "t_first", "t_last", "v_max", "v_min")
 
     def __init__(self) -> None:
         self.chunks = 0
@@ -94,7 +124,13 @@ class OverviewBlock:
         ``OVERVIEW_COLUMNS`` order) when the block is complete."""
         _, _, seq, count, t_first, t_last, v_min, v_max, _, _ = row
         if self.chunks == 0:
-            self.seq_first, self.count, self.t_first, self.v_min, self.v_max = seq, count, t_first, v_min, v_max
+            self.seq_first, self.count, self.t_first, self.v_min, self.v_max = (
+                seq,
+                count,
+                t_first,
+                v_min,
+                v_max,
+            )
         else:
             self.count += count
             if v_min is not None:
@@ -105,7 +141,17 @@ class OverviewBlock:
         if self.chunks < OVERVIEW_CHUNKS:
             return None
         self.chunks = 0
-        return (row[0], row[1], self.seq_first, self.seq_last, self.count, self.t_first, self.t_last, self.v_min, self.v_max)
+        return (
+            row[0],
+            row[1],
+            self.seq_first,
+            self.seq_last,
+            self.count,
+            self.t_first,
+            self.t_last,
+            self.v_min,
+            self.v_max,
+        )
 
 
 def insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -145,7 +191,9 @@ def execute_many(conn: Connection, sql: str, rows: list[tuple]) -> None:
 
 
 def _wrapped(conn: Connection, sql: str, exc: Exception) -> BaseException:
-    return sa_exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=conn.dialect)
+    return sa_exc.DBAPIError.instance(
+        sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=conn.dialect
+    )
 
 
 @contextlib.contextmanager

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
-import re
-
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.exc import DatabaseError as DBAPIError
@@ -59,7 +57,7 @@ class Database:
     engine: Engine
     url: URL
     # A SQLite file labbench may read but not write: it serves reading commands only.
-    read_only: Optional[str] = None
+    read_only: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,9 +175,9 @@ _REVISION_RE = re.compile(r"^revision(?::\s*str)?\s*=\s*['\"]([^'\"]+)['\"]", re
 _DOWN_RE = re.compile(r"^down_revision(?::[^=]+)?\s*=\s*(None|['\"]([^'\"]+)['\"])", re.M)
 
 
-def known_revisions() -> dict[str, Optional[str]]:
+def known_revisions() -> dict[str, str | None]:
     """revision -> down_revision of every migration shipped, read from the files' headers."""
-    out: dict[str, Optional[str]] = {}
+    out: dict[str, str | None] = {}
     for path in sorted((paths.migrations_dir() / "versions").glob("*.py")):
         source = path.read_text(encoding="utf-8")
         revision, down = _REVISION_RE.search(source), _DOWN_RE.search(source)
@@ -212,7 +210,7 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _check_not_newer(engine: Engine, url: URL) -> Optional[str]:
+def _check_not_newer(engine: Engine, url: URL) -> str | None:
     """The database's revision; refuses one this labbench does not know."""
     revision = current_revision(engine)
     if revision is None:
@@ -247,11 +245,15 @@ def upgrade(engine: Engine) -> None:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY})
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY}
+                )
             command.upgrade(alembic_config(conn), "head")
 
 
-def open_database(target: str | os.PathLike[str] | None = None, *, migrate: bool = True) -> Database:
+def open_database(
+    target: str | os.PathLike[str] | None = None, *, migrate: bool = True
+) -> Database:
     """Open (and by default upgrade) the labbench database at ``target``.
 
     Raises :class:`DatabaseError` with a one-sentence message for anything the user must fix.
@@ -269,16 +271,20 @@ def open_database(target: str | os.PathLike[str] | None = None, *, migrate: bool
                     raise DatabaseError(
                         f"The database {_describe(url)} is read-only and needs an upgrade this labbench cannot write."
                     )
-                upgrade(engine)  # (running Alembic for an up-to-date database costs 0.1 s at every start)
+                upgrade(
+                    engine
+                )  # (running Alembic for an up-to-date database costs 0.1 s at every start)
         except DBAPIError as exc:
-            raise DatabaseError(f"Could not open the database {_describe(url)}: {_first_line(exc)}.") from None
+            raise DatabaseError(
+                f"Could not open the database {_describe(url)}: {_first_line(exc)}."
+            ) from None
     except BaseException:
         engine.dispose()
         raise
     return Database(engine=engine, url=url, read_only=read_only)
 
 
-def _sqlite_read_only(url: URL) -> Optional[str]:
+def _sqlite_read_only(url: URL) -> str | None:
     """For a SQLite file labbench cannot write: "file" (the file is read-only) or "folder"
     (its folder or file system is read-only: no journal files can be made beside it)."""
     if url.get_backend_name() != "sqlite" or not url.database or not os.path.exists(url.database):
@@ -293,7 +299,9 @@ def _sqlite_read_only(url: URL) -> Optional[str]:
 def _read_only_url(url: URL, why: str) -> URL:
     # A WAL database on read-only media opens only as immutable (nothing else writes it there).
     extra = "&immutable=1" if why == "folder" else ""
-    return URL.create("sqlite+pysqlite", database=f"file:{url.database}?mode=ro{extra}", query={"uri": "true"})
+    return URL.create(
+        "sqlite+pysqlite", database=f"file:{url.database}?mode=ro{extra}", query={"uri": "true"}
+    )
 
 
 def _enable_wal(engine: Engine, url: URL) -> None:
@@ -310,7 +318,7 @@ def _enable_wal(engine: Engine, url: URL) -> None:
         log.warning("SQLite database %s is not in WAL mode (%s)", url.database, mode)
 
 
-def probe_writable(db: Database, timeout_s: float = 1.0) -> Optional[str]:
+def probe_writable(db: Database, timeout_s: float = 1.0) -> str | None:
     """None if the database takes a write transaction within ``timeout_s``, else why not.
 
     For giving up quickly: a normal connection waits 30 s for a SQLite lock, and forever for
@@ -329,8 +337,14 @@ def probe_writable(db: Database, timeout_s: float = 1.0) -> Optional[str]:
             import psycopg
 
             url = db.url
-            with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                 dbname=url.database, connect_timeout=max(int(timeout_s), 1)) as conn:
+            with psycopg.connect(
+                host=url.host,
+                port=url.port or 5432,
+                user=url.username,
+                password=url.password,
+                dbname=url.database,
+                connect_timeout=max(int(timeout_s), 1),
+            ) as conn:
                 conn.execute("SELECT 1")
     except Exception as exc:
         return _first_line(exc)
@@ -344,4 +358,6 @@ def first_line(exc: BaseException) -> str:
 
 def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
-    return str(orig).strip().splitlines()[0].rstrip(".") if str(orig).strip() else type(orig).__name__
+    return (
+        str(orig).strip().splitlines()[0].rstrip(".") if str(orig).strip() else type(orig).__name__
+    )

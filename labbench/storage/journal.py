@@ -27,7 +27,6 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import select
 
@@ -89,10 +88,19 @@ def already_stored(db: Database, run_id: int, batch: CommitBatch) -> bool:
     if item[0] == "raw":
         query = select(raw.c.id).where(raw.c.run_id == run_id, raw.c.received_ns == item[1])
     elif item[0] == "event":
-        query = select(events.c.id).where(events.c.run_id == run_id, events.c.at_ns == item[1], events.c.kind == item[2])
+        query = select(events.c.id).where(
+            events.c.run_id == run_id, events.c.at_ns == item[1], events.c.kind == item[2]
+        )
     else:
-        query = (select(chunks.c.id).join(channels, channels.c.id == chunks.c.channel_id)
-                 .where(channels.c.run_id == run_id, channels.c.name == item[1], chunks.c.t_first == float(item[3][0])))
+        query = (
+            select(chunks.c.id)
+            .join(channels, channels.c.id == chunks.c.channel_id)
+            .where(
+                channels.c.run_id == run_id,
+                channels.c.name == item[1],
+                chunks.c.t_first == float(item[3][0]),
+            )
+        )
     with db.engine.connect() as conn:
         return conn.execute(query.limit(1)).first() is not None
 
@@ -110,7 +118,7 @@ def recover(db: Database, run_id: int) -> int:
     batches: list[CommitBatch] = []
     while offset + _HEADER.size <= len(data):
         size, crc = _HEADER.unpack_from(data, offset)
-        payload = data[offset + _HEADER.size: offset + _HEADER.size + size]
+        payload = data[offset + _HEADER.size : offset + _HEADER.size + size]
         if len(payload) != size or zlib.crc32(payload) != crc:
             log.warning("journal %s: torn record at byte %d left out", path, offset)
             break
@@ -140,14 +148,16 @@ def max_journal_bytes() -> int:
 class Spool:
     """A FIFO of commit batches: the oldest in memory, the rest in a journal file."""
 
-    def __init__(self, path: Path, *, memory_batches: int = MEMORY_BATCHES, max_bytes: Optional[int] = None):
+    def __init__(
+        self, path: Path, *, memory_batches: int = MEMORY_BATCHES, max_bytes: int | None = None
+    ):
         self.path = path
         self._memory_batches = memory_batches
         self._max_bytes = max_journal_bytes() if max_bytes is None else max_bytes
         self._memory: collections.deque[CommitBatch] = collections.deque()
         # (offset, length, samples, cut_mono) of every batch in the file not yet forwarded
         self._on_disk: collections.deque[tuple[int, int, int, float]] = collections.deque()
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
         self._end = 0
         self._cond = threading.Condition()
         self.closed = False  # no more batches will come
@@ -181,7 +191,9 @@ class Spool:
             if written != len(record):
                 raise OSError(28, "No space left on device")
         except OSError as exc:
-            raise JournalError(f"the storage journal {self.path} could not be written ({exc.strerror or exc})") from None
+            raise JournalError(
+                f"the storage journal {self.path} could not be written ({exc.strerror or exc})"
+            ) from None
         self._on_disk.append((self._end, len(record), batch.samples, batch.cut_mono))
         self._end += len(record)
         self.spilled_batches += 1
@@ -219,7 +231,7 @@ class Spool:
         assert self._fd is not None
         record = os.pread(self._fd, length, offset)
         size, crc = _HEADER.unpack_from(record)
-        payload = record[_HEADER.size:]
+        payload = record[_HEADER.size :]
         if len(payload) != size or zlib.crc32(payload) != crc:
             raise JournalError(f"the storage journal {self.path} is damaged at byte {offset}")
         return pickle.loads(payload)

@@ -13,7 +13,6 @@ telemetry chunks.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import (
     BigInteger,
@@ -71,22 +70,22 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: Optional[dt.datetime], dialect):  # type: ignore[override]
+    def process_bind_param(self, value: dt.datetime | None, dialect):  # type: ignore[override]
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: labbench stores aware UTC times only")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: Optional[dt.datetime], dialect):  # type: ignore[override]
+    def process_result_value(self, value: dt.datetime | None, dialect):  # type: ignore[override]
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -108,9 +107,9 @@ class Dut(Base):
     lot: Mapped[str] = mapped_column(String(64), default="")
     wafer: Mapped[str] = mapped_column(String(32), default="")
     # Die position on the wafer (chips) or slot count (sleds); empty when unknown.
-    wafer_x: Mapped[Optional[int]] = mapped_column(Integer)
-    wafer_y: Mapped[Optional[int]] = mapped_column(Integer)
-    slot_count: Mapped[Optional[int]] = mapped_column(Integer)
+    wafer_x: Mapped[int | None] = mapped_column(Integer)
+    wafer_y: Mapped[int | None] = mapped_column(Integer)
+    slot_count: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -129,7 +128,7 @@ class Placement(Base):
     sled_id: Mapped[int] = mapped_column(ForeignKey("duts.id"))
     slot: Mapped[int] = mapped_column(Integer)
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    removed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Station(Base):
@@ -173,19 +172,19 @@ class Run(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dut_id: Mapped[int] = mapped_column(ForeignKey("duts.id"), index=True)
-    plan_id: Mapped[Optional[int]] = mapped_column(ForeignKey("plans.id"), index=True)
-    station_id: Mapped[Optional[int]] = mapped_column(ForeignKey("stations.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     operator: Mapped[str] = mapped_column(String(128), default="")
     device: Mapped[str] = mapped_column(String(512), default="")
     profile: Mapped[str] = mapped_column(String(128), default="")
     software_version: Mapped[str] = mapped_column(String(64), default="")
     # Which process owns a running run: lets the next start tell a dead run from a live one.
     host: Mapped[str] = mapped_column(String(255), default="")
-    pid: Mapped[Optional[int]] = mapped_column(Integer)
+    pid: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Epoch nanoseconds of the run's time zero; telemetry chunk times are seconds after it.
     t0_ns: Mapped[int] = mapped_column(BigInteger)
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="running")
     sample_count: Mapped[int] = mapped_column(BigInteger, default=0)
     malformed_count: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -194,7 +193,7 @@ class Run(Base):
     failed_items: Mapped[int] = mapped_column(Integer, default=0)
     error_message: Mapped[str] = mapped_column(Text, default="")
 
-    channels: Mapped[list["Channel"]] = relationship(back_populates="run")
+    channels: Mapped[list[Channel]] = relationship(back_populates="run")
 
 
 class StepResult(Base):
@@ -209,7 +208,7 @@ class StepResult(Base):
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(128))
     started_ns: Mapped[int] = mapped_column(BigInteger)
-    ended_ns: Mapped[Optional[int]] = mapped_column(BigInteger)
+    ended_ns: Mapped[int | None] = mapped_column(BigInteger)
     verdict: Mapped[str] = mapped_column(String(16))
 
 
@@ -230,19 +229,19 @@ class CriterionResult(Base):
     channel: Mapped[str] = mapped_column(String(128), default="")
     unit: Mapped[str] = mapped_column(String(32), default="")
     stat: Mapped[str] = mapped_column(String(16), default="")
-    value: Mapped[Optional[float]] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
     text_value: Mapped[str] = mapped_column(Text, default="")
-    low: Mapped[Optional[float]] = mapped_column(Float)
-    high: Mapped[Optional[float]] = mapped_column(Float)
-    marginal_low: Mapped[Optional[float]] = mapped_column(Float)
-    marginal_high: Mapped[Optional[float]] = mapped_column(Float)
-    equals: Mapped[Optional[str]] = mapped_column(Text)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    marginal_low: Mapped[float | None] = mapped_column(Float)
+    marginal_high: Mapped[float | None] = mapped_column(Float)
+    equals: Mapped[str | None] = mapped_column(Text)
     settle_s: Mapped[float] = mapped_column(Float, default=0.0)
     hold_s: Mapped[float] = mapped_column(Float, default=0.0)
     sample_count: Mapped[int] = mapped_column(BigInteger, default=0)
     verdict: Mapped[str] = mapped_column(String(16))
     violation_count: Mapped[int] = mapped_column(Integer, default=0)
-    first_violation_s: Mapped[Optional[float]] = mapped_column(Float)
+    first_violation_s: Mapped[float | None] = mapped_column(Float)
 
 
 class Violation(Base):
@@ -296,8 +295,8 @@ class TelemetryChunk(Base):
     t_first: Mapped[float] = mapped_column(Float)
     t_last: Mapped[float] = mapped_column(Float)
     # NULL when every value of the chunk is NaN.
-    v_min: Mapped[Optional[float]] = mapped_column(Float)
-    v_max: Mapped[Optional[float]] = mapped_column(Float)
+    v_min: Mapped[float | None] = mapped_column(Float)
+    v_max: Mapped[float | None] = mapped_column(Float)
     t: Mapped[bytes] = mapped_column(LargeBinary)
     v: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -309,7 +308,9 @@ class TelemetryOverview(Base):
     (the newest ones) are read one by one."""
 
     __tablename__ = "telemetry_overview"
-    __table_args__ = (UniqueConstraint("channel_id", "seq_first", name="uq_telemetry_overview_channel_seq_first"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "seq_first", name="uq_telemetry_overview_channel_seq_first"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
@@ -320,8 +321,8 @@ class TelemetryOverview(Base):
     t_first: Mapped[float] = mapped_column(Float)
     t_last: Mapped[float] = mapped_column(Float)
     # NULL when every value of the chunks is NaN.
-    v_min: Mapped[Optional[float]] = mapped_column(Float)
-    v_max: Mapped[Optional[float]] = mapped_column(Float)
+    v_min: Mapped[float | None] = mapped_column(Float)
+    v_max: Mapped[float | None] = mapped_column(Float)
 
 
 class RawChunk(Base):

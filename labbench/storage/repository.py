@@ -13,8 +13,8 @@ import hashlib
 import logging
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -38,10 +38,10 @@ def _write_session(db: Database) -> Session:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def to_epoch_ns(moment: dt.datetime) -> int:
@@ -67,9 +67,9 @@ class DutInfo:
     silicon_rev: str
     lot: str
     wafer: str
-    wafer_x: Optional[int]
-    wafer_y: Optional[int]
-    slot_count: Optional[int]
+    wafer_x: int | None
+    wafer_y: int | None
+    slot_count: int | None
     notes: str
     created_at: dt.datetime
 
@@ -81,7 +81,7 @@ class PlacementInfo:
     sled_id: int
     slot: int
     placed_at: dt.datetime
-    removed_at: Optional[dt.datetime]
+    removed_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -107,17 +107,17 @@ class PlanVersion:
 class RunInfo:
     id: int
     dut_id: int
-    plan_id: Optional[int]
-    station_id: Optional[int]
+    plan_id: int | None
+    station_id: int | None
     operator: str
     device: str
     profile: str
     software_version: str
     host: str
-    pid: Optional[int]
+    pid: int | None
     started_at: dt.datetime
     t0_ns: int
-    ended_at: Optional[dt.datetime]
+    ended_at: dt.datetime | None
     status: str
     sample_count: int
     malformed_count: int
@@ -161,7 +161,17 @@ class AuditInfo:
 
 # --- DUTs and placements ------------------------------------------------------------------
 
-DUT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "wafer_x", "wafer_y", "slot_count", "notes")
+DUT_FIELDS = (
+    "part",
+    "generation",
+    "silicon_rev",
+    "lot",
+    "wafer",
+    "wafer_x",
+    "wafer_y",
+    "slot_count",
+    "notes",
+)
 
 
 def add_dut(db: Database, kind: str, serial: str, **fields) -> DutInfo:
@@ -185,12 +195,12 @@ def add_dut(db: Database, kind: str, serial: str, **fields) -> DutInfo:
 
 
 def _dut_defaults(fields: dict) -> dict:
-    out = {name: "" for name in ("part", "generation", "silicon_rev", "lot", "wafer", "notes")}
+    out = dict.fromkeys(("part", "generation", "silicon_rev", "lot", "wafer", "notes"), "")
     out.update(fields)
     return out
 
 
-def find_dut(db: Database, serial: str) -> Optional[DutInfo]:
+def find_dut(db: Database, serial: str) -> DutInfo | None:
     with Session(db.engine) as session:
         dut = session.scalar(select(m.Dut).where(m.Dut.serial == serial.strip()))
         return _to_dataclass(DutInfo, dut) if dut else None
@@ -204,7 +214,7 @@ def get_dut(db: Database, dut_id: int) -> DutInfo:
         return _to_dataclass(DutInfo, dut)
 
 
-def list_duts(db: Database, kind: Optional[str] = None) -> list[DutInfo]:
+def list_duts(db: Database, kind: str | None = None) -> list[DutInfo]:
     with Session(db.engine) as session:
         query = select(m.Dut).order_by(m.Dut.serial)
         if kind:
@@ -212,7 +222,9 @@ def list_duts(db: Database, kind: Optional[str] = None) -> list[DutInfo]:
         return [_to_dataclass(DutInfo, d) for d in session.scalars(query)]
 
 
-def place_chip(db: Database, chip_id: int, sled_id: int, slot: int, *, at: Optional[dt.datetime] = None) -> PlacementInfo:
+def place_chip(
+    db: Database, chip_id: int, sled_id: int, slot: int, *, at: dt.datetime | None = None
+) -> PlacementInfo:
     """Put a chip in a sled slot, ending its previous placement (history is kept)."""
     at = at or utcnow()
     if chip_id is None or sled_id is None:
@@ -227,13 +239,17 @@ def place_chip(db: Database, chip_id: int, sled_id: int, slot: int, *, at: Optio
             raise RecordError(f"Sled {sled.serial} has no slot {slot}.")
         occupied = session.scalar(
             select(m.Placement).where(
-                m.Placement.sled_id == sled_id, m.Placement.slot == slot, m.Placement.removed_at.is_(None)
+                m.Placement.sled_id == sled_id,
+                m.Placement.slot == slot,
+                m.Placement.removed_at.is_(None),
             )
         )
         if occupied is not None and occupied.chip_id != chip_id:
             raise RecordError(f"Slot {slot} of sled {sled.serial} already holds another chip.")
         for current in session.scalars(
-            select(m.Placement).where(m.Placement.chip_id == chip_id, m.Placement.removed_at.is_(None))
+            select(m.Placement).where(
+                m.Placement.chip_id == chip_id, m.Placement.removed_at.is_(None)
+            )
         ):
             current.removed_at = at
         placement = m.Placement(chip_id=chip_id, sled_id=sled_id, slot=slot, placed_at=at)
@@ -245,7 +261,9 @@ def place_chip(db: Database, chip_id: int, sled_id: int, slot: int, *, at: Optio
 def chip_history(db: Database, chip_id: int) -> list[PlacementInfo]:
     with Session(db.engine) as session:
         rows = session.scalars(
-            select(m.Placement).where(m.Placement.chip_id == chip_id).order_by(m.Placement.placed_at, m.Placement.id)
+            select(m.Placement)
+            .where(m.Placement.chip_id == chip_id)
+            .order_by(m.Placement.placed_at, m.Placement.id)
         )
         return [_to_dataclass(PlacementInfo, p) for p in rows]
 
@@ -264,7 +282,7 @@ def sled_slots(db: Database, sled_id: int) -> dict[int, DutInfo]:
 # --- stations and plans -------------------------------------------------------------------
 
 
-def ensure_station(db: Database, name: str, hostname: Optional[str] = None) -> StationInfo:
+def ensure_station(db: Database, name: str, hostname: str | None = None) -> StationInfo:
     hostname = socket.gethostname() if hostname is None else hostname
     with _write_session(db) as session:
         station = session.scalar(select(m.Station).where(m.Station.name == name))
@@ -283,12 +301,16 @@ def plan_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def store_plan_version(db: Database, name: str, version: str, dut_kind: str, text: str) -> PlanVersion:
+def store_plan_version(
+    db: Database, name: str, version: str, dut_kind: str, text: str
+) -> PlanVersion:
     """Store a plan version on first use; the same name+version must have the same text."""
     digest = plan_hash(text)
     with _write_session(db) as session:
         for attempt in range(2):
-            existing = session.scalar(select(m.Plan).where(m.Plan.name == name, m.Plan.version == version))
+            existing = session.scalar(
+                select(m.Plan).where(m.Plan.name == name, m.Plan.version == version)
+            )
             if existing is not None:
                 if existing.sha256 != digest:
                     raise RecordError(
@@ -296,7 +318,16 @@ def store_plan_version(db: Database, name: str, version: str, dut_kind: str, tex
                         "bump the plan's version."
                     )
                 return _to_dataclass(PlanVersion, existing)
-            session.add(m.Plan(name=name, version=version, dut_kind=dut_kind, text=text, sha256=digest, created_at=utcnow()))
+            session.add(
+                m.Plan(
+                    name=name,
+                    version=version,
+                    dut_kind=dut_kind,
+                    text=text,
+                    sha256=digest,
+                    created_at=utcnow(),
+                )
+            )
             try:
                 session.commit()
             except IntegrityError:  # stored by another station meanwhile: compare with theirs
@@ -319,13 +350,13 @@ def start_run(
     db: Database,
     dut_id: int,
     *,
-    plan_id: Optional[int] = None,
-    station_id: Optional[int] = None,
+    plan_id: int | None = None,
+    station_id: int | None = None,
     operator: str = "",
     device: str = "",
     profile: str = "",
-    pid: Optional[int] = None,
-    started_at: Optional[dt.datetime] = None,
+    pid: int | None = None,
+    started_at: dt.datetime | None = None,
 ) -> RunInfo:
     from labbench import __version__
 
@@ -365,7 +396,9 @@ def get_run(db: Database, run_id: int) -> RunInfo:
         return _to_dataclass(RunInfo, run)
 
 
-def list_runs(db: Database, *, status: Optional[str] = None, limit: Optional[int] = None) -> list[RunInfo]:
+def list_runs(
+    db: Database, *, status: str | None = None, limit: int | None = None
+) -> list[RunInfo]:
     with Session(db.engine) as session:
         query = select(m.Run).order_by(m.Run.id)
         if status:
@@ -380,14 +413,20 @@ def finish_run(
     run_id: int,
     status: str,
     *,
-    ended_at: Optional[dt.datetime] = None,
+    ended_at: dt.datetime | None = None,
     error_message: str = "",
     **counters: int,
 ) -> RunInfo:
     """Record a run's one final state; a run that already ended is refused."""
     if status not in m.RUN_STATUSES or status == "running":
         raise RecordError(f"{status!r} is not a final run status.")
-    allowed = {"sample_count", "malformed_count", "console_count", "violation_count", "failed_items"}
+    allowed = {
+        "sample_count",
+        "malformed_count",
+        "console_count",
+        "violation_count",
+        "failed_items",
+    }
     if set(counters) - allowed:
         raise RecordError(f"Unknown run counter(s): {', '.join(sorted(set(counters) - allowed))}.")
     with _write_session(db) as session, session.begin():
@@ -406,7 +445,13 @@ def finish_run(
 
 
 def finish_run_when_possible(
-    db: Database, run_id: int, status: str, *, give_up: threading.Event, error_message: str = "", **counters: int
+    db: Database,
+    run_id: int,
+    status: str,
+    *,
+    give_up: threading.Event,
+    error_message: str = "",
+    **counters: int,
 ) -> RunInfo:
     """:func:`finish_run`, retried with backoff while the database is unavailable.
 
@@ -430,16 +475,27 @@ def finish_run_when_possible(
                     f"Run {run_id} could not be closed as {status} because the database is unavailable "
                     f"({first_line(exc)}); labbench marks it interrupted the next time it opens the database."
                 ) from None
-            log.warning("closing run %s: the database is unavailable, retrying (%s)", run_id, first_line(exc))
+            log.warning(
+                "closing run %s: the database is unavailable, retrying (%s)",
+                run_id,
+                first_line(exc),
+            )
             give_up.wait(delay)
             delay = min(delay * 2, 2.0)
 
 
-def add_run_event(db: Database, run_id: int, kind: str, detail: str = "", *, at_ns: Optional[int] = None) -> RunEventInfo:
+def add_run_event(
+    db: Database, run_id: int, kind: str, detail: str = "", *, at_ns: int | None = None
+) -> RunEventInfo:
     import time
 
     with _write_session(db) as session:
-        event = m.RunEvent(run_id=run_id, at_ns=at_ns if at_ns is not None else time.time_ns(), kind=kind, detail=detail)
+        event = m.RunEvent(
+            run_id=run_id,
+            at_ns=at_ns if at_ns is not None else time.time_ns(),
+            kind=kind,
+            detail=detail,
+        )
         session.add(event)
         session.commit()
         return _to_dataclass(RunEventInfo, event)
@@ -447,13 +503,19 @@ def add_run_event(db: Database, run_id: int, kind: str, detail: str = "", *, at_
 
 def run_events(db: Database, run_id: int) -> list[RunEventInfo]:
     with Session(db.engine) as session:
-        rows = session.scalars(select(m.RunEvent).where(m.RunEvent.run_id == run_id).order_by(m.RunEvent.at_ns, m.RunEvent.id))
+        rows = session.scalars(
+            select(m.RunEvent)
+            .where(m.RunEvent.run_id == run_id)
+            .order_by(m.RunEvent.at_ns, m.RunEvent.id)
+        )
         return [_to_dataclass(RunEventInfo, e) for e in rows]
 
 
 def run_channels(db: Database, run_id: int) -> list[ChannelInfo]:
     with Session(db.engine) as session:
-        rows = session.scalars(select(m.Channel).where(m.Channel.run_id == run_id).order_by(m.Channel.position))
+        rows = session.scalars(
+            select(m.Channel).where(m.Channel.run_id == run_id).order_by(m.Channel.position)
+        )
         return [_to_dataclass(ChannelInfo, c) for c in rows]
 
 
@@ -501,7 +563,9 @@ def audit_trail(db: Database, entity: str, entity_id: int) -> list[AuditInfo]:
         return [_to_dataclass(AuditInfo, a) for a in rows]
 
 
-def counts(db: Database, tables: Sequence[str] = ("duts", "runs", "telemetry_chunks")) -> dict[str, int]:
+def counts(
+    db: Database, tables: Sequence[str] = ("duts", "runs", "telemetry_chunks")
+) -> dict[str, int]:
     from sqlalchemy import func
 
     with Session(db.engine) as session:
@@ -531,13 +595,13 @@ class CriterionRecord:
     channel: str
     unit: str
     stat: str
-    value: Optional[float]
+    value: float | None
     text_value: str
-    low: Optional[float]
-    high: Optional[float]
-    marginal_low: Optional[float]
-    marginal_high: Optional[float]
-    equals: Optional[str]
+    low: float | None
+    high: float | None
+    marginal_low: float | None
+    marginal_high: float | None
+    equals: str | None
     settle_s: float
     hold_s: float
     sample_count: int
@@ -545,7 +609,7 @@ class CriterionRecord:
     violations: tuple[ViolationRecord, ...] = ()
 
     @property
-    def first_violation_s(self) -> Optional[float]:
+    def first_violation_s(self) -> float | None:
         return self.violations[0].start_s if self.violations else None
 
 
@@ -554,7 +618,7 @@ class StepRecord:
     position: int
     name: str
     started_ns: int
-    ended_ns: Optional[int]
+    ended_ns: int | None
     verdict: str
     criteria: tuple[CriterionRecord, ...] = ()
 
@@ -562,26 +626,58 @@ class StepRecord:
 def store_results(db: Database, run_id: int, steps: Sequence[StepRecord]) -> None:
     """Write a run's step and criterion results and violations, once, in one transaction."""
     with _write_session(db) as session, session.begin():
-        if session.scalar(select(m.StepResult.id).where(m.StepResult.run_id == run_id).limit(1)) is not None:
+        if (
+            session.scalar(select(m.StepResult.id).where(m.StepResult.run_id == run_id).limit(1))
+            is not None
+        ):
             raise RecordError(f"Run {run_id} already has results; results are never rewritten.")
         for step in steps:
-            row = m.StepResult(run_id=run_id, position=step.position, name=step.name, started_ns=step.started_ns,
-                               ended_ns=step.ended_ns, verdict=step.verdict)
+            row = m.StepResult(
+                run_id=run_id,
+                position=step.position,
+                name=step.name,
+                started_ns=step.started_ns,
+                ended_ns=step.ended_ns,
+                verdict=step.verdict,
+            )
             session.add(row)
             session.flush()
             for c in step.criteria:
                 crit = m.CriterionResult(
-                    run_id=run_id, step_result_id=row.id, kind=c.kind, name=c.name, channel=c.channel, unit=c.unit,
-                    stat=c.stat, value=c.value, text_value=c.text_value, low=c.low, high=c.high,
-                    marginal_low=c.marginal_low, marginal_high=c.marginal_high, equals=c.equals,
-                    settle_s=c.settle_s, hold_s=c.hold_s, sample_count=c.sample_count, verdict=c.verdict,
-                    violation_count=len(c.violations), first_violation_s=c.first_violation_s,
+                    run_id=run_id,
+                    step_result_id=row.id,
+                    kind=c.kind,
+                    name=c.name,
+                    channel=c.channel,
+                    unit=c.unit,
+                    stat=c.stat,
+                    value=c.value,
+                    text_value=c.text_value,
+                    low=c.low,
+                    high=c.high,
+                    marginal_low=c.marginal_low,
+                    marginal_high=c.marginal_high,
+                    equals=c.equals,
+                    settle_s=c.settle_s,
+                    hold_s=c.hold_s,
+                    sample_count=c.sample_count,
+                    verdict=c.verdict,
+                    violation_count=len(c.violations),
+                    first_violation_s=c.first_violation_s,
                 )
                 session.add(crit)
                 session.flush()
                 session.add_all(
-                    m.Violation(run_id=run_id, criterion_result_id=crit.id, step_position=step.position,
-                                channel=v.channel, start_s=v.start_s, end_s=v.end_s, extreme=v.extreme, bound=v.bound)
+                    m.Violation(
+                        run_id=run_id,
+                        criterion_result_id=crit.id,
+                        step_position=step.position,
+                        channel=v.channel,
+                        start_s=v.start_s,
+                        end_s=v.end_s,
+                        extreme=v.extreme,
+                        bound=v.bound,
+                    )
                     for v in c.violations
                 )
 
@@ -589,32 +685,70 @@ def store_results(db: Database, run_id: int, steps: Sequence[StepRecord]) -> Non
 def run_results(db: Database, run_id: int) -> list[StepRecord]:
     """The stored results of a run, as written."""
     with Session(db.engine) as session:
-        steps = session.scalars(select(m.StepResult).where(m.StepResult.run_id == run_id).order_by(m.StepResult.position)).all()
+        steps = session.scalars(
+            select(m.StepResult)
+            .where(m.StepResult.run_id == run_id)
+            .order_by(m.StepResult.position)
+        ).all()
         out = []
         for step in steps:
-            crits = session.scalars(select(m.CriterionResult).where(m.CriterionResult.step_result_id == step.id).order_by(m.CriterionResult.id)).all()
+            crits = session.scalars(
+                select(m.CriterionResult)
+                .where(m.CriterionResult.step_result_id == step.id)
+                .order_by(m.CriterionResult.id)
+            ).all()
             records = []
             for c in crits:
-                violations = session.scalars(select(m.Violation).where(m.Violation.criterion_result_id == c.id).order_by(m.Violation.start_s, m.Violation.id)).all()
-                records.append(CriterionRecord(
-                    kind=c.kind, name=c.name, channel=c.channel, unit=c.unit, stat=c.stat, value=c.value,
-                    text_value=c.text_value, low=c.low, high=c.high, marginal_low=c.marginal_low,
-                    marginal_high=c.marginal_high, equals=c.equals, settle_s=c.settle_s, hold_s=c.hold_s,
-                    sample_count=c.sample_count, verdict=c.verdict,
-                    violations=tuple(ViolationRecord(v.channel, v.start_s, v.end_s, v.extreme, v.bound) for v in violations),
-                ))
-            out.append(StepRecord(step.position, step.name, step.started_ns, step.ended_ns, step.verdict, tuple(records)))
+                violations = session.scalars(
+                    select(m.Violation)
+                    .where(m.Violation.criterion_result_id == c.id)
+                    .order_by(m.Violation.start_s, m.Violation.id)
+                ).all()
+                records.append(
+                    CriterionRecord(
+                        kind=c.kind,
+                        name=c.name,
+                        channel=c.channel,
+                        unit=c.unit,
+                        stat=c.stat,
+                        value=c.value,
+                        text_value=c.text_value,
+                        low=c.low,
+                        high=c.high,
+                        marginal_low=c.marginal_low,
+                        marginal_high=c.marginal_high,
+                        equals=c.equals,
+                        settle_s=c.settle_s,
+                        hold_s=c.hold_s,
+                        sample_count=c.sample_count,
+                        verdict=c.verdict,
+                        violations=tuple(
+                            ViolationRecord(v.channel, v.start_s, v.end_s, v.extreme, v.bound)
+                            for v in violations
+                        ),
+                    )
+                )
+            out.append(
+                StepRecord(
+                    step.position,
+                    step.name,
+                    step.started_ns,
+                    step.ended_ns,
+                    step.verdict,
+                    tuple(records),
+                )
+            )
         return out
 
 
-def mark_interrupted_runs(db: Database, *, host: Optional[str] = None, is_alive=None) -> list[int]:
+def mark_interrupted_runs(db: Database, *, host: str | None = None, is_alive=None) -> list[int]:
     """Runs left ``running`` on this host by a process that no longer exists become
     ``interrupted`` (their data is kept).  Returns their ids."""
     import os
 
     host = socket.gethostname() if host is None else host
 
-    def _alive(pid: Optional[int]) -> bool:
+    def _alive(pid: int | None) -> bool:
         if pid is None:
             return False
         try:
@@ -638,7 +772,11 @@ def mark_interrupted_runs(db: Database, *, host: Optional[str] = None, is_alive=
     for run_id in dead:
         forwarded = recover(db, run_id)  # what the process had not stored when it died
         if forwarded:
-            log.warning("run %s: %d samples its process left in the storage journal were stored", run_id, forwarded)
+            log.warning(
+                "run %s: %d samples its process left in the storage journal were stored",
+                run_id,
+                forwarded,
+            )
     marked = []
     with _write_session(db) as session, session.begin():
         for run_id in dead:
@@ -647,16 +785,22 @@ def mark_interrupted_runs(db: Database, *, host: Optional[str] = None, is_alive=
                 continue
             run.status = "interrupted"
             run.ended_at = _last_data_at(session, run) or utcnow()
-            run.error_message = f"the labbench process (pid {run.pid}) ended without closing the run"
+            run.error_message = (
+                f"the labbench process (pid {run.pid}) ended without closing the run"
+            )
             marked.append(run.id)
     return marked
 
 
-def _last_data_at(session: Session, run: m.Run) -> Optional[dt.datetime]:
+def _last_data_at(session: Session, run: m.Run) -> dt.datetime | None:
     """When a run's newest stored data arrived: its end when its process died unnoticed."""
-    raw_ns = session.scalar(select(func.max(m.RawChunk.received_ns)).where(m.RawChunk.run_id == run.id))
+    raw_ns = session.scalar(
+        select(func.max(m.RawChunk.received_ns)).where(m.RawChunk.run_id == run.id)
+    )
     event_ns = session.scalar(select(func.max(m.RunEvent.at_ns)).where(m.RunEvent.run_id == run.id))
-    t_last = session.scalar(select(func.max(m.TelemetryChunk.t_last)).where(m.TelemetryChunk.run_id == run.id))
+    t_last = session.scalar(
+        select(func.max(m.TelemetryChunk.t_last)).where(m.TelemetryChunk.run_id == run.id)
+    )
     candidates = [ns for ns in (raw_ns, event_ns) if ns is not None]
     if t_last is not None:
         candidates.append(run.t0_ns + int(t_last * 1e9))
@@ -672,7 +816,7 @@ class RunRow:
 
     id: int
     started_at: dt.datetime
-    ended_at: Optional[dt.datetime]
+    ended_at: dt.datetime | None
     dut_serial: str
     dut_kind: str
     plan: str
@@ -684,7 +828,17 @@ class RunRow:
     violation_count: int
 
 
-HISTORY_SORT = ("id", "started_at", "dut_serial", "dut_kind", "plan", "status", "station", "operator", "sample_count")
+HISTORY_SORT = (
+    "id",
+    "started_at",
+    "dut_serial",
+    "dut_kind",
+    "plan",
+    "status",
+    "station",
+    "operator",
+    "sample_count",
+)
 
 
 def query_runs(
@@ -695,7 +849,7 @@ def query_runs(
     plan: str = "",
     status: str = "",
     station: str = "",
-    since: Optional[dt.datetime] = None,
+    since: dt.datetime | None = None,
     sort: str = "id",
     descending: bool = True,
     offset: int = 0,
@@ -705,14 +859,27 @@ def query_runs(
     from sqlalchemy import or_
 
     columns = {
-        "id": m.Run.id, "started_at": m.Run.started_at, "dut_serial": m.Dut.serial, "dut_kind": m.Dut.kind,
-        "plan": m.Plan.name, "status": m.Run.status, "station": m.Station.name, "operator": m.Run.operator,
+        "id": m.Run.id,
+        "started_at": m.Run.started_at,
+        "dut_serial": m.Dut.serial,
+        "dut_kind": m.Dut.kind,
+        "plan": m.Plan.name,
+        "status": m.Run.status,
+        "station": m.Station.name,
+        "operator": m.Run.operator,
         "sample_count": m.Run.sample_count,
     }
     query = _run_rows_select()
     if text.strip():
         like = f"%{text.strip()}%"
-        query = query.where(or_(m.Dut.serial.ilike(like), m.Plan.name.ilike(like), m.Run.operator.ilike(like), m.Run.device.ilike(like)))
+        query = query.where(
+            or_(
+                m.Dut.serial.ilike(like),
+                m.Plan.name.ilike(like),
+                m.Run.operator.ilike(like),
+                m.Run.device.ilike(like),
+            )
+        )
     if dut.strip():
         query = query.where(m.Dut.serial.ilike(f"%{dut.strip()}%"))
     if plan.strip():
@@ -724,15 +891,31 @@ def query_runs(
     if since is not None:
         query = query.where(m.Run.started_at >= since)
     key = columns.get(sort, m.Run.id)
-    query = query.order_by(key.desc() if descending else key.asc(), m.Run.id.desc()).offset(offset).limit(limit)
+    query = (
+        query.order_by(key.desc() if descending else key.asc(), m.Run.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
     with Session(db.engine) as session:
         return [_run_row(r) for r in session.execute(query)]
 
 
 def _run_rows_select():
     return (
-        select(m.Run.id, m.Run.started_at, m.Run.ended_at, m.Dut.serial, m.Dut.kind, m.Plan.name, m.Plan.version,
-               m.Station.name, m.Run.operator, m.Run.status, m.Run.sample_count, m.Run.violation_count)
+        select(
+            m.Run.id,
+            m.Run.started_at,
+            m.Run.ended_at,
+            m.Dut.serial,
+            m.Dut.kind,
+            m.Plan.name,
+            m.Plan.version,
+            m.Station.name,
+            m.Run.operator,
+            m.Run.status,
+            m.Run.sample_count,
+            m.Run.violation_count,
+        )
         .join(m.Dut, m.Dut.id == m.Run.dut_id)
         .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
         .outerjoin(m.Station, m.Station.id == m.Run.station_id)
@@ -740,13 +923,26 @@ def _run_rows_select():
 
 
 def _run_row(r) -> RunRow:
-    return RunRow(r[0], _aware(r[1]), _aware(r[2]), r[3], r[4], r[5] or "", r[6] or "", r[7] or "", r[8], r[9], r[10], r[11])
+    return RunRow(
+        r[0],
+        _aware(r[1]),
+        _aware(r[2]),
+        r[3],
+        r[4],
+        r[5] or "",
+        r[6] or "",
+        r[7] or "",
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+    )
 
 
-def _aware(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     if moment is None:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def update_dut(db: Database, dut_id: int, *, user: str, reason: str = "", **changes) -> DutInfo:
@@ -768,19 +964,33 @@ def update_dut(db: Database, dut_id: int, *, user: str, reason: str = "", **chan
             raise RecordError(f"There is no DUT with id {dut_id}.")
         if changes.get("slot_count") is not None and dut.kind == "sled":
             highest = session.scalar(
-                select(func.max(m.Placement.slot)).where(m.Placement.sled_id == dut_id, m.Placement.removed_at.is_(None))
+                select(func.max(m.Placement.slot)).where(
+                    m.Placement.sled_id == dut_id, m.Placement.removed_at.is_(None)
+                )
             )
             if highest is not None and highest >= changes["slot_count"]:
-                raise RecordError(f"Sled {dut.serial} has a chip in slot {highest}; it needs more than {changes['slot_count']} slots.")
+                raise RecordError(
+                    f"Sled {dut.serial} has a chip in slot {highest}; it needs more than {changes['slot_count']} slots."
+                )
         now = utcnow()
         for name, value in changes.items():
             old = getattr(dut, name)
             if old == value:
                 continue
             setattr(dut, name, value)
-            session.add(m.AuditEntry(at=now, user=user, entity="dut", entity_id=dut_id, action="edit", field=name,
-                                     old_value="" if old is None else str(old), new_value="" if value is None else str(value),
-                                     reason=reason))
+            session.add(
+                m.AuditEntry(
+                    at=now,
+                    user=user,
+                    entity="dut",
+                    entity_id=dut_id,
+                    action="edit",
+                    field=name,
+                    old_value="" if old is None else str(old),
+                    new_value="" if value is None else str(value),
+                    reason=reason,
+                )
+            )
         session.flush()
         return _to_dataclass(DutInfo, dut)
 
@@ -789,7 +999,11 @@ def unplaced_chips(db: Database) -> list[DutInfo]:
     """Chips not sitting in any sled now."""
     with Session(db.engine) as session:
         placed = select(m.Placement.chip_id).where(m.Placement.removed_at.is_(None))
-        rows = session.scalars(select(m.Dut).where(m.Dut.kind == "chip", m.Dut.id.not_in(placed)).order_by(m.Dut.serial))
+        rows = session.scalars(
+            select(m.Dut)
+            .where(m.Dut.kind == "chip", m.Dut.id.not_in(placed))
+            .order_by(m.Dut.serial)
+        )
         return [_to_dataclass(DutInfo, d) for d in rows]
 
 

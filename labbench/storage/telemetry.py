@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
 
 import numpy as np
 from sqlalchemy import Connection, func, insert, or_, select, update
@@ -79,7 +79,7 @@ class TelemetryWriter:
         self._db = db
         self.run_id = run_id
         self._max_chunk = max_chunk_samples
-        self._conn: Optional[Connection] = None
+        self._conn: Connection | None = None
         self._channels: dict[str, _ChannelState] = {}
         self._raw_pending: list[dict] = []
         self._events_pending: list[dict] = []
@@ -107,8 +107,12 @@ class TelemetryWriter:
             .group_by(_channels.c.id, _channels.c.name)
         ).all()
         for channel_id, name, max_seq in rows:
-            self._channels[name] = _ChannelState(channel_id, (max_seq + 1) if max_seq is not None else 0, [], [])
-        raw_max = conn.execute(select(func.max(_raw.c.seq)).where(_raw.c.run_id == self.run_id)).scalar()
+            self._channels[name] = _ChannelState(
+                channel_id, (max_seq + 1) if max_seq is not None else 0, [], []
+            )
+        raw_max = conn.execute(
+            select(func.max(_raw.c.seq)).where(_raw.c.run_id == self.run_id)
+        ).scalar()
         self._raw_seq = raw_max + 1 if raw_max is not None else 0
         conn.commit()
 
@@ -118,7 +122,9 @@ class TelemetryWriter:
         state = self._channels.get(name)
         if state is None:
             channel_id = conn.execute(
-                insert(_channels).values(run_id=self.run_id, name=name, unit=unit, position=len(self._channels))
+                insert(_channels).values(
+                    run_id=self.run_id, name=name, unit=unit, position=len(self._channels)
+                )
             ).inserted_primary_key[0]
             state = self._channels[name] = _ChannelState(channel_id, 0, [], [])
         return state.id
@@ -176,7 +182,9 @@ class TelemetryWriter:
         for _, received_ns, data in raw_items:
             self.append_raw(received_ns, data)
         run_id = self.run_id
-        self._events_pending += [(run_id, at_ns, kind, detail) for _, at_ns, kind, detail in event_items]
+        self._events_pending += [
+            (run_id, at_ns, kind, detail) for _, at_ns, kind, detail in event_items
+        ]
 
     def append_raw(self, received_ns: int, data: bytes) -> None:
         """One read's bytes; empty ``data`` records when a read that brought nothing returned
@@ -251,10 +259,26 @@ class TelemetryWriter:
             return rows, pending
         rows, owners = [], []
         for state in pending:
-            t = np.concatenate(state.t_parts, dtype=_F8) if len(state.t_parts) > 1 else np.asarray(state.t_parts[0], _F8)
-            v = np.concatenate(state.v_parts, dtype=_F8) if len(state.v_parts) > 1 else np.asarray(state.v_parts[0], _F8)
+            t = (
+                np.concatenate(state.t_parts, dtype=_F8)
+                if len(state.t_parts) > 1
+                else np.asarray(state.t_parts[0], _F8)
+            )
+            v = (
+                np.concatenate(state.v_parts, dtype=_F8)
+                if len(state.v_parts) > 1
+                else np.asarray(state.v_parts[0], _F8)
+            )
             for start in range(0, t.size, step):
-                rows.append(chunk_values(run_id, state.id, state.seq, t[start : start + step], v[start : start + step]))
+                rows.append(
+                    chunk_values(
+                        run_id,
+                        state.id,
+                        state.seq,
+                        t[start : start + step],
+                        v[start : start + step],
+                    )
+                )
                 owners.append(state)
                 state.seq += 1
         return rows, owners
@@ -266,19 +290,33 @@ class TelemetryWriter:
         conn.execute(_overview.delete().where(_overview.c.run_id == self.run_id))
         conn.execute(_chunks.delete().where(_chunks.c.run_id == self.run_id))
         conn.execute(
-            _events.delete().where(_events.c.run_id == self.run_id, _events.c.kind.in_(CONSOLE_EVENT_KINDS))
+            _events.delete().where(
+                _events.c.run_id == self.run_id, _events.c.kind.in_(CONSOLE_EVENT_KINDS)
+            )
         )
         conn.execute(_channels.delete().where(_channels.c.run_id == self.run_id))
-        conn.execute(update(_runs).where(_runs.c.id == self.run_id).values(sample_count=0, malformed_count=0, console_count=0))
+        conn.execute(
+            update(_runs)
+            .where(_runs.c.id == self.run_id)
+            .values(sample_count=0, malformed_count=0, console_count=0)
+        )
         self._channels.clear()
 
-    def record_reparse(self, *, user: str, old_profile: str, new_profile: str, reason: str = "") -> None:
+    def record_reparse(
+        self, *, user: str, old_profile: str, new_profile: str, reason: str = ""
+    ) -> None:
         """Audit a rebuild and switch the run's profile, in the transaction of the rebuilt data."""
         conn = self._connection()
         conn.execute(
             insert(m.AuditEntry.__table__).values(
-                at=dt.datetime.now(dt.timezone.utc), user=user, entity="run", entity_id=self.run_id, action="reparse",
-                field="profile", old_value=old_profile, new_value=new_profile,
+                at=dt.datetime.now(dt.UTC),
+                user=user,
+                entity="run",
+                entity_id=self.run_id,
+                action="reparse",
+                field="profile",
+                old_value=old_profile,
+                new_value=new_profile,
                 reason=reason or f"telemetry rebuilt from raw bytes with profile {new_profile}",
             )
         )
@@ -336,7 +374,9 @@ def _group_by_channel(samples: list[tuple]) -> dict[str, tuple[list, list, str]]
 _COUNTER_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
-def _update_run_counters(conn: Connection, run_id: int, added_samples: int, counters: dict[str, int]) -> None:
+def _update_run_counters(
+    conn: Connection, run_id: int, added_samples: int, counters: dict[str, int]
+) -> None:
     """Add to the run's sample count and set its other counters (one prepared statement per
     set of counter names: this runs at every commit)."""
     names = tuple(sorted(counters))
@@ -347,7 +387,9 @@ def _update_run_counters(conn: Connection, run_id: int, added_samples: int, coun
         if unknown:
             raise ValueError(f"not a run counter: {', '.join(unknown)}")
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sets = ", ".join([f"sample_count = sample_count + {mark}"] + [f"{name} = {mark}" for name in names])
+        sets = ", ".join(
+            [f"sample_count = sample_count + {mark}"] + [f"{name} = {mark}" for name in names]
+        )
         sql = _COUNTER_SQL[key] = f"UPDATE runs SET {sets} WHERE id = {mark}"
     execute_many(conn, sql, [(added_samples, *(int(counters[name]) for name in names), run_id)])
 
@@ -375,7 +417,13 @@ def _channel_id(conn: Connection, run_id: int, channel: str) -> int:
     return channel_id
 
 
-def read_channel(db: Database, run_id: int, channel: str, t_start: float | None = None, t_end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def read_channel(
+    db: Database,
+    run_id: int,
+    channel: str,
+    t_start: float | None = None,
+    t_end: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """All samples of a channel (optionally only chunks overlapping [t_start, t_end])."""
     t_parts, v_parts = [], []
     for t, v in iter_channel_chunks(db, run_id, channel, t_start, t_end):
@@ -394,11 +442,21 @@ def read_channel(db: Database, run_id: int, channel: str, t_start: float | None 
     return t, v
 
 
-def iter_channel_chunks(db: Database, run_id: int, channel: str, t_start: float | None = None, t_end: float | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def iter_channel_chunks(
+    db: Database,
+    run_id: int,
+    channel: str,
+    t_start: float | None = None,
+    t_end: float | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """A channel's chunks in order, one at a time (memory stays at one chunk)."""
     with db.engine.connect() as conn:
         channel_id = _channel_id(conn, run_id, channel)
-        query = select(_chunks.c.t, _chunks.c.v).where(_chunks.c.channel_id == channel_id).order_by(_chunks.c.seq)
+        query = (
+            select(_chunks.c.t, _chunks.c.v)
+            .where(_chunks.c.channel_id == channel_id)
+            .order_by(_chunks.c.seq)
+        )
         if t_start is not None:
             query = query.where(_chunks.c.t_last >= t_start)
         if t_end is not None:
@@ -414,7 +472,13 @@ def chunk_summary(db: Database, run_id: int, channel: str) -> ChunkSummary:
     with db.engine.connect() as conn:
         channel_id = _channel_id(conn, run_id, channel)
         rows = conn.execute(
-            select(_chunks.c.t_first, _chunks.c.t_last, _chunks.c.v_min, _chunks.c.v_max, _chunks.c.count)
+            select(
+                _chunks.c.t_first,
+                _chunks.c.t_last,
+                _chunks.c.v_min,
+                _chunks.c.v_max,
+                _chunks.c.count,
+            )
             .where(_chunks.c.channel_id == channel_id)
             .order_by(_chunks.c.seq)
         ).all()
@@ -447,7 +511,9 @@ def overview_summary(db: Database, run_id: int, channel: str) -> ChunkSummary:
             if block.seq_first > after + 1:
                 uncovered.append(c.seq.between(after + 1, block.seq_first - 1))
             after = max(after, block.seq_last)
-        query = select(c.seq, c.t_first, c.t_last, c.v_min, c.v_max, c.count).where(c.channel_id == channel_id)
+        query = select(c.seq, c.t_first, c.t_last, c.v_min, c.v_max, c.count).where(
+            c.channel_id == channel_id
+        )
         if len(uncovered) > _MAX_OVERVIEW_GAPS:
             blocks = []
         elif blocks:
@@ -466,14 +532,22 @@ def _summary(rows) -> ChunkSummary:
         return ChunkSummary(empty, empty, empty, empty, np.empty(0, np.int64))
     cols = list(zip(*rows))
     as_float = lambda col: np.array([np.nan if x is None else x for x in col], _F8)  # noqa: E731
-    return ChunkSummary(as_float(cols[0]), as_float(cols[1]), as_float(cols[2]), as_float(cols[3]), np.array(cols[4], np.int64))
+    return ChunkSummary(
+        as_float(cols[0]),
+        as_float(cols[1]),
+        as_float(cols[2]),
+        as_float(cols[3]),
+        np.array(cols[4], np.int64),
+    )
 
 
 def read_raw(db: Database, run_id: int) -> Iterator[tuple[int, bytes]]:
     """The run's raw rig bytes in arrival order, as (received_ns, data)."""
     with db.engine.connect() as conn:
         result = conn.execution_options(yield_per=256).execute(
-            select(_raw.c.received_ns, _raw.c.data).where(_raw.c.run_id == run_id).order_by(_raw.c.seq)
+            select(_raw.c.received_ns, _raw.c.data)
+            .where(_raw.c.run_id == run_id)
+            .order_by(_raw.c.seq)
         )
         for received_ns, data in result:
             yield received_ns, bytes(data)

@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 import traceback
-from typing import Optional
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
@@ -49,7 +48,7 @@ def collect_garbage_on_gui_thread(app: QApplication) -> None:
         app._labbench_gc = GarbageCollector(interval=GUI_GC_INTERVAL_S)
 
 
-def make_application(argv: Optional[list[str]] = None) -> QApplication:
+def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     collect_garbage_on_gui_thread(app)
     app.setApplicationName("labbench")
@@ -81,7 +80,9 @@ def install_crash_handler(window) -> None:
         box = QMessageBox(window)
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("labbench hit an error")
-        box.setText(f"{kind.__name__}: {value}\n\nThe active run (if any) was ended as error; its data is kept.\nDetails are in {log_path}.")
+        box.setText(
+            f"{kind.__name__}: {value}\n\nThe active run (if any) was ended as error; its data is kept.\nDetails are in {log_path}."
+        )
         box.setDetailedText(details)
         box.open()
         window.last_crash_box = box
@@ -98,14 +99,18 @@ class _FirstPaint(QObject):
         self.window = window
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is self.window:
+        if (
+            event.type() == QEvent.Type.Paint
+            and isinstance(obj, QWidget)
+            and obj.window() is self.window
+        ):
             print("first-paint", flush=True)
             QApplication.instance().removeEventFilter(self)
             QTimer.singleShot(0, QApplication.instance().quit)
         return False
 
 
-def run_app(db_target: Optional[str] = None, demo: bool = False) -> int:
+def run_app(db_target: str | None = None, demo: bool = False) -> int:
     from labbench.ui.main_window import MainWindow
 
     app = make_application()
@@ -126,8 +131,13 @@ def run_app(db_target: Optional[str] = None, demo: bool = False) -> int:
         app.installEventFilter(_FirstPaint(window))
     window.show()
     if interrupted:
-        QTimer.singleShot(0, lambda: window.statusBar().showMessage(
-            f"Marked interrupted (their process died, data kept): runs {', '.join(map(str, interrupted))}", 15000))
+        QTimer.singleShot(
+            0,
+            lambda: window.statusBar().showMessage(
+                f"Marked interrupted (their process died, data kept): runs {', '.join(map(str, interrupted))}",
+                15000,
+            ),
+        )
     try:
         return app.exec()
     finally:

@@ -8,7 +8,6 @@ The banner widget itself belongs to the live view; this module only tells it wha
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QTableView
@@ -22,7 +21,13 @@ from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 STEP_MARKS = {
-    "pending": "○", "running": "▶", "passed": "✓", "marginal": "≈", "failed": "✗", "error": "!", "skipped": "–",
+    "pending": "○",
+    "running": "▶",
+    "passed": "✓",
+    "marginal": "≈",
+    "failed": "✗",
+    "error": "!",
+    "skipped": "–",
 }
 
 
@@ -30,8 +35,10 @@ def _num(x: float, unit: str) -> str:
     return f"{x:.4g}" + (f" {unit}" if unit else "")
 
 
-def violation_sentence(step: str, channel: str, extreme: float, bound: str, low, high, unit: str, at_s: float) -> str:
-    """"load-50: vdd_core 0.679 V < 0.72 V at 3.04 s"."""
+def violation_sentence(
+    step: str, channel: str, extreme: float, bound: str, low, high, unit: str, at_s: float
+) -> str:
+    """ "load-50: vdd_core 0.679 V < 0.72 V at 3.04 s"."""
     if bound == "nan" or math.isnan(extreme):
         what = f"{channel} gave no number (NaN)"
     elif bound == "low" and low is not None:
@@ -47,17 +54,24 @@ def criterion_sentence(step: str, c: repo.CriterionRecord) -> str:
     """One sentence for a failed or error item of a stored or live step result."""
     if c.violations:
         v = c.violations[0]
-        return violation_sentence(step, v.channel, v.extreme, v.bound, c.low, c.high, c.unit, v.start_s)
+        return violation_sentence(
+            step, v.channel, v.extreme, v.bound, c.low, c.high, c.unit, v.start_s
+        )
     if c.verdict == "error" and c.kind in ("limit", "measure") and c.sample_count == 0:
         return f"{step}: {c.name} got no {c.channel} samples"
-    if c.verdict == "error" and c.kind in ("result", "manual") and c.value is None and not c.text_value:
+    if (
+        c.verdict == "error"
+        and c.kind in ("result", "manual")
+        and c.value is None
+        and not c.text_value
+    ):
         return f"{step}: {c.name} was never {'reported by the rig' if c.kind == 'result' else 'entered'}"
     shown = _num(c.value, c.unit) if c.value is not None else repr(c.text_value)
     expected = describe_limits(c.low, c.high, equals=c.equals, unit=c.unit)
     return f"{step}: {c.name} = {shown}, expected {expected}"
 
 
-def first_failure(steps: list[repo.StepRecord]) -> Optional[tuple[str, str]]:
+def first_failure(steps: list[repo.StepRecord]) -> tuple[str, str] | None:
     """(verdict, sentence) of the first failed or error item, in step order then time."""
     for step in steps:
         bad = [c for c in step.criteria if c.verdict in ("failed", "error")]
@@ -77,7 +91,7 @@ class StepList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setToolTip("Each step of the plan and its state")
 
-    def set_plan(self, plan: Optional[Plan]) -> None:
+    def set_plan(self, plan: Plan | None) -> None:
         self.clear()
         self.states = []
         for step in plan.steps if plan else ():
@@ -117,15 +131,24 @@ class FailureWatcher(QObject):
     """Follows a run (through the controller's signals and the results model) and keeps the
     banner, the results table and the step list saying why it failed."""
 
-    def __init__(self, db: Database, controller, banner, results: ResultsModel, results_view: QTableView, steps: StepList, parent=None):
+    def __init__(
+        self,
+        db: Database,
+        controller,
+        banner,
+        results: ResultsModel,
+        results_view: QTableView,
+        steps: StepList,
+        parent=None,
+    ):
         super().__init__(parent)
         self.db, self.controller, self.banner = db, controller, banner
         self.results, self.results_view, self.steps = results, results_view, steps
         self.loader = Loader(self, name="labbench-failure")
         # A long first-failure sentence wraps instead of widening the window past the screen.
         banner.setWordWrap(True)
-        self.plan: Optional[Plan] = None
-        self.first: Optional[str] = None  # the first failure's sentence, once there is one
+        self.plan: Plan | None = None
+        self.first: str | None = None  # the first failure's sentence, once there is one
         controller.step_started.connect(self._on_step_started)
         controller.violation.connect(self._on_violation)
         controller.run_finished.connect(self._on_run_finished)
@@ -146,18 +169,31 @@ class FailureWatcher(QObject):
         current = self.controller.current_step
         for step in records:
             state = step.verdict
-            if step.position == current and self.controller.running and state not in ("failed", "error"):
+            if (
+                step.position == current
+                and self.controller.running
+                and state not in ("failed", "error")
+            ):
                 state = "running"  # not judged to the end yet
             self.steps.set_state(step.position, state)
 
-    def _on_violation(self, position: int, channel: str, start: float, end: float, extreme: float) -> None:
+    def _on_violation(
+        self, position: int, channel: str, start: float, end: float, extreme: float
+    ) -> None:
         if self.first is not None or self.plan is None:
             return
         step = self.plan.steps[position]
         spec = next((s for s in step.limits if s.channel == channel), None)
         low, high = (spec.band.low, spec.band.high) if spec else (None, None)
-        bound = "nan" if math.isnan(extreme) else "low" if low is not None and extreme < low else "high"
-        self._fail("failed", violation_sentence(step.name, channel, extreme, bound, low, high, self.plan.unit(channel), start))
+        bound = (
+            "nan" if math.isnan(extreme) else "low" if low is not None and extreme < low else "high"
+        )
+        self._fail(
+            "failed",
+            violation_sentence(
+                step.name, channel, extreme, bound, low, high, self.plan.unit(channel), start
+            ),
+        )
         self.steps.set_state(position, "failed")
 
     def _on_item_failed(self, row: int) -> None:
@@ -184,16 +220,25 @@ class FailureWatcher(QObject):
             if found and found[0] == "error":
                 self._fail("error", found[1])
             run_id = outcome.run_id
-            self.loader.submit(lambda: repo.get_run(self.db, run_id).error_message, lambda message: self._on_error_message(outcome, message))
+            self.loader.submit(
+                lambda: repo.get_run(self.db, run_id).error_message,
+                lambda message: self._on_error_message(outcome, message),
+            )
         elif outcome.status == "aborted":
-            self.banner.show_verdict("aborted", f"ABORTED — run {outcome.run_id} (stopped by the operator; data kept)")
+            self.banner.show_verdict(
+                "aborted", f"ABORTED — run {outcome.run_id} (stopped by the operator; data kept)"
+            )
 
     def _on_error_message(self, outcome, message) -> None:
         if isinstance(message, Exception) or not message:
             if self.first is None:
                 self._fail("error", f"run {outcome.run_id} ended in error")
             return
-        sentence = f"{self.first} ({message})" if self.first and self.banner.verdict == "error" else message
+        sentence = (
+            f"{self.first} ({message})"
+            if self.first and self.banner.verdict == "error"
+            else message
+        )
         self._fail("error", sentence)
 
     def set_theme(self, theme: Theme) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import logging
 import socket
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -75,7 +75,9 @@ class BenchView(QWidget):
         self.profile.addItems(sorted(available_profiles()))
         self.profile.setCurrentText("default")
         self.add_edit = QLineEdit()
-        self.add_edit.setPlaceholderText("Another rig: socket://host:port, rfc2217://…, mock://…, then Enter")
+        self.add_edit.setPlaceholderText(
+            "Another rig: socket://host:port, rfc2217://…, mock://…, then Enter"
+        )
         self.add_edit.returnPressed.connect(self._on_add_rig)
         self.dut = QLineEdit()
         self.dut.setPlaceholderText("DUT serial the recording belongs to")
@@ -84,7 +86,9 @@ class BenchView(QWidget):
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.clicked.connect(self._on_disconnect)
         self.watch_button = QPushButton("Watch")
-        self.watch_button.setToolTip("Show the selected rig's live plots and console (or double-click the rig)")
+        self.watch_button.setToolTip(
+            "Show the selected rig's live plots and console (or double-click the rig)"
+        )
         self.watch_button.clicked.connect(self._on_watch)
         self.watch_button.setEnabled(False)
         self.message = QLabel("")
@@ -129,7 +133,9 @@ class BenchView(QWidget):
 
     def _rebuild(self) -> None:
         selected = self.selected_device()
-        rows = [(d, desc) for d, desc, _ in self._ports] + [(f"mock://{s}", "simulated rig") for s in SCENARIOS]
+        rows = [(d, desc) for d, desc, _ in self._ports] + [
+            (f"mock://{s}", "simulated rig") for s in SCENARIOS
+        ]
         rows += [(d, "connected") for d in self.monitors if d not in {r[0] for r in rows}]
         self.table.setRowCount(len(rows))
         for row, (device, description) in enumerate(rows):
@@ -141,7 +147,7 @@ class BenchView(QWidget):
                 self.table.selectRow(row)
         self._refresh_states()
 
-    def selected_device(self) -> Optional[str]:
+    def selected_device(self) -> str | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         return self.table.item(rows[0].row(), 0).text() if rows else None
 
@@ -175,7 +181,11 @@ class BenchView(QWidget):
         ``connect_failed`` tells how it went.  False if it cannot even start."""
         serial = serial.strip()
         if device in self.monitors or device in self.busy:
-            self.message.setText(f"{device} is already connected." if device in self.monitors else f"{device} is {self.busy[device]}")
+            self.message.setText(
+                f"{device} is already connected."
+                if device in self.monitors
+                else f"{device} is {self.busy[device]}"
+            )
             return False
         if not serial:
             self.message.setText("Enter the DUT serial first.")
@@ -206,18 +216,24 @@ class BenchView(QWidget):
     def _on_connected(self, device: str, result) -> None:
         self.busy.pop(device, None)
         if isinstance(result, Exception):
-            message = str(result) if isinstance(result, (DeviceError, LookupError, repo.RecordError)) else f"{device}: {type(result).__name__}: {result}"
+            message = (
+                str(result)
+                if isinstance(result, (DeviceError, LookupError, repo.RecordError))
+                else f"{device}: {type(result).__name__}: {result}"
+            )
             self.message.setText(message)
             self._refresh_states()
             self.connect_failed.emit(device, message)
             return
         self.monitors[device] = result
-        self.message.setText(f"{device}: recording into run {result.run_id}. Watch (or double-click) shows its plots.")
+        self.message.setText(
+            f"{device}: recording into run {result.run_id}. Watch (or double-click) shows its plots."
+        )
         self.watch_button.setEnabled(self.selected_device() in self.monitors)
         self._refresh_states()
         self.connected.emit(device, result.run_id)
 
-    def disconnect_device(self, device: str, then: Optional[Callable[[], None]] = None) -> bool:
+    def disconnect_device(self, device: str, then: Callable[[], None] | None = None) -> bool:
         """Stop recording ``device`` on a worker (its threads are joined there, never on the
         GUI thread); ``disconnected`` follows, then ``then`` is called on the GUI thread."""
         monitor = self.monitors.pop(device, None)
@@ -227,7 +243,9 @@ class BenchView(QWidget):
         if then is not None:
             self._after_disconnect.setdefault(device, []).append(then)
         self._refresh_states()
-        self.rig_worker.submit(monitor.disconnect, lambda stats: self._on_disconnected(device, monitor, stats))
+        self.rig_worker.submit(
+            monitor.disconnect, lambda stats: self._on_disconnected(device, monitor, stats)
+        )
         return True
 
     def _on_disconnected(self, device: str, monitor: RigMonitor, stats) -> None:
@@ -235,7 +253,9 @@ class BenchView(QWidget):
         if isinstance(stats, Exception):
             self.message.setText(f"{device}: disconnecting failed: {stats}")
         else:
-            self.message.setText(f"{device}: disconnected; run {monitor.run_id} kept {stats.samples:,} samples.")
+            self.message.setText(
+                f"{device}: disconnected; run {monitor.run_id} kept {stats.samples:,} samples."
+            )
         self._refresh_states()
         self.disconnected.emit(device)
         for callback in self._after_disconnect.pop(device, []):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Optional
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
@@ -61,9 +60,9 @@ class BenchWatch(QWidget):
     def __init__(self, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
         self.theme = theme
-        self.device: Optional[str] = None
-        self.source: Optional[MonitorSource] = None
-        self.view: Optional[LiveRunView] = None
+        self.device: str | None = None
+        self.source: MonitorSource | None = None
+        self.view: LiveRunView | None = None
         self.console = ConsoleView()
         self.splitter = QSplitter(Qt.Orientation.Vertical)  # plots over console: no extra width
         layout = QVBoxLayout(self)
@@ -89,7 +88,9 @@ class BenchWatch(QWidget):
         self.console.clear()
         self.source.run_started.emit(monitor.run_id)
         self.view.banner.show_verdict("running", f"RECORDING — {device} into run {monitor.run_id}")
-        self.view.step_label.setText(f"Bench recording of {monitor.dut.serial} (no plan: nothing is judged)")
+        self.view.step_label.setText(
+            f"Bench recording of {monitor.dut.serial} (no plan: nothing is judged)"
+        )
         self.console_timer.start()
 
     def stop(self) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -165,11 +163,15 @@ class CompareView(QWidget):
         self.align.blockSignals(False)
         self.redraw()
 
-    def set_alignment(self, step: Optional[str]) -> None:
+    def set_alignment(self, step: str | None) -> None:
         self.align.setCurrentIndex(max(self.align.findData(step or ""), 0))
 
     def redraw(self) -> None:
-        run_ids, channel, step = self.run_ids(), self.channel.currentText(), self.align.currentData() or ""
+        run_ids, channel, step = (
+            self.run_ids(),
+            self.channel.currentText(),
+            self.align.currentData() or "",
+        )
         if not run_ids or not channel:
             return
         self.loader.submit(lambda: _load(self.db, run_ids, channel, step), self._show)
@@ -194,8 +196,12 @@ class CompareView(QWidget):
         self.loaded.emit()
 
     def _show_key(self) -> None:
-        self.key.setText(" &nbsp; ".join(
-            f'<span style="color:{curve.opts["pen"].color().name()}">━━</span> {html.escape(curve.name() or "")}' for curve in self.curves))
+        self.key.setText(
+            " &nbsp; ".join(
+                f'<span style="color:{curve.opts["pen"].color().name()}">━━</span> {html.escape(curve.name() or "")}'
+                for curve in self.curves
+            )
+        )
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import math
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -35,19 +35,24 @@ def format_value(value: float, unit: str) -> str:
 
 
 class CursorPair:
-    def __init__(self, stack: "PlotStack"):
+    def __init__(self, stack: PlotStack):
         self.stack = stack
         self.enabled = False
-        self.positions: list[Optional[float]] = [None, None]
+        self.positions: list[float | None] = [None, None]
         self.lines: list[list[pg.InfiniteLine]] = [[], []]
         self._syncing = False
         self._color = stack.theme.highlight
 
     def attach(self, plot: pg.PlotItem) -> None:
         for index in (0, 1):
-            line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(self._color, width=1),
-                                   hoverPen=pg.mkPen(self._color, width=3),
-                                   label=f"C{index + 1}", labelOpts={"position": 0.05, "color": self._color})
+            line = pg.InfiniteLine(
+                angle=90,
+                movable=True,
+                pen=pg.mkPen(self._color, width=1),
+                hoverPen=pg.mkPen(self._color, width=3),
+                label=f"C{index + 1}",
+                labelOpts={"position": 0.05, "color": self._color},
+            )
             line.setVisible(self.enabled)
             if self.positions[index] is not None:
                 line.setValue(self.positions[index])
@@ -110,10 +115,21 @@ class CursorPair:
             t, v = self.stack.samples_between(name, a, b)
             v = v[~np.isnan(v)] if v.size else v
             if v.size == 0:
-                out[name] = {"delta": math.nan, "min": math.nan, "max": math.nan, "mean": math.nan, "count": 0}
+                out[name] = {
+                    "delta": math.nan,
+                    "min": math.nan,
+                    "max": math.nan,
+                    "mean": math.nan,
+                    "count": 0,
+                }
                 continue
-            out[name] = {"delta": float(v[-1] - v[0]), "min": float(v.min()), "max": float(v.max()),
-                         "mean": float(v.mean()), "count": int(v.size)}
+            out[name] = {
+                "delta": float(v[-1] - v[0]),
+                "min": float(v.min()),
+                "max": float(v.max()),
+                "mean": float(v.mean()),
+                "count": int(v.size),
+            }
         return out
 
     def update_readout(self) -> None:
@@ -127,8 +143,10 @@ class CursorPair:
                 parts.append(f"{html.escape(name)}: no samples")
                 continue
             fmt = lambda x: format_value(x, unit)  # noqa: E731
-            parts.append(f"{html.escape(name)}: Δ {fmt(stats['delta'])}, min {fmt(stats['min'])}, "
-                         f"max {fmt(stats['max'])}, mean {fmt(stats['mean'])}")
+            parts.append(
+                f"{html.escape(name)}: Δ {fmt(stats['delta'])}, min {fmt(stats['min'])}, "
+                f"max {fmt(stats['max'])}, mean {fmt(stats['mean'])}"
+            )
         self.stack.cursor_readout.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def set_theme(self, theme: Theme) -> None:
@@ -137,4 +155,3 @@ class CursorPair:
             for line in group:
                 line.setPen(pg.mkPen(self._color, width=1))
                 line.label.setColor(self._color)
-

@@ -122,13 +122,13 @@ class BlockEnvelope:
         a = max(int(np.searchsorted(base.t1[: base.n], x0, side="left")) - 1, 0)
         b = min(int(np.searchsorted(base.t0[: base.n], x1, side="right")) + 1, base.n)
         level = 0
-        while level + 1 < len(self.levels) and (b - a) // (FANOUT ** level) > pixels:
+        while level + 1 < len(self.levels) and (b - a) // (FANOUT**level) > pixels:
             level += 1
         parts = []
         covered = 0  # base blocks covered by the coarser levels taken so far
         for lv in range(level, -1, -1):
             blocks = self.levels[lv]
-            scale = FANOUT ** lv
+            scale = FANOUT**lv
             lo_i = max(a // scale, covered // scale)
             hi_i = min(-(-b // scale), blocks.n)
             if hi_i > lo_i:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -36,12 +35,20 @@ class ExportWorker(QObject):
     progressed = Signal(int, int)  # samples done, samples in all
     finished = Signal(object)  # list of written paths, or an Exception
 
-    def __init__(self, db: Database, run_ids: list[int], folder: Path, layout: str, telemetry: bool, run_list: bool):
+    def __init__(
+        self,
+        db: Database,
+        run_ids: list[int],
+        folder: Path,
+        layout: str,
+        telemetry: bool,
+        run_list: bool,
+    ):
         super().__init__()
         self.db, self.run_ids, self.folder, self.layout = db, run_ids, folder, layout
         self.telemetry, self.run_list = telemetry, run_list
         self.cancel = threading.Event()
-        self.thread: Optional[threading.Thread] = None
+        self.thread: threading.Thread | None = None
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._work, name="labbench-export", daemon=True)
@@ -50,13 +57,21 @@ class ExportWorker(QObject):
     def _work(self) -> None:
         written: list[Path] = []
         try:
-            total = sum(repo.get_run(self.db, run_id).sample_count for run_id in self.run_ids) if self.telemetry else 0
+            total = (
+                sum(repo.get_run(self.db, run_id).sample_count for run_id in self.run_ids)
+                if self.telemetry
+                else 0
+            )
             done = 0
             for run_id in self.run_ids:
                 report, telemetry = export_file_names(self.folder, run_id)
                 base = done
                 samples = export_run(
-                    self.db, run_id, report=report, telemetry=telemetry if self.telemetry else None, layout=self.layout,
+                    self.db,
+                    run_id,
+                    report=report,
+                    telemetry=telemetry if self.telemetry else None,
+                    layout=self.layout,
                     progress=lambda n, base=base: self._progress(base + n, total),
                 )
                 done += samples
@@ -93,13 +108,15 @@ def _keep_rows(path: Path, run_ids: set[int]) -> None:
 
 
 class ExportDialog(QDialog):
-    def __init__(self, db: Database, run_ids: list[int], parent=None, *, folder: Optional[Path] = None):
+    def __init__(
+        self, db: Database, run_ids: list[int], parent=None, *, folder: Path | None = None
+    ):
         super().__init__(parent)
         self.db, self.run_ids = db, run_ids
         self.setWindowTitle("Export runs as CSV")
         self.setMinimumWidth(520)
-        self.worker: Optional[ExportWorker] = None
-        self.result: Optional[object] = None
+        self.worker: ExportWorker | None = None
+        self.result: object | None = None
         self.folder = QLineEdit(str(folder or Path.home()))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse)
@@ -108,19 +125,25 @@ class ExportDialog(QDialog):
         folder_row.addWidget(browse)
         self.layout_combo = QComboBox()
         self.layout_combo.addItems(["wide", "long"])
-        self.telemetry = QCheckBox("Telemetry (t_s and one column per channel, or t_s,channel,value,unit)")
+        self.telemetry = QCheckBox(
+            "Telemetry (t_s and one column per channel, or t_s,channel,value,unit)"
+        )
         self.telemetry.setChecked(True)
         self.run_list = QCheckBox("A runs.csv listing the exported runs")
         self.run_list.setChecked(len(run_ids) > 1)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.status = QLabel(f"{len(run_ids)} run(s): {', '.join(map(str, run_ids[:12]))}{' …' if len(run_ids) > 12 else ''}")
+        self.status = QLabel(
+            f"{len(run_ids)} run(s): {', '.join(map(str, run_ids[:12]))}{' …' if len(run_ids) > 12 else ''}"
+        )
         form = QFormLayout()
         form.addRow("Folder", folder_row)
         form.addRow("Telemetry layout", self.layout_combo)
         form.addRow(self.telemetry)
         form.addRow(self.run_list)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self._on_cancel)
@@ -141,8 +164,14 @@ class ExportDialog(QDialog):
             self.status.setText(f"The folder {folder} does not exist.")
             return
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
-        self.worker = ExportWorker(self.db, self.run_ids, folder, self.layout_combo.currentText(),
-                                   self.telemetry.isChecked(), self.run_list.isChecked())
+        self.worker = ExportWorker(
+            self.db,
+            self.run_ids,
+            folder,
+            self.layout_combo.currentText(),
+            self.telemetry.isChecked(),
+            self.run_list.isChecked(),
+        )
         self.worker.progressed.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.status.setText("Exporting…")
@@ -161,7 +190,11 @@ class ExportDialog(QDialog):
         self.accept()
 
     def _on_cancel(self) -> None:
-        if self.worker is not None and self.worker.thread is not None and self.worker.thread.is_alive():
+        if (
+            self.worker is not None
+            and self.worker.thread is not None
+            and self.worker.thread.is_alive()
+        ):
             self.worker.cancel.set()  # the worker removes the partial file and reports back
             return
         self.reject()

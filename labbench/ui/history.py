@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
@@ -49,7 +49,17 @@ EXTREME_ROLE = Qt.ItemDataRole.UserRole + 1  # a violation's extreme value, for 
 # A channel with more stored samples than this opens as its chunk min/max overview first.
 OVERVIEW_ABOVE = 500_000
 HEADERS = ("Run", "Start (UTC)", "DUT", "Kind", "Plan", "Verdict", "Station", "Operator", "Samples")
-SORT_KEYS = ("id", "started_at", "dut_serial", "dut_kind", "plan", "status", "station", "operator", "sample_count")
+SORT_KEYS = (
+    "id",
+    "started_at",
+    "dut_serial",
+    "dut_kind",
+    "plan",
+    "status",
+    "station",
+    "operator",
+    "sample_count",
+)
 
 
 class HistoryModel(QAbstractTableModel):
@@ -87,7 +97,9 @@ class HistoryModel(QAbstractTableModel):
         generation, offset, filters = self._generation, len(self.rows), dict(self.filters)
         sort, descending = self.sort_key, self.descending
         self.loader.submit(
-            lambda: repo.query_runs(self.db, sort=sort, descending=descending, offset=offset, limit=PAGE, **filters),
+            lambda: repo.query_runs(
+                self.db, sort=sort, descending=descending, offset=offset, limit=PAGE, **filters
+            ),
             lambda rows: self._on_page(generation, rows),
         )
 
@@ -129,8 +141,15 @@ class HistoryModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                r.id, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.dut_serial, r.dut_kind,
-                f"{r.plan} v{r.plan_version}" if r.plan else "—", r.status.upper(), r.station, r.operator, f"{r.sample_count:,}",
+                r.id,
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                r.dut_serial,
+                r.dut_kind,
+                f"{r.plan} v{r.plan_version}" if r.plan else "—",
+                r.status.upper(),
+                r.station,
+                r.operator,
+                f"{r.sample_count:,}",
             )[column]
         if column == 5 and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
             bg, fg = verdict_colors(self.theme, r.status)
@@ -144,7 +163,7 @@ class RunDetail(QWidget):
     def __init__(self, db: Database, loader: Loader, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
         self.db, self.loader, self.theme = db, loader, theme
-        self.run: Optional[repo.RunInfo] = None
+        self.run: repo.RunInfo | None = None
         self.stamp_info: tuple = (None, "", "", "pending")
         self._violation_row = -1
         self.title = QLabel("Open a run from the list")
@@ -159,7 +178,9 @@ class RunDetail(QWidget):
         self.results = ResultsModel(theme)
         results_view = QTableView()
         results_view.setModel(self.results)
-        results_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        results_view.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.events = QListWidget()
         self.console = QListWidget()
         self.notes = QListWidget()
@@ -185,7 +206,7 @@ class RunDetail(QWidget):
         layout.addWidget(splitter, 1)
         self._console_times: list[float] = []
         self.overview: dict = {}
-        self.detail_range: Optional[tuple[float, float]] = None
+        self.detail_range: tuple[float, float] | None = None
         # After a zoom settles, fetch the samples behind the overview (no fetch per wheel tick).
         self._zoom_timer = QTimer(self)
         self._zoom_timer.setSingleShot(True)
@@ -203,7 +224,10 @@ class RunDetail(QWidget):
         x0, x1 = first.vb.viewRange()[0]
         if self.detail_range and self.detail_range[0] <= x0 and x1 <= self.detail_range[1]:
             return
-        visible = max(int(s.count[(s.t_last >= x0) & (s.t_first <= x1)].sum()) for _, _, s in self.overview.values())
+        visible = max(
+            int(s.count[(s.t_last >= x0) & (s.t_first <= x1)].sum())
+            for _, _, s in self.overview.values()
+        )
         if visible > OVERVIEW_ABOVE:
             if self.detail_range is not None:
                 self.detail_range = None
@@ -214,8 +238,10 @@ class RunDetail(QWidget):
         span = x1 - x0
         a, b = x0 - span, x1 + span  # a margin so small pans need no new read
         run_id, names = self.run.id, list(self.overview)
-        self.loader.submit(lambda: {n: read_channel(self.db, run_id, n, a, b) for n in names},
-                           lambda data: self._show_detail(run_id, a, b, data))
+        self.loader.submit(
+            lambda: {n: read_channel(self.db, run_id, n, a, b) for n in names},
+            lambda data: self._show_detail(run_id, a, b, data),
+        )
 
     def _show_detail(self, run_id: int, a: float, b: float, data) -> None:
         if isinstance(data, Exception) or self.run is None or self.run.id != run_id:
@@ -228,8 +254,10 @@ class RunDetail(QWidget):
         self.plots.redraw(x0, x1)
         self.detail_loaded.emit()
 
-    def open_run(self, run_id: int, on_loaded: Optional[Callable[[], None]] = None) -> None:
-        self.loader.submit(lambda: _load_run(self.db, run_id), lambda data: self._show(data, on_loaded))
+    def open_run(self, run_id: int, on_loaded: Callable[[], None] | None = None) -> None:
+        self.loader.submit(
+            lambda: _load_run(self.db, run_id), lambda data: self._show(data, on_loaded)
+        )
 
     def _show(self, data, on_loaded) -> None:
         if isinstance(data, Exception):
@@ -237,11 +265,20 @@ class RunDetail(QWidget):
             return
         run, dut, plan, steps, channels, events = data
         self.run = run
-        self.stamp_info = (run.id, f"{dut.serial} ({dut.kind})", f"{plan.name} v{plan.version}" if plan else "no plan", run.status)
+        self.stamp_info = (
+            run.id,
+            f"{dut.serial} ({dut.kind})",
+            f"{plan.name} v{plan.version}" if plan else "no plan",
+            run.status,
+        )
         self._violation_row = -1
-        self.overview = {name: (t, v, summary) for name, _, t, v, summary in channels if summary is not None}
-        self.detail_range: Optional[tuple[float, float]] = None
-        self.title.setText(f"Run {run.id} — {dut.serial} ({dut.kind}) — {plan.name + ' v' + plan.version if plan else 'no plan'} — {run.status.upper()}")
+        self.overview = {
+            name: (t, v, summary) for name, _, t, v, summary in channels if summary is not None
+        }
+        self.detail_range: tuple[float, float] | None = None
+        self.title.setText(
+            f"Run {run.id} — {dut.serial} ({dut.kind}) — {plan.name + ' v' + plan.version if plan else 'no plan'} — {run.status.upper()}"
+        )
         parsed = None
         if plan is not None:
             try:
@@ -258,7 +295,9 @@ class RunDetail(QWidget):
             draw_stored_limits(self.plots, parsed, steps, run.t0_ns)
         for event in events:
             if event.kind == "command":
-                self.plots.add_marker((event.at_ns - run.t0_ns) / 1e9, "▸ " + event.detail, "command")
+                self.plots.add_marker(
+                    (event.at_ns - run.t0_ns) / 1e9, "▸ " + event.detail, "command"
+                )
         end = max((t[-1] for _, _, t, _, _ in channels if t.size), default=1.0)
         first = next(iter(self.plots.plots.values()), None)
         if first is not None and self.overview:
@@ -269,7 +308,9 @@ class RunDetail(QWidget):
         for step in steps:
             for c in step.criteria:
                 for v in c.violations:
-                    item = QListWidgetItem(f"{step.name}: {v.channel} {v.bound} from {v.start_s:.3f} s to {v.end_s:.3f} s (extreme {v.extreme:.6g})")
+                    item = QListWidgetItem(
+                        f"{step.name}: {v.channel} {v.bound} from {v.start_s:.3f} s to {v.end_s:.3f} s (extreme {v.extreme:.6g})"
+                    )
                     item.setData(Qt.ItemDataRole.UserRole, (v.channel, v.start_s, v.end_s))
                     item.setData(EXTREME_ROLE, v.extreme)
                     self.violations.addItem(item)
@@ -282,7 +323,9 @@ class RunDetail(QWidget):
         for event in events:
             t = (event.at_ns - run.t0_ns) / 1e9
             if event.kind in CONSOLE_EVENT_KINDS:  # text values (status=Running) included
-                self.console.addItem(f"{t:10.3f}  {'!! ' if event.kind == 'malformed' else '   '}{event.detail}")
+                self.console.addItem(
+                    f"{t:10.3f}  {'!! ' if event.kind == 'malformed' else '   '}{event.detail}"
+                )
                 self._console_times.append(t)
             else:
                 self.events.addItem(f"{t:10.3f}  {event.kind}: {event.detail}")
@@ -328,7 +371,10 @@ class RunDetail(QWidget):
         if self.run is None:
             return
         run_id = self.run.id
-        self.loader.submit(lambda: repo.audit_trail(self.db, "run", run_id), lambda entries: self._show_notes(run_id, entries))
+        self.loader.submit(
+            lambda: repo.audit_trail(self.db, "run", run_id),
+            lambda entries: self._show_notes(run_id, entries),
+        )
 
     def _show_notes(self, run_id: int, entries) -> None:
         if self.run is None or self.run.id != run_id:
@@ -338,17 +384,21 @@ class RunDetail(QWidget):
             self.notes.addItem(f"Could not read the notes: {entries}")
         else:
             for entry in entries:
-                self.notes.addItem(f"{entry.at:%Y-%m-%d %H:%M} {entry.user}: {entry.action} {entry.reason}")
+                self.notes.addItem(
+                    f"{entry.at:%Y-%m-%d %H:%M} {entry.user}: {entry.action} {entry.reason}"
+                )
         self.notes_changed.emit()
 
     def _on_add_note(self) -> None:
         if self.run is None:
             return
-        text, ok = QInputDialog.getMultiLineText(self, "Add a note", f"Note on run {self.run.id} (kept in the audit trail):")
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Add a note", f"Note on run {self.run.id} (kept in the audit trail):"
+        )
         if ok and text.strip():
             self.add_note(text.strip())
 
-    def add_note(self, text: str, user: Optional[str] = None) -> None:
+    def add_note(self, text: str, user: str | None = None) -> None:
         """Write the note on the worker, then show the notes again."""
         import getpass
 
@@ -361,7 +411,12 @@ class RunDetail(QWidget):
                 return
             self._refresh_notes()
 
-        self.loader.submit(lambda: repo.add_audit_entry(self.db, user=who, entity="run", entity_id=run_id, action="note", reason=text), saved)
+        self.loader.submit(
+            lambda: repo.add_audit_entry(
+                self.db, user=who, entity="run", entity_id=run_id, action="note", reason=text
+            ),
+            saved,
+        )
 
 
 def _overview(summary) -> tuple[np.ndarray, np.ndarray]:
@@ -422,11 +477,18 @@ class HistoryView(QWidget):
         self.plan.setPlaceholderText("Plan")
         self.plan.returnPressed.connect(self.apply_filters)
         self.days = QComboBox()
-        for label, days in (("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30 days", 30)):
+        for label, days in (
+            ("Any date", 0),
+            ("Last 24 h", 1),
+            ("Last 7 days", 7),
+            ("Last 30 days", 30),
+        ):
             self.days.addItem(label, days)
         self.days.currentIndexChanged.connect(self.apply_filters)
         self.export_filtered = QPushButton("Export these…")
-        self.export_filtered.setToolTip("Export every run the filters show (CSV, as labbench export)")
+        self.export_filtered.setToolTip(
+            "Export every run the filters show (CSV, as labbench export)"
+        )
         bar = QHBoxLayout()
         bar.addWidget(self.search, 2)
         bar.addWidget(self.dut, 1)
@@ -468,19 +530,36 @@ class HistoryView(QWidget):
 
     def filters(self) -> dict:
         days = self.days.currentData()
-        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days) if days else None
-        return dict(text=self.search.text(), dut=self.dut.text(), plan=self.plan.text(), status=self.verdict.currentData(),
-                    station=self.station.text().strip(), since=since)
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days) if days else None
+        return dict(
+            text=self.search.text(),
+            dut=self.dut.text(),
+            plan=self.plan.text(),
+            status=self.verdict.currentData(),
+            station=self.station.text().strip(),
+            since=since,
+        )
 
     def filtered_run_ids(self, callback: Callable[[list[int]], None]) -> None:
         """Every run the filters show, not only the pages loaded so far, read on the worker;
         ``callback`` gets the ids (in the table's order) on the GUI thread."""
-        filters, sort, descending = dict(self.model.filters), self.model.sort_key, self.model.descending
+        filters, sort, descending = (
+            dict(self.model.filters),
+            self.model.sort_key,
+            self.model.descending,
+        )
 
         def work() -> list[int]:
             ids: list[int] = []
             while True:
-                page = repo.query_runs(self.db, sort=sort, descending=descending, offset=len(ids), limit=ALL_PAGE, **filters)
+                page = repo.query_runs(
+                    self.db,
+                    sort=sort,
+                    descending=descending,
+                    offset=len(ids),
+                    limit=ALL_PAGE,
+                    **filters,
+                )
                 ids += [r.id for r in page]
                 if len(page) < ALL_PAGE:
                     return ids

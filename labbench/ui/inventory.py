@@ -4,7 +4,6 @@ DUT with their verdicts; add, place and edit with validation (edits are audited)
 from __future__ import annotations
 
 import getpass
-from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,9 +17,9 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -58,7 +57,7 @@ class DutDialog(QDialog):
         super().__init__(parent)
         self.db, self.kind = db, kind
         self.loader = Loader(self, name="labbench-inventory")
-        self.created: Optional[repo.DutInfo] = None
+        self.created: repo.DutInfo | None = None
         self.setWindowTitle(f"Register a {kind}")
         self.serial = QLineEdit()
         self.edits = {name: QLineEdit() for name in TEXT_FIELDS}
@@ -73,7 +72,9 @@ class DutDialog(QDialog):
             form.addRow(name.replace("_", " ").capitalize(), edit)
         if kind == "sled":
             form.addRow("Slots", self.slots)
-        buttons = self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.try_accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -87,7 +88,9 @@ class DutDialog(QDialog):
             fields["slot_count"] = self.slots.value()
         serial = self.serial.text()
         self.buttons.setEnabled(False)
-        self.loader.submit(lambda: repo.add_dut(self.db, self.kind, serial, **fields), self._on_added)
+        self.loader.submit(
+            lambda: repo.add_dut(self.db, self.kind, serial, **fields), self._on_added
+        )
 
     def _on_added(self, result) -> None:
         self.buttons.setEnabled(True)
@@ -113,7 +116,7 @@ class InventoryView(QWidget):
         super().__init__(parent)
         self.db, self.theme = db, theme
         self.loader = Loader(self)
-        self.dut: Optional[repo.DutInfo] = None
+        self.dut: repo.DutInfo | None = None
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["DUT", "Part", "Rev / gen", "Lot / wafer"])
         self.tree.itemSelectionChanged.connect(self._on_selected)
@@ -190,7 +193,9 @@ class InventoryView(QWidget):
     # --- loading --------------------------------------------------------------------------
 
     def refresh(self, on_loaded=None) -> None:
-        self.loader.submit(lambda: _load_inventory(self.db), lambda data: self._show_tree(data, on_loaded))
+        self.loader.submit(
+            lambda: _load_inventory(self.db), lambda data: self._show_tree(data, on_loaded)
+        )
 
     def _show_tree(self, data, on_loaded) -> None:
         if isinstance(data, Exception):
@@ -200,7 +205,11 @@ class InventoryView(QWidget):
         self.tree.clear()
         self.place_sled.clear()
         for sled, slots in sleds:
-            node = self._item(self.tree, sled, f"{sled.serial}  ({len(slots)}/{sled.slot_count or '?'} slots used)")
+            node = self._item(
+                self.tree,
+                sled,
+                f"{sled.serial}  ({len(slots)}/{sled.slot_count or '?'} slots used)",
+            )
             for slot in range(sled.slot_count or (max(slots) + 1 if slots else 0)):
                 chip = slots.get(slot)
                 if chip is None:
@@ -219,12 +228,22 @@ class InventoryView(QWidget):
 
     @staticmethod
     def _item(parent, dut: repo.DutInfo, label: str) -> QTreeWidgetItem:
-        item = QTreeWidgetItem(parent, [label, dut.part, dut.silicon_rev or dut.generation, " / ".join(x for x in (dut.lot, dut.wafer) if x)])
+        item = QTreeWidgetItem(
+            parent,
+            [
+                label,
+                dut.part,
+                dut.silicon_rev or dut.generation,
+                " / ".join(x for x in (dut.lot, dut.wafer) if x),
+            ],
+        )
         item.setData(0, Qt.ItemDataRole.UserRole, dut.id)
         return item
 
-    def find_item(self, serial: str) -> Optional[QTreeWidgetItem]:
-        for item in self.tree.findItems(serial, Qt.MatchFlag.MatchContains | Qt.MatchFlag.MatchRecursive):
+    def find_item(self, serial: str) -> QTreeWidgetItem | None:
+        for item in self.tree.findItems(
+            serial, Qt.MatchFlag.MatchContains | Qt.MatchFlag.MatchRecursive
+        ):
             if item.data(0, Qt.ItemDataRole.UserRole) is not None:
                 return item
         return None
@@ -236,7 +255,9 @@ class InventoryView(QWidget):
             self.open_dut(dut_id)
 
     def open_dut(self, dut_id: int, on_loaded=None) -> None:
-        self.loader.submit(lambda: _load_dut(self.db, dut_id), lambda data: self._show_dut(data, on_loaded))
+        self.loader.submit(
+            lambda: _load_dut(self.db, dut_id), lambda data: self._show_dut(data, on_loaded)
+        )
 
     def _show_dut(self, data, on_loaded) -> None:
         if isinstance(data, Exception):
@@ -252,10 +273,17 @@ class InventoryView(QWidget):
         self.history.clear()
         for sled_serial, p in history:
             until = "now" if p.removed_at is None else f"{p.removed_at:%Y-%m-%d %H:%M}"
-            self.history.addItem(f"{sled_serial} slot {p.slot}: {p.placed_at:%Y-%m-%d %H:%M} → {until}")
+            self.history.addItem(
+                f"{sled_serial} slot {p.slot}: {p.placed_at:%Y-%m-%d %H:%M} → {until}"
+            )
         self.runs.setRowCount(len(runs))
         for row, r in enumerate(runs):
-            cells = [str(r.id), f"{r.started_at:%Y-%m-%d %H:%M}", f"{r.plan} v{r.plan_version}" if r.plan else "—", r.status.upper()]
+            cells = [
+                str(r.id),
+                f"{r.started_at:%Y-%m-%d %H:%M}",
+                f"{r.plan} v{r.plan_version}" if r.plan else "—",
+                r.status.upper(),
+            ]
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 if column == 3:
@@ -274,7 +302,7 @@ class InventoryView(QWidget):
 
     # --- changes --------------------------------------------------------------------------
 
-    def add_dut(self, kind: str) -> Optional[repo.DutInfo]:
+    def add_dut(self, kind: str) -> repo.DutInfo | None:
         dialog = DutDialog(self.db, kind, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.refresh()
@@ -285,10 +313,17 @@ class InventoryView(QWidget):
         if self.dut is None:
             return
         changes = {name: edit.text().strip() for name, edit in self.field_edits.items()}
-        dut_id, user, reason = self.dut.id, getpass.getuser() or "unknown", self.reason.text().strip()
+        dut_id, user, reason = (
+            self.dut.id,
+            getpass.getuser() or "unknown",
+            self.reason.text().strip(),
+        )
         self.save_button.setEnabled(False)
         self.message.setText("Saving…")
-        self.loader.submit(lambda: repo.update_dut(self.db, dut_id, user=user, reason=reason, **changes), self._on_saved)
+        self.loader.submit(
+            lambda: repo.update_dut(self.db, dut_id, user=user, reason=reason, **changes),
+            self._on_saved,
+        )
 
     def _on_saved(self, result) -> None:
         self.save_button.setEnabled(self.dut is not None)
@@ -305,10 +340,17 @@ class InventoryView(QWidget):
     def _on_place(self) -> None:
         if self.dut is None or self.dut.kind != "chip":
             return
-        chip, sled_id, slot, sled = self.dut, self.place_sled.currentData(), self.place_slot.value(), self.place_sled.currentText()
+        chip, sled_id, slot, sled = (
+            self.dut,
+            self.place_sled.currentData(),
+            self.place_slot.value(),
+            self.place_sled.currentText(),
+        )
         self.place_button.setEnabled(False)
-        self.loader.submit(lambda: repo.place_chip(self.db, chip.id, sled_id, slot),
-                           lambda result: self._on_placed(chip, sled, slot, result))
+        self.loader.submit(
+            lambda: repo.place_chip(self.db, chip.id, sled_id, slot),
+            lambda result: self._on_placed(chip, sled, slot, result),
+        )
 
     def _on_placed(self, chip, sled: str, slot: int, result) -> None:
         self.place_button.setEnabled(self.dut is not None and self.dut.kind == "chip")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -51,11 +50,13 @@ class VerdictBanner(QLabel):
         self.setFont(font)
         self.show_verdict("pending", "No run")
 
-    def show_verdict(self, verdict: str, text: Optional[str] = None) -> None:
+    def show_verdict(self, verdict: str, text: str | None = None) -> None:
         self.verdict = verdict
         bg, fg = verdict_colors(self.theme, verdict)
         self.setText(text or verdict.upper())
-        self.setStyleSheet(f"background: {bg.name()}; color: {fg.name()}; border-radius: 6px; padding: 6px;")
+        self.setStyleSheet(
+            f"background: {bg.name()}; color: {fg.name()}; border-radius: 6px; padding: 6px;"
+        )
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -65,18 +66,20 @@ class VerdictBanner(QLabel):
 class LiveRunView(QWidget):
     frame_drawn = Signal()
 
-    def __init__(self, controller: RunController, results: ResultsModel, theme: Theme = LIGHT, parent=None):
+    def __init__(
+        self, controller: RunController, results: ResultsModel, theme: Theme = LIGHT, parent=None
+    ):
         super().__init__(parent)
         self.controller = controller
         self.results = results
         self.theme = theme
-        self.plan: Optional[Plan] = None
+        self.plan: Plan | None = None
         self.t0_ns = 0
         self._step_bands: list = []
         self._totals: dict[str, int] = {}
         self._envelopes: dict[str, BlockEnvelope] = {}
-        self._step_started_at: Optional[float] = None
-        self._end_s: Optional[float] = None
+        self._step_started_at: float | None = None
+        self._end_s: float | None = None
         self._violation_index = -1
         self.paused = False
 
@@ -91,7 +94,9 @@ class LiveRunView(QWidget):
         self.window_combo.currentIndexChanged.connect(lambda _: self._on_frame())
         self.follow_button = QPushButton("Pause")
         self.follow_button.setCheckable(True)
-        self.follow_button.setToolTip("Pause the plots to look closer (recording goes on); press again to follow")
+        self.follow_button.setToolTip(
+            "Pause the plots to look closer (recording goes on); press again to follow"
+        )
         self.follow_button.toggled.connect(self._on_pause_toggled)
         self.plots = PlotStack(theme, grid=False)
         self.plots.sample_source = self._samples_between
@@ -158,23 +163,35 @@ class LiveRunView(QWidget):
         # Where the evaluator starts judging the step (the signal arrives a little later).
         evaluator = self.controller.evaluator
         windows = evaluator.windows if evaluator is not None else []
-        now_s = windows[position].start_s if position < len(windows) else (time.time_ns() - self.t0_ns) / 1e9
+        now_s = (
+            windows[position].start_s
+            if position < len(windows)
+            else (time.time_ns() - self.t0_ns) / 1e9
+        )
         self._step_started_at = time.monotonic()
         for items in self._step_bands:
             self.plots.stretch_band(items, now_s)
         self._step_bands = []
         for spec in step.limits:
             self.plots.ensure_channel(spec.channel, self.plan.unit(spec.channel))
-            self._step_bands.append(self.plots.add_limit_band(spec.channel, spec.band, now_s + spec.settle_s, now_s + step.duration_s))
+            self._step_bands.append(
+                self.plots.add_limit_band(
+                    spec.channel, spec.band, now_s + spec.settle_s, now_s + step.duration_s
+                )
+            )
         self.plots.add_marker(now_s, step.name, "step")
         if step.send:
             self.plots.add_marker(now_s, "▸ " + " · ".join(step.send), "command")
-        self.tiles.begin_step({spec.channel: spec.band for spec in step.limits},
-                              {spec.channel: now_s + spec.settle_s for spec in step.limits})
+        self.tiles.begin_step(
+            {spec.channel: spec.band for spec in step.limits},
+            {spec.channel: now_s + spec.settle_s for spec in step.limits},
+        )
         self.progress.setValue(position)
         self._update_step_text()
 
-    def _on_violation(self, position: int, channel: str, start: float, end: float, extreme: float) -> None:
+    def _on_violation(
+        self, position: int, channel: str, start: float, end: float, extreme: float
+    ) -> None:
         self.plots.add_violation(channel, start, end, extreme)
 
     def _on_run_finished(self, outcome) -> None:
@@ -188,11 +205,15 @@ class LiveRunView(QWidget):
         # Redraw violation marks from the stored (final) results: their true ends.
         self.plots.clear_violations()
         for _, violation in outcome.violations:
-            self.plots.add_violation(violation.channel, violation.start_s, violation.end_s, violation.extreme)
+            self.plots.add_violation(
+                violation.channel, violation.start_s, violation.end_s, violation.extreme
+            )
         self.tiles.set_verdicts(channel_verdicts(outcome.steps))
         self.tiles.refresh()
         self.banner.show_verdict(outcome.status, f"{outcome.status.upper()} — run {outcome.run_id}")
-        self.step_label.setText(f"{self.plan.name} v{self.plan.version}: {outcome.status}, {len(outcome.violations)} violations")
+        self.step_label.setText(
+            f"{self.plan.name} v{self.plan.version}: {outcome.status}, {len(outcome.violations)} violations"
+        )
 
     def _on_run_failed(self, message: str) -> None:
         self._end_s = self._last_sample_s()
@@ -226,7 +247,9 @@ class LiveRunView(QWidget):
             envelope = self._envelopes.get(name)
             if envelope is None:
                 envelope = self._envelopes[name] = BlockEnvelope()
-                unit = acquisition.units.get(name, "") or (self.plan.unit(name) if self.plan else "")
+                unit = acquisition.units.get(name, "") or (
+                    self.plan.unit(name) if self.plan else ""
+                )
                 self.plots.ensure_channel(name, unit)
             if ring.total != self._totals.get(name, 0):
                 # Only what arrived since the last frame is folded in: the cost of a frame
@@ -256,7 +279,9 @@ class LiveRunView(QWidget):
         left = step.duration_s
         if self._step_started_at is not None:
             left = max(step.duration_s - (time.monotonic() - self._step_started_at), 0.0)
-        self.step_label.setText(f"Step {position + 1}/{len(self.plan.steps)}: {step.name} — {left:.1f} s left")
+        self.step_label.setText(
+            f"Step {position + 1}/{len(self.plan.steps)}: {step.name} — {left:.1f} s left"
+        )
         self.progress.setFormat(f"step {position + 1} of {len(self.plan.steps)}")
 
     def set_theme(self, theme: Theme) -> None:

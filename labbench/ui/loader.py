@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 

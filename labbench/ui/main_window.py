@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -85,7 +84,15 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(RESULT_COLUMNS.index("Limits"), QHeaderView.ResizeMode.Stretch)
         self.step_list = StepList(self.theme)
-        self.failures = FailureWatcher(db, self.controller, self.live.banner, self.results, self.results_view, self.step_list, self)
+        self.failures = FailureWatcher(
+            db,
+            self.controller,
+            self.live.banner,
+            self.results,
+            self.results_view,
+            self.step_list,
+            self,
+        )
         results_panel = QSplitter(Qt.Orientation.Horizontal)
         results_panel.addWidget(self.step_list)
         results_panel.addWidget(self.results_view)
@@ -95,22 +102,52 @@ class MainWindow(QMainWindow):
         # The right panels (console, history, inventory, compare) run the full height; the
         # results sit under the run view only.
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.bench_dock = self._dock("Bench", "BenchDock", self.bench, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.results_dock = self._dock("Results", "ResultsDock", results_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.console_dock = self._dock("Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.history_dock = self._dock("History", "HistoryDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
-        self.inventory_dock = self._dock("Inventory", "InventoryDock", self.inventory, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
+        self.bench_dock = self._dock(
+            "Bench", "BenchDock", self.bench, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.results_dock = self._dock(
+            "Results", "ResultsDock", results_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.console_dock = self._dock(
+            "Console", "ConsoleDock", self.console, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.history_dock = self._dock(
+            "History",
+            "HistoryDock",
+            self.history,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            scroll=True,
+        )
+        self.inventory_dock = self._dock(
+            "Inventory",
+            "InventoryDock",
+            self.inventory,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            scroll=True,
+        )
         self.tabifyDockWidget(self.console_dock, self.history_dock)
-        self.compare_dock = self._dock("Compare", "CompareDock", self.compare, Qt.DockWidgetArea.RightDockWidgetArea, scroll=True)
+        self.compare_dock = self._dock(
+            "Compare",
+            "CompareDock",
+            self.compare,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            scroll=True,
+        )
         self.tabifyDockWidget(self.history_dock, self.inventory_dock)
         self.tabifyDockWidget(self.inventory_dock, self.compare_dock)
         self.console_dock.raise_()
-        self.resizeDocks([self.console_dock, self.bench_dock], [CONSOLE_WIDTH, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.console_dock, self.bench_dock], [CONSOLE_WIDTH, 300], Qt.Orientation.Horizontal
+        )
         self.bench_dock.hide()  # View > Bench; the run view gets the room by default
         self.resizeDocks([self.results_dock], [200], Qt.Orientation.Vertical)
         for dock in (self.history_dock, self.inventory_dock, self.compare_dock):
-            dock.visibilityChanged.connect(lambda visible, dock=dock: visible and self._widen_for(dock))
-        self.console_dock.visibilityChanged.connect(lambda visible: visible and self._narrow_right())
+            dock.visibilityChanged.connect(
+                lambda visible, dock=dock: visible and self._widen_for(dock)
+            )
+        self.console_dock.visibilityChanged.connect(
+            lambda visible: visible and self._narrow_right()
+        )
 
         self._build_actions()
         self._build_menus()
@@ -140,7 +177,9 @@ class MainWindow(QMainWindow):
 
     # --- building -------------------------------------------------------------------------
 
-    def _dock(self, title: str, name: str, widget: QWidget, area, *, scroll: bool = False) -> QDockWidget:
+    def _dock(
+        self, title: str, name: str, widget: QWidget, area, *, scroll: bool = False
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState() needs stable names
         if scroll:
@@ -155,12 +194,24 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", *, name: str = "", checkable: bool = False) -> QAction:
+    def _action(
+        self,
+        text: str,
+        slot,
+        shortcut=None,
+        tip: str = "",
+        *,
+        name: str = "",
+        checkable: bool = False,
+    ) -> QAction:
         """A menu/toolbar action.  ``triggered`` carries ``checked``; only a checkable action's
         slot receives it, every other slot is called with no arguments (a ``checked=False``
         landing in ``run_ids`` or ``confirm`` broke Export and Abort once)."""
         action = QAction(text, self)
-        action.setObjectName(name or "action_" + text.replace("&", "").replace("…", "").strip().lower().replace(" ", "_"))
+        action.setObjectName(
+            name
+            or "action_" + text.replace("&", "").replace("…", "").strip().lower().replace(" ", "_")
+        )
         if shortcut is not None:
             action.setShortcut(shortcut)
         action.setStatusTip(tip)
@@ -173,23 +224,52 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.start_action = self._action("&Start run…", self.start_run, QKeySequence("F5"), "Start a test plan on a rig")
-        self.abort_action = self._action("&Abort run", self.abort_run, QKeySequence("Shift+F5"), "Stop the running plan (asks first; data is kept)")
+        self.start_action = self._action(
+            "&Start run…", self.start_run, QKeySequence("F5"), "Start a test plan on a rig"
+        )
+        self.abort_action = self._action(
+            "&Abort run",
+            self.abort_run,
+            QKeySequence("Shift+F5"),
+            "Stop the running plan (asks first; data is kept)",
+        )
         self.abort_action.setEnabled(False)
-        self.export_action = self._action("&Export…", self.export_runs, QKeySequence("Ctrl+E"),
-                                          "Export the selected runs (or the current one) as CSV")
-        self.compare_action = self._action("&Compare selected runs", self.compare_selected, QKeySequence("Ctrl+Shift+C"),
-                                           "Overlay a channel of the runs selected in the history")
-        self.find_action = self._action("&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history")
-        self.reset_layout_action = self._action("&Reset layout", self.reset_layout, None, "Put every panel back where it started")
-        self.dark_action = self._action("&Dark theme", self._on_dark_toggled, None, "Switch between the light and dark themes", checkable=True)
+        self.export_action = self._action(
+            "&Export…",
+            self.export_runs,
+            QKeySequence("Ctrl+E"),
+            "Export the selected runs (or the current one) as CSV",
+        )
+        self.compare_action = self._action(
+            "&Compare selected runs",
+            self.compare_selected,
+            QKeySequence("Ctrl+Shift+C"),
+            "Overlay a channel of the runs selected in the history",
+        )
+        self.find_action = self._action(
+            "&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history"
+        )
+        self.reset_layout_action = self._action(
+            "&Reset layout", self.reset_layout, None, "Put every panel back where it started"
+        )
+        self.dark_action = self._action(
+            "&Dark theme",
+            self._on_dark_toggled,
+            None,
+            "Switch between the light and dark themes",
+            checkable=True,
+        )
         self.dark_action.blockSignals(True)
         self.dark_action.setChecked(self.theme.name == "dark")
         self.dark_action.blockSignals(False)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.about_action = self._action("&About labbench", self._on_about)
-        self.shortcuts_action = self._action("&Keyboard shortcuts", self.show_shortcuts, QKeySequence("Ctrl+/"),
-                                             "Every key of the window: run, export, plots")
+        self.shortcuts_action = self._action(
+            "&Keyboard shortcuts",
+            self.show_shortcuts,
+            QKeySequence("Ctrl+/"),
+            "Every key of the window: run, export, plots",
+        )
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -203,7 +283,14 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.find_action)
         run_menu.addAction(self.compare_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.bench_dock, self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
+        for dock in (
+            self.bench_dock,
+            self.results_dock,
+            self.console_dock,
+            self.history_dock,
+            self.inventory_dock,
+            self.compare_dock,
+        ):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.dark_action)
@@ -243,11 +330,17 @@ class MainWindow(QMainWindow):
     def _widen_for(self, dock: QDockWidget) -> None:
         """History, Inventory and Compare need room for their filters and columns: the right
         panels take about 60% of the window while one of them is on top."""
-        if self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea and not dock.isFloating():
+        if (
+            self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+            and not dock.isFloating()
+        ):
             self.resizeDocks([dock], [max(int(self.width() * 0.6), 600)], Qt.Orientation.Horizontal)
 
     def _narrow_right(self) -> None:
-        if self.dockWidgetArea(self.console_dock) == Qt.DockWidgetArea.RightDockWidgetArea and not self.console_dock.isFloating():
+        if (
+            self.dockWidgetArea(self.console_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+            and not self.console_dock.isFloating()
+        ):
             self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
 
     def _show_empty_state(self) -> None:
@@ -256,7 +349,8 @@ class MainWindow(QMainWindow):
         self.live.banner.show_verdict("pending", "No run yet — press F5 to start one")
         self.live.step_label.setText(
             f"Run ▸ Start run… (F5): scan or type a DUT serial, check the plan, rig and profile, press Start{rig}. "
-            "Past runs: View ▸ History.  Keys: Help ▸ Keyboard shortcuts.")
+            "Past runs: View ▸ History.  Keys: Help ▸ Keyboard shortcuts."
+        )
         self.live.step_label.setWordWrap(True)
         self.live.progress.hide()  # nothing to count yet
 
@@ -272,7 +366,10 @@ class MainWindow(QMainWindow):
             self.central_tabs.setTabText(index, f"Bench: {device}")
             self.central_tabs.tabBar().show()
             self.central_tabs.setCurrentWidget(self.bench_watch)
-        elif self.bench_watch.device is not None and self.bench_watch.device not in self.bench.monitors:
+        elif (
+            self.bench_watch.device is not None
+            and self.bench_watch.device not in self.bench.monitors
+        ):
             self.bench_watch.stop()
             self.central_tabs.removeTab(self.central_tabs.indexOf(self.bench_watch))
             self.central_tabs.tabBar().hide()
@@ -291,7 +388,11 @@ class MainWindow(QMainWindow):
                 splitter.restoreState(state)
 
     def _splitters(self) -> dict:
-        return {"history": self.history.splitter, "inventory": self.inventory.splitter, "compare": self.compare.splitter}
+        return {
+            "history": self.history.splitter,
+            "inventory": self.inventory.splitter,
+            "compare": self.compare.splitter,
+        }
 
     def save_layout(self) -> None:
         settings = QSettings()
@@ -303,7 +404,14 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in (self.bench_dock, self.results_dock, self.console_dock, self.history_dock, self.inventory_dock, self.compare_dock):
+        for dock in (
+            self.bench_dock,
+            self.results_dock,
+            self.console_dock,
+            self.history_dock,
+            self.inventory_dock,
+            self.compare_dock,
+        ):
             dock.show()
         self.console_dock.raise_()
 
@@ -329,9 +437,11 @@ class MainWindow(QMainWindow):
 
     # --- runs -----------------------------------------------------------------------------
 
-    def start_run(self) -> Optional[StartRunDialog]:
+    def start_run(self) -> StartRunDialog | None:
         if self.controller.running:
-            QMessageBox.information(self, "A run is going", "Abort the current run before starting another one.")
+            QMessageBox.information(
+                self, "A run is going", "Abort the current run before starting another one."
+            )
             return None
         dialog = StartRunDialog(self.db, self, default_device=self.default_device)
         dialog.accepted.connect(lambda: self._start_from(dialog))
@@ -348,13 +458,20 @@ class MainWindow(QMainWindow):
 
     def start_request(self, request) -> None:
         if request.device in self.bench.busy:
-            QMessageBox.information(self, "The rig is busy", f"{request.device} is {self.bench.busy[request.device]} on the bench; start again in a moment.")
+            QMessageBox.information(
+                self,
+                "The rig is busy",
+                f"{request.device} is {self.bench.busy[request.device]} on the bench; start again in a moment.",
+            )
             return
         self.start_action.setEnabled(False)
         if request.device in self.bench.monitors:
             # The run needs the rig's port to itself: end the bench recording first (on the
             # bench's worker), then start.
-            self.statusBar().showMessage(f"{request.device} was connected on the bench; that recording ends for the run", 8000)
+            self.statusBar().showMessage(
+                f"{request.device} was connected on the bench; that recording ends for the run",
+                8000,
+            )
             self.bench.disconnect_device(request.device, then=lambda: self._start_now(request))
             return
         self._start_now(request)
@@ -374,23 +491,29 @@ class MainWindow(QMainWindow):
             return False
         if confirm:
             answer = QMessageBox.question(
-                self, "Abort the run?",
+                self,
+                "Abort the run?",
                 f"Abort run {self.controller.run_id or ''}? Everything recorded so far is kept and the run is marked aborted.",
-                QMessageBox.StandardButton.Abort | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Abort | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
             )
             if answer != QMessageBox.StandardButton.Abort:
                 return False
         self.controller.abort()
         return True
 
-    def export_runs(self, run_ids: Optional[list[int]] = None):
+    def export_runs(self, run_ids: list[int] | None = None):
         """Export the history's selected runs, else all the filtered ones, else the current run."""
         from labbench.ui.export_dialog import ExportDialog
 
         if run_ids is None:
-            run_ids = self.history.selected_run_ids() or ([self.controller.run_id] if self.controller.run_id else [])
+            run_ids = self.history.selected_run_ids() or (
+                [self.controller.run_id] if self.controller.run_id else []
+            )
         if not run_ids:
-            QMessageBox.information(self, "Nothing to export", "Select runs in the history (or finish a run) first.")
+            QMessageBox.information(
+                self, "Nothing to export", "Select runs in the history (or finish a run) first."
+            )
             return None
         dialog = ExportDialog(self.db, run_ids, self)
         dialog.open()
@@ -399,7 +522,9 @@ class MainWindow(QMainWindow):
     def _on_export_filtered(self) -> None:
         def got(run_ids: list[int]) -> None:
             if not run_ids:
-                QMessageBox.information(self, "Nothing to export", "No run matches the history's filters.")
+                QMessageBox.information(
+                    self, "Nothing to export", "No run matches the history's filters."
+                )
                 return
             self.export_runs(run_ids)
 
@@ -414,7 +539,9 @@ class MainWindow(QMainWindow):
     def compare_selected(self) -> None:
         run_ids = self.history.selected_run_ids()
         if not run_ids:
-            QMessageBox.information(self, "Nothing to compare", "Select two or more runs in the history first.")
+            QMessageBox.information(
+                self, "Nothing to compare", "Select two or more runs in the history first."
+            )
             return
         self.compare.add_runs(run_ids)
         self.compare_dock.show()
@@ -443,24 +570,42 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, "The run could not go on", message)
 
     def _on_manual_requested(self, step, spec) -> None:
-        limits = f"expected: {spec.equals}" if spec.equals is not None else f"limits: {spec.band.low} … {spec.band.high} {spec.unit}"
-        value, ok = QInputDialog.getText(self, f"{step.name}: {spec.name}", f"{spec.prompt or spec.name}\n({limits})")
+        limits = (
+            f"expected: {spec.equals}"
+            if spec.equals is not None
+            else f"limits: {spec.band.low} … {spec.band.high} {spec.unit}"
+        )
+        value, ok = QInputDialog.getText(
+            self, f"{step.name}: {spec.name}", f"{spec.prompt or spec.name}\n({limits})"
+        )
         self.controller.answer_manual(value if ok and value.strip() else None)
 
     # --- timers ---------------------------------------------------------------------------
 
     def _on_status_tick(self) -> None:
         acquisition = self.controller.acquisition
-        bench = [f"{device} {m.acquisition.stats.link}" for device, m in self.bench.monitors.items() if m.acquisition]
+        bench = [
+            f"{device} {m.acquisition.stats.link}"
+            for device, m in self.bench.monitors.items()
+            if m.acquisition
+        ]
         if acquisition is None or not self.controller.running:
             run_rig = [] if acquisition is None else [f"{acquisition.rig.device} closed"]
             self.link_status.setText("Rigs: " + (" · ".join(run_rig + bench) or "—"))
             return
         stats = acquisition.stats
-        self.link_status.setText("Rigs: " + " · ".join([f"{acquisition.rig.device} {stats.link}"] + bench))
+        self.link_status.setText(
+            "Rigs: " + " · ".join([f"{acquisition.rig.device} {stats.link}"] + bench)
+        )
         self.rate_status.setText(f"{stats.sample_rate:,.0f} samples/s")
-        storage = f" · storage {stats.storage}, {stats.journal_batches:,} batches waiting" if stats.storage != "ok" else ""
-        self.counter_status.setText(f"malformed {stats.malformed:,} · backlog {stats.backlog:,}{storage}")
+        storage = (
+            f" · storage {stats.storage}, {stats.journal_batches:,} batches waiting"
+            if stats.storage != "ok"
+            else ""
+        )
+        self.counter_status.setText(
+            f"malformed {stats.malformed:,} · backlog {stats.backlog:,}{storage}"
+        )
 
     def _on_console_tick(self) -> None:
         lines = self.controller.take_console()
@@ -494,5 +639,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _on_about(self) -> None:
-        QMessageBox.about(self, "About labbench", f"labbench {__version__}\nSilicon bring-up workbench.\nDatabase: {self.db.describe()}")
-
+        QMessageBox.about(
+            self,
+            "About labbench",
+            f"labbench {__version__}\nSilicon bring-up workbench.\nDatabase: {self.db.describe()}",
+        )

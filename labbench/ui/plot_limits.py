@@ -4,7 +4,7 @@ so its band stays large, and a stored run's bands and step boundaries."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from labbench.criteria.limits import Band
 from labbench.runs.plan import Plan
@@ -28,7 +28,7 @@ def judged_bands(plan: Plan) -> dict[str, list[Band]]:
     return judged
 
 
-def draw_stored_limits(plots: "PlotStack", plan: Plan, steps, t0_ns: int) -> None:
+def draw_stored_limits(plots: PlotStack, plan: Plan, steps, t0_ns: int) -> None:
     """Limit and guard bands over each step's judged time, and the step boundaries, as live."""
     for record in steps:
         if record.position >= len(plan.steps):
@@ -41,14 +41,16 @@ def draw_stored_limits(plots: "PlotStack", plan: Plan, steps, t0_ns: int) -> Non
             plots.add_limit_band(spec.channel, spec.band, start + spec.settle_s, end)
 
 
-def limit_span(bands: list[Band]) -> tuple[Optional[float], Optional[float]]:
+def limit_span(bands: list[Band]) -> tuple[float | None, float | None]:
     """The lowest low and highest high of a channel's bands (None where no band has one)."""
     lows = [b.low for b in bands if b.low is not None]
     highs = [b.high for b in bands if b.high is not None]
     return (min(lows) if lows else None, max(highs) if highs else None)
 
 
-def focus_range(low: Optional[float], high: Optional[float], data_min: float, data_max: float) -> tuple[float, float]:
+def focus_range(
+    low: float | None, high: float | None, data_min: float, data_max: float
+) -> tuple[float, float]:
     """The y range of a judged channel's plot: its band large, the data followed a way out."""
     finite = math.isfinite(data_min) and math.isfinite(data_max)
     if low is not None and high is not None and high > low:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -33,7 +33,9 @@ HIDDEN_CHANNELS = {"seq"}
 MIN_PLOT_HEIGHT = 110
 
 
-def envelope(t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
+def envelope(
+    t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The samples in [x0, x1] (plus one each side), reduced to min/max pairs per pixel column."""
     a = max(int(np.searchsorted(t, x0, side="left")) - 1, 0)
     b = min(int(np.searchsorted(t, x1, side="right")) + 1, t.size)
@@ -66,7 +68,9 @@ class PlotStack(QWidget):
 
     cursor_moved = Signal(float)
 
-    def __init__(self, theme: Theme = LIGHT, parent: Optional[QWidget] = None, *, grid: bool = True):
+    def __init__(
+        self, theme: Theme = LIGHT, parent: QWidget | None = None, *, grid: bool = True
+    ):
         super().__init__(parent)
         self.theme = theme
         # pyqtgraph's grid is drawn by the axes with alpha-blended lines across the whole plot,
@@ -97,14 +101,18 @@ class PlotStack(QWidget):
         self.channel_unit: dict[str, str] = {}
         self.channel_key: dict[str, str] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.limits: dict[str, tuple[Optional[float], Optional[float]]] = {}  # judged channel -> span
-        self.focused: dict[str, bool] = {}  # plot key -> y axis held on the limits (not zoomed by hand)
+        self.limits: dict[
+            str, tuple[float | None, float | None]
+        ] = {}  # judged channel -> span
+        self.focused: dict[
+            str, bool
+        ] = {}  # plot key -> y axis held on the limits (not zoomed by hand)
         # Samples between two times for the cursor statistics; the live view hands the rings.
-        self.sample_source: Optional[Callable[[str, float, float], tuple[np.ndarray, np.ndarray]]] = None
+        self.sample_source: Callable[[str, float, float], tuple[np.ndarray, np.ndarray]] | None = None
         self._decor: list = []
         self._markers: list = []
         self._cursor_lines: list[pg.InfiniteLine] = []
-        self.lane: Optional[pg.PlotItem] = None
+        self.lane: pg.PlotItem | None = None
         self.violation_items: list[tuple[str, float, float, pg.LinearRegionItem]] = []
         self.cursors = CursorPair(self)
 
@@ -135,7 +143,7 @@ class PlotStack(QWidget):
             if channel_bands:
                 self.limits[channel] = limit_span(channel_bands)
 
-    def ensure_channel(self, name: str, unit: str) -> Optional[pg.PlotDataItem]:
+    def ensure_channel(self, name: str, unit: str) -> pg.PlotDataItem | None:
         if name in HIDDEN_CHANNELS:
             return None
         curve = self.curves.get(name)
@@ -170,7 +178,9 @@ class PlotStack(QWidget):
             plot.setXLink(first)
         else:
             self._add_lane(plot)
-        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DashLine))
+        line = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DashLine)
+        )
         line.setVisible(False)
         plot.addItem(line, ignoreBounds=True)
         self._cursor_lines.append(line)
@@ -178,7 +188,9 @@ class PlotStack(QWidget):
         if key.startswith("channel:"):
             plot.vb.disableAutoRange(axis=pg.ViewBox.YAxis)
             self.focused[key] = True
-            plot.vb.sigRangeChangedManually.connect(lambda *_, k=key: self.focused.__setitem__(k, False))
+            plot.vb.sigRangeChangedManually.connect(
+                lambda *_, k=key: self.focused.__setitem__(k, False)
+            )
         self.plots[key] = plot
         self.layout_widget.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots) + 90)
         self.cursors.attach(plot)
@@ -212,13 +224,22 @@ class PlotStack(QWidget):
         spans = []
         for name in names:
             color = self.curves[name].opts["pen"].color().name()
-            spans.append(f'<span style="color:{color}; font-weight:bold">{html.escape(name)}</span>')
+            spans.append(
+                f'<span style="color:{color}; font-weight:bold">{html.escape(name)}</span>'
+            )
         # The label is centred on the plot and would spill onto its neighbours' if longer than
         # the plot is high: several names go on two lines (the axis is wide enough for two).
         half = (len(spans) + 1) // 2
-        text = " ".join(spans) if len(spans) < 2 else " ".join(spans[:half]) + "<br>" + " ".join(spans[half:])
-        plot.getAxis("left").setLabel(text or _unit_title(unit), units=unit if unit else None,
-                                      color=self.theme.plot_foreground)
+        text = (
+            " ".join(spans)
+            if len(spans) < 2
+            else " ".join(spans[:half]) + "<br>" + " ".join(spans[half:])
+        )
+        plot.getAxis("left").setLabel(
+            text or _unit_title(unit),
+            units=unit if unit else None,
+            color=self.theme.plot_foreground,
+        )
 
     def scroll_to(self, channel: str) -> None:
         """Bring the channel's plot into sight when the stack scrolls."""
@@ -227,9 +248,11 @@ class PlotStack(QWidget):
             return
         rect = plot.sceneBoundingRect()
         top = self.layout_widget.mapFromScene(rect.topLeft())
-        self.scroll.ensureVisible(top.x(), int(top.y() + rect.height() / 2), 0, int(rect.height() / 2))
+        self.scroll.ensureVisible(
+            top.x(), int(top.y() + rect.height() / 2), 0, int(rect.height() / 2)
+        )
 
-    def plot_of(self, channel: str) -> Optional[pg.PlotItem]:
+    def plot_of(self, channel: str) -> pg.PlotItem | None:
         key = self.channel_key.get(channel)
         return None if key is None else self.plots.get(key)
 
@@ -277,7 +300,9 @@ class PlotStack(QWidget):
             if settle_y:
                 plot.vb.updateAutoRange()
 
-    def zoom_to(self, channel: str, start: float, end: float, extreme: Optional[float] = None) -> None:
+    def zoom_to(
+        self, channel: str, start: float, end: float, extreme: float | None = None
+    ) -> None:
         """Both axes onto a violation: its time with a margin, and on its channel's plot the
         limits and the extreme value it reached."""
         margin = max((end - start) * 2.0, 0.5)
@@ -291,7 +316,11 @@ class PlotStack(QWidget):
         a, b = np.searchsorted(t, x0), np.searchsorted(t, x1, side="right")
         seen = v[a:b][~np.isnan(v[a:b])]
         values = list(seen[[int(np.argmin(seen)), int(np.argmax(seen))]]) if seen.size else []
-        values += [x for x in (extreme, *self.limits.get(channel, (None, None))) if x is not None and math.isfinite(x)]
+        values += [
+            x
+            for x in (extreme, *self.limits.get(channel, (None, None)))
+            if x is not None and math.isfinite(x)
+        ]
         if not values:
             return
         y0, y1 = min(values), max(values)
@@ -318,15 +347,22 @@ class PlotStack(QWidget):
         if self.lane is not None:
             for name in ("top", "left"):
                 self.lane.getAxis(name).setTextPen(pg.mkPen(theme.plot_foreground))
-            self.lane.setLabel("top", "time since run start", units="s", color=theme.plot_foreground)
+            self.lane.setLabel(
+                "top", "time since run start", units="s", color=theme.plot_foreground
+            )
             self.lane.getAxis("top").setPen(pg.mkPen(theme.plot_foreground))
         for item in self._markers:
             if isinstance(item, pg.TextItem):
                 item.setColor(theme.plot_foreground if item.marker_kind == "step" else theme.marker)
             else:
                 step = item.marker_kind == "step"
-                item.setPen(pg.mkPen(theme.muted if step else theme.marker, width=1,
-                                     style=Qt.PenStyle.SolidLine if step else Qt.PenStyle.DotLine))
+                item.setPen(
+                    pg.mkPen(
+                        theme.muted if step else theme.marker,
+                        width=1,
+                        style=Qt.PenStyle.SolidLine if step else Qt.PenStyle.DotLine,
+                    )
+                )
         fills = {"pass": theme.limit_fill, "guard": theme.guard_fill}
         for item in self._decor:
             if isinstance(item, QGraphicsRectItem):
@@ -350,7 +386,9 @@ class PlotStack(QWidget):
         # A one-sided band reaches far past anything plotted, but not so far that the painter's
         # device coordinates overflow (1e12 drew a 85 °C upper limit's band above the limit).
         edges = [x for x in (band.low, band.high) if x is not None]
-        far = 1e3 * max(max(abs(x) for x in edges), 1.0) + 1e3 * ((band.high - band.low) if len(edges) == 2 else 0.0)
+        far = 1e3 * max(max(abs(x) for x in edges), 1.0) + 1e3 * (
+            (band.high - band.low) if len(edges) == 2 else 0.0
+        )
         low = band.low if band.low is not None else band.high - far
         high = band.high if band.high is not None else band.low + far
         pass_low = band.marginal_low if band.marginal_low is not None else low
@@ -370,7 +408,11 @@ class PlotStack(QWidget):
             items.append(rect)
         for y in (band.low, band.high):
             if y is not None:
-                line = pg.PlotCurveItem([x0, x1], [y, y], pen=pg.mkPen(self.theme.muted, width=1, style=Qt.PenStyle.DashLine))
+                line = pg.PlotCurveItem(
+                    [x0, x1],
+                    [y, y],
+                    pen=pg.mkPen(self.theme.muted, width=1, style=Qt.PenStyle.DashLine),
+                )
                 plot.addItem(line, ignoreBounds=True)
                 items.append(line)
         self._decor.extend(items)
@@ -381,7 +423,11 @@ class PlotStack(QWidget):
         plot = self.plot_of(channel)
         if plot is None:
             return []
-        return [item for item in self._decor if isinstance(item, QGraphicsRectItem) and item.parentItem() is plot.vb.childGroup]
+        return [
+            item
+            for item in self._decor
+            if isinstance(item, QGraphicsRectItem) and item.parentItem() is plot.vb.childGroup
+        ]
 
     def stretch_band(self, items: list, x1: float) -> None:
         for item in items:
@@ -392,12 +438,18 @@ class PlotStack(QWidget):
                 x, y = item.getData()
                 item.setData([x[0], x1], y)
 
-    def add_violation(self, channel: str, start: float, end: float, extreme: Optional[float] = None) -> Optional[pg.LinearRegionItem]:
+    def add_violation(
+        self, channel: str, start: float, end: float, extreme: float | None = None
+    ) -> pg.LinearRegionItem | None:
         plot = self.plot_of(channel)
         if plot is None:
             return None
-        region = pg.LinearRegionItem(values=(start, max(end, start + 1e-3)), movable=False,
-                                     brush=pg.mkBrush(self.theme.violation_fill), pen=pg.mkPen("#dc2626", width=1))
+        region = pg.LinearRegionItem(
+            values=(start, max(end, start + 1e-3)),
+            movable=False,
+            brush=pg.mkBrush(self.theme.violation_fill),
+            pen=pg.mkPen("#dc2626", width=1),
+        )
         region.setZValue(-5)
         region.extreme = extreme
         plot.addItem(region, ignoreBounds=True)
@@ -419,19 +471,24 @@ class PlotStack(QWidget):
         color = self.theme.muted if kind == "step" else self.theme.marker
         style = Qt.PenStyle.SolidLine if kind == "step" else Qt.PenStyle.DotLine
         for plot in self.plots.values():
-            line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=style))
+            line = pg.InfiniteLine(
+                pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=style)
+            )
             line.setZValue(-4)
             line.marker_kind = kind
             plot.addItem(line, ignoreBounds=True)
             self._markers.append(line)
-        label = pg.TextItem(text, color=self.theme.plot_foreground if kind == "step" else self.theme.marker,
-                            anchor=(0, 0.5))
+        label = pg.TextItem(
+            text,
+            color=self.theme.plot_foreground if kind == "step" else self.theme.marker,
+            anchor=(0, 0.5),
+        )
         label.setPos(x, 1.5 if kind == "step" else 0.5)
         label.marker_kind = kind
         self.lane.addItem(label, ignoreBounds=True)
         self._markers.append(label)
 
-    def markers(self, kind: Optional[str] = None) -> list[pg.InfiniteLine]:
+    def markers(self, kind: str | None = None) -> list[pg.InfiniteLine]:
         return [m for m in self._markers if kind is None or m.marker_kind == kind]
 
     # --- crosshair ------------------------------------------------------------------------
@@ -453,8 +510,10 @@ class PlotStack(QWidget):
             value = value_at(t, v, x)
             unit = self.channel_unit.get(name, "")
             color = curve.opts["pen"].color().name()
-            parts.append(f'<span style="color:{color}">■</span> {html.escape(name)} = '
-                         f"{'—' if value is None else f'{value:.6g}'}{(' ' + unit) if unit else ''}")
+            parts.append(
+                f'<span style="color:{color}">■</span> {html.escape(name)} = '
+                f"{'—' if value is None else f'{value:.6g}'}{(' ' + unit) if unit else ''}"
+            )
         self.readout.setText(" &nbsp; ".join(parts))
         self.cursor_moved.emit(x)
 
@@ -466,7 +525,7 @@ class PlotStack(QWidget):
         return t[a:b], v[a:b]
 
 
-def value_at(t: np.ndarray, v: np.ndarray, x: float) -> Optional[float]:
+def value_at(t: np.ndarray, v: np.ndarray, x: float) -> float | None:
     """The value of the last sample at or before x (what the rig had said by then)."""
     if t.size == 0 or not math.isfinite(x):
         return None
@@ -477,6 +536,13 @@ def value_at(t: np.ndarray, v: np.ndarray, x: float) -> Optional[float]:
 def _unit_title(unit: str) -> str:
     # Short: the title must fit along a plot a fifth of the window high.
     return {
-        "V": "Rails", "A": "Current", "W": "Power", "°C": "Temp", "C": "Temp",
-        "Hz": "Clock", "MHz": "Clock", "rpm": "Fan", "": "Value",
+        "V": "Rails",
+        "A": "Current",
+        "W": "Power",
+        "°C": "Temp",
+        "C": "Temp",
+        "Hz": "Clock",
+        "MHz": "Clock",
+        "rpm": "Fan",
+        "": "Value",
     }.get(unit, unit)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,7 +22,7 @@ from labbench.ui.theme import Theme, verdict_colors
 TILE_MIN_WIDTH = 210
 
 
-def margin_to_limits(value: float, band: Band) -> Optional[tuple[float, str]]:
+def margin_to_limits(value: float, band: Band) -> tuple[float, str] | None:
     """(distance, which limit) to the nearest limit; negative when the value is outside it."""
     if not math.isfinite(value):
         return None
@@ -49,7 +48,7 @@ class RailTile(QFrame):
     def __init__(self, channel: str, unit: str, theme: Theme, parent=None):
         super().__init__(parent)
         self.channel, self.unit, self.theme = channel, unit, theme
-        self.band: Optional[Band] = None
+        self.band: Band | None = None
         self.verdict = "pending"
         self.value = math.nan
         self.step_min = math.inf
@@ -68,11 +67,13 @@ class RailTile(QFrame):
         self.refresh()
 
     def mouseReleaseEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
             self.clicked.emit(self.channel)
         super().mouseReleaseEvent(event)
 
-    def begin_step(self, band: Optional[Band], judged_from: float) -> None:
+    def begin_step(self, band: Band | None, judged_from: float) -> None:
         self.band = band
         self.judged_from = judged_from
         self.step_min, self.step_max = math.inf, -math.inf
@@ -94,21 +95,33 @@ class RailTile(QFrame):
         if self.band is None:
             detail = "not judged in this step"
         else:
-            span = "—" if not math.isfinite(self.step_min) else format_span(self.step_min, self.step_max, self.unit)
+            span = (
+                "—"
+                if not math.isfinite(self.step_min)
+                else format_span(self.step_min, self.step_max, self.unit)
+            )
             margin = margin_to_limits(self.value, self.band)
             if margin is None:
                 where = "no value yet"
             elif margin[0] < 0:
-                where = f"{fmt(-margin[0])} {'below' if margin[1] == 'low' else 'above'} {margin[1]}"
+                where = (
+                    f"{fmt(-margin[0])} {'below' if margin[1] == 'low' else 'above'} {margin[1]}"
+                )
             else:
                 where = f"{fmt(margin[0])} to {margin[1]}"
             detail = f"{span} · {where}"
         self.text.setText(f"{head}<br><small>{detail}</small>")
-        self.setToolTip(f"{self.channel}: present value, min … max in this step (after settling), "
-                        "margin of the present value to the nearest limit, verdict so far. Click: show its plot")
-        style = (f"#{self.objectName()} {{ background: {bg.name()}; border-radius: 4px; }}"
-                 f" QLabel {{ color: {fg.name()}; background: transparent; }}")
-        if style != self.styleSheet():  # restyling is not free: only when the verdict or theme changed
+        self.setToolTip(
+            f"{self.channel}: present value, min … max in this step (after settling), "
+            "margin of the present value to the nearest limit, verdict so far. Click: show its plot"
+        )
+        style = (
+            f"#{self.objectName()} {{ background: {bg.name()}; border-radius: 4px; }}"
+            f" QLabel {{ color: {fg.name()}; background: transparent; }}"
+        )
+        if (
+            style != self.styleSheet()
+        ):  # restyling is not free: only when the verdict or theme changed
             self.setStyleSheet(style)
 
 
@@ -131,7 +144,9 @@ class RailTiles(QWidget):
         for tile in self.tiles.values():
             self.grid.removeWidget(tile)
             tile.deleteLater()
-        self.tiles = {name: RailTile(name, unit, self.theme, self) for name, unit in channels.items()}
+        self.tiles = {
+            name: RailTile(name, unit, self.theme, self) for name, unit in channels.items()
+        }
         for tile in self.tiles.values():
             tile.clicked.connect(self.tile_clicked)
         self._columns = 0
@@ -139,7 +154,9 @@ class RailTiles(QWidget):
         self.setVisible(bool(self.tiles))
 
     def _relayout(self) -> None:
-        columns = max(1, min(len(self.tiles), self.width() // (TILE_MIN_WIDTH + 4))) if self.tiles else 1
+        columns = (
+            max(1, min(len(self.tiles), self.width() // (TILE_MIN_WIDTH + 4))) if self.tiles else 1
+        )
         if columns == self._columns:
             return
         self._columns = columns

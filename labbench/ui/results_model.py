@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from labbench.criteria.band import describe_limits
@@ -25,28 +23,63 @@ class ResultsModel(QAbstractTableModel):
         self._rows: list[dict] = []
         self._index: dict[tuple[int, str, str], int] = {}
 
-    def set_plan(self, plan: Optional[Plan]) -> None:
+    def set_plan(self, plan: Plan | None) -> None:
         self.beginResetModel()  # a new plan: everything changes at once
         self._rows, self._index = [], {}
         if plan is not None:
             for position, step in enumerate(plan.steps):
-                items = [("limit", s.channel, s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, None, plan.unit(s.channel)) for s in step.limits]
-                items += [("measure", s.name, s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, None, plan.unit(s.channel)) for s in step.measures]
+                items = [
+                    (
+                        "limit",
+                        s.channel,
+                        s.band.low,
+                        s.band.high,
+                        s.band.marginal_low,
+                        s.band.marginal_high,
+                        None,
+                        plan.unit(s.channel),
+                    )
+                    for s in step.limits
+                ]
+                items += [
+                    (
+                        "measure",
+                        s.name,
+                        s.band.low,
+                        s.band.high,
+                        s.band.marginal_low,
+                        s.band.marginal_high,
+                        None,
+                        plan.unit(s.channel),
+                    )
+                    for s in step.measures
+                ]
                 items += [("result", s.name, *(_band(s.band)), s.equals, "") for s in step.results]
-                items += [("manual", s.name, *(_band(s.band)), s.equals, s.unit) for s in step.manuals]
+                items += [
+                    ("manual", s.name, *(_band(s.band)), s.equals, s.unit) for s in step.manuals
+                ]
                 for kind, name, low, high, ml, mh, equals, unit in items:
                     self._index[(position, kind, name)] = len(self._rows)
-                    self._rows.append({
-                        "step": step.name, "kind": kind, "name": name, "unit": unit,
-                        "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
-                        "value": "", "verdict": "pending", "violations": 0,
-                    })
+                    self._rows.append(
+                        {
+                            "step": step.name,
+                            "kind": kind,
+                            "name": name,
+                            "unit": unit,
+                            "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
+                            "value": "",
+                            "verdict": "pending",
+                            "violations": 0,
+                        }
+                    )
         self.endResetModel()
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1)
+            )
 
     def update_steps(self, steps: list[StepRecord]) -> None:
         """Apply (live or final) step results; only changed rows are signalled.  The items of
@@ -55,17 +88,29 @@ class ResultsModel(QAbstractTableModel):
         for step in steps:
             updates = [(self._index.get((step.position, c.kind, c.name)), c) for c in step.criteria]
             if step.verdict == "skipped":
-                updates = [(row, None) for (position, _, _), row in self._index.items() if position == step.position]
+                updates = [
+                    (row, None)
+                    for (position, _, _), row in self._index.items()
+                    if position == step.position
+                ]
             for row, c in updates:
                 if row is None:
                     continue
                 if c is None:
                     new = {"value": "", "verdict": "skipped", "violations": 0, "record": None}
                 else:
-                    new = {"value": _value_text(c), "verdict": c.verdict, "violations": len(c.violations), "record": (step.name, c)}
+                    new = {
+                        "value": _value_text(c),
+                        "verdict": c.verdict,
+                        "violations": len(c.violations),
+                        "record": (step.name, c),
+                    }
                 old = self._rows[row]
                 if any(old.get(k) != v for k, v in new.items() if k != "record"):
-                    turned_bad = new["verdict"] in ("failed", "error") and old["verdict"] not in ("failed", "error")
+                    turned_bad = new["verdict"] in ("failed", "error") and old["verdict"] not in (
+                        "failed",
+                        "error",
+                    )
                     old.update(new)
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
                     if turned_bad:
@@ -107,10 +152,18 @@ class ResultsModel(QAbstractTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return {
-                "Step": row["step"], "Kind": row["kind"], "Item": row["name"], "Limits": row["limits"],
-                "Value": row["value"], "Verdict": row["verdict"].upper(), "Violations": row["violations"] or "",
+                "Step": row["step"],
+                "Kind": row["kind"],
+                "Item": row["name"],
+                "Limits": row["limits"],
+                "Value": row["value"],
+                "Verdict": row["verdict"].upper(),
+                "Violations": row["violations"] or "",
             }[column]
-        if column == "Verdict" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+        if column == "Verdict" and role in (
+            Qt.ItemDataRole.BackgroundRole,
+            Qt.ItemDataRole.ForegroundRole,
+        ):
             bg, fg = verdict_colors(self.theme, row["verdict"])
             return bg if role == Qt.ItemDataRole.BackgroundRole else fg
         if role == Qt.ItemDataRole.TextAlignmentRole and column in ("Value", "Violations"):

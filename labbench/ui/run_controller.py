@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 
@@ -33,20 +32,20 @@ class RunController(QObject):
     run_finished = Signal(object)  # RunOutcome
     run_failed = Signal(str)  # the run could not start or broke: one sentence
 
-    def __init__(self, db: Database, parent: Optional[QObject] = None):
+    def __init__(self, db: Database, parent: QObject | None = None):
         super().__init__(parent)
         self.db = db
-        self.request: Optional[RunRequest] = None
-        self.acquisition: Optional[Acquisition] = None
-        self.evaluator: Optional[LiveEvaluator] = None
-        self.run_id: Optional[int] = None
+        self.request: RunRequest | None = None
+        self.acquisition: Acquisition | None = None
+        self.evaluator: LiveEvaluator | None = None
+        self.run_id: int | None = None
         self.current_step = -1
         self.console: collections.deque = collections.deque(maxlen=CONSOLE_BACKLOG)
         self._console_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._failure: list[str] = []
-        self._manual_answer: Optional[str] = None
+        self._manual_answer: str | None = None
         self._manual_ready = threading.Event()
 
     @property
@@ -80,7 +79,7 @@ class RunController(QObject):
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def answer_manual(self, value: Optional[str]) -> None:
+    def answer_manual(self, value: str | None) -> None:
         self._manual_answer = value
         self._manual_ready.set()
 
@@ -95,8 +94,14 @@ class RunController(QObject):
     def _work(self) -> None:
         try:
             outcome: RunOutcome = run_plan(
-                self.db, self.request, stop=self._stop, on_violation=self._on_violation, on_step=self._on_step,
-                ask_manual=self._ask_manual, on_started=self._on_started, failure=self._failure,
+                self.db,
+                self.request,
+                stop=self._stop,
+                on_violation=self._on_violation,
+                on_step=self._on_step,
+                ask_manual=self._ask_manual,
+                on_started=self._on_started,
+                failure=self._failure,
             )
         except Exception as exc:  # DeviceError, RecordError and bugs alike: the GUI says so
             log.exception("run failed to start or broke")
@@ -119,9 +124,11 @@ class RunController(QObject):
         self.step_started.emit(position)
 
     def _on_violation(self, position: int, channel: str, excursion) -> None:
-        self.violation.emit(position, channel, excursion.start_s, excursion.end_s, excursion.extreme)
+        self.violation.emit(
+            position, channel, excursion.start_s, excursion.end_s, excursion.extreme
+        )
 
-    def _ask_manual(self, step, spec) -> Optional[str]:
+    def _ask_manual(self, step, spec) -> str | None:
         self._manual_ready.clear()
         self._manual_answer = None
         self.manual_requested.emit(step, spec)

@@ -5,12 +5,26 @@ violation, save view), grouped so the operator finds the run keys first."""
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 # Actions other panels create, by objectName, in the order the list shows them after the run keys.
 VIEW_ACTIONS = (
-    "action_pause_follow", "action_window_10s", "action_window_1min", "action_window_10min", "action_window_all",
-    "action_next_violation", "action_prev_violation", "action_save_view",
+    "action_pause_follow",
+    "action_window_10s",
+    "action_window_1min",
+    "action_window_10min",
+    "action_window_all",
+    "action_next_violation",
+    "action_prev_violation",
+    "action_save_view",
 )
 
 
@@ -21,7 +35,11 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:
     order = {name: i for i, name in enumerate(VIEW_ACTIONS)}
     actions.sort(key=lambda a: (a.objectName() in order, order.get(a.objectName(), -1)))
     for action in actions:
-        keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts() if not s.isEmpty())
+        keys = ", ".join(
+            s.toString(QKeySequence.SequenceFormat.NativeText)
+            for s in action.shortcuts()
+            if not s.isEmpty()
+        )
         if not keys or action in seen:
             continue
         seen.add(action)
@@ -54,4 +72,7 @@ class ShortcutsDialog(QDialog):
         self.resize(620, min(80 + 30 * len(rows), 560))
 
     def listed(self) -> list[tuple[str, str]]:
-        return [(self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(self.table.rowCount())]
+        return [
+            (self.table.item(r, 0).text(), self.table.item(r, 1).text())
+            for r in range(self.table.rowCount())
+        ]

@@ -69,17 +69,33 @@ def run_smoke_test() -> int:
         window.controller.run_finished.connect(lambda o: (outcome.append(o), loop.quit()))
         window.controller.run_failed.connect(lambda message: (outcome.append(message), loop.quit()))
         QTimer.singleShot(int(TIMEOUT_S * 1000), loop.quit)
-        window.start_request(RunRequest(plan, dut, "mock://nominal?rate=200&power=off", load_profile("default"), "smoke", "smoke"))
+        window.start_request(
+            RunRequest(
+                plan,
+                dut,
+                "mock://nominal?rate=200&power=off",
+                load_profile("default"),
+                "smoke",
+                "smoke",
+            )
+        )
         loop.exec()
         result = outcome[0] if outcome else None
-        ok = result is not None and not isinstance(result, str) and result.status == "passed" and window.live.plots.data
+        ok = (
+            result is not None
+            and not isinstance(result, str)
+            and result.status == "passed"
+            and window.live.plots.data
+        )
         if result is None:
             print(f"smoke test: FAILED, no result within {TIMEOUT_S:.0f} s", file=sys.stderr)
         elif isinstance(result, str):
             print(f"smoke test: FAILED, the run could not go on: {result}", file=sys.stderr)
         else:
             samples = repo.get_run(db, result.run_id).sample_count
-            print(f"smoke test: run {result.run_id} {result.status}, {samples} samples, window drawn; {time.monotonic() - began:.1f} s")
+            print(
+                f"smoke test: run {result.run_id} {result.status}, {samples} samples, window drawn; {time.monotonic() - began:.1f} s"
+            )
         window.controller.join(30)
         window.close()
         db.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
@@ -85,9 +84,9 @@ class StartRunDialog(QDialog):
         self.setMinimumWidth(640)
         self.db = db
         self.loader = Loader(self)
-        self.dut: Optional[repo.DutInfo] = None
-        self.plan: Optional[Plan] = None
-        self.preview_plan: Optional[Plan] = None
+        self.dut: repo.DutInfo | None = None
+        self.plan: Plan | None = None
+        self.preview_plan: Plan | None = None
         settings = QSettings()
 
         self.serial_edit = ScanEdit()
@@ -99,7 +98,9 @@ class StartRunDialog(QDialog):
             self.plan_combo.addItem(path.stem, str(path))
         self.plan_combo.currentIndexChanged.connect(self._on_plan_changed)
         self.plan_combo.highlighted.connect(self._on_plan_highlighted)
-        self.plan_combo.popup_closed.connect(lambda: self._show_preview(self.plan_combo.currentIndex()))
+        self.plan_combo.popup_closed.connect(
+            lambda: self._show_preview(self.plan_combo.currentIndex())
+        )
         open_button = QPushButton("Open…")
         open_button.setAutoDefault(False)
         open_button.clicked.connect(self._on_open_plan)
@@ -113,10 +114,14 @@ class StartRunDialog(QDialog):
         self.device_combo.setEditable(True)
         for device, description, _ in list_ports():
             self.device_combo.addItem(f"{device}", device)
-            self.device_combo.setItemData(self.device_combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
+            self.device_combo.setItemData(
+                self.device_combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole
+            )
         for scenario in SCENARIOS:
             self.device_combo.addItem(f"mock://{scenario}", f"mock://{scenario}")
-        self.device_combo.setCurrentText(default_device or settings.value("run/device", "mock://nominal"))
+        self.device_combo.setCurrentText(
+            default_device or settings.value("run/device", "mock://nominal")
+        )
         self.profile_combo = QComboBox()
         self.profile_combo.addItems(sorted(available_profiles()))
         self.profile_combo.setCurrentText(settings.value("run/profile", "default"))
@@ -127,7 +132,11 @@ class StartRunDialog(QDialog):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        for signal in (self.operator_edit.textChanged, self.device_combo.currentTextChanged, self.profile_combo.currentTextChanged):
+        for signal in (
+            self.operator_edit.textChanged,
+            self.device_combo.currentTextChanged,
+            self.profile_combo.currentTextChanged,
+        ):
             signal.connect(self._update_ok)
 
         plan_row = QHBoxLayout()
@@ -142,7 +151,9 @@ class StartRunDialog(QDialog):
         bottom.addRow("Station", self.station_edit)
         bottom.addRow("Rig", self.device_combo)
         bottom.addRow("Profile", self.profile_combo)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.start_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.start_button.setText("Start")
         self.buttons.accepted.connect(self.accept)
@@ -170,7 +181,9 @@ class StartRunDialog(QDialog):
         if not serial:
             return
         self.dut_label.setText(f"Looking up {serial}…")
-        self.loader.submit(lambda: repo.find_dut(self.db, serial), lambda dut: self._on_found(serial, dut))
+        self.loader.submit(
+            lambda: repo.find_dut(self.db, serial), lambda dut: self._on_found(serial, dut)
+        )
 
     def _on_found(self, serial: str, dut) -> None:
         if isinstance(dut, Exception):
@@ -198,7 +211,7 @@ class StartRunDialog(QDialog):
         self.serial_edit.setFocus()
         self.dut_looked_up.emit()
 
-    def ask_register(self, serial: str) -> Optional[str]:
+    def ask_register(self, serial: str) -> str | None:
         """Offer to register an unknown serial; returns the kind, or None if declined."""
         box = QMessageBox(self)
         box.setWindowTitle("Unknown DUT")
@@ -212,8 +225,12 @@ class StartRunDialog(QDialog):
 
     def select_dut(self, dut: repo.DutInfo) -> None:
         self.dut = dut
-        details = ", ".join(x for x in (dut.part, dut.silicon_rev and f"rev {dut.silicon_rev}", dut.lot) if x)
-        self.dut_label.setText(f"<b>{dut.serial}</b> — {dut.kind}" + (f" ({details})" if details else ""))
+        details = ", ".join(
+            x for x in (dut.part, dut.silicon_rev and f"rev {dut.silicon_rev}", dut.lot) if x
+        )
+        self.dut_label.setText(
+            f"<b>{dut.serial}</b> — {dut.kind}" + (f" ({details})" if details else "")
+        )
         # Pick a plan for this kind of DUT if the current one does not fit.
         if self.plan is not None and self.plan.dut_kind != dut.kind:
             for i in range(self.plan_combo.count()):
@@ -232,7 +249,9 @@ class StartRunDialog(QDialog):
     # --- plan -----------------------------------------------------------------------------
 
     def _on_open_plan(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a plan", str(Path.home()), "Plans (*.toml)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a plan", str(Path.home()), "Plans (*.toml)"
+        )
         if path:
             self.plan_combo.addItem(Path(path).stem, path)
             self.plan_combo.setCurrentIndex(self.plan_combo.count() - 1)
@@ -264,17 +283,66 @@ class StartRunDialog(QDialog):
             QTreeWidgetItem(self.plan_tree, [str(exc)])
             return
         for step in plan.steps:
-            node = QTreeWidgetItem(self.plan_tree, [f"{step.name} ({step.duration_s:g} s)", "", "; ".join(step.send), ""])
+            node = QTreeWidgetItem(
+                self.plan_tree,
+                [f"{step.name} ({step.duration_s:g} s)", "", "; ".join(step.send), ""],
+            )
             for s in step.limits:
-                QTreeWidgetItem(node, [f"limit {s.channel}", s.channel, describe_limits(s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, unit=plan.unit(s.channel)), f"{s.settle_s:g} s / {s.hold_s:g} s"])
+                QTreeWidgetItem(
+                    node,
+                    [
+                        f"limit {s.channel}",
+                        s.channel,
+                        describe_limits(
+                            s.band.low,
+                            s.band.high,
+                            s.band.marginal_low,
+                            s.band.marginal_high,
+                            unit=plan.unit(s.channel),
+                        ),
+                        f"{s.settle_s:g} s / {s.hold_s:g} s",
+                    ],
+                )
             for s in step.measures:
-                QTreeWidgetItem(node, [f"{s.stat} {s.name}", s.channel, describe_limits(s.band.low, s.band.high, s.band.marginal_low, s.band.marginal_high, unit=plan.unit(s.channel)), f"{s.settle_s:g} s"])
+                QTreeWidgetItem(
+                    node,
+                    [
+                        f"{s.stat} {s.name}",
+                        s.channel,
+                        describe_limits(
+                            s.band.low,
+                            s.band.high,
+                            s.band.marginal_low,
+                            s.band.marginal_high,
+                            unit=plan.unit(s.channel),
+                        ),
+                        f"{s.settle_s:g} s",
+                    ],
+                )
             for s in step.results:
                 band = s.band
-                QTreeWidgetItem(node, [f"rig result {s.name}", "", describe_limits(band and band.low, band and band.high, equals=s.equals), ""])
+                QTreeWidgetItem(
+                    node,
+                    [
+                        f"rig result {s.name}",
+                        "",
+                        describe_limits(band and band.low, band and band.high, equals=s.equals),
+                        "",
+                    ],
+                )
             for s in step.manuals:
                 band = s.band
-                QTreeWidgetItem(node, [f"manual {s.name}", "", describe_limits(band and band.low, band and band.high, equals=s.equals, unit=s.unit), s.prompt])
+                QTreeWidgetItem(
+                    node,
+                    [
+                        f"manual {s.name}",
+                        "",
+                        describe_limits(
+                            band and band.low, band and band.high, equals=s.equals, unit=s.unit
+                        ),
+                        s.prompt,
+                    ],
+                )
         self.plan_tree.expandAll()
         for column in range(4):
             self.plan_tree.resizeColumnToContents(column)
@@ -309,7 +377,11 @@ class StartRunDialog(QDialog):
         self.start_button.setEnabled(not missing)
         self.start_button.setToolTip(missing)
         warnings = self.compat_warnings()
-        self.warning.setText("⚠ This plan will end in error with this profile: " + "; ".join(warnings) if warnings else "")
+        self.warning.setText(
+            "⚠ This plan will end in error with this profile: " + "; ".join(warnings)
+            if warnings
+            else ""
+        )
         self.warning.setVisible(bool(warnings))
         if missing:
             self.summary.setText(missing)
@@ -338,5 +410,11 @@ class StartRunDialog(QDialog):
         settings.setValue("run/station", self.station_edit.text())
         settings.setValue("run/device", self.device_combo.currentText())
         settings.setValue("run/profile", self.profile_combo.currentText())
-        return RunRequest(self.plan, self.dut, self.device_combo.currentText().strip(), profile,
-                          self.operator_edit.text().strip(), self.station_edit.text().strip() or None)
+        return RunRequest(
+            self.plan,
+            self.dut,
+            self.device_combo.currentText().strip(),
+            profile,
+            self.operator_edit.text().strip(),
+            self.station_edit.text().strip() or None,
+        )

@@ -31,25 +31,84 @@ class Theme:
     marker: str = "#1d4ed8"  # commands sent, on the plots
 
 
-_CURVES_LIGHT = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e")
-_CURVES_DARK = ("#4fc3f7", "#ff8a80", "#b9f6ca", "#ce93d8", "#ffcc80", "#f48fb1", "#e0e0e0", "#e6ee9c", "#80deea", "#ffab40")
+_CURVES_LIGHT = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#ff7f0e",
+)
+_CURVES_DARK = (
+    "#4fc3f7",
+    "#ff8a80",
+    "#b9f6ca",
+    "#ce93d8",
+    "#ffcc80",
+    "#f48fb1",
+    "#e0e0e0",
+    "#e6ee9c",
+    "#80deea",
+    "#ffab40",
+)
 
 LIGHT = Theme(
-    name="light", window="#f3f4f6", base="#ffffff", text="#111827", muted="#6b7280", highlight="#2563eb",
-    plot_background="#ffffff", plot_foreground="#374151", curves=_CURVES_LIGHT,
-    limit_fill="#16a34a22", guard_fill="#f59e0b33", violation_fill="#dc262640",
-    verdict_bg={"passed": "#15803d", "marginal": "#b45309", "failed": "#b91c1c", "error": "#6d28d9",
-                "aborted": "#374151", "interrupted": "#374151", "running": "#1d4ed8", "recorded": "#0e7490", "pending": "#e5e7eb"},
+    name="light",
+    window="#f3f4f6",
+    base="#ffffff",
+    text="#111827",
+    muted="#6b7280",
+    highlight="#2563eb",
+    plot_background="#ffffff",
+    plot_foreground="#374151",
+    curves=_CURVES_LIGHT,
+    limit_fill="#16a34a22",
+    guard_fill="#f59e0b33",
+    violation_fill="#dc262640",
+    verdict_bg={
+        "passed": "#15803d",
+        "marginal": "#b45309",
+        "failed": "#b91c1c",
+        "error": "#6d28d9",
+        "aborted": "#374151",
+        "interrupted": "#374151",
+        "running": "#1d4ed8",
+        "recorded": "#0e7490",
+        "pending": "#e5e7eb",
+    },
     verdict_fg={"pending": "#111827"},
 )
 DARK = Theme(
-    name="dark", window="#1f2329", base="#15181d", text="#e5e7eb", muted="#9ca3af", highlight="#2563eb",
-    plot_background="#15181d", plot_foreground="#d1d5db", curves=_CURVES_DARK,
-    limit_fill="#22c55e26", guard_fill="#fbbf2433", violation_fill="#f8717150",
+    name="dark",
+    window="#1f2329",
+    base="#15181d",
+    text="#e5e7eb",
+    muted="#9ca3af",
+    highlight="#2563eb",
+    plot_background="#15181d",
+    plot_foreground="#d1d5db",
+    curves=_CURVES_DARK,
+    limit_fill="#22c55e26",
+    guard_fill="#fbbf2433",
+    violation_fill="#f8717150",
     # The same strong colours as the light theme: white text on them stays above 4.5:1.
-    verdict_bg={"passed": "#15803d", "marginal": "#b45309", "failed": "#b91c1c", "error": "#6d28d9",
-                "aborted": "#4b5563", "interrupted": "#4b5563", "running": "#1d4ed8", "recorded": "#0e7490", "pending": "#374151"},
-    verdict_fg={}, marker="#93c5fd",
+    verdict_bg={
+        "passed": "#15803d",
+        "marginal": "#b45309",
+        "failed": "#b91c1c",
+        "error": "#6d28d9",
+        "aborted": "#4b5563",
+        "interrupted": "#4b5563",
+        "running": "#1d4ed8",
+        "recorded": "#0e7490",
+        "pending": "#374151",
+    },
+    verdict_fg={},
+    marker="#93c5fd",
 )
 THEMES = {"light": LIGHT, "dark": DARK}
 
@@ -77,7 +136,9 @@ def with_alpha(spec: str, alpha: int) -> QColor:
 def verdict_colors(theme: Theme, verdict: str) -> tuple[QColor, QColor]:
     """(background, foreground) for a verdict; white text on the strong colours."""
     bg = theme.verdict_bg.get(verdict, theme.verdict_bg["pending"])
-    fg = theme.verdict_fg.get(verdict, "#ffffff" if verdict in theme.verdict_bg and verdict != "pending" else theme.text)
+    fg = theme.verdict_fg.get(
+        verdict, "#ffffff" if verdict in theme.verdict_bg and verdict != "pending" else theme.text
+    )
     return qcolor(bg), qcolor(fg)
 
 
@@ -102,6 +163,10 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     for role, color in roles.items():
         palette.setColor(role, qcolor(color))
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, qcolor(theme.muted))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, qcolor(theme.muted))
+    palette.setColor(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, qcolor(theme.muted)
+    )
     app.setPalette(palette)
-    pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground, antialias=False)
+    pg.setConfigOptions(
+        background=theme.plot_background, foreground=theme.plot_foreground, antialias=False
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtGui import QAction, QKeySequence
@@ -25,28 +24,65 @@ from labbench.ui.view_export import FORMATS, SaveViewError, save_view, stamp_lin
 
 log = logging.getLogger(__name__)
 
-WINDOW_KEYS = (("action_window_10s", "Last &10 s", "1"), ("action_window_1min", "Last &1 min", "2"),
-               ("action_window_10min", "Last 1&0 min", "3"), ("action_window_all", "&Whole run", "4"))
+WINDOW_KEYS = (
+    ("action_window_10s", "Last &10 s", "1"),
+    ("action_window_1min", "Last &1 min", "2"),
+    ("action_window_10min", "Last 1&0 min", "3"),
+    ("action_window_all", "&Whole run", "4"),
+)
 
 
 class ViewActions:
     def __init__(self, window):
         self.window = window
         live = window.live
-        self.pause_follow = self._action("action_pause_follow", "&Pause / follow the plots", ("Space", "P"), live.toggle_follow,
-                                         "Freeze the plots to look closer (recording goes on); again to follow the run")
+        self.pause_follow = self._action(
+            "action_pause_follow",
+            "&Pause / follow the plots",
+            ("Space", "P"),
+            live.toggle_follow,
+            "Freeze the plots to look closer (recording goes on); again to follow the run",
+        )
         self.windows = []
         for index, (name, text, key) in enumerate(WINDOW_KEYS):
-            self.windows.append(self._action(name, text, (key,), lambda i=index: live.set_window(i), f"Plots show: {text.replace('&', '')}"))
-        self.next_violation = self._action("action_next_violation", "&Next violation", ("N", "]"), lambda: self.step_violation(1),
-                                           "Zoom onto the next limit violation")
-        self.prev_violation = self._action("action_prev_violation", "P&revious violation", ("Shift+N", "["),
-                                           lambda: self.step_violation(-1), "Zoom onto the previous limit violation")
-        self.cursors = self._action("action_cursors", "&Cursors on the plots", ("C",), self.toggle_cursors,
-                                    "Two cursors: Δt, Δvalue, min/max/mean between them")
-        self.save_view = self._action("action_save_view", "Save &view…", ("Ctrl+Shift+S",), self.ask_save_view,
-                                      "Save every plot of the run on screen, stamped with run, DUT, plan and verdict (PNG or PDF)")
-        self.dialog: Optional[QFileDialog] = None
+            self.windows.append(
+                self._action(
+                    name,
+                    text,
+                    (key,),
+                    lambda i=index: live.set_window(i),
+                    f"Plots show: {text.replace('&', '')}",
+                )
+            )
+        self.next_violation = self._action(
+            "action_next_violation",
+            "&Next violation",
+            ("N", "]"),
+            lambda: self.step_violation(1),
+            "Zoom onto the next limit violation",
+        )
+        self.prev_violation = self._action(
+            "action_prev_violation",
+            "P&revious violation",
+            ("Shift+N", "["),
+            lambda: self.step_violation(-1),
+            "Zoom onto the previous limit violation",
+        )
+        self.cursors = self._action(
+            "action_cursors",
+            "&Cursors on the plots",
+            ("C",),
+            self.toggle_cursors,
+            "Two cursors: Δt, Δvalue, min/max/mean between them",
+        )
+        self.save_view = self._action(
+            "action_save_view",
+            "Save &view…",
+            ("Ctrl+Shift+S",),
+            self.ask_save_view,
+            "Save every plot of the run on screen, stamped with run, DUT, plan and verdict (PNG or PDF)",
+        )
+        self.dialog: QFileDialog | None = None
 
     def _action(self, name: str, text: str, keys, slot, tip: str) -> QAction:
         action = QAction(text, self.window)
@@ -73,7 +109,16 @@ class ViewActions:
         plots.addAction(self.prev_violation)
         plots.addAction(self.cursors)
         # Shortcuts work while the menu is closed: the actions belong to the window too.
-        self.window.addActions([self.pause_follow, *self.windows, self.next_violation, self.prev_violation, self.cursors, self.save_view])
+        self.window.addActions(
+            [
+                self.pause_follow,
+                *self.windows,
+                self.next_violation,
+                self.prev_violation,
+                self.cursors,
+                self.save_view,
+            ]
+        )
 
     # --- which plots -----------------------------------------------------------------------
 
@@ -82,7 +127,7 @@ class ViewActions:
         dock = self.window.history_dock
         return dock.isVisible() and focus is not None and dock.isAncestorOf(focus)
 
-    def target(self) -> Optional[PlotStack]:
+    def target(self) -> PlotStack | None:
         """The plots the user is looking at: a stored run in focus, else the live run."""
         detail = self.window.history.detail
         if detail.run is not None and (self._history_has_focus() or self.window.live.plan is None):
@@ -113,18 +158,24 @@ class ViewActions:
             request = self.window.controller.request
             dut = f"{request.dut.serial} ({request.dut.kind})" if request is not None else ""
             plan = f"{live.plan.name} v{live.plan.version}" if live.plan is not None else ""
-            return stamp_lines(self.window.controller.run_id, dut, plan, live.banner.verdict, live.banner.text())
+            return stamp_lines(
+                self.window.controller.run_id, dut, plan, live.banner.verdict, live.banner.text()
+            )
         run_id, dut, plan, verdict = self.window.history.detail.stamp_info
         return stamp_lines(run_id, dut, plan, verdict)
 
-    def ask_save_view(self) -> Optional[QFileDialog]:
+    def ask_save_view(self) -> QFileDialog | None:
         target = self.target()
         if target is None or not target.plots:
-            QMessageBox.information(self.window, "Nothing to save", "Start a run or open one from the history first.")
+            QMessageBox.information(
+                self.window, "Nothing to save", "Start a run or open one from the history first."
+            )
             return None
         lines = self.stamp(target)
         settings = QSettings()
-        folder = settings.value("ui/save_view_dir") or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        folder = settings.value("ui/save_view_dir") or QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation
+        )
         run_id = lines[0].split(" · ")[0].replace(" ", "-").lower()
         dialog = QFileDialog(self.window, "Save view", str(Path(folder) / f"{run_id}-view.png"))
         dialog.setObjectName("save_view_dialog")
@@ -132,7 +183,9 @@ class ViewActions:
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilters(list(FORMATS.values()))
         dialog.setDefaultSuffix("png")
-        dialog.filterSelected.connect(lambda chosen: dialog.setDefaultSuffix("pdf" if "pdf" in chosen else "png"))
+        dialog.filterSelected.connect(
+            lambda chosen: dialog.setDefaultSuffix("pdf" if "pdf" in chosen else "png")
+        )
         dialog.fileSelected.connect(lambda path: self._write(target, lines, path))
         dialog.finished.connect(self._on_dialog_finished)
         self.dialog = dialog

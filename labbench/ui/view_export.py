@@ -24,13 +24,15 @@ class SaveViewError(Exception):
 
 
 def stamp_lines(run_id, dut: str, plan: str, verdict: str, detail: str = "") -> list[str]:
-    saved = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    saved = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     first = f"Run {run_id if run_id is not None else '—'} · DUT {dut or '—'} · plan {plan or '—'} · {verdict.upper()}"
     second = f"{detail + ' · ' if detail else ''}saved {saved} by labbench"
     return [first, second]
 
 
-def _paint(painter: QPainter, stack: PlotStack, lines: list[str], width: float, height: float, scale: float) -> None:
+def _paint(
+    painter: QPainter, stack: PlotStack, lines: list[str], width: float, height: float, scale: float
+) -> None:
     theme = stack.theme
     painter.fillRect(QRectF(0, 0, width, height), qcolor(theme.plot_background))
     font = QFont(painter.font())
@@ -38,11 +40,19 @@ def _paint(painter: QPainter, stack: PlotStack, lines: list[str], width: float, 
     font.setBold(True)
     painter.setFont(font)
     painter.setPen(qcolor(theme.text) if theme.name == "light" else QColor(theme.plot_foreground))
-    painter.drawText(QRectF(8 * scale, 4 * scale, width - 16 * scale, 24 * scale), Qt.AlignmentFlag.AlignLeft, lines[0])
+    painter.drawText(
+        QRectF(8 * scale, 4 * scale, width - 16 * scale, 24 * scale),
+        Qt.AlignmentFlag.AlignLeft,
+        lines[0],
+    )
     font.setBold(False)
     font.setPixelSize(max(int(13 * scale), 6))
     painter.setFont(font)
-    painter.drawText(QRectF(8 * scale, 30 * scale, width - 16 * scale, 20 * scale), Qt.AlignmentFlag.AlignLeft, lines[1])
+    painter.drawText(
+        QRectF(8 * scale, 30 * scale, width - 16 * scale, 20 * scale),
+        Qt.AlignmentFlag.AlignLeft,
+        lines[1],
+    )
     scene = stack.layout_widget.scene()
     source = stack.layout_widget.sceneRect()
     target = QRectF(0, HEADER_PX * scale, width, height - HEADER_PX * scale)
@@ -65,11 +75,19 @@ def save_view(stack: PlotStack, lines: list[str], path: str | Path) -> Path:
         _paint(painter, stack, lines, width * scale, height * scale, scale)
         painter.end()
         if not image.save(str(path), "PNG"):
-            raise SaveViewError(f"{path}: could not write the image (is the folder writable and not full?)")
+            raise SaveViewError(
+                f"{path}: could not write the image (is the folder writable and not full?)"
+            )
     else:
         writer = QPdfWriter(str(path))
         writer.setResolution(96)
-        writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Landscape, QMarginsF(8, 8, 8, 8)))
+        writer.setPageLayout(
+            QPageLayout(
+                QPageSize(QPageSize.PageSizeId.A4),
+                QPageLayout.Orientation.Landscape,
+                QMarginsF(8, 8, 8, 8),
+            )
+        )
         painter = QPainter()
         if not painter.begin(writer):
             raise SaveViewError(f"{path}: could not write the PDF (is the folder writable?)")
@@ -78,6 +96,8 @@ def save_view(stack: PlotStack, lines: list[str], path: str | Path) -> Path:
         _paint(painter, stack, lines, width * scale, height * scale, scale)
         painter.end()
         if not path.exists() or path.stat().st_size == 0:
-            raise SaveViewError(f"{path}: could not write the PDF (is the folder writable and not full?)")
+            raise SaveViewError(
+                f"{path}: could not write the PDF (is the folder writable and not full?)"
+            )
     log.info("saved the view to %s", path)
     return path

@@ -20,7 +20,9 @@ from labbench.storage.telemetry import read_channel
 
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labbench", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "labbench", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _expected_values(params: RigParams, last_seq: int) -> dict[str, np.ndarray]:
@@ -38,8 +40,20 @@ def _expected_values(params: RigParams, last_seq: int) -> dict[str, np.ndarray]:
 def test_record_through_pty_loses_no_line_and_keeps_every_value(mock_rig_process, tmp_path):
     path = mock_rig_process("nominal", rate=2000, seed=11)
     db_path = tmp_path / "pty.sqlite3"
-    result = _cli("record", "--device", path, "--dut", "CHP-PTY", "--new-dut", "chip", "--duration", "3",
-                  "--db", str(db_path), "--json")
+    result = _cli(
+        "record",
+        "--device",
+        path,
+        "--dut",
+        "CHP-PTY",
+        "--new-dut",
+        "chip",
+        "--duration",
+        "3",
+        "--db",
+        str(db_path),
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     import json
 
@@ -58,9 +72,13 @@ def test_record_through_pty_loses_no_line_and_keeps_every_value(mock_rig_process
             if name == "seq":
                 continue
             _, stored = read_channel(db, summary["run_id"], name)
-            np.testing.assert_array_equal(stored[-seq.size :], values[first : last + 1], err_msg=name)
+            np.testing.assert_array_equal(
+                stored[-seq.size :], values[first : last + 1], err_msg=name
+            )
         run = repo.get_run(db, summary["run_id"])
-        assert run.status == "recorded" and run.malformed_count <= 1  # at most the line cut by the port's open
+        assert (
+            run.status == "recorded" and run.malformed_count <= 1
+        )  # at most the line cut by the port's open
     finally:
         db.dispose()
 
@@ -100,15 +118,40 @@ def test_port_in_use_and_missing_port_are_clear_errors(mock_rig_process, tmp_pat
     path = mock_rig_process("nominal", rate=10)
     holder = serial.Serial(path, exclusive=True, timeout=0.1)
     try:
-        result = _cli("record", "--device", path, "--dut", "X", "--new-dut", "chip", "--duration", "1",
-                      "--db", str(tmp_path / "busy.sqlite3"))
+        result = _cli(
+            "record",
+            "--device",
+            path,
+            "--dut",
+            "X",
+            "--new-dut",
+            "chip",
+            "--duration",
+            "1",
+            "--db",
+            str(tmp_path / "busy.sqlite3"),
+        )
         assert result.returncode == 2
-        assert result.stderr.strip() == f"labbench: The serial port {path} is in use by another program."
+        assert (
+            result.stderr.strip()
+            == f"labbench: The serial port {path} is in use by another program."
+        )
     finally:
         holder.close()
     missing = str(tmp_path / "ttyUSB404")
-    result = _cli("record", "--device", missing, "--dut", "X", "--new-dut", "chip", "--duration", "1",
-                  "--db", str(tmp_path / "busy.sqlite3"))
+    result = _cli(
+        "record",
+        "--device",
+        missing,
+        "--dut",
+        "X",
+        "--new-dut",
+        "chip",
+        "--duration",
+        "1",
+        "--db",
+        str(tmp_path / "busy.sqlite3"),
+    )
     assert result.returncode == 2 and missing in result.stderr and "Traceback" not in result.stderr
     # A refused device leaves no run behind.
     db = open_database(str(tmp_path / "busy.sqlite3"))

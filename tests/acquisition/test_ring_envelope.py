@@ -11,7 +11,11 @@ from labbench.ui.envelope import BlockEnvelope
 
 
 @settings(max_examples=200, deadline=None)
-@given(capacity=st.integers(1, 50), sizes=st.lists(st.integers(0, 70), max_size=20), cut=st.floats(-5, 600))
+@given(
+    capacity=st.integers(1, 50),
+    sizes=st.lists(st.integers(0, 70), max_size=20),
+    cut=st.floats(-5, 600),
+)
 def test_ring_keeps_the_newest_and_finds_a_time(capacity, sizes, cut):
     ring = ChannelRing(capacity)
     everything = []
@@ -30,12 +34,17 @@ def test_ring_keeps_the_newest_and_finds_a_time(capacity, sizes, cut):
     np.testing.assert_array_equal(t, held[held >= cut])
     if len(everything) >= 3:
         new_t, _, _ = ring.snapshot(len(everything) - 2)
-        np.testing.assert_array_equal(new_t, np.array(everything[-2:])[-min(2, capacity):])
+        np.testing.assert_array_equal(new_t, np.array(everything[-2:])[-min(2, capacity) :])
 
 
 @settings(max_examples=200, deadline=None)
-@given(n=st.integers(0, 3000), pieces=st.lists(st.integers(1, 700), min_size=1, max_size=30),
-       x0=st.floats(0, 3000), span=st.floats(1, 3000), pixels=st.integers(1, 50))
+@given(
+    n=st.integers(0, 3000),
+    pieces=st.lists(st.integers(1, 700), min_size=1, max_size=30),
+    x0=st.floats(0, 3000),
+    span=st.floats(1, 3000),
+    pixels=st.integers(1, 50),
+)
 def test_envelope_never_hides_an_extreme(n, pieces, x0, span, pixels):
     rng = np.random.default_rng(n)
     t = np.arange(n, dtype=float)
@@ -56,4 +65,6 @@ def test_envelope_never_hides_an_extreme(n, pieces, x0, span, pixels):
     if inside.any():
         # every sample in view lies within what is drawn around it
         assert np.nanmin(ev) <= v[inside].min() and np.nanmax(ev) >= v[inside].max()
-    assert et.size <= 2 * (pixels + 2) + 16  # bounded by pixels (and one unfinished block), not by the run
+    assert (
+        et.size <= 2 * (pixels + 2) + 16
+    )  # bounded by pixels (and one unfinished block), not by the run

@@ -25,7 +25,7 @@ class Lines:
 
     def __init__(self, stream):
         self.seen: list[str] = []
-        self._queue: "queue.Queue[str | None]" = queue.Queue()
+        self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self._thread.start()
 
@@ -62,8 +62,12 @@ class WriteLock:
     """Another process holding the SQLite write lock."""
 
     def __init__(self, db_path: Path):
-        self.proc = subprocess.Popen([sys.executable, str(LOCK_HOLDER), str(db_path)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(LOCK_HOLDER), str(db_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
@@ -77,9 +81,27 @@ class WriteLock:
 
 def _record_cli(db_path: Path, seconds: float, rate: int = 1000) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "labbench", "record", "--device", f"mock://nominal?rate={rate}", "--dut", "CHP-ST",
-         "--new-dut", "chip", "--duration", str(seconds), "--profile", "default", "--db", str(db_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "record",
+            "--device",
+            f"mock://nominal?rate={rate}",
+            "--dut",
+            "CHP-ST",
+            "--new-dut",
+            "chip",
+            "--duration",
+            str(seconds),
+            "--profile",
+            "default",
+            "--db",
+            str(db_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -197,9 +219,28 @@ def test_a_journal_that_fills_the_disk_ends_the_run_as_error_and_says_why(db_pat
 
     env = dict(os.environ, XDG_DATA_HOME=str(full_disk))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "labbench", "record", "--device", "mock://nominal?rate=2000", "--dut", "CHP-FULL",
-         "--new-dut", "chip", "--duration", "120", "--profile", "default", "--db", str(db_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "record",
+            "--device",
+            "mock://nominal?rate=2000",
+            "--dut",
+            "CHP-FULL",
+            "--new-dut",
+            "chip",
+            "--duration",
+            "120",
+            "--profile",
+            "default",
+            "--db",
+            str(db_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     err = Lines(proc.stderr)
     lock = None
@@ -218,7 +259,9 @@ def test_a_journal_that_fills_the_disk_ends_the_run_as_error_and_says_why(db_pat
         proc.wait()
     text = err.rest()
     assert "Traceback" not in text
-    assert "ended as error because the storage journal" in text and "No space left on device" in text
+    assert (
+        "ended as error because the storage journal" in text and "No space left on device" in text
+    )
     assert "error" in out
     db = open_database(str(db_path))
     try:
@@ -226,7 +269,9 @@ def test_a_journal_that_fills_the_disk_ends_the_run_as_error_and_says_why(db_pat
         assert run.status == "error" and "No space left on device" in run.error_message
         _, seq = read_channel(db, run.id, "seq")
         assert seq.size > 0 and run.sample_count == seq.size * 11
-        np.testing.assert_array_equal(seq, np.arange(seq.size))  # what was kept is whole and in order
+        np.testing.assert_array_equal(
+            seq, np.arange(seq.size)
+        )  # what was kept is whole and in order
     finally:
         db.dispose()
 
@@ -239,8 +284,13 @@ def test_a_reparse_during_a_live_recording_leaves_its_timestamps_alone(db_path):
 
     db = open_database(str(db_path))
     try:
-        big = record(db, device="mock://nominal?rate=20000", dut=repo.add_dut(db, "chip", "CHP-BIG"),
-                     duration_s=2.0, profile=load_profile("default"))
+        big = record(
+            db,
+            device="mock://nominal?rate=20000",
+            dut=repo.add_dut(db, "chip", "CHP-BIG"),
+            duration_s=2.0,
+            profile=load_profile("default"),
+        )
     finally:
         db.dispose()
     proc = _record_cli(db_path, 4.0)
@@ -248,8 +298,23 @@ def test_a_reparse_during_a_live_recording_leaves_its_timestamps_alone(db_path):
     try:
         _wait_for_run(db_path, run_id=2)
         reparse = subprocess.run(
-            [sys.executable, "-m", "labbench", "reparse", str(big.run_id), "--profile", "bringup-rig", "--user", "ana",
-             "--db", str(db_path)], capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "labbench",
+                "reparse",
+                str(big.run_id),
+                "--profile",
+                "bringup-rig",
+                "--user",
+                "ana",
+                "--db",
+                str(db_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert reparse.returncode == 0, reparse.stderr
         out = proc.stdout.read()
         assert proc.wait(timeout=120) == 0, out + err.rest()
@@ -270,9 +335,25 @@ def test_a_reparse_during_a_live_recording_leaves_its_timestamps_alone(db_path):
 def test_a_plan_run_goes_on_through_a_stall(db_path):
     plan = Path(__file__).parents[2] / "resources" / "plans" / "sled-power-on.toml"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "labbench", "run", "--plan", str(plan), "--dut", "S-ST", "--new-dut", "sled",
-         "--device", "mock://nominal?rate=500", "--db", str(db_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "run",
+            "--plan",
+            str(plan),
+            "--dut",
+            "S-ST",
+            "--new-dut",
+            "sled",
+            "--device",
+            "mock://nominal?rate=500",
+            "--db",
+            str(db_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out = Lines(proc.stdout)
     err = Lines(proc.stderr)

@@ -195,7 +195,9 @@ def test_runs_list_csv_and_filters(finished_run, tmp_path, capsys):
     # --since keeps the runs started at or after it and leaves out the rest: an older run of
     # the same DUT is listed from 2020 on, left out from 2022 on; from tomorrow on, nothing.
     run = repo.get_run(db, outcome.run_id)
-    older = repo.start_run(db, run.dut_id, started_at=dt.datetime(2021, 6, 1, 12, 0, tzinfo=dt.timezone.utc))
+    older = repo.start_run(
+        db, run.dut_id, started_at=dt.datetime(2021, 6, 1, 12, 0, tzinfo=dt.UTC)
+    )
     repo.finish_run(db, older.id, "aborted")
 
     def listed(*args: str) -> list[tuple[int, str]]:
@@ -203,7 +205,9 @@ def test_runs_list_csv_and_filters(finished_run, tmp_path, capsys):
         assert main(["runs", *args, "--json", "--db", db.url.database]) == 0
         return sorted((r["run_id"], r["verdict"]) for r in json.loads(capsys.readouterr().out))
 
-    assert listed("--dut", EVIL, "--since", "2020-01-01") == sorted([(older.id, "aborted"), (outcome.run_id, "failed")])
+    assert listed("--dut", EVIL, "--since", "2020-01-01") == sorted(
+        [(older.id, "aborted"), (outcome.run_id, "failed")]
+    )
     assert listed("--dut", EVIL, "--since", "2022-01-01") == [(outcome.run_id, "failed")]
     tomorrow = (run.started_at + dt.timedelta(days=1)).date().isoformat()
     assert listed("--since", tomorrow) == []

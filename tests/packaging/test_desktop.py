@@ -20,7 +20,9 @@ def _validator() -> str:
     tool = shutil.which("desktop-file-validate")
     if tool is None:
         if os.environ.get("CI"):
-            pytest.fail("desktop-file-validate is missing in CI (.ci/run installs desktop-file-utils)")
+            pytest.fail(
+                "desktop-file-validate is missing in CI (.ci/run installs desktop-file-utils)"
+            )
         pytest.skip("desktop-file-validate is not installed (apt-get install desktop-file-utils)")
     return tool
 
@@ -44,10 +46,18 @@ def test_icons_in_every_hicolor_size_and_svg():
 
 def test_install_script_for_the_user(tmp_path):
     env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "share"))
-    result = subprocess.run(["bash", str(ROOT / "packaging" / "install-desktop.sh")], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install-desktop.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     entry = tmp_path / "share" / "applications" / f"{APP_ID}.desktop"
     assert entry.exists()
     assert subprocess.run([_validator(), str(entry)], capture_output=True).returncode == 0
     for size in ("48x48", "256x256", "scalable"):
-        assert any((tmp_path / "share" / "icons" / "hicolor" / size / "apps").glob(f"{APP_ID}.*")), size
+        assert any(
+            (tmp_path / "share" / "icons" / "hicolor" / size / "apps").glob(f"{APP_ID}.*")
+        ), size

@@ -50,52 +50,104 @@ TELEPLOT = {  # github.com/nesnes/teleplot README (serial lines start with ">")
         Line(
             ">trajectoryTimestamped:1:1:1627551892437;2:2:1627551892448;3:3:1627551892459|xy",
             points=[
-                ("trajectoryTimestamped.x", 1627551892437, 1.0), ("trajectoryTimestamped.y", 1627551892437, 1.0),
-                ("trajectoryTimestamped.x", 1627551892448, 2.0), ("trajectoryTimestamped.y", 1627551892448, 2.0),
-                ("trajectoryTimestamped.x", 1627551892459, 3.0), ("trajectoryTimestamped.y", 1627551892459, 3.0),
+                ("trajectoryTimestamped.x", 1627551892437, 1.0),
+                ("trajectoryTimestamped.y", 1627551892437, 1.0),
+                ("trajectoryTimestamped.x", 1627551892448, 2.0),
+                ("trajectoryTimestamped.y", 1627551892448, 2.0),
+                ("trajectoryTimestamped.x", 1627551892459, 3.0),
+                ("trajectoryTimestamped.y", 1627551892459, 3.0),
             ],
         )
     ],
-    "text with spaces": [Line(">motor_4_state:Turned On|t", texts=[("motor_4_state=Turned On", None)])],
-    "text timestamped": [Line(">motor_4_state:1627551892437:Off|t", texts=[("motor_4_state=Off", 1627551892437)])],
+    "text with spaces": [
+        Line(">motor_4_state:Turned On|t", texts=[("motor_4_state=Turned On", None)])
+    ],
+    "text timestamped": [
+        Line(">motor_4_state:1627551892437:Off|t", texts=[("motor_4_state=Off", 1627551892437)])
+    ],
     "xy several points": [
         Line(
             ">trajectory:1:1;2:2;3:3;4:4|xy",
-            [("trajectory.x", 1.0), ("trajectory.y", 1.0), ("trajectory.x", 2.0), ("trajectory.y", 2.0),
-             ("trajectory.x", 3.0), ("trajectory.y", 3.0), ("trajectory.x", 4.0), ("trajectory.y", 4.0)],
+            [
+                ("trajectory.x", 1.0),
+                ("trajectory.y", 1.0),
+                ("trajectory.x", 2.0),
+                ("trajectory.y", 2.0),
+                ("trajectory.x", 3.0),
+                ("trajectory.y", 3.0),
+                ("trajectory.x", 4.0),
+                ("trajectory.y", 4.0),
+            ],
         )
     ],
     "several points": [
-        Line(">myValue:1627551892444:1;1627551892555:2;1627551892666:3",
-             points=[("myValue", 1627551892444, 1.0), ("myValue", 1627551892555, 2.0), ("myValue", 1627551892666, 3.0)])
+        Line(
+            ">myValue:1627551892444:1;1627551892555:2;1627551892666:3",
+            points=[
+                ("myValue", 1627551892444, 1.0),
+                ("myValue", 1627551892555, 2.0),
+                ("myValue", 1627551892666, 3.0),
+            ],
+        )
     ],
     "several points with unit": [
-        Line(">myValue:1627551892444:1;1627551892555:2;1627551892666:3§rad",
-             points=[("myValue", 1627551892444, 1.0), ("myValue", 1627551892555, 2.0), ("myValue", 1627551892666, 3.0)],
-             units={"myValue": "rad"})
+        Line(
+            ">myValue:1627551892444:1;1627551892555:2;1627551892666:3§rad",
+            points=[
+                ("myValue", 1627551892444, 1.0),
+                ("myValue", 1627551892555, 2.0),
+                ("myValue", 1627551892666, 3.0),
+            ],
+            units={"myValue": "rad"},
+        )
     ],
     "several texts": [
-        Line(">state:1627551892444:state_a;1627551892555:state_b|t",
-             texts=[("state=state_a", 1627551892444), ("state=state_b", 1627551892555)])
+        Line(
+            ">state:1627551892444:state_a;1627551892555:state_b|t",
+            texts=[("state=state_a", 1627551892444), ("state=state_b", 1627551892555)],
+        )
     ],
-    "no-plot flag": [Line(">myValue:1627551892437:1234|np", points=[("myValue", 1627551892437, 1234.0)])],
-    "xy no-plot": [Line(">trajectory:12.3:45.67|xy,np", [("trajectory.x", 12.3), ("trajectory.y", 45.67)])],
+    "no-plot flag": [
+        Line(">myValue:1627551892437:1234|np", points=[("myValue", 1627551892437, 1234.0)])
+    ],
+    "xy no-plot": [
+        Line(">trajectory:12.3:45.67|xy,np", [("trajectory.x", 12.3), ("trajectory.y", 45.67)])
+    ],
     "text log": [Line(">:Hello world", console="console")],
     "text log timestamped": [Line(">1627551892437:Hello world", console="console")],
-    "3D shape": [Line(">3D|mySimpleCube:S:cube:P:1:1:1:R:0:0:0:W:2:H:2:D:2:C:#2ecc71", console="console")],
+    "3D shape": [
+        Line(">3D|mySimpleCube:S:cube:P:1:1:1:R:0:0:0:W:2:H:2:D:2:C:#2ecc71", console="console")
+    ],
     "one packet, several telemetries": [
         Line(">myValue:1234", [("myValue", 1234.0)]),
         Line(">myThirdValue:1627551892437:1234", points=[("myThirdValue", 1627551892437, 1234.0)]),
         Line(">state:state_a|t", texts=[("state=state_a", None)]),
-        Line(">trajectory:1:1;2:2|xy", [("trajectory.x", 1.0), ("trajectory.y", 1.0), ("trajectory.x", 2.0), ("trajectory.y", 2.0)]),
+        Line(
+            ">trajectory:1:1;2:2|xy",
+            [
+                ("trajectory.x", 1.0),
+                ("trajectory.y", 1.0),
+                ("trajectory.x", 2.0),
+                ("trajectory.y", 2.0),
+            ],
+        ),
     ],
     # labbench's format table
     "unit after §": [Line(">temp_die:45.1§C", [("temp_die", 45.1)], units={"temp_die": "C"})],
-    "device time": [Line(">temp_die:1732550400123:45.1", points=[("temp_die", 1732550400123, 45.1)])],
-    "multi-point": [Line(">accel:1627551892437:1.5;1627551892447:1.75", points=[("accel", 1627551892437, 1.5), ("accel", 1627551892447, 1.75)])],
+    "device time": [
+        Line(">temp_die:1732550400123:45.1", points=[("temp_die", 1732550400123, 45.1)])
+    ],
+    "multi-point": [
+        Line(
+            ">accel:1627551892437:1.5;1627551892447:1.75",
+            points=[("accel", 1627551892437, 1.5), ("accel", 1627551892447, 1.75)],
+        )
+    ],
     "xy point": [Line(">pos:10.5:20.3|xy", [("pos.x", 10.5), ("pos.y", 20.3)])],
     "status text": [Line(">status:Running|t", texts=[("status=Running", None)])],
-    "clear": [Line(">pos:10.5:20.3|xy,clr", [("pos.x", 10.5), ("pos.y", 20.3)], notes=["plot_clear"])],
+    "clear": [
+        Line(">pos:10.5:20.3|xy,clr", [("pos.x", 10.5), ("pos.y", 20.3)], notes=["plot_clear"])
+    ],
     "clock per channel": [
         Line(">a:1000:1", points=[("a", 1000, 1.0)]),
         Line(">b:5", [("b", 5.0)]),
@@ -108,7 +160,9 @@ TELEPLOT = {  # github.com/nesnes/teleplot README (serial lines start with ">")
 
 PLOTTER = {  # Arduino's SerialPlotter protocol and the IDE 2 Serial Plotter tutorial
     "value only": [Line("10", [("value1", 10.0)]), Line("11", [("value1", 11.0)])],
-    "labels and values": [Line("Variable_1:512,Variable_2:500", [("Variable_1", 512.0), ("Variable_2", 500.0)])],
+    "labels and values": [
+        Line("Variable_1:512,Variable_2:500", [("Variable_1", 512.0), ("Variable_2", 500.0)])
+    ],
     "tab separated": [Line("a:0.5\tb:-0.25", [("a", 0.5), ("b", -0.25)])],
     "space separated": [Line("a:1 b:2", [("a", 1.0), ("b", 2.0)])],
     "values only, several": [Line("1\t2\t3", [("value1", 1.0), ("value2", 2.0), ("value3", 3.0)])],
@@ -116,26 +170,44 @@ PLOTTER = {  # Arduino's SerialPlotter protocol and the IDE 2 Serial Plotter tut
         Line("label0:\tlabel1:\tlabel2:", console="console"),
         Line("0\t1\t2", [("label0", 0.0), ("label1", 1.0), ("label2", 2.0)]),
     ],
-    "labbench table": [Line("vdd_core:0.751 idd_core:12.3", [("vdd_core", 0.751), ("idd_core", 12.3)]),
-                       Line("0.751 12.3", [("value1", 0.751), ("value2", 12.3)])],
+    "labbench table": [
+        Line("vdd_core:0.751 idd_core:12.3", [("vdd_core", 0.751), ("idd_core", 12.3)]),
+        Line("0.751 12.3", [("value1", 0.751), ("value2", 12.3)]),
+    ],
 }
 
 JSON_LINES = {  # jsonlines.org examples and labbench's format table
-    "members": [Line('{"vdd_core": 0.751, "temp_die": 45.1}', [("vdd_core", 0.751), ("temp_die", 45.1)])],
+    "members": [
+        Line('{"vdd_core": 0.751, "temp_die": 45.1}', [("vdd_core", 0.751), ("temp_die", 45.1)])
+    ],
     "nested": [Line('{"rail": {"core": 0.75}}', [("rail.core", 0.75)])],
     "booleans": [Line('{"pg": true, "fault": false}', [("pg", 1.0), ("fault", 0.0)])],
     "strings are text": [
-        Line('{"name": "Gilbert", "session": "2013", "score": 24, "completed": true}',
-             [("score", 24.0), ("completed", 1.0)], texts=[("name=Gilbert", None), ("session=2013", None)])
+        Line(
+            '{"name": "Gilbert", "session": "2013", "score": 24, "completed": true}',
+            [("score", 24.0), ("completed", 1.0)],
+            texts=[("name=Gilbert", None), ("session=2013", None)],
+        )
     ],
-    "arrays by index": [Line('{"name": "May", "wins": [1, 2]}', [("wins.0", 1.0), ("wins.1", 2.0)], texts=[("name=May", None)])],
+    "arrays by index": [
+        Line(
+            '{"name": "May", "wins": [1, 2]}',
+            [("wins.0", 1.0), ("wins.1", 2.0)],
+            texts=[("name=May", None)],
+        )
+    ],
     "null is no sample": [Line('{"a": null, "b": 2}', [("b", 2.0)])],
     "broken": [Line('{"vdd": 0.75', console="malformed")],
     "beyond float64": [Line('{"vdd": 1e400}', console="malformed")],
 }
 
 KV = {
-    "labbench table": [Line("vdd_core=0.751,idd_core=12.3 temp_die=45.1", [("vdd_core", 0.751), ("idd_core", 12.3), ("temp_die", 45.1)])],
+    "labbench table": [
+        Line(
+            "vdd_core=0.751,idd_core=12.3 temp_die=45.1",
+            [("vdd_core", 0.751), ("idd_core", 12.3), ("temp_die", 45.1)],
+        )
+    ],
     "separators": [Line("a=1;b=2\tc=3", [("a", 1.0), ("b", 2.0), ("c", 3.0)])],
     "steady stream": [Line(f"a={i},b={i / 2}", [("a", float(i)), ("b", i / 2)]) for i in range(4)],
     "broken": [Line("vdd_core=0.75,temp_die=4x.1", console="malformed")],
@@ -143,7 +215,10 @@ KV = {
 }
 
 CSV = {
-    "labbench table": [Line("t,vdd_core,temp_die", console="console"), Line("0.01,0.751,45.1", [("t", 0.01), ("vdd_core", 0.751), ("temp_die", 45.1)])],
+    "labbench table": [
+        Line("t,vdd_core,temp_die", console="console"),
+        Line("0.01,0.751,45.1", [("t", 0.01), ("vdd_core", 0.751), ("temp_die", 45.1)]),
+    ],
     "Serial Studio quick plot": [  # Serial Studio help, Operation Modes: Quick Plot
         Line("Temperature,Pressure,Humidity", console="console"),
         Line("23.5,1013.2,45.0", [("Temperature", 23.5), ("Pressure", 1013.2), ("Humidity", 45.0)]),
@@ -151,24 +226,65 @@ CSV = {
     ],
 }
 
-KAANSAT = "/*KAANSATQRO,2051,2,5,26,10,101.26,27,32,1001,21.1619,86.8515,10,4,1.23,9.81,0.23,0,0,0*/"
-KAANSAT_VALUES = [2051, 2, 5, 26, 10, 101.26, 27, 32, 1001, 21.1619, 86.8515, 10, 4, 1.23, 9.81, 0.23, 0, 0, 0]
+KAANSAT = (
+    "/*KAANSATQRO,2051,2,5,26,10,101.26,27,32,1001,21.1619,86.8515,10,4,1.23,9.81,0.23,0,0,0*/"
+)
+KAANSAT_VALUES = [
+    2051,
+    2,
+    5,
+    26,
+    10,
+    101.26,
+    27,
+    32,
+    1001,
+    21.1619,
+    86.8515,
+    10,
+    4,
+    1.23,
+    9.81,
+    0.23,
+    0,
+    0,
+    0,
+]
 SERIAL_STUDIO = {  # Serial Studio wiki: the frame a KAANSATQRO project file maps as %1..%20
-    "unnamed fields": [Line(KAANSAT, [(f"value{i}", float(v)) for i, v in enumerate(KAANSAT_VALUES, 2)])],
+    "unnamed fields": [
+        Line(KAANSAT, [(f"value{i}", float(v)) for i, v in enumerate(KAANSAT_VALUES, 2)])
+    ],
     "issue example": [Line("/*title,0.80,45.6*/", [("value2", 0.80), ("value3", 45.6)])],
     "broken number": [Line("/*title,0.8,4x.5*/", console="malformed")],
 }
 FRAME_PROFILE = parse_profile('[line]\nframe_fields = ["", "vdd_core", "temp_die", "state"]\n')
 SERIAL_STUDIO_NAMED = {
-    "named fields": [Line("/*rig7,0.80,45.6,idle*/", [("vdd_core", 0.80), ("temp_die", 45.6)], texts=[("state=idle", None)])],
-    "fields past the names": [Line("/*rig7,0.80,45.6,idle,12*/", [("vdd_core", 0.80), ("temp_die", 45.6), ("value5", 12.0)], texts=[("state=idle", None)])],
+    "named fields": [
+        Line(
+            "/*rig7,0.80,45.6,idle*/",
+            [("vdd_core", 0.80), ("temp_die", 45.6)],
+            texts=[("state=idle", None)],
+        )
+    ],
+    "fields past the names": [
+        Line(
+            "/*rig7,0.80,45.6,idle,12*/",
+            [("vdd_core", 0.80), ("temp_die", 45.6), ("value5", 12.0)],
+            texts=[("state=idle", None)],
+        )
+    ],
 }
 
 CASES = [
     (f"{group}: {name}", lines, profile)
     for group, table, profile in [
-        ("teleplot", TELEPLOT, None), ("plotter", PLOTTER, None), ("json", JSON_LINES, None), ("kv", KV, None),
-        ("csv", CSV, None), ("serial-studio", SERIAL_STUDIO, None), ("serial-studio named", SERIAL_STUDIO_NAMED, FRAME_PROFILE),
+        ("teleplot", TELEPLOT, None),
+        ("plotter", PLOTTER, None),
+        ("json", JSON_LINES, None),
+        ("kv", KV, None),
+        ("csv", CSV, None),
+        ("serial-studio", SERIAL_STUDIO, None),
+        ("serial-studio named", SERIAL_STUDIO_NAMED, FRAME_PROFILE),
     ]
     for name, lines in table.items()
 ]
@@ -179,7 +295,10 @@ def _arrival(ends: list[int], split: int | None) -> list[int]:
     if split is None:
         groups = [(READ_1, list(range(len(ends))))]
     else:
-        groups = [(READ_1, [i for i, e in enumerate(ends) if e < split]), (READ_2, [i for i, e in enumerate(ends) if e >= split])]
+        groups = [
+            (READ_1, [i for i, e in enumerate(ends) if e < split]),
+            (READ_2, [i for i, e in enumerate(ends) if e >= split]),
+        ]
     times = [0] * len(ends)
     for (start, end), members in groups:
         for j, i in enumerate(members):
@@ -206,7 +325,9 @@ def _expected(lines: list[Line], arrivals: list[int]):
             samples.setdefault(channel, []).append((device_time(channel, ms, arrival), value))
         for text, ms in line.texts:
             channel = text.split("=", 1)[0]
-            console.append(("text", text, arrival if ms is None else device_time(channel, ms, arrival)))
+            console.append(
+                ("text", text, arrival if ms is None else device_time(channel, ms, arrival))
+            )
         if line.console:
             console.append((line.console, None, arrival))
         units.update(line.units)

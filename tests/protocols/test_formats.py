@@ -12,12 +12,18 @@ from labbench.protocols.formats import parse_line
 @pytest.mark.parametrize(
     "line, values",
     [
-        ("vdd_core=0.751,idd_core=12.3 temp_die=45.1", [("vdd_core", 0.751), ("idd_core", 12.3), ("temp_die", 45.1)]),
+        (
+            "vdd_core=0.751,idd_core=12.3 temp_die=45.1",
+            [("vdd_core", 0.751), ("idd_core", 12.3), ("temp_die", 45.1)],
+        ),
         ("a=1;b=2\tc=-3e-3", [("a", 1.0), ("b", 2.0), ("c", -3e-3)]),
         ("vdd_core:0.751 idd_core:12.3", [("vdd_core", 0.751), ("idd_core", 12.3)]),
         ("0.751 12.3", [("value1", 0.751), ("value2", 12.3)]),
         ("0.751,12.3\t7", [("value1", 0.751), ("value2", 12.3), ("value3", 7.0)]),
-        ('{"vdd_core": 0.751, "temp_die": 45.1, "ok": true, "tag": "x"}', [("vdd_core", 0.751), ("temp_die", 45.1), ("ok", 1.0)]),
+        (
+            '{"vdd_core": 0.751, "temp_die": 45.1, "ok": true, "tag": "x"}',
+            [("vdd_core", 0.751), ("temp_die", 45.1), ("ok", 1.0)],
+        ),
         (">temp_die:45.1", [("temp_die", 45.1)]),
     ],
 )
@@ -40,13 +46,20 @@ def test_csv_header_then_rows():
     row = parse_line("0.01,0.751,45.1", csv_header=header.header)
     assert row.values == [("t", 0.01), ("vdd_core", 0.751), ("temp_die", 45.1)]
     # An empty cell is no sample; a row of another width is the bare plotter format.
-    assert parse_line("0.02,,45.2", csv_header=header.header).values == [("t", 0.02), ("temp_die", 45.2)]
+    assert parse_line("0.02,,45.2", csv_header=header.header).values == [
+        ("t", 0.02),
+        ("temp_die", 45.2),
+    ]
     assert parse_line("1,2", csv_header=header.header).values == [("value1", 1.0), ("value2", 2.0)]
 
 
 def test_nan_and_inf_are_values():
     result = parse_line("a=nan,b=inf,c=-inf")
-    assert math.isnan(result.values[0][1]) and result.values[1][1] == math.inf and result.values[2][1] == -math.inf
+    assert (
+        math.isnan(result.values[0][1])
+        and result.values[1][1] == math.inf
+        and result.values[2][1] == -math.inf
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,7 +92,7 @@ def test_console_lines(line):
         "vdd:0.7x",
         "0.75 0.7.5",
         '{"vdd": 0.75',
-        "{\"vdd\": 0.75,}",
+        '{"vdd": 0.75,}',
         ">temp_die:4x5",
         ">no colon",
         "vdd_core=1_000",
@@ -106,5 +119,12 @@ def test_fixed_format_ignores_other_shapes():
 
 
 def test_parser_never_raises_on_strange_text():
-    for line in ["\x00\x01\x02", "=" * 1000, "{" * 10_000, ">" + ":" * 50, "a=" + "9" * 5000, "\ufffd=1"]:
+    for line in [
+        "\x00\x01\x02",
+        "=" * 1000,
+        "{" * 10_000,
+        ">" + ":" * 50,
+        "a=" + "9" * 5000,
+        "\ufffd=1",
+    ]:
         assert parse_line(line).kind in ("console", "malformed", "telemetry")

@@ -25,12 +25,35 @@ def test_a_5_ms_droop_at_20k_lines_per_second(mock_rig_process, tmp_path, clock)
     scenario = DROOP + ("&device_time=ms" if clock == "device" else "")
     path = mock_rig_process(scenario, rate=RATE, seed=5)
     profile = tmp_path / "rig.toml"
-    profile.write_text('[line]\ndevice_time = "t_ms"\ndevice_time_unit = "ms"\n' if clock == "device" else "[line]\n")
+    profile.write_text(
+        '[line]\ndevice_time = "t_ms"\ndevice_time_unit = "ms"\n'
+        if clock == "device"
+        else "[line]\n"
+    )
     db_path = tmp_path / "hold.sqlite3"
     result = subprocess.run(
-        [sys.executable, "-m", "labbench", "record", "--device", path, "--dut", "CHP-HOLD", "--new-dut", "chip",
-         "--duration", "3.5", "--db", str(db_path), "--profile", str(profile), "--json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "record",
+            "--device",
+            path,
+            "--dut",
+            "CHP-HOLD",
+            "--new-dut",
+            "chip",
+            "--duration",
+            "3.5",
+            "--db",
+            str(db_path),
+            "--profile",
+            str(profile),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     run_id = json.loads(result.stdout)["run_id"]
@@ -44,7 +67,9 @@ def test_a_5_ms_droop_at_20k_lines_per_second(mock_rig_process, tmp_path, clock)
     assert np.all(np.diff(t) > 0)
     out = np.flatnonzero(v < BAND.low)
     seen = f"seq {seq[0]:.0f}..{seq[-1]:.0f}, vdd_core {v.min():.4f}..{v.max():.4f}"
-    assert out.size in (100, 101) and np.all(np.diff(out) == 1), f"one droop of 5 ms (100 lines at 20 kHz); {seen}"
+    assert out.size in (100, 101) and np.all(np.diff(out) == 1), (
+        f"one droop of 5 ms (100 lines at 20 kHz); {seen}"
+    )
     window = (float(t[0]), float(t[-1]) + 1.0)
     assert judge_limit(t, v, BAND, window, hold_s=0.004).verdict == "failed"
     assert judge_limit(t, v, BAND, window, hold_s=0.006).verdict == "passed"

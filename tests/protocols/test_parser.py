@@ -78,7 +78,9 @@ def test_capped_line_is_noted_counted_and_never_parsed():
     assert [n.kind for n in batch.notes] == ["line_capped"]
     assert {name: v.tolist() for name, (_, v) in batch.samples.items()} == {"b": [2.0]}
     assert batch.malformed == 1 and parser.malformed == 1
-    assert [(c.kind, c.text) for c in batch.console] == [("malformed", "a=" + "1" * 62 + "  [cut at the 64-byte line cap]")]
+    assert [(c.kind, c.text) for c in batch.console] == [
+        ("malformed", "a=" + "1" * 62 + "  [cut at the 64-byte line cap]")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -99,9 +101,14 @@ def test_lines_cut_at_the_4096_byte_cap_store_nothing(line, kept, pieces):
     for i, start in enumerate(range(0, len(data), size)):
         parser.feed(data[start : start + size], 1_000 + i, 999 + i)
     batch = parser.take()
-    assert {name: v.tolist() for name, (_, v) in batch.samples.items()} == {"ok": [1.0, 2.0], **kept}
+    assert {name: v.tolist() for name, (_, v) in batch.samples.items()} == {
+        "ok": [1.0, 2.0],
+        **kept,
+    }
     assert batch.malformed == 1 and parser.framer.capped_lines == 1
-    assert batch.console[0].kind == "malformed" and batch.console[0].text.endswith("[cut at the 4096-byte line cap]")
+    assert batch.console[0].kind == "malformed" and batch.console[0].text.endswith(
+        "[cut at the 4096-byte line cap]"
+    )
 
 
 def test_channel_cap_drops_and_records():
@@ -193,10 +200,18 @@ line_end = st.sampled_from([b"\n", b"\r\n", b"\r"])
 
 
 @settings(max_examples=300, deadline=None)
-@given(lines=st.lists(st.tuples(kv_line, line_end, st.sampled_from([",", ";", " ", "\t"])), min_size=1, max_size=60), sizes=chunkings)
+@given(
+    lines=st.lists(
+        st.tuples(kv_line, line_end, st.sampled_from([",", ";", " ", "\t"])),
+        min_size=1,
+        max_size=60,
+    ),
+    sizes=chunkings,
+)
 def test_well_formed_lines_survive_any_chunking_intact(lines, sizes):
     data = b"".join(
-        sep.join(f"{k}={v!r}" for k, v in values.items()).encode() + end for values, end, sep in lines
+        sep.join(f"{k}={v!r}" for k, v in values.items()).encode() + end
+        for values, end, sep in lines
     )
     expected: dict[str, list[str]] = {}
     for values, _, _ in lines:
@@ -208,12 +223,18 @@ def test_well_formed_lines_survive_any_chunking_intact(lines, sizes):
 
 
 # Mostly undamaged lines, so that many blocks do take the fast path.
-mutation = st.sampled_from([""] * 30 + ["x", "=", ",", "_", "0x1", "nan(1)", "1e", "--1", "inf", " ", "==", ".", "é"])
+mutation = st.sampled_from(
+    [""] * 30 + ["x", "=", ",", "_", "0x1", "nan(1)", "1e", "--1", "inf", " ", "==", ".", "é"]
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    rows=st.lists(st.tuples(st.lists(finite, min_size=3, max_size=3), st.integers(0, 40), mutation), min_size=2, max_size=12),
+    rows=st.lists(
+        st.tuples(st.lists(finite, min_size=3, max_size=3), st.integers(0, 40), mutation),
+        min_size=2,
+        max_size=12,
+    ),
 )
 def test_block_fast_path_agrees_with_line_reference(rows):
     """Lines of one shape with random damage: parsed as one block (fast path) or one line at a

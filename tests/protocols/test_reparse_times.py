@@ -14,7 +14,11 @@ from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, read_channel
 def _stored(db, run_id: int):
     channels = [c.name for c in repo.run_channels(db, run_id)]
     data = {name: read_channel(db, run_id, name) for name in channels}
-    events = [(e.at_ns, e.kind, e.detail) for e in repo.run_events(db, run_id) if e.kind in CONSOLE_EVENT_KINDS]
+    events = [
+        (e.at_ns, e.kind, e.detail)
+        for e in repo.run_events(db, run_id)
+        if e.kind in CONSOLE_EVENT_KINDS
+    ]
     return data, events
 
 
@@ -23,7 +27,13 @@ def test_reparse_reproduces_live_times_and_text_events(tmp_path):
     try:
         dut = repo.add_dut(db, "chip", "CHP-REPARSE")
         profile = load_profile("default")
-        summary = record(db, device="mock://nominal?rate=5000&format=teleplot-full", dut=dut, duration_s=1.0, profile=profile)
+        summary = record(
+            db,
+            device="mock://nominal?rate=5000&format=teleplot-full",
+            dut=dut,
+            duration_s=1.0,
+            profile=profile,
+        )
         assert summary.status == "recorded" and summary.samples > 0
         live, live_events = _stored(db, summary.run_id)
         t, _ = live["vdd_core"]
@@ -48,7 +58,9 @@ def test_reparse_spreads_from_the_read_before_the_first_bytes(tmp_path):
     try:
         dut = repo.add_dut(db, "chip", "CHP-SPREAD")
         profile = load_profile("default")
-        summary = record(db, device="mock://nominal?rate=300", dut=dut, duration_s=1.0, profile=profile)
+        summary = record(
+            db, device="mock://nominal?rate=300", dut=dut, duration_s=1.0, profile=profile
+        )
         live, _ = _stored(db, summary.run_id)
         reparse(db, summary.run_id, profile, user="tester")
         again, _ = _stored(db, summary.run_id)

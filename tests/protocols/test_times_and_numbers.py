@@ -81,7 +81,9 @@ def test_the_same_excursion_lasts_the_same_at_10_and_20000_lines_per_second():
 
 # --- numbers on the line ------------------------------------------------------------------
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)", re.IGNORECASE
+)
 
 
 def _numbers_on(line: str) -> set:
@@ -97,12 +99,17 @@ def _numbers_on(line: str) -> set:
     return found
 
 
-alphabet = st.sampled_from(list("0123456789.eE+-,;:= \t>|§{}[]\"/*axyznt_") + ["nan", "inf", "true", "false", "xy", "|t", "/*", "*/", "1e400", "9" * 40])
+alphabet = st.sampled_from(
+    list('0123456789.eE+-,;:= \t>|§{}[]"/*axyznt_')
+    + ["nan", "inf", "true", "false", "xy", "|t", "/*", "*/", "1e400", "9" * 40]
+)
 hostile_line = st.lists(alphabet, max_size=60).map("".join)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=st.lists(hostile_line, min_size=1, max_size=20), cap=st.sampled_from([16, 24, 64, 4096]))
+@given(
+    lines=st.lists(hostile_line, min_size=1, max_size=20), cap=st.sampled_from([16, 24, 64, 4096])
+)
 def test_no_input_yields_a_number_that_was_not_on_its_line(lines, cap):
     """Every stored value is a number written on the line it came from (JSON true/false as
     1/0): never a digit-cut number, never inf from an overflowing literal."""
@@ -122,7 +129,10 @@ def test_no_input_yields_a_number_that_was_not_on_its_line(lines, cap):
 
 
 @settings(max_examples=200, deadline=None)
-@given(lines=st.lists(hostile_line, min_size=1, max_size=20), sizes=st.lists(st.integers(1, 30), min_size=1, max_size=20))
+@given(
+    lines=st.lists(hostile_line, min_size=1, max_size=20),
+    sizes=st.lists(st.integers(1, 30), min_size=1, max_size=20),
+)
 def test_times_of_every_channel_strictly_increase(lines, sizes):
     data = b"".join(line.encode() + b"\n" for line in lines)
     parser = TelemetryParser()

@@ -26,7 +26,12 @@ EXPECTED = {
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labbench", "run", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "labbench", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -36,8 +41,21 @@ def test_each_scenario_gives_its_verdict_and_exit_code(mock_rig_process, tmp_pat
     # plan's first step (the disconnect's 'at' counts from the rig's start, just before).
     path = mock_rig_process(f"{scenario}?power=off", rate=100, seed=4)
     db_path = tmp_path / "e2e.sqlite3"
-    result = _run("--plan", SLED_PLAN, "--dut", "SLD-E2E", "--new-dut", "sled", "--device", path,
-                  "--db", str(db_path), "--json", "--operator", "ci")
+    result = _run(
+        "--plan",
+        SLED_PLAN,
+        "--dut",
+        "SLD-E2E",
+        "--new-dut",
+        "sled",
+        "--device",
+        path,
+        "--db",
+        str(db_path),
+        "--json",
+        "--operator",
+        "ci",
+    )
     status, code = EXPECTED[scenario]
     assert result.returncode == code, result.stdout + result.stderr
     out = json.loads(result.stdout)
@@ -46,7 +64,9 @@ def test_each_scenario_gives_its_verdict_and_exit_code(mock_rig_process, tmp_pat
     if scenario == "rail-droop":
         droop = [v for v in violations if v["channel"] == "vdd_core"]
         assert len(droop) == 1
-        assert 2.95 <= droop[0]["start_s"] <= 3.3, droop  # the rig droops 3.0 s after PWR ON for 0.3 s
+        assert 2.95 <= droop[0]["start_s"] <= 3.3, (
+            droop
+        )  # the rig droops 3.0 s after PWR ON for 0.3 s
         assert 0.2 <= droop[0]["end_s"] - droop[0]["start_s"] <= 0.45
     elif scenario == "overtemp":
         fan = [v for v in violations if v["channel"] == "fan_rpm"]

@@ -37,13 +37,18 @@ def _request(db, plan, device, serial="SLD-SEQ", manual=None):
 def test_live_violations_arrive_within_100_ms_and_agree_with_final(db):
     plan = load_plan(PLANS / "sled-power-on.toml")
     seen = []
-    outcome = run_plan(db, _request(db, plan, "mock://rail-droop?rate=500&power=off&droop_every=1.0"),
-                       on_violation=lambda step, channel, exc: seen.append((step, channel, exc.start_s)))
+    outcome = run_plan(
+        db,
+        _request(db, plan, "mock://rail-droop?rate=500&power=off&droop_every=1.0"),
+        on_violation=lambda step, channel, exc: seen.append((step, channel, exc.start_s)),
+    )
     assert outcome.status == "failed" and outcome.live_agrees
     assert len(seen) >= 2 and len(outcome.live_violation_latencies_s) == len(seen)
     assert max(outcome.live_violation_latencies_s) <= 0.1, outcome.live_violation_latencies_s
     stored = [(v.channel, v.start_s) for _, v in outcome.violations if v.channel == "vdd_core"]
-    assert [(c, s) for _, c, s in seen if c == "vdd_core"] == stored  # the same excursions, live and final
+    assert [
+        (c, s) for _, c, s in seen if c == "vdd_core"
+    ] == stored  # the same excursions, live and final
     run = repo.get_run(db, outcome.run_id)
     assert run.violation_count == len(outcome.violations) and run.failed_items >= 1
 
@@ -63,26 +68,46 @@ def test_abort_keeps_everything_recorded(db):
 
 
 def test_stop_on_fail_ends_after_the_first_failed_step(db):
-    text = (PLANS / "sled-power-on.toml").read_text().replace("stop_on_fail = false", "stop_on_fail = true")
-    plan = parse_plan(text.replace('name = "sled-power-on"', 'name = "sled-power-on-sof"'), "sof.toml")
+    text = (
+        (PLANS / "sled-power-on.toml")
+        .read_text()
+        .replace("stop_on_fail = false", "stop_on_fail = true")
+    )
+    plan = parse_plan(
+        text.replace('name = "sled-power-on"', 'name = "sled-power-on-sof"'), "sof.toml"
+    )
     outcome = run_plan(db, _request(db, plan, "mock://overtemp?rate=200&power=off&fail_at=0.5"))
     assert outcome.status == "failed"
-    assert [(s.name, s.verdict) for s in outcome.steps][1:] == [("load-50", "failed"), ("idle-soak", "skipped")]
-    assert [s.verdict for s in repo.run_results(db, outcome.run_id)][1:] == ["failed", "skipped"]  # stored too
+    assert [(s.name, s.verdict) for s in outcome.steps][1:] == [
+        ("load-50", "failed"),
+        ("idle-soak", "skipped"),
+    ]
+    assert [s.verdict for s in repo.run_results(db, outcome.run_id)][1:] == [
+        "failed",
+        "skipped",
+    ]  # stored too
     assert "stop_on_fail" in [e.kind for e in repo.run_events(db, outcome.run_id)]
 
 
 def test_manual_entries_and_rig_results(db):
     plan = load_plan(PLANS / "chip-bringup.toml")
-    ok = run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M", {"visual_check": "OK"}))
-    assert ok.status == "passed", [(s.name, [(c.name, c.verdict) for c in s.criteria]) for s in ok.steps]
+    ok = run_plan(
+        db, _request(db, plan, "mock://nominal?rate=100", "CHP-M", {"visual_check": "OK"})
+    )
+    assert ok.status == "passed", [
+        (s.name, [(c.name, c.verdict) for c in s.criteria]) for s in ok.steps
+    ]
     items = {c.name: c for s in ok.steps for c in s.criteria}
     assert items["bist"].text_value == "PASS" and items["visual_check"].text_value == "OK"
     assert "manual" in [e.kind for e in repo.run_events(db, ok.run_id)]
     silent = run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M"))
     assert silent.status == "error"  # nobody typed the manual entry: never a pass
     asked = []
-    run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M"), ask_manual=lambda step, spec: asked.append(spec.name) or "OK")
+    run_plan(
+        db,
+        _request(db, plan, "mock://nominal?rate=100", "CHP-M"),
+        ask_manual=lambda step, spec: asked.append(spec.name) or "OK",
+    )
     assert asked == ["visual_check"]
 
 
@@ -96,9 +121,25 @@ def test_plan_for_another_dut_kind_is_refused(db):
 
 def test_sigint_aborts_the_command_with_exit_3(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "labbench", "run", "--plan", str(PLANS / "sled-power-on.toml"), "--dut", "S1",
-         "--new-dut", "sled", "--device", "mock://nominal?rate=200", "--db", str(tmp_path / "int.sqlite3")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "run",
+            "--plan",
+            str(PLANS / "sled-power-on.toml"),
+            "--dut",
+            "S1",
+            "--new-dut",
+            "sled",
+            "--device",
+            "mock://nominal?rate=200",
+            "--db",
+            str(tmp_path / "int.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout.readline().startswith("step 1/3")
     proc.send_signal(signal.SIGINT)
@@ -114,9 +155,25 @@ def test_sigint_aborts_the_command_with_exit_3(tmp_path):
 def test_kill_9_during_a_run_is_marked_interrupted_at_the_next_start(tmp_path, capsys):
     db_path = tmp_path / "kill.sqlite3"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "labbench", "run", "--plan", str(PLANS / "sled-power-on.toml"), "--dut", "S9",
-         "--new-dut", "sled", "--device", "mock://nominal?rate=500", "--db", str(db_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "run",
+            "--plan",
+            str(PLANS / "sled-power-on.toml"),
+            "--dut",
+            "S9",
+            "--new-dut",
+            "sled",
+            "--device",
+            "mock://nominal?rate=500",
+            "--db",
+            str(db_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout.readline().startswith("step 1/3")
@@ -132,7 +189,9 @@ def test_kill_9_during_a_run_is_marked_interrupted_at_the_next_start(tmp_path, c
         (run,) = repo.list_runs(db)
         assert run.status == "running"  # nobody has looked yet
         kept = run.sample_count
-        assert kept > 1000  # two seconds at 500 lines/s x 11 channels, minus the last 250 ms at most
+        assert (
+            kept > 1000
+        )  # two seconds at 500 lines/s x 11 channels, minus the last 250 ms at most
         _, seq = read_channel(db, run.id, "seq")
         assert seq.size * 11 == kept
     finally:
@@ -143,7 +202,11 @@ def test_kill_9_during_a_run_is_marked_interrupted_at_the_next_start(tmp_path, c
     db = open_database(str(db_path))
     try:
         again = repo.get_run(db, run.id)
-        assert again.status == "interrupted" and again.sample_count == kept and again.ended_at is not None
+        assert (
+            again.status == "interrupted"
+            and again.sample_count == kept
+            and again.ended_at is not None
+        )
     finally:
         db.dispose()
 
@@ -169,7 +232,9 @@ def test_running_runs_of_live_processes_and_other_hosts_are_left_alone(db):
 def test_chip_plan_passes_on_nominal_and_fails_on_faults(db, device, status):
     plan = load_plan(PLANS / "chip-bringup.toml")
     outcome = run_plan(db, _request(db, plan, device, "CHP-PLAN", {"visual_check": "OK"}))
-    assert outcome.status == status, [(s.name, [(c.name, c.verdict) for c in s.criteria]) for s in outcome.steps]
+    assert outcome.status == status, [
+        (s.name, [(c.name, c.verdict) for c in s.criteria]) for s in outcome.steps
+    ]
 
 
 def test_rig_lost_longer_than_the_window_ends_the_run_as_error(db):
@@ -181,5 +246,7 @@ def test_rig_lost_longer_than_the_window_ends_the_run_as_error(db):
     outcome = run_plan(db, request)
     assert outcome.status == "error"
     run = repo.get_run(db, outcome.run_id)
-    assert run.status == "error" and "reconnect window" in run.error_message and run.sample_count > 0
+    assert (
+        run.status == "error" and "reconnect window" in run.error_message and run.sample_count > 0
+    )
     assert {"disconnect", "link_lost"} <= {e.kind for e in repo.run_events(db, run.id)}

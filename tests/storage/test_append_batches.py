@@ -36,7 +36,9 @@ def _batches(regular: bool) -> list[CommitBatch]:
                     v[::7] = np.nan
                 batch.items.append(("samples", name, "mA" if name == "iddq" else "V", t, v))
                 batch.samples += t.size
-            batch.items.append(("event", number * 1000 + reader, "console", f"reader batch {reader}"))
+            batch.items.append(
+                ("event", number * 1000 + reader, "console", f"reader batch {reader}")
+            )
         batch.counters = {"malformed_count": number, "console_count": 5 * number}
         batches.append(batch)
     return batches
@@ -45,22 +47,39 @@ def _batches(regular: bool) -> list[CommitBatch]:
 def _stored(db, run_id: int):
     ch, c, o = m.Channel.__table__.c, m.TelemetryChunk.__table__.c, m.TelemetryOverview.__table__.c
     with db.engine.connect() as conn:
-        channels = conn.execute(select(ch.name, ch.unit, ch.position).where(ch.run_id == run_id).order_by(ch.position)).all()
+        channels = conn.execute(
+            select(ch.name, ch.unit, ch.position).where(ch.run_id == run_id).order_by(ch.position)
+        ).all()
         chunks = conn.execute(
             select(ch.name, c.seq, c.count, c.t_first, c.t_last, c.v_min, c.v_max, c.t, c.v)
-            .join(m.Channel.__table__, ch.id == c.channel_id).where(ch.run_id == run_id).order_by(ch.name, c.seq)
+            .join(m.Channel.__table__, ch.id == c.channel_id)
+            .where(ch.run_id == run_id)
+            .order_by(ch.name, c.seq)
         ).all()
-        overview = conn.execute(select(o.seq_first, o.seq_last, o.count).where(o.run_id == run_id)).all()
-        raw = conn.execute(select(m.RawChunk.seq, m.RawChunk.received_ns, m.RawChunk.data)
-                           .where(m.RawChunk.run_id == run_id).order_by(m.RawChunk.seq)).all()
-        events = conn.execute(select(m.RunEvent.at_ns, m.RunEvent.kind, m.RunEvent.detail)
-                              .where(m.RunEvent.run_id == run_id).order_by(m.RunEvent.id)).all()
-        run = conn.execute(select(m.Run.sample_count, m.Run.malformed_count, m.Run.console_count)
-                           .where(m.Run.id == run_id)).one()
+        overview = conn.execute(
+            select(o.seq_first, o.seq_last, o.count).where(o.run_id == run_id)
+        ).all()
+        raw = conn.execute(
+            select(m.RawChunk.seq, m.RawChunk.received_ns, m.RawChunk.data)
+            .where(m.RawChunk.run_id == run_id)
+            .order_by(m.RawChunk.seq)
+        ).all()
+        events = conn.execute(
+            select(m.RunEvent.at_ns, m.RunEvent.kind, m.RunEvent.detail)
+            .where(m.RunEvent.run_id == run_id)
+            .order_by(m.RunEvent.id)
+        ).all()
+        run = conn.execute(
+            select(m.Run.sample_count, m.Run.malformed_count, m.Run.console_count).where(
+                m.Run.id == run_id
+            )
+        ).one()
     return channels, chunks, overview, raw, events, tuple(run)
 
 
-@pytest.mark.parametrize("regular", [True, False], ids=["every-channel-every-batch", "channels-missing"])
+@pytest.mark.parametrize(
+    "regular", [True, False], ids=["every-channel-every-batch", "channels-missing"]
+)
 def test_commit_batches_store_what_item_by_item_appends_store(db, regular):
     dut = repo.add_dut(db, "chip", "AB-1").id
     grouped_run, single_run = repo.start_run(db, dut).id, repo.start_run(db, dut).id
@@ -86,7 +105,9 @@ def test_commit_batches_store_what_item_by_item_appends_store(db, regular):
     got, want = _stored(db, grouped_run), _stored(db, single_run)
     assert got == want
     channels, chunks, _, raw, events, run = got
-    assert [name for name, _, _ in channels] == (list(CHANNELS) if regular else [CHANNELS[2], CHANNELS[1], CHANNELS[0]])
+    assert [name for name, _, _ in channels] == (
+        list(CHANNELS) if regular else [CHANNELS[2], CHANNELS[1], CHANNELS[0]]
+    )
     assert len(chunks) == 3 * len(CHANNELS) and len(raw) == 3 and len(events) == 15
     assert run == (sum(b.samples for b in batches), 3, 15)
     nan_chunk = next(row for row in chunks if row.name == "iddq" and row.seq == 1)
@@ -101,7 +122,9 @@ def test_a_catch_up_group_is_one_chunk_per_channel(db):
     writer.commit(**batches[-1].counters)
     writer.close()
     _, chunks, _, raw, _, run = _stored(db, run_id)
-    assert [(row.name, row.seq, row.count) for row in chunks if row.name == "vdd_core"] == [("vdd_core", 0, 450)]
+    assert [(row.name, row.seq, row.count) for row in chunks if row.name == "vdd_core"] == [
+        ("vdd_core", 0, 450)
+    ]
     t = np.frombuffer(chunks[-1][7], "<f8")
     assert (t[0], t[-1], chunks[-1].t_first, chunks[-1].t_last) == (0.15, 0.599, 0.15, 0.599)
     assert [r.seq for r in raw] == [0, 1, 2]
@@ -111,8 +134,11 @@ def test_a_catch_up_group_is_one_chunk_per_channel(db):
 def test_a_channel_whose_times_and_values_differ_queues_nothing(db):
     run_id = repo.start_run(db, repo.add_dut(db, "chip", "AB-3").id).id
     batch = CommitBatch(1)
-    batch.items += [("raw", 1, b"x"), ("samples", "vdd", "V", np.arange(3.0), np.arange(3.0)),
-                    ("samples", "bad", "V", np.arange(3.0), np.arange(2.0))]
+    batch.items += [
+        ("raw", 1, b"x"),
+        ("samples", "vdd", "V", np.arange(3.0), np.arange(3.0)),
+        ("samples", "bad", "V", np.arange(3.0), np.arange(2.0)),
+    ]
     writer = TelemetryWriter(db, run_id)
     with pytest.raises(ValueError, match="channel 'bad': 3 times but 2 values"):
         writer.append_batches([batch])

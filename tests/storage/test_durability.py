@@ -71,7 +71,9 @@ def test_sigkill_during_writes_loses_nothing_committed(tmp_path, attempt):
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             stored = conn.execute(select(func.sum(m.TelemetryChunk.count))).scalar()
-            sample_count = conn.execute(select(m.Run.sample_count).where(m.Run.id == run_id)).scalar()
+            sample_count = conn.execute(
+                select(m.Run.sample_count).where(m.Run.id == run_id)
+            ).scalar()
         # Every reported commit is there, and the run's counter matches its chunks exactly.
         assert stored >= (reported + 1) * PER_COMMIT * CHANNELS
         assert stored % (PER_COMMIT * CHANNELS) == 0
@@ -79,7 +81,9 @@ def test_sigkill_during_writes_loses_nothing_committed(tmp_path, attempt):
         for i in range(CHANNELS):
             t, v = read_channel(db, run_id, f"ch{i}")
             commits = t.size // PER_COMMIT
-            expected_t = np.concatenate([n + np.arange(PER_COMMIT) / PER_COMMIT for n in range(commits)])
+            expected_t = np.concatenate(
+                [n + np.arange(PER_COMMIT) / PER_COMMIT for n in range(commits)]
+            )
             np.testing.assert_array_equal(t, expected_t)
             np.testing.assert_array_equal(v, expected_t * (i + 1))
     finally:

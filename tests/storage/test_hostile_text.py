@@ -24,7 +24,9 @@ def test_nul_bytes_and_long_channel_names_cost_nothing_else(db):
     device = os.ttyname(slave)
     dut = repo.add_dut(db, "chip", "CHP-NUL")
     run = repo.start_run(db, dut.id)
-    acquisition = Acquisition(db, run.id, run.t0_ns, make_rig(device, load_profile("default")), load_profile("default"))
+    acquisition = Acquisition(
+        db, run.id, run.t0_ns, make_rig(device, load_profile("default")), load_profile("default")
+    )
     acquisition.start()
     try:
         os.write(master, b"seq=0,vdd=1.0\n")

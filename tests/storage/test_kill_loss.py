@@ -30,9 +30,25 @@ def test_kill_9_during_run_loses_at_most_250_ms(tmp_path):
     for trial in range(12):
         db_path = tmp_path / f"kill{trial}.sqlite3"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "labbench", "run", "--plan", str(PLAN), "--dut", f"S{trial}", "--new-dut", "sled",
-             "--device", "mock://nominal?rate=1000", "--db", str(db_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "labbench",
+                "run",
+                "--plan",
+                str(PLAN),
+                "--dut",
+                f"S{trial}",
+                "--new-dut",
+                "sled",
+                "--device",
+                "mock://nominal?rate=1000",
+                "--db",
+                str(db_path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert proc.stdout.readline().startswith("step 1/3")
@@ -52,7 +68,9 @@ def test_kill_9_during_run_loses_at_most_250_ms(tmp_path):
             assert repo.mark_interrupted_runs(db) == [run.id]
             ended = repo.get_run(db, run.id).ended_at
             # the end is the last stored data (raw read or event), not when it was noticed
-            assert abs((ended - repo.from_epoch_ns(last_ns)) / dt.timedelta(seconds=1)) < LOSS_BOUND_S
+            assert (
+                abs((ended - repo.from_epoch_ns(last_ns)) / dt.timedelta(seconds=1)) < LOSS_BOUND_S
+            )
             assert ended < repo.from_epoch_ns(killed_ns)
         finally:
             db.dispose()

@@ -11,7 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from labbench.storage import DatabaseTooNew, engine as storage_engine, open_database
+from labbench.storage import DatabaseTooNew, open_database
+from labbench.storage import engine as storage_engine
 from labbench.storage.models import Base
 
 
@@ -65,7 +66,9 @@ def test_newer_database_is_refused_untouched_sqlite(tmp_path):
     with pytest.raises(DatabaseTooNew) as info:
         open_database(str(path))
     message = str(info.value)
-    assert "ffff_from_the_future" in message and "newer labbench" in message and str(path) in message
+    assert (
+        "ffff_from_the_future" in message and "newer labbench" in message and str(path) in message
+    )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert not Path(str(path) + "-wal").exists() or Path(str(path) + "-wal").stat().st_size == 0
 
@@ -79,7 +82,10 @@ def test_newer_database_is_refused_untouched_postgresql(pg_url):
 
     engine = create_engine(pg_url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "ffff_from_the_future"
+        assert (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            == "ffff_from_the_future"
+        )
     engine.dispose()
 
 

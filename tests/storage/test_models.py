@@ -19,8 +19,17 @@ BERLIN_SUMMER = dt.timezone(dt.timedelta(hours=2))
 def test_dut_placement_station_plan_round_trip(db):
     sled = repo.add_dut(db, "sled", "SLD-1", part="TRAY-4X", generation="A1", slot_count=4)
     chip = repo.add_dut(
-        db, "chip", "CHP-1", part="ACC-1", generation="A", silicon_rev="A1", lot="L1", wafer="W3",
-        wafer_x=12, wafer_y=-4, notes="first silicon",
+        db,
+        "chip",
+        "CHP-1",
+        part="ACC-1",
+        generation="A",
+        silicon_rev="A1",
+        lot="L1",
+        wafer="W3",
+        wafer_x=12,
+        wafer_y=-4,
+        notes="first silicon",
     )
     assert repo.find_dut(db, " CHP-1 ") == chip
     assert chip.silicon_rev == "A1" and chip.wafer_y == -4 and chip.notes == "first silicon"
@@ -31,12 +40,14 @@ def test_dut_placement_station_plan_round_trip(db):
 
     other = repo.add_dut(db, "sled", "SLD-2", slot_count=2)
     t1 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=BERLIN_SUMMER)
-    t2 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
+    t2 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
     repo.place_chip(db, chip.id, sled.id, 3, at=t1)
     repo.place_chip(db, chip.id, other.id, 1, at=t2)
     history = repo.chip_history(db, chip.id)
     assert [(p.sled_id, p.slot) for p in history] == [(sled.id, 3), (other.id, 1)]
-    assert history[0].placed_at == t1 and history[0].removed_at == t2 and history[1].removed_at is None
+    assert (
+        history[0].placed_at == t1 and history[0].removed_at == t2 and history[1].removed_at is None
+    )
     assert repo.sled_slots(db, other.id) == {1: chip}
     assert repo.sled_slots(db, sled.id) == {}
     with pytest.raises(repo.RecordError, match="no slot 2"):
@@ -57,10 +68,17 @@ def test_run_results_telemetry_events_audit_round_trip(db):
     chip = repo.add_dut(db, "chip", "CHP-9")
     plan = repo.store_plan_version(db, "p", "1", "chip", "x")
     station = repo.ensure_station(db, "bench-1")
-    started = dt.datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=dt.timezone.utc)
+    started = dt.datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=dt.UTC)
     run = repo.start_run(
-        db, chip.id, plan_id=plan.id, station_id=station.id, operator="ana", device="mock://nominal",
-        profile="default", pid=4242, started_at=started,
+        db,
+        chip.id,
+        plan_id=plan.id,
+        station_id=station.id,
+        operator="ana",
+        device="mock://nominal",
+        profile="default",
+        pid=4242,
+        started_at=started,
     )
     assert run.status == "running" and run.started_at == started
     assert run.t0_ns == 1795600800_123456000
@@ -90,23 +108,64 @@ def test_run_results_telemetry_events_audit_round_trip(db):
     assert [e.kind for e in repo.run_events(db, run.id)] == ["connect", "command"]
 
     with Session(db.engine) as session, session.begin():
-        step = m.StepResult(run_id=run.id, position=0, name="power-on", started_ns=run.t0_ns, ended_ns=run.t0_ns + 5, verdict="failed")
+        step = m.StepResult(
+            run_id=run.id,
+            position=0,
+            name="power-on",
+            started_ns=run.t0_ns,
+            ended_ns=run.t0_ns + 5,
+            verdict="failed",
+        )
         session.add(step)
         session.flush()
         crit = m.CriterionResult(
-            run_id=run.id, step_result_id=step.id, kind="limit", name="vdd_core", channel="vdd_core", unit="V",
-            value=0.69, low=0.72, high=0.78, marginal_low=0.73, marginal_high=0.77, settle_s=1.0, hold_s=0.05,
-            sample_count=10, verdict="failed", violation_count=1, first_violation_s=2.5,
+            run_id=run.id,
+            step_result_id=step.id,
+            kind="limit",
+            name="vdd_core",
+            channel="vdd_core",
+            unit="V",
+            value=0.69,
+            low=0.72,
+            high=0.78,
+            marginal_low=0.73,
+            marginal_high=0.77,
+            settle_s=1.0,
+            hold_s=0.05,
+            sample_count=10,
+            verdict="failed",
+            violation_count=1,
+            first_violation_s=2.5,
         )
         session.add(crit)
         session.flush()
-        session.add(m.Violation(run_id=run.id, criterion_result_id=crit.id, step_position=0, channel="vdd_core",
-                                start_s=2.5, end_s=2.7, extreme=0.69, bound="low"))
+        session.add(
+            m.Violation(
+                run_id=run.id,
+                criterion_result_id=crit.id,
+                step_position=0,
+                channel="vdd_core",
+                start_s=2.5,
+                end_s=2.7,
+                extreme=0.69,
+                bound="low",
+            )
+        )
     with Session(db.engine) as session:
         crit = session.scalar(select(m.CriterionResult))
-        assert (crit.low, crit.high, crit.marginal_low, crit.marginal_high) == (0.72, 0.78, 0.73, 0.77)
+        assert (crit.low, crit.high, crit.marginal_low, crit.marginal_high) == (
+            0.72,
+            0.78,
+            0.73,
+            0.77,
+        )
         violation = session.scalar(select(m.Violation))
-        assert (violation.start_s, violation.end_s, violation.extreme, violation.bound) == (2.5, 2.7, 0.69, "low")
+        assert (violation.start_s, violation.end_s, violation.extreme, violation.bound) == (
+            2.5,
+            2.7,
+            0.69,
+            "low",
+        )
 
     finished = repo.finish_run(db, run.id, "failed", violation_count=1, failed_items=1)
     assert finished.status == "failed" and finished.ended_at is not None
@@ -114,7 +173,14 @@ def test_run_results_telemetry_events_audit_round_trip(db):
     with pytest.raises(repo.RecordError, match="already ended as failed"):
         repo.finish_run(db, run.id, "passed")
 
-    note = repo.add_audit_entry(db, user="ana", entity="run", entity_id=run.id, action="note", reason="probe slipped at 2.5 s")
+    note = repo.add_audit_entry(
+        db,
+        user="ana",
+        entity="run",
+        entity_id=run.id,
+        action="note",
+        reason="probe slipped at 2.5 s",
+    )
     assert repo.audit_trail(db, "run", run.id) == [note]
     assert note.at.tzinfo is not None
 

@@ -11,12 +11,19 @@ from labbench.storage import models as m
 from labbench.storage import open_database
 from labbench.storage import repository as repo
 from labbench.storage.chunks import OVERVIEW_CHUNKS
-from labbench.storage.telemetry import TelemetryWriter, chunk_summary, overview_summary, read_channel
+from labbench.storage.telemetry import (
+    TelemetryWriter,
+    chunk_summary,
+    overview_summary,
+    read_channel,
+)
 
 CHUNK = 250  # samples per channel per commit at 1 kHz
 
 
-def _commit_chunks(writer: TelemetryWriter, first: int, chunks: int, nan_chunk: int | None = None) -> None:
+def _commit_chunks(
+    writer: TelemetryWriter, first: int, chunks: int, nan_chunk: int | None = None
+) -> None:
     """``chunks`` commits of one 250-sample chunk per channel, like a 1 kHz run."""
     for k in range(first, first + chunks):
         t = (k * CHUNK + np.arange(CHUNK)) / 1000.0
@@ -34,8 +41,15 @@ def _expected(summary, group: int):
     for a in range(0, summary.count.size, group):
         b = a + group
         with np.errstate(invalid="ignore"):
-            out.append((summary.t_first[a], summary.t_last[b - 1 if b <= summary.count.size else -1],
-                        np.fmin.reduce(summary.v_min[a:b]), np.fmax.reduce(summary.v_max[a:b]), summary.count[a:b].sum()))
+            out.append(
+                (
+                    summary.t_first[a],
+                    summary.t_last[b - 1 if b <= summary.count.size else -1],
+                    np.fmin.reduce(summary.v_min[a:b]),
+                    np.fmax.reduce(summary.v_max[a:b]),
+                    summary.count[a:b].sum(),
+                )
+            )
     return out
 
 
@@ -48,7 +62,10 @@ def test_overview_rows_summarise_every_block_of_chunks_exactly(db):
     writer.close()
 
     with db.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(m.TelemetryOverview)).scalar() == 2 * blocks
+        assert (
+            conn.execute(select(func.count()).select_from(m.TelemetryOverview)).scalar()
+            == 2 * blocks
+        )
     chunks = chunk_summary(db, run.id, "vdd_core")
     assert chunks.count.size == blocks * OVERVIEW_CHUNKS + tail
     overview = overview_summary(db, run.id, "vdd_core")
@@ -56,12 +73,18 @@ def test_overview_rows_summarise_every_block_of_chunks_exactly(db):
     assert overview.count.tolist() == [OVERVIEW_CHUNKS * CHUNK] * blocks + [CHUNK] * tail
     want = _expected(chunks, OVERVIEW_CHUNKS)[:blocks]
     for i, (t_first, t_last, v_min, v_max, count) in enumerate(want):
-        assert (overview.t_first[i], overview.t_last[i], overview.count[i]) == (t_first, t_last, count)
+        assert (overview.t_first[i], overview.t_last[i], overview.count[i]) == (
+            t_first,
+            t_last,
+            count,
+        )
         assert (overview.v_min[i], overview.v_max[i]) == (v_min, v_max)  # the all-NaN chunk ignored
     np.testing.assert_array_equal(overview.v_min[blocks:], chunks.v_min[-tail:])
     t, v = read_channel(db, run.id, "vdd_core")
     assert overview.count.sum() == t.size == (blocks * OVERVIEW_CHUNKS + tail) * CHUNK
-    assert overview.v_min[0] == np.nanmin(v[: OVERVIEW_CHUNKS * CHUNK]) and overview.v_max[1] == np.nanmax(v[OVERVIEW_CHUNKS * CHUNK : 2 * OVERVIEW_CHUNKS * CHUNK])
+    assert overview.v_min[0] == np.nanmin(v[: OVERVIEW_CHUNKS * CHUNK]) and overview.v_max[
+        1
+    ] == np.nanmax(v[OVERVIEW_CHUNKS * CHUNK : 2 * OVERVIEW_CHUNKS * CHUNK])
 
 
 def test_all_nan_block_has_null_min_max(tmp_path):
@@ -73,9 +96,15 @@ def test_all_nan_block_has_null_min_max(tmp_path):
         writer.commit()
     writer.close()
     with db.engine.connect() as conn:
-        assert conn.execute(select(m.TelemetryOverview.v_min, m.TelemetryOverview.v_max)).all() == [(None, None)]
+        assert conn.execute(select(m.TelemetryOverview.v_min, m.TelemetryOverview.v_max)).all() == [
+            (None, None)
+        ]
     overview = overview_summary(db, run.id, "x")
-    assert overview.count.tolist() == [OVERVIEW_CHUNKS * CHUNK] and np.isnan(overview.v_min[0]) and np.isnan(overview.v_max[0])
+    assert (
+        overview.count.tolist() == [OVERVIEW_CHUNKS * CHUNK]
+        and np.isnan(overview.v_min[0])
+        and np.isnan(overview.v_max[0])
+    )
     db.dispose()
 
 
@@ -93,7 +122,10 @@ def test_a_resumed_run_is_summarised_once_with_its_uncovered_chunks(tmp_path):
     assert overview.count.tolist() == (
         [OVERVIEW_CHUNKS * CHUNK] + [CHUNK] * 7 + [OVERVIEW_CHUNKS * CHUNK] * 2 + [CHUNK] * 3
     )
-    assert np.all(np.diff(overview.t_first) > 0) and overview.t_last[-1] == read_channel(db, run.id, "temp_die")[0][-1]
+    assert (
+        np.all(np.diff(overview.t_first) > 0)
+        and overview.t_last[-1] == read_channel(db, run.id, "temp_die")[0][-1]
+    )
     db.dispose()
 
 
@@ -123,14 +155,26 @@ def test_migration_keeps_recorded_runs_and_goes_down_and_up(db_url):
     run = repo.start_run(db, repo.add_dut(db, "chip", "OLD-1").id)
     with db.engine.begin() as conn:
         channel_id = conn.execute(
-            text("INSERT INTO channels (run_id, name, unit, position) VALUES (:r, 'vdd_core', 'V', 0) RETURNING id"), {"r": run.id}
+            text(
+                "INSERT INTO channels (run_id, name, unit, position) VALUES (:r, 'vdd_core', 'V', 0) RETURNING id"
+            ),
+            {"r": run.id},
         ).scalar()
         for seq in range(3):
             t = np.arange(seq * 4, seq * 4 + 4, dtype="<f8")
             conn.execute(
-                text("INSERT INTO telemetry_chunks (run_id, channel_id, seq, count, t_first, t_last, v_min, v_max, t, v) "
-                     "VALUES (:r, :c, :s, 4, :a, :b, :a, :b, :t, :t)"),
-                {"r": run.id, "c": channel_id, "s": seq, "a": float(t[0]), "b": float(t[-1]), "t": t.tobytes()},
+                text(
+                    "INSERT INTO telemetry_chunks (run_id, channel_id, seq, count, t_first, t_last, v_min, v_max, t, v) "
+                    "VALUES (:r, :c, :s, 4, :a, :b, :a, :b, :t, :t)"
+                ),
+                {
+                    "r": run.id,
+                    "c": channel_id,
+                    "s": seq,
+                    "a": float(t[0]),
+                    "b": float(t[-1]),
+                    "t": t.tobytes(),
+                },
             )
     db.dispose()
     for target in ("head", "0001", "head"):
@@ -140,7 +184,11 @@ def test_migration_keeps_recorded_runs_and_goes_down_and_up(db_url):
                 command.upgrade(storage_engine.alembic_config(conn), target)
             else:
                 command.downgrade(storage_engine.alembic_config(conn), target)
-        tables = set(m.Base.metadata.tables) if target == "head" else set(m.Base.metadata.tables) - {"telemetry_overview"}
+        tables = (
+            set(m.Base.metadata.tables)
+            if target == "head"
+            else set(m.Base.metadata.tables) - {"telemetry_overview"}
+        )
         assert set(inspect(db.engine).get_table_names()) - {"alembic_version"} == tables
         t, v = read_channel(db, run.id, "vdd_core")
         np.testing.assert_array_equal(t, np.arange(12.0))

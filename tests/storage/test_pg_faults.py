@@ -32,9 +32,27 @@ def server():
 
 def _record(url: str, seconds: float, device: str = "mock://nominal?rate=500") -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "labbench", "record", "--device", device, "--dut", "CHP-PG",
-         "--new-dut", "chip", "--duration", str(seconds), "--profile", "default", "--db", url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "record",
+            "--device",
+            device,
+            "--dut",
+            "CHP-PG",
+            "--new-dut",
+            "chip",
+            "--duration",
+            str(seconds),
+            "--profile",
+            "default",
+            "--db",
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -164,8 +182,18 @@ def test_a_commit_whose_answer_is_lost_is_not_stored_twice(server):
     result = {}
     try:
         dut = repo.add_dut(db, "chip", "CHP-DOUBT")
-        recording = threading.Thread(target=lambda: result.setdefault("summary", record(
-            db, device="mock://nominal?rate=500", dut=dut, duration_s=3.0, profile=load_profile("default"))))
+        recording = threading.Thread(
+            target=lambda: result.setdefault(
+                "summary",
+                record(
+                    db,
+                    device="mock://nominal?rate=500",
+                    dut=dut,
+                    duration_s=3.0,
+                    profile=load_profile("default"),
+                ),
+            )
+        )
         recording.start()
         tick = threading.Event()
         while _stored(server.url) < 200 * 11:

@@ -16,7 +16,9 @@ from labbench.storage import repository as repo
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labbench", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "labbench", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def _snapshot(db_path) -> tuple:
@@ -34,8 +36,13 @@ def recorded(tmp_path):
     path = tmp_path / "reparse.sqlite3"
     db = open_database(str(path))
     try:
-        summary = record(db, device="mock://garbage?rate=2000", dut=repo.add_dut(db, "chip", "CHP-RP"),
-                         duration_s=3.0, profile=load_profile("bringup-rig"))
+        summary = record(
+            db,
+            device="mock://garbage?rate=2000",
+            dut=repo.add_dut(db, "chip", "CHP-RP"),
+            duration_s=3.0,
+            profile=load_profile("bringup-rig"),
+        )
         assert summary.samples > 10_000
     finally:
         db.dispose()
@@ -48,7 +55,9 @@ def tight_disk(tmp_path, recorded):
     mount = tmp_path / "tight"
     mount.mkdir()
     size_kib = recorded.stat().st_size // 1024 + 256
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(mount)], check=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(mount)], check=True
+    )
     try:
         shutil.copy(recorded, mount / recorded.name)
         yield mount / recorded.name
@@ -68,7 +77,18 @@ def test_a_reparse_that_fails_midway_leaves_the_old_run_whole(tight_disk):
 
 
 def test_a_reparse_commits_profile_audit_and_telemetry_together(recorded, tmp_path):
-    result = _cli("reparse", "1", "--profile", "default", "--user", "ana", "--reason", "scaling", "--db", str(recorded))
+    result = _cli(
+        "reparse",
+        "1",
+        "--profile",
+        "default",
+        "--user",
+        "ana",
+        "--reason",
+        "scaling",
+        "--db",
+        str(recorded),
+    )
     assert result.returncode == 0, result.stderr
     samples, profile, channels, audits = _snapshot(recorded)
     assert profile == "default" and audits == 1 and "clk_core_mhz" in channels and samples > 0
@@ -98,8 +118,24 @@ def test_ctrl_c_during_a_reparse_leaves_the_old_run_whole(recorded):
     import threading
 
     before = _snapshot(recorded)
-    proc = subprocess.Popen([sys.executable, "-m", "labbench", "reparse", "1", "--profile", "default", "--user", "ana",
-                             "--db", str(recorded)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labbench",
+            "reparse",
+            "1",
+            "--profile",
+            "default",
+            "--user",
+            "ana",
+            "--db",
+            str(recorded),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     tick = threading.Event()
     try:
         while not _write_lock_taken(recorded):

@@ -16,13 +16,33 @@ from tests.acquisition.test_storage_stalls import WriteLock
 
 
 def _cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labbench", *args], capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "labbench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
-def _record(db: str, *extra: str, env: dict | None = None, seconds: float = 0.5) -> subprocess.CompletedProcess:
-    return _cli("record", "--device", "mock://nominal?rate=200", "--dut", "CHP-F", "--new-dut", "chip",
-                "--duration", str(seconds), "--db", db, *extra, env=env)
+def _record(
+    db: str, *extra: str, env: dict | None = None, seconds: float = 0.5
+) -> subprocess.CompletedProcess:
+    return _cli(
+        "record",
+        "--device",
+        "mock://nominal?rate=200",
+        "--dut",
+        "CHP-F",
+        "--new-dut",
+        "chip",
+        "--duration",
+        str(seconds),
+        "--db",
+        db,
+        *extra,
+        env=env,
+    )
 
 
 def _one_sentence(result: subprocess.CompletedProcess, expected_code: int, *words: str) -> str:
@@ -57,12 +77,35 @@ def read_only(recorded_db):
 def test_read_only_database_refuses_runs_and_serves_reading(read_only, tmp_path):
     _one_sentence(_record(str(read_only)), 3, "read")
     plan = Path(__file__).parents[2] / "resources" / "plans" / "sled-power-on.toml"
-    _one_sentence(_cli("run", "--plan", str(plan), "--dut", "S-RO", "--new-dut", "sled", "--device",
-                       "mock://nominal", "--db", str(read_only)), 3, "read")
+    _one_sentence(
+        _cli(
+            "run",
+            "--plan",
+            str(plan),
+            "--dut",
+            "S-RO",
+            "--new-dut",
+            "sled",
+            "--device",
+            "mock://nominal",
+            "--db",
+            str(read_only),
+        ),
+        3,
+        "read",
+    )
     listed = _cli("runs", "--db", str(read_only))
     assert listed.returncode == 0 and "recorded" in listed.stdout, listed.stderr
-    exported = _cli("export", "1", "--report", str(tmp_path / "r.csv"), "--telemetry", str(tmp_path / "t.csv"),
-                    "--db", str(read_only))
+    exported = _cli(
+        "export",
+        "1",
+        "--report",
+        str(tmp_path / "r.csv"),
+        "--telemetry",
+        str(tmp_path / "t.csv"),
+        "--db",
+        str(read_only),
+    )
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "t.csv").stat().st_size > 0
 
@@ -80,18 +123,21 @@ def test_corrupt_pages_behind_a_valid_header(recorded_db):
     data = bytearray(recorded_db.read_bytes())
     page = int.from_bytes(data[16:18], "big")
     for offset in range(page * 2, len(data), page):  # every page but the first two
-        data[offset: offset + 64] = b"\xa5" * 64
+        data[offset : offset + 64] = b"\xa5" * 64
     recorded_db.write_bytes(bytes(data))
     _one_sentence(_record(str(recorded_db)), 2, "malformed")
     _one_sentence(_cli("runs", "--db", str(recorded_db)), 2, "malformed")
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://lab:secret@dbhost:notaport/lab",
-    "postgresql://lab@[::1/lab",
-    "postgresql://lab@[::1:5432/lab",
-    "sqlite://",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://lab:secret@dbhost:notaport/lab",
+        "postgresql://lab@[::1/lab",
+        "postgresql://lab@[::1:5432/lab",
+        "sqlite://",
+    ],
+)
 def test_bad_database_urls(url):
     line = _one_sentence(_record(url), 2, "database URL")
     assert "secret" not in line
@@ -106,9 +152,28 @@ def test_two_recorders_on_one_file_both_finish(tmp_path):
     repo.add_dut(db, "chip", "CHP-F")
     db.dispose()
     for _ in range(5):
-        procs = [subprocess.Popen([sys.executable, "-m", "labbench", "record", "--device", "mock://nominal?rate=1000",
-                                   "--dut", "CHP-F", "--duration", "0.6", "--db", str(path)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "labbench",
+                    "record",
+                    "--device",
+                    "mock://nominal?rate=1000",
+                    "--dut",
+                    "CHP-F",
+                    "--duration",
+                    "0.6",
+                    "--db",
+                    str(path),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         for proc in procs:
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, out + err

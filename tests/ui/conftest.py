@@ -30,6 +30,8 @@ def isolated_qsettings(tmp_path, qapp):
     qapp.setOrganizationName("labbench-tests")
     qapp.setApplicationName("labbench")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings")
+    )
     yield
     QSettings().clear()

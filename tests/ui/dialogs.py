@@ -3,7 +3,7 @@ button (or a key), from a timer, because the code under test waits in the dialog
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
@@ -17,7 +17,7 @@ def when_modal(act: Callable[[QWidget], None], *, kind: type = QWidget, tries: i
     seen: list = []
 
     def poll(left: int = tries) -> None:
-        widget: Optional[QWidget] = QApplication.activeModalWidget()
+        widget: QWidget | None = QApplication.activeModalWidget()
         if isinstance(widget, kind) and widget.isVisible():
             seen.append(widget.text() if hasattr(widget, "text") else widget.windowTitle())
             act(widget)

@@ -40,7 +40,9 @@ def _add_and_select(view, device: str) -> None:
 def _connect(qtbot, view, device: str, serial: str) -> int:
     _add_and_select(view, device)
     view.dut.setText(serial)
-    with qtbot.waitSignal(view.connected, timeout=10_000, check_params_cb=lambda d, _: d == device) as connected:
+    with qtbot.waitSignal(
+        view.connected, timeout=10_000, check_params_cb=lambda d, _: d == device
+    ) as connected:
         qtbot.mouseClick(view.connect_button, Qt.MouseButton.LeftButton)
     return connected.args[1]
 
@@ -73,10 +75,18 @@ def test_two_rigs_at_once_with_link_state(qtbot, view, db):
     _add_and_select(view, "mock://nominal?rate=200")
     assert view.connect_device("mock://nominal?rate=200", "CHP-B1") is False  # already connected
     assert "already connected" in view.message.text()
-    qtbot.waitUntil(lambda: view.monitors["mock://disconnect?rate=200&at=0.3&gap=0.5"].acquisition.stats.reconnects == 1, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            view.monitors["mock://disconnect?rate=200&at=0.3&gap=0.5"].acquisition.stats.reconnects
+            == 1
+        ),
+        timeout=10_000,
+    )
     view._refresh_states()
     row = view.devices().index("mock://disconnect?rate=200&at=0.3&gap=0.5")
-    assert view.table.item(row, 2).text() == "connected" and view.table.item(row, 4).text() == str(second)
+    assert view.table.item(row, 2).text() == "connected" and view.table.item(row, 4).text() == str(
+        second
+    )
     _disconnect(qtbot, view, "mock://nominal?rate=200")
     _disconnect(qtbot, view, "mock://disconnect?rate=200&at=0.3&gap=0.5")
     for run_id in (first, second):

@@ -84,13 +84,17 @@ def _run_in_gui(qtbot, window, device: str):
         with qtbot.waitSignal(window.live.frame_drawn, timeout=10_000):
             window.start_request(_request(window.db, device))
         # the plot has data and the results table turns from pending while the run goes
-        qtbot.waitUntil(lambda: len(window.live.plots.data.get("vdd_core", ([], []))[0]) > 20, timeout=10_000)
+        qtbot.waitUntil(
+            lambda: len(window.live.plots.data.get("vdd_core", ([], []))[0]) > 20, timeout=10_000
+        )
         qtbot.waitUntil(lambda: window.results.verdict_of(0) != "pending", timeout=10_000)
     return finished.args[0]
 
 
 def test_failed_banner_on_rail_droop_and_passed_on_nominal(qtbot, window):
-    outcome = _run_in_gui(qtbot, window, "mock://rail-droop?rate=200&power=off&droop_at=1.5&droop_s=0.3")
+    outcome = _run_in_gui(
+        qtbot, window, "mock://rail-droop?rate=200&power=off&droop_at=1.5&droop_s=0.3"
+    )
     assert outcome.status == "failed"
     assert window.live.banner.text().startswith("FAILED") and window.live.banner.verdict == "failed"
     assert window.results.verdict_of(1) == "failed"
@@ -107,7 +111,10 @@ def test_failed_banner_on_rail_droop_and_passed_on_nominal(qtbot, window):
 
 def _stored_runs(db):
     outcomes = []
-    for device in ("mock://rail-droop?rate=200&power=off&droop_at=1.5", "mock://nominal?rate=200&power=off"):
+    for device in (
+        "mock://rail-droop?rate=200&power=off&droop_at=1.5",
+        "mock://nominal?rate=200&power=off",
+    ):
         outcomes.append(run_plan(db, _request(db, device, "CHP-HIST")))
     return outcomes
 
@@ -128,8 +135,11 @@ def _backdate(db, run_id: int, days: int) -> None:
     from labbench.storage import models as m
 
     with Session(db.engine) as session, session.begin():
-        session.execute(update(m.Run).where(m.Run.id == run_id).values(
-            started_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)))
+        session.execute(
+            update(m.Run)
+            .where(m.Run.id == run_id)
+            .values(started_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=days))
+        )
 
 
 def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
@@ -167,9 +177,13 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     detail = history.detail
     with qtbot.waitSignal(detail.loader.done, timeout=10_000):
         detail.open_run(failed.run_id)
-    qtbot.waitUntil(lambda: detail.run is not None and detail.run.id == failed.run_id, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: detail.run is not None and detail.run.id == failed.run_id, timeout=10_000
+    )
     t, v = detail.plots.data["vdd_core"]
-    stored_t, stored_v = __import__("labbench.storage.telemetry", fromlist=["read_channel"]).read_channel(window.db, failed.run_id, "vdd_core")
+    stored_t, stored_v = __import__(
+        "labbench.storage.telemetry", fromlist=["read_channel"]
+    ).read_channel(window.db, failed.run_id, "vdd_core")
     np.testing.assert_array_equal(t, stored_t)
     assert detail.violations.count() == 1 and "FAILED" in detail.title.text()
     item = detail.violations.item(0)
@@ -179,7 +193,10 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     x0, x1 = plot.vb.viewRange()[0]
     assert x0 < start and end < x1 and (x1 - x0) < 3.0  # zoomed in around it
     detail.add_note("probe slipped", user="ana")  # written on the worker, then shown
-    qtbot.waitUntil(lambda: detail.notes.count() == 1 and "probe slipped" in detail.notes.item(0).text(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: detail.notes.count() == 1 and "probe slipped" in detail.notes.item(0).text(),
+        timeout=10_000,
+    )
     assert repo.audit_trail(window.db, "run", failed.run_id)[0].reason == "probe slipped"
 
 
@@ -190,7 +207,9 @@ def test_layout_persists_across_restart_and_resets(qtbot, db):
     first.console_dock.hide()
     first.inventory.splitter.setSizes([100, 500])
     sizes = first.inventory.splitter.sizes()
-    first.resize(760, 700)  # inside the offscreen screen (800 x 800), which restoreGeometry respects
+    first.resize(
+        760, 700
+    )  # inside the offscreen screen (800 x 800), which restoreGeometry respects
     size = (first.width(), first.height())
     first.close()  # saves geometry and dock state
     second = MainWindow(db)
@@ -221,9 +240,22 @@ def test_theme_switch_keeps_everything_legible(qtbot, window, name):
     window.set_theme(name)
     theme = THEMES[name]
     palette = QApplication.instance().palette()
-    assert _contrast(palette.color(palette.ColorRole.Window), palette.color(palette.ColorRole.WindowText)) >= 7
-    assert _contrast(palette.color(palette.ColorRole.Base), palette.color(palette.ColorRole.Text)) >= 7
-    assert _contrast(palette.color(palette.ColorRole.Highlight), palette.color(palette.ColorRole.HighlightedText)) >= 4.5
+    assert (
+        _contrast(
+            palette.color(palette.ColorRole.Window), palette.color(palette.ColorRole.WindowText)
+        )
+        >= 7
+    )
+    assert (
+        _contrast(palette.color(palette.ColorRole.Base), palette.color(palette.ColorRole.Text)) >= 7
+    )
+    assert (
+        _contrast(
+            palette.color(palette.ColorRole.Highlight),
+            palette.color(palette.ColorRole.HighlightedText),
+        )
+        >= 4.5
+    )
     assert _contrast(QColor(theme.plot_background), QColor(theme.plot_foreground)) >= 4.5
     for verdict in ("passed", "marginal", "failed", "error", "aborted", "running", "pending"):
         bg, fg = verdict_colors(theme, verdict)
@@ -236,7 +268,10 @@ def test_theme_switch_keeps_everything_legible(qtbot, window, name):
     assert pg.getConfigOption("background") == theme.plot_background
     # existing plots follow too, not only new ones
     assert window.live.plots.layout_widget.backgroundBrush().color().name() == theme.plot_background
-    assert window.history.detail.plots.layout_widget.backgroundBrush().color().name() == theme.plot_background
+    assert (
+        window.history.detail.plots.layout_widget.backgroundBrush().color().name()
+        == theme.plot_background
+    )
     assert window.live.banner.styleSheet().count("background") == 1
 
 
@@ -255,7 +290,21 @@ def test_export_dialog_writes_the_same_csv_as_the_command_line(qtbot, window, tm
     assert dialog.progress.value() == 1000
     for run_id in (failed.run_id, passed.run_id):
         report, telemetry = export_file_names(cli_dir, run_id)
-        assert main(["export", str(run_id), "--report", str(report), "--telemetry", str(telemetry), "--db", window.db.url.database]) == 0
+        assert (
+            main(
+                [
+                    "export",
+                    str(run_id),
+                    "--report",
+                    str(report),
+                    "--telemetry",
+                    str(telemetry),
+                    "--db",
+                    window.db.url.database,
+                ]
+            )
+            == 0
+        )
         gui_report, gui_telemetry = export_file_names(gui_dir, run_id)
         assert gui_report.read_bytes() == report.read_bytes()
         assert gui_telemetry.read_bytes() == telemetry.read_bytes()
@@ -285,13 +334,20 @@ def test_compare_overlays_runs_aligned_at_run_or_step_start(qtbot, window):
     from labbench.storage.telemetry import read_channel
 
     t_run = compare.curves[0].getData()[0]
-    assert t_run[0] == read_channel(window.db, failed.run_id, "vdd_core")[0][0]  # aligned at run start: times as stored
+    assert (
+        t_run[0] == read_channel(window.db, failed.run_id, "vdd_core")[0][0]
+    )  # aligned at run start: times as stored
     with qtbot.waitSignal(compare.loaded, timeout=20_000):
         compare.set_alignment("hold")
-    qtbot.waitUntil(lambda: compare.curves and compare.curves[0].getData()[0][0] < -1.0, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: compare.curves and compare.curves[0].getData()[0][0] < -1.0, timeout=10_000
+    )
     for curve, outcome in zip(compare.curves, (failed, passed)):
         t, _ = curve.getData()
-        step_start = (repo.run_results(window.db, outcome.run_id)[1].started_ns - repo.get_run(window.db, outcome.run_id).t0_ns) / 1e9
+        step_start = (
+            repo.run_results(window.db, outcome.run_id)[1].started_ns
+            - repo.get_run(window.db, outcome.run_id).t0_ns
+        ) / 1e9
         stored_t = read_channel(window.db, outcome.run_id, "vdd_core")[0]
         assert t[0] == stored_t[0] - step_start  # shifted so the step starts at 0 for every run
     assert "failed" in compare.curves[0].name() and "passed" in compare.curves[1].name()
@@ -315,7 +371,11 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
         outcome = finished.args[0]
         assert outcome.status == "error"
         run = repo.get_run(window.db, outcome.run_id)
-        assert run.status == "error" and "ZeroDivisionError" in run.error_message and run.sample_count > 0
+        assert (
+            run.status == "error"
+            and "ZeroDivisionError" in run.error_message
+            and run.sample_count > 0
+        )
         box = window.last_crash_box
         assert "ZeroDivisionError: a widget divided by zero" in box.text()
         assert "Traceback" in box.detailedText()  # copyable details
@@ -331,7 +391,9 @@ def test_stored_run_opens_as_overview_and_loads_detail_on_zoom(qtbot, window, mo
     from labbench.ui import history as history_module
 
     (outcome,) = _stored_runs(window.db)[:1]
-    monkeypatch.setattr(history_module, "OVERVIEW_ABOVE", 400)  # this small run (about 1,600 samples a channel) counts as huge
+    monkeypatch.setattr(
+        history_module, "OVERVIEW_ABOVE", 400
+    )  # this small run (about 1,600 samples a channel) counts as huge
     detail = window.history.detail
     with qtbot.waitSignal(detail.loader.done, timeout=10_000):
         detail.open_run(outcome.run_id)
@@ -355,13 +417,24 @@ def test_manual_entry_is_asked_at_its_step_with_its_limits(qtbot, window, monkey
     from labbench.runs.plan import load_plan
 
     asked = []
-    monkeypatch.setattr(QInputDialog, "getText", lambda parent, title, label: asked.append((title, label)) or ("OK", True))
+    monkeypatch.setattr(
+        QInputDialog,
+        "getText",
+        lambda parent, title, label: asked.append((title, label)) or ("OK", True),
+    )
     plan = load_plan(paths.resources_dir() / "plans" / "chip-bringup.toml")
     dut = repo.add_dut(window.db, "chip", "CHP-MANUAL")
-    request = RunRequest(plan, dut, "mock://nominal?rate=100", load_profile("default"), "ana", "bench-1")
+    request = RunRequest(
+        plan, dut, "mock://nominal?rate=100", load_profile("default"), "ana", "bench-1"
+    )
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
         window.start_request(request)
-    assert asked == [("power-on: visual_check", "No smoke, no discolouration, fan spinning? Type OK\n(expected: OK)")]
+    assert asked == [
+        (
+            "power-on: visual_check",
+            "No smoke, no discolouration, fan spinning? Type OK\n(expected: OK)",
+        )
+    ]
     assert finished.args[0].status == "passed"
 
 

@@ -22,7 +22,6 @@ from labbench.storage import repository as repo
 from .test_gui import db, window  # noqa: F401  (fixtures)
 
 
-
 class GapRecorder:
     """A 10 ms timer on the GUI thread; the longest time between two of its ticks is how
     long the event loop was blocked."""
@@ -58,7 +57,9 @@ def _select(bench, device: str) -> None:
     assert bench.selected_device() == device
 
 
-def connect_and_disconnect_two_rigs(qtbot, window, devices, samples_each: int = 600_000) -> GapRecorder:
+def connect_and_disconnect_two_rigs(
+    qtbot, window, devices, samples_each: int = 600_000
+) -> GapRecorder:
     """Drive the Bench as a user: add each rig, type the DUT, Connect; let them record;
     select each and Disconnect.  Returns the recorder (stopped)."""
     bench = window.bench
@@ -74,23 +75,32 @@ def connect_and_disconnect_two_rigs(qtbot, window, devices, samples_each: int = 
     QTest.keyClicks(bench.dut, "CHP-STALL")
     for device in devices:
         _select(bench, device)
-        with qtbot.waitSignal(bench.connected, timeout=15_000, check_params_cb=lambda d, _, device=device: d == device):
+        with qtbot.waitSignal(
+            bench.connected, timeout=15_000, check_params_cb=lambda d, _, device=device: d == device
+        ):
             qtbot.mouseClick(bench.connect_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: all(bench.monitors[d].acquisition.stats.samples > samples_each for d in devices), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: all(bench.monitors[d].acquisition.stats.samples > samples_each for d in devices),
+        timeout=60_000,
+    )
     for device in devices:
         _select(bench, device)
-        with qtbot.waitSignal(bench.disconnected, timeout=30_000, check_params_cb=lambda d, device=device: d == device):
+        with qtbot.waitSignal(
+            bench.disconnected, timeout=30_000, check_params_cb=lambda d, device=device: d == device
+        ):
             qtbot.mouseClick(bench.disconnect_button, Qt.MouseButton.LeftButton)
     recorder.stop()
     gc.unfreeze()
     return recorder
 
 
-
-
-def test_two_fast_rigs_connect_and_disconnect_without_freezing_the_window(qtbot, window, mock_rig_process):
+def test_two_fast_rigs_connect_and_disconnect_without_freezing_the_window(
+    qtbot, window, mock_rig_process
+):
     repo.add_dut(window.db, "chip", "CHP-STALL")
-    devices = [mock_rig_process("nominal?channels=vdd_core", rate=20_000, seed=seed) for seed in (1, 2)]
+    devices = [
+        mock_rig_process("nominal?channels=vdd_core", rate=20_000, seed=seed) for seed in (1, 2)
+    ]
     # About 4 s of recording at 2 samples a line.
     recorder = connect_and_disconnect_two_rigs(qtbot, window, devices, samples_each=150_000)
     longest = max(recorder.gaps)

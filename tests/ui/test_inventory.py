@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from PySide6.QtWidgets import QDialogButtonBox
 
 from labbench.demo import open_demo_database
@@ -42,10 +41,17 @@ def _open(qtbot, view, serial):
 def test_tree_shows_sleds_slots_and_loose_chips(qtbot, view):
     _refresh(qtbot, view)
     top = [view.tree.topLevelItem(i).text(0) for i in range(view.tree.topLevelItemCount())]
-    assert top == ["SLD-A1-0007  (4/4 slots used)", "SLD-A1-0012  (0/4 slots used)", "Chips not in a sled (1)"]
+    assert top == [
+        "SLD-A1-0007  (4/4 slots used)",
+        "SLD-A1-0012  (0/4 slots used)",
+        "Chips not in a sled (1)",
+    ]
     first = view.tree.topLevelItem(0)
     assert [first.child(i).text(0) for i in range(first.childCount())] == [
-        "slot 0: CHP-A1-W03-0412", "slot 1: CHP-A1-W03-0413", "slot 2: CHP-A1-W03-0527", "slot 3: CHP-A1-W07-0101",
+        "slot 0: CHP-A1-W03-0412",
+        "slot 1: CHP-A1-W03-0413",
+        "slot 2: CHP-A1-W03-0527",
+        "slot 3: CHP-A1-W07-0101",
     ]
     assert view.tree.topLevelItem(1).child(0).text(0) == "slot 0: empty"
     assert view.tree.topLevelItem(2).child(0).text(0) == "CHP-B0-W01-0220"
@@ -60,10 +66,16 @@ def test_chip_history_across_sleds_and_its_runs(qtbot, view):
     view.place_slot.setValue(2)
     with qtbot.waitSignal(view.dut_selected, timeout=10_000):
         view.place_button.click()
-    assert [view.history.item(i).text().split(":")[0] for i in range(view.history.count())] == ["SLD-A1-0007 slot 0", "SLD-A1-0012 slot 2"]
+    assert [view.history.item(i).text().split(":")[0] for i in range(view.history.count())] == [
+        "SLD-A1-0007 slot 0",
+        "SLD-A1-0012 slot 2",
+    ]
     assert view.history.item(1).text().endswith("→ now")
     assert view.runs.rowCount() == 1 and view.runs.item(0, 3).text() == "FAILED"
-    assert repo.sled_slots(view.db, repo.find_dut(view.db, "SLD-A1-0012").id)[2].serial == "CHP-A1-W03-0412"
+    assert (
+        repo.sled_slots(view.db, repo.find_dut(view.db, "SLD-A1-0012").id)[2].serial
+        == "CHP-A1-W03-0412"
+    )
 
 
 def test_placing_into_an_occupied_slot_is_refused(qtbot, view, monkeypatch):
@@ -88,7 +100,12 @@ def test_edit_is_validated_and_audited(qtbot, view):
         view.save_button.click()
     assert repo.get_dut(view.db, chip.id).lot == "LOT2611-RW"
     (entry,) = repo.audit_trail(view.db, "dut", chip.id)
-    assert (entry.field, entry.old_value, entry.new_value, entry.reason) == ("lot", "LOT2611", "LOT2611-RW", "lot relabelled by fab")
+    assert (entry.field, entry.old_value, entry.new_value, entry.reason) == (
+        "lot",
+        "LOT2611",
+        "LOT2611-RW",
+        "lot relabelled by fab",
+    )
     with pytest.raises(repo.RecordError, match="chip in slot 3"):
         repo.update_dut(view.db, repo.find_dut(view.db, "SLD-A1-0007").id, user="ana", slot_count=2)
 

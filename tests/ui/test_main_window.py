@@ -6,7 +6,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from labbench import cli
-from labbench.storage import open_database, repository as repo
+from labbench.storage import open_database
+from labbench.storage import repository as repo
 from labbench.ui.main_window import MainWindow
 
 

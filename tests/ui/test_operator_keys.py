@@ -17,7 +17,9 @@ from .test_gui import _request, db, window  # noqa: F401  (fixtures)
 
 
 def _export_dialogs() -> list[ExportDialog]:
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, ExportDialog) and w.isVisible()]
+    return [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, ExportDialog) and w.isVisible()
+    ]
 
 
 def _select_history_rows(qtbot, window, count: int) -> None:
@@ -31,7 +33,9 @@ def _select_history_rows(qtbot, window, count: int) -> None:
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=first)
     for row in range(1, count):
         pos = table.visualRect(table.model().index(row, 0)).center()
-        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos)
+        qtbot.mouseClick(
+            table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos
+        )
 
 
 def _toolbar_button(window, action):
@@ -41,7 +45,10 @@ def _toolbar_button(window, action):
 
 @pytest.mark.parametrize("how", ["shortcut", "toolbar", "menu"])
 def test_export_opens_for_the_selected_runs(qtbot, window, how):
-    runs = [run_plan(window.db, _request(window.db, "mock://nominal?rate=100&power=off")).run_id for _ in range(2)]
+    runs = [
+        run_plan(window.db, _request(window.db, "mock://nominal?rate=100&power=off")).run_id
+        for _ in range(2)
+    ]
     _select_history_rows(qtbot, window, 2)
     assert sorted(window.history.selected_run_ids()) == sorted(runs)
     refused = when_modal(press_button(QMessageBox.StandardButton.Ok), kind=QMessageBox, tries=30)
@@ -71,7 +78,6 @@ def test_export_shortcut_takes_the_finished_run_on_screen(qtbot, window):
     (dialog,) = _export_dialogs()
     assert dialog.run_ids == [finished.args[0].run_id]
     dialog.reject()
-
 
 
 def test_abort_asks_and_escape_keeps_the_run_going(qtbot, window):

@@ -95,7 +95,9 @@ def _run(qtbot, window, device: str):
     plan = parse_plan(TWO_RAILS, "two-rails.toml")
     dut = repo.find_dut(window.db, "CHP-PLOT") or repo.add_dut(window.db, "chip", "CHP-PLOT")
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        window.start_request(RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1"))
+        window.start_request(
+            RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1")
+        )
     return finished.args[0]
 
 
@@ -112,8 +114,10 @@ def _band_fraction(stack: PlotStack, channel: str) -> float:
 
 
 def test_band_brushes_have_the_theme_colours_and_alpha(qtbot):
-    for theme, pass_rgba, guard_rgba in ((LIGHT, (0x16, 0xA3, 0x4A, 0x22), (0xF5, 0x9E, 0x0B, 0x33)),
-                                         (DARK, (0x22, 0xC5, 0x5E, 0x26), (0xFB, 0xBF, 0x24, 0x33))):
+    for theme, pass_rgba, guard_rgba in (
+        (LIGHT, (0x16, 0xA3, 0x4A, 0x22), (0xF5, 0x9E, 0x0B, 0x33)),
+        (DARK, (0x22, 0xC5, 0x5E, 0x26), (0xFB, 0xBF, 0x24, 0x33)),
+    ):
         stack = PlotStack(theme)
         qtbot.addWidget(stack)
         stack.set_limits({"vdd_core": [Band(0.72, 0.78, 0.73, 0.77)]})
@@ -125,15 +129,23 @@ def test_band_brushes_have_the_theme_colours_and_alpha(qtbot):
         assert rects["pass"] == [pass_rgba]
         assert rects["guard"] == [guard_rgba, guard_rgba]
         # The pass band lies between the guard bands, not under them.
-        spans = sorted((r.rect().top(), r.rect().bottom(), r.data(0)) for r in stack.band_items("vdd_core"))
-        assert [(round(a, 3), round(b, 3), k) for a, b, k in spans] == [(0.72, 0.73, "guard"), (0.73, 0.77, "pass"), (0.77, 0.78, "guard")]
+        spans = sorted(
+            (r.rect().top(), r.rect().bottom(), r.data(0)) for r in stack.band_items("vdd_core")
+        )
+        assert [(round(a, 3), round(b, 3), k) for a, b, k in spans] == [
+            (0.72, 0.73, "guard"),
+            (0.73, 0.77, "pass"),
+            (0.77, 0.78, "guard"),
+        ]
 
 
 def test_every_judged_rail_gets_a_plot_its_band_fills_and_a_tile(qtbot, window):
     outcome = _run(qtbot, window, DROOP)
     assert outcome.status == "failed"
     plots = window.live.plots
-    assert plots.plot_of("vdd_core") is not plots.plot_of("vdd_io"), "each judged rail on its own axis"
+    assert plots.plot_of("vdd_core") is not plots.plot_of("vdd_io"), (
+        "each judged rail on its own axis"
+    )
     for channel in ("vdd_core", "vdd_io"):
         assert _band_fraction(plots, channel) > 0.35, channel
     # The droop to 0.68 V is in view on vdd_core's plot, under its band.
@@ -186,8 +198,12 @@ def test_cursors_give_delta_and_statistics(qtbot):
     stack.cursors.set_positions(2.0, 5.0)
     inside = v[(t >= 2.0) & (t <= 5.0)]
     stats = stack.cursors.statistics()["vdd_core"]
-    assert stats["min"] == pytest.approx(inside.min()) and stats["max"] == pytest.approx(inside.max())
-    assert stats["mean"] == pytest.approx(inside.mean()) and stats["delta"] == pytest.approx(inside[-1] - inside[0])
+    assert stats["min"] == pytest.approx(inside.min()) and stats["max"] == pytest.approx(
+        inside.max()
+    )
+    assert stats["mean"] == pytest.approx(inside.mean()) and stats["delta"] == pytest.approx(
+        inside[-1] - inside[0]
+    )
     assert "Δt 3.000 s" in stack.cursor_readout.text() and stack.cursor_readout.isVisibleTo(stack)
     # Dragging one cursor on the plot moves it everywhere and updates the numbers.
     stack.cursors.lines[1][0].setValue(6.0)
@@ -197,20 +213,35 @@ def test_cursors_give_delta_and_statistics(qtbot):
 def test_readout_clears_when_a_new_run_starts_and_markers_name_steps(qtbot, window):
     _run(qtbot, window, "mock://nominal?rate=200&power=off")
     plots = window.live.plots
-    assert [m.toPlainText() for m in plots.markers("step") if hasattr(m, "toPlainText")] == ["power-on", "hold"]
-    assert any("LOAD 50" in m.toPlainText() for m in plots.markers("command") if hasattr(m, "toPlainText"))
+    assert [m.toPlainText() for m in plots.markers("step") if hasattr(m, "toPlainText")] == [
+        "power-on",
+        "hold",
+    ]
+    assert any(
+        "LOAD 50" in m.toPlainText() for m in plots.markers("command") if hasattr(m, "toPlainText")
+    )
     plots.show_cursor(1.0)
     assert "vdd_core" in plots.readout.text()
     plan = parse_plan(TWO_RAILS, "two-rails.toml")
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
-        window.start_request(RunRequest(plan, repo.find_dut(window.db, "CHP-PLOT"), "mock://nominal?rate=200&power=off",
-                                        load_profile("default"), "ana", "bench-1"))
+        window.start_request(
+            RunRequest(
+                plan,
+                repo.find_dut(window.db, "CHP-PLOT"),
+                "mock://nominal?rate=200&power=off",
+                load_profile("default"),
+                "ana",
+                "bench-1",
+            )
+        )
         assert plots.readout.text().strip() == ""
 
 
 def _answer_save_dialog(qtbot, path):
     """Type the file name into the Save view dialog on screen and press Enter."""
-    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), QFileDialog), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: isinstance(QApplication.activeModalWidget(), QFileDialog), timeout=20_000
+    )
     dialog = QApplication.activeModalWidget()
     edit = dialog.findChild(QLineEdit, "fileNameEdit")
     edit.setText(str(path))
@@ -227,11 +258,15 @@ def test_save_view_writes_every_plot_stamped(qtbot, window, tmp_path, suffix):
     _answer_save_dialog(qtbot, path)
     qtbot.waitUntil(path.exists, timeout=20_000)
     lines = window.view_actions.stamp(window.live.plots)
-    assert lines[0].startswith(f"Run {window.controller.run_id} · DUT CHP-PLOT (chip) · plan two-rails v1 · FAILED")
+    assert lines[0].startswith(
+        f"Run {window.controller.run_id} · DUT CHP-PLOT (chip) · plan two-rails v1 · FAILED"
+    )
     if suffix == ".png":
         image = QImage(str(path))
         stack = window.live.plots.layout_widget
-        assert image.height() >= 2 * stack.sceneRect().height(), "all plots, not just those scrolled into view"
+        assert image.height() >= 2 * stack.sceneRect().height(), (
+            "all plots, not just those scrolled into view"
+        )
     else:
         assert path.read_bytes().startswith(b"%PDF") and path.stat().st_size > 5_000
 
@@ -286,18 +321,25 @@ def test_dark_theme_reaches_plot_labels_tiles_and_compare_and_no_legend_box(qtbo
     assert window.theme is DARK
     plots = window.live.plots
     for plot in plots.plots.values():
-        assert not [item for item in plot.scene().items() if isinstance(item, pg.LegendItem)], "no legend box over the data"
+        assert not [item for item in plot.scene().items() if isinstance(item, pg.LegendItem)], (
+            "no legend box over the data"
+        )
         assert DARK.plot_foreground in plot.getAxis("left").labelStyle.get("color", "")
     for tile in window.live.tiles.tiles.values():
-        assert tile.theme is DARK and verdict_colors(DARK, tile.verdict)[0].name() in tile.styleSheet()
+        assert (
+            tile.theme is DARK and verdict_colors(DARK, tile.verdict)[0].name() in tile.styleSheet()
+        )
     compare = window.compare
     assert not [item for item in compare.plot.scene().items() if isinstance(item, pg.LegendItem)]
     assert compare.plot.backgroundBrush().color().name() == DARK.plot_background
 
 
 def test_clicking_a_tile_brings_its_plot_into_sight(qtbot, window):
-    plan = parse_plan(TWO_RAILS.replace('name = "two-rails"', 'name = "six"') + "".join(
-        f'\n[[channel]]\nname = "aux{i}"\nunit = "V"\n' for i in range(4)), "six.toml")
+    plan = parse_plan(
+        TWO_RAILS.replace('name = "two-rails"', 'name = "six"')
+        + "".join(f'\n[[channel]]\nname = "aux{i}"\nunit = "V"\n' for i in range(4)),
+        "six.toml",
+    )
     window.live.prepare(plan)
     for i in range(4):
         window.live.plots.ensure_channel(f"aux{i}", "A" if i % 2 else "°C")

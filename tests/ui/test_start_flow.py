@@ -19,6 +19,7 @@ from .test_gui import db, window  # noqa: F401  (fixtures)
 
 def _open_start_dialog(qtbot, window) -> StartRunDialog:
     QTest.keyClick(window, Qt.Key.Key_F5)
+
     def shown():
         return [w for w in window.findChildren(StartRunDialog) if w.isVisible()]
 
@@ -39,7 +40,11 @@ def test_scan_selects_dut_and_plan_and_waits_for_start(qtbot, window):
     dialog = _open_start_dialog(qtbot, window)
     dialog.device_combo.setCurrentText("mock://nominal?rate=100")
     _scan(qtbot, dialog, "SLD-SCAN-1")
-    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted and not window.controller.running
+    assert (
+        dialog.isVisible()
+        and dialog.result() != QDialog.DialogCode.Accepted
+        and not window.controller.running
+    )
     assert dialog.dut.serial == "SLD-SCAN-1" and dialog.plan.dut_kind == "sled"
     assert dialog.preview_plan is dialog.plan or dialog.preview_plan.name == dialog.plan.name
     # No operator yet: Start stays off and the focus goes where the name is typed.
@@ -51,7 +56,10 @@ def test_scan_selects_dut_and_plan_and_waits_for_start(qtbot, window):
         assert shown in dialog.summary.text()
     with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
         qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
-    assert window.controller.request.dut.serial == "SLD-SCAN-1" and window.controller.request.operator == "ana"
+    assert (
+        window.controller.request.dut.serial == "SLD-SCAN-1"
+        and window.controller.request.operator == "ana"
+    )
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
         window.controller.abort()
 
@@ -93,9 +101,14 @@ def test_plan_preview_follows_the_highlighted_plan(qtbot, window):
     combo.showPopup()
     QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # highlight sled-power-on, no Enter
     assert dialog.preview_plan.name == "sled-power-on"
-    steps = [dialog.plan_tree.topLevelItem(i).text(0).split(" (")[0] for i in range(dialog.plan_tree.topLevelItemCount())]
+    steps = [
+        dialog.plan_tree.topLevelItem(i).text(0).split(" (")[0]
+        for i in range(dialog.plan_tree.topLevelItemCount())
+    ]
     assert steps == ["power-on", "load-50", "idle-soak"]
-    QTest.keyClick(combo.view(), Qt.Key.Key_Escape)  # closed without choosing: back to the chosen plan
+    QTest.keyClick(
+        combo.view(), Qt.Key.Key_Escape
+    )  # closed without choosing: back to the chosen plan
     qtbot.waitUntil(lambda: dialog.preview_plan.name == "chip-bringup", timeout=5_000)
     assert combo.currentText() == "chip-bringup"
     dialog.reject()
@@ -106,7 +119,8 @@ def test_start_dialog_warns_when_the_profile_cannot_feed_the_plan(qtbot, window)
     profiles.mkdir(parents=True, exist_ok=True)
     (profiles / "clk-in-hz.toml").write_text(
         '[profile]\nname = "clk-in-hz"\n[[channel]]\nmatch = "clk_core_mhz"\nname = "clk_core"\nunit = "Hz"\nscale = 1e6\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     dialog = _open_start_dialog(qtbot, window)
     dialog.plan_combo.setCurrentIndex(dialog.plan_combo.findText("chip-bringup"))
     for shipped in ("default", "bringup-rig"):
@@ -114,7 +128,10 @@ def test_start_dialog_warns_when_the_profile_cannot_feed_the_plan(qtbot, window)
         assert dialog.warning.isHidden(), (shipped, dialog.warning.text())
     dialog.profile_combo.setCurrentText("clk-in-hz")
     assert not dialog.warning.isHidden()
-    assert "clk_core_mhz" in dialog.warning.text() and "clk-in-hz renames clk_core_mhz to clk_core" in dialog.warning.text()
+    assert (
+        "clk_core_mhz" in dialog.warning.text()
+        and "clk-in-hz renames clk_core_mhz to clk_core" in dialog.warning.text()
+    )
     dialog.reject()
 
 
@@ -137,6 +154,8 @@ def test_shipped_chip_plan_passes_with_each_shipped_profile(qtbot, window, profi
         QTest.keyClick(dialog.start_button, Qt.Key.Key_Space)
     assert visual, "the visual check was asked"
     outcome = finished.args[0]
-    assert outcome.status == "passed", [(s.name, c.name, c.verdict) for s in outcome.steps for c in s.criteria]
+    assert outcome.status == "passed", [
+        (s.name, c.name, c.verdict) for s in outcome.steps for c in s.criteria
+    ]
     # every channel has a unit: no unitless catch-all plot
     assert "" not in window.live.plots.plots and len(window.live.plots.plots) >= 5

@@ -11,8 +11,9 @@ from labbench.storage import repository as repo
 
 from .test_gui import SHORT_PLAN, _request, db, window  # noqa: F401  (fixtures)
 
-STOP_ON_FAIL_PLAN = SHORT_PLAN.replace('dut_kind = "chip"', 'dut_kind = "chip"\nstop_on_fail = true').replace(
-    'name = "gui-short"', 'name = "gui-stop"')
+STOP_ON_FAIL_PLAN = SHORT_PLAN.replace(
+    'dut_kind = "chip"', 'dut_kind = "chip"\nstop_on_fail = true'
+).replace('name = "gui-short"', 'name = "gui-stop"')
 
 SILENT_CHANNEL_PLAN = """\
 [plan]
@@ -38,7 +39,9 @@ duration_s = 1.0
 
 def _plan_request(db, text: str, device: str) -> RunRequest:
     dut = repo.find_dut(db, "CHP-WHY") or repo.add_dut(db, "chip", "CHP-WHY")
-    return RunRequest(parse_plan(text, "inline.toml"), dut, device, load_profile("default"), "ana", "bench-1")
+    return RunRequest(
+        parse_plan(text, "inline.toml"), dut, device, load_profile("default"), "ana", "bench-1"
+    )
 
 
 def test_banner_names_the_first_failure_the_moment_it_happens(qtbot, window):
@@ -50,15 +53,22 @@ def test_banner_names_the_first_failure_the_moment_it_happens(qtbot, window):
         assert window.controller.running
         banner = window.live.banner
         assert banner.verdict == "failed"
-        assert banner.text().startswith("FAILED — hold: vdd_core ") and " V < 0.72 V at " in banner.text()
+        assert (
+            banner.text().startswith("FAILED — hold: vdd_core ")
+            and " V < 0.72 V at " in banner.text()
+        )
         assert window.step_list.states[1] == "failed"
     outcome = finished.args[0]
     assert outcome.status == "failed"
     at_s = outcome.steps[1].criteria[0].violations[0].start_s
-    assert banner.text().startswith("FAILED — hold: vdd_core") and f"at {at_s:.2f} s" in banner.text()
+    assert (
+        banner.text().startswith("FAILED — hold: vdd_core") and f"at {at_s:.2f} s" in banner.text()
+    )
     # the results table shows the failing row, selected and in view
     view = window.results_view
-    failing = [r for r in range(window.results.rowCount()) if window.results.verdict_of(r) == "failed"]
+    failing = [
+        r for r in range(window.results.rowCount()) if window.results.verdict_of(r) == "failed"
+    ]
     assert failing == [1]
     assert [i.row() for i in view.selectionModel().selectedRows()] == [1]
     assert view.visualRect(window.results.index(1, 0)).intersects(view.viewport().rect())
@@ -79,7 +89,9 @@ def test_steps_after_a_stop_on_fail_are_skipped(qtbot, window):
 
 def test_an_error_run_says_which_item_and_why(qtbot, window):
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        window.start_request(_plan_request(window.db, SILENT_CHANNEL_PLAN, "mock://nominal?rate=100&power=off"))
+        window.start_request(
+            _plan_request(window.db, SILENT_CHANNEL_PLAN, "mock://nominal?rate=100&power=off")
+        )
     assert finished.args[0].status == "error"
     banner = window.live.banner
     assert banner.verdict == "error"

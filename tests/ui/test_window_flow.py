@@ -22,7 +22,9 @@ def test_first_window_says_what_to_do_first(qtbot, db):  # noqa: F811
     win.show()
     qtbot.waitExposed(win)
     assert "press F5" in win.live.banner.text()
-    assert "Start run" in win.live.step_label.text() and "mock://nominal" in win.live.step_label.text()
+    assert (
+        "Start run" in win.live.step_label.text() and "mock://nominal" in win.live.step_label.text()
+    )
     win.history.shutdown()
     win.failures.shutdown()
     win.inventory.shutdown()
@@ -48,7 +50,9 @@ def test_a_recording_bench_rig_shows_its_plots_and_console_on_double_click(qtbot
     watch = window.bench_watch
     assert window.central_tabs.currentWidget() is watch and watch.device == device
     assert window.central_tabs.tabText(window.central_tabs.indexOf(watch)) == f"Bench: {device}"
-    qtbot.waitUntil(lambda: len(watch.view.plots.data.get("vdd_core", ([], []))[0]) > 20, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: len(watch.view.plots.data.get("vdd_core", ([], []))[0]) > 20, timeout=10_000
+    )
     assert "RECORDING" in watch.view.banner.text()
     # the rig answers commands on its console: its lines show up in the watched console
     monitor = bench.monitors[device]
@@ -56,11 +60,16 @@ def test_a_recording_bench_rig_shows_its_plots_and_console_on_double_click(qtbot
     qtbot.waitUntil(lambda: "STATUS PWR" in watch.console.text.toPlainText(), timeout=10_000)
     with qtbot.waitSignal(bench.disconnected, timeout=30_000):
         qtbot.mouseClick(bench.disconnect_button, Qt.MouseButton.LeftButton)
-    assert window.central_tabs.indexOf(watch) < 0 and window.central_tabs.currentWidget() is window.live
+    assert (
+        window.central_tabs.indexOf(watch) < 0
+        and window.central_tabs.currentWidget() is window.live
+    )
 
 
 def test_a_duts_runs_open_on_double_click_in_the_inventory(qtbot, window):
-    outcome = run_plan(window.db, _request(window.db, "mock://nominal?rate=100&power=off", "CHP-INV"))
+    outcome = run_plan(
+        window.db, _request(window.db, "mock://nominal?rate=100&power=off", "CHP-INV")
+    )
     inventory = window.inventory
     window.inventory_dock.show()
     window.inventory_dock.raise_()
@@ -76,7 +85,9 @@ def test_a_duts_runs_open_on_double_click_in_the_inventory(qtbot, window):
     qtbot.mouseClick(inventory.runs.viewport(), Qt.MouseButton.LeftButton, pos=cell)
     qtbot.mouseDClick(inventory.runs.viewport(), Qt.MouseButton.LeftButton, pos=cell)
     detail = window.history.detail
-    qtbot.waitUntil(lambda: detail.run is not None and detail.run.id == outcome.run_id, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: detail.run is not None and detail.run.id == outcome.run_id, timeout=10_000
+    )
     assert window.history_dock.isVisible() and f"Run {outcome.run_id}" in detail.title.text()
 
 
@@ -92,7 +103,11 @@ def test_help_lists_every_key_including_the_plot_keys(qtbot, window):
     dialogs = [w for w in window.findChildren(ShortcutsDialog) if w.isVisible()]
     assert len(dialogs) == 1
     listed = dict((keys, what) for what, keys in dialogs[0].listed())
-    assert "Start run" in listed["F5"] and "Abort run" in listed["Shift+F5"] and "Export" in listed["Ctrl+E"]
+    assert (
+        "Start run" in listed["F5"]
+        and "Abort run" in listed["Shift+F5"]
+        and "Export" in listed["Ctrl+E"]
+    )
     assert "Pause / follow" in listed["Space"]
     dialogs[0].reject()
 
@@ -108,12 +123,14 @@ def test_fits_a_1280_by_720_laptop(qtbot, window):
     history = window.history
     qtbot.waitUntil(lambda: window.history_dock.width() >= 600, timeout=5_000)
     for field in (history.search, history.dut, history.plan, history.station):
-        qtbot.waitUntil(lambda field=field: field.width() >= field.minimumSizeHint().width(), timeout=5_000)
+        qtbot.waitUntil(
+            lambda field=field: field.width() >= field.minimumSizeHint().width(), timeout=5_000
+        )
     for combo in (history.verdict, history.days):
         assert combo.width() >= combo.sizeHint().width(), combo.currentText()
     table = history.table
     verdict_x = table.columnViewportPosition(5) + table.columnWidth(5)
-    assert 0 <= table.columnViewportPosition(5) and verdict_x <= table.viewport().width()
+    assert table.columnViewportPosition(5) >= 0 and verdict_x <= table.viewport().width()
     # back to the console: the run view gets its room again
     window.console_dock.raise_()
     qtbot.waitUntil(lambda: window.console_dock.width() <= 1280 // 4, timeout=5_000)
