@@ -47,7 +47,7 @@ def baseline(path: Path, t: np.ndarray, data: dict) -> float:
         writer = csv.writer(f)
         writer.writerow(["t_s"] + [f"{name} (V)" for name in data])
         writer.writerows(
-            zip(map(repr, t.tolist()), *(map(repr, v.tolist()) for v in data.values()))
+            zip(map(repr, t.tolist()), *(map(repr, v.tolist()) for v in data.values()), strict=True)
         )
     return time.perf_counter() - begin
 
@@ -83,7 +83,8 @@ def main() -> None:
         print(f"  labbench wide : {total / times['wide'] / 1e6:6.2f} M samples/s  (target >= 1 M)")
         print(f"  labbench long : {total / times['long'] / 1e6:6.2f} M samples/s")
         print(
-            f"  plain csv.writer loop over in-memory arrays (wide) : {total / base / 1e6:6.2f} M samples/s"
+            f"  plain csv.writer loop over in-memory arrays (wide) : {total / base / 1e6:6.2f} M "
+            f"samples/s"
         )
         print(f"  ratio labbench wide / baseline : {base / times['wide']:.2f}")
         small, large = args.samples // 4, args.samples
@@ -91,7 +92,8 @@ def main() -> None:
         m_large = peak_export_memory(tmp, large, args.channels)
         print(
             f"  peak traced memory exporting {small * args.channels:,} samples: {m_small:.1f} MB; "
-            f"{large * args.channels:,} samples: {m_large:.1f} MB  (flat: ratio {m_large / m_small:.2f})"
+            f"{large * args.channels:,} samples: {m_large:.1f} MB  (flat: ratio "
+            f"{m_large / m_small:.2f})"
         )
 
 

@@ -197,23 +197,29 @@ def main() -> None:
     baseline.close()
 
     print(
-        f"live view, {args.channels} channels at {args.rate:g} Hz, rings of {held:,} samples per channel "
-        f"({seconds_held:.0f} s, {held * args.channels / 1e6:.1f} M samples held), offscreen 1400 x 900:"
+        f"live view, {args.channels} channels at {args.rate:g} Hz, rings of {held:,} samples per "
+        f"channel "
+        f"({seconds_held:.0f} s, {held * args.channels / 1e6:.1f} M samples held), offscreen 1400 "
+        f"x 900:"
     )
     rows = (("10 s window", ten_s, base_ten_s), ("whole run", whole, base_whole))
     for label, ours, base in rows:
         print(
-            f"  frame {label:12s}: product p50 {percentile(ours, 50):6.1f} ms  p95 {percentile(ours, 95):6.1f} ms | "
-            f"pyqtgraph peak+clipToView p50 {percentile(base, 50):6.1f} ms  p95 {percentile(base, 95):6.1f} ms | "
+            f"  frame {label:12s}: product p50 {percentile(ours, 50):6.1f} ms  p95 "
+            f"{percentile(ours, 95):6.1f} ms | "
+            f"pyqtgraph peak+clipToView p50 {percentile(base, 50):6.1f} ms  p95 "
+            f"{percentile(base, 95):6.1f} ms | "
             f"ratio baseline/product p95 {np.percentile(base, 95) / np.percentile(ours, 95):5.1f}x"
         )
     print("  (target: product p95 <= 16 ms)")
     print(
-        f"  event-loop latency  : p99 {percentile(lateness, 99):6.1f} ms over {len(lateness)} probes while ingesting  (target <= 50 ms)"
+        f"  event-loop latency  : p99 {percentile(lateness, 99):6.1f} ms over {len(lateness)} "
+        f"probes while ingesting  (target <= 50 ms)"
     )
     print(f"  first frame (folding the full rings into envelopes): {first_frame * 1e3:.0f} ms")
     print(
-        f"  RSS: rings filled {rss_filled:.0f} MB; streaming 10 s more: {rss_before_stream:.0f} -> {rss_after_stream:.0f} MB; "
+        f"  RSS: rings filled {rss_filled:.0f} MB; streaming 10 s more: {rss_before_stream:.0f} "
+        f"-> {rss_after_stream:.0f} MB; "
         f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB"
     )
     view.close()

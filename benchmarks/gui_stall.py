@@ -105,18 +105,21 @@ def main(argv=None) -> int:
         spin_until(lambda: len(idle.gaps) >= 300, 30)
     idle_max, idle_p99 = idle.figures()
     print(
-        f"idle window:  longest gap {idle_max * 1000:6.1f} ms  p99 {idle_p99 * 1000:6.1f} ms  (the machine's noise)"
+        f"idle window:  longest gap {idle_max * 1000:6.1f} ms  p99 {idle_p99 * 1000:6.1f} ms  "
+        f"(the machine's noise)"
     )
     worst = 0.0
     for n in range(args.rounds):
         longest, p99 = one_round(window).figures()
         worst = max(worst, longest)
         print(
-            f"round {n + 1}: 2 rigs x 20 k lines/s connect+record+disconnect: longest gap {longest * 1000:6.1f} ms  "
+            f"round {n + 1}: 2 rigs x 20 k lines/s connect+record+disconnect: longest gap "
+            f"{longest * 1000:6.1f} ms  "
             f"p99 {p99 * 1000:6.1f} ms  ({longest / idle_max:.1f}x idle)"
         )
     print(
-        f"longest gap {worst * 1000:.1f} ms (target < {TARGET_S * 1000:.0f} ms): {'ok' if worst < TARGET_S else 'OVER'}"
+        f"longest gap {worst * 1000:.1f} ms (target < {TARGET_S * 1000:.0f} ms): "
+        f"{'ok' if worst < TARGET_S else 'OVER'}"
     )
     window.close()
     db.dispose()

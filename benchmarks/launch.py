@@ -27,7 +27,8 @@ window = QMainWindow()
 window.setCentralWidget(pg.PlotWidget())
 class First(QObject):
     def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is window:
+        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is
+        window:
             print("first-paint", flush=True)
             app.removeEventFilter(self)
             QTimer.singleShot(0, app.quit)
@@ -84,11 +85,13 @@ def main() -> None:
     platform = env.get("QT_QPA_PLATFORM", "xcb (DISPLAY set)")
     print(f"launch to first painted window, median of {args.repeat} ({platform}):")
     print(
-        f"  labbench main window            : {statistics.median(ours):.3f} s  (target <= 1 s; first run creates the database)"
+        f"  labbench main window            : {statistics.median(ours):.3f} s  (target <= 1 s; "
+        f"first run creates the database)"
     )
     print(f"  bare PySide6 + pyqtgraph window : {statistics.median(bare):.3f} s")
     print(
-        f"  ratio                           : {statistics.median(ours) / statistics.median(bare):.2f}"
+        f"  ratio                           : "
+        f"{statistics.median(ours) / statistics.median(bare):.2f}"
     )
     if bundle:
         print(f"  labbench bundle ({args.bundle}): {statistics.median(bundle):.3f} s")

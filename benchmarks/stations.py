@@ -137,7 +137,8 @@ def _phase(server, stations: int, duration_s: float, first_index: int) -> dict:
     server.stop()
     server.start()
     print(
-        f"  server restarted at {restart_began - began:.1f} s (down {time.monotonic() - restart_began:.1f} s)",
+        f"  server restarted at {restart_began - began:.1f} s (down "
+        f"{time.monotonic() - restart_began:.1f} s)",
         flush=True,
     )
     cpu_before = server.cpu_seconds()
@@ -181,7 +182,8 @@ def _check(url: str, results: list[dict]) -> None:
                 lost = np.setdiff1d(expected, seq).size
                 twice = seq.size - np.unique(seq).size
                 raise SystemExit(
-                    f"run {r['run_id']}: sent {r['sent']}, stored {seq.size} ({lost} lost, {twice} twice)"
+                    f"run {r['run_id']}: sent {r['sent']}, stored {seq.size} ({lost} lost, "
+                    f"{twice} twice)"
                 )
             run = repo.get_run(db, r["run_id"])
             if run.sample_count != r["sent"] * CHANNELS or run.status != "recorded":
@@ -214,7 +216,8 @@ def main() -> None:
     try:
         server.start()
         print(
-            f"{args.stations} stations x {CHANNELS} ch x {RATE_HZ} Hz for {args.duration:g} s, server restarted half way"
+            f"{args.stations} stations x {CHANNELS} ch x {RATE_HZ} Hz for {args.duration:g} s, "
+            f"server restarted half way"
         )
         many = _phase(server, args.stations, args.duration, 0)
         print(f"  {many['sent_lines']:,} lines sent, all stored once; {many['commits']:,} commits")

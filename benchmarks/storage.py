@@ -1,4 +1,5 @@
-"""Telemetry storage throughput at the app's real commit sizes: the forwarder's writes vs raw sqlite3.
+"""Telemetry storage throughput at the app's real commit sizes: the forwarder's writes vs raw
+sqlite3.
 
     python benchmarks/storage.py [--seconds 60] [--channels 16] [--rates 1000 20000] [--tmpfs]
 
@@ -8,12 +9,14 @@ For each rate the acquisition's cadence is replayed through the product code: th
 at 16 channels x 1 kHz each commit holds 150 samples per channel and at 20 kHz 3,000.  The
 batches are made one at a time just before their turn, outside the timed region (in the app
 the forwarder writes a batch the reader made within the last 150 ms); the timed region is
-what the forwarder thread does for one batch: ``TelemetryWriter.append_batches([batch])`` then ``commit(**batch.counters)`` (grouping,
+what the forwarder thread does for one batch: ``TelemetryWriter.append_batches([batch])`` then
+``commit(**batch.counters)`` (grouping,
 encoding, overview rows, inserting, the run's counters, committing).
 
 The baseline, in the same process and taking turns with the writer commit by commit, is the
 best a user could do with raw ``sqlite3``: the same chunk rows (one per channel per commit)
-with their blobs and min/max computed before its turn, outside the timed region, one ``executemany`` per
+with their blobs and min/max computed before its turn, outside the timed region, one ``executemany``
+per
 commit, ``BEGIN IMMEDIATE`` / ``COMMIT``, in a labbench database file with the app's settings
 (same schema and indexes, WAL, ``synchronous=FULL``, ``foreign_keys=ON``).  It writes neither
 the overview rows nor the run's counters, which the writer adds to each commit.
@@ -100,7 +103,7 @@ class WriterSide:
 
 
 class RawSide:
-    """Raw sqlite3: the same chunk rows, built before its turn; only the inserts and commits timed."""
+    """Raw sqlite3: the same chunk rows, built before its turn; only inserts and commits timed."""
 
     def __init__(self, path: Path):
         db, self.run_id = new_run(path)
@@ -109,7 +112,8 @@ class RawSide:
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.ids: dict[str, int] = {}
-        self.sql = f"INSERT INTO telemetry_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({', '.join('?' * len(CHUNK_COLUMNS))})"
+        columns, marks = ", ".join(CHUNK_COLUMNS), ", ".join("?" * len(CHUNK_COLUMNS))
+        self.sql = f"INSERT INTO telemetry_chunks ({columns}) VALUES ({marks})"
 
     def rows(self, batch: CommitBatch, seq: int) -> list[tuple]:
         """One chunk row per channel of the batch (untimed)."""
@@ -189,7 +193,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="labbench-bench-", dir=where) as tmp:
         os.environ["XDG_DATA_HOME"] = tmp  # the storage link's journal directory, never the user's
         print(
-            f"{args.channels} channels, {args.seconds:g} s of recording per rate, a reader batch every "
+            f"{args.channels} channels, {args.seconds:g} s of recording per rate, a reader batch "
+            f"every "
             f"{BATCH_INTERVAL_S * 1e3:g} ms, a commit every {COMMIT_INTERVAL_S * 1e3:g} ms, "
             f"databases in {Path(tmp).parent}; each commit's best of {args.repeat} replays"
         )
@@ -199,7 +204,8 @@ def main() -> None:
             )
             writer_rate, raw_rate = total / writer_s, total / raw_s
             print(
-                f"{rate:,.0f} Hz: {total:,} samples, {commits:,} commits of {total // commits // args.channels:,} samples/channel"
+                f"{rate:,.0f} Hz: {total:,} samples, {commits:,} commits of "
+                f"{total // commits // args.channels:,} samples/channel"
             )
             print(
                 f"  labbench forwarder    : {writer_rate / 1e6:8.2f} M samples/s  (target >= 5 M)"

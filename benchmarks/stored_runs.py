@@ -65,7 +65,7 @@ def write_big_run(db, samples: int, channels: int) -> int:
     run = repo.start_run(db, repo.add_dut(db, "chip", "BIG-RUN").id)
     writer = TelemetryWriter(db, run.id)
     per_channel = samples // channels
-    per_commit = int(round(RATE_HZ * COMMIT_INTERVAL_S))
+    per_commit = round(RATE_HZ * COMMIT_INTERVAL_S)
     batches = int(np.ceil(COMMIT_INTERVAL_S / BATCH_INTERVAL_S))
     rng = np.random.default_rng(5)
     drift = np.sin(np.arange(per_commit) / per_commit)
@@ -100,10 +100,12 @@ def cached_big_run(cache: Path, samples: int, channels: int, regenerate: bool) -
         chunks = repo.counts(db, ("telemetry_chunks",))["telemetry_chunks"]
         db.dispose()
         print(
-            f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz): cached file {path}"
+            f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz): cached "
+            f"file {path}"
         )
         print(
-            f"  ({chunks:,} chunk rows; written earlier by TelemetryWriter at the pipeline's cadence; --regenerate to rewrite)"
+            f"  ({chunks:,} chunk rows; written earlier by TelemetryWriter at the pipeline's "
+            f"cadence; --regenerate to rewrite)"
         )
         return path, run_id
     for old in cache.glob(f"stored-run-{samples}-{channels}ch-*"):
@@ -120,7 +122,8 @@ def cached_big_run(cache: Path, samples: int, channels: int, regenerate: bool) -
     print(
         f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz) written in "
         f"{time.perf_counter() - begin:.0f} s by TelemetryWriter: an append per channel every "
-        f"{BATCH_INTERVAL_S * 1e3:g} ms, a commit every {COMMIT_INTERVAL_S * 1e3:g} ms ({chunks:,} chunk rows); "
+        f"{BATCH_INTERVAL_S * 1e3:g} ms, a commit every {COMMIT_INTERVAL_S * 1e3:g} ms "
+        f"({chunks:,} chunk rows); "
         f"cached as {path}"
     )
     return path, run_id
@@ -170,27 +173,27 @@ def insert_runs(db, count: int) -> None:
     for i in range(count):
         moment = start + dt.timedelta(minutes=i)
         rows.append(
-            dict(
-                dut_id=chip.id if i % 3 else sled.id,
-                plan_id=plan.id,
-                station_id=station.id,
-                operator=f"op{i % 7}",
-                device="mock://nominal",
-                profile="default",
-                software_version="bench",
-                host="bench",
-                pid=None,
-                started_at=moment,
-                t0_ns=repo.to_epoch_ns(moment),
-                ended_at=moment + dt.timedelta(seconds=30),
-                status=statuses[i % len(statuses)],
-                sample_count=i,
-                malformed_count=0,
-                console_count=0,
-                violation_count=0,
-                failed_items=0,
-                error_message="",
-            )
+            {
+                "dut_id": chip.id if i % 3 else sled.id,
+                "plan_id": plan.id,
+                "station_id": station.id,
+                "operator": f"op{i % 7}",
+                "device": "mock://nominal",
+                "profile": "default",
+                "software_version": "bench",
+                "host": "bench",
+                "pid": None,
+                "started_at": moment,
+                "t0_ns": repo.to_epoch_ns(moment),
+                "ended_at": moment + dt.timedelta(seconds=30),
+                "status": statuses[i % len(statuses)],
+                "sample_count": i,
+                "malformed_count": 0,
+                "console_count": 0,
+                "violation_count": 0,
+                "failed_items": 0,
+                "error_message": "",
+            }
         )
     with db.engine.begin() as conn:
         for a in range(0, count, 10_000):
@@ -239,7 +242,8 @@ def main() -> None:
         total = repo.counts(db, ("runs",))["runs"]
         count_time = time.perf_counter() - begin
         print(
-            f"history with {total:,} runs (baseline: counting them all takes {count_time * 1e3:.1f} ms):"
+            f"history with {total:,} runs (baseline: counting them all takes "
+            f"{count_time * 1e3:.1f} ms):"
         )
         for name, (seconds, n) in timings.items():
             print(f"  {name:28s}: {seconds * 1e3:7.1f} ms ({n} rows)")

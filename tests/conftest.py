@@ -60,13 +60,13 @@ def pg_admin():
     except ImportError as exc:  # pragma: no cover - the test extra installs psycopg
         _pg_unavailable(f"psycopg is not installed ({exc})")
     sa_url = make_url(url)
-    params = dict(
-        host=sa_url.host or "localhost",
-        port=sa_url.port or 5432,
-        user=sa_url.username,
-        password=sa_url.password,
-        dbname=sa_url.database or "postgres",
-    )
+    params = {
+        "host": sa_url.host or "localhost",
+        "port": sa_url.port or 5432,
+        "user": sa_url.username,
+        "password": sa_url.password,
+        "dbname": sa_url.database or "postgres",
+    }
     try:
         conn = psycopg.connect(autocommit=True, connect_timeout=5, **params)
     except Exception as exc:

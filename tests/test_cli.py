@@ -122,7 +122,8 @@ def test_run_warns_before_starting_when_the_profile_cannot_feed_the_plan(tmp_pat
     )
     profile = tmp_path / "renaming.toml"
     profile.write_text(
-        '[profile]\nname = "renaming"\n[[channel]]\nmatch = "vdd_core"\nname = "vcore"\nunit = "V"\n'
+        '[profile]\nname = "renaming"\n[[channel]]\n'
+        'match = "vdd_core"\nname = "vcore"\nunit = "V"\n'
     )
     result = _run(
         "run",

@@ -66,7 +66,8 @@ def test_wheel_install_finds_migrations_and_resources(tmp_path):
         "from labbench.storage import open_database;"
         "db = open_database(sys.argv[1]);"
         "from labbench.storage.engine import current_revision;"
-        "print(labbench.__file__); print(p.migrations_dir()); print(p.resources_dir()); print(current_revision(db.engine))"
+        "print(labbench.__file__); print(p.migrations_dir()); print(p.resources_dir()); "
+        "print(current_revision(db.engine))"
     )
     env = dict(os.environ, PYTHONPATH=str(target))
     out = subprocess.run(

@@ -74,7 +74,7 @@ def test_profile_renames_and_scales_a_channel(db, tmp_path):
 
 def test_rail_droop_signature(db):
     summary = _record(db, "mock://rail-droop?rate=200&droop_at=1.0&droop_s=0.4", 2.5)
-    t, vdd = _channel(db, summary.run_id, "vdd_core")
+    _t, vdd = _channel(db, summary.run_id, "vdd_core")
     _, seq = _channel(db, summary.run_id, "seq")
     sim_t = seq / 200.0
     low = sim_t[(vdd < 0.70) & (sim_t > 0.5)]  # after the power-on ramp

@@ -195,9 +195,7 @@ def test_runs_list_csv_and_filters(finished_run, tmp_path, capsys):
     # --since keeps the runs started at or after it and leaves out the rest: an older run of
     # the same DUT is listed from 2020 on, left out from 2022 on; from tomorrow on, nothing.
     run = repo.get_run(db, outcome.run_id)
-    older = repo.start_run(
-        db, run.dut_id, started_at=dt.datetime(2021, 6, 1, 12, 0, tzinfo=dt.UTC)
-    )
+    older = repo.start_run(db, run.dut_id, started_at=dt.datetime(2021, 6, 1, 12, 0, tzinfo=dt.UTC))
     repo.finish_run(db, older.id, "aborted")
 
     def listed(*args: str) -> list[tuple[int, str]]:

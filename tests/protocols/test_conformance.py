@@ -316,7 +316,7 @@ def _expected(lines: list[Line], arrivals: list[int]):
         anchor_ms, anchor_ns = anchors.setdefault(channel, (ms, arrival))
         return anchor_ns + (ms - anchor_ms) * 1_000_000
 
-    for line, arrival in zip(lines, arrivals):
+    for line, arrival in zip(lines, arrivals, strict=True):
         for channel, value in line.samples:
             series = samples.setdefault(channel, [])
             t = arrival if not series or series[-1][0] < arrival else series[-1][0] + 1
@@ -343,7 +343,10 @@ def _parse(data: bytes, split: int | None, profile: Profile | None):
         parser.feed(data[:split], READ_1[1], READ_1[0])
         parser.feed(data[split:], READ_2[1], READ_2[0])
     batch = parser.take()
-    samples = {name: list(zip(t.tolist(), v.tolist())) for name, (t, v) in batch.samples.items()}
+    samples = {
+        name: list(zip(t.tolist(), v.tolist(), strict=True))
+        for name, (t, v) in batch.samples.items()
+    }
     console = [(c.kind, c.text if c.kind == "text" else None, c.received_ns) for c in batch.console]
     notes = [n.kind for n in batch.notes]
     return samples, parser.channel_units, console, notes

@@ -26,7 +26,8 @@ def run(chunks, profile: Profile | None = None, end=False):
 
 
 STREAMS = {
-    "kv": b"vdd_core=0.751,idd_core=12.3 temp_die=45.1\r\nvdd_core=0.752;idd_core=12.4\ttemp_die=45.2\r\n",
+    "kv": b"vdd_core=0.751,idd_core=12.3 temp_die=45.1\r\n"
+    b"vdd_core=0.752;idd_core=12.4\ttemp_die=45.2\r\n",
     "kv-lf": b"a=1,b=2\na=3,b=4\na=5,b=6\n",
     "kv-cr": b"a=1,b=2\ra=3,b=4\ra=5,b=6\r",
     "plotter": b"vdd_core:0.751 idd_core:12.3\r\n0.751 12.3\r\n",
@@ -131,7 +132,7 @@ def test_device_time_going_backwards_reanchors():
     parser.feed(b"t_ms=1000,a=1\nt_ms=1500,a=2\n", 10_000_000_000, 9_000_000_000)
     parser.feed(b"t_ms=20,a=3\nt_ms=120,a=4\n", 20_000_000_000, 10_000_000_000)  # the rig rebooted
     batch = parser.take()
-    t, v = batch.samples["a"]
+    t, _v = batch.samples["a"]
     assert "t_ms" not in batch.samples
     # Anchored on the first line's arrival (lines of a read are spread over it), then on
     # the first line after the reboot.
@@ -166,7 +167,7 @@ pattern = '^RESULT\\s+(?P<name>\\S+)\\s+(?P<value>\\S+)'
 
 
 def test_disconnect_keeps_the_unfinished_line():
-    samples, console, lines, malformed = run([b"a=1\na=2,b=3"], end=True)
+    samples, console, _lines, malformed = run([b"a=1\na=2,b=3"], end=True)
     assert samples == {"a": ["1.0"]} and malformed == 1 and "truncated" in console[-1][1]
 
 
@@ -242,7 +243,7 @@ def test_block_fast_path_agrees_with_line_reference(rows):
     keys = ["vdd_core", "temp_die", "seq"]
     lines = []
     for values, pos, damage in rows:
-        text = ",".join(f"{k}={v!r}" for k, v in zip(keys, values))
+        text = ",".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=False))
         pos = min(pos, len(text))
         lines.append((text[:pos] + damage + text[pos:]).encode() + b"\n")
     primer = b"vdd_core=0,temp_die=0,seq=0\n"  # teaches the parser the shape

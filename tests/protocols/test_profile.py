@@ -54,7 +54,8 @@ from labbench.protocols.profile import ProfileError, available_profiles, load_pr
         ("[[channel]]\nmatch = 5\n", "p.toml, line 2: [[channel]] #1 match must be str, not 5"),
         (
             "[[console_value]]\npattern = 'T(?P<value>\\d+)'\nchannel = \"t{idx}\"\n",
-            "p.toml, line 3: [[console_value]] #1 channel: the template names idx, which the pattern has no group for",
+            "p.toml, line 3: [[console_value]] #1 channel: the template names idx, which the "
+            "pattern has no group for",
         ),
         (
             "[[console_value]]\npattern = 'T(?P<value>\\d+)'\nchannel = \"t{0}\"\n",

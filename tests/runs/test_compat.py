@@ -24,7 +24,8 @@ def test_a_renamed_channel_is_named_with_the_items_that_judge_it(tmp_path):
     plan = load_plan(paths.resources_dir() / "plans" / "chip-bringup.toml")
     profile_path = tmp_path / "clk-hz.toml"
     profile_path.write_text(
-        '[profile]\nname = "clk-hz"\n[[channel]]\nmatch = "clk_core_mhz"\nname = "clk_core"\nunit = "Hz"\nscale = 1e6\n'
+        '[profile]\nname = "clk-hz"\n[[channel]]\nmatch = "clk_core_mhz"\n'
+        'name = "clk_core"\nunit = "Hz"\nscale = 1e6\n'
     )
     (mismatch,) = check(plan, load_profile(str(profile_path)))
     assert mismatch.channel == "clk_core_mhz" and mismatch.items == ("clock-and-bist: clk_core",)

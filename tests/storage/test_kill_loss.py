@@ -74,5 +74,4 @@ def test_kill_9_during_run_loses_at_most_250_ms(tmp_path):
             assert ended < repo.from_epoch_ns(killed_ns)
         finally:
             db.dispose()
-    print("losses (s):", sorted(round(x, 3) for x in losses))
     assert max(losses) <= LOSS_BOUND_S, sorted(losses)

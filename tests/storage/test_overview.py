@@ -156,7 +156,8 @@ def test_migration_keeps_recorded_runs_and_goes_down_and_up(db_url):
     with db.engine.begin() as conn:
         channel_id = conn.execute(
             text(
-                "INSERT INTO channels (run_id, name, unit, position) VALUES (:r, 'vdd_core', 'V', 0) RETURNING id"
+                "INSERT INTO channels (run_id, name, unit, position) VALUES (:r, 'vdd_core', 'V', "
+                "0) RETURNING id"
             ),
             {"r": run.id},
         ).scalar()
@@ -164,7 +165,8 @@ def test_migration_keeps_recorded_runs_and_goes_down_and_up(db_url):
             t = np.arange(seq * 4, seq * 4 + 4, dtype="<f8")
             conn.execute(
                 text(
-                    "INSERT INTO telemetry_chunks (run_id, channel_id, seq, count, t_first, t_last, v_min, v_max, t, v) "
+                    "INSERT INTO telemetry_chunks (run_id, channel_id, seq, count, t_first, "
+                    "t_last, v_min, v_max, t, v) "
                     "VALUES (:r, :c, :s, 4, :a, :b, :a, :b, :t, :t)"
                 ),
                 {
@@ -190,7 +192,7 @@ def test_migration_keeps_recorded_runs_and_goes_down_and_up(db_url):
             else set(m.Base.metadata.tables) - {"telemetry_overview"}
         )
         assert set(inspect(db.engine).get_table_names()) - {"alembic_version"} == tables
-        t, v = read_channel(db, run.id, "vdd_core")
+        t, _v = read_channel(db, run.id, "vdd_core")
         np.testing.assert_array_equal(t, np.arange(12.0))
         db.dispose()
     db = open_database(db_url)

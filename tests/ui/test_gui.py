@@ -1,4 +1,5 @@
-"""The desktop app, offscreen: runs from the GUI, banners, abort, history, layout, themes, barcodes."""
+"""The desktop app, offscreen: runs from the GUI, banners, abort, history, layout, themes and
+barcodes."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def test_failed_banner_on_rail_droop_and_passed_on_nominal(qtbot, window):
     assert window.live.banner.text().startswith("FAILED") and window.live.banner.verdict == "failed"
     assert window.results.verdict_of(1) == "failed"
     assert window.live.plots.violation_items, "the violation is marked on the plot"
-    channel, start, end, _ = window.live.plots.violation_items[0]
+    channel, start, _end, _ = window.live.plots.violation_items[0]
     assert channel == "vdd_core" and 1.4 < start < 1.8
     assert window.start_action.isEnabled() and not window.abort_action.isEnabled()
 
@@ -180,14 +181,14 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     qtbot.waitUntil(
         lambda: detail.run is not None and detail.run.id == failed.run_id, timeout=10_000
     )
-    t, v = detail.plots.data["vdd_core"]
-    stored_t, stored_v = __import__(
+    t, _v = detail.plots.data["vdd_core"]
+    stored_t, _stored_v = __import__(
         "labbench.storage.telemetry", fromlist=["read_channel"]
     ).read_channel(window.db, failed.run_id, "vdd_core")
     np.testing.assert_array_equal(t, stored_t)
     assert detail.violations.count() == 1 and "FAILED" in detail.title.text()
     item = detail.violations.item(0)
-    channel, start, end = item.data(Qt.ItemDataRole.UserRole)
+    _channel, start, end = item.data(Qt.ItemDataRole.UserRole)
     detail.violations.itemClicked.emit(item)
     plot = detail.plots.plot_of("vdd_core")
     x0, x1 = plot.vb.viewRange()[0]
@@ -342,7 +343,7 @@ def test_compare_overlays_runs_aligned_at_run_or_step_start(qtbot, window):
     qtbot.waitUntil(
         lambda: compare.curves and compare.curves[0].getData()[0][0] < -1.0, timeout=10_000
     )
-    for curve, outcome in zip(compare.curves, (failed, passed)):
+    for curve, outcome in zip(compare.curves, (failed, passed), strict=True):
         t, _ = curve.getData()
         step_start = (
             repo.run_results(window.db, outcome.run_id)[1].started_ns

@@ -1,4 +1,5 @@
-"""Inventory: sleds, slots and chips; chip history; runs per DUT; add, place and edit with validation."""
+"""Inventory: sleds, slots and chips; chip history; runs per DUT; add, place and edit with
+validation."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def test_100k_emits_do_not_drain_refcounts(qapp):
     widget = QWidget()
     true_before = sys.getrefcount(True)
     none_before = sys.getrefcount(None)
-    for i in range(100_000):
+    for _i in range(100_000):
         emitter.fired.emit(True)
         widget.parent()  # returns None: the other call the bug affects
     received.clear()

@@ -118,7 +118,8 @@ def test_start_dialog_warns_when_the_profile_cannot_feed_the_plan(qtbot, window)
     profiles = paths.user_config_dir() / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
     (profiles / "clk-in-hz.toml").write_text(
-        '[profile]\nname = "clk-in-hz"\n[[channel]]\nmatch = "clk_core_mhz"\nname = "clk_core"\nunit = "Hz"\nscale = 1e6\n',
+        '[profile]\nname = "clk-in-hz"\n[[channel]]\nmatch = "clk_core_mhz"\n'
+        'name = "clk_core"\nunit = "Hz"\nscale = 1e6\n',
         encoding="utf-8",
     )
     dialog = _open_start_dialog(qtbot, window)

@@ -102,7 +102,7 @@ def test_help_lists_every_key_including_the_plot_keys(qtbot, window):
     window.shortcuts_action.trigger()
     dialogs = [w for w in window.findChildren(ShortcutsDialog) if w.isVisible()]
     assert len(dialogs) == 1
-    listed = dict((keys, what) for what, keys in dialogs[0].listed())
+    listed = {keys: what for what, keys in dialogs[0].listed()}
     assert (
         "Start run" in listed["F5"]
         and "Abort run" in listed["Shift+F5"]
