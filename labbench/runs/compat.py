@@ -59,14 +59,21 @@ def check(
     for channel, items in judged_channels(plan).items():
         reason = ""
         if channel in renamed_away and channel not in targets:
-            reason = f"profile {profile.name} renames {channel} to {renamed_away[channel]}, so the plan gets no {channel} samples"
+            reason = (
+                f"profile {profile.name} renames {channel} to {renamed_away[channel]}, "
+                f"so the plan gets no {channel} samples"
+            )
         elif produced is not None and channel not in produced:
-            reason = f"the rig does not send {channel} (it sends {', '.join(sorted(produced)) or 'nothing known'})"
+            sent = ", ".join(sorted(produced)) or "nothing known"
+            reason = f"the rig does not send {channel} (it sends {sent})"
         else:
             rule = targets.get(channel) or mapping.get(channel)
             plan_unit = plan.unit(channel)
             if rule is not None and rule.unit and plan_unit and rule.unit != plan_unit:
-                reason = f"the plan's limits are in {plan_unit}, but profile {profile.name} gives {rule.unit}"
+                reason = (
+                    f"the plan's limits are in {plan_unit}, "
+                    f"but profile {profile.name} gives {rule.unit}"
+                )
         if reason:
             found.append(Mismatch(channel, tuple(items), reason))
     return found

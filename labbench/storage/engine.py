@@ -91,7 +91,8 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
             url.port  # noqa: B018 - a port that is not a number fails here, not at connect
         except (ArgumentError, ValueError) as exc:
             raise DatabaseError(
-                f"The database URL {_hide_password(text_target)!r} is not a valid SQLAlchemy URL ({exc})."
+                f"The database URL {_hide_password(text_target)!r} is not a valid SQLAlchemy URL "
+                f"({exc})."
             ) from None
         backend = url.get_backend_name()
         if backend == "postgresql" and url.get_driver_name() in ("psycopg2", "postgresql", ""):
@@ -104,8 +105,8 @@ def resolve_url(target: str | os.PathLike[str] | None = None) -> URL:
             )
         if backend == "sqlite" and url.database in (None, "", ":memory:"):
             raise DatabaseError(
-                f"The database URL {text_target!r} names no SQLite file (an in-memory database would lose every "
-                "run); give a path, e.g. sqlite:////home/lab/labbench.sqlite3."
+                f"The database URL {text_target!r} names no SQLite file (an in-memory database "
+                "would lose every run); give a path, e.g. sqlite:////home/lab/labbench.sqlite3."
             )
         return url
     path = Path(text_target).expanduser()
@@ -217,9 +218,9 @@ def _check_not_newer(engine: Engine, url: URL) -> str | None:
         return None
     if revision not in known_revisions():
         raise DatabaseTooNew(
-            f"The database {_describe(url)} is at schema revision {revision!r}, which this labbench "
-            f"({_version()}) does not know: it was written by a newer labbench, so upgrade labbench "
-            "before opening it."
+            f"The database {_describe(url)} is at schema revision {revision!r}, which this "
+            f"labbench ({_version()}) does not know: it was written by a newer labbench, so "
+            "upgrade labbench before opening it."
         )
     return revision
 
@@ -269,7 +270,8 @@ def open_database(
             if migrate and revision != head_revision():
                 if read_only:
                     raise DatabaseError(
-                        f"The database {_describe(url)} is read-only and needs an upgrade this labbench cannot write."
+                        f"The database {_describe(url)} is read-only and needs an upgrade this "
+                        f"labbench cannot write."
                     )
                 upgrade(
                     engine

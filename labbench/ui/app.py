@@ -81,7 +81,8 @@ def install_crash_handler(window) -> None:
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("labbench hit an error")
         box.setText(
-            f"{kind.__name__}: {value}\n\nThe active run (if any) was ended as error; its data is kept.\nDetails are in {log_path}."
+            f"{kind.__name__}: {value}\n\nThe active run (if any) was ended as error; its data is "
+            f"kept.\nDetails are in {log_path}."
         )
         box.setDetailedText(details)
         box.open()
@@ -104,7 +105,7 @@ class _FirstPaint(QObject):
             and isinstance(obj, QWidget)
             and obj.window() is self.window
         ):
-            print("first-paint", flush=True)
+            print("first-paint", flush=True)  # noqa: T201 - the launch benchmark reads it
             QApplication.instance().removeEventFilter(self)
             QTimer.singleShot(0, QApplication.instance().quit)
         return False
@@ -134,7 +135,8 @@ def run_app(db_target: str | None = None, demo: bool = False) -> int:
         QTimer.singleShot(
             0,
             lambda: window.statusBar().showMessage(
-                f"Marked interrupted (their process died, data kept): runs {', '.join(map(str, interrupted))}",
+                f"Marked interrupted (their process died, data kept): runs "
+                f"{', '.join(map(str, interrupted))}",
                 15000,
             ),
         )

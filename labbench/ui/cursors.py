@@ -112,7 +112,7 @@ class CursorPair:
         a, b = sorted(self.positions)
         out = {}
         for name in self.stack.curves:
-            t, v = self.stack.samples_between(name, a, b)
+            _, v = self.stack.samples_between(name, a, b)
             v = v[~np.isnan(v)] if v.size else v
             if v.size == 0:
                 out[name] = {
@@ -142,11 +142,10 @@ class CursorPair:
             if not stats["count"]:
                 parts.append(f"{html.escape(name)}: no samples")
                 continue
-            fmt = lambda x: format_value(x, unit)  # noqa: E731
-            parts.append(
-                f"{html.escape(name)}: Δ {fmt(stats['delta'])}, min {fmt(stats['min'])}, "
-                f"max {fmt(stats['max'])}, mean {fmt(stats['mean'])}"
+            delta, low, high, mean = (
+                format_value(stats[key], unit) for key in ("delta", "min", "max", "mean")
             )
+            parts.append(f"{html.escape(name)}: Δ {delta}, min {low}, max {high}, mean {mean}")
         self.stack.cursor_readout.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def set_theme(self, theme: Theme) -> None:

@@ -1,4 +1,5 @@
-"""The results table: one row per judged item of the plan, turning to its verdict as the run goes."""
+"""The results table: one row per judged item of the plan, turning to its verdict as the run
+goes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 # The verdict comes early, so a narrow results panel still shows it without scrolling.
 COLUMNS = ("Step", "Item", "Verdict", "Value", "Limits", "Kind", "Violations")
+
+
+_ROOT = QModelIndex()  # the table has no parent rows
 
 
 class ResultsModel(QAbstractTableModel):
@@ -134,10 +138,10 @@ class ResultsModel(QAbstractTableModel):
     def verdict_of(self, row: int) -> str:
         return self._rows[row]["verdict"]
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):

@@ -354,7 +354,10 @@ class StartRunDialog(QDialog):
         if self.plan is None:
             return "Choose a plan."
         if self.plan.dut_kind != self.dut.kind:
-            return f"{self.plan.name} is a plan for a {self.plan.dut_kind}; {self.dut.serial} is a {self.dut.kind}."
+            return (
+                f"{self.plan.name} is a plan for a {self.plan.dut_kind}; "
+                f"{self.dut.serial} is a {self.dut.kind}."
+            )
         if not self.operator_edit.text().strip():
             return "Enter your name as the operator."
         if not self.device_combo.currentText().strip():
@@ -388,8 +391,10 @@ class StartRunDialog(QDialog):
         else:
             plan, dut = self.plan, self.dut
             self.summary.setText(
-                f"Start <b>{plan.name} v{plan.version}</b> ({len(plan.steps)} steps) on <b>{dut.serial}</b> ({dut.kind}) "
-                f"— rig <b>{self.device_combo.currentText().strip()}</b>, profile <b>{self.profile_combo.currentText()}</b>, "
+                f"Start <b>{plan.name} v{plan.version}</b> ({len(plan.steps)} steps) on "
+                f"<b>{dut.serial}</b> ({dut.kind}) "
+                f"— rig <b>{self.device_combo.currentText().strip()}</b>, profile "
+                f"<b>{self.profile_combo.currentText()}</b>, "
                 f"operator {self.operator_edit.text().strip()}"
             )
 
