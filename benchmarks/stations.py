@@ -60,7 +60,7 @@ def _send(master: int, duration_s: float) -> int:
 def station(url: str, index: int, duration_s: float, out_path: str) -> None:
     """One station process: sender + labbench pipeline into the server."""
     from labbench.acquisition.pipeline import Acquisition
-    from labbench.devices.transport import make_rig
+    from labbench.acquisition.rigs import make_rig
     from labbench.protocols.profile import load_profile
     from labbench.storage import inventory as inventory_store
     from labbench.storage import open_database

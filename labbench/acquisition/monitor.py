@@ -7,7 +7,7 @@ import os
 import threading
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
-from labbench.devices.transport import make_rig
+from labbench.acquisition.rigs import make_rig
 from labbench.protocols.profile import Profile
 from labbench.records import DutInfo
 from labbench.storage import Database

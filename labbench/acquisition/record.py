@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
-from labbench.devices.transport import make_rig
+from labbench.acquisition.rigs import make_rig
 from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
 from labbench.records import DutInfo

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.acquisition.record import storage_wait_teller
+from labbench.acquisition.rigs import make_rig
 from labbench.criteria.limits import Excursion, worst
-from labbench.devices.transport import make_rig
 from labbench.protocols.profile import Profile
 from labbench.records import DutInfo, StepRecord, ViolationRecord
 from labbench.runs.evaluation import LiveEvaluator, disagreement, final_records

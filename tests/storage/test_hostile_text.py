@@ -10,7 +10,7 @@ import tty
 import numpy as np
 
 from labbench.acquisition.pipeline import Acquisition
-from labbench.devices.transport import make_rig
+from labbench.acquisition.rigs import make_rig
 from labbench.protocols.profile import load_profile
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
