@@ -34,8 +34,9 @@ from labbench.acquisition.pipeline import Acquisition
 from labbench.acquisition.record import record
 from labbench.devices.simulation import MAX_RATE_HZ, RigParams, RigSimulation, encode_line
 from labbench.protocols.profile import load_profile
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import chunk_row, read_channel
 
 KEYS = ["vdd_core", "vdd_hbm", "vdd_io", "idd_core", "idd_hbm", "temp_die", "temp_hbm", "fan_rpm"]
@@ -86,7 +87,7 @@ class MemoryRig:
 
 def bench_labbench(data: bytes, n_lines: int, path: Path) -> float:
     db = open_database(str(path))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "BENCH").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "BENCH").id)
     rig = MemoryRig(data)
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, load_profile("default"))
     begin = time.perf_counter()
@@ -94,7 +95,7 @@ def bench_labbench(data: bytes, n_lines: int, path: Path) -> float:
     rig.drained.wait()
     stats = acquisition.stop()
     elapsed = time.perf_counter() - begin
-    stored = repo.get_run(db, run.id).sample_count
+    stored = run_store.get_run(db, run.id).sample_count
     db.dispose()
     assert stats.lines == n_lines and stored == n_lines * len(KEYS), (stats.lines, stored)
     return elapsed
@@ -102,7 +103,7 @@ def bench_labbench(data: bytes, n_lines: int, path: Path) -> float:
 
 def bench_baseline(data: bytes, n_lines: int, path: Path) -> float:
     db = open_database(str(path))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "BENCH").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "BENCH").id)
     db.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=FULL")
@@ -242,7 +243,7 @@ def bench_pty(seconds: float, rate: float, tmp: Path) -> None:
     sender = SenderProcess(rate, seconds)
     try:
         db = open_database(str(tmp / "pty.sqlite3"))
-        dut = repo.add_dut(db, "chip", "BENCH-PTY")
+        dut = inventory_store.add_dut(db, "chip", "BENCH-PTY")
         cpu0, wall0 = time.process_time(), time.perf_counter()
         # The recorder keeps reading 3 s after the sender's last line, so every line can arrive.
         summary = record(

@@ -21,14 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from labbench.export.csv_report import write_telemetry
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import TelemetryWriter
 
 
 def make_run(path: Path, per_channel: int, channels: int):
     db = open_database(str(path))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "BENCH").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "BENCH").id)
     writer = TelemetryWriter(db, run.id)
     rng = np.random.default_rng(3)
     t = np.arange(per_channel) / 1000.0

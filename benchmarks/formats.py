@@ -21,8 +21,9 @@ from acquisition import MemoryRig
 from labbench.acquisition.pipeline import Acquisition
 from labbench.devices.simulation import RigParams, RigSimulation, encode_line
 from labbench.protocols.profile import Profile, load_profile
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 
 FORMATS = (
     "kv",
@@ -57,7 +58,7 @@ def make_lines(fmt: str, seqs: int, copies: int) -> tuple[bytes, int]:
 
 def bench(data: bytes, lines: int, profile: Profile, path: Path) -> tuple[float, int]:
     db = open_database(str(path))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "BENCH").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "BENCH").id)
     rig = MemoryRig(data)
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile)
     begin = time.perf_counter()
@@ -65,7 +66,7 @@ def bench(data: bytes, lines: int, profile: Profile, path: Path) -> tuple[float,
     rig.drained.wait()
     stats = acquisition.stop()
     elapsed = time.perf_counter() - begin
-    stored = repo.get_run(db, run.id).sample_count
+    stored = run_store.get_run(db, run.id).sample_count
     db.dispose()
     assert stats.lines == lines and stats.malformed == 0, (stats.lines, lines, stats.malformed)
     return elapsed, stored

@@ -90,13 +90,13 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from labbench.storage import inventory as inventory_store
     from labbench.storage import open_database
-    from labbench.storage import repository as repo
     from labbench.ui.main_window import MainWindow
 
     folder = tempfile.mkdtemp(prefix="labbench-gui-stall-")
     db = open_database(os.path.join(folder, "stall.sqlite3"))
-    repo.add_dut(db, "chip", "CHP-STALL")
+    inventory_store.add_dut(db, "chip", "CHP-STALL")
     window = MainWindow(db)
     window.resize(1280, 720)
     window.show()

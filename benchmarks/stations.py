@@ -60,18 +60,19 @@ def _send(master: int, duration_s: float) -> int:
 def station(url: str, index: int, duration_s: float, out_path: str) -> None:
     """One station process: sender + labbench pipeline into the server."""
     from labbench.acquisition.pipeline import Acquisition
-    from labbench.devices.transport import make_rig
+    from labbench.acquisition.rigs import make_rig
     from labbench.protocols.profile import load_profile
+    from labbench.storage import inventory as inventory_store
     from labbench.storage import open_database
-    from labbench.storage import repository as repo
+    from labbench.storage import runs as run_store
 
     db = open_database(url, migrate=False)
-    dut = repo.find_dut(db, f"BENCH-{index}")
+    dut = inventory_store.find_dut(db, f"BENCH-{index}")
     master, slave = os.openpty()
     tty.setraw(slave)
     device = os.ttyname(slave)
     profile = load_profile("default")
-    run = repo.start_run(db, dut.id, device=device, profile=profile.name, pid=os.getpid())
+    run = run_store.start_run(db, dut.id, device=device, profile=profile.name, pid=os.getpid())
     acquisition = Acquisition(db, run.id, run.t0_ns, make_rig(device, profile), profile)
     acquisition.start()
     sent = _send(master, duration_s)
@@ -80,7 +81,7 @@ def station(url: str, index: int, duration_s: float, out_path: str) -> None:
     while acquisition.stats.lines < sent and time.monotonic() < deadline:
         wait.wait(0.05)
     stats = acquisition.stop()
-    repo.finish_run(
+    run_store.finish_run(
         db,
         run.id,
         "recorded" if not stats.errors else "error",
@@ -105,12 +106,12 @@ def station(url: str, index: int, duration_s: float, out_path: str) -> None:
 
 def _phase(server, stations: int, duration_s: float, first_index: int) -> dict:
     """Run ``stations`` station processes with one server restart half way; their results."""
+    from labbench.storage import inventory as inventory_store
     from labbench.storage import open_database
-    from labbench.storage import repository as repo
 
     db = open_database(server.url)
     for i in range(first_index, first_index + stations):
-        repo.add_dut(db, "chip", f"BENCH-{i}")
+        inventory_store.add_dut(db, "chip", f"BENCH-{i}")
     db.dispose()
     outs = [tempfile.mktemp(suffix=".json") for _ in range(stations)]
     cpu_before = server.cpu_seconds()
@@ -168,7 +169,7 @@ def _phase(server, stations: int, duration_s: float, first_index: int) -> dict:
 def _check(url: str, results: list[dict]) -> None:
     """Every station's stored seq is exactly what its sender sent, once."""
     from labbench.storage import open_database
-    from labbench.storage import repository as repo
+    from labbench.storage import runs as run_store
     from labbench.storage.telemetry import read_channel
 
     db = open_database(url)
@@ -185,7 +186,7 @@ def _check(url: str, results: list[dict]) -> None:
                     f"run {r['run_id']}: sent {r['sent']}, stored {seq.size} ({lost} lost, "
                     f"{twice} twice)"
                 )
-            run = repo.get_run(db, r["run_id"])
+            run = run_store.get_run(db, r["run_id"])
             if run.sample_count != r["sent"] * CHANNELS or run.status != "recorded":
                 raise SystemExit(f"run {r['run_id']}: {run.sample_count} samples, {run.status}")
     finally:

@@ -44,8 +44,9 @@ from labbench.acquisition.pipeline import (
     SampleBatch,
 )
 from labbench.acquisition.storage_link import StorageLink
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.chunks import CHUNK_COLUMNS, chunk_values
 from labbench.storage.journal import CommitBatch
 from labbench.storage.telemetry import TelemetryWriter
@@ -53,7 +54,7 @@ from labbench.storage.telemetry import TelemetryWriter
 
 def new_run(path: Path):
     db = open_database(str(path))
-    run_id = repo.start_run(db, repo.add_dut(db, "chip", "BENCH").id).id
+    run_id = run_store.start_run(db, inventory_store.add_dut(db, "chip", "BENCH").id).id
     return db, run_id
 
 

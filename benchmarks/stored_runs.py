@@ -35,9 +35,12 @@ from sqlalchemy import insert
 
 from labbench import paths
 from labbench.acquisition.pipeline import BATCH_INTERVAL_S, COMMIT_INTERVAL_S
+from labbench.storage import history as history_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import models as m
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import plans as plan_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import TelemetryWriter, read_channel
 
 RATE_HZ = 1000.0
@@ -62,7 +65,7 @@ def storage_fingerprint() -> str:
 
 def write_big_run(db, samples: int, channels: int) -> int:
     """``samples`` in all, recorded at 1 kHz per channel, written the way the pipeline writes."""
-    run = repo.start_run(db, repo.add_dut(db, "chip", "BIG-RUN").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "BIG-RUN").id)
     writer = TelemetryWriter(db, run.id)
     per_channel = samples // channels
     per_commit = round(RATE_HZ * COMMIT_INTERVAL_S)
@@ -83,7 +86,7 @@ def write_big_run(db, samples: int, channels: int) -> int:
                     writer.append(f"ch{c}", t_commit[a:b], v_commit[c][a:b], unit="V")
         writer.commit(malformed_count=0, console_count=0)
     writer.close()
-    repo.finish_run(db, run.id, "recorded")
+    run_store.finish_run(db, run.id, "recorded")
     return run.id
 
 
@@ -96,8 +99,8 @@ def cached_big_run(cache: Path, samples: int, channels: int, regenerate: bool) -
     )
     if path.exists() and not regenerate:
         db = open_database(str(path))
-        run_id = repo.query_runs(db, limit=1)[0].id
-        chunks = repo.counts(db, ("telemetry_chunks",))["telemetry_chunks"]
+        run_id = history_store.query_runs(db, limit=1)[0].id
+        chunks = history_store.counts(db, ("telemetry_chunks",))["telemetry_chunks"]
         db.dispose()
         print(
             f"stored run of {samples:,} samples ({channels} channels x {RATE_HZ:,.0f} Hz): cached "
@@ -116,7 +119,7 @@ def cached_big_run(cache: Path, samples: int, channels: int, regenerate: bool) -
     db = open_database(str(partial))
     begin = time.perf_counter()
     run_id = write_big_run(db, samples, channels)
-    chunks = repo.counts(db, ("telemetry_chunks",))["telemetry_chunks"]
+    chunks = history_store.counts(db, ("telemetry_chunks",))["telemetry_chunks"]
     db.dispose()
     shutil.move(partial, path)
     print(
@@ -163,10 +166,10 @@ def time_overview(db, run_id: int) -> float:
 
 
 def insert_runs(db, count: int) -> None:
-    chip = repo.add_dut(db, "chip", "HIST-0")
-    sled = repo.add_dut(db, "sled", "HIST-S")
-    plan = repo.store_plan_version(db, "bench-plan", "1", "chip", "x")
-    station = repo.ensure_station(db, "bench-st")
+    chip = inventory_store.add_dut(db, "chip", "HIST-0")
+    sled = inventory_store.add_dut(db, "sled", "HIST-S")
+    plan = plan_store.store_plan_version(db, "bench-plan", "1", "chip", "x")
+    station = inventory_store.ensure_station(db, "bench-st")
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     statuses = ["passed", "passed", "passed", "marginal", "failed", "error", "aborted"]
     rows = []
@@ -184,7 +187,7 @@ def insert_runs(db, count: int) -> None:
                 "host": "bench",
                 "pid": None,
                 "started_at": moment,
-                "t0_ns": repo.to_epoch_ns(moment),
+                "t0_ns": run_store.to_epoch_ns(moment),
                 "ended_at": moment + dt.timedelta(seconds=30),
                 "status": statuses[i % len(statuses)],
                 "sample_count": i,
@@ -236,10 +239,10 @@ def main() -> None:
             ),
         ):
             begin = time.perf_counter()
-            rows = repo.query_runs(db, limit=200, **kwargs)
+            rows = history_store.query_runs(db, limit=200, **kwargs)
             timings[name] = (time.perf_counter() - begin, len(rows))
         begin = time.perf_counter()
-        total = repo.counts(db, ("runs",))["runs"]
+        total = history_store.counts(db, ("runs",))["runs"]
         count_time = time.perf_counter() - begin
         print(
             f"history with {total:,} runs (baseline: counting them all takes "

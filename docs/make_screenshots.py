@@ -26,7 +26,7 @@ from labbench.demo import open_demo_database
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import load_plan
 from labbench.runs.sequencer import RunRequest, run_plan
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
 from labbench.ui.app import make_application
 from labbench.ui.main_window import MainWindow
 
@@ -57,7 +57,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="labbench-shots-"))
     db = open_demo_database(scratch)
     plan = load_plan(paths.resources_dir() / "plans" / "sled-power-on.toml")
-    sled = repo.find_dut(db, "SLD-A1-0012")
+    sled = inventory_store.find_dut(db, "SLD-A1-0012")
     profile = load_profile("bringup-rig")
     # Some history first: a passed and a noisy run of the second demo sled.
     for scenario in ("nominal", "noisy"):
@@ -77,7 +77,7 @@ def main() -> int:
     window.set_theme(args.theme)
     window.resize(*size)
     window.show()
-    dut = repo.find_dut(db, "SLD-A1-0007")
+    dut = inventory_store.find_dut(db, "SLD-A1-0007")
     window.start_request(
         RunRequest(
             plan, dut, "mock://rail-droop?rate=200&power=off&seed=7", profile, "ana", "bench-1"
@@ -116,7 +116,7 @@ def main() -> int:
             inventory = window.inventory
 
             def select_chip() -> None:
-                chip = repo.find_dut(db, "CHP-A1-W03-0412")
+                chip = inventory_store.find_dut(db, "CHP-A1-W03-0412")
                 inventory.open_dut(chip.id, on_loaded=lambda: QTimer.singleShot(300, done))
 
             def done() -> None:

@@ -278,7 +278,7 @@ def _cmd_mock_rig(args: argparse.Namespace) -> int:
 
 def _open_db(args: argparse.Namespace):
     from labbench.storage import open_database
-    from labbench.storage.repository import mark_interrupted_runs
+    from labbench.storage.runs import mark_interrupted_runs
 
     db = open_database(_db_target(args))
     if db.read_only:
@@ -344,13 +344,13 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 def _cmd_reparse(args: argparse.Namespace) -> int:
     from labbench.acquisition.record import reparse
-    from labbench.storage import repository as repo
+    from labbench.storage import RecordError
 
     profile = _load_profile(args.profile)
     db = _open_db(args)
     try:
         summary = reparse(db, args.run_id, profile, user=args.user, reason=args.reason)
-    except repo.RecordError as exc:
+    except RecordError as exc:
         raise UsageError(str(exc)) from None
     finally:
         db.dispose()
@@ -372,15 +372,15 @@ def _manual_values(pairs: list[str]) -> dict[str, str]:
 
 
 def _find_or_register_dut(db, serial: str, new_kind: str | None):
-    from labbench.storage import repository as repo
+    from labbench.storage import inventory as inventory_store
 
-    dut = repo.find_dut(db, serial)
+    dut = inventory_store.find_dut(db, serial)
     if dut is None:
         if not new_kind:
             raise UsageError(
                 f"The DUT {serial!r} is not registered; add --new-dut chip (or sled) to register it."
             )
-        dut = repo.add_dut(db, new_kind, serial)
+        dut = inventory_store.add_dut(db, new_kind, serial)
     return dut
 
 
@@ -398,7 +398,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from labbench.devices.transport import DeviceError
     from labbench.runs.plan import PlanError, load_plan
     from labbench.runs.sequencer import RunRequest, run_plan
-    from labbench.storage import repository as repo
+    from labbench.storage import RecordError
+    from labbench.storage import runs as run_store
 
     try:
         plan = load_plan(args.plan)
@@ -452,8 +453,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             give_up=give_up,
             on_storage=storage_printer,
         )
-        run = repo.get_run(db, outcome.run_id)
-    except (DeviceError, repo.RecordError) as exc:
+        run = run_store.get_run(db, outcome.run_id)
+    except (DeviceError, RecordError) as exc:
         raise UsageError(str(exc)) from None
     finally:
         db.dispose()

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from labbench.storage import Database, open_database
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
 
 DEMO_SLEDS = (
     # serial, part, generation, slots
@@ -26,13 +26,13 @@ DEMO_CHIPS = (
 def seed_demo_inventory(db: Database) -> None:
     """Register the demo sleds and chips and seat the first four chips in the first sled."""
     sleds = [
-        repo.add_dut(
+        inventory_store.add_dut(
             db, "sled", serial, part=part, generation=gen, slot_count=slots, notes="demo sled"
         )
         for serial, part, gen, slots in DEMO_SLEDS
     ]
     chips = [
-        repo.add_dut(
+        inventory_store.add_dut(
             db,
             "chip",
             serial,
@@ -48,8 +48,8 @@ def seed_demo_inventory(db: Database) -> None:
         for serial, rev, lot, wafer, x, y in DEMO_CHIPS
     ]
     for slot, chip in enumerate(chips[:4]):
-        repo.place_chip(db, chip.id, sleds[0].id, slot)
-    repo.ensure_station(db, "demo-bench")
+        inventory_store.place_chip(db, chip.id, sleds[0].id, slot)
+    inventory_store.ensure_station(db, "demo-bench")
 
 
 def open_demo_database(directory: Path | None = None) -> Database:

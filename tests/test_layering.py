@@ -43,8 +43,10 @@ def test_no_qt_import_outside_ui():
 def test_importing_the_core_loads_no_qt():
     """The headless command line never pays for (or needs) Qt."""
     code = (
-        "import sys, labbench.cli, labbench.storage, labbench.storage.repository, "
-        "labbench.storage.telemetry, labbench.demo; "
+        "import sys, labbench.cli, labbench.storage, labbench.storage.inventory, "
+        "labbench.storage.plans, labbench.storage.runs, labbench.storage.events, "
+        "labbench.storage.results, labbench.storage.history, labbench.storage.telemetry, "
+        "labbench.records, labbench.demo; "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}))"
     )
     out = subprocess.run(

@@ -7,10 +7,12 @@ import os
 import threading
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
-from labbench.devices.transport import make_rig
+from labbench.acquisition.rigs import make_rig
 from labbench.protocols.profile import Profile
+from labbench.records import DutInfo
 from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
+from labbench.storage import runs as run_store
 
 
 class RigMonitor:
@@ -18,7 +20,7 @@ class RigMonitor:
         self,
         db: Database,
         device: str,
-        dut: repo.DutInfo,
+        dut: DutInfo,
         profile: Profile,
         *,
         operator: str = "",
@@ -35,8 +37,10 @@ class RigMonitor:
         """Open the rig (DeviceError before any run exists) and start recording; the run id."""
         rig = make_rig(self.device, self.profile)
         transport = rig.open()
-        station_id = repo.ensure_station(self.db, self.station).id if self.station else None
-        run = repo.start_run(
+        station_id = (
+            inventory_store.ensure_station(self.db, self.station).id if self.station else None
+        )
+        run = run_store.start_run(
             self.db,
             self.dut.id,
             station_id=station_id,
@@ -58,7 +62,7 @@ class RigMonitor:
         assert self.acquisition is not None and self.run_id is not None
         stats = self.acquisition.stop(give_up=self.give_up)
         status = "error" if stats.errors or self.acquisition.link_gone.is_set() else "recorded"
-        repo.finish_run_when_possible(
+        run_store.finish_run_when_possible(
             self.db,
             self.run_id,
             status,

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
-from labbench.devices.transport import make_rig
+from labbench.acquisition.rigs import make_rig
 from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
-from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.records import DutInfo
+from labbench.storage import Database, RecordError
+from labbench.storage import inventory as inventory_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import TelemetryWriter, read_raw
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ def record(
     db: Database,
     *,
     device: str,
-    dut: repo.DutInfo,
+    dut: DutInfo,
     duration_s: float,
     profile: Profile,
     operator: str = "",
@@ -59,8 +61,8 @@ def record(
     rig = make_rig(device, profile)
     transport = rig.open()  # DeviceError before any run exists
     try:
-        station_id = repo.ensure_station(db, station).id if station else None
-        run = repo.start_run(
+        station_id = inventory_store.ensure_station(db, station).id if station else None
+        run = run_store.start_run(
             db,
             dut.id,
             station_id=station_id,
@@ -102,8 +104,8 @@ def record(
         )
         if stats.errors and status != "aborted":
             status, error = "error", "; ".join(stats.errors)
-        repo.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up)
-    final = repo.get_run(db, run.id)
+        run_store.finish_run_when_possible(db, run.id, status, error_message=error, give_up=give_up)
+    final = run_store.get_run(db, run.id)
     return RecordSummary(
         run_id=run.id,
         status=status,
@@ -149,11 +151,11 @@ def reparse(
     profile: readers see the old run or the new one, and a failure or a kill leaves the old
     one whole.  Verdicts and results are untouched (they are append-only).
     """
-    run = repo.get_run(db, run_id)
+    run = run_store.get_run(db, run_id)
     if run.status == "running":
-        raise repo.RecordError(f"Run {run_id} is still running; re-parse it after it ends.")
+        raise RecordError(f"Run {run_id} is still running; re-parse it after it ends.")
     if not user.strip():
-        raise repo.RecordError("A re-parse needs the name of who does it (audit trail).")
+        raise RecordError("A re-parse needs the name of who does it (audit trail).")
     parser = TelemetryParser(profile)
     writer = TelemetryWriter(db, run_id)
     malformed = console = 0
@@ -195,7 +197,7 @@ def reparse(
         writer.abandon()  # rolls everything back: the old telemetry stays
         raise
     writer.close()
-    final = repo.get_run(db, run_id)
+    final = run_store.get_run(db, run_id)
     return ReparseSummary(
-        run_id, final.sample_count, len(repo.run_channels(db, run_id)), malformed, console
+        run_id, final.sample_count, len(run_store.run_channels(db, run_id)), malformed, console
     )

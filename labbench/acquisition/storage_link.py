@@ -251,13 +251,13 @@ class StorageLink:
 
     def _back_after_end(self) -> None:
         """Storage came back while the run was waiting for it at its end."""
-        from labbench.storage import repository as repo
+        from labbench.storage import events as event_store
 
         sentence = f"the database is back after {time.monotonic() - self._stalled_since:.1f} s; the buffered data was stored"
         self._stalled_since = None
         self.stats.storage = "ok"
         try:
-            repo.add_run_event(self.db, self.run_id, "storage_back", sentence)
+            event_store.add_run_event(self.db, self.run_id, "storage_back", sentence)
         except DatabaseFault as exc:
             log.warning(
                 "run %s: could not record that storage is back: %s", self.run_id, _reason(exc)

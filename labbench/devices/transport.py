@@ -2,7 +2,9 @@
 
 A :class:`Rig` is what a device string names; ``rig.open()`` gives a :class:`Transport`
 (called again to reconnect).  Transports read with a bounded timeout, never parse, and turn
-every way a link can die into :class:`LinkLost`.
+every way a link can die into :class:`LinkLost`.  They know nothing of line formats or
+profiles: a serial port is opened with the plain port settings it is given
+(:func:`labbench.acquisition.rigs.make_rig` takes them from the profile).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import serial
 import serial.tools.list_ports
 
 from labbench.devices.simulation import RigParams, RigSimulation, ScenarioError, encode_line
-from labbench.protocols.profile import Profile, SerialSettings
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +107,26 @@ class SerialTransport:
 
 
 class SerialRig:
-    """A local serial port (``/dev/ttyUSB0``, ``COM3``) or a pyserial URL (``socket://…``)."""
+    """A local serial port (``/dev/ttyUSB0``, ``COM3``) or a pyserial URL (``socket://…``),
+    opened with these port settings."""
 
-    def __init__(self, device: str, settings: SerialSettings):
+    def __init__(
+        self,
+        device: str,
+        *,
+        baudrate: int = 115200,
+        bytesize: int = 8,
+        parity: str = "N",
+        stopbits: float = 1,
+        rtscts: bool = False,
+        xonxoff: bool = False,
+    ):
         self.device = device
-        self.settings = settings
+        self.baudrate, self.bytesize, self.parity = baudrate, bytesize, parity
+        self.stopbits, self.rtscts, self.xonxoff = stopbits, rtscts, xonxoff
         self.is_url = "://" in device
 
     def open(self) -> SerialTransport:
-        s = self.settings
         try:
             port = serial.serial_for_url(self.device, do_not_open=True)
         except (ValueError, serial.SerialException) as exc:
@@ -122,12 +134,12 @@ class SerialRig:
                 f"The device {self.device!r} is not a serial port or pyserial URL ({exc})."
             ) from None
         try:
-            port.baudrate = s.baudrate
-            port.bytesize = s.bytesize
-            port.parity = s.parity
-            port.stopbits = s.stopbits
-            port.rtscts = s.rtscts
-            port.xonxoff = s.xonxoff
+            port.baudrate = self.baudrate
+            port.bytesize = self.bytesize
+            port.parity = self.parity
+            port.stopbits = self.stopbits
+            port.rtscts = self.rtscts
+            port.xonxoff = self.xonxoff
             port.timeout = READ_TIMEOUT_S
             port.write_timeout = 2.0
             if not self.is_url:
@@ -228,14 +240,15 @@ class MockTransport:
 # --- naming and listing -------------------------------------------------------------------
 
 
-def make_rig(device: str, profile: Profile | None = None) -> Rig:
-    """The rig a device string names; raises DeviceError for a string that names nothing."""
+def rig_for(device: str, **port_settings) -> Rig:
+    """The rig a device string names, a serial port opened with ``port_settings`` (the keyword
+    arguments of :class:`SerialRig`); raises DeviceError for a string that names nothing."""
     device = device.strip()
     if not device:
         raise DeviceError("No device given: name a serial port, a pyserial URL or mock://SCENARIO.")
     if device.startswith("mock://"):
         return MockRig(device)
-    return SerialRig(device, (profile or Profile()).serial)
+    return SerialRig(device, **port_settings)
 
 
 def list_ports() -> list[tuple[str, str, str]]:

@@ -21,9 +21,13 @@ import numpy as np
 
 from labbench.criteria.band import describe_limits
 from labbench.export.cells import cell_text, number, preamble_text, safe_text
-from labbench.storage import Database
-from labbench.storage import repository as repo
-from labbench.storage.run_list import RUN_STATUSES, RunListRow, iter_run_list, station_name
+from labbench.records import RUN_STATUSES, ChannelInfo, RunInfo, RunListRow
+from labbench.storage import Database, RecordError
+from labbench.storage import history as history_store
+from labbench.storage import inventory as inventory_store
+from labbench.storage import plans as plan_store
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import iter_channel_chunks
 
 __all__ = [
@@ -71,10 +75,10 @@ def _open(path: str | Path):
         raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
 
-def run_preamble(db: Database, run: repo.RunInfo) -> list[tuple[str, str]]:
-    dut = repo.get_dut(db, run.dut_id)
-    plan = repo.get_plan_version(db, run.plan_id) if run.plan_id else None
-    station = station_name(db, run.station_id)
+def run_preamble(db: Database, run: RunInfo) -> list[tuple[str, str]]:
+    dut = inventory_store.get_dut(db, run.dut_id)
+    plan = plan_store.get_plan_version(db, run.plan_id) if run.plan_id else None
+    station = inventory_store.station_name(db, run.station_id)
     return [
         ("run_id", str(run.id)),
         ("dut_serial", dut.serial),
@@ -106,7 +110,7 @@ def write_report(db: Database, run_id: int, path: str | Path) -> int:
             f.write(f"# {key}: {preamble_text(value)}\n")
         writer = csv.writer(f)
         writer.writerow(REPORT_COLUMNS)
-        for step in repo.run_results(db, run_id):
+        for step in result_store.run_results(db, run_id):
             for c in step.criteria:
                 value = number(c.value) if c.value is not None else safe_text(c.text_value)
                 writer.writerow(
@@ -140,10 +144,10 @@ def write_report(db: Database, run_id: int, path: str | Path) -> int:
     return rows
 
 
-def _get_run(db: Database, run_id: int) -> repo.RunInfo:
+def _get_run(db: Database, run_id: int) -> RunInfo:
     try:
-        return repo.get_run(db, run_id)
-    except repo.RecordError as exc:
+        return run_store.get_run(db, run_id)
+    except RecordError as exc:
         raise ExportError(str(exc)) from None
 
 
@@ -174,7 +178,7 @@ class _ChannelStream:
 
 
 def iter_telemetry_slices(
-    db: Database, run_id: int, channels: list[repo.ChannelInfo]
+    db: Database, run_id: int, channels: list[ChannelInfo]
 ) -> Iterator[list[tuple[np.ndarray, np.ndarray]]]:
     """Time-ordered slices of every channel: each slice holds, per channel, the samples
     before a cut time that no later chunk can undercut.  Samples sharing a time stay in
@@ -217,7 +221,7 @@ def write_telemetry(
     if layout not in ("wide", "long"):
         raise ExportError(f"Unknown telemetry layout {layout!r}; use wide or long.")
     _get_run(db, run_id)
-    channels = repo.run_channels(db, run_id)
+    channels = run_store.run_channels(db, run_id)
     written = 0
     with _open(path) as f:
         writer = csv.writer(f)
@@ -319,7 +323,7 @@ def run_list_rows(
     """One tuple per run (RUN_LIST_COLUMNS), oldest first, streamed from the database."""
     if verdict and verdict not in RUN_STATUSES:
         raise ExportError(f"Unknown verdict {verdict!r} (known: {', '.join(RUN_STATUSES)}).")
-    for row in iter_run_list(db, dut=dut, plan=plan, verdict=verdict, since=since):
+    for row in history_store.iter_run_list(db, dut=dut, plan=plan, verdict=verdict, since=since):
         yield _run_row(row)
 
 

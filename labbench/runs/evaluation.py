@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from labbench.acquisition.pipeline import SampleBatch
 from labbench.criteria.limits import Excursion
 from labbench.protocols.profile import Profile
+from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.judgement import Judgement, StepWindow, window_has_gap
 from labbench.runs.plan import Plan
 from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import events as event_store
 from labbench.storage.telemetry import iter_channel_chunks
 
 __all__ = [
@@ -50,7 +51,7 @@ class ItemVerdictChanged:
 
     position: int  # the step's position in the plan
     step: str
-    item: repo.CriterionRecord
+    item: CriterionRecord
     previous: str | None
     step_verdict: str
 
@@ -84,7 +85,7 @@ class LiveEvaluator:
         self.t0_ns = t0_ns
         self.on_violation = on_violation
         self._judgement = Judgement(plan)
-        self._records: list[repo.StepRecord] = []  # as of the last change, without manual entries
+        self._records: list[StepRecord] = []  # as of the last change, without manual entries
         self._listeners: list[Callable[[EvaluationEvent], None]] = []
         self._lock = threading.Lock()
         self._emitted = threading.Condition(self._lock)
@@ -153,14 +154,14 @@ class LiveEvaluator:
             self._emitted.notify_all()
         self._publish(events, found)
 
-    def snapshot(self) -> list[repo.StepRecord]:
+    def snapshot(self) -> list[StepRecord]:
         """The live results of every step begun so far (for displays; manual entries aside).
 
         The records were computed when the last change was judged: this only copies them."""
         with self._lock:
             return list(self._records)
 
-    def step_record(self, position: int, manual: dict[str, str]) -> repo.StepRecord:
+    def step_record(self, position: int, manual: dict[str, str]) -> StepRecord:
         """The live verdict of a step (final once it ended and a later batch was judged)."""
         with self._lock:
             return self._judgement.record(position, manual)
@@ -209,7 +210,7 @@ def final_records(
     profile: Profile,
     t0_ns: int,
     manual: list[dict[str, str]],
-) -> list[repo.StepRecord]:
+) -> list[StepRecord]:
     """Judge every executed step again by replaying the stored link events, result lines and
     telemetry through the same :class:`Judgement` the live evaluation used."""
     judgement = Judgement(plan)
@@ -219,7 +220,7 @@ def final_records(
             judgement.end(w.ended_ns, w.end_s)
         elif w is not windows[-1]:
             raise ValueError(f"step {w.position} of run {run_id} never ended")
-    for event in repo.run_events(db, run_id):
+    for event in event_store.run_events(db, run_id):
         if event.kind in ("disconnect", "reconnect"):
             judgement.link_change(event.at_ns, event.kind)
         elif event.kind == "result" and profile.result_pattern is not None:
@@ -257,7 +258,7 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def disagreement(live: list[repo.StepRecord], final: list[repo.StepRecord]) -> str | None:
+def disagreement(live: list[StepRecord], final: list[StepRecord]) -> str | None:
     """None when the live and final records are identical (field by field, NaN equal to
     NaN); otherwise one sentence naming the first step and item that differ."""
     if len(live) != len(final):

@@ -23,8 +23,8 @@ from labbench.criteria.limits import (
     judge_reported,
     worst,
 )
+from labbench.records import CriterionRecord, StepRecord, ViolationRecord
 from labbench.runs.plan import Plan
-from labbench.storage import repository as repo
 
 
 @dataclass
@@ -61,9 +61,9 @@ def _band_columns(band: Band | None) -> dict:
     }
 
 
-def _violations(channel: str, excursions: list[Excursion]) -> tuple[repo.ViolationRecord, ...]:
+def _violations(channel: str, excursions: list[Excursion]) -> tuple[ViolationRecord, ...]:
     return tuple(
-        repo.ViolationRecord(channel, e.start_s, e.end_s, e.extreme, e.bound) for e in excursions
+        ViolationRecord(channel, e.start_s, e.end_s, e.extreme, e.bound) for e in excursions
     )
 
 
@@ -185,7 +185,7 @@ class Judgement:
                     tracker.feed(tk, vk)
         return failed
 
-    def record(self, k: int, manual: dict[str, str]) -> repo.StepRecord:
+    def record(self, k: int, manual: dict[str, str]) -> StepRecord:
         """The verdict of the k-th executed step so far (final once all its data is in)."""
         state = self._steps[k]
         window, plan = state.window, self.plan
@@ -195,7 +195,7 @@ class Judgement:
         for spec, tracker in zip(step.limits, state.limits, strict=True):
             outcome = tracker.finish(window.end_s)
             items.append(
-                repo.CriterionRecord(
+                CriterionRecord(
                     kind="limit",
                     name=spec.name,
                     channel=spec.channel,
@@ -216,7 +216,7 @@ class Judgement:
             outcome = tracker.finish()
             unit = "" if spec.stat == "count" else plan.unit(spec.channel)
             items.append(
-                repo.CriterionRecord(
+                CriterionRecord(
                     kind="measure",
                     name=spec.name,
                     channel=spec.channel,
@@ -239,7 +239,7 @@ class Judgement:
             for spec in specs:
                 outcome = judge_reported(source.get(spec.name), spec.band, spec.equals)
                 items.append(
-                    repo.CriterionRecord(
+                    CriterionRecord(
                         kind=kind,
                         name=spec.name,
                         channel="",
@@ -256,7 +256,7 @@ class Judgement:
                     )
                 )
         verdict = worst(item.verdict for item in items)
-        return repo.StepRecord(
+        return StepRecord(
             window.position, step.name, window.started_ns, window.ended_ns, verdict, tuple(items)
         )
 

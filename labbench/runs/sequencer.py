@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 
 from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
 from labbench.acquisition.record import storage_wait_teller
+from labbench.acquisition.rigs import make_rig
 from labbench.criteria.limits import Excursion, worst
-from labbench.devices.transport import make_rig
 from labbench.protocols.profile import Profile
+from labbench.records import DutInfo, StepRecord, ViolationRecord
 from labbench.runs.evaluation import LiveEvaluator, disagreement, final_records
 from labbench.runs.plan import ManualSpec, Plan, Step
-from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import Database, RecordError
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
+from labbench.storage import plans as plan_store
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +39,7 @@ STEP_SETTLE_TIMEOUT_S = 1.0
 @dataclass
 class RunRequest:
     plan: Plan
-    dut: repo.DutInfo
+    dut: DutInfo
     device: str
     profile: Profile
     operator: str = ""
@@ -47,17 +52,17 @@ class RunOutcome:
     run_id: int
     status: str
     verdict: str
-    steps: list[repo.StepRecord]
+    steps: list[StepRecord]
     stats: AcquisitionStats
     live_agrees: bool
     live_violation_latencies_s: list[float]
 
     @property
-    def violations(self) -> list[tuple[str, repo.ViolationRecord]]:
+    def violations(self) -> list[tuple[str, ViolationRecord]]:
         return [(s.name, v) for s in self.steps for c in s.criteria for v in c.violations]
 
 
-class PlanMismatch(repo.RecordError):
+class PlanMismatch(RecordError):
     pass
 
 
@@ -82,14 +87,16 @@ def run_plan(
     its end it waits for the database unless ``give_up`` is set."""
     plan, profile = request.plan, request.profile
     if plan.dut_kind != request.dut.kind:
-        raise repo.RecordError(
+        raise RecordError(
             f"Plan {plan.name!r} is for a {plan.dut_kind}, but {request.dut.serial} is a {request.dut.kind}."
         )
-    stored_plan = repo.store_plan_version(db, plan.name, plan.version, plan.dut_kind, plan.text)
+    stored_plan = plan_store.store_plan_version(
+        db, plan.name, plan.version, plan.dut_kind, plan.text
+    )
     rig = make_rig(request.device, profile)
     transport = rig.open()  # a rig that cannot be opened: no run is created
-    station_id = repo.ensure_station(db, request.station).id if request.station else None
-    run = repo.start_run(
+    station_id = inventory_store.ensure_station(db, request.station).id if request.station else None
+    run = run_store.start_run(
         db,
         request.dut.id,
         plan_id=stored_plan.id,
@@ -182,7 +189,7 @@ def run_plan(
         agrees = mismatch is None
         if not agrees:
             log.error("run %s: live and final evaluation disagree: %s", run.id, mismatch)
-            repo.add_run_event(
+            event_store.add_run_event(
                 db,
                 run.id,
                 "evaluation_mismatch",
@@ -191,16 +198,16 @@ def run_plan(
         verdict = worst(step.verdict for step in final) if final else "error"
         if stopped_on_fail:  # the steps never run are recorded as skipped, after the verdict
             final += [
-                repo.StepRecord(i, s.name, time.time_ns(), None, "skipped")
+                StepRecord(i, s.name, time.time_ns(), None, "skipped")
                 for i, s in enumerate(plan.steps)
                 if i >= len(final)
             ]
-        repo.store_results(db, run.id, final)
+        result_store.store_results(db, run.id, final)
         if status is None:
             status = verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)
         failed_items = sum(1 for s in final for c in s.criteria if c.verdict in ("failed", "error"))
-        repo.finish_run_when_possible(
+        run_store.finish_run_when_possible(
             db,
             run.id,
             status,

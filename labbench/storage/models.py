@@ -1,7 +1,8 @@
 """The database schema, as SQLAlchemy 2 typed ORM models.
 
-Only ``labbench.storage`` uses these classes; everything above it gets plain dataclasses
-from ``labbench.storage.repository``.  Schema changes go through Alembic (``db/versions``);
+Only ``labbench.storage`` uses these classes; everything above it gets the plain records of
+:mod:`labbench.records` from the storage rooms (inventory, plans, runs, events, results,
+history).  Schema changes go through Alembic (``db/versions``);
 ``tests/storage/test_migrations.py`` fails if the models and the migrations drift apart.
 
 Times: wall-clock moments (run start, audit entries) are timezone-aware UTC datetimes
@@ -31,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from labbench.records import DUT_KINDS, RUN_STATUSES
+
 # Constraint names must be deterministic so that SQLite batch migrations can find them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,17 +43,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-DUT_KINDS = ("sled", "chip")
-RUN_STATUSES = (
-    "running",
-    "passed",
-    "marginal",
-    "failed",
-    "error",
-    "aborted",
-    "interrupted",
-    "recorded",
-)
 VERDICTS = ("passed", "marginal", "failed", "error", "skipped", "pending")
 CRITERION_KINDS = ("limit", "measure", "result", "manual")
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from labbench import __version__, paths
 from labbench.storage import DatabaseError, open_database
-from labbench.storage.repository import mark_interrupted_runs
+from labbench.storage.runs import mark_interrupted_runs
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QTableView
 
 from labbench.criteria.band import describe_limits
+from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan
 from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.ui.loader import Loader
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -50,7 +51,7 @@ def violation_sentence(
     return f"{step}: {what} at {at_s:.2f} s"
 
 
-def criterion_sentence(step: str, c: repo.CriterionRecord) -> str:
+def criterion_sentence(step: str, c: CriterionRecord) -> str:
     """One sentence for a failed or error item of a stored or live step result."""
     if c.violations:
         v = c.violations[0]
@@ -71,7 +72,7 @@ def criterion_sentence(step: str, c: repo.CriterionRecord) -> str:
     return f"{step}: {c.name} = {shown}, expected {expected}"
 
 
-def first_failure(steps: list[repo.StepRecord]) -> tuple[str, str] | None:
+def first_failure(steps: list[StepRecord]) -> tuple[str, str] | None:
     """(verdict, sentence) of the first failed or error item, in step order then time."""
     for step in steps:
         bad = [c for c in step.criteria if c.verdict in ("failed", "error")]
@@ -221,7 +222,7 @@ class FailureWatcher(QObject):
                 self._fail("error", found[1])
             run_id = outcome.run_id
             self.loader.submit(
-                lambda: repo.get_run(self.db, run_id).error_message,
+                lambda: run_store.get_run(self.db, run_id).error_message,
                 lambda message: self._on_error_message(outcome, message),
             )
         elif outcome.status == "aborted":

@@ -32,8 +32,8 @@ from labbench.acquisition.monitor import RigMonitor
 from labbench.devices.simulation import SCENARIOS
 from labbench.devices.transport import DeviceError, list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
-from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import Database, RecordError
+from labbench.storage import inventory as inventory_store
 from labbench.ui.loader import Loader
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class BenchView(QWidget):
         operator, station = getpass.getuser(), socket.gethostname()
 
         def work():
-            dut = repo.find_dut(self.db, serial)
+            dut = inventory_store.find_dut(self.db, serial)
             if dut is None:
                 raise LookupError(f"Register the DUT {serial!r} first (Start run or Inventory).")
             monitor = RigMonitor(self.db, device, dut, profile, operator=operator, station=station)
@@ -218,7 +218,7 @@ class BenchView(QWidget):
         if isinstance(result, Exception):
             message = (
                 str(result)
-                if isinstance(result, (DeviceError, LookupError, repo.RecordError))
+                if isinstance(result, (DeviceError, LookupError, RecordError))
                 else f"{device}: {type(result).__name__}: {result}"
             )
             self.message.setText(message)

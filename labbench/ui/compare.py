@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 from labbench.ui.history import Loader
 from labbench.ui.plots import envelope
@@ -32,8 +34,8 @@ def _load(db: Database, run_ids: list[int], channel: str, step: str):
     """(label, t aligned, v, note) per run; t is shifted so 0 is the run's or the step's start."""
     out = []
     for run_id in run_ids:
-        run = repo.get_run(db, run_id)
-        dut = repo.get_dut(db, run.dut_id)
+        run = run_store.get_run(db, run_id)
+        dut = inventory_store.get_dut(db, run.dut_id)
         label = f"run {run_id} · {dut.serial} · {run.status}"
         try:
             t, v = read_channel(db, run_id, channel)
@@ -42,7 +44,7 @@ def _load(db: Database, run_ids: list[int], channel: str, step: str):
             continue
         offset = 0.0
         if step:
-            starts = [s for s in repo.run_results(db, run_id) if s.name == step]
+            starts = [s for s in result_store.run_results(db, run_id) if s.name == step]
             if not starts:
                 out.append((label, np.empty(0), np.empty(0), f"run {run_id} has no step {step!r}"))
                 continue
@@ -129,10 +131,10 @@ class CompareView(QWidget):
         def work():
             channels, steps = [], []
             for run_id in run_ids:
-                for c in repo.run_channels(self.db, run_id):
+                for c in run_store.run_channels(self.db, run_id):
                     if c.name not in channels:
                         channels.append(c.name)
-                for s in repo.run_results(self.db, run_id):
+                for s in result_store.run_results(self.db, run_id):
                     if s.name not in steps:
                         steps.append(s.name)
             return channels, steps

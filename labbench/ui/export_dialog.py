@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.export.csv_report import ExportCancelled, ExportError, export_run, write_run_list
-from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import Database, RecordError
+from labbench.storage import runs as run_store
 
 
 def export_file_names(folder: Path, run_id: int) -> tuple[Path, Path]:
@@ -58,7 +58,7 @@ class ExportWorker(QObject):
         written: list[Path] = []
         try:
             total = (
-                sum(repo.get_run(self.db, run_id).sample_count for run_id in self.run_ids)
+                sum(run_store.get_run(self.db, run_id).sample_count for run_id in self.run_ids)
                 if self.telemetry
                 else 0
             )
@@ -88,7 +88,7 @@ class ExportWorker(QObject):
                 written.append(path)
             self.progressed.emit(total, total)
             self.finished.emit(written)
-        except (ExportError, repo.RecordError, OSError) as exc:
+        except (ExportError, RecordError, OSError) as exc:
             self.finished.emit(exc)
 
     def _progress(self, done: int, total: int) -> bool:

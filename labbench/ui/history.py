@@ -29,10 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labbench.records import RUN_STATUSES, RunInfo, RunRow
 from labbench.runs.plan import PlanError, parse_plan
 from labbench.storage import Database
-from labbench.storage import models as m
-from labbench.storage import repository as repo
+from labbench.storage import events as event_store
+from labbench.storage import history as history_store
+from labbench.storage import inventory as inventory_store
+from labbench.storage import plans as plan_store
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, overview_summary, read_channel
 from labbench.ui.loader import Loader
 from labbench.ui.plot_limits import draw_stored_limits, judged_bands
@@ -49,17 +54,7 @@ EXTREME_ROLE = Qt.ItemDataRole.UserRole + 1  # a violation's extreme value, for 
 # A channel with more stored samples than this opens as its chunk min/max overview first.
 OVERVIEW_ABOVE = 500_000
 HEADERS = ("Run", "Start (UTC)", "DUT", "Kind", "Plan", "Verdict", "Station", "Operator", "Samples")
-SORT_KEYS = (
-    "id",
-    "started_at",
-    "dut_serial",
-    "dut_kind",
-    "plan",
-    "status",
-    "station",
-    "operator",
-    "sample_count",
-)
+SORT_KEYS = history_store.HISTORY_SORT  # one per column of HEADERS
 
 
 class HistoryModel(QAbstractTableModel):
@@ -70,7 +65,7 @@ class HistoryModel(QAbstractTableModel):
     def __init__(self, db: Database, loader: Loader, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
         self.db, self.loader, self.theme = db, loader, theme
-        self.rows: list[repo.RunRow] = []
+        self.rows: list[RunRow] = []
         self.filters: dict = {}
         self.sort_key, self.descending = "id", True
         self._exhausted = False
@@ -97,7 +92,7 @@ class HistoryModel(QAbstractTableModel):
         generation, offset, filters = self._generation, len(self.rows), dict(self.filters)
         sort, descending = self.sort_key, self.descending
         self.loader.submit(
-            lambda: repo.query_runs(
+            lambda: history_store.query_runs(
                 self.db, sort=sort, descending=descending, offset=offset, limit=PAGE, **filters
             ),
             lambda rows: self._on_page(generation, rows),
@@ -163,7 +158,7 @@ class RunDetail(QWidget):
     def __init__(self, db: Database, loader: Loader, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
         self.db, self.loader, self.theme = db, loader, theme
-        self.run: repo.RunInfo | None = None
+        self.run: RunInfo | None = None
         self.stamp_info: tuple = (None, "", "", "pending")
         self._violation_row = -1
         self.title = QLabel("Open a run from the list")
@@ -372,7 +367,7 @@ class RunDetail(QWidget):
             return
         run_id = self.run.id
         self.loader.submit(
-            lambda: repo.audit_trail(self.db, "run", run_id),
+            lambda: event_store.audit_trail(self.db, "run", run_id),
             lambda entries: self._show_notes(run_id, entries),
         )
 
@@ -412,7 +407,7 @@ class RunDetail(QWidget):
             self._refresh_notes()
 
         self.loader.submit(
-            lambda: repo.add_audit_entry(
+            lambda: event_store.add_audit_entry(
                 self.db, user=who, entity="run", entity_id=run_id, action="note", reason=text
             ),
             saved,
@@ -429,12 +424,12 @@ def _overview(summary) -> tuple[np.ndarray, np.ndarray]:
 
 def _load_run(db: Database, run_id: int):
     """Everything the detail view shows, read on the worker thread."""
-    run = repo.get_run(db, run_id)
-    dut = repo.get_dut(db, run.dut_id)
-    plan = repo.get_plan_version(db, run.plan_id) if run.plan_id else None
-    steps = repo.run_results(db, run_id)
+    run = run_store.get_run(db, run_id)
+    dut = inventory_store.get_dut(db, run.dut_id)
+    plan = plan_store.get_plan_version(db, run.plan_id) if run.plan_id else None
+    steps = result_store.run_results(db, run_id)
     channels = []
-    for channel in repo.run_channels(db, run_id):
+    for channel in run_store.run_channels(db, run_id):
         summary = overview_summary(db, run_id, channel.name)
         if int(summary.count.sum()) > OVERVIEW_ABOVE:
             # Overview from the overview rows' and chunks' min/max columns: no blob is read.
@@ -443,7 +438,7 @@ def _load_run(db: Database, run_id: int):
         else:
             t, v = read_channel(db, run_id, channel.name)
             channels.append((channel.name, channel.unit, t, v, None))
-    events = repo.run_events(db, run_id)
+    events = event_store.run_events(db, run_id)
     return run, dut, plan, steps, channels, events
 
 
@@ -464,7 +459,7 @@ class HistoryView(QWidget):
         self.search.returnPressed.connect(self.apply_filters)
         self.verdict = QComboBox()
         self.verdict.addItem("Any verdict", "")
-        for status in m.RUN_STATUSES:
+        for status in RUN_STATUSES:
             self.verdict.addItem(status, status)
         self.verdict.currentIndexChanged.connect(self.apply_filters)
         self.station = QLineEdit()
@@ -552,7 +547,7 @@ class HistoryView(QWidget):
         def work() -> list[int]:
             ids: list[int] = []
             while True:
-                page = repo.query_runs(
+                page = history_store.query_runs(
                     self.db,
                     sort=sort,
                     descending=descending,

@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labbench.records import DutInfo
 from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import history as history_store
+from labbench.storage import inventory as inventory_store
 from labbench.ui.loader import Loader
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
@@ -37,15 +39,21 @@ TEXT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "notes")
 
 
 def _load_inventory(db: Database):
-    sleds = repo.list_duts(db, "sled")
-    return [(sled, repo.sled_slots(db, sled.id)) for sled in sleds], repo.unplaced_chips(db)
+    sleds = inventory_store.list_duts(db, "sled")
+    return [
+        (sled, inventory_store.sled_slots(db, sled.id)) for sled in sleds
+    ], inventory_store.unplaced_chips(db)
 
 
 def _load_dut(db: Database, dut_id: int):
-    dut = repo.get_dut(db, dut_id)
-    history = repo.chip_history(db, dut_id) if dut.kind == "chip" else []
-    sled_serials = {d.id: d.serial for d in repo.list_duts(db, "sled")}
-    return dut, [(sled_serials.get(p.sled_id, "?"), p) for p in history], repo.dut_runs(db, dut_id)
+    dut = inventory_store.get_dut(db, dut_id)
+    history = inventory_store.chip_history(db, dut_id) if dut.kind == "chip" else []
+    sled_serials = {d.id: d.serial for d in inventory_store.list_duts(db, "sled")}
+    return (
+        dut,
+        [(sled_serials.get(p.sled_id, "?"), p) for p in history],
+        history_store.dut_runs(db, dut_id),
+    )
 
 
 class DutDialog(QDialog):
@@ -57,7 +65,7 @@ class DutDialog(QDialog):
         super().__init__(parent)
         self.db, self.kind = db, kind
         self.loader = Loader(self, name="labbench-inventory")
-        self.created: repo.DutInfo | None = None
+        self.created: DutInfo | None = None
         self.setWindowTitle(f"Register a {kind}")
         self.serial = QLineEdit()
         self.edits = {name: QLineEdit() for name in TEXT_FIELDS}
@@ -89,7 +97,7 @@ class DutDialog(QDialog):
         serial = self.serial.text()
         self.buttons.setEnabled(False)
         self.loader.submit(
-            lambda: repo.add_dut(self.db, self.kind, serial, **fields), self._on_added
+            lambda: inventory_store.add_dut(self.db, self.kind, serial, **fields), self._on_added
         )
 
     def _on_added(self, result) -> None:
@@ -116,7 +124,7 @@ class InventoryView(QWidget):
         super().__init__(parent)
         self.db, self.theme = db, theme
         self.loader = Loader(self)
-        self.dut: repo.DutInfo | None = None
+        self.dut: DutInfo | None = None
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["DUT", "Part", "Rev / gen", "Lot / wafer"])
         self.tree.itemSelectionChanged.connect(self._on_selected)
@@ -227,7 +235,7 @@ class InventoryView(QWidget):
             on_loaded()
 
     @staticmethod
-    def _item(parent, dut: repo.DutInfo, label: str) -> QTreeWidgetItem:
+    def _item(parent, dut: DutInfo, label: str) -> QTreeWidgetItem:
         item = QTreeWidgetItem(
             parent,
             [
@@ -302,7 +310,7 @@ class InventoryView(QWidget):
 
     # --- changes --------------------------------------------------------------------------
 
-    def add_dut(self, kind: str) -> repo.DutInfo | None:
+    def add_dut(self, kind: str) -> DutInfo | None:
         dialog = DutDialog(self.db, kind, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.refresh()
@@ -321,7 +329,9 @@ class InventoryView(QWidget):
         self.save_button.setEnabled(False)
         self.message.setText("Saving…")
         self.loader.submit(
-            lambda: repo.update_dut(self.db, dut_id, user=user, reason=reason, **changes),
+            lambda: inventory_store.update_dut(
+                self.db, dut_id, user=user, reason=reason, **changes
+            ),
             self._on_saved,
         )
 
@@ -348,7 +358,7 @@ class InventoryView(QWidget):
         )
         self.place_button.setEnabled(False)
         self.loader.submit(
-            lambda: repo.place_chip(self.db, chip.id, sled_id, slot),
+            lambda: inventory_store.place_chip(self.db, chip.id, sled_id, slot),
             lambda result: self._on_placed(chip, sled, slot, result),
         )
 

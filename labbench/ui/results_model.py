@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from labbench.criteria.band import describe_limits
+from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan
-from labbench.storage.repository import CriterionRecord, StepRecord
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 # The verdict comes early, so a narrow results panel still shows it without scrolling.

@@ -48,8 +48,9 @@ def run_smoke_test() -> int:
     from labbench.protocols.profile import load_profile
     from labbench.runs.plan import parse_plan
     from labbench.runs.sequencer import RunRequest
+    from labbench.storage import inventory as inventory_store
     from labbench.storage import open_database
-    from labbench.storage import repository as repo
+    from labbench.storage import runs as run_store
     from labbench.ui.app import make_application
     from labbench.ui.main_window import MainWindow
 
@@ -63,7 +64,7 @@ def run_smoke_test() -> int:
         window.show()
         app.processEvents()
         plan = parse_plan(SMOKE_PLAN, "smoke-test")
-        dut = repo.add_dut(db, "chip", "SMOKE-1")
+        dut = inventory_store.add_dut(db, "chip", "SMOKE-1")
         outcome = []
         loop = QEventLoop()
         window.controller.run_finished.connect(lambda o: (outcome.append(o), loop.quit()))
@@ -92,7 +93,7 @@ def run_smoke_test() -> int:
         elif isinstance(result, str):
             print(f"smoke test: FAILED, the run could not go on: {result}", file=sys.stderr)
         else:
-            samples = repo.get_run(db, result.run_id).sample_count
+            samples = run_store.get_run(db, result.run_id).sample_count
             print(
                 f"smoke test: run {result.run_id} {result.status}, {samples} samples, window drawn; {time.monotonic() - began:.1f} s"
             )

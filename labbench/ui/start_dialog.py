@@ -33,12 +33,13 @@ from labbench.criteria.band import describe_limits
 from labbench.devices.simulation import SCENARIOS
 from labbench.devices.transport import list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
+from labbench.records import DutInfo
 from labbench.runs.compat import check as check_compat
 from labbench.runs.compat import rig_channels_of
 from labbench.runs.plan import Plan, PlanError, load_plan
 from labbench.runs.sequencer import RunRequest
 from labbench.storage import Database
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
 from labbench.ui.loader import Loader
 
 
@@ -84,7 +85,7 @@ class StartRunDialog(QDialog):
         self.setMinimumWidth(640)
         self.db = db
         self.loader = Loader(self)
-        self.dut: repo.DutInfo | None = None
+        self.dut: DutInfo | None = None
         self.plan: Plan | None = None
         self.preview_plan: Plan | None = None
         settings = QSettings()
@@ -182,7 +183,8 @@ class StartRunDialog(QDialog):
             return
         self.dut_label.setText(f"Looking up {serial}…")
         self.loader.submit(
-            lambda: repo.find_dut(self.db, serial), lambda dut: self._on_found(serial, dut)
+            lambda: inventory_store.find_dut(self.db, serial),
+            lambda dut: self._on_found(serial, dut),
         )
 
     def _on_found(self, serial: str, dut) -> None:
@@ -197,7 +199,9 @@ class StartRunDialog(QDialog):
             self._scan_refused(f"{serial} is not registered")
             return
         self.dut_label.setText(f"Registering {serial} as a {kind}…")
-        self.loader.submit(lambda: repo.add_dut(self.db, kind, serial), self._on_registered)
+        self.loader.submit(
+            lambda: inventory_store.add_dut(self.db, kind, serial), self._on_registered
+        )
 
     def _on_registered(self, dut) -> None:
         if isinstance(dut, Exception):
@@ -223,7 +227,7 @@ class StartRunDialog(QDialog):
         clicked = box.clickedButton()
         return "sled" if clicked is sled else "chip" if clicked is chip else None
 
-    def select_dut(self, dut: repo.DutInfo) -> None:
+    def select_dut(self, dut: DutInfo) -> None:
         self.dut = dut
         details = ", ".join(
             x for x in (dut.part, dut.silicon_rev and f"rev {dut.silicon_rev}", dut.lot) if x

@@ -13,8 +13,10 @@ from labbench.cli import main
 from labbench.devices.simulation import RigParams
 from labbench.devices.transport import MockRig
 from labbench.protocols.profile import load_profile
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 
 
@@ -38,7 +40,7 @@ scale = 1e6
 
 
 def _record(db, device: str, seconds: float, profile: str = "bringup-rig"):
-    dut = repo.find_dut(db, "CHP-S") or repo.add_dut(db, "chip", "CHP-S")
+    dut = inventory_store.find_dut(db, "CHP-S") or inventory_store.add_dut(db, "chip", "CHP-S")
     return record(db, device=device, dut=dut, duration_s=seconds, profile=load_profile(profile))
 
 
@@ -52,7 +54,7 @@ def test_nominal_stays_inside_the_example_limits(db):
     settled = vdd[t > t[0] + 0.5]
     assert settled.min() > 0.74 and settled.max() < 0.76
     assert summary.malformed == 0
-    channels = {c.name: c.unit for c in repo.run_channels(db, summary.run_id)}
+    channels = {c.name: c.unit for c in run_store.run_channels(db, summary.run_id)}
     assert (
         channels["vdd_core"] == "V"
         and channels["temp_die"] == "°C"
@@ -66,7 +68,7 @@ def test_profile_renames_and_scales_a_channel(db, tmp_path):
     profile = tmp_path / "clk-hz.toml"
     profile.write_text(CLK_IN_HZ, encoding="utf-8")
     summary = _record(db, "mock://nominal?rate=200&seed=1", 1.0, profile=str(profile))
-    channels = {c.name: c.unit for c in repo.run_channels(db, summary.run_id)}
+    channels = {c.name: c.unit for c in run_store.run_channels(db, summary.run_id)}
     assert channels["clk_core"] == "Hz" and "clk_core_mhz" not in channels
     _, clk = _channel(db, summary.run_id, "clk_core")
     assert clk.max() == 1.5e9  # the profile's scale: MHz on the wire, Hz stored
@@ -103,17 +105,17 @@ def test_noisy_signature(db):
 def test_disconnect_signature_in_process(db):
     summary = _record(db, "mock://disconnect?rate=200&at=0.5&gap=0.5", 2.0)
     assert (summary.disconnects, summary.reconnects, summary.status) == (1, 1, "recorded")
-    kinds = [e.kind for e in repo.run_events(db, summary.run_id)]
+    kinds = [e.kind for e in event_store.run_events(db, summary.run_id)]
     assert kinds.count("disconnect") == 1 and kinds.count("reconnect") == 1
 
 
 def test_garbage_is_counted_kept_and_never_stops_the_stream(db):
     summary = _record(db, "mock://garbage?rate=700&garbage_every=7", 2.0, profile="default")
-    run = repo.get_run(db, summary.run_id)
+    run = run_store.get_run(db, summary.run_id)
     _, seq = _channel(db, summary.run_id, "seq")
     np.testing.assert_array_equal(seq, np.arange(seq[0], seq[-1] + 1))  # telemetry unharmed
     assert run.malformed_count > 10 and run.console_count > 10
-    events = repo.run_events(db, summary.run_id)
+    events = event_store.run_events(db, summary.run_id)
     kinds = {e.kind for e in events}
     assert {"malformed", "console", "line_capped"} <= kinds
     malformed = [e.detail for e in events if e.kind == "malformed"]
@@ -131,32 +133,32 @@ def test_rig_gone_longer_than_the_window_ends_as_error(db):
     summary = record(
         db,
         device="mock://disconnect?rate=200&at=0.3&gap=30",
-        dut=repo.add_dut(db, "chip", "CHP-GONE"),
+        dut=inventory_store.add_dut(db, "chip", "CHP-GONE"),
         duration_s=10,
         profile=replace(profile, reconnect_window_s=0.5),
     )
     assert summary.status == "error" and summary.samples > 0
-    run = repo.get_run(db, summary.run_id)
+    run = run_store.get_run(db, summary.run_id)
     assert run.status == "error" and "reconnect window" in run.error_message
-    assert "link_lost" in [e.kind for e in repo.run_events(db, summary.run_id)]
+    assert "link_lost" in [e.kind for e in event_store.run_events(db, summary.run_id)]
 
 
 def test_reparse_rebuilds_from_raw_bytes_with_another_profile(db, capsys, tmp_path):
     profile = tmp_path / "clk-hz.toml"
     profile.write_text(CLK_IN_HZ, encoding="utf-8")
     summary = _record(db, "mock://garbage?rate=300", 1.0, profile=str(profile))
-    names_before = {c.name for c in repo.run_channels(db, summary.run_id)}
+    names_before = {c.name for c in run_store.run_channels(db, summary.run_id)}
     assert "clk_core" in names_before and "clk_core_mhz" not in names_before
     _, seq_before = _channel(db, summary.run_id, "seq")
     result = reparse(
         db, summary.run_id, load_profile("default"), user="ana", reason="check scaling"
     )
-    names_after = {c.name for c in repo.run_channels(db, summary.run_id)}
+    names_after = {c.name for c in run_store.run_channels(db, summary.run_id)}
     assert "clk_core_mhz" in names_after and "clk_core" not in names_after
     _, seq_after = _channel(db, summary.run_id, "seq")
     np.testing.assert_array_equal(seq_before, seq_after)
-    assert result.malformed == repo.get_run(db, summary.run_id).malformed_count > 0
-    trail = repo.audit_trail(db, "run", summary.run_id)
+    assert result.malformed == run_store.get_run(db, summary.run_id).malformed_count > 0
+    trail = event_store.audit_trail(db, "run", summary.run_id)
     assert [(a.action, a.user, a.new_value) for a in trail] == [("reparse", "ana", "default")]
     # the command line does the same, and refuses a profile that does not exist
     assert (

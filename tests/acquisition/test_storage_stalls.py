@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 
 LOCK_HOLDER = Path(__file__).with_name("lock_holder.py")
@@ -110,7 +112,7 @@ def _wait_for_run(db_path: Path, timeout: float = 30.0, run_id: int = 1) -> None
     db = open_database(str(db_path))
     try:
         for _ in range(int(timeout / 0.02)):
-            runs = [r for r in repo.list_runs(db) if r.id == run_id]
+            runs = [r for r in run_store.list_runs(db) if r.id == run_id]
             if runs and runs[0].sample_count > 0:
                 return
             done.wait(0.02)
@@ -149,7 +151,7 @@ def test_a_write_lock_held_past_the_end_loses_nothing_and_keeps_timestamps(db_pa
     assert "recorded" in out and "1 storage stalls" in out
     db = open_database(str(db_path))
     try:
-        (run,) = repo.list_runs(db)
+        (run,) = run_store.list_runs(db)
         assert run.status == "recorded"
         t, seq = read_channel(db, run.id, "seq")
         # every line, in order, once, through the whole recording
@@ -159,7 +161,7 @@ def test_a_write_lock_held_past_the_end_loses_nothing_and_keeps_timestamps(db_pa
         # timestamps follow arrival: no second of data squeezed onto one time
         assert np.diff(t).max() < 0.1
         assert np.unique(t).size > 0.9 * t.size / 4
-        kinds = [e.kind for e in repo.run_events(db, run.id)]
+        kinds = [e.kind for e in event_store.run_events(db, run.id)]
         assert kinds.count("storage_stall") == 1 and kinds.count("storage_back") == 1
     finally:
         db.dispose()
@@ -192,8 +194,8 @@ def test_ctrl_c_works_while_the_database_is_locked(db_path):
     # kept: nothing read from the rig is lost.
     db = open_database(str(db_path))
     try:
-        assert repo.mark_interrupted_runs(db) == [1]
-        run = repo.get_run(db, 1)
+        assert run_store.mark_interrupted_runs(db) == [1]
+        run = run_store.get_run(db, 1)
         assert run.status == "interrupted" and run.ended_at is not None
         _, seq = read_channel(db, 1, "seq")
         np.testing.assert_array_equal(seq, np.arange(seq.size))
@@ -265,7 +267,7 @@ def test_a_journal_that_fills_the_disk_ends_the_run_as_error_and_says_why(db_pat
     assert "error" in out
     db = open_database(str(db_path))
     try:
-        (run,) = repo.list_runs(db)
+        (run,) = run_store.list_runs(db)
         assert run.status == "error" and "No space left on device" in run.error_message
         _, seq = read_channel(db, run.id, "seq")
         assert seq.size > 0 and run.sample_count == seq.size * 11
@@ -287,7 +289,7 @@ def test_a_reparse_during_a_live_recording_leaves_its_timestamps_alone(db_path):
         big = record(
             db,
             device="mock://nominal?rate=20000",
-            dut=repo.add_dut(db, "chip", "CHP-BIG"),
+            dut=inventory_store.add_dut(db, "chip", "CHP-BIG"),
             duration_s=2.0,
             profile=load_profile("default"),
         )
@@ -323,7 +325,7 @@ def test_a_reparse_during_a_live_recording_leaves_its_timestamps_alone(db_path):
         proc.wait()
     db = open_database(str(db_path))
     try:
-        run = repo.get_run(db, 2)
+        run = run_store.get_run(db, 2)
         t, seq = read_channel(db, run.id, "seq")
         np.testing.assert_array_equal(seq, np.arange(seq.size))
         assert t[-1] > 3.7 and np.diff(t).max() < 0.1
@@ -374,11 +376,11 @@ def test_a_plan_run_goes_on_through_a_stall(db_path):
     assert "PASSED" in out.rest()
     db = open_database(str(db_path))
     try:
-        (run,) = repo.list_runs(db)
+        (run,) = run_store.list_runs(db)
         assert run.status == "passed"
         _, seq = read_channel(db, run.id, "seq")
         np.testing.assert_array_equal(seq, np.arange(seq.size))
-        kinds = [e.kind for e in repo.run_events(db, run.id)]
+        kinds = [e.kind for e in event_store.run_events(db, run.id)]
         assert kinds.count("step_start") == 3 and kinds.count("step_end") == 3
         assert "storage_stall" in kinds and "storage_back" in kinds
     finally:

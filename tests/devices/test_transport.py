@@ -14,8 +14,10 @@ from labbench.acquisition.record import record
 from labbench.devices.simulation import RigParams, RigSimulation
 from labbench.protocols.formats import parse_line
 from labbench.protocols.profile import load_profile
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 
 
@@ -75,7 +77,7 @@ def test_record_through_pty_loses_no_line_and_keeps_every_value(mock_rig_process
             np.testing.assert_array_equal(
                 stored[-seq.size :], values[first : last + 1], err_msg=name
             )
-        run = repo.get_run(db, summary["run_id"])
+        run = run_store.get_run(db, summary["run_id"])
         assert (
             run.status == "recorded" and run.malformed_count <= 1
         )  # at most the line cut by the port's open
@@ -88,7 +90,7 @@ def test_unplug_and_replug_through_pty(mock_rig_process, tmp_path):
     path = mock_rig_process("disconnect?at=1.0&gap=1.0", rate=500, seed=3)
     db = open_database(str(tmp_path / "replug.sqlite3"))
     try:
-        dut = repo.add_dut(db, "chip", "CHP-REPLUG")
+        dut = inventory_store.add_dut(db, "chip", "CHP-REPLUG")
         before = {t.name for t in threading.enumerate()}
         summary = record(db, device=path, dut=dut, duration_s=3.5, profile=load_profile("default"))
         leftover = {t.name for t in threading.enumerate()} - before
@@ -96,7 +98,7 @@ def test_unplug_and_replug_through_pty(mock_rig_process, tmp_path):
 
         assert summary.status == "recorded"
         assert summary.disconnects == 1 and summary.reconnects == 1
-        events = repo.run_events(db, summary.run_id)
+        events = event_store.run_events(db, summary.run_id)
         kinds = [e.kind for e in events]
         assert kinds.index("disconnect") < kinds.index("reconnect")
         disconnect = next(e for e in events if e.kind == "disconnect")
@@ -155,5 +157,5 @@ def test_port_in_use_and_missing_port_are_clear_errors(mock_rig_process, tmp_pat
     assert result.returncode == 2 and missing in result.stderr and "Traceback" not in result.stderr
     # A refused device leaves no run behind.
     db = open_database(str(tmp_path / "busy.sqlite3"))
-    assert repo.list_runs(db) == []
+    assert run_store.list_runs(db) == []
     db.dispose()

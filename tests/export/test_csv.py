@@ -17,8 +17,10 @@ from labbench.export.csv_report import REPORT_COLUMNS, cell_text, safe_text, wri
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import load_plan
 from labbench.runs.sequencer import RunRequest, run_plan
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import TelemetryWriter, read_channel
 
 EVIL = '=HYPERLINK("http://x","click")'
@@ -30,7 +32,7 @@ def finished_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     db = open_database(str(folder / "export.sqlite3"))
     plan = load_plan(paths.resources_dir() / "plans" / "sled-power-on.toml")
-    dut = repo.add_dut(db, "sled", EVIL)
+    dut = inventory_store.add_dut(db, "sled", EVIL)
     outcome = run_plan(
         db,
         RunRequest(
@@ -76,7 +78,7 @@ def test_report_lists_every_judged_item_and_neutralises_text(finished_run, tmp_p
     assert tuple(frame.columns) == REPORT_COLUMNS
     stored = [
         (s.name, c.name, c.verdict)
-        for s in repo.run_results(db, outcome.run_id)
+        for s in result_store.run_results(db, outcome.run_id)
         for c in s.criteria
     ]
     assert list(zip(frame["step"], frame["name"], frame["verdict"], strict=True)) == stored
@@ -119,7 +121,7 @@ def test_telemetry_round_trip_full_precision(finished_run, tmp_path, layout):
         == 0
     )
     frame = pd.read_csv(path, comment="#")
-    channels = repo.run_channels(db, outcome.run_id)
+    channels = run_store.run_channels(db, outcome.run_id)
     assert sum(read_channel(db, outcome.run_id, c.name)[0].size for c in channels) > 5000
     for channel in channels:
         t, v = read_channel(db, outcome.run_id, channel.name)
@@ -145,7 +147,7 @@ def _was_nan_cell(path, column) -> pd.Series:
 
 def test_wide_layout_keeps_samples_that_share_a_time(tmp_path):
     db = open_database(str(tmp_path / "same.sqlite3"))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "C").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "C").id)
     writer = TelemetryWriter(db, run.id, max_chunk_samples=2)
     writer.append(
         "a", np.array([0.0, 0.0, 0.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0, 4.0, math.nan])
@@ -194,9 +196,11 @@ def test_runs_list_csv_and_filters(finished_run, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "[]"
     # --since keeps the runs started at or after it and leaves out the rest: an older run of
     # the same DUT is listed from 2020 on, left out from 2022 on; from tomorrow on, nothing.
-    run = repo.get_run(db, outcome.run_id)
-    older = repo.start_run(db, run.dut_id, started_at=dt.datetime(2021, 6, 1, 12, 0, tzinfo=dt.UTC))
-    repo.finish_run(db, older.id, "aborted")
+    run = run_store.get_run(db, outcome.run_id)
+    older = run_store.start_run(
+        db, run.dut_id, started_at=dt.datetime(2021, 6, 1, 12, 0, tzinfo=dt.UTC)
+    )
+    run_store.finish_run(db, older.id, "aborted")
 
     def listed(*args: str) -> list[tuple[int, str]]:
         capsys.readouterr()

@@ -23,8 +23,11 @@ from hypothesis import strategies as st
 from labbench.criteria.band import describe_limits
 from labbench.export.cells import cell_text, preamble_text, safe_text
 from labbench.export.csv_report import REPORT_COLUMNS, write_report, write_telemetry
+from labbench.records import CriterionRecord, StepRecord
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import TelemetryWriter
 
 # Text as a rig or an operator could produce it, weighted towards the characters that break CSV.
@@ -98,7 +101,7 @@ def test_cell_text_reverses_safe_text(text):
 def test_telemetry_round_trips_any_name_and_unit(db, channels):
     wide_headers = [f"{name} ({unit})" if unit else name for name, unit in channels]
     assume(len(set(wide_headers + ["t_s"])) == len(wide_headers) + 1)  # wide needs distinct headers
-    run = repo.start_run(db, repo.add_dut(db, "chip", f"T{next(_serials)}").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", f"T{next(_serials)}").id)
     writer = TelemetryWriter(db, run.id)
     expected = {}
     for i, (name, unit) in enumerate(channels):
@@ -149,10 +152,10 @@ def test_telemetry_round_trips_any_name_and_unit(db, channels):
     serial=NAME,
 )
 def test_report_round_trips_any_step_item_unit_and_text(db, step, items, operator, serial):
-    dut = repo.add_dut(db, "chip", f"{serial}{next(_serials)}")
-    run = repo.start_run(db, dut.id, operator=operator)
+    dut = inventory_store.add_dut(db, "chip", f"{serial}{next(_serials)}")
+    run = run_store.start_run(db, dut.id, operator=operator)
     criteria = tuple(
-        repo.CriterionRecord(
+        CriterionRecord(
             kind="result",
             name=name,
             channel=channel,
@@ -172,7 +175,7 @@ def test_report_round_trips_any_step_item_unit_and_text(db, step, items, operato
         )
         for name, channel, unit, text in items
     ) + (
-        repo.CriterionRecord(
+        CriterionRecord(
             kind="limit",
             name="vdd_core",
             channel="vdd_core",
@@ -191,8 +194,8 @@ def test_report_round_trips_any_step_item_unit_and_text(db, step, items, operato
             verdict="passed",
         ),
     )
-    repo.store_results(db, run.id, [repo.StepRecord(0, step, 0, 1, "passed", criteria)])
-    repo.finish_run(db, run.id, "passed")
+    result_store.store_results(db, run.id, [StepRecord(0, step, 0, 1, "passed", criteria)])
+    run_store.finish_run(db, run.id, "passed")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "report.csv"
         write_report(db, run.id, path)
@@ -226,12 +229,12 @@ def test_report_round_trips_any_step_item_unit_and_text(db, step, items, operato
 
 def test_the_issue_s_hashes_keep_every_column_with_the_plain_documented_call(db):
     """A unit '#', a step 'rails #1' and a channel '#comment' (issue 9, finding 5)."""
-    run = repo.start_run(db, repo.add_dut(db, "chip", f"H{next(_serials)}").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", f"H{next(_serials)}").id)
     writer = TelemetryWriter(db, run.id)
     writer.append("#comment", np.array([0.0, 1.0]), np.array([1.0, 2.0]), unit="V")
     writer.append("count", np.array([0.0, 1.0]), np.array([3.0, 4.0]), unit="#")
     writer.close()
-    limit = repo.CriterionRecord(
+    limit = CriterionRecord(
         kind="limit",
         name="#comment",
         channel="#comment",
@@ -249,7 +252,7 @@ def test_the_issue_s_hashes_keep_every_column_with_the_plain_documented_call(db)
         sample_count=2,
         verdict="passed",
     )
-    repo.store_results(db, run.id, [repo.StepRecord(0, "rails #1", 0, 1, "passed", (limit,))])
+    result_store.store_results(db, run.id, [StepRecord(0, "rails #1", 0, 1, "passed", (limit,))])
     with tempfile.TemporaryDirectory() as folder:
         wide, long, report = (Path(folder) / n for n in ("wide.csv", "long.csv", "report.csv"))
         write_telemetry(db, run.id, wide, "wide")

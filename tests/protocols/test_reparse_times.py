@@ -6,17 +6,19 @@ import numpy as np
 
 from labbench.acquisition.record import record, reparse
 from labbench.protocols.profile import load_profile
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, read_channel
 
 
 def _stored(db, run_id: int):
-    channels = [c.name for c in repo.run_channels(db, run_id)]
+    channels = [c.name for c in run_store.run_channels(db, run_id)]
     data = {name: read_channel(db, run_id, name) for name in channels}
     events = [
         (e.at_ns, e.kind, e.detail)
-        for e in repo.run_events(db, run_id)
+        for e in event_store.run_events(db, run_id)
         if e.kind in CONSOLE_EVENT_KINDS
     ]
     return data, events
@@ -25,7 +27,7 @@ def _stored(db, run_id: int):
 def test_reparse_reproduces_live_times_and_text_events(tmp_path):
     db = open_database(str(tmp_path / "reparse.sqlite3"))
     try:
-        dut = repo.add_dut(db, "chip", "CHP-REPARSE")
+        dut = inventory_store.add_dut(db, "chip", "CHP-REPARSE")
         profile = load_profile("default")
         summary = record(
             db,
@@ -56,7 +58,7 @@ def test_reparse_spreads_from_the_read_before_the_first_bytes(tmp_path):
     the raw log keeps as an empty row, so reparse puts them at the same times."""
     db = open_database(str(tmp_path / "spread.sqlite3"))
     try:
-        dut = repo.add_dut(db, "chip", "CHP-SPREAD")
+        dut = inventory_store.add_dut(db, "chip", "CHP-SPREAD")
         profile = load_profile("default")
         summary = record(
             db, device="mock://nominal?rate=300", dut=dut, duration_s=1.0, profile=profile

@@ -9,8 +9,11 @@ import pytest
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest, run_plan
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 
 PLAN = """
 [plan]
@@ -50,7 +53,7 @@ def db(tmp_path):
 
 def _run(db, on_step=None):
     plan = parse_plan(PLAN, "short-rail.toml")
-    dut = repo.add_dut(db, "sled", "SLD-MISMATCH")
+    dut = inventory_store.add_dut(db, "sled", "SLD-MISMATCH")
     run_ids = []
     outcome = run_plan(
         db,
@@ -58,7 +61,7 @@ def _run(db, on_step=None):
         on_started=lambda run_id, acquisition, evaluator: run_ids.append(run_id),
         on_step=(lambda position, step: on_step(db, run_ids[0])) if on_step else None,
     )
-    return outcome, repo.run_events(db, outcome.run_id)
+    return outcome, event_store.run_events(db, outcome.run_id)
 
 
 def test_live_and_final_agree_on_an_untouched_run(db):
@@ -82,7 +85,7 @@ def test_stored_data_the_live_path_never_saw_is_recorded_as_a_mismatch(
     kind, detail = stored
 
     def alter_the_store(db, run_id):
-        repo.add_run_event(db, run_id, kind, detail, at_ns=time.time_ns())
+        event_store.add_run_event(db, run_id, kind, detail, at_ns=time.time_ns())
 
     outcome, events = _run(db, alter_the_store)
     assert not outcome.live_agrees
@@ -94,7 +97,7 @@ def test_stored_data_the_live_path_never_saw_is_recorded_as_a_mismatch(
     )
     # The final judgement is what is stored and what the run ends with.
     stored_items = {
-        c.name: c.verdict for s in repo.run_results(db, outcome.run_id) for c in s.criteria
+        c.name: c.verdict for s in result_store.run_results(db, outcome.run_id) for c in s.criteria
     }
     assert stored_items[item] == final_verdict
-    assert repo.get_run(db, outcome.run_id).status == final_verdict
+    assert run_store.get_run(db, outcome.run_id).status == final_verdict

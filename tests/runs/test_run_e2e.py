@@ -9,8 +9,10 @@ import sys
 import pytest
 
 from labbench import paths
+from labbench.storage import events as event_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 
 SLED_PLAN = str(paths.resources_dir() / "plans" / "sled-power-on.toml")
 
@@ -79,15 +81,15 @@ def test_each_scenario_gives_its_verdict_and_exit_code(mock_rig_process, tmp_pat
 
     db = open_database(str(db_path))
     try:
-        run = repo.get_run(db, out["run_id"])
+        run = run_store.get_run(db, out["run_id"])
         assert run.status == status and run.ended_at is not None and run.operator == "ci"
-        events = repo.run_events(db, run.id)
+        events = event_store.run_events(db, run.id)
         commands = [e.detail for e in events if e.kind == "command"]
         # Every command the plan sends is recorded once, in the plan's order (a command queued
         # while the rig is away is sent, and recorded, when it is back).
         assert commands == ["PWR ON", "LOAD 50", "BIST", "LOAD 0"]
         assert "evaluation_mismatch" not in {e.kind for e in events}
-        steps = repo.run_results(db, run.id)
+        steps = result_store.run_results(db, run.id)
         assert [s.name for s in steps] == ["power-on", "load-50", "idle-soak"]
         if scenario == "disconnect":
             assert {e.kind for e in events} >= {"disconnect", "reconnect"}

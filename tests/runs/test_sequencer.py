@@ -15,8 +15,11 @@ from labbench.cli import main
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import load_plan, parse_plan
 from labbench.runs.sequencer import RunRequest, run_plan
-from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import RecordError, open_database
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 
 PLANS = paths.resources_dir() / "plans"
@@ -30,7 +33,7 @@ def db(tmp_path):
 
 
 def _request(db, plan, device, serial="SLD-SEQ", manual=None):
-    dut = repo.find_dut(db, serial) or repo.add_dut(db, plan.dut_kind, serial)
+    dut = inventory_store.find_dut(db, serial) or inventory_store.add_dut(db, plan.dut_kind, serial)
     return RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1", manual or {})
 
 
@@ -49,7 +52,7 @@ def test_live_violations_arrive_within_100_ms_and_agree_with_final(db):
     assert [
         (c, s) for _, c, s in seen if c == "vdd_core"
     ] == stored  # the same excursions, live and final
-    run = repo.get_run(db, outcome.run_id)
+    run = run_store.get_run(db, outcome.run_id)
     assert run.violation_count == len(outcome.violations) and run.failed_items >= 1
 
 
@@ -59,9 +62,9 @@ def test_abort_keeps_everything_recorded(db):
     threading.Timer(2.5, stop.set).start()
     outcome = run_plan(db, _request(db, plan, "mock://nominal?rate=200"), stop=stop)
     assert outcome.status == "aborted"
-    run = repo.get_run(db, outcome.run_id)
+    run = run_store.get_run(db, outcome.run_id)
     assert run.status == "aborted" and run.sample_count > 200
-    steps = repo.run_results(db, outcome.run_id)
+    steps = result_store.run_results(db, outcome.run_id)
     assert [s.name for s in steps] == ["power-on", "load-50"]  # the second was cut short
     _, seq = read_channel(db, outcome.run_id, "seq")
     assert seq.size == run.sample_count / 11
@@ -82,11 +85,11 @@ def test_stop_on_fail_ends_after_the_first_failed_step(db):
         ("load-50", "failed"),
         ("idle-soak", "skipped"),
     ]
-    assert [s.verdict for s in repo.run_results(db, outcome.run_id)][1:] == [
+    assert [s.verdict for s in result_store.run_results(db, outcome.run_id)][1:] == [
         "failed",
         "skipped",
     ]  # stored too
-    assert "stop_on_fail" in [e.kind for e in repo.run_events(db, outcome.run_id)]
+    assert "stop_on_fail" in [e.kind for e in event_store.run_events(db, outcome.run_id)]
 
 
 def test_manual_entries_and_rig_results(db):
@@ -99,7 +102,7 @@ def test_manual_entries_and_rig_results(db):
     ]
     items = {c.name: c for s in ok.steps for c in s.criteria}
     assert items["bist"].text_value == "PASS" and items["visual_check"].text_value == "OK"
-    assert "manual" in [e.kind for e in repo.run_events(db, ok.run_id)]
+    assert "manual" in [e.kind for e in event_store.run_events(db, ok.run_id)]
     silent = run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M"))
     assert silent.status == "error"  # nobody typed the manual entry: never a pass
     asked = []
@@ -113,10 +116,10 @@ def test_manual_entries_and_rig_results(db):
 
 def test_plan_for_another_dut_kind_is_refused(db):
     plan = load_plan(PLANS / "chip-bringup.toml")
-    sled = repo.add_dut(db, "sled", "SLD-X")
-    with pytest.raises(repo.RecordError, match="is for a chip"):
+    sled = inventory_store.add_dut(db, "sled", "SLD-X")
+    with pytest.raises(RecordError, match="is for a chip"):
         run_plan(db, RunRequest(plan, sled, "mock://nominal", load_profile("default")))
-    assert repo.list_runs(db) == []
+    assert run_store.list_runs(db) == []
 
 
 def test_sigint_aborts_the_command_with_exit_3(tmp_path):
@@ -147,7 +150,7 @@ def test_sigint_aborts_the_command_with_exit_3(tmp_path):
     assert proc.returncode == 3, out + err
     assert "ABORTED" in out
     db = open_database(str(tmp_path / "int.sqlite3"))
-    assert repo.list_runs(db)[0].status == "aborted"
+    assert run_store.list_runs(db)[0].status == "aborted"
     db.dispose()
 
 
@@ -186,7 +189,7 @@ def test_kill_9_during_a_run_is_marked_interrupted_at_the_next_start(tmp_path, c
     try:
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-        (run,) = repo.list_runs(db)
+        (run,) = run_store.list_runs(db)
         assert run.status == "running"  # nobody has looked yet
         kept = run.sample_count
         assert (
@@ -201,7 +204,7 @@ def test_kill_9_during_a_run_is_marked_interrupted_at_the_next_start(tmp_path, c
     assert f"run {run.id} was left running" in captured.err and "interrupted" in captured.out
     db = open_database(str(db_path))
     try:
-        again = repo.get_run(db, run.id)
+        again = run_store.get_run(db, run.id)
         assert (
             again.status == "interrupted"
             and again.sample_count == kept
@@ -212,12 +215,15 @@ def test_kill_9_during_a_run_is_marked_interrupted_at_the_next_start(tmp_path, c
 
 
 def test_running_runs_of_live_processes_and_other_hosts_are_left_alone(db):
-    dut = repo.add_dut(db, "chip", "C-L")
-    mine = repo.start_run(db, dut.id, pid=os.getpid())
-    dead = repo.start_run(db, dut.id, pid=2**22 + 12345)
-    assert repo.mark_interrupted_runs(db) == [dead.id]
-    assert repo.mark_interrupted_runs(db, host="another-station", is_alive=lambda pid: False) == []
-    assert repo.get_run(db, mine.id).status == "running"
+    dut = inventory_store.add_dut(db, "chip", "C-L")
+    mine = run_store.start_run(db, dut.id, pid=os.getpid())
+    dead = run_store.start_run(db, dut.id, pid=2**22 + 12345)
+    assert run_store.mark_interrupted_runs(db) == [dead.id]
+    assert (
+        run_store.mark_interrupted_runs(db, host="another-station", is_alive=lambda pid: False)
+        == []
+    )
+    assert run_store.get_run(db, mine.id).status == "running"
 
 
 @pytest.mark.parametrize(
@@ -245,8 +251,8 @@ def test_rig_lost_longer_than_the_window_ends_the_run_as_error(db):
     request.profile = replace(request.profile, reconnect_window_s=0.5)
     outcome = run_plan(db, request)
     assert outcome.status == "error"
-    run = repo.get_run(db, outcome.run_id)
+    run = run_store.get_run(db, outcome.run_id)
     assert (
         run.status == "error" and "reconnect window" in run.error_message and run.sample_count > 0
     )
-    assert {"disconnect", "link_lost"} <= {e.kind for e in repo.run_events(db, run.id)}
+    assert {"disconnect", "link_lost"} <= {e.kind for e in event_store.run_events(db, run.id)}

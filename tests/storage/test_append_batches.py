@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
+from labbench.storage import inventory as inventory_store
 from labbench.storage import models as m
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.engine import DatabaseFault
 from labbench.storage.journal import CommitBatch
 from labbench.storage.telemetry import TelemetryWriter
@@ -81,8 +82,8 @@ def _stored(db, run_id: int):
     "regular", [True, False], ids=["every-channel-every-batch", "channels-missing"]
 )
 def test_commit_batches_store_what_item_by_item_appends_store(db, regular):
-    dut = repo.add_dut(db, "chip", "AB-1").id
-    grouped_run, single_run = repo.start_run(db, dut).id, repo.start_run(db, dut).id
+    dut = inventory_store.add_dut(db, "chip", "AB-1").id
+    grouped_run, single_run = run_store.start_run(db, dut).id, run_store.start_run(db, dut).id
     batches = _batches(regular)
 
     grouped = TelemetryWriter(db, grouped_run)
@@ -115,7 +116,7 @@ def test_commit_batches_store_what_item_by_item_appends_store(db, regular):
 
 
 def test_a_catch_up_group_is_one_chunk_per_channel(db):
-    run_id = repo.start_run(db, repo.add_dut(db, "chip", "AB-2").id).id
+    run_id = run_store.start_run(db, inventory_store.add_dut(db, "chip", "AB-2").id).id
     batches = _batches(True)
     writer = TelemetryWriter(db, run_id)
     writer.append_batches(batches)
@@ -132,7 +133,7 @@ def test_a_catch_up_group_is_one_chunk_per_channel(db):
 
 
 def test_a_channel_whose_times_and_values_differ_queues_nothing(db):
-    run_id = repo.start_run(db, repo.add_dut(db, "chip", "AB-3").id).id
+    run_id = run_store.start_run(db, inventory_store.add_dut(db, "chip", "AB-3").id).id
     batch = CommitBatch(1)
     batch.items += [
         ("raw", 1, b"x"),
@@ -150,7 +151,7 @@ def test_a_channel_whose_times_and_values_differ_queues_nothing(db):
 
 
 def test_a_failed_sqlite_commit_is_rolled_back_and_raised_as_a_database_fault(db):
-    run_id = repo.start_run(db, repo.add_dut(db, "chip", "AB-4").id).id
+    run_id = run_store.start_run(db, inventory_store.add_dut(db, "chip", "AB-4").id).id
     first, second = TelemetryWriter(db, run_id), TelemetryWriter(db, run_id)
     first.ensure_channel("vdd", "V")
     first.commit()

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
+from labbench.storage import inventory as inventory_store
 from labbench.storage import models as m
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import chunk_summary, read_channel
 
 CHILD = Path(__file__).with_name("writer_child.py")
@@ -35,8 +36,8 @@ def _start_child(db_path: Path, run_id: int, commits: int) -> subprocess.Popen:
 
 def _new_run(db_path: Path) -> int:
     db = open_database(str(db_path))
-    chip = repo.add_dut(db, "chip", f"CHP-{db_path.stem}")
-    run_id = repo.start_run(db, chip.id).id
+    chip = inventory_store.add_dut(db, "chip", f"CHP-{db_path.stem}")
+    run_id = run_store.start_run(db, chip.id).id
     db.dispose()
     return run_id
 

@@ -10,9 +10,11 @@ import tty
 import numpy as np
 
 from labbench.acquisition.pipeline import Acquisition
-from labbench.devices.transport import make_rig
+from labbench.acquisition.rigs import make_rig
 from labbench.protocols.profile import load_profile
-from labbench.storage import repository as repo
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 
 LONG = "x" * 200
@@ -22,8 +24,8 @@ def test_nul_bytes_and_long_channel_names_cost_nothing_else(db):
     master, slave = os.openpty()
     tty.setraw(slave)
     device = os.ttyname(slave)
-    dut = repo.add_dut(db, "chip", "CHP-NUL")
-    run = repo.start_run(db, dut.id)
+    dut = inventory_store.add_dut(db, "chip", "CHP-NUL")
+    run = run_store.start_run(db, dut.id)
     acquisition = Acquisition(
         db, run.id, run.t0_ns, make_rig(device, load_profile("default")), load_profile("default")
     )
@@ -44,7 +46,7 @@ def test_nul_bytes_and_long_channel_names_cost_nothing_else(db):
         stats = acquisition.stop()
         os.close(master)
         os.close(slave)
-    repo.finish_run(db, run.id, "recorded")
+    run_store.finish_run(db, run.id, "recorded")
     assert stats.errors == []
     _, seq = read_channel(db, run.id, "seq")
     # the good lines, all of them (the parser does not take a NUL in a name: that line is kept
@@ -52,12 +54,12 @@ def test_nul_bytes_and_long_channel_names_cost_nothing_else(db):
     np.testing.assert_array_equal(seq, [0, 2, 3])
     _, vdd = read_channel(db, run.id, "vdd")
     np.testing.assert_array_equal(vdd, [1.0, 1.1])
-    names = {c.name for c in repo.run_channels(db, run.id)}
+    names = {c.name for c in run_store.run_channels(db, run.id)}
     assert not any(len(n) > 128 for n in names)
     assert stats.refused_samples == 1 and len(stats.refused_channels) == 1
     assert stats.text_escaped >= 2
-    events = repo.run_events(db, run.id)
+    events = event_store.run_events(db, run.id)
     assert any(e.kind == "channel_refused" and "200 characters" in e.detail for e in events)
     assert any("\\x00 banner" in e.detail for e in events)
     assert any("ch\\x00name" in e.detail for e in events)
-    assert repo.get_run(db, run.id).sample_count == 3 + 2
+    assert run_store.get_run(db, run.id).sample_count == 3 + 2

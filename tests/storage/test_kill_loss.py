@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 
 PLAN = Path(__file__).parents[2] / "resources" / "plans" / "sled-power-on.toml"
@@ -61,17 +61,18 @@ def test_kill_9_during_run_loses_at_most_250_ms(tmp_path):
             proc.wait()
         db = open_database(str(db_path))
         try:
-            (run,) = repo.list_runs(db)
+            (run,) = run_store.list_runs(db)
             t, _ = read_channel(db, run.id, "seq")
             last_ns = run.t0_ns + int(t[-1] * 1e9)
             losses.append((killed_ns - last_ns) / 1e9)
-            assert repo.mark_interrupted_runs(db) == [run.id]
-            ended = repo.get_run(db, run.id).ended_at
+            assert run_store.mark_interrupted_runs(db) == [run.id]
+            ended = run_store.get_run(db, run.id).ended_at
             # the end is the last stored data (raw read or event), not when it was noticed
             assert (
-                abs((ended - repo.from_epoch_ns(last_ns)) / dt.timedelta(seconds=1)) < LOSS_BOUND_S
+                abs((ended - run_store.from_epoch_ns(last_ns)) / dt.timedelta(seconds=1))
+                < LOSS_BOUND_S
             )
-            assert ended < repo.from_epoch_ns(killed_ns)
+            assert ended < run_store.from_epoch_ns(killed_ns)
         finally:
             db.dispose()
     assert max(losses) <= LOSS_BOUND_S, sorted(losses)

@@ -1,4 +1,4 @@
-"""Every table round-trips through the repository and the ORM on SQLite and PostgreSQL."""
+"""Every table round-trips through the storage rooms and the ORM on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labbench.storage import RecordError
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import models as m
-from labbench.storage import repository as repo
+from labbench.storage import plans as plan_store
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import TelemetryWriter, chunk_summary, read_channel, read_raw
 
 BERLIN_SUMMER = dt.timezone(dt.timedelta(hours=2))
 
 
 def test_dut_placement_station_plan_round_trip(db):
-    sled = repo.add_dut(db, "sled", "SLD-1", part="TRAY-4X", generation="A1", slot_count=4)
-    chip = repo.add_dut(
+    sled = inventory_store.add_dut(
+        db, "sled", "SLD-1", part="TRAY-4X", generation="A1", slot_count=4
+    )
+    chip = inventory_store.add_dut(
         db,
         "chip",
         "CHP-1",
@@ -31,45 +37,45 @@ def test_dut_placement_station_plan_round_trip(db):
         wafer_y=-4,
         notes="first silicon",
     )
-    assert repo.find_dut(db, " CHP-1 ") == chip
+    assert inventory_store.find_dut(db, " CHP-1 ") == chip
     assert chip.silicon_rev == "A1" and chip.wafer_y == -4 and chip.notes == "first silicon"
     assert chip.created_at.tzinfo is not None and chip.created_at.utcoffset() == dt.timedelta(0)
-    assert [d.serial for d in repo.list_duts(db, kind="sled")] == ["SLD-1"]
-    with pytest.raises(repo.RecordError, match="already registered"):
-        repo.add_dut(db, "chip", "CHP-1")
+    assert [d.serial for d in inventory_store.list_duts(db, kind="sled")] == ["SLD-1"]
+    with pytest.raises(RecordError, match="already registered"):
+        inventory_store.add_dut(db, "chip", "CHP-1")
 
-    other = repo.add_dut(db, "sled", "SLD-2", slot_count=2)
+    other = inventory_store.add_dut(db, "sled", "SLD-2", slot_count=2)
     t1 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=BERLIN_SUMMER)
     t2 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-    repo.place_chip(db, chip.id, sled.id, 3, at=t1)
-    repo.place_chip(db, chip.id, other.id, 1, at=t2)
-    history = repo.chip_history(db, chip.id)
+    inventory_store.place_chip(db, chip.id, sled.id, 3, at=t1)
+    inventory_store.place_chip(db, chip.id, other.id, 1, at=t2)
+    history = inventory_store.chip_history(db, chip.id)
     assert [(p.sled_id, p.slot) for p in history] == [(sled.id, 3), (other.id, 1)]
     assert (
         history[0].placed_at == t1 and history[0].removed_at == t2 and history[1].removed_at is None
     )
-    assert repo.sled_slots(db, other.id) == {1: chip}
-    assert repo.sled_slots(db, sled.id) == {}
-    with pytest.raises(repo.RecordError, match="no slot 2"):
-        repo.place_chip(db, chip.id, other.id, 2)
+    assert inventory_store.sled_slots(db, other.id) == {1: chip}
+    assert inventory_store.sled_slots(db, sled.id) == {}
+    with pytest.raises(RecordError, match="no slot 2"):
+        inventory_store.place_chip(db, chip.id, other.id, 2)
 
-    station = repo.ensure_station(db, "bench-3", hostname="lab-pc-3")
-    assert repo.ensure_station(db, "bench-3") == station
+    station = inventory_store.ensure_station(db, "bench-3", hostname="lab-pc-3")
+    assert inventory_store.ensure_station(db, "bench-3") == station
 
     text = '[plan]\nname = "p"\nversion = "1"\n'
-    plan = repo.store_plan_version(db, "p", "1", "chip", text)
-    assert repo.store_plan_version(db, "p", "1", "chip", text) == plan
-    assert plan.sha256 == repo.plan_hash(text)
-    with pytest.raises(repo.RecordError, match="bump the plan's version"):
-        repo.store_plan_version(db, "p", "1", "chip", text + "# edited\n")
+    plan = plan_store.store_plan_version(db, "p", "1", "chip", text)
+    assert plan_store.store_plan_version(db, "p", "1", "chip", text) == plan
+    assert plan.sha256 == plan_store.plan_hash(text)
+    with pytest.raises(RecordError, match="bump the plan's version"):
+        plan_store.store_plan_version(db, "p", "1", "chip", text + "# edited\n")
 
 
 def test_run_results_telemetry_events_audit_round_trip(db):
-    chip = repo.add_dut(db, "chip", "CHP-9")
-    plan = repo.store_plan_version(db, "p", "1", "chip", "x")
-    station = repo.ensure_station(db, "bench-1")
+    chip = inventory_store.add_dut(db, "chip", "CHP-9")
+    plan = plan_store.store_plan_version(db, "p", "1", "chip", "x")
+    station = inventory_store.ensure_station(db, "bench-1")
     started = dt.datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=dt.UTC)
-    run = repo.start_run(
+    run = run_store.start_run(
         db,
         chip.id,
         plan_id=plan.id,
@@ -100,12 +106,12 @@ def test_run_results_telemetry_events_audit_round_trip(db):
     assert (summary.v_min[0], summary.v_max[0]) == (0.75, np.inf)  # NaN ignored
     assert (summary.v_min[1], summary.v_max[1]) == (-np.inf, 5e300)
     assert list(read_raw(db, run.id)) == [(run.t0_ns + 5, b"vdd_core=0.75\r\n\xff\x00")]
-    assert [c.name for c in repo.run_channels(db, run.id)] == ["vdd_core"]
-    assert repo.run_channels(db, run.id)[0].unit == "V"
+    assert [c.name for c in run_store.run_channels(db, run.id)] == ["vdd_core"]
+    assert run_store.run_channels(db, run.id)[0].unit == "V"
 
-    repo.add_run_event(db, run.id, "connect", "mock://nominal", at_ns=run.t0_ns)
-    repo.add_run_event(db, run.id, "command", "PWR ON", at_ns=run.t0_ns + 1)
-    assert [e.kind for e in repo.run_events(db, run.id)] == ["connect", "command"]
+    event_store.add_run_event(db, run.id, "connect", "mock://nominal", at_ns=run.t0_ns)
+    event_store.add_run_event(db, run.id, "command", "PWR ON", at_ns=run.t0_ns + 1)
+    assert [e.kind for e in event_store.run_events(db, run.id)] == ["connect", "command"]
 
     with Session(db.engine) as session, session.begin():
         step = m.StepResult(
@@ -167,13 +173,13 @@ def test_run_results_telemetry_events_audit_round_trip(db):
             "low",
         )
 
-    finished = repo.finish_run(db, run.id, "failed", violation_count=1, failed_items=1)
+    finished = run_store.finish_run(db, run.id, "failed", violation_count=1, failed_items=1)
     assert finished.status == "failed" and finished.ended_at is not None
     assert finished.sample_count == 20 and finished.malformed_count == 3
-    with pytest.raises(repo.RecordError, match="already ended as failed"):
-        repo.finish_run(db, run.id, "passed")
+    with pytest.raises(RecordError, match="already ended as failed"):
+        run_store.finish_run(db, run.id, "passed")
 
-    note = repo.add_audit_entry(
+    note = event_store.add_audit_entry(
         db,
         user="ana",
         entity="run",
@@ -181,25 +187,25 @@ def test_run_results_telemetry_events_audit_round_trip(db):
         action="note",
         reason="probe slipped at 2.5 s",
     )
-    assert repo.audit_trail(db, "run", run.id) == [note]
+    assert event_store.audit_trail(db, "run", run.id) == [note]
     assert note.at.tzinfo is not None
 
 
 def test_naive_datetimes_are_refused(db):
-    chip = repo.add_dut(db, "chip", "CHP-N")
-    sled = repo.add_dut(db, "sled", "SLD-N")
+    chip = inventory_store.add_dut(db, "chip", "CHP-N")
+    sled = inventory_store.add_dut(db, "sled", "SLD-N")
     with pytest.raises(Exception, match="naive datetime"):
-        repo.place_chip(db, chip.id, sled.id, 0, at=dt.datetime(2026, 1, 1))
-    assert repo.chip_history(db, chip.id) == []
+        inventory_store.place_chip(db, chip.id, sled.id, 0, at=dt.datetime(2026, 1, 1))
+    assert inventory_store.chip_history(db, chip.id) == []
 
 
 def test_check_constraints_hold(db):
-    with pytest.raises(repo.RecordError, match="kind"):
-        repo.add_dut(db, "wafer", "W-1")
-    chip = repo.add_dut(db, "chip", "CHP-C")
-    run = repo.start_run(db, chip.id)
-    with pytest.raises(repo.RecordError, match="not a final run status"):
-        repo.finish_run(db, run.id, "running")
+    with pytest.raises(RecordError, match="kind"):
+        inventory_store.add_dut(db, "wafer", "W-1")
+    chip = inventory_store.add_dut(db, "chip", "CHP-C")
+    run = run_store.start_run(db, chip.id)
+    with pytest.raises(RecordError, match="not a final run status"):
+        run_store.finish_run(db, run.id, "running")
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError), Session(db.engine) as session, session.begin():

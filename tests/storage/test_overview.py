@@ -7,9 +7,10 @@ from alembic import command
 from sqlalchemy import func, inspect, select, text
 
 from labbench.storage import engine as storage_engine
+from labbench.storage import inventory as inventory_store
 from labbench.storage import models as m
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.chunks import OVERVIEW_CHUNKS
 from labbench.storage.telemetry import (
     TelemetryWriter,
@@ -54,7 +55,7 @@ def _expected(summary, group: int):
 
 
 def test_overview_rows_summarise_every_block_of_chunks_exactly(db):
-    run = repo.start_run(db, repo.add_dut(db, "chip", "OV-1").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "OV-1").id)
     writer = TelemetryWriter(db, run.id)
     blocks = 3
     tail = 5
@@ -89,7 +90,7 @@ def test_overview_rows_summarise_every_block_of_chunks_exactly(db):
 
 def test_all_nan_block_has_null_min_max(tmp_path):
     db = open_database(str(tmp_path / "nan.sqlite3"))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "OV-NAN").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "OV-NAN").id)
     writer = TelemetryWriter(db, run.id)
     for k in range(OVERVIEW_CHUNKS):
         writer.append("x", (k * CHUNK + np.arange(CHUNK)) / 1000.0, np.full(CHUNK, np.nan))
@@ -111,7 +112,7 @@ def test_all_nan_block_has_null_min_max(tmp_path):
 def test_a_resumed_run_is_summarised_once_with_its_uncovered_chunks(tmp_path):
     """A writer stopped mid-block leaves chunks no overview row covers; they are read as chunks."""
     db = open_database(str(tmp_path / "resume.sqlite3"))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "OV-2").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "OV-2").id)
     first = TelemetryWriter(db, run.id)
     _commit_chunks(first, 0, OVERVIEW_CHUNKS + 7)
     first.close()
@@ -131,7 +132,7 @@ def test_a_resumed_run_is_summarised_once_with_its_uncovered_chunks(tmp_path):
 
 def test_rebuilding_a_run_removes_its_overview_rows(tmp_path):
     db = open_database(str(tmp_path / "rebuild.sqlite3"))
-    run = repo.start_run(db, repo.add_dut(db, "chip", "OV-3").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "OV-3").id)
     writer = TelemetryWriter(db, run.id)
     _commit_chunks(writer, 0, OVERVIEW_CHUNKS)
     writer.delete_telemetry()  # foreign keys are on: overview rows must go before their channels
@@ -152,7 +153,7 @@ def test_migration_keeps_recorded_runs_and_goes_down_and_up(db_url):
         command.upgrade(storage_engine.alembic_config(conn), "0001")
     db.dispose()
     db = open_database(db_url, migrate=False)
-    run = repo.start_run(db, repo.add_dut(db, "chip", "OLD-1").id)
+    run = run_store.start_run(db, inventory_store.add_dut(db, "chip", "OLD-1").id)
     with db.engine.begin() as conn:
         channel_id = conn.execute(
             text(

@@ -11,8 +11,11 @@ import threading
 import numpy as np
 import pytest
 
+from labbench.records import RunInfo
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 from tests.acquisition.test_storage_stalls import Lines
 from tests.pg_server import PrivatePostgres
@@ -59,16 +62,16 @@ def _record(url: str, seconds: float, device: str = "mock://nominal?rate=500") -
 def _stored(url: str) -> int:
     db = open_database(url)
     try:
-        runs = repo.list_runs(db)
+        runs = run_store.list_runs(db)
         return runs[0].sample_count if runs else 0
     finally:
         db.dispose()
 
 
-def _check_complete(url: str, lines_out: str) -> repo.RunInfo:
+def _check_complete(url: str, lines_out: str) -> RunInfo:
     db = open_database(url)
     try:
-        (run,) = repo.list_runs(db)
+        (run,) = run_store.list_runs(db)
         _, seq = read_channel(db, run.id, "seq")
         np.testing.assert_array_equal(seq, np.arange(seq.size))  # in order, once, nothing missing
         assert run.sample_count == seq.size * 11
@@ -103,7 +106,7 @@ def test_server_restarted_mid_run_everything_is_forwarded(server):
     assert run.status == "recorded"
     db = open_database(server.url)
     try:
-        kinds = [e.kind for e in repo.run_events(db, run.id)]
+        kinds = [e.kind for e in event_store.run_events(db, run.id)]
         assert "storage_stall" in kinds and "storage_back" in kinds
     finally:
         db.dispose()
@@ -181,7 +184,7 @@ def test_a_commit_whose_answer_is_lost_is_not_stored_twice(server):
     db = open_database(url)
     result = {}
     try:
-        dut = repo.add_dut(db, "chip", "CHP-DOUBT")
+        dut = inventory_store.add_dut(db, "chip", "CHP-DOUBT")
         recording = threading.Thread(
             target=lambda: result.setdefault(
                 "summary",

@@ -11,8 +11,10 @@ import pytest
 
 from labbench.acquisition.record import record
 from labbench.protocols.profile import load_profile
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -24,9 +26,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def _snapshot(db_path) -> tuple:
     db = open_database(str(db_path))
     try:
-        run = repo.get_run(db, 1)
-        channels = sorted(c.name for c in repo.run_channels(db, 1))
-        return run.sample_count, run.profile, channels, len(repo.audit_trail(db, "run", 1))
+        run = run_store.get_run(db, 1)
+        channels = sorted(c.name for c in run_store.run_channels(db, 1))
+        return run.sample_count, run.profile, channels, len(event_store.audit_trail(db, "run", 1))
     finally:
         db.dispose()
 
@@ -39,7 +41,7 @@ def recorded(tmp_path):
         summary = record(
             db,
             device="mock://garbage?rate=2000",
-            dut=repo.add_dut(db, "chip", "CHP-RP"),
+            dut=inventory_store.add_dut(db, "chip", "CHP-RP"),
             duration_s=3.0,
             profile=load_profile("bringup-rig"),
         )

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from tests.acquisition.test_storage_stalls import WriteLock
 
 
@@ -149,7 +150,7 @@ def test_two_recorders_on_one_file_both_finish(tmp_path):
     path = tmp_path / "shared.sqlite3"
     open_database(str(path)).dispose()
     db = open_database(str(path))
-    repo.add_dut(db, "chip", "CHP-F")
+    inventory_store.add_dut(db, "chip", "CHP-F")
     db.dispose()
     for _ in range(5):
         procs = [
@@ -179,6 +180,6 @@ def test_two_recorders_on_one_file_both_finish(tmp_path):
             assert proc.returncode == 0, out + err
     db = open_database(str(path))
     try:
-        assert [r.status for r in repo.list_runs(db)] == ["recorded"] * 10
+        assert [r.status for r in run_store.list_runs(db)] == ["recorded"] * 10
     finally:
         db.dispose()

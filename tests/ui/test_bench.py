@@ -8,8 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
 from labbench.ui import bench as bench_module
 from labbench.ui.bench import BenchView
@@ -68,7 +69,7 @@ def test_ports_come_and_go(qtbot, db, monkeypatch):
 
 
 def test_two_rigs_at_once_with_link_state(qtbot, view, db):
-    repo.add_dut(db, "chip", "CHP-B1")
+    inventory_store.add_dut(db, "chip", "CHP-B1")
     first = _connect(qtbot, view, "mock://nominal?rate=200", "CHP-B1")
     second = _connect(qtbot, view, "mock://disconnect?rate=200&at=0.3&gap=0.5", "CHP-B1")
     assert first and second and first != second
@@ -90,7 +91,7 @@ def test_two_rigs_at_once_with_link_state(qtbot, view, db):
     _disconnect(qtbot, view, "mock://nominal?rate=200")
     _disconnect(qtbot, view, "mock://disconnect?rate=200&at=0.3&gap=0.5")
     for run_id in (first, second):
-        run = repo.get_run(db, run_id)
+        run = run_store.get_run(db, run_id)
         assert run.status == "recorded" and run.sample_count > 0
     _, seq = read_channel(db, second, "seq")
     assert seq.size > 50
@@ -101,8 +102,8 @@ def test_connect_needs_a_known_dut_and_a_real_rig(qtbot, view, db):
     with qtbot.waitSignal(view.connect_failed, timeout=10_000):
         assert view.connect_device("mock://nominal", "NOPE") is True
     assert "Register" in view.message.text()
-    repo.add_dut(db, "chip", "CHP-B2")
+    inventory_store.add_dut(db, "chip", "CHP-B2")
     with qtbot.waitSignal(view.connect_failed, timeout=10_000):
         view.connect_device("/dev/ttyNOPE0", "CHP-B2")
     assert "/dev/ttyNOPE0" in view.message.text()
-    assert repo.list_runs(db) == []
+    assert run_store.list_runs(db) == []

@@ -12,8 +12,11 @@ from PySide6.QtWidgets import QApplication
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest, run_plan
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
+from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 from labbench.ui.main_window import MainWindow
 from labbench.ui.theme import THEMES, verdict_colors
 
@@ -76,7 +79,7 @@ def window(qtbot, db):
 
 def _request(db, device: str, serial: str = "CHP-GUI") -> RunRequest:
     plan = parse_plan(SHORT_PLAN, "gui-short.toml")
-    dut = repo.find_dut(db, serial) or repo.add_dut(db, "chip", serial)
+    dut = inventory_store.find_dut(db, serial) or inventory_store.add_dut(db, "chip", serial)
     return RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1")
 
 
@@ -198,7 +201,7 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
         lambda: detail.notes.count() == 1 and "probe slipped" in detail.notes.item(0).text(),
         timeout=10_000,
     )
-    assert repo.audit_trail(window.db, "run", failed.run_id)[0].reason == "probe slipped"
+    assert event_store.audit_trail(window.db, "run", failed.run_id)[0].reason == "probe slipped"
 
 
 def test_layout_persists_across_restart_and_resets(qtbot, db):
@@ -346,8 +349,8 @@ def test_compare_overlays_runs_aligned_at_run_or_step_start(qtbot, window):
     for curve, outcome in zip(compare.curves, (failed, passed), strict=True):
         t, _ = curve.getData()
         step_start = (
-            repo.run_results(window.db, outcome.run_id)[1].started_ns
-            - repo.get_run(window.db, outcome.run_id).t0_ns
+            result_store.run_results(window.db, outcome.run_id)[1].started_ns
+            - run_store.get_run(window.db, outcome.run_id).t0_ns
         ) / 1e9
         stored_t = read_channel(window.db, outcome.run_id, "vdd_core")[0]
         assert t[0] == stored_t[0] - step_start  # shifted so the step starts at 0 for every run
@@ -371,7 +374,7 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
                 sys.excepthook(*sys.exc_info())
         outcome = finished.args[0]
         assert outcome.status == "error"
-        run = repo.get_run(window.db, outcome.run_id)
+        run = run_store.get_run(window.db, outcome.run_id)
         assert (
             run.status == "error"
             and "ZeroDivisionError" in run.error_message
@@ -424,7 +427,7 @@ def test_manual_entry_is_asked_at_its_step_with_its_limits(qtbot, window, monkey
         lambda parent, title, label: asked.append((title, label)) or ("OK", True),
     )
     plan = load_plan(paths.resources_dir() / "plans" / "chip-bringup.toml")
-    dut = repo.add_dut(window.db, "chip", "CHP-MANUAL")
+    dut = inventory_store.add_dut(window.db, "chip", "CHP-MANUAL")
     request = RunRequest(
         plan, dut, "mock://nominal?rate=100", load_profile("default"), "ana", "bench-1"
     )
@@ -443,12 +446,12 @@ def test_export_these_takes_every_filtered_run_not_only_the_loaded_page(qtbot, w
     from labbench.ui.export_dialog import ExportDialog
     from labbench.ui.history import PAGE
 
-    dut = repo.add_dut(window.db, "chip", "CHP-MANY")
+    dut = inventory_store.add_dut(window.db, "chip", "CHP-MANY")
     passed, failed = [], []
     for i in range(PAGE + 30):
-        run = repo.start_run(window.db, dut.id, operator="ana")
+        run = run_store.start_run(window.db, dut.id, operator="ana")
         status = "failed" if i % 10 == 0 else "passed"
-        repo.finish_run(window.db, run.id, status)
+        run_store.finish_run(window.db, run.id, status)
         (failed if status == "failed" else passed).append(run.id)
     history = window.history
     window.history_dock.show()

@@ -17,7 +17,8 @@ import time
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
+from labbench.storage import runs as run_store
 
 from .test_gui import db, window  # noqa: F401  (fixtures)
 
@@ -97,7 +98,7 @@ def connect_and_disconnect_two_rigs(
 def test_two_fast_rigs_connect_and_disconnect_without_freezing_the_window(
     qtbot, window, mock_rig_process
 ):
-    repo.add_dut(window.db, "chip", "CHP-STALL")
+    inventory_store.add_dut(window.db, "chip", "CHP-STALL")
     devices = [
         mock_rig_process("nominal?channels=vdd_core", rate=20_000, seed=seed) for seed in (1, 2)
     ]
@@ -106,5 +107,5 @@ def test_two_fast_rigs_connect_and_disconnect_without_freezing_the_window(
     longest = max(recorder.gaps)
     assert len(recorder.gaps) > 100
     assert longest < 0.050, f"the event loop stalled for {longest * 1000:.0f} ms"
-    runs = repo.list_runs(window.db)
+    runs = run_store.list_runs(window.db)
     assert len(runs) == 2 and all(r.status == "recorded" and r.sample_count > 0 for r in runs)

@@ -7,7 +7,10 @@ import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from labbench.demo import open_demo_database
-from labbench.storage import repository as repo
+from labbench.storage import RecordError
+from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
+from labbench.storage import runs as run_store
 from labbench.ui.inventory import DutDialog, InventoryView
 
 
@@ -33,7 +36,7 @@ def _refresh(qtbot, view):
 
 
 def _open(qtbot, view, serial):
-    dut = repo.find_dut(view.db, serial)
+    dut = inventory_store.find_dut(view.db, serial)
     with qtbot.waitSignal(view.dut_selected, timeout=10_000):
         view.open_dut(dut.id)
     return dut
@@ -61,8 +64,8 @@ def test_tree_shows_sleds_slots_and_loose_chips(qtbot, view):
 def test_chip_history_across_sleds_and_its_runs(qtbot, view):
     _refresh(qtbot, view)
     chip = _open(qtbot, view, "CHP-A1-W03-0412")
-    run = repo.start_run(view.db, chip.id)
-    repo.finish_run(view.db, run.id, "failed")
+    run = run_store.start_run(view.db, chip.id)
+    run_store.finish_run(view.db, run.id, "failed")
     view.place_sled.setCurrentIndex(view.place_sled.findText("SLD-A1-0012"))
     view.place_slot.setValue(2)
     with qtbot.waitSignal(view.dut_selected, timeout=10_000):
@@ -74,7 +77,9 @@ def test_chip_history_across_sleds_and_its_runs(qtbot, view):
     assert view.history.item(1).text().endswith("→ now")
     assert view.runs.rowCount() == 1 and view.runs.item(0, 3).text() == "FAILED"
     assert (
-        repo.sled_slots(view.db, repo.find_dut(view.db, "SLD-A1-0012").id)[2].serial
+        inventory_store.sled_slots(view.db, inventory_store.find_dut(view.db, "SLD-A1-0012").id)[
+            2
+        ].serial
         == "CHP-A1-W03-0412"
     )
 
@@ -99,16 +104,18 @@ def test_edit_is_validated_and_audited(qtbot, view):
     view.reason.setText("lot relabelled by fab")
     with qtbot.waitSignal(view.changed, timeout=10_000):
         view.save_button.click()
-    assert repo.get_dut(view.db, chip.id).lot == "LOT2611-RW"
-    (entry,) = repo.audit_trail(view.db, "dut", chip.id)
+    assert inventory_store.get_dut(view.db, chip.id).lot == "LOT2611-RW"
+    (entry,) = event_store.audit_trail(view.db, "dut", chip.id)
     assert (entry.field, entry.old_value, entry.new_value, entry.reason) == (
         "lot",
         "LOT2611",
         "LOT2611-RW",
         "lot relabelled by fab",
     )
-    with pytest.raises(repo.RecordError, match="chip in slot 3"):
-        repo.update_dut(view.db, repo.find_dut(view.db, "SLD-A1-0007").id, user="ana", slot_count=2)
+    with pytest.raises(RecordError, match="chip in slot 3"):
+        inventory_store.update_dut(
+            view.db, inventory_store.find_dut(view.db, "SLD-A1-0007").id, user="ana", slot_count=2
+        )
 
 
 def test_add_dialog_refuses_duplicates_and_blank_serials(qtbot, demo_db):
@@ -126,4 +133,7 @@ def test_add_dialog_refuses_duplicates_and_blank_serials(qtbot, demo_db):
     dialog.edits["lot"].setText("L9")
     with qtbot.waitSignal(dialog.answered, timeout=10_000):
         ok.click()
-    assert dialog.created.serial == "CHP-NEW-1" and repo.find_dut(demo_db, "CHP-NEW-1").lot == "L9"
+    assert (
+        dialog.created.serial == "CHP-NEW-1"
+        and inventory_store.find_dut(demo_db, "CHP-NEW-1").lot == "L9"
+    )

@@ -6,8 +6,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from labbench import cli
+from labbench.storage import history as history_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
 from labbench.ui.main_window import MainWindow
 
 
@@ -29,7 +29,9 @@ def _open_and_quit(qapp, seen):
     def check():
         for window in QApplication.topLevelWidgets():
             if isinstance(window, MainWindow) and window.isVisible():
-                seen.append((window.windowTitle(), repo.counts(window.db, ("duts",))["duts"]))
+                seen.append(
+                    (window.windowTitle(), history_store.counts(window.db, ("duts",))["duts"])
+                )
                 window.close()
         qapp.quit()
 

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QToolBar
 
 from labbench.runs.sequencer import run_plan
-from labbench.storage import repository as repo
+from labbench.storage import runs as run_store
 from labbench.ui.export_dialog import ExportDialog
 
 from .dialogs import press_button, press_key, when_modal
@@ -100,4 +100,4 @@ def test_abort_asks_and_escape_keeps_the_run_going(qtbot, window):
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
         qtbot.mouseClick(_toolbar_button(window, window.abort_action), Qt.MouseButton.LeftButton)
     assert asked and finished.args[0].status == "aborted"
-    assert repo.get_run(window.db, finished.args[0].run_id).sample_count > 0
+    assert run_store.get_run(window.db, finished.args[0].run_id).sample_count > 0

@@ -14,8 +14,8 @@ from labbench.criteria.limits import Band
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest
+from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
-from labbench.storage import repository as repo
 from labbench.ui.main_window import MainWindow
 from labbench.ui.plots import PlotStack
 from labbench.ui.theme import DARK, LIGHT, verdict_colors
@@ -93,7 +93,9 @@ def window(qtbot, db):
 
 def _run(qtbot, window, device: str):
     plan = parse_plan(TWO_RAILS, "two-rails.toml")
-    dut = repo.find_dut(window.db, "CHP-PLOT") or repo.add_dut(window.db, "chip", "CHP-PLOT")
+    dut = inventory_store.find_dut(window.db, "CHP-PLOT") or inventory_store.add_dut(
+        window.db, "chip", "CHP-PLOT"
+    )
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
         window.start_request(
             RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1")
@@ -227,7 +229,7 @@ def test_readout_clears_when_a_new_run_starts_and_markers_name_steps(qtbot, wind
         window.start_request(
             RunRequest(
                 plan,
-                repo.find_dut(window.db, "CHP-PLOT"),
+                inventory_store.find_dut(window.db, "CHP-PLOT"),
                 "mock://nominal?rate=200&power=off",
                 load_profile("default"),
                 "ana",

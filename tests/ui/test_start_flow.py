@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
 
 from labbench import paths
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
 from labbench.ui.start_dialog import StartRunDialog
 
 from .dialogs import press_button, when_modal
@@ -36,7 +36,7 @@ def _scan(qtbot, dialog: StartRunDialog, serial: str) -> None:
 
 def test_scan_selects_dut_and_plan_and_waits_for_start(qtbot, window):
     QSettings().setValue("run/operator", "")
-    repo.add_dut(window.db, "sled", "SLD-SCAN-1")
+    inventory_store.add_dut(window.db, "sled", "SLD-SCAN-1")
     dialog = _open_start_dialog(qtbot, window)
     dialog.device_combo.setCurrentText("mock://nominal?rate=100")
     _scan(qtbot, dialog, "SLD-SCAN-1")
@@ -66,7 +66,7 @@ def test_scan_selects_dut_and_plan_and_waits_for_start(qtbot, window):
 
 def test_scan_with_operator_known_moves_focus_to_start_without_starting(qtbot, window):
     QSettings().setValue("run/operator", "ana")
-    repo.add_dut(window.db, "chip", "CHP-SCAN-2")
+    inventory_store.add_dut(window.db, "chip", "CHP-SCAN-2")
     dialog = _open_start_dialog(qtbot, window)
     _scan(qtbot, dialog, "CHP-SCAN-2")
     assert dialog.isVisible() and not window.controller.running
@@ -81,14 +81,18 @@ def test_registering_an_unknown_serial_does_not_start(qtbot, window):
     asked = when_modal(press_button("Register as chip"), kind=QMessageBox)
     _scan(qtbot, dialog, "CHP-NEW-7")
     assert asked and "CHP-NEW-7 is not registered" in asked[0]
-    assert repo.find_dut(window.db, "CHP-NEW-7").kind == "chip"
+    assert inventory_store.find_dut(window.db, "CHP-NEW-7").kind == "chip"
     assert dialog.isVisible() and not window.controller.running
     assert dialog.dut.serial == "CHP-NEW-7" and dialog.focusWidget() is dialog.start_button
     # Declined: nothing registered, the DUT chosen before stays.
     asked = when_modal(press_button(QMessageBox.StandardButton.Cancel), kind=QMessageBox)
     dialog.serial_edit.clear()
     _scan(qtbot, dialog, "TYPO-1")
-    assert asked and repo.find_dut(window.db, "TYPO-1") is None and dialog.dut.serial == "CHP-NEW-7"
+    assert (
+        asked
+        and inventory_store.find_dut(window.db, "TYPO-1") is None
+        and dialog.dut.serial == "CHP-NEW-7"
+    )
     assert dialog.isVisible()
     dialog.reject()
 
@@ -140,7 +144,7 @@ def test_start_dialog_warns_when_the_profile_cannot_feed_the_plan(qtbot, window)
 def test_shipped_chip_plan_passes_with_each_shipped_profile(qtbot, window, profile):
     QSettings().setValue("run/operator", "ana")
     QSettings().setValue("run/profile", profile)
-    repo.add_dut(window.db, "chip", "CHP-SHIP-1")
+    inventory_store.add_dut(window.db, "chip", "CHP-SHIP-1")
     dialog = _open_start_dialog(qtbot, window)
     dialog.device_combo.setCurrentText("mock://nominal?rate=200")
     _scan(qtbot, dialog, "CHP-SHIP-1")

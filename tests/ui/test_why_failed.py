@@ -7,7 +7,8 @@ from __future__ import annotations
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
+from labbench.storage import results as result_store
 
 from .test_gui import SHORT_PLAN, _request, db, window  # noqa: F401  (fixtures)
 
@@ -38,7 +39,7 @@ duration_s = 1.0
 
 
 def _plan_request(db, text: str, device: str) -> RunRequest:
-    dut = repo.find_dut(db, "CHP-WHY") or repo.add_dut(db, "chip", "CHP-WHY")
+    dut = inventory_store.find_dut(db, "CHP-WHY") or inventory_store.add_dut(db, "chip", "CHP-WHY")
     return RunRequest(
         parse_plan(text, "inline.toml"), dut, device, load_profile("default"), "ana", "bench-1"
     )
@@ -82,7 +83,10 @@ def test_steps_after_a_stop_on_fail_are_skipped(qtbot, window):
     outcome = finished.args[0]
     assert outcome.status == "failed"
     assert window.step_list.states == ["failed", "skipped"]
-    assert [s.verdict for s in repo.run_results(window.db, outcome.run_id)] == ["failed", "skipped"]
+    assert [s.verdict for s in result_store.run_results(window.db, outcome.run_id)] == [
+        "failed",
+        "skipped",
+    ]
     assert window.results.verdict_of(1) == "skipped"
     assert window.live.banner.text().startswith("FAILED — power-on: vdd_core")
 

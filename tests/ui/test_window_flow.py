@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
 
 from labbench.runs.sequencer import run_plan
-from labbench.storage import repository as repo
+from labbench.storage import inventory as inventory_store
 from labbench.ui.main_window import MainWindow
 from labbench.ui.shortcuts import ShortcutsDialog
 
@@ -33,7 +33,7 @@ def test_first_window_says_what_to_do_first(qtbot, db):  # noqa: F811
 
 
 def test_a_recording_bench_rig_shows_its_plots_and_console_on_double_click(qtbot, window):
-    repo.add_dut(window.db, "chip", "CHP-WATCH")
+    inventory_store.add_dut(window.db, "chip", "CHP-WATCH")
     bench = window.bench
     window.bench_dock.toggleViewAction().trigger()
     device = "mock://nominal?rate=200"

@@ -1,0 +1,221 @@
+"""The records storage hands out: frozen dataclasses for DUTs, placements, stations, plan
+versions, runs, channels, events, audit entries, step and criterion results, violations and
+history rows, with the names of DUT kinds and run states.
+
+They sit below every package that talks about stored things (storage, runs, export, ui), so
+a verdict or a run can be passed around without importing storage. Storage alone builds them
+from its ORM rows (docs/architecture.md §2); nothing here does I/O or knows SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+DUT_KINDS = ("sled", "chip")
+RUN_STATUSES = (
+    "running",
+    "passed",
+    "marginal",
+    "failed",
+    "error",
+    "aborted",
+    "interrupted",
+    "recorded",
+)
+
+
+# --- inventory ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DutInfo:
+    id: int
+    kind: str
+    serial: str
+    part: str
+    generation: str
+    silicon_rev: str
+    lot: str
+    wafer: str
+    wafer_x: int | None
+    wafer_y: int | None
+    slot_count: int | None
+    notes: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PlacementInfo:
+    id: int
+    chip_id: int
+    sled_id: int
+    slot: int
+    placed_at: dt.datetime
+    removed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    id: int
+    name: str
+    hostname: str
+    created_at: dt.datetime
+
+
+# --- plans and runs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    id: int
+    name: str
+    version: str
+    dut_kind: str
+    text: str
+    sha256: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    dut_id: int
+    plan_id: int | None
+    station_id: int | None
+    operator: str
+    device: str
+    profile: str
+    software_version: str
+    host: str
+    pid: int | None
+    started_at: dt.datetime
+    t0_ns: int
+    ended_at: dt.datetime | None
+    status: str
+    sample_count: int
+    malformed_count: int
+    console_count: int
+    violation_count: int
+    failed_items: int
+    error_message: str
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    id: int
+    run_id: int
+    name: str
+    unit: str
+    position: int
+
+
+# --- events and audit ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunEventInfo:
+    id: int
+    run_id: int
+    at_ns: int
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    id: int
+    at: dt.datetime
+    user: str
+    entity: str
+    entity_id: int
+    action: str
+    field: str
+    old_value: str
+    new_value: str
+    reason: str
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViolationRecord:
+    channel: str
+    start_s: float
+    end_s: float
+    extreme: float
+    bound: str
+
+
+@dataclass(frozen=True)
+class CriterionRecord:
+    kind: str
+    name: str
+    channel: str
+    unit: str
+    stat: str
+    value: float | None
+    text_value: str
+    low: float | None
+    high: float | None
+    marginal_low: float | None
+    marginal_high: float | None
+    equals: str | None
+    settle_s: float
+    hold_s: float
+    sample_count: int
+    verdict: str
+    violations: tuple[ViolationRecord, ...] = ()
+
+    @property
+    def first_violation_s(self) -> float | None:
+        return self.violations[0].start_s if self.violations else None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    position: int
+    name: str
+    started_ns: int
+    ended_ns: int | None
+    verdict: str
+    criteria: tuple[CriterionRecord, ...] = ()
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A row of the run history (joined with its DUT, plan and station)."""
+
+    id: int
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    dut_serial: str
+    dut_kind: str
+    plan: str
+    plan_version: str
+    station: str
+    operator: str
+    status: str
+    sample_count: int
+    violation_count: int
+
+
+@dataclass(frozen=True)
+class RunListRow:
+    """A row of the exported run list (runs.csv)."""
+
+    run_id: int
+    dut: str
+    dut_kind: str
+    plan: str
+    plan_version: str
+    station: str
+    operator: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    status: str
+    failed_items: int

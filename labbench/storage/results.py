@@ -1,0 +1,134 @@
+"""Results: a finished run's step and criterion verdicts with the limits each was judged
+against and its violations, written once in one transaction and read back as written.
+Results are append-only; a run that already has results refuses a second set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labbench.records import CriterionRecord, StepRecord, ViolationRecord
+from labbench.storage import models as m
+from labbench.storage.engine import Database
+from labbench.storage.session import RecordError, write_session
+
+
+def store_results(db: Database, run_id: int, steps: Sequence[StepRecord]) -> None:
+    """Write a run's step and criterion results and violations, once, in one transaction."""
+    with write_session(db) as session, session.begin():
+        if (
+            session.scalar(select(m.StepResult.id).where(m.StepResult.run_id == run_id).limit(1))
+            is not None
+        ):
+            raise RecordError(f"Run {run_id} already has results; results are never rewritten.")
+        for step in steps:
+            row = m.StepResult(
+                run_id=run_id,
+                position=step.position,
+                name=step.name,
+                started_ns=step.started_ns,
+                ended_ns=step.ended_ns,
+                verdict=step.verdict,
+            )
+            session.add(row)
+            session.flush()
+            for c in step.criteria:
+                crit = m.CriterionResult(
+                    run_id=run_id,
+                    step_result_id=row.id,
+                    kind=c.kind,
+                    name=c.name,
+                    channel=c.channel,
+                    unit=c.unit,
+                    stat=c.stat,
+                    value=c.value,
+                    text_value=c.text_value,
+                    low=c.low,
+                    high=c.high,
+                    marginal_low=c.marginal_low,
+                    marginal_high=c.marginal_high,
+                    equals=c.equals,
+                    settle_s=c.settle_s,
+                    hold_s=c.hold_s,
+                    sample_count=c.sample_count,
+                    verdict=c.verdict,
+                    violation_count=len(c.violations),
+                    first_violation_s=c.first_violation_s,
+                )
+                session.add(crit)
+                session.flush()
+                session.add_all(
+                    m.Violation(
+                        run_id=run_id,
+                        criterion_result_id=crit.id,
+                        step_position=step.position,
+                        channel=v.channel,
+                        start_s=v.start_s,
+                        end_s=v.end_s,
+                        extreme=v.extreme,
+                        bound=v.bound,
+                    )
+                    for v in c.violations
+                )
+
+
+def run_results(db: Database, run_id: int) -> list[StepRecord]:
+    """The stored results of a run, as written."""
+    with Session(db.engine) as session:
+        steps = session.scalars(
+            select(m.StepResult)
+            .where(m.StepResult.run_id == run_id)
+            .order_by(m.StepResult.position)
+        ).all()
+        out = []
+        for step in steps:
+            crits = session.scalars(
+                select(m.CriterionResult)
+                .where(m.CriterionResult.step_result_id == step.id)
+                .order_by(m.CriterionResult.id)
+            ).all()
+            records = []
+            for c in crits:
+                violations = session.scalars(
+                    select(m.Violation)
+                    .where(m.Violation.criterion_result_id == c.id)
+                    .order_by(m.Violation.start_s, m.Violation.id)
+                ).all()
+                records.append(
+                    CriterionRecord(
+                        kind=c.kind,
+                        name=c.name,
+                        channel=c.channel,
+                        unit=c.unit,
+                        stat=c.stat,
+                        value=c.value,
+                        text_value=c.text_value,
+                        low=c.low,
+                        high=c.high,
+                        marginal_low=c.marginal_low,
+                        marginal_high=c.marginal_high,
+                        equals=c.equals,
+                        settle_s=c.settle_s,
+                        hold_s=c.hold_s,
+                        sample_count=c.sample_count,
+                        verdict=c.verdict,
+                        violations=tuple(
+                            ViolationRecord(v.channel, v.start_s, v.end_s, v.extreme, v.bound)
+                            for v in violations
+                        ),
+                    )
+                )
+            out.append(
+                StepRecord(
+                    step.position,
+                    step.name,
+                    step.started_ns,
+                    step.ended_ns,
+                    step.verdict,
+                    tuple(records),
+                )
+            )
+        return out
