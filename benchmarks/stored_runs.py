@@ -136,7 +136,8 @@ def time_overview(db, run_id: int) -> float:
     from PySide6.QtWidgets import QApplication
 
     from labbench.ui.app import make_application
-    from labbench.ui.history import Loader, RunDetail
+    from labbench.ui.loader import Loader
+    from labbench.ui.run_detail import RunDetail
 
     app = make_application()
     loader = Loader()

@@ -157,7 +157,10 @@ def _open_error(device: str, exc: BaseException) -> str:
     if "No such file or directory" in text or ("could not open port" in text and "Errno 2" in text):
         return f"The serial port {device} does not exist (unplugged, or a typo?)."
     if "Permission denied" in text:
-        return f"No permission to open the serial port {device} (add your user to the 'dialout' group)."
+        return (
+            f"No permission to open the serial port {device} "
+            "(add your user to the 'dialout' group)."
+        )
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return f"Cannot open the device {device}: {first}."
 

@@ -163,7 +163,8 @@ def insert_rows(conn: Connection, table: str, columns: tuple[str, ...], rows: li
     if sql is None:
         mark = "?" if paramstyle == "qmark" else "%s"
         sql = _INSERT_SQL[paramstyle, table] = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
         )
     execute_many(conn, sql, rows)
 

@@ -66,7 +66,8 @@ def criterion_sentence(step: str, c: CriterionRecord) -> str:
         and c.value is None
         and not c.text_value
     ):
-        return f"{step}: {c.name} was never {'reported by the rig' if c.kind == 'result' else 'entered'}"
+        missing = "reported by the rig" if c.kind == "result" else "entered"
+        return f"{step}: {c.name} was never {missing}"
     shown = _num(c.value, c.unit) if c.value is not None else repr(c.text_value)
     expected = describe_limits(c.low, c.high, equals=c.equals, unit=c.unit)
     return f"{step}: {c.name} = {shown}, expected {expected}"

@@ -25,7 +25,7 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
 from labbench.storage.telemetry import read_channel
-from labbench.ui.history import Loader
+from labbench.ui.loader import Loader
 from labbench.ui.plots import envelope
 from labbench.ui.theme import LIGHT, Theme
 
@@ -200,7 +200,8 @@ class CompareView(QWidget):
     def _show_key(self) -> None:
         self.key.setText(
             " &nbsp; ".join(
-                f'<span style="color:{curve.opts["pen"].color().name()}">━━</span> {html.escape(curve.name() or "")}'
+                f'<span style="color:{curve.opts["pen"].color().name()}">━━</span> '
+                f"{html.escape(curve.name() or '')}"
                 for curve in self.curves
             )
         )

@@ -137,7 +137,7 @@ class BlockEnvelope:
             if covered >= b:
                 break
         if parts:
-            t0, t1, lo, hi = (np.concatenate(cols) for cols in zip(*parts))
+            t0, t1, lo, hi = (np.concatenate(cols) for cols in zip(*parts, strict=True))
         else:
             t0 = t1 = lo = hi = np.empty(0)
         group = -(-t0.size // pixels)

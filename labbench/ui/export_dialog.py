@@ -134,7 +134,8 @@ class ExportDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.status = QLabel(
-            f"{len(run_ids)} run(s): {', '.join(map(str, run_ids[:12]))}{' …' if len(run_ids) > 12 else ''}"
+            f"{len(run_ids)} run(s): {', '.join(map(str, run_ids[:12]))}"
+            f"{' …' if len(run_ids) > 12 else ''}"
         )
         form = QFormLayout()
         form.addRow("Folder", folder_row)

@@ -53,5 +53,6 @@ class Loader(QObject):
             self.done.emit()
 
     def shutdown(self, *, cancel_pending: bool = True) -> None:
-        """Wait for the work under way; queued work is dropped unless ``cancel_pending`` is False."""
+        """Wait for the work under way; queued work is dropped unless ``cancel_pending`` is
+        False."""
         self._pool.shutdown(wait=True, cancel_futures=cancel_pending)

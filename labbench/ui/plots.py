@@ -18,13 +18,14 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from labbench.criteria.limits import Band
 from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
 from labbench.ui.plot_limits import focus_range, limit_span
+from labbench.ui.plot_marks import PlotMarks
 from labbench.ui.theme import LIGHT, Theme, qcolor
 
 # Bookkeeping channels (the rig's line counter) are stored but not plotted.
@@ -62,15 +63,13 @@ def envelope(
     return out_t, out_v
 
 
-class PlotStack(QWidget):
+class PlotStack(PlotMarks, QWidget):
     """Judged channels one plot each, the others one plot per unit, x axes linked (seconds
     since the run's start)."""
 
     cursor_moved = Signal(float)
 
-    def __init__(
-        self, theme: Theme = LIGHT, parent: QWidget | None = None, *, grid: bool = True
-    ):
+    def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None, *, grid: bool = True):
         super().__init__(parent)
         self.theme = theme
         # pyqtgraph's grid is drawn by the axes with alpha-blended lines across the whole plot,
@@ -101,14 +100,14 @@ class PlotStack(QWidget):
         self.channel_unit: dict[str, str] = {}
         self.channel_key: dict[str, str] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.limits: dict[
-            str, tuple[float | None, float | None]
-        ] = {}  # judged channel -> span
+        self.limits: dict[str, tuple[float | None, float | None]] = {}  # judged channel -> span
         self.focused: dict[
             str, bool
         ] = {}  # plot key -> y axis held on the limits (not zoomed by hand)
         # Samples between two times for the cursor statistics; the live view hands the rings.
-        self.sample_source: Callable[[str, float, float], tuple[np.ndarray, np.ndarray]] | None = None
+        self.sample_source: Callable[[str, float, float], tuple[np.ndarray, np.ndarray]] | None = (
+            None
+        )
         self._decor: list = []
         self._markers: list = []
         self._cursor_lines: list[pg.InfiniteLine] = []
@@ -300,9 +299,7 @@ class PlotStack(QWidget):
             if settle_y:
                 plot.vb.updateAutoRange()
 
-    def zoom_to(
-        self, channel: str, start: float, end: float, extreme: float | None = None
-    ) -> None:
+    def zoom_to(self, channel: str, start: float, end: float, extreme: float | None = None) -> None:
         """Both axes onto a violation: its time with a margin, and on its channel's plot the
         limits and the extreme value it reached."""
         margin = max((end - start) * 2.0, 0.5)
@@ -374,122 +371,6 @@ class PlotStack(QWidget):
         self.readout.setStyleSheet(f"color: {theme.text};")
         self.cursor_readout.setStyleSheet(f"color: {theme.text};")
         self.cursors.set_theme(theme)
-
-    # --- decorations ------------------------------------------------------------------------
-
-    def add_limit_band(self, channel: str, band: Band, x0: float, x1: float) -> list:
-        """Shade the pass band and its guard bands over [x0, x1] on the channel's plot."""
-        plot = self.plot_of(channel)
-        if plot is None:
-            return []
-        items = []
-        # A one-sided band reaches far past anything plotted, but not so far that the painter's
-        # device coordinates overflow (1e12 drew a 85 °C upper limit's band above the limit).
-        edges = [x for x in (band.low, band.high) if x is not None]
-        far = 1e3 * max(max(abs(x) for x in edges), 1.0) + 1e3 * (
-            (band.high - band.low) if len(edges) == 2 else 0.0
-        )
-        low = band.low if band.low is not None else band.high - far
-        high = band.high if band.high is not None else band.low + far
-        pass_low = band.marginal_low if band.marginal_low is not None else low
-        pass_high = band.marginal_high if band.marginal_high is not None else high
-        pieces = [(pass_low, pass_high, self.theme.limit_fill, "pass")]
-        if band.marginal_low is not None:
-            pieces.append((low, band.marginal_low, self.theme.guard_fill, "guard"))
-        if band.marginal_high is not None:
-            pieces.append((band.marginal_high, high, self.theme.guard_fill, "guard"))
-        for y0, y1, color, kind in pieces:
-            rect = QGraphicsRectItem(QRectF(x0, y0, max(x1 - x0, 1e-9), y1 - y0))
-            rect.setBrush(QBrush(qcolor(color)))
-            rect.setPen(pg.mkPen(None))
-            rect.setZValue(-20)
-            rect.setData(0, kind)
-            plot.vb.addItem(rect, ignoreBounds=True)
-            items.append(rect)
-        for y in (band.low, band.high):
-            if y is not None:
-                line = pg.PlotCurveItem(
-                    [x0, x1],
-                    [y, y],
-                    pen=pg.mkPen(self.theme.muted, width=1, style=Qt.PenStyle.DashLine),
-                )
-                plot.addItem(line, ignoreBounds=True)
-                items.append(line)
-        self._decor.extend(items)
-        return items
-
-    def band_items(self, channel: str) -> list[QGraphicsRectItem]:
-        """The shaded band rectangles on a channel's plot."""
-        plot = self.plot_of(channel)
-        if plot is None:
-            return []
-        return [
-            item
-            for item in self._decor
-            if isinstance(item, QGraphicsRectItem) and item.parentItem() is plot.vb.childGroup
-        ]
-
-    def stretch_band(self, items: list, x1: float) -> None:
-        for item in items:
-            if isinstance(item, QGraphicsRectItem):
-                r = item.rect()
-                item.setRect(QRectF(r.x(), r.y(), max(x1 - r.x(), 1e-9), r.height()))
-            else:
-                x, y = item.getData()
-                item.setData([x[0], x1], y)
-
-    def add_violation(
-        self, channel: str, start: float, end: float, extreme: float | None = None
-    ) -> pg.LinearRegionItem | None:
-        plot = self.plot_of(channel)
-        if plot is None:
-            return None
-        region = pg.LinearRegionItem(
-            values=(start, max(end, start + 1e-3)),
-            movable=False,
-            brush=pg.mkBrush(self.theme.violation_fill),
-            pen=pg.mkPen("#dc2626", width=1),
-        )
-        region.setZValue(-5)
-        region.extreme = extreme
-        plot.addItem(region, ignoreBounds=True)
-        self.violation_items.append((channel, start, end, region))
-        return region
-
-    def clear_violations(self) -> None:
-        for _, _, _, region in self.violation_items:
-            view = region.getViewBox()
-            if view is not None:
-                view.removeItem(region)
-        self.violation_items.clear()
-
-    def add_marker(self, x: float, text: str, kind: str = "step") -> None:
-        """A vertical line across every plot at x, named in the strip above them: a step
-        boundary (``step``, upper row) or a command sent to the rig (``command``, lower row)."""
-        if self.lane is None:
-            return
-        color = self.theme.muted if kind == "step" else self.theme.marker
-        style = Qt.PenStyle.SolidLine if kind == "step" else Qt.PenStyle.DotLine
-        for plot in self.plots.values():
-            line = pg.InfiniteLine(
-                pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=style)
-            )
-            line.setZValue(-4)
-            line.marker_kind = kind
-            plot.addItem(line, ignoreBounds=True)
-            self._markers.append(line)
-        label = pg.TextItem(
-            text,
-            color=self.theme.plot_foreground if kind == "step" else self.theme.marker,
-            anchor=(0, 0.5),
-        )
-        label.setPos(x, 1.5 if kind == "step" else 0.5)
-        label.marker_kind = kind
-        self.lane.addItem(label, ignoreBounds=True)
-        self._markers.append(label)
-
-    def markers(self, kind: str | None = None) -> list[pg.InfiniteLine]:
-        return [m for m in self._markers if kind is None or m.marker_kind == kind]
 
     # --- crosshair ------------------------------------------------------------------------
 

@@ -91,7 +91,10 @@ class RailTile(QFrame):
     def refresh(self) -> None:
         bg, fg = verdict_colors(self.theme, self.verdict)
         fmt = lambda x: format_value(x, self.unit)  # noqa: E731
-        head = f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)} &nbsp;<b>{self.verdict.upper()}</b>"
+        head = (
+            f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)} "
+            f"&nbsp;<b>{self.verdict.upper()}</b>"
+        )
         if self.band is None:
             detail = "not judged in this step"
         else:

@@ -14,9 +14,6 @@ from labbench.ui.theme import LIGHT, Theme, verdict_colors
 COLUMNS = ("Step", "Item", "Verdict", "Value", "Limits", "Kind", "Violations")
 
 
-_ROOT = QModelIndex()  # the table has no parent rows
-
-
 class ResultsModel(QAbstractTableModel):
     item_failed = Signal(int)  # a row turned failed or error (live or final)
     steps_updated = Signal(object)  # the StepRecords just applied
@@ -138,10 +135,10 @@ class ResultsModel(QAbstractTableModel):
     def verdict_of(self, row: int) -> str:
         return self._rows[row]["verdict"]
 
-    def rowCount(self, parent=_ROOT) -> int:
+    def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=_ROOT) -> int:
+    def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):

@@ -95,7 +95,8 @@ def run_smoke_test() -> int:
         else:
             samples = run_store.get_run(db, result.run_id).sample_count
             print(
-                f"smoke test: run {result.run_id} {result.status}, {samples} samples, window drawn; {time.monotonic() - began:.1f} s"
+                f"smoke test: run {result.run_id} {result.status}, {samples} samples, "
+                f"window drawn; {time.monotonic() - began:.1f} s"
             )
         window.controller.join(30)
         window.close()

@@ -80,7 +80,8 @@ class ViewActions:
             "Save &view…",
             ("Ctrl+Shift+S",),
             self.ask_save_view,
-            "Save every plot of the run on screen, stamped with run, DUT, plan and verdict (PNG or PDF)",
+            "Save every plot of the run on screen, stamped with run, DUT, plan and verdict "
+            "(PNG or PDF)",
         )
         self.dialog: QFileDialog | None = None
 

@@ -25,7 +25,8 @@ class SaveViewError(Exception):
 
 def stamp_lines(run_id, dut: str, plan: str, verdict: str, detail: str = "") -> list[str]:
     saved = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    first = f"Run {run_id if run_id is not None else '—'} · DUT {dut or '—'} · plan {plan or '—'} · {verdict.upper()}"
+    run_text = run_id if run_id is not None else "—"
+    first = f"Run {run_text} · DUT {dut or '—'} · plan {plan or '—'} · {verdict.upper()}"
     second = f"{detail + ' · ' if detail else ''}saved {saved} by labbench"
     return [first, second]
 
