@@ -292,7 +292,7 @@ def _open_db(args: argparse.Namespace):
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from labbench.acquisition.record import record
+    from labbench.runs.recording import record
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
 
@@ -315,7 +315,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
                 station=args.station or socket.gethostname(),
                 stop=stop,
                 give_up=give_up,
-                on_storage=storage_printer,
+                listener=storage_printer,
             )
         except DeviceError as exc:
             raise UsageError(str(exc)) from None
@@ -397,6 +397,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
     from labbench.runs.plan import PlanError, load_plan
+    from labbench.runs.events import StepStarted, ViolationFound
     from labbench.runs.sequencer import RunRequest, run_plan
     from labbench.storage import repository as repo
 
@@ -417,18 +418,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     writable(db)
     stop, give_up = interrupts()
 
-    def on_violation(position, channel, excursion):
-        if not args.json:
-            step = plan.steps[position].name
+    def on_event(event) -> None:
+        storage_printer(event)
+        if args.json:
+            return
+        if isinstance(event, StepStarted):
+            step = plan.steps[event.position]
             print(
-                f"  VIOLATION {step}: {channel} {excursion.bound} at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})",
+                f"step {event.position + 1}/{len(plan.steps)} {step.name} ({step.duration_s:g} s)",
                 flush=True,
             )
-
-    def on_step(position, step):
-        if not args.json:
+        elif isinstance(event, ViolationFound):
+            excursion = event.excursion
             print(
-                f"step {position + 1}/{len(plan.steps)} {step.name} ({step.duration_s:g} s)",
+                f"  VIOLATION {event.step}: {event.channel} {excursion.bound} at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})",
                 flush=True,
             )
 
@@ -443,15 +446,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             args.station or socket.gethostname(),
             manual,
         )
-        outcome = run_plan(
-            db,
-            request,
-            stop=stop,
-            on_violation=on_violation,
-            on_step=on_step,
-            give_up=give_up,
-            on_storage=storage_printer,
-        )
+        outcome = run_plan(db, request, stop=stop, listener=on_event, give_up=give_up)
         run = repo.get_run(db, outcome.run_id)
     except (DeviceError, repo.RecordError) as exc:
         raise UsageError(str(exc)) from None

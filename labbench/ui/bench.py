@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labbench.acquisition.monitor import RigMonitor
+from labbench.runs.recording import RigMonitor
 from labbench.devices.simulation import SCENARIOS
 from labbench.devices.transport import DeviceError, list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile

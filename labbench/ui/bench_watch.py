@@ -9,7 +9,7 @@ import threading
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from labbench.acquisition.monitor import RigMonitor
+from labbench.runs.recording import RigMonitor
 from labbench.acquisition.pipeline import SampleBatch
 from labbench.ui.console_view import ConsoleView
 from labbench.ui.live_view import LiveRunView

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import serial
 
-from labbench.acquisition.record import record
+from labbench.runs.recording import record
 from labbench.devices.simulation import RigParams, RigSimulation
 from labbench.protocols.formats import parse_line
 from labbench.protocols.profile import load_profile

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labbench.acquisition.record import record, reparse
+from labbench.acquisition.record import reparse
+from labbench.runs.recording import record
 from labbench.cli import main
 from labbench.devices.simulation import RigParams
 from labbench.devices.transport import MockRig

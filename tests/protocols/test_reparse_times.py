@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labbench.acquisition.record import record, reparse
+from labbench.acquisition.record import reparse
+from labbench.runs.recording import record
 from labbench.protocols.profile import load_profile
 from labbench.storage import open_database
 from labbench.storage import repository as repo

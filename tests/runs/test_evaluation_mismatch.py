@@ -8,6 +8,7 @@ import pytest
 
 from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
+from labbench.runs.events import RunStarted, StepStarted
 from labbench.runs.sequencer import RunRequest, run_plan
 from labbench.storage import open_database
 from labbench.storage import repository as repo
@@ -52,11 +53,17 @@ def _run(db, on_step=None):
     plan = parse_plan(PLAN, "short-rail.toml")
     dut = repo.add_dut(db, "sled", "SLD-MISMATCH")
     run_ids = []
+
+    def on_event(event):
+        if isinstance(event, RunStarted):
+            run_ids.append(event.run_id)
+        elif isinstance(event, StepStarted) and on_step is not None:
+            on_step(db, run_ids[0])
+
     outcome = run_plan(
         db,
         RunRequest(plan, dut, "mock://nominal?rate=200", load_profile("default"), "ana", "bench-1"),
-        on_started=lambda run_id, acquisition, evaluator: run_ids.append(run_id),
-        on_step=(lambda position, step: on_step(db, run_ids[0])) if on_step else None,
+        listener=on_event,
     )
     return outcome, repo.run_events(db, outcome.run_id)
 

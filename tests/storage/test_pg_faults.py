@@ -173,7 +173,7 @@ class CommitCutter:
 
 
 def test_a_commit_whose_answer_is_lost_is_not_stored_twice(server):
-    from labbench.acquisition.record import record
+    from labbench.runs.recording import record
     from labbench.protocols.profile import load_profile
 
     cutter = CommitCutter(server.port)

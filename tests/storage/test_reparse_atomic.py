@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from labbench.acquisition.record import record
+from labbench.runs.recording import record
 from labbench.protocols.profile import load_profile
 from labbench.storage import open_database
 from labbench.storage import repository as repo
