@@ -71,7 +71,8 @@ def plan_session(
     plan = request.plan
     if plan.dut_kind != request.dut.kind:
         raise repo.RecordError(
-            f"Plan {plan.name!r} is for a {plan.dut_kind}, but {request.dut.serial} is a {request.dut.kind}."
+            f"Plan {plan.name!r} is for a {plan.dut_kind}, "
+            f"but {request.dut.serial} is a {request.dut.kind}."
         )
     stored_plan = repo.store_plan_version(db, plan.name, plan.version, plan.dut_kind, plan.text)
     return RunSession(
@@ -101,8 +102,8 @@ def run_plan(
     with :func:`plan_session`, or a new one).  DeviceError / RecordError before the run
     exists.
 
-    ``stop`` (the session's, or ``session.stop()``) ends the run as aborted, ``session.fail(message)`` as
-    error.  ``listener`` hears the run's events (:mod:`labbench.runs.events`).  While the
+    ``stop`` (the session's, or ``session.stop()``) ends the run as aborted,
+    ``session.fail(message)`` as error.  ``listener`` hears the run's events (:mod:`labbench.runs.events`).  While the
     database stalls the run goes on; at its end it waits for the database unless
     ``give_up`` is set."""
     session = session or plan_session(db, request, stop=stop, give_up=give_up)

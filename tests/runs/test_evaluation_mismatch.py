@@ -7,8 +7,8 @@ import time
 import pytest
 
 from labbench.protocols.profile import load_profile
-from labbench.runs.plan import parse_plan
 from labbench.runs.events import RunStarted, StepStarted
+from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest, run_plan
 from labbench.storage import open_database
 from labbench.storage import repository as repo

@@ -13,8 +13,8 @@ import pytest
 from labbench import paths
 from labbench.cli import main
 from labbench.protocols.profile import load_profile
-from labbench.runs.plan import load_plan, parse_plan
 from labbench.runs.events import ManualEntryRequested, ViolationFound
+from labbench.runs.plan import load_plan, parse_plan
 from labbench.runs.sequencer import RunRequest, plan_session, run_plan
 from labbench.storage import open_database
 from labbench.storage import repository as repo
