@@ -103,9 +103,9 @@ def run_plan(
     exists.
 
     ``stop`` (the session's, or ``session.stop()``) ends the run as aborted,
-    ``session.fail(message)`` as error.  ``listener`` hears the run's events (:mod:`labbench.runs.events`).  While the
-    database stalls the run goes on; at its end it waits for the database unless
-    ``give_up`` is set."""
+    ``session.fail(message)`` as error.  ``listener`` hears the run's events
+    (:mod:`labbench.runs.events`).  While the database stalls the run goes on; at its end
+    it waits for the database unless ``give_up`` is set."""
     session = session or plan_session(db, request, stop=stop, give_up=give_up)
     if listener is not None:
         session.subscribe(listener)
