@@ -130,6 +130,15 @@ class RigMonitor:
     def connected(self) -> bool:
         return self.session.reading
 
+    @property
+    def stats(self) -> AcquisitionStats:
+        """The recording's live counters (link, rate, backlog, storage state)."""
+        return self.session.stats
+
+    def send(self, line: str) -> None:
+        """A command line for the rig, recorded with the run."""
+        self.session.send(line)
+
     def disconnect(self) -> AcquisitionStats:
         session = self.session
         stats = None

@@ -271,6 +271,14 @@ class RunSession:
             if self._ended or self.run_id is None:
                 return
             self._ended = True
+        counters = {
+            name: value
+            for name, value in (
+                ("violation_count", conclusion.violation_count),
+                ("failed_items", conclusion.failed_items),
+            )
+            if value is not None
+        }
         try:
             repo.finish_run_when_possible(
                 self.db,
@@ -278,8 +286,7 @@ class RunSession:
                 conclusion.status,
                 error_message=conclusion.error,
                 give_up=self.give_up,
-                violation_count=conclusion.violation_count,
-                failed_items=conclusion.failed_items,
+                **counters,
             )
         finally:
             self.publish(
@@ -360,8 +367,9 @@ class RunSession:
 
     @property
     def stats(self) -> AcquisitionStats:
-        """The acquisition's live counters (link, rate, backlog, storage state)."""
-        return self._require().stats
+        """The acquisition's live counters (link, rate, backlog, storage state); all zero
+        before the run started."""
+        return self._acquisition.stats if self._acquisition is not None else AcquisitionStats()
 
     @property
     def reading(self) -> bool:

@@ -168,10 +168,10 @@ class BenchView(QWidget):
             monitor = self.monitors.get(device)
             if device in self.busy:
                 state, rate, run = self.busy[device], "", ""
-            elif monitor is None or monitor.acquisition is None:
+            elif monitor is None or monitor.run_id is None:
                 state, rate, run = "idle", "", ""
             else:
-                stats = monitor.acquisition.stats
+                stats = monitor.stats
                 state, rate, run = stats.link, f"{stats.sample_rate:,.0f}", str(monitor.run_id)
             for column, text in ((2, state), (3, rate), (4, run)):
                 self.table.item(row, column).setText(text)
