@@ -126,11 +126,11 @@ class _PlanStepping:
         plan, evaluator = self.request.plan, session.evaluator
         for position, step in enumerate(plan.steps):
             started_ns = time.time_ns()
-            evaluator.begin_step(position, started_ns, session.seconds(started_ns))
+            start_s = session.seconds(started_ns)
+            # Told first: the verdicts of the step's items follow its start in the stream.
+            session.publish(StepStarted(position, step.name, started_ns, start_s))
+            evaluator.begin_step(position, started_ns, start_s)
             session.record_event(started_ns, "step_start", step.name)
-            session.publish(
-                StepStarted(position, step.name, started_ns, session.seconds(started_ns))
-            )
             for line in step.send:
                 session.send(line)
             self.manual.append(self._manual_entries(position, step))
