@@ -192,21 +192,6 @@ class RunSession:
             self.publish(RunNotStarted(self.device, str(exc)))
             raise
         self.run_id, self.t0_ns = run.id, run.t0_ns
-        units = self.plan.channel_units if self.plan is not None else None
-        acquisition = Acquisition(self.db, run.id, run.t0_ns, rig, self.profile, units=units)
-        if self.plan is not None:
-            self.evaluator = LiveEvaluator(self.plan, run.t0_ns)
-            acquisition.add_listener(self.evaluator.on_batch)
-            self.evaluator.add_listener(self.publish)
-        acquisition.add_listener(self._on_batch)
-        acquisition.add_storage_listener(self._on_storage)
-        self._acquisition = acquisition
-        try:
-            acquisition.start(transport)
-        except BaseException as exc:
-            transport.close()
-            self._conclude_now("error", f"{type(exc).__name__}: {exc}")
-            raise
         self.publish(
             RunStarted(
                 run.id,
@@ -216,6 +201,21 @@ class RunSession:
                 self.plan.name if self.plan is not None else None,
             )
         )
+        try:
+            units = self.plan.channel_units if self.plan is not None else None
+            acquisition = Acquisition(self.db, run.id, run.t0_ns, rig, self.profile, units=units)
+            if self.plan is not None:
+                self.evaluator = LiveEvaluator(self.plan, run.t0_ns)
+                acquisition.add_listener(self.evaluator.on_batch)
+                self.evaluator.add_listener(self.publish)
+            acquisition.add_listener(self._on_batch)
+            acquisition.add_storage_listener(self._on_storage)
+            self._acquisition = acquisition
+            acquisition.start(transport)
+        except BaseException as exc:
+            transport.close()  # idempotent: the reader may have closed it already
+            self._conclude_now("error", f"{type(exc).__name__}: {exc}")
+            raise
         return run.id
 
     def execute(
@@ -294,9 +294,12 @@ class RunSession:
             )
 
     def _conclude_now(self, status: str, error: str) -> None:
-        if self._acquisition is not None and self._acquisition.running:
-            self.stop_acquisition()
-        self.finish(Conclusion(status, error))
+        """The run broke while starting: stop what started and finish it as ``status``."""
+        try:
+            if self._acquisition is not None and self._acquisition.running:
+                self.stop_acquisition()
+        finally:
+            self.finish(Conclusion(status, error))
 
     # --- what a run's driver does ---------------------------------------------------------
 
