@@ -19,8 +19,9 @@ from labbench.runs.events import (
     ViolationFound,
 )
 from labbench.runs.plan import parse_plan
-from labbench.runs.recording import RigMonitor
+from labbench.runs.recording import RigMonitor, record
 from labbench.runs.sequencer import RunRequest, plan_session, run_plan
+from labbench.runs.session import RunSession
 from labbench.storage import open_database
 from labbench.storage import repository as repo
 from tests.acquisition.test_storage_stalls import WriteLock
@@ -250,3 +251,44 @@ def test_a_run_whose_rig_cannot_be_opened_publishes_no_start_and_no_end(db):
     with pytest.raises(Exception, match="ttyLABBENCH404"):
         run_plan(db, request, session=session)
     assert _kinds(events) == ["RunNotStarted"] and repo.list_runs(db) == []
+
+
+def test_a_recording_publishes_one_end_with_its_summary(db, mock_rig_process):
+    rig = mock_rig_process("nominal", rate=100)
+    events = []
+    dut = repo.add_dut(db, "chip", "CHP-REC")
+    summary = record(
+        db,
+        device=rig,
+        dut=dut,
+        duration_s=0.5,
+        profile=load_profile("default"),
+        listener=events.append,
+    )
+    kinds = _kinds(events)
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunEnded" and kinds.count("RunEnded") == 1
+    assert events[-1].status == summary.status == "recorded" and events[-1].summary is summary
+    assert any(isinstance(e, BatchJudged) and e.samples for e in events)
+    _port_is_free(rig)
+
+
+def test_a_driver_that_breaks_still_ends_the_run_once_as_error_and_frees_the_port(
+    db, mock_rig_process
+):
+    rig = mock_rig_process("nominal", rate=100)
+    dut = repo.add_dut(db, "chip", "CHP-BUG")
+    session = RunSession(db, device=rig, dut=dut, profile=load_profile("default"))
+    events = []
+    session.subscribe(events.append)
+
+    def broken(session):
+        session.wait(0.2)
+        raise RuntimeError("a bug in the run's driver")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        session.execute(broken)
+    ended = [e for e in events if isinstance(e, RunEnded)]
+    assert len(ended) == 1 and ended[0].status == "error" and "a bug" in ended[0].error
+    run = repo.get_run(db, session.run_id)
+    assert run.status == "error" and "a bug" in run.error_message
+    _port_is_free(rig)
