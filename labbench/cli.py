@@ -292,9 +292,9 @@ def _open_db(args: argparse.Namespace):
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from labbench.runs.recording import record
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
+    from labbench.runs.recording import record
 
     if not args.duration > 0:
         raise UsageError(f"--duration must be a positive number of seconds, not {args.duration}.")
@@ -396,8 +396,8 @@ def _warn_unfed_channels(plan, profile, device: str) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
-    from labbench.runs.plan import PlanError, load_plan
     from labbench.runs.events import StepStarted, ViolationFound
+    from labbench.runs.plan import PlanError, load_plan
     from labbench.runs.sequencer import RunRequest, run_plan
     from labbench.storage import repository as repo
 
@@ -431,7 +431,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         elif isinstance(event, ViolationFound):
             excursion = event.excursion
             print(
-                f"  VIOLATION {event.step}: {event.channel} {excursion.bound} at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})",
+                f"  VIOLATION {event.step}: {event.channel} {excursion.bound} "
+                f"at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})",
                 flush=True,
             )
 

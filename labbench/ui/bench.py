@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labbench.runs.recording import RigMonitor
 from labbench.devices.simulation import SCENARIOS
 from labbench.devices.transport import DeviceError, list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
+from labbench.runs.recording import RigMonitor
 from labbench.storage import Database
 from labbench.storage import repository as repo
 from labbench.ui.loader import Loader

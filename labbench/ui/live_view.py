@@ -209,7 +209,8 @@ class LiveRunView(QWidget):
         self.tiles.refresh()
         self.banner.show_verdict(outcome.status, f"{outcome.status.upper()} — run {outcome.run_id}")
         self.step_label.setText(
-            f"{self.plan.name} v{self.plan.version}: {outcome.status}, {len(outcome.violations)} violations"
+            f"{self.plan.name} v{self.plan.version}: {outcome.status}, "
+            f"{len(outcome.violations)} violations"
         )
 
     def _on_run_failed(self, message: str) -> None:
