@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from labbench.acquisition.pipeline import Acquisition
-from labbench.acquisition.record import record
 from labbench.devices.simulation import MAX_RATE_HZ, RigParams, RigSimulation, encode_line
 from labbench.protocols.profile import load_profile
+from labbench.runs.recording import record
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
 from labbench.storage import runs as run_store

@@ -44,12 +44,29 @@ from labbench.ui.theme import LIGHT, apply_theme
 
 
 class FakeAcquisition:
-    """Just what the live view reads: rings, units, t0."""
+    """Just what the live view reads from a run session: its rings (through the session's
+    read methods), units, t0; no plan."""
+
+    plan = None
 
     def __init__(self, channels: int, capacity: int, t0_ns: int):
         self.rings = {f"ch{i:02d}": ChannelRing(capacity) for i in range(channels)}
         self.units = {name: ("V" if i % 2 else "A") for i, name in enumerate(self.rings)}
         self.t0_ns = t0_ns
+
+    def channels(self):
+        return [(name, self.units[name], ring.total) for name, ring in self.rings.items()]
+
+    def samples_since(self, name: str, since_total: int):
+        return self.rings[name].snapshot(since_total)
+
+    def samples_between(self, name: str, t0: float, t1: float):
+        t, v = self.rings[name].since_time(t0)
+        keep = int(np.searchsorted(t, t1, side="right"))
+        return t[:keep], v[:keep]
+
+    def step_start_s(self, position: int):
+        return None
 
 
 def rss_mb() -> float:
@@ -86,7 +103,7 @@ def main() -> None:
     rss_filled = rss_mb()
 
     controller = RunController(db=None)
-    controller.acquisition = acquisition
+    controller.session = acquisition
     plan = parse_plan(
         '[plan]\nname="bench"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n'
     )

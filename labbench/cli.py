@@ -292,9 +292,9 @@ def _open_db(args: argparse.Namespace):
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from labbench.acquisition.record import record
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
+    from labbench.runs.recording import record
 
     if not args.duration > 0:
         raise UsageError(f"--duration must be a positive number of seconds, not {args.duration}.")
@@ -315,7 +315,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
                 station=args.station or socket.gethostname(),
                 stop=stop,
                 give_up=give_up,
-                on_storage=storage_printer,
+                listener=storage_printer,
             )
         except DeviceError as exc:
             raise UsageError(str(exc)) from None
@@ -396,6 +396,7 @@ def _warn_unfed_channels(plan, profile, device: str) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
+    from labbench.runs.events import StepStarted, ViolationFound
     from labbench.runs.plan import PlanError, load_plan
     from labbench.runs.sequencer import RunRequest, run_plan
     from labbench.storage import RecordError
@@ -418,18 +419,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     writable(db)
     stop, give_up = interrupts()
 
-    def on_violation(position, channel, excursion):
-        if not args.json:
-            step = plan.steps[position].name
+    def on_event(event) -> None:
+        storage_printer(event)
+        if args.json:
+            return
+        if isinstance(event, StepStarted):
+            step = plan.steps[event.position]
             print(
-                f"  VIOLATION {step}: {channel} {excursion.bound} at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})",
+                f"step {event.position + 1}/{len(plan.steps)} {step.name} ({step.duration_s:g} s)",
                 flush=True,
             )
-
-    def on_step(position, step):
-        if not args.json:
+        elif isinstance(event, ViolationFound):
+            excursion = event.excursion
             print(
-                f"step {position + 1}/{len(plan.steps)} {step.name} ({step.duration_s:g} s)",
+                f"  VIOLATION {event.step}: {event.channel} {excursion.bound} "
+                f"at {excursion.start_s:.3f} s (extreme {excursion.extreme!r})",
                 flush=True,
             )
 
@@ -444,15 +448,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             args.station or socket.gethostname(),
             manual,
         )
-        outcome = run_plan(
-            db,
-            request,
-            stop=stop,
-            on_violation=on_violation,
-            on_step=on_step,
-            give_up=give_up,
-            on_storage=storage_printer,
-        )
+        outcome = run_plan(db, request, stop=stop, listener=on_event, give_up=give_up)
         run = run_store.get_run(db, outcome.run_id)
     except (DeviceError, RecordError) as exc:
         raise UsageError(str(exc)) from None

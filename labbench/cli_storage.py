@@ -38,11 +38,12 @@ def interrupts() -> tuple[threading.Event, threading.Event]:
     return stop, give_up
 
 
-def storage_printer(kind: str, sentence: str) -> None:
-    label = {
-        "storage_stall": "storage stalled",
-        "storage_back": "storage back",
-        "storage_wait": "storage",
-    }[kind]
-    extra = "; Ctrl-C again to stop waiting" if kind == "storage_wait" else ""
-    print(f"labbench: {label}: {sentence}{extra}", file=sys.stderr, flush=True)
+def storage_printer(event) -> None:
+    """A run listener that prints when storage stalls, is back, or the end waits for it."""
+    from labbench.runs.events import StorageChanged
+
+    if not isinstance(event, StorageChanged):
+        return
+    label = {"stall": "storage stalled", "back": "storage back", "wait": "storage"}[event.state]
+    extra = "; Ctrl-C again to stop waiting" if event.state == "wait" else ""
+    print(f"labbench: {label}: {event.detail}{extra}", file=sys.stderr, flush=True)

@@ -19,12 +19,12 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from labbench.acquisition.pipeline import SampleBatch
 from labbench.criteria.limits import Excursion
 from labbench.protocols.profile import Profile
-from labbench.records import CriterionRecord, StepRecord
+from labbench.records import StepRecord
+from labbench.runs.events import ItemVerdictChanged, ViolationFound
 from labbench.runs.judgement import Judgement, StepWindow, window_has_gap
 from labbench.runs.plan import Plan
 from labbench.storage import Database
@@ -43,27 +43,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ItemVerdictChanged:
-    """An item of a step got its first verdict (``previous`` None) or a different one."""
-
-    position: int  # the step's position in the plan
-    step: str
-    item: CriterionRecord
-    previous: str | None
-    step_verdict: str
-
-
-@dataclass(frozen=True)
-class ViolationFound:
-    """An excursion of a limit lasted its hold time: the limit has failed."""
-
-    position: int
-    step: str
-    channel: str
-    excursion: Excursion
 
 
 EvaluationEvent = ItemVerdictChanged | ViolationFound

@@ -9,26 +9,22 @@ before that is kept (docs/architecture.md §4).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labbench.acquisition.pipeline import Acquisition, AcquisitionStats
-from labbench.acquisition.record import storage_wait_teller
-from labbench.acquisition.rigs import make_rig
-from labbench.criteria.limits import Excursion, worst
+from labbench.acquisition.pipeline import AcquisitionStats
+from labbench.criteria.limits import worst
 from labbench.protocols.profile import Profile
 from labbench.records import DutInfo, StepRecord, ViolationRecord
-from labbench.runs.evaluation import LiveEvaluator, disagreement, final_records
-from labbench.runs.plan import ManualSpec, Plan, Step
+from labbench.runs.evaluation import disagreement, final_records
+from labbench.runs.events import StepStarted
+from labbench.runs.plan import Plan, Step
+from labbench.runs.session import Conclusion, Listener, RunSession
 from labbench.storage import Database, RecordError
 from labbench.storage import events as event_store
-from labbench.storage import inventory as inventory_store
 from labbench.storage import plans as plan_store
 from labbench.storage import results as result_store
-from labbench.storage import runs as run_store
 
 log = logging.getLogger(__name__)
 
@@ -66,176 +62,152 @@ class PlanMismatch(RecordError):
     pass
 
 
-def run_plan(
+def plan_session(
     db: Database,
     request: RunRequest,
     *,
     stop: threading.Event | None = None,
-    on_violation: Callable[[int, str, Excursion], None] | None = None,
-    on_step: Callable[[int, Step], None] | None = None,
-    ask_manual: Callable[[Step, ManualSpec], str | None] | None = None,
-    on_started: Callable[[int, Acquisition, LiveEvaluator], None] | None = None,
-    failure: list[str] | None = None,
     give_up: threading.Event | None = None,
-    on_storage: Callable[[str, str], None] | None = None,
-) -> RunOutcome:
-    """Execute ``request.plan`` on its rig.  DeviceError / RecordError before the run exists.
-
-    ``stop`` ends the run as aborted, unless ``failure`` holds a message by then (the GUI
-    crashed, say): then it ends as error with that message.  While the database stalls the
-    run goes on (``on_storage`` hears "storage_stall" / "storage_back" / "storage_wait"); at
-    its end it waits for the database unless ``give_up`` is set."""
-    plan, profile = request.plan, request.profile
+) -> RunSession:
+    """The session a plan run goes through: the plan checked against the DUT and its version
+    stored (RecordError before the rig is touched)."""
+    plan = request.plan
     if plan.dut_kind != request.dut.kind:
         raise RecordError(
-            f"Plan {plan.name!r} is for a {plan.dut_kind}, but {request.dut.serial} is a {request.dut.kind}."
+            f"Plan {plan.name!r} is for a {plan.dut_kind}, "
+            f"but {request.dut.serial} is a {request.dut.kind}."
         )
     stored_plan = plan_store.store_plan_version(
         db, plan.name, plan.version, plan.dut_kind, plan.text
     )
-    rig = make_rig(request.device, profile)
-    transport = rig.open()  # a rig that cannot be opened: no run is created
-    station_id = inventory_store.ensure_station(db, request.station).id if request.station else None
-    run = run_store.start_run(
+    return RunSession(
         db,
-        request.dut.id,
-        plan_id=stored_plan.id,
-        station_id=station_id,
-        operator=request.operator,
         device=request.device,
-        profile=profile.name,
-        pid=os.getpid(),
+        dut=request.dut,
+        profile=request.profile,
+        operator=request.operator,
+        station=request.station,
+        plan=plan,
+        plan_id=stored_plan.id,
+        stop=stop,
+        give_up=give_up,
     )
-    stop = stop or threading.Event()
-    evaluator = LiveEvaluator(plan, run.t0_ns, on_violation)
-    acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile, units=plan.channel_units)
-    acquisition.add_listener(evaluator.on_batch)
-    if on_storage is not None:
-        acquisition.add_storage_listener(on_storage)
-    give_up = give_up or threading.Event()
-    manual: list[dict[str, str]] = []
-    stopped_on_fail = False
-    status = None
-    error = ""
-    try:
-        acquisition.start(transport)
-        if on_started:
-            on_started(run.id, acquisition, evaluator)
+
+
+def run_plan(
+    db: Database,
+    request: RunRequest,
+    *,
+    session: RunSession | None = None,
+    stop: threading.Event | None = None,
+    listener: Listener | None = None,
+    give_up: threading.Event | None = None,
+) -> RunOutcome:
+    """Execute ``request.plan`` on its rig through a :class:`RunSession` (``session``, made
+    with :func:`plan_session`, or a new one).  DeviceError / RecordError before the run
+    exists.
+
+    ``stop`` (the session's, or ``session.stop()``) ends the run as aborted,
+    ``session.fail(message)`` as error.  ``listener`` hears the run's events
+    (:mod:`labbench.runs.events`).  While the database stalls the run goes on; at its end
+    it waits for the database unless ``give_up`` is set."""
+    session = session or plan_session(db, request, stop=stop, give_up=give_up)
+    if listener is not None:
+        session.subscribe(listener)
+    stepping = _PlanStepping(request, session)
+    return session.execute(stepping.run, stepping.conclude)
+
+
+class _PlanStepping:
+    """The steps of one plan run: commands at step start, manual entries, stop-on-fail, and
+    at the end the final evaluation from stored data."""
+
+    def __init__(self, request: RunRequest, session: RunSession):
+        self.request, self.session = request, session
+        self.manual: list[dict[str, str]] = []
+        self.stopped_on_fail = False
+
+    def run(self, session: RunSession) -> tuple[str | None, str]:
+        plan, evaluator = self.request.plan, session.evaluator
         for position, step in enumerate(plan.steps):
             started_ns = time.time_ns()
-            evaluator.begin_step(position, started_ns, (started_ns - run.t0_ns) / 1e9)
-            acquisition.record_event(started_ns, "step_start", step.name)
-            if on_step:
-                on_step(position, step)
+            start_s = session.seconds(started_ns)
+            # Told first: the verdicts of the step's items follow its start in the stream.
+            session.publish(StepStarted(position, step.name, started_ns, start_s))
+            evaluator.begin_step(position, started_ns, start_s)
+            session.record_event(started_ns, "step_start", step.name)
             for line in step.send:
-                acquisition.send(line)
-            manual.append(_manual_entries(acquisition, step, request.manual_values, ask_manual))
-            deadline = time.monotonic() + step.duration_s
-            while not stop.is_set() and not acquisition.link_gone.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                stop.wait(min(left, 0.05))
+                session.send(line)
+            self.manual.append(self._manual_entries(position, step))
+            session.wait(step.duration_s)
             ended_ns = time.time_ns()
-            evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
+            evaluator.end_step(ended_ns, session.seconds(ended_ns))
             evaluator.wait_for_emit_after(ended_ns, STEP_SETTLE_TIMEOUT_S)
-            acquisition.record_event(ended_ns, "step_end", step.name)
-            if stop.is_set():
-                status = "error" if failure else "aborted"
-                error = "; ".join(failure) if failure else ""
-                break
-            if acquisition.link_gone.is_set():
-                status, error = (
-                    "error",
-                    "the rig was lost and did not come back within the reconnect window",
-                )
-                break
+            session.record_event(ended_ns, "step_end", step.name)
+            early = session.ended_early()
+            if early is not None:
+                return early
             if (
                 plan.stop_on_fail
-                and evaluator.step_record(position, manual[position]).verdict == "failed"
+                and evaluator.step_record(position, self.manual[position]).verdict == "failed"
             ):
-                acquisition.record_event(
-                    time.time_ns(), "stop_on_fail", f"step {step.name!r} failed"
-                )
-                stopped_on_fail = True
+                session.record_event(time.time_ns(), "stop_on_fail", f"step {step.name!r} failed")
+                self.stopped_on_fail = True
                 break
-    except KeyboardInterrupt:
-        status = "aborted"
-    except BaseException as exc:
-        status, error = "error", f"{type(exc).__name__}: {exc}"
-        log.exception("run %s failed", run.id)
-        raise
-    finally:
+        return None, ""
+
+    def conclude(self, stats: AcquisitionStats, status: str | None, error: str) -> Conclusion:
+        session, plan = self.session, self.request.plan
+        evaluator = session.evaluator
         if evaluator.windows and not evaluator.windows[-1].closed:
             ended_ns = time.time_ns()
-            evaluator.end_step(ended_ns, (ended_ns - run.t0_ns) / 1e9)
-        stats = acquisition.stop(give_up=give_up, on_wait=storage_wait_teller(on_storage))
-        if stats.errors and status not in ("aborted",):
-            status, error = "error", "; ".join(stats.errors)
-        live = [
-            evaluator.step_record(i, manual[i] if i < len(manual) else {})
-            for i in range(len(evaluator.windows))
+            evaluator.end_step(ended_ns, session.seconds(ended_ns))
+        run_id = session.run_id
+        manual = [
+            self.manual[i] if i < len(self.manual) else {} for i in range(len(evaluator.windows))
         ]
+        live = [evaluator.step_record(i, manual[i]) for i in range(len(evaluator.windows))]
         final = final_records(
-            db,
-            run.id,
-            plan,
-            evaluator.windows,
-            profile,
-            run.t0_ns,
-            [manual[i] if i < len(manual) else {} for i in range(len(evaluator.windows))],
+            session.db, run_id, plan, evaluator.windows, self.request.profile, session.t0_ns, manual
         )
         mismatch = disagreement(live, final)
-        agrees = mismatch is None
-        if not agrees:
-            log.error("run %s: live and final evaluation disagree: %s", run.id, mismatch)
+        if mismatch is not None:
+            log.error("run %s: live and final evaluation disagree: %s", run_id, mismatch)
             event_store.add_run_event(
-                db,
-                run.id,
+                session.db,
+                run_id,
                 "evaluation_mismatch",
                 f"live and final evaluation disagree ({mismatch}); the final one is stored",
             )
         verdict = worst(step.verdict for step in final) if final else "error"
-        if stopped_on_fail:  # the steps never run are recorded as skipped, after the verdict
+        if self.stopped_on_fail:  # the steps never run are recorded as skipped, after the verdict
             final += [
                 StepRecord(i, s.name, time.time_ns(), None, "skipped")
                 for i, s in enumerate(plan.steps)
                 if i >= len(final)
             ]
-        result_store.store_results(db, run.id, final)
-        if status is None:
-            status = verdict
+        result_store.store_results(session.db, run_id, final)
+        status = status or verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)
         failed_items = sum(1 for s in final for c in s.criteria if c.verdict in ("failed", "error"))
-        run_store.finish_run_when_possible(
-            db,
-            run.id,
+        outcome = RunOutcome(
+            run_id,
             status,
-            error_message=error,
-            give_up=give_up,
-            violation_count=violations,
-            failed_items=failed_items,
+            verdict,
+            final,
+            stats,
+            mismatch is None,
+            [lat for *_, lat in evaluator.live_violations],
         )
-    return RunOutcome(
-        run.id,
-        status,
-        verdict,
-        final,
-        stats,
-        agrees,
-        [lat for *_, lat in evaluator.live_violations],
-    )
+        return Conclusion(status, error, violations, failed_items, outcome)
 
-
-def _manual_entries(
-    acquisition: Acquisition, step: Step, given: dict[str, str], ask
-) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for spec in step.manuals:
-        value = given.get(spec.name)
-        if value is None and ask is not None:
-            value = ask(step, spec)
-        if value is not None:
-            values[spec.name] = str(value)
-            acquisition.record_event(time.time_ns(), "manual", f"{spec.name} = {value}")
-    return values
+    def _manual_entries(self, position: int, step: Step) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for spec in step.manuals:
+            value = self.request.manual_values.get(spec.name)
+            if value is None:
+                value = self.session.ask_manual(position, step, spec)
+            if value is not None:
+                values[spec.name] = str(value)
+                self.session.record_event(time.time_ns(), "manual", f"{spec.name} = {value}")
+        return values

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labbench.acquisition.monitor import RigMonitor
 from labbench.devices.simulation import SCENARIOS
 from labbench.devices.transport import DeviceError, list_ports
 from labbench.protocols.profile import ProfileError, available_profiles, load_profile
+from labbench.runs.recording import RigMonitor
 from labbench.storage import Database, RecordError
 from labbench.storage import inventory as inventory_store
 from labbench.ui.loader import Loader
@@ -168,10 +168,10 @@ class BenchView(QWidget):
             monitor = self.monitors.get(device)
             if device in self.busy:
                 state, rate, run = self.busy[device], "", ""
-            elif monitor is None or monitor.acquisition is None:
+            elif monitor is None or monitor.run_id is None:
                 state, rate, run = "idle", "", ""
             else:
-                stats = monitor.acquisition.stats
+                stats = monitor.stats
                 state, rate, run = stats.link, f"{stats.sample_rate:,.0f}", str(monitor.run_id)
             for column, text in ((2, state), (3, rate), (4, run)):
                 self.table.item(row, column).setText(text)

@@ -27,7 +27,7 @@ from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
 from labbench.ui.plots import envelope as envelope_of
 from labbench.ui.rail_tiles import RailTiles
 from labbench.ui.results_model import ResultsModel
-from labbench.ui.run_controller import RunController
+from labbench.ui.session_bridge import SessionBridge
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 # Curves at ~30 Hz: smooth to the eye, and a frame every 33 ms leaves the GUI thread idle
@@ -67,7 +67,7 @@ class LiveRunView(QWidget):
     frame_drawn = Signal()
 
     def __init__(
-        self, controller: RunController, results: ResultsModel, theme: Theme = LIGHT, parent=None
+        self, controller: SessionBridge, results: ResultsModel, theme: Theme = LIGHT, parent=None
     ):
         super().__init__(parent)
         self.controller = controller
@@ -152,8 +152,8 @@ class LiveRunView(QWidget):
         self.step_label.setText(f"{plan.name} v{plan.version}")
 
     def _on_run_started(self, run_id: int) -> None:
-        acquisition = self.controller.acquisition
-        self.t0_ns = acquisition.t0_ns if acquisition else time.time_ns()
+        session = self.controller.session
+        self.t0_ns = session.t0_ns if session is not None else time.time_ns()
         self.banner.show_verdict("running", f"RUNNING — run {run_id}")
         self.frame_timer.start()
         self.text_timer.start()
@@ -161,13 +161,10 @@ class LiveRunView(QWidget):
     def _on_step_started(self, position: int) -> None:
         step = self.plan.steps[position]
         # Where the evaluator starts judging the step (the signal arrives a little later).
-        evaluator = self.controller.evaluator
-        windows = evaluator.windows if evaluator is not None else []
-        now_s = (
-            windows[position].start_s
-            if position < len(windows)
-            else (time.time_ns() - self.t0_ns) / 1e9
-        )
+        session = self.controller.session
+        now_s = session.step_start_s(position) if session is not None else None
+        if now_s is None:
+            now_s = self._seconds(time.time_ns())
         self._step_started_at = time.monotonic()
         for items in self._step_bands:
             self.plots.stretch_band(items, now_s)
@@ -212,7 +209,8 @@ class LiveRunView(QWidget):
         self.tiles.refresh()
         self.banner.show_verdict(outcome.status, f"{outcome.status.upper()} — run {outcome.run_id}")
         self.step_label.setText(
-            f"{self.plan.name} v{self.plan.version}: {outcome.status}, {len(outcome.violations)} violations"
+            f"{self.plan.name} v{self.plan.version}: {outcome.status}, "
+            f"{len(outcome.violations)} violations"
         )
 
     def _on_run_failed(self, message: str) -> None:
@@ -234,27 +232,27 @@ class LiveRunView(QWidget):
         return WINDOWS[self.window_combo.currentIndex()][1]
 
     def _on_frame(self) -> None:
-        acquisition = self.controller.acquisition
-        if acquisition is None or self.paused:
+        session = self.controller.session
+        if session is None or self.paused:
             return
         now_s = self.now_s()
         span = self.window_seconds()
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
         width = max(int(self.plots.layout_widget.width()), 200)
-        for name, ring in list(acquisition.rings.items()):
+        for name, unit, total in session.channels():
             if name in HIDDEN_CHANNELS:
                 continue
             envelope = self._envelopes.get(name)
             if envelope is None:
                 envelope = self._envelopes[name] = BlockEnvelope()
-                unit = acquisition.units.get(name, "") or (
-                    self.plan.unit(name) if self.plan else ""
-                )
+                unit = unit or (self.plan.unit(name) if self.plan else "")
                 self.plots.ensure_channel(name, unit)
-            if ring.total != self._totals.get(name, 0):
+            if total != self._totals.get(name, 0):
                 # Only what arrived since the last frame is folded in: the cost of a frame
                 # does not grow with the run.
-                t_new, v_new, self._totals[name] = ring.snapshot(self._totals.get(name, 0))
+                t_new, v_new, self._totals[name] = session.samples_since(
+                    name, self._totals.get(name, 0)
+                )
                 envelope.extend(t_new, v_new)
                 self.tiles.feed(name, t_new, v_new)
             self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
@@ -263,9 +261,9 @@ class LiveRunView(QWidget):
         self.frame_drawn.emit()
 
     def _on_text_tick(self) -> None:
-        evaluator = self.controller.evaluator
-        if evaluator is not None:
-            steps = evaluator.snapshot()
+        session = self.controller.session
+        if session is not None and session.plan is not None:
+            steps = session.live_records()
             self.results.update_steps(steps)
             self.tiles.set_verdicts(channel_verdicts(steps))
         self.tiles.refresh()
@@ -293,13 +291,17 @@ class LiveRunView(QWidget):
 
     # --- what the view shows (the View menu's shortcuts) ----------------------------------
 
+    def _seconds(self, t_ns: int) -> float:
+        """Seconds since the run's t0 (the plots' time base) of an epoch-ns time."""
+        return (t_ns - self.t0_ns) / 1e9
+
     def now_s(self) -> float:
-        now = (time.time_ns() - self.t0_ns) / 1e9
+        now = self._seconds(time.time_ns())
         return now if self._end_s is None else min(now, self._end_s)
 
     def _last_sample_s(self) -> float:
         last = [e.last_t for e in self._envelopes.values() if e.samples]
-        return max(last) if last else (time.time_ns() - self.t0_ns) / 1e9
+        return max(last) if last else self._seconds(time.time_ns())
 
     def toggle_follow(self) -> None:
         self.follow_button.toggle()
@@ -325,8 +327,7 @@ class LiveRunView(QWidget):
 
     def _load_range(self, x0: float, x1: float) -> None:
         """Hand the plots what the rings hold between x0 and x1 (for a look back while paused)."""
-        acquisition = self.controller.acquisition
-        if acquisition is None:
+        if self.controller.session is None:
             return
         width = max(int(self.plots.layout_widget.width()), 200)
         for name in self.plots.curves:
@@ -349,13 +350,10 @@ class LiveRunView(QWidget):
         return envelope.query(x0, x1, width)
 
     def _samples_between(self, name: str, t0: float, t1: float):
-        acquisition = self.controller.acquisition
-        ring = acquisition.rings.get(name) if acquisition is not None else None
-        if ring is None:
+        session = self.controller.session
+        if session is None:
             return np.empty(0), np.empty(0)
-        t, v = ring.since_time(t0)
-        keep = int(np.searchsorted(t, t1, side="right"))
-        return t[:keep], v[:keep]
+        return session.samples_between(name, t0, t1)
 
 
 def channel_verdicts(steps) -> dict[str, str]:

@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
         """A recording bench rig asked to be watched (Watch, double-click) shows its live plots
         and console in a tab; the tab goes when the rig disconnects."""
         monitor = self.bench.monitors.get(device) if device else None
-        if monitor is not None and monitor.acquisition is not None:
+        if monitor is not None and monitor.connected:
             self.bench_watch.watch(device, monitor)
             if self.central_tabs.indexOf(self.bench_watch) < 0:
                 self.central_tabs.addTab(self.bench_watch, "")
@@ -583,20 +583,16 @@ class MainWindow(QMainWindow):
     # --- timers ---------------------------------------------------------------------------
 
     def _on_status_tick(self) -> None:
-        acquisition = self.controller.acquisition
+        session = self.controller.session
         bench = [
-            f"{device} {m.acquisition.stats.link}"
-            for device, m in self.bench.monitors.items()
-            if m.acquisition
+            f"{device} {m.stats.link}" for device, m in self.bench.monitors.items() if m.connected
         ]
-        if acquisition is None or not self.controller.running:
-            run_rig = [] if acquisition is None else [f"{acquisition.rig.device} closed"]
+        if session is None or session.run_id is None or not self.controller.running:
+            run_rig = [] if session is None else [f"{session.device} closed"]
             self.link_status.setText("Rigs: " + (" · ".join(run_rig + bench) or "—"))
             return
-        stats = acquisition.stats
-        self.link_status.setText(
-            "Rigs: " + " · ".join([f"{acquisition.rig.device} {stats.link}"] + bench)
-        )
+        stats = session.stats
+        self.link_status.setText("Rigs: " + " · ".join([f"{session.device} {stats.link}"] + bench))
         self.rate_status.setText(f"{stats.sample_rate:,.0f} samples/s")
         storage = (
             f" · storage {stats.storage}, {stats.journal_batches:,} batches waiting"
@@ -612,9 +608,8 @@ class MainWindow(QMainWindow):
         if lines:
             # The run's own t0: the console tick can come before the live view hears the run
             # started, and a line must never be shown at its epoch time.
-            acquisition = self.controller.acquisition
-            t0 = acquisition.t0_ns if acquisition is not None else self.live.t0_ns
-            self.console.append([((c.received_ns - t0) / 1e9, c.kind, c.text) for c in lines])
+            seconds = self.controller.seconds
+            self.console.append([(seconds(c.received_ns), c.kind, c.text) for c in lines])
 
     # --- closing --------------------------------------------------------------------------
 

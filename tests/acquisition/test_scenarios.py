@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labbench.acquisition.record import record, reparse
+from labbench.acquisition.record import reparse
 from labbench.cli import main
 from labbench.devices.simulation import RigParams
 from labbench.devices.transport import MockRig
 from labbench.protocols.profile import load_profile
+from labbench.runs.recording import record
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database

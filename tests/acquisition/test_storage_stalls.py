@@ -281,8 +281,8 @@ def test_a_journal_that_fills_the_disk_ends_the_run_as_error_and_says_why(db_pat
 def test_a_reparse_during_a_live_recording_leaves_its_timestamps_alone(db_path):
     # Finding 1: a reparse of another run (one long write transaction) during a recording
     # gave the recording 7.7 s of samples with one timestamp.
-    from labbench.acquisition.record import record
     from labbench.protocols.profile import load_profile
+    from labbench.runs.recording import record
 
     db = open_database(str(db_path))
     try:

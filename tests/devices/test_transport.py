@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import serial
 
-from labbench.acquisition.record import record
 from labbench.devices.simulation import RigParams, RigSimulation
 from labbench.protocols.formats import parse_line
 from labbench.protocols.profile import load_profile
+from labbench.runs.recording import record
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from labbench.acquisition.record import record, reparse
+from labbench.acquisition.record import reparse
 from labbench.protocols.profile import load_profile
+from labbench.runs.recording import record
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database

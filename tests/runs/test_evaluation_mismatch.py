@@ -7,6 +7,7 @@ import time
 import pytest
 
 from labbench.protocols.profile import load_profile
+from labbench.runs.events import RunStarted, StepStarted
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest, run_plan
 from labbench.storage import events as event_store
@@ -55,11 +56,17 @@ def _run(db, on_step=None):
     plan = parse_plan(PLAN, "short-rail.toml")
     dut = inventory_store.add_dut(db, "sled", "SLD-MISMATCH")
     run_ids = []
+
+    def on_event(event):
+        if isinstance(event, RunStarted):
+            run_ids.append(event.run_id)
+        elif isinstance(event, StepStarted) and on_step is not None:
+            on_step(db, run_ids[0])
+
     outcome = run_plan(
         db,
         RunRequest(plan, dut, "mock://nominal?rate=200", load_profile("default"), "ana", "bench-1"),
-        on_started=lambda run_id, acquisition, evaluator: run_ids.append(run_id),
-        on_step=(lambda position, step: on_step(db, run_ids[0])) if on_step else None,
+        listener=on_event,
     )
     return outcome, event_store.run_events(db, outcome.run_id)
 

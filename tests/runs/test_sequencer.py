@@ -13,8 +13,9 @@ import pytest
 from labbench import paths
 from labbench.cli import main
 from labbench.protocols.profile import load_profile
+from labbench.runs.events import ManualEntryRequested, ViolationFound
 from labbench.runs.plan import load_plan, parse_plan
-from labbench.runs.sequencer import RunRequest, run_plan
+from labbench.runs.sequencer import RunRequest, plan_session, run_plan
 from labbench.storage import RecordError, open_database
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
@@ -40,10 +41,15 @@ def _request(db, plan, device, serial="SLD-SEQ", manual=None):
 def test_live_violations_arrive_within_100_ms_and_agree_with_final(db):
     plan = load_plan(PLANS / "sled-power-on.toml")
     seen = []
+
+    def on_event(event):
+        if isinstance(event, ViolationFound):
+            seen.append((event.position, event.channel, event.excursion.start_s))
+
     outcome = run_plan(
         db,
         _request(db, plan, "mock://rail-droop?rate=500&power=off&droop_every=1.0"),
-        on_violation=lambda step, channel, exc: seen.append((step, channel, exc.start_s)),
+        listener=on_event,
     )
     assert outcome.status == "failed" and outcome.live_agrees
     assert len(seen) >= 2 and len(outcome.live_violation_latencies_s) == len(seen)
@@ -106,12 +112,19 @@ def test_manual_entries_and_rig_results(db):
     silent = run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M"))
     assert silent.status == "error"  # nobody typed the manual entry: never a pass
     asked = []
-    run_plan(
-        db,
-        _request(db, plan, "mock://nominal?rate=100", "CHP-M"),
-        ask_manual=lambda step, spec: asked.append(spec.name) or "OK",
-    )
+    request = _request(db, plan, "mock://nominal?rate=100", "CHP-M")
+    session = plan_session(db, request)
+
+    def answer(event):
+        if isinstance(event, ManualEntryRequested):
+            asked.append(event.spec.name)
+            session.answer_manual("OK")
+
+    session.subscribe(answer, answers_manual=True)
+    answered = run_plan(db, request, session=session)
     assert asked == ["visual_check"]
+    items = {c.name: c for s in answered.steps for c in s.criteria}
+    assert items["visual_check"].text_value == "OK"
 
 
 def test_plan_for_another_dut_kind_is_refused(db):

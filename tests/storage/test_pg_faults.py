@@ -176,8 +176,8 @@ class CommitCutter:
 
 
 def test_a_commit_whose_answer_is_lost_is_not_stored_twice(server):
-    from labbench.acquisition.record import record
     from labbench.protocols.profile import load_profile
+    from labbench.runs.recording import record
 
     cutter = CommitCutter(server.port)
     url = f"postgresql+psycopg://postgres@127.0.0.1:{cutter.port}/postgres"

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from labbench.acquisition.record import record
 from labbench.protocols.profile import load_profile
+from labbench.runs.recording import record
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database

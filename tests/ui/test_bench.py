@@ -77,10 +77,7 @@ def test_two_rigs_at_once_with_link_state(qtbot, view, db):
     assert view.connect_device("mock://nominal?rate=200", "CHP-B1") is False  # already connected
     assert "already connected" in view.message.text()
     qtbot.waitUntil(
-        lambda: (
-            view.monitors["mock://disconnect?rate=200&at=0.3&gap=0.5"].acquisition.stats.reconnects
-            == 1
-        ),
+        lambda: view.monitors["mock://disconnect?rate=200&at=0.3&gap=0.5"].stats.reconnects == 1,
         timeout=10_000,
     )
     view._refresh_states()

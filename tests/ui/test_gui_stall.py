@@ -81,7 +81,7 @@ def connect_and_disconnect_two_rigs(
         ):
             qtbot.mouseClick(bench.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
-        lambda: all(bench.monitors[d].acquisition.stats.samples > samples_each for d in devices),
+        lambda: all(bench.monitors[d].stats.samples > samples_each for d in devices),
         timeout=60_000,
     )
     for device in devices:

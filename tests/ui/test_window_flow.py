@@ -56,7 +56,7 @@ def test_a_recording_bench_rig_shows_its_plots_and_console_on_double_click(qtbot
     assert "RECORDING" in watch.view.banner.text()
     # the rig answers commands on its console: its lines show up in the watched console
     monitor = bench.monitors[device]
-    monitor.acquisition.send("STATUS?")
+    monitor.send("STATUS?")
     qtbot.waitUntil(lambda: "STATUS PWR" in watch.console.text.toPlainText(), timeout=10_000)
     with qtbot.waitSignal(bench.disconnected, timeout=30_000):
         qtbot.mouseClick(bench.disconnect_button, Qt.MouseButton.LeftButton)
