@@ -43,7 +43,8 @@ def _add_db_option(parser: argparse.ArgumentParser, *, top_level: bool = False) 
         "--db",
         metavar="URL",
         default=None if top_level else argparse.SUPPRESS,
-        help="database: a SQLite file path or a SQLAlchemy URL (default: $LABBENCH_DB, else the user data directory)",
+        help="database: a SQLite file path or a SQLAlchemy URL "
+        "(default: $LABBENCH_DB, else the user data directory)",
     )
 
 
@@ -56,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--smoke-test",
         action="store_true",
-        help="open the main window offscreen, run a short plan on a simulated rig, exit 0 if all works",
+        help="open the main window offscreen, run a short plan on a simulated rig, "
+        "exit 0 if all works",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     _add_db_option(parser, top_level=True)
@@ -81,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument(
         "--scenario",
         default="nominal",
-        help="nominal, rail-droop, overtemp, noisy, disconnect, garbage; parameters as SCENARIO?key=value&...",
+        help="nominal, rail-droop, overtemp, noisy, disconnect, garbage; "
+        "parameters as SCENARIO?key=value&...",
     )
     mock.add_argument(
         "--rate", type=float, help="telemetry lines per second (0.1 to 20000; default 100)"
@@ -285,7 +288,8 @@ def _open_db(args: argparse.Namespace):
         return db  # runs left running stay so until labbench may write the database
     for run_id in mark_interrupted_runs(db):
         print(
-            f"labbench: run {run_id} was left running by a process that died; marked interrupted (data kept)",
+            f"labbench: run {run_id} was left running by a process that died; marked interrupted "
+            "(data kept)",
             file=sys.stderr,
         )
     return db
@@ -325,7 +329,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
         print(json.dumps(summary.__dict__))
     else:
         print(
-            f"run {summary.run_id} {summary.status}: {summary.samples} samples from {summary.lines} lines, "
+            f"run {summary.run_id} {summary.status}: {summary.samples} samples from "
+            f"{summary.lines} lines, "
             f"{summary.malformed} malformed, {summary.console} console lines"
             + (
                 f", {summary.disconnects} disconnects, {summary.reconnects} reconnects"
@@ -336,7 +341,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
         )
         if summary.error:
             print(
-                f"labbench: run {summary.run_id} ended as {summary.status} because {summary.error}.",
+                f"labbench: run {summary.run_id} ended as {summary.status} because "
+                f"{summary.error}.",
                 file=sys.stderr,
             )
     return EXIT_OK if summary.status == "recorded" else EXIT_RUN_ERROR
@@ -356,7 +362,8 @@ def _cmd_reparse(args: argparse.Namespace) -> int:
         db.dispose()
     print(
         f"run {summary.run_id} re-parsed with profile {profile.name}: {summary.samples} samples in "
-        f"{summary.channels} channels, {summary.malformed} malformed, {summary.console} console lines"
+        f"{summary.channels} channels, {summary.malformed} malformed, {summary.console} console "
+        "lines"
     )
     return EXIT_OK
 
@@ -378,7 +385,8 @@ def _find_or_register_dut(db, serial: str, new_kind: str | None):
     if dut is None:
         if not new_kind:
             raise UsageError(
-                f"The DUT {serial!r} is not registered; add --new-dut chip (or sled) to register it."
+                f"The DUT {serial!r} is not registered; add --new-dut chip (or sled) to register "
+                "it."
             )
         dut = inventory_store.add_dut(db, new_kind, serial)
     return dut
@@ -489,11 +497,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         + ("" if item.value is None else f" = {item.value!r}")
                     )
         print(
-            f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, {len(violations)} violations, {run.malformed_count} malformed lines)"
+            f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, "
+            f"{len(violations)} violations, {run.malformed_count} malformed lines)"
         )
         if run.error_message:
             print(
-                f"labbench: run {outcome.run_id} ended as {outcome.status} because {run.error_message}.",
+                f"labbench: run {outcome.run_id} ended as {outcome.status} because "
+                f"{run.error_message}.",
                 file=sys.stderr,
             )
     return {"passed": EXIT_OK, "marginal": EXIT_OK, "failed": EXIT_FAILED}.get(
@@ -557,13 +567,14 @@ def _cmd_runs(args: argparse.Namespace) -> int:
             since = dt.datetime.fromisoformat(args.since)
         except ValueError:
             raise UsageError(
-                f"--since {args.since!r} is not an ISO date or time (e.g. 2026-11-25 or 2026-11-25T14:00)."
+                f"--since {args.since!r} is not an ISO date or time (e.g. 2026-11-25 or "
+                "2026-11-25T14:00)."
             ) from None
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
     db = _open_db(args)
     try:
-        filters = dict(dut=args.dut, plan=args.plan, verdict=args.verdict, since=since)
+        filters = {"dut": args.dut, "plan": args.plan, "verdict": args.verdict, "since": since}
         if args.csv:
             count = write_run_list(db, args.csv, **filters)
             print(f"{count} runs written to {args.csv}")
@@ -574,12 +585,15 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     if args.json:
-        print(json.dumps([dict(zip(RUN_LIST_COLUMNS, row)) for row in rows], default=str))
+        print(
+            json.dumps([dict(zip(RUN_LIST_COLUMNS, row, strict=True)) for row in rows], default=str)
+        )
     else:
         for row in rows:
-            r = dict(zip(RUN_LIST_COLUMNS, row))
+            r = dict(zip(RUN_LIST_COLUMNS, row, strict=True))
             print(
-                f"{r['run_id']:>6}  {r['start_utc'][:19]}  {r['verdict']:<11} {r['dut']:<20} {r['plan'] or '-'} {r['plan_version'] or ''}"
+                f"{r['run_id']:>6}  {r['start_utc'][:19]}  {r['verdict']:<11} {r['dut']:<20} "
+                f"{r['plan'] or '-'} {r['plan_version'] or ''}"
             )
     return EXIT_OK
 

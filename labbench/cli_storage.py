@@ -16,7 +16,8 @@ def writable(db) -> None:
     if db.read_only:
         db.dispose()
         raise StorageError(
-            f"The database {db.describe()} is read-only (its {db.read_only} cannot be written), so no run can be "
+            f"The database {db.describe()} is read-only (its {db.read_only} cannot be written), "
+            "so no run can be "
             "recorded into it; reading commands (runs, export) still work."
         )
 
