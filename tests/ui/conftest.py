@@ -5,7 +5,9 @@ import gc
 import pytest
 from PySide6.QtCore import QSettings
 
+from labbench.storage import open_database
 from labbench.ui.app import collect_garbage_on_gui_thread
+from labbench.ui.main_window import MainWindow
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,3 +37,26 @@ def isolated_qsettings(tmp_path, qapp):
     )
     yield
     QSettings().clear()
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(str(tmp_path / "gui.sqlite3"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def window(qtbot, db):
+    win = MainWindow(db)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.controller.abort()
+    win.controller.join(30)
+    win.history.shutdown()
+    win.failures.shutdown()
+    win.inventory.shutdown()
+    win.compare.shutdown()
+    win.bench.shutdown()

@@ -10,83 +10,21 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from labbench.protocols.profile import load_profile
-from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest, run_plan
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
-from labbench.storage import open_database
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
 from labbench.ui.main_window import MainWindow
 from labbench.ui.theme import THEMES, verdict_colors
 
-SHORT_PLAN = """\
-[plan]
-name = "gui-short"
-version = "1"
-dut_kind = "chip"
-
-[[channel]]
-name = "vdd_core"
-unit = "V"
-
-[[step]]
-name = "power-on"
-duration_s = 1.2
-send = ["PWR ON"]
-  [[step.limit]]
-  channel = "vdd_core"
-  low = 0.72
-  high = 0.78
-  marginal_low = 0.73
-  marginal_high = 0.77
-  settle_s = 0.5
-  hold_s = 0.05
-
-[[step]]
-name = "hold"
-duration_s = 1.5
-  [[step.limit]]
-  channel = "vdd_core"
-  low = 0.72
-  high = 0.78
-  hold_s = 0.05
-"""
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(str(tmp_path / "gui.sqlite3"))
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def window(qtbot, db):
-    win = MainWindow(db)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.controller.abort()
-    win.controller.join(30)
-    win.history.shutdown()
-    win.failures.shutdown()
-    win.inventory.shutdown()
-    win.compare.shutdown()
-    win.bench.shutdown()
-
-
-def _request(db, device: str, serial: str = "CHP-GUI") -> RunRequest:
-    plan = parse_plan(SHORT_PLAN, "gui-short.toml")
-    dut = inventory_store.find_dut(db, serial) or inventory_store.add_dut(db, "chip", serial)
-    return RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1")
+from .runs import short_run_request
 
 
 def _run_in_gui(qtbot, window, device: str):
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
         with qtbot.waitSignal(window.live.frame_drawn, timeout=10_000):
-            window.start_request(_request(window.db, device))
+            window.startshort_run_request(short_run_request(window.db, device))
         # the plot has data and the results table turns from pending while the run goes
         qtbot.waitUntil(
             lambda: len(window.live.plots.data.get("vdd_core", ([], []))[0]) > 20, timeout=10_000
@@ -119,7 +57,7 @@ def _stored_runs(db):
         "mock://rail-droop?rate=200&power=off&droop_at=1.5",
         "mock://nominal?rate=200&power=off",
     ):
-        outcomes.append(run_plan(db, _request(db, device, "CHP-HIST")))
+        outcomes.append(run_plan(db, short_run_request(db, device, "CHP-HIST")))
     return outcomes
 
 
@@ -168,7 +106,9 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
     assert len(_filtered(qtbot, history)) == 2
     history.station.setText("bench-1")
     # A run of the same DUT and plan from three days ago: the date filter must drop it.
-    old = run_plan(window.db, _request(window.db, "mock://nominal?rate=100&power=off", "CHP-HIST"))
+    old = run_plan(
+        window.db, short_run_request(window.db, "mock://nominal?rate=100&power=off", "CHP-HIST")
+    )
     _backdate(window.db, old.run_id, days=3)
     assert sorted(_filtered(qtbot, history)) == sorted([failed.run_id, passed.run_id, old.run_id])
     with qtbot.waitSignal(history.model.loaded, timeout=10_000):
@@ -366,7 +306,7 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
     install_crash_handler(window)
     try:
         with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
-            window.start_request(_request(window.db, "mock://nominal?rate=100"))
+            window.startshort_run_request(short_run_request(window.db, "mock://nominal?rate=100"))
         with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
             try:
                 raise ZeroDivisionError("a widget divided by zero")
@@ -432,7 +372,7 @@ def test_manual_entry_is_asked_at_its_step_with_its_limits(qtbot, window, monkey
         plan, dut, "mock://nominal?rate=100", load_profile("default"), "ana", "bench-1"
     )
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        window.start_request(request)
+        window.startshort_run_request(request)
     assert asked == [
         (
             "power-on: visual_check",

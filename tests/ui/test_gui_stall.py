@@ -20,8 +20,6 @@ from PySide6.QtTest import QTest
 from labbench.storage import inventory as inventory_store
 from labbench.storage import runs as run_store
 
-from .test_gui import db, window  # noqa: F401  (fixtures)
-
 
 class GapRecorder:
     """A 10 ms timer on the GUI thread; the longest time between two of its ticks is how

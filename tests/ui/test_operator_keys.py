@@ -13,7 +13,7 @@ from labbench.storage import runs as run_store
 from labbench.ui.export_dialog import ExportDialog
 
 from .dialogs import press_button, press_key, when_modal
-from .test_gui import _request, db, window  # noqa: F401  (fixtures)
+from .runs import short_run_request
 
 
 def _export_dialogs() -> list[ExportDialog]:
@@ -46,7 +46,9 @@ def _toolbar_button(window, action):
 @pytest.mark.parametrize("how", ["shortcut", "toolbar", "menu"])
 def test_export_opens_for_the_selected_runs(qtbot, window, how):
     runs = [
-        run_plan(window.db, _request(window.db, "mock://nominal?rate=100&power=off")).run_id
+        run_plan(
+            window.db, short_run_request(window.db, "mock://nominal?rate=100&power=off")
+        ).run_id
         for _ in range(2)
     ]
     _select_history_rows(qtbot, window, 2)
@@ -70,7 +72,7 @@ def test_export_opens_for_the_selected_runs(qtbot, window, how):
 
 def test_export_shortcut_takes_the_finished_run_on_screen(qtbot, window):
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        window.start_request(_request(window.db, "mock://nominal?rate=100&power=off"))
+        window.start_request(short_run_request(window.db, "mock://nominal?rate=100&power=off"))
     refused = when_modal(press_button(QMessageBox.StandardButton.Ok), kind=QMessageBox, tries=30)
     QTest.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: bool(_export_dialogs()) or bool(refused), timeout=5_000)
@@ -81,7 +83,7 @@ def test_export_shortcut_takes_the_finished_run_on_screen(qtbot, window):
 
 
 def test_abort_asks_and_escape_keeps_the_run_going(qtbot, window):
-    plan_request = _request(window.db, "mock://nominal?rate=100")
+    plan_request = short_run_request(window.db, "mock://nominal?rate=100")
     with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
         window.start_request(plan_request)
     # Shift+F5 asks; Escape answers "keep going".

@@ -14,11 +14,10 @@ from labbench.storage import inventory as inventory_store
 from labbench.ui.session_bridge import SessionBridge
 
 from .dialogs import when_modal
-from .test_gui import db, window  # noqa: F401  (fixtures)
 from .test_start_flow import _open_start_dialog, _scan
 
 
-def test_a_run_started_with_f5_drives_the_bridge_signals(qtbot, window):  # noqa: F811
+def test_a_run_started_with_f5_drives_the_bridge_signals(qtbot, window):
     bridge = window.controller
     assert isinstance(bridge, SessionBridge)
     heard: list[tuple[str, object]] = []

@@ -14,7 +14,6 @@ from labbench.storage import inventory as inventory_store
 from labbench.ui.start_dialog import StartRunDialog
 
 from .dialogs import press_button, when_modal
-from .test_gui import db, window  # noqa: F401  (fixtures)
 
 
 def _open_start_dialog(qtbot, window) -> StartRunDialog:

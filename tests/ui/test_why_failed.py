@@ -10,7 +10,7 @@ from labbench.runs.sequencer import RunRequest
 from labbench.storage import inventory as inventory_store
 from labbench.storage import results as result_store
 
-from .test_gui import SHORT_PLAN, _request, db, window  # noqa: F401  (fixtures)
+from .runs import SHORT_PLAN, short_run_request
 
 STOP_ON_FAIL_PLAN = SHORT_PLAN.replace(
     'dut_kind = "chip"', 'dut_kind = "chip"\nstop_on_fail = true'
@@ -49,7 +49,7 @@ def test_banner_names_the_first_failure_the_moment_it_happens(qtbot, window):
     device = "mock://rail-droop?rate=200&power=off&droop_at=1.6&droop_s=0.3"
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
         with qtbot.waitSignal(window.controller.violation, timeout=20_000):
-            window.start_request(_request(window.db, device))
+            window.start_request(short_run_request(window.db, device))
         # the run is still going, and the banner already says why it will fail
         assert window.controller.running
         banner = window.live.banner

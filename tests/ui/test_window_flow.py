@@ -13,10 +13,10 @@ from labbench.storage import inventory as inventory_store
 from labbench.ui.main_window import MainWindow
 from labbench.ui.shortcuts import ShortcutsDialog
 
-from .test_gui import _request, db, window  # noqa: F401  (fixtures)
+from .runs import short_run_request
 
 
-def test_first_window_says_what_to_do_first(qtbot, db):  # noqa: F811
+def test_first_window_says_what_to_do_first(qtbot, db):
     win = MainWindow(db, demo=True)
     qtbot.addWidget(win)
     win.show()
@@ -68,7 +68,7 @@ def test_a_recording_bench_rig_shows_its_plots_and_console_on_double_click(qtbot
 
 def test_a_duts_runs_open_on_double_click_in_the_inventory(qtbot, window):
     outcome = run_plan(
-        window.db, _request(window.db, "mock://nominal?rate=100&power=off", "CHP-INV")
+        window.db, short_run_request(window.db, "mock://nominal?rate=100&power=off", "CHP-INV")
     )
     inventory = window.inventory
     window.inventory_dock.show()
