@@ -227,7 +227,8 @@ class BenchView(QWidget):
             return
         self.monitors[device] = result
         self.message.setText(
-            f"{device}: recording into run {result.run_id}. Watch (or double-click) shows its plots."
+            f"{device}: recording into run {result.run_id}. "
+            "Watch (or double-click) shows its plots."
         )
         self.watch_button.setEnabled(self.selected_device() in self.monitors)
         self._refresh_states()

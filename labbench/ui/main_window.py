@@ -5,20 +5,15 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
-    QWidget,
 )
 
 from labbench import __version__
@@ -38,17 +33,16 @@ from labbench.ui.run_controller import RunController
 from labbench.ui.shortcuts import ShortcutsDialog
 from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, apply_theme
-from labbench.ui.view_actions import ViewActions
+from labbench.ui.window_actions import WindowActions
+from labbench.ui.window_layout import CONSOLE_WIDTH, WindowLayout
 
 log = logging.getLogger(__name__)
 
 # The status bar's numbers refresh once a second: fast enough to see a stall.
 STATUS_INTERVAL_MS = 1000
-# The console's default width: a log to glance at, not a third of a laptop screen.
-CONSOLE_WIDTH = 300
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, WindowLayout, QMainWindow):
     def __init__(self, db: Database, *, demo: bool = False, default_device: str = ""):
         super().__init__()
         keep_gui_responsive()
@@ -175,180 +169,13 @@ class MainWindow(QMainWindow):
         self.bench.disconnected.connect(lambda *_: self._update_bench_watch())
         self._show_empty_state()
 
-    # --- building -------------------------------------------------------------------------
-
-    def _dock(
-        self, title: str, name: str, widget: QWidget, area, *, scroll: bool = False
-    ) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)  # saveState() needs stable names
-        if scroll:
-            # A wide panel tabbed with the console must not force the console's width: it
-            # scrolls when narrow and widens when raised (_widen_for).
-            area_widget = QScrollArea()
-            area_widget.setWidgetResizable(True)
-            area_widget.setFrameShape(QScrollArea.Shape.NoFrame)
-            area_widget.setWidget(widget)
-            widget = area_widget
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _action(
-        self,
-        text: str,
-        slot,
-        shortcut=None,
-        tip: str = "",
-        *,
-        name: str = "",
-        checkable: bool = False,
-    ) -> QAction:
-        """A menu/toolbar action.  ``triggered`` carries ``checked``; only a checkable action's
-        slot receives it, every other slot is called with no arguments (a ``checked=False``
-        landing in ``run_ids`` or ``confirm`` broke Export and Abort once)."""
-        action = QAction(text, self)
-        action.setObjectName(
-            name
-            or "action_" + text.replace("&", "").replace("…", "").strip().lower().replace(" ", "_")
-        )
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.setStatusTip(tip)
-        action.setToolTip(tip or text.replace("&", ""))
-        action.setCheckable(checkable)
-        if checkable:
-            action.toggled.connect(slot)
-        else:
-            action.triggered.connect(lambda _checked=False: slot())
-        return action
-
-    def _build_actions(self) -> None:
-        self.start_action = self._action(
-            "&Start run…", self.start_run, QKeySequence("F5"), "Start a test plan on a rig"
-        )
-        self.abort_action = self._action(
-            "&Abort run",
-            self.abort_run,
-            QKeySequence("Shift+F5"),
-            "Stop the running plan (asks first; data is kept)",
-        )
-        self.abort_action.setEnabled(False)
-        self.export_action = self._action(
-            "&Export…",
-            self.export_runs,
-            QKeySequence("Ctrl+E"),
-            "Export the selected runs (or the current one) as CSV",
-        )
-        self.compare_action = self._action(
-            "&Compare selected runs",
-            self.compare_selected,
-            QKeySequence("Ctrl+Shift+C"),
-            "Overlay a channel of the runs selected in the history",
-        )
-        self.find_action = self._action(
-            "&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history"
-        )
-        self.reset_layout_action = self._action(
-            "&Reset layout", self.reset_layout, None, "Put every panel back where it started"
-        )
-        self.dark_action = self._action(
-            "&Dark theme",
-            self._on_dark_toggled,
-            None,
-            "Switch between the light and dark themes",
-            checkable=True,
-        )
-        self.dark_action.blockSignals(True)
-        self.dark_action.setChecked(self.theme.name == "dark")
-        self.dark_action.blockSignals(False)
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.about_action = self._action("&About labbench", self._on_about)
-        self.shortcuts_action = self._action(
-            "&Keyboard shortcuts",
-            self.show_shortcuts,
-            QKeySequence("Ctrl+/"),
-            "Every key of the window: run, export, plots",
-        )
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        run_menu = self.menuBar().addMenu("&Run")
-        run_menu.addAction(self.start_action)
-        run_menu.addAction(self.abort_action)
-        run_menu.addSeparator()
-        run_menu.addAction(self.find_action)
-        run_menu.addAction(self.compare_action)
-        view_menu = self.menuBar().addMenu("&View")
-        for dock in (
-            self.bench_dock,
-            self.results_dock,
-            self.console_dock,
-            self.history_dock,
-            self.inventory_dock,
-            self.compare_dock,
-        ):
-            view_menu.addAction(dock.toggleViewAction())
-        view_menu.addSeparator()
-        view_menu.addAction(self.dark_action)
-        view_menu.addAction(self.reset_layout_action)
-        # Plot keys, cursors and File → Save view… (labbench/ui/view_actions.py).
-        self.view_actions = ViewActions(self)
-        self.view_actions.add_to_menus(file_menu, view_menu)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction(self.about_action)
-        toolbar = self.addToolBar("Run")
-        toolbar.setObjectName("RunToolBar")
-        toolbar.addAction(self.start_action)
-        toolbar.addAction(self.abort_action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.export_action)
-        toolbar.addAction(self.find_action)
-
-    def _build_status_bar(self) -> None:
-        self.db_status = QLabel(f"DB: {self.db.describe()}")
-        self.link_status = QLabel("Rig: —")
-        self.rate_status = QLabel("")
-        self.counter_status = QLabel("")
-        for widget in (self.link_status, self.rate_status, self.counter_status, self.db_status):
-            self.statusBar().addPermanentWidget(widget)
-
-    # --- layout ---------------------------------------------------------------------------
-
-    def _fit_to_screen(self) -> None:
-        """1400 x 900 where there is room; on a laptop (1280 x 720), the screen's free area."""
-        screen = self.screen().availableGeometry() if self.screen() else None
-        width, height = 1400, 900
-        if screen is not None:
-            width, height = min(width, screen.width()), min(height, screen.height())
-        self.resize(width, height)
-
-    def _widen_for(self, dock: QDockWidget) -> None:
-        """History, Inventory and Compare need room for their filters and columns: the right
-        panels take about 60% of the window while one of them is on top."""
-        if (
-            self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
-            and not dock.isFloating()
-        ):
-            self.resizeDocks([dock], [max(int(self.width() * 0.6), 600)], Qt.Orientation.Horizontal)
-
-    def _narrow_right(self) -> None:
-        if (
-            self.dockWidgetArea(self.console_dock) == Qt.DockWidgetArea.RightDockWidgetArea
-            and not self.console_dock.isFloating()
-        ):
-            self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
-
     def _show_empty_state(self) -> None:
         """The first window says what to do first, instead of an empty plot."""
         rig = f" on the simulated rig {self.default_device}" if self.demo else ""
         self.live.banner.show_verdict("pending", "No run yet — press F5 to start one")
         self.live.step_label.setText(
-            f"Run ▸ Start run… (F5): scan or type a DUT serial, check the plan, rig and profile, press Start{rig}. "
+            "Run ▸ Start run… (F5): scan or type a DUT serial, check the plan, rig and profile, "
+            f"press Start{rig}. "
             "Past runs: View ▸ History.  Keys: Help ▸ Keyboard shortcuts."
         )
         self.live.step_label.setWordWrap(True)
@@ -373,47 +200,6 @@ class MainWindow(QMainWindow):
             self.bench_watch.stop()
             self.central_tabs.removeTab(self.central_tabs.indexOf(self.bench_watch))
             self.central_tabs.tabBar().hide()
-
-    def _restore_layout(self) -> None:
-        settings = QSettings()
-        geometry = settings.value("ui/geometry")
-        state = settings.value("ui/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
-        for key, splitter in self._splitters().items():
-            state = settings.value(f"ui/splitter/{key}")
-            if state is not None:
-                splitter.restoreState(state)
-
-    def _splitters(self) -> dict:
-        return {
-            "history": self.history.splitter,
-            "inventory": self.inventory.splitter,
-            "compare": self.compare.splitter,
-        }
-
-    def save_layout(self) -> None:
-        settings = QSettings()
-        settings.setValue("ui/geometry", self.saveGeometry())
-        settings.setValue("ui/state", self.saveState())
-        for key, splitter in self._splitters().items():
-            settings.setValue(f"ui/splitter/{key}", splitter.saveState())
-        settings.sync()
-
-    def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
-        for dock in (
-            self.bench_dock,
-            self.results_dock,
-            self.console_dock,
-            self.history_dock,
-            self.inventory_dock,
-            self.compare_dock,
-        ):
-            dock.show()
-        self.console_dock.raise_()
 
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]
@@ -461,7 +247,8 @@ class MainWindow(QMainWindow):
             QMessageBox.information(
                 self,
                 "The rig is busy",
-                f"{request.device} is {self.bench.busy[request.device]} on the bench; start again in a moment.",
+                f"{request.device} is {self.bench.busy[request.device]} on the bench; "
+                "start again in a moment.",
             )
             return
         self.start_action.setEnabled(False)
@@ -493,7 +280,8 @@ class MainWindow(QMainWindow):
             answer = QMessageBox.question(
                 self,
                 "Abort the run?",
-                f"Abort run {self.controller.run_id or ''}? Everything recorded so far is kept and the run is marked aborted.",
+                f"Abort run {self.controller.run_id or ''}? Everything recorded so far is kept "
+                "and the run is marked aborted.",
                 QMessageBox.StandardButton.Abort | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel,
             )

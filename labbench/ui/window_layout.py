@@ -1,0 +1,96 @@
+"""The main window's layout: its docks, its size on the screen, panels that widen when raised,
+and the layout saved and restored across restarts (Reset layout puts it back)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
+
+# The console's default width: a log to glance at, not a third of a laptop screen.
+CONSOLE_WIDTH = 300
+
+
+class WindowLayout:
+    """The docking and layout half of ``MainWindow``."""
+
+    def _dock(
+        self, title: str, name: str, widget: QWidget, area, *, scroll: bool = False
+    ) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState() needs stable names
+        if scroll:
+            # A wide panel tabbed with the console must not force the console's width: it
+            # scrolls when narrow and widens when raised (_widen_for).
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            widget = area_widget
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _fit_to_screen(self) -> None:
+        """1400 x 900 where there is room; on a laptop (1280 x 720), the screen's free area."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = 1400, 900
+        if screen is not None:
+            width, height = min(width, screen.width()), min(height, screen.height())
+        self.resize(width, height)
+
+    def _widen_for(self, dock: QDockWidget) -> None:
+        """History, Inventory and Compare need room for their filters and columns: the right
+        panels take about 60% of the window while one of them is on top."""
+        if (
+            self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+            and not dock.isFloating()
+        ):
+            self.resizeDocks([dock], [max(int(self.width() * 0.6), 600)], Qt.Orientation.Horizontal)
+
+    def _narrow_right(self) -> None:
+        if (
+            self.dockWidgetArea(self.console_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+            and not self.console_dock.isFloating()
+        ):
+            self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
+
+    def _restore_layout(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("ui/geometry")
+        state = settings.value("ui/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        for key, splitter in self._splitters().items():
+            state = settings.value(f"ui/splitter/{key}")
+            if state is not None:
+                splitter.restoreState(state)
+
+    def _splitters(self) -> dict:
+        return {
+            "history": self.history.splitter,
+            "inventory": self.inventory.splitter,
+            "compare": self.compare.splitter,
+        }
+
+    def save_layout(self) -> None:
+        settings = QSettings()
+        settings.setValue("ui/geometry", self.saveGeometry())
+        settings.setValue("ui/state", self.saveState())
+        for key, splitter in self._splitters().items():
+            settings.setValue(f"ui/splitter/{key}", splitter.saveState())
+        settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in (
+            self.bench_dock,
+            self.results_dock,
+            self.console_dock,
+            self.history_dock,
+            self.inventory_dock,
+            self.compare_dock,
+        ):
+            dock.show()
+        self.console_dock.raise_()
