@@ -63,11 +63,23 @@ def _base(name: str) -> str:
 
 
 def _listed(names: Iterable[str], most: int = 12) -> str:
-    names = sorted(names)
-    if not names:
+    """Channel names for a sentence, a per-slot channel once: ``vdd_core[0…3]``."""
+    slots: dict[str, list[int]] = {}
+    plain = []
+    for name in names:
+        try:
+            base, slot = split_slot(name)
+        except SlotNameError:
+            base, slot = name, None
+        if slot is None:
+            plain.append(name)
+        else:
+            slots.setdefault(base, []).append(slot)
+    shown = sorted(plain + [f"{base}[{min(s)}…{max(s)}]" for base, s in slots.items()])
+    if not shown:
         return "nothing known"
-    more = f" and {len(names) - most} more" if len(names) > most else ""
-    return ", ".join(names[:most]) + more
+    more = f" and {len(shown) - most} more" if len(shown) > most else ""
+    return ", ".join(shown[:most]) + more
 
 
 def check(
