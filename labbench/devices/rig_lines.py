@@ -2,15 +2,15 @@
 
 A reading is the rig's own channels (``seq``, and a sled's inlet temperature and fan) and each
 chip's.  A rig that is not a sled has one chip whose channels carry no slot; a sled's chips
-are named ``name[slot]`` and go out in lines of :data:`~labbench.devices.sled.SLOTS_PER_LINE`
-chips (``line_groups``), except in CSV, whose one row per reading cannot be split.
+are named ``name[slot]`` and go out in lines of a few chips (``slots_per_line``), except in
+CSV, whose one row per reading cannot be split.
 """
 
 from __future__ import annotations
 
 import json
 
-from labbench.devices.sled import SLOTS_PER_LINE, line_groups, slot_channel
+from labbench.devices.sled import line_groups, slot_channel, slots_per_line
 
 LINE_FORMATS = ("kv", "plotter", "teleplot", "json", "csv", "teleplot-full", "json-nested")
 # Teleplot-full batches the temperatures into one multi-point line per this many samples.
@@ -47,7 +47,7 @@ class RigLines:
         if fmt == "teleplot-full":
             return self._teleplot_full(seq, sled, chips, powered)
         if self.slots:
-            groups = line_groups(sled, chips)
+            groups = line_groups(sled, chips, slots_per_line(fmt))
         else:
             merged = {**chips[0], **sled}
             groups = [{name: merged[name] for name in self._order}]
@@ -110,9 +110,10 @@ class RigLines:
             lines = [record]
         else:
             lines = []
-            for first in range(0, len(chips), SLOTS_PER_LINE):
+            per_line = slots_per_line(self.format)
+            for first in range(0, len(chips), per_line):
                 record = {}
-                for slot in range(first, min(first + SLOTS_PER_LINE, len(chips))):
+                for slot in range(first, min(first + per_line, len(chips))):
                     record.update(chip_record(rounded[slot], slot))
                 lines.append(record)
             lines[0] = {"seq": seq, "thermal": room, **lines[0], "powered": powered}

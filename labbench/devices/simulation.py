@@ -36,7 +36,7 @@ clock as ``name[slot]`` with its own seeded spread (:mod:`labbench.devices.sled`
 temperature and the fan belong to the sled.  ``slot=K`` aims the scenario's fault at chip K
 alone: ``mock://rail-droop?slots=4&slot=2`` droops only ``vdd_core[2]``, ``overtemp`` heats
 only chip K (its thermal contact fails; the sled's fan keeps spinning), ``noisy`` makes only
-its rails noisy.  A sled's readings go out in lines of eight chips; more than 31 chips of
+its rails noisy.  A sled's readings go out in lines of 16 chips (8 in JSON); more than 31 chips of
 eight channels need a profile with a larger ``max_channels`` than the default 256.
 """
 

@@ -18,9 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_SLOTS = 64
-# A sled's channels go out in lines of this many chips: 8 chips x 8 channels stay far below
-# the 4096-byte line cap in every format (a 64-chip sled in one line would be ~14 kB).
-SLOTS_PER_LINE = 8
+# A sled's channels go out in lines of this many chips, so that no line comes near the
+# 4096-byte line cap (a 64-chip sled in one line would be ~14 kB): 16 chips of key=value or
+# plotter pairs are ~2.9 kB (3.4 kB with every number at its longest), 16 chips of JSON
+# would be ~3.8 kB, so JSON takes 8.  A 16-chip key=value sled thus sends one line per
+# reading, which the parser's fast path takes whole.
+SLOTS_PER_LINE = {"kv": 16, "plotter": 16}
+DEFAULT_SLOTS_PER_LINE = 8
 # A CSV row cannot be split: its header names every column.  32 chips x 8 channels is the
 # most whose header and worst-case rows stay below the 4096-byte line cap.
 CSV_MAX_SLOTS = 32
@@ -91,15 +95,19 @@ def chips_of(seed: int, slots: int) -> list[Chip]:
     return [Chip(ChipSpread.seeded(seed, k)) for k in range(slots)]
 
 
+def slots_per_line(fmt: str) -> int:
+    return SLOTS_PER_LINE.get(fmt, DEFAULT_SLOTS_PER_LINE)
+
+
 def line_groups(
-    seq_and_sled: dict[str, float], chips: list[dict[str, float]]
+    seq_and_sled: dict[str, float], chips: list[dict[str, float]], per_line: int
 ) -> list[dict[str, float]]:
-    """One sled reading as the values of each line: the first line carries ``seq``, the
-    sled's own channels and the first chips; every further line the next chips."""
+    """One sled reading as the values of each line: the first line carries the sled's own
+    channels and the first ``per_line`` chips; every further line the next chips."""
     groups = []
-    for first in range(0, len(chips), SLOTS_PER_LINE):
+    for first in range(0, len(chips), per_line):
         group = dict(seq_and_sled) if first == 0 else {}
-        for k in range(first, min(first + SLOTS_PER_LINE, len(chips))):
+        for k in range(first, min(first + per_line, len(chips))):
             group.update({slot_channel(name, k): v for name, v in chips[k].items()})
         groups.append(group)
     return groups or [dict(seq_and_sled)]
