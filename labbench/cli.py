@@ -523,6 +523,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     print(
         f"{args.file}: plan {plan.name!r} version {plan.version} for a {plan.dut_kind}: "
         f"{len(plan.steps)} steps, {items} judged items, {plan.duration_s:g} s"
+        + (
+            f"; judged per chip: {', '.join(sorted(plan.per_slot_channels))}"
+            if plan.per_slot_channels
+            else ""
+        )
     )
     return EXIT_OK
 
