@@ -170,10 +170,10 @@ class ChannelNames:
             if targets.get(name) is None and self.target(name) is None:
                 return self.problem(name)
         for name, _, _ in result.texts:
-            if self.slot_name(name) is None:
+            if self.target(name) is None:
                 return self.problem(name)
         for _, name in result.requests:
-            if self.slot_name(name) is None:
+            if self.target(name) is None:
                 return self.problem(name)
         return ""
 
@@ -210,14 +210,18 @@ class ChannelNames:
     def _resolve(self, wire_name: str) -> ChannelTarget | None:
         if len(self._targets) >= MAX_CACHED_NAMES:
             self._targets.clear()
-        stored = self.slot_name(wire_name)
-        target = None
-        if stored is not None:
-            rule = self._rules.get(wire_name) or self._rules.get(stored)
-            if rule is not None:
-                target = ChannelTarget(rule.name, rule)
-            else:
-                target = self._per_slot_rule(stored) or ChannelTarget(stored)
+        rule = self._rules.get(wire_name)  # the profile names this very spelling: its word
+        if rule is not None:
+            target = ChannelTarget(rule.name, rule)
+        else:
+            stored = self.slot_name(wire_name)
+            target = None
+            if stored is not None:
+                rule = self._rules.get(stored)
+                if rule is not None:
+                    target = ChannelTarget(rule.name, rule)
+                else:
+                    target = self._per_slot_rule(stored) or ChannelTarget(stored)
         self._targets[wire_name] = target
         return target
 

@@ -77,9 +77,10 @@ def test_channel_rules_cover_every_slot_of_a_channel():
     profile = parse_profile(
         '[[channel]]\nmatch = "vdd"\nname = "vdd_core"\nunit = "V"\nscale = 0.001\n'
         '[[channel]]\nmatch = "t[1]"\nname = "temp_hot"\nunit = "C"\n'
+        '[[channel]]\nmatch = "t[legacy]"\nname = "temp_old"\n'
     )
     parser = TelemetryParser(profile)
-    parser.feed(b"vdd[0]=750,vdd[3]=740,t[1]=80,t[2]=40,vdd=1000\n", 1_000_000, 0)
+    parser.feed(b"vdd[0]=750,vdd[3]=740,t[1]=80,t[2]=40,vdd=1000,t[legacy]=5\n", 1_000_000, 0)
     batch = parser.take()
     values = {name: v.tolist() for name, (_, v) in batch.samples.items()}
     assert values == {
@@ -88,6 +89,7 @@ def test_channel_rules_cover_every_slot_of_a_channel():
         "temp_hot": [80.0],
         "t[2]": [40.0],
         "vdd_core": [1.0],
+        "temp_old": [5.0],  # a spelling the profile renames is the profile's word
     }
     assert parser.channel_units == {
         "vdd_core[0]": "V",
