@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mock.add_argument("--seed", type=int, help="random seed (default 0)")
     mock.add_argument(
+        "--slots", type=int, help="serve a sled of this many chips (1 to 64), channels name[slot]"
+    )
+    mock.add_argument(
+        "--slot", type=int, help="aim the scenario's fault at this chip of the sled only"
+    )
+    mock.add_argument(
         "--link", help="path of the symlink to create (default: a new temporary folder)"
     )
     mock.add_argument(
@@ -251,12 +257,12 @@ def _cmd_mock_rig(args: argparse.Namespace) -> int:
     from labbench.devices.pty_rig import serve
     from labbench.devices.simulation import RigParams, ScenarioError
 
+    device = args.scenario
+    for key in ("rate", "slots", "slot"):  # as URL parameters: one place checks them all
+        if getattr(args, key) is not None:
+            device += f"{'&' if '?' in device else '?'}{key}={getattr(args, key)}"
     try:
-        params = RigParams.from_device(args.scenario)
-        if args.rate is not None:
-            params = RigParams.from_device(
-                f"{args.scenario}{'&' if '?' in args.scenario else '?'}rate={args.rate}"
-            )
+        params = RigParams.from_device(device)
         if args.seed is not None:
             params.seed = args.seed
     except ScenarioError as exc:
@@ -524,6 +530,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     print(
         f"{args.file}: plan {plan.name!r} version {plan.version} for a {plan.dut_kind}: "
         f"{len(plan.steps)} steps, {items} judged items, {plan.duration_s:g} s"
+        + (
+            f"; judged per chip: {', '.join(sorted(plan.per_slot_channels))}"
+            if plan.per_slot_channels
+            else ""
+        )
     )
     return EXIT_OK
 

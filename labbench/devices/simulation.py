@@ -30,22 +30,29 @@ definition: ``teleplot-full`` (device times, units, ``|np``, an ``|xy`` point ``
 boolean ``powered`` and the text ``state`` when it changes).  ``rail_tau=0`` makes rail
 steps (a droop) instantaneous; ``channels=vdd_core`` reports only the rails named (cheap
 enough for the top rate on a busy machine).
+
+Sleds (``slots=N``, 1 to 64): N chips, each reporting its rails, currents, temperatures and
+clock as ``name[slot]`` with its own seeded spread (:mod:`labbench.devices.sled`); the inlet
+temperature and the fan belong to the sled.  ``slot=K`` aims the scenario's fault at chip K
+alone: ``mock://rail-droop?slots=4&slot=2`` droops only ``vdd_core[2]``, ``overtemp`` heats
+only chip K (its thermal contact fails; the sled's fan keeps spinning), ``noisy`` makes only
+its rails noisy.  A sled's readings go out in lines of 16 chips (8 in JSON); more than 31 chips of
+eight channels need a profile with a larger ``max_channels`` than the default 256.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
+from labbench.devices.rig_lines import LINE_FORMATS, RigLines
+from labbench.devices.sled import CSV_MAX_SLOTS, MAX_SLOTS, Chip, chips_of, sled_channels
+
 SCENARIOS = ("nominal", "rail-droop", "overtemp", "noisy", "disconnect", "garbage")
-LINE_FORMATS = ("kv", "plotter", "teleplot", "json", "csv", "teleplot-full", "json-nested")
 DEVICE_TIME_UNITS = ("", "ms")
-# Teleplot-full batches the temperatures into one multi-point line per this many samples.
-TELEPLOT_BATCH = 4
 MAX_RATE_HZ = 20_000.0
 
 RAIL_NOMINAL = {"vdd_core": 0.75, "vdd_hbm": 1.1, "vdd_io": 1.8}
@@ -81,6 +88,8 @@ class RigParams:
     device_time: str = ""  # "ms": key=value lines carry the rig's clock as t_ms=
     rail_tau: float = RAIL_TAU_S  # rails settle with this time constant (0: at once)
     channels: str = ""  # only these rails ("vdd_core vdd_io"; empty: every channel)
+    slots: int = 0  # a sled of this many chips (0: a rig with one chip, unnamed channels)
+    slot: int = -1  # the chip the scenario's fault is aimed at (-1: every chip)
 
     @classmethod
     def from_device(cls, device: str) -> RigParams:
@@ -91,17 +100,21 @@ class RigParams:
         params = cls(scenario=scenario)
         if scenario not in SCENARIOS:
             raise ScenarioError(
-                f"Unknown mock rig scenario {scenario!r} in {device!r} (known: {', '.join(SCENARIOS)})."
+                f"Unknown mock rig scenario {scenario!r} in {device!r} "
+                f"(known: {', '.join(SCENARIOS)})."
             )
         types = {f.name: f.type for f in fields(cls)}
+        given = set()
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             if key not in types or key == "scenario":
                 raise ScenarioError(f"Unknown mock rig parameter {key!r} in {device!r}.")
+            given.add(key)
             try:
                 converted = {"float": float, "int": int, "str": str}[types[key]](value)
             except ValueError:
+                kind = {"float": "a number", "int": "a whole number"}.get(types[key], "text")
                 raise ScenarioError(
-                    f"Mock rig parameter {key}={value!r} in {device!r} is not a {types[key]}."
+                    f"Mock rig parameter {key}={value!r} in {device!r} is not {kind}."
                 ) from None
             if isinstance(converted, float) and not math.isfinite(converted):
                 raise ScenarioError(
@@ -110,7 +123,8 @@ class RigParams:
             setattr(params, key, converted)
         if not 0.1 <= params.rate <= MAX_RATE_HZ:
             raise ScenarioError(
-                f"Mock rig rate {params.rate} Hz in {device!r} must be between 0.1 and {MAX_RATE_HZ:.0f}."
+                f"Mock rig rate {params.rate} Hz in {device!r} must be between 0.1 and "
+                f"{MAX_RATE_HZ:.0f}."
             )
         if params.power not in ("on", "off"):
             raise ScenarioError(
@@ -127,17 +141,50 @@ class RigParams:
         unknown = set(params.channels.split()) - set(RAIL_NOMINAL)
         if unknown:
             raise ScenarioError(
-                f"Mock rig parameter channels may list rails only ({', '.join(RAIL_NOMINAL)}), not {', '.join(sorted(unknown))}."
+                f"Mock rig parameter channels may list rails only ({', '.join(RAIL_NOMINAL)}), "
+                f"not {', '.join(sorted(unknown))}."
             )
         if params.channels and params.format in ("teleplot-full", "json-nested"):
             raise ScenarioError(
-                f"Mock rig format {params.format} reports every channel; drop channels={params.channels!r}."
+                f"Mock rig format {params.format} reports every channel; "
+                f"drop channels={params.channels!r}."
             )
         if params.rail_tau < 0:
             raise ScenarioError(
                 f"Mock rig parameter rail_tau must not be negative, not {params.rail_tau}."
             )
+        params._check_slots(device, given)
         return params
+
+    def _check_slots(self, device: str, given: set[str]) -> None:
+        if "slots" in given and not 1 <= self.slots <= MAX_SLOTS:
+            raise ScenarioError(
+                f"Mock rig parameter slots={self.slots} in {device!r} must be between 1 and "
+                f"{MAX_SLOTS} (the chips of the sled)."
+            )
+        if self.format == "csv" and self.slots > CSV_MAX_SLOTS:
+            raise ScenarioError(
+                f"Mock rig parameter slots={self.slots} in {device!r} is too many for "
+                f"format=csv, whose rows cannot be split: at most {CSV_MAX_SLOTS}."
+            )
+        if "slot" not in given:
+            return
+        if not self.slots:
+            raise ScenarioError(
+                f"Mock rig parameter slot={self.slot} in {device!r} aims a fault at one chip "
+                "of a sled; give the sled's size with slots=N too."
+            )
+        if not 0 <= self.slot < self.slots:
+            raise ScenarioError(
+                f"Mock rig parameter slot={self.slot} in {device!r} is not a slot of a "
+                f"{self.slots}-chip sled (0 to {self.slots - 1})."
+            )
+        if self.scenario not in ("rail-droop", "overtemp", "noisy"):
+            raise ScenarioError(
+                f"Mock rig parameter slot={self.slot} in {device!r} aims a fault at one chip, "
+                f"but scenario {self.scenario} has none to aim (rail-droop, overtemp and noisy "
+                "have)."
+            )
 
 
 @dataclass
@@ -145,9 +192,6 @@ class _State:
     powered: bool
     load: float
     power_on_t: float | None
-    rails: dict = field(default_factory=lambda: dict.fromkeys(RAIL_NOMINAL, 0.0))
-    temp_die: float = 25.0
-    temp_hbm: float = 25.0
 
 
 class RigSimulation:
@@ -161,16 +205,15 @@ class RigSimulation:
         self._noise_pos = 0
         powered = params.power == "on"
         self._state = _State(powered=powered, load=params.load, power_on_t=0.0 if powered else None)
-        self._header_sent = False
-        self._reported_state: str | None = None
+        self._chips = chips_of(params.seed, params.slots)
         self._only = params.channels.split()
+        self._lines = RigLines(
+            params.format, params.rate, params.slots, params.device_time, self._only
+        )
         self._rail_alpha = (
             1.0 - math.exp(-1.0 / (params.rate * params.rail_tau)) if params.rail_tau > 0 else 1.0
         )
         self._thermal_alpha = 1.0 - math.exp(-1.0 / (params.rate * THERMAL_TAU_S))
-        self._temps: list[
-            tuple[str, dict[str, float]]
-        ] = []  # teleplot-full: (ms, temps) not yet sent
 
     @property
     def t(self) -> float:
@@ -211,13 +254,17 @@ class RigSimulation:
             state.load = load
             return [f"OK LOAD {load:g}"]
         if words == ["BIST"]:
-            # The rig's built-in self test: passes while the rails are up.
-            ok = state.powered and abs(state.rails["vdd_core"] - RAIL_NOMINAL["vdd_core"]) < 0.03
+            # The rig's built-in self test: passes while every chip's rails are up.
+            ok = state.powered and all(
+                abs(chip.rails["vdd_core"] - RAIL_NOMINAL["vdd_core"]) < 0.03
+                for chip in self._chips
+            )
             return [f"RESULT bist {'PASS' if ok else 'FAIL'}"]
         if words == ["STATUS?"]:
+            hottest = max(chip.temp_die for chip in self._chips)
             return [
                 f"STATUS PWR {'ON' if state.powered else 'OFF'} LOAD {state.load:g} "
-                f"DIE {state.temp_die:.1f} C SEQ {self.seq}"
+                f"DIE {hottest:.1f} C SEQ {self.seq}"
             ]
         return [f"ERR unknown command {line.strip()[:40]!r}"]
 
@@ -225,152 +272,87 @@ class RigSimulation:
         s = self._state
         return None if not s.powered or s.power_on_t is None else self.t - s.power_on_t
 
-    def _rails(self) -> dict[str, float]:
-        """Only the rails a ``channels=`` rig reports: light enough for 20 k lines/s."""
-        p, s = self.params, self._state
-        on = self._since_power_on()
-        for name in self._only:
-            target = RAIL_NOMINAL[name] if on is not None else 0.0
-            if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
-                since = on - p.droop_at
-                if since >= 0 and (
-                    since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)
-                ):
-                    target = p.droop_v
-            s.rails[name] += (target - s.rails[name]) * self._rail_alpha
-        return {name: s.rails[name] + 0.0008 * self._n() for name in self._only}
+    def _faulty(self, slot: int) -> bool:
+        """Whether the scenario's fault hits the chip in ``slot`` (every chip unless aimed)."""
+        return self.params.slot < 0 or self.params.slot == slot
 
-    def _values(self) -> dict[str, float]:
-        p, s = self.params, self._state
-        on = self._since_power_on()
-        rail_alpha = self._rail_alpha
-        for name, nominal in RAIL_NOMINAL.items():
-            target = nominal if on is not None else 0.0
-            if name == "vdd_core" and on is not None and p.scenario == "rail-droop":
+    def _settle_rails(self, chip: Chip, slot: int, on: float | None, names) -> None:
+        p = self.params
+        for name in names:
+            target = RAIL_NOMINAL[name] + chip.spread.rail_v[name] if on is not None else 0.0
+            if (
+                name == "vdd_core"
+                and on is not None
+                and p.scenario == "rail-droop"
+                and self._faulty(slot)
+            ):
                 since = on - p.droop_at
                 if since >= 0 and (
                     since < p.droop_s or (p.droop_every > 0 and since % p.droop_every < p.droop_s)
                 ):
                     target = p.droop_v
-            s.rails[name] += (target - s.rails[name]) * rail_alpha
-        noise_v = p.noise_v if p.scenario == "noisy" else 0.0008
-        rails = {name: value + noise_v * self._n() for name, value in s.rails.items()}
-        if p.scenario == "noisy" and self._n() > 3.2:
-            rails["vdd_core"] += 0.06
-        level = s.rails["vdd_core"] / RAIL_NOMINAL["vdd_core"]
-        idd_core = level * (5.0 + 0.35 * s.load) + 0.05 * self._n()
-        idd_hbm = (s.rails["vdd_hbm"] / RAIL_NOMINAL["vdd_hbm"]) * (
-            1.5 + 0.04 * s.load
-        ) + 0.02 * self._n()
+            chip.rails[name] += (target - chip.rails[name]) * self._rail_alpha
+
+    def _rails(self) -> tuple[dict[str, float], list[dict[str, float]]]:
+        """Only the rails a ``channels=`` rig reports: light enough for 20 k lines/s."""
+        on = self._since_power_on()
+        readings = []
+        for k, chip in enumerate(self._chips):
+            self._settle_rails(chip, k, on, self._only)
+            readings.append({name: chip.rails[name] + 0.0008 * self._n() for name in self._only})
+        return {}, readings
+
+    def _values(self) -> tuple[dict[str, float], list[dict[str, float]]]:
+        """One reading: the sled's own channels, and each chip's (one chip for a plain rig)."""
+        p, s = self.params, self._state
+        on = self._since_power_on()
+        readings = []
+        for k, chip in enumerate(self._chips):
+            self._settle_rails(chip, k, on, RAIL_NOMINAL)
+            noisy = p.scenario == "noisy" and self._faulty(k)
+            noise_v = p.noise_v if noisy else 0.0008
+            rails = {name: value + noise_v * self._n() for name, value in chip.rails.items()}
+            if noisy and self._n() > 3.2:
+                rails["vdd_core"] += 0.06
+            level = chip.rails["vdd_core"] / RAIL_NOMINAL["vdd_core"]
+            leakage = chip.spread.leakage
+            idd_core = level * (5.0 + 0.35 * s.load) * leakage + 0.05 * self._n()
+            idd_hbm = (chip.rails["vdd_hbm"] / RAIL_NOMINAL["vdd_hbm"]) * (
+                1.5 + 0.04 * s.load
+            ) * leakage + 0.02 * self._n()
+            readings.append({**rails, "idd_core": idd_core, "idd_hbm": idd_hbm})
         inlet = 25.0 + 0.2 * self._n()
         fan_failed = p.scenario == "overtemp" and on is not None and on >= p.fail_at
-        power = max(rails["vdd_core"] * idd_core, 0.0)
-        die_target = 110.0 if fan_failed else inlet + 15.0 * level + 1.2 * power
-        hbm_target = 95.0 if fan_failed else inlet + 10.0 * level + 2.0 * idd_hbm
         thermal_alpha = self._thermal_alpha
-        s.temp_die += (die_target - s.temp_die) * thermal_alpha
-        s.temp_hbm += (hbm_target - s.temp_hbm) * thermal_alpha
-        fan = 0.0 if fan_failed else min(max(2000.0 + 80.0 * (s.temp_die - 40.0), 1500.0), 6000.0)
-        return {
-            "vdd_core": rails["vdd_core"],
-            "vdd_hbm": rails["vdd_hbm"],
-            "vdd_io": rails["vdd_io"],
-            "idd_core": idd_core,
-            "idd_hbm": idd_hbm,
-            "temp_die": s.temp_die + 0.1 * self._n(),
-            "temp_hbm": s.temp_hbm + 0.1 * self._n(),
-            "temp_inlet": inlet,
-            "fan_rpm": fan + (20.0 * self._n() if fan else 0.0),
-            "clk_core_mhz": 1500.0 if on is not None and on > 0.1 else 0.0,
-        }
-
-    def values_line(self, values: dict[str, float]) -> str:
-        fmt, seq = self.params.format, self.seq
-        if fmt in ("json", "json-nested"):
-            numbers = {name: float(f"{v:.6g}") for name, v in values.items()}
-        if fmt == "kv":
-            clock = (
-                f"t_ms={seq * 1000 / self.params.rate:.6f},"
-                if self.params.device_time == "ms"
-                else ""
+        for k, (chip, reading) in enumerate(zip(self._chips, readings, strict=True)):
+            hot = fan_failed and self._faulty(k)  # aimed at one chip: its thermal contact
+            level = chip.rails["vdd_core"] / RAIL_NOMINAL["vdd_core"]
+            power = max(reading["vdd_core"] * reading["idd_core"], 0.0)
+            die_target = 110.0 if hot else inlet + 15.0 * level + 1.2 * power + chip.spread.die_c
+            hbm_target = (
+                95.0 if hot else inlet + 10.0 * level + 2.0 * reading["idd_hbm"] + chip.spread.hbm_c
             )
-            return f"{clock}seq={seq}," + ",".join(f"{k}={v:.6g}" for k, v in values.items())
-        if fmt == "plotter":
-            return f"seq:{seq} " + " ".join(f"{k}:{v:.6g}" for k, v in values.items())
-        if fmt == "json":
-            return json.dumps({"seq": seq, **numbers})
-        if fmt == "json-nested":
-            return self._json_nested(numbers)
-        if fmt == "teleplot":
-            return "\n".join([f">seq:{seq}"] + [f">{k}:{v:.6g}" for k, v in values.items()])
-        if fmt == "teleplot-full":
-            return self._teleplot_full(values)
-        # csv: the header once, then rows
-        row = ",".join([str(seq)] + [f"{v:.6g}" for v in values.values()])
-        if not self._header_sent:
-            self._header_sent = True
-            return "seq," + ",".join(values) + "\n" + row
-        return row
-
-    def _state_change(self) -> str | None:
-        """The rig's power state when it differs from the last one reported."""
-        state = "ON" if self._state.powered else "OFF"
-        if state == self._reported_state:
-            return None
-        self._reported_state = state
-        return state
-
-    def _json_nested(self, n: dict[str, float]) -> str:
-        record = {
-            "seq": self.seq,
-            "rails": {"vdd_core": n["vdd_core"], "vdd_hbm": n["vdd_hbm"], "vdd_io": n["vdd_io"]},
-            "load": {"idd_core": n["idd_core"], "idd_hbm": n["idd_hbm"]},
-            "thermal": {
-                "temp_die": n["temp_die"],
-                "temp_hbm": n["temp_hbm"],
-                "temp_inlet": n["temp_inlet"],
-                "fan_rpm": n["fan_rpm"],
-            },
-            "clk_core_mhz": n["clk_core_mhz"],
-            "powered": self._state.powered,
-        }
-        state = self._state_change()
-        if state is not None:
-            record["state"] = state
-        return json.dumps(record)
-
-    def _teleplot_full(self, v: dict[str, float]) -> str:
-        """Every Teleplot construct: device times in ms, units, flags, an x-y point, text
-        states, multi-point lines (the temperatures, in batches) and a plot clear."""
-        ms = f"{self.seq * 1000 / self.params.rate:.3f}"
-        lines = [">iv_core:|clr"] if self.seq == 0 else []
-        state = self._state_change()
-        if state is not None:
-            lines.append(f">state:{ms}:{state}|t")
-        lines += [
-            f">seq:{ms}:{self.seq}|np",
-            f">vdd_core:{ms}:{v['vdd_core']:.6g}§V",
-            f">vdd_hbm:{ms}:{v['vdd_hbm']:.6g}§V",
-            f">vdd_io:{ms}:{v['vdd_io']:.6g}§V",
-            f">idd_core:{ms}:{v['idd_core']:.6g}§A",
-            f">iv_core:{v['vdd_core']:.6g}:{v['idd_core']:.6g}|xy",
-            f">fan_rpm:{v['fan_rpm']:.6g}§rpm",
-        ]
-        self._temps.append((ms, {k: v[k] for k in ("temp_die", "temp_hbm")}))
-        if len(self._temps) == TELEPLOT_BATCH:
-            for name in ("temp_die", "temp_hbm"):
-                points = ";".join(f"{t}:{temps[name]:.6g}" for t, temps in self._temps)
-                lines.append(f">{name}:{points}§°C")
-            self._temps = []
-        return "\n".join(lines)
+            chip.temp_die += (die_target - chip.temp_die) * thermal_alpha
+            chip.temp_hbm += (hbm_target - chip.temp_hbm) * thermal_alpha
+        hottest = max(chip.temp_die for chip in self._chips)
+        fan_stopped = fan_failed and p.slot < 0  # the sled's fan, unless one chip is aimed at
+        fan = 0.0 if fan_stopped else min(max(2000.0 + 80.0 * (hottest - 40.0), 1500.0), 6000.0)
+        clock = 1500.0 if on is not None and on > 0.1 else 0.0
+        for chip, reading in zip(self._chips, readings, strict=True):
+            reading["temp_die"] = chip.temp_die + 0.1 * self._n()
+            reading["temp_hbm"] = chip.temp_hbm + 0.1 * self._n()
+            reading["clk_core_mhz"] = clock
+        sled = {"temp_inlet": inlet, "fan_rpm": fan + (20.0 * self._n() if fan else 0.0)}
+        return sled, readings
 
     def next_lines(self) -> list[str]:
-        """The output that belongs to the next seq: its telemetry line, maybe garbage first."""
-        values = self._rails() if self._only else self._values()
+        """The output that belongs to the next seq: its telemetry line (a sled's may be
+        several lines), maybe garbage first."""
+        sled, chips = self._rails() if self._only else self._values()
         out = []
         if self.params.scenario == "garbage" and self.seq % self.params.garbage_every == 3:
             out.append(self._garbage())
-        out.append(self.values_line(values))
+        out.append(self._lines.reading(self.seq, sled, chips, self._state.powered))
         self.seq += 1
         return out
 
@@ -389,6 +371,14 @@ class RigSimulation:
         if kind == 5:
             return f"junk_{self.seq}=1"  # a new channel name each time
         return "\udcc3( bad utf-8 \udca0\udca1"  # bytes C3 28 and A0 A1: invalid UTF-8
+
+
+def channels_sent(params: RigParams) -> list[str]:
+    """The channels a simulated rig reports (as key=value names; ``seq`` first)."""
+    rails = tuple(params.channels.split())
+    if params.slots:
+        return ["seq", *sled_channels(params.slots, rails)]
+    return ["seq", *(rails or CHANNELS)]
 
 
 def encode_line(text: str) -> bytes:

@@ -31,6 +31,7 @@ import numpy as np
 from labbench.protocols.formats import LineResult, parse_line
 from labbench.protocols.framing import FramedBlock, LineFramer
 from labbench.protocols.profile import Profile
+from labbench.protocols.slots import ChannelNames
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,8 @@ class TelemetryParser:
     def __init__(self, profile: Profile | None = None):
         self.profile = profile or Profile()
         self.framer = LineFramer(self.profile.max_line_bytes)
-        self._map = self.profile.channel_map()
+        # Wire name -> stored channel (slots, renames), resolved once per distinct name.
+        self._names = ChannelNames(self.profile.slot_pattern, self.profile.channels)
         self._acc: dict[str, _Accumulator] = {}
         self._units: dict[str, str] = {}
         self._new_units: dict[str, str] = {}
@@ -260,6 +262,10 @@ class TelemetryParser:
         result = parse_line(text, self.profile.format, self._csv_header, self._frame_fields)
         kind = result.kind
         if kind == "telemetry":
+            refused = self._names.refusal(result)
+            if refused:
+                self._console(received_ns, "malformed", f"{text}  [{refused}]")
+                return
             self._kv_keys = (
                 self._kv_shape(text, result) if self.profile.format in ("auto", "kv") else None
             )
@@ -297,9 +303,11 @@ class TelemetryParser:
             if match:
                 try:
                     value = float(match.group("value"))
-                    name = console_value.channel.format(**match.groupdict())
+                    name = self._names.slot_name(console_value.channel.format(**match.groupdict()))
                 except (ValueError, KeyError, IndexError):
                     break
+                if name is None:
+                    break  # a malformed slot: no sample, the line stays console text
                 if console_value.unit and name not in self._units:
                     self._set_unit(name, console_value.unit)
                 self._add_sample(name, self._arrival(name, received_ns), value)
@@ -390,14 +398,15 @@ class TelemetryParser:
             )
 
     def _mapped(self, name: str, value: float) -> tuple[str, float]:
-        mapping = self._map.get(name)
+        target = self._names.target(name)
+        mapping = target.rule
         if mapping is None:
-            return name, value
-        return mapping.name, value * mapping.scale + mapping.offset
+            return target.name, value
+        return target.name, value * mapping.scale + mapping.offset
 
     def _target(self, source: str) -> str:
-        mapping = self._map.get(source)
-        return mapping.name if mapping else source
+        target = self._names.target(source)
+        return target.name if target is not None else source
 
     def _accumulator(self, name: str, received_ns: int) -> _Accumulator | None:
         acc = self._acc.get(name)
@@ -414,9 +423,9 @@ class TelemetryParser:
                     )
             return None
         acc = self._acc[name] = _Accumulator()
-        source = next((c for c in self.profile.channels if c.name == name), None)
-        if source is not None and source.unit:
-            self._set_unit(name, source.unit)
+        unit = self._names.unit(name)
+        if unit:
+            self._set_unit(name, unit)
         return acc
 
     def _add_sample(self, name: str, t_ns: int, value: float) -> None:
@@ -474,18 +483,19 @@ class TelemetryParser:
         first_t, last_t = int(t[0]), int(t[-1])
         names = []
         for key in keys:
-            name = key.decode("ascii")
-            mapping = self._map.get(name)
-            target = mapping.name if mapping is not None else name
-            previous = self._last_t.get(target)
+            target = self._names.target(key.decode("ascii"))
+            if target is None:
+                return False  # a malformed slot: the reference path counts the line
+            mapping = target.rule
+            previous = self._last_t.get(target.name)
             if previous is not None and previous >= first_t:
                 return False  # an earlier line gave this channel a later time: line by line
-            names.append((name, mapping))
+            names.append((target.name, mapping))
+        if len({name for name, _ in names}) != len(names):
+            return False  # two keys name one channel (vdd[2] and vdd[02]): line by line
         for (name, mapping), values in zip(names, columns):
-            if mapping is not None:
-                if mapping.scale != 1.0 or mapping.offset != 0.0:
-                    values = values * mapping.scale + mapping.offset
-                name = mapping.name
+            if mapping is not None and (mapping.scale != 1.0 or mapping.offset != 0.0):
+                values = values * mapping.scale + mapping.offset
             acc = self._accumulator(name, block.received_ns)
             if acc is None:
                 self.dropped_samples += n

@@ -18,6 +18,12 @@ from typing import Any
 from labbench import paths
 from labbench.protocols.formats import FORMATS
 from labbench.protocols.framing import DEFAULT_MAX_LINE_BYTES
+from labbench.protocols.slots import (
+    SlotNameError,
+    apply_slot_pattern,
+    canonical_name,
+    slot_pattern_problem,
+)
 
 
 class ProfileError(Exception):
@@ -66,6 +72,8 @@ class Profile:
     device_time_unit: str = "s"
     reconnect_window_s: float = 10.0
     frame_fields: tuple[str, ...] = ()  # names of a Serial Studio frame's fields, in order
+    # Maps another per-slot naming convention onto name[slot] (labbench.protocols.slots).
+    slot_pattern: re.Pattern | None = None
     channels: tuple[ChannelMap, ...] = ()
     console_values: tuple[ConsoleValue, ...] = ()
     result_pattern: re.Pattern | None = None
@@ -94,6 +102,7 @@ _KEYS = {
         "device_time_unit",
         "reconnect_window_s",
         "frame_fields",
+        "slot_pattern",
     },
     "channel": {"match", "name", "unit", "scale", "offset"},
     "console_value": {"pattern", "channel", "unit"},
@@ -334,6 +343,19 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
             raise ProfileError(
                 f'{where("line", "frame_fields")} must list channel names ("" skips a field), not {str(field_name)[:40]!r}.'
             )
+    slot_pattern = None
+    if "slot_pattern" in line_t:
+        w = where("line", "slot_pattern")
+        slot_pattern = _regex(_get(line_t, "slot_pattern", str, where, "line", ""), w)
+        problem = slot_pattern_problem(slot_pattern)
+        if problem:
+            raise ProfileError(f"{w}: {problem}, as in '^chip(?P<slot>\\d+)_(?P<name>.+)$'.")
+    for field_name in frame_fields:
+        if field_name:
+            try:
+                apply_slot_pattern(slot_pattern, field_name)
+            except SlotNameError as exc:
+                raise ProfileError(f"{where('line', 'frame_fields')}: {exc}.") from None
     device_time = _get(line_t, "device_time", str, where, "line", "")
 
     channels = []
@@ -344,10 +366,16 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
             raise ProfileError(
                 f"{where('channel', '', i)}: match (the channel's name on the wire) is required."
             )
+        target = _get(table, "name", str, where, "channel", src, i)
+        try:
+            canonical_name(target)
+        except SlotNameError as exc:
+            key = "name" if "name" in table else "match"
+            raise ProfileError(f"{where('channel', key, i)}: {exc}.") from None
         channels.append(
             ChannelMap(
                 source=src,
-                name=_get(table, "name", str, where, "channel", src, i),
+                name=target,
                 unit=_get(table, "unit", str, where, "channel", "", i),
                 scale=_get(table, "scale", float, where, "channel", 1.0, i),
                 offset=_get(table, "offset", float, where, "channel", 0.0, i),
@@ -401,6 +429,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         device_time_unit=device_time_unit,
         reconnect_window_s=reconnect,
         frame_fields=tuple(frame_fields),
+        slot_pattern=slot_pattern,
         channels=tuple(channels),
         console_values=tuple(console_values),
         result_pattern=result_pattern,

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from labbench.protocols.profile import Profile
+from labbench.protocols.slots import ChannelNames, SlotNameError, split_slot
 from labbench.runs.plan import Plan
 
 
@@ -37,13 +38,48 @@ def judged_channels(plan: Plan) -> dict[str, list[str]]:
 
 
 def produced_channels(profile: Profile, rig_channels: Iterable[str]) -> dict[str, str]:
-    """What a rig that sends ``rig_channels`` yields through ``profile``: name -> unit."""
-    mapping = profile.channel_map()
+    """What a rig that sends ``rig_channels`` yields through ``profile``: name -> unit (the
+    profile's slot pattern and renames applied, as the parser applies them)."""
+    names = ChannelNames(profile.slot_pattern, profile.channels)
     produced = {}
     for source in rig_channels:
-        rule = mapping.get(source)
-        produced[rule.name if rule else source] = rule.unit if rule else ""
+        target = names.target(source)
+        if target is not None:
+            produced[target.name] = target.rule.unit if target.rule else ""
     return produced
+
+
+def _sends(produced: dict[str, str], channel: str, per_slot: bool) -> bool:
+    if not per_slot:
+        return channel in produced
+    return any(name.endswith("]") and _base(name) == channel for name in produced)
+
+
+def _base(name: str) -> str:
+    try:
+        return split_slot(name)[0]
+    except SlotNameError:
+        return name
+
+
+def _listed(names: Iterable[str], most: int = 12) -> str:
+    """Channel names for a sentence, a per-slot channel once: ``vdd_core[0…3]``."""
+    slots: dict[str, list[int]] = {}
+    plain = []
+    for name in names:
+        try:
+            base, slot = split_slot(name)
+        except SlotNameError:
+            base, slot = name, None
+        if slot is None:
+            plain.append(name)
+        else:
+            slots.setdefault(base, []).append(slot)
+    shown = sorted(plain + [f"{base}[{min(s)}…{max(s)}]" for base, s in slots.items()])
+    if not shown:
+        return "nothing known"
+    more = f" and {len(shown) - most} more" if len(shown) > most else ""
+    return ", ".join(shown[:most]) + more
 
 
 def check(
@@ -63,9 +99,9 @@ def check(
                 f"profile {profile.name} renames {channel} to {renamed_away[channel]}, "
                 f"so the plan gets no {channel} samples"
             )
-        elif produced is not None and channel not in produced:
-            sent = ", ".join(sorted(produced)) or "nothing known"
-            reason = f"the rig does not send {channel} (it sends {sent})"
+        elif produced is not None and not _sends(produced, channel, plan.is_per_slot(channel)):
+            wanted = f"{channel}[slot]" if plan.is_per_slot(channel) else channel
+            reason = f"the rig does not send {wanted} (it sends {_listed(produced)})"
         else:
             rule = targets.get(channel) or mapping.get(channel)
             plan_unit = plan.unit(channel)
@@ -80,10 +116,14 @@ def check(
 
 
 def rig_channels_of(device: str) -> list[str] | None:
-    """The channels a simulated rig sends (its scenario's fixed set); None for a real rig,
-    whose channels are known only once it talks."""
+    """The channels a simulated rig sends (its scenario's fixed set, a sled's per slot);
+    None for a real rig, whose channels are known only once it talks, and for a device
+    string the rig will refuse itself with a better sentence."""
     if not device.startswith("mock://"):
         return None
-    from labbench.devices.simulation import CHANNELS
+    from labbench.devices.simulation import RigParams, ScenarioError, channels_sent
 
-    return ["seq", *CHANNELS]
+    try:
+        return channels_sent(RigParams.from_device(device))
+    except ScenarioError:
+        return None

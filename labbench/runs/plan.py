@@ -16,6 +16,7 @@ from pathlib import Path
 
 from labbench.criteria.band import CriterionError
 from labbench.criteria.limits import STATS, Band
+from labbench.protocols.slots import SlotNameError, split_slot
 from labbench.runs.plan_items import LimitSpec, ManualSpec, MeasureSpec, Plan, ResultSpec, Step
 from labbench.runs.plan_text import (
     DUT_KINDS,
@@ -137,12 +138,14 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         )
 
     units: dict[str, str] = {}
+    per_slot: set[str] = set()
     for i, table in enumerate(_tables(check, data, "channel", (), "plan file")):
         path, what = ("channel", i), f"channel {i + 1}"
-        check.unknown(table, {"name", "unit"}, path, what)
-        units[check.get(table, "name", (str,), path, what, required=True)] = check.get(
-            table, "unit", (str,), path, what, ""
-        )
+        check.unknown(table, {"name", "unit", "per_slot"}, path, what)
+        channel = _channel_name(check, table, path, what)
+        units[channel] = check.get(table, "unit", (str,), path, what, "")
+        if check.get(table, "per_slot", (bool,), path, what, False):
+            per_slot.add(_per_slot_channel(check, channel, dut_kind, path, what))
 
     steps = []
     raw_steps = _tables(check, data, "step", (), "plan file")
@@ -193,7 +196,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         for j, lt in enumerate(_tables(check, table, "limit", path, what)):
             p, w = path + ("limit", j), f"{what}, limit {j + 1}"
             check.unknown(lt, _BAND_KEYS | {"channel", "settle_s", "hold_s"}, p, w)
-            channel = check.get(lt, "channel", (str,), p, w, required=True)
+            channel = _channel_name(check, lt, p, w, "channel")
             w = f"{what}, limit {j + 1} ({channel})"
             limits.append(
                 LimitSpec(
@@ -222,7 +225,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         for j, mt in enumerate(_tables(check, table, "measure", path, what)):
             p, w = path + ("measure", j), f"{what}, measure {j + 1}"
             check.unknown(mt, _BAND_KEYS | {"name", "channel", "stat", "settle_s"}, p, w)
-            channel = check.get(mt, "channel", (str,), p, w, required=True)
+            channel = _channel_name(check, mt, p, w, "channel")
             m_name = check.get(mt, "name", (str,), p, w, f"{channel}_{mt.get('stat', '')}")
             w = f"{what}, measure {m_name!r}"
             stat = check.get(mt, "stat", (str,), p, w, required=True)
@@ -296,9 +299,40 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         stop_on_fail=check.get(head, "stop_on_fail", (bool,), ("plan",), "[plan]", False),
         channel_units=units,
         steps=tuple(steps),
+        per_slot_channels=frozenset(per_slot),
         text=text,
         source=source,
     )
+
+
+def _channel_name(check: Check, table: dict, path: tuple, what: str, key: str = "name") -> str:
+    """A channel name as the rig reports it: ``vdd_core``, or ``vdd_core[2]`` for one slot."""
+    channel = check.get(table, key, (str,), path, what, required=True)
+    try:
+        split_slot(channel)
+    except SlotNameError as exc:
+        raise check.fail(path + (key,), what, str(exc)) from None
+    return channel
+
+
+def _per_slot_channel(check: Check, channel: str, dut_kind: str, path: tuple, what: str) -> str:
+    """A ``per_slot = true`` channel: named without a slot, in a sled plan."""
+    where = path + ("per_slot",)
+    if dut_kind != "sled":
+        raise check.fail(
+            where,
+            what,
+            f'per_slot = true needs dut_kind = "sled" (a {dut_kind} has no slots to judge)',
+        )
+    base, slot = split_slot(channel)
+    if slot is not None:
+        raise check.fail(
+            path + ("name",),
+            what,
+            f"a per-slot channel is named without its slot ({base}, not {channel}): "
+            "it is judged in every occupied slot",
+        )
+    return channel
 
 
 def _tables(check: Check, table: dict, key: str, path: tuple, what: str) -> list[dict]:

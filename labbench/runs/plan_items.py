@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from labbench.criteria.band import CriterionError, describe_limits
 from labbench.criteria.limits import STATS, Band
+from labbench.protocols.slots import SlotNameError, join_slot, split_slot
 
 
 def _check_times(**times: float) -> None:
@@ -115,10 +116,32 @@ class Plan:
     steps: tuple[Step, ...]
     text: str = field(repr=False, default="")
     source: str = ""
+    # Channels declared ``per_slot = true``: their limits and measurements are judged once
+    # for every occupied slot of the sled (on ``name[slot]``), not on the bare name.
+    per_slot_channels: frozenset[str] = frozenset()
 
     @property
     def duration_s(self) -> float:
         return sum(step.duration_s for step in self.steps)
 
     def unit(self, channel: str) -> str:
-        return self.channel_units.get(channel, "")
+        """The unit of a channel; one slot of a channel (``vdd_core[2]``) has its unit."""
+        unit = self.channel_units.get(channel)
+        if unit is None:
+            try:
+                base, slot = split_slot(channel)
+            except SlotNameError:
+                return ""
+            unit = self.channel_units.get(base, "") if slot is not None else ""
+        return unit
+
+    def is_per_slot(self, channel: str) -> bool:
+        """Whether items on ``channel`` are judged per slot (per chip) in this plan."""
+        return channel in self.per_slot_channels
+
+    def judged_slot_channels(self, channel: str, slots) -> list[str]:
+        """The stored channels an item on ``channel`` judges for the occupied ``slots``:
+        ``vdd_core[s]`` for each, in slot order, if the channel is per slot; else itself."""
+        if channel not in self.per_slot_channels:
+            return [channel]
+        return [join_slot(channel, slot) for slot in sorted(set(slots))]

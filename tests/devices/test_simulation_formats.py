@@ -63,7 +63,7 @@ def test_teleplot_full_mode():
 
 
 def test_json_nested_mode():
-    _parser, batch = _parse(_stream("mock://nominal?format=json-nested&rate=1000", 20))
+    _, batch = _parse(_stream("mock://nominal?format=json-nested&rate=1000", 20))
     assert sorted(batch.samples) == sorted(
         [
             "seq",
