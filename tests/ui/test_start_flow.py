@@ -51,8 +51,7 @@ def test_scan_selects_dut_and_plan_and_waits_for_start(qtbot, window):
     assert "operator" in dialog.summary.text()
     QTest.keyClicks(dialog.operator_edit, "ana")
     assert dialog.start_button.isEnabled()
-    # The first shipped sled plan by name (resources/plans/sled-chips.toml).
-    for shown in ("SLD-SCAN-1", "sled-chips", "mock://nominal?rate=100", "default", "ana"):
+    for shown in ("SLD-SCAN-1", "sled-power-on", "mock://nominal?rate=100", "default", "ana"):
         assert shown in dialog.summary.text()
     with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
         qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
@@ -103,8 +102,8 @@ def test_plan_preview_follows_the_highlighted_plan(qtbot, window):
     combo.setCurrentIndex(combo.findText("chip-bringup"))
     assert dialog.plan_tree.topLevelItem(0).text(0).startswith("power-on")
     combo.showPopup()
-    QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # highlight sled-chips, no Enter
-    assert dialog.preview_plan.name == "sled-chips"
+    QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # highlight sled-power-on, no Enter
+    assert dialog.preview_plan.name == "sled-power-on"
     steps = [
         dialog.plan_tree.topLevelItem(i).text(0).split(" (")[0]
         for i in range(dialog.plan_tree.topLevelItemCount())
