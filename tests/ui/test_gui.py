@@ -332,11 +332,11 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
 
 def test_stored_run_opens_as_overview_and_loads_detail_on_zoom(qtbot, window, monkeypatch):
     from labbench.storage.telemetry import read_channel
-    from labbench.ui import history as history_module
+    from labbench.ui import run_detail
 
     (outcome,) = _stored_runs(window.db)[:1]
     monkeypatch.setattr(
-        history_module, "OVERVIEW_ABOVE", 400
+        run_detail, "OVERVIEW_ABOVE", 400
     )  # this small run (about 1,600 samples a channel) counts as huge
     detail = window.history.detail
     with qtbot.waitSignal(detail.loader.done, timeout=10_000):
