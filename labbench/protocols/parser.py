@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from labbench.protocols.formats import LineResult, parse_line
 from labbench.protocols.framing import FramedBlock, LineFramer
+from labbench.protocols.kv_block import KvShape, parse_block
 from labbench.protocols.profile import Profile
 
 log = logging.getLogger(__name__)
 
 # How many distinct dropped channel names are named in events; the rest are only counted.
 _MAX_NAMED_DROPS = 10
-_KV_TRANSLATE = bytes.maketrans(b",;\t\n", b"    ")
 
 
 @dataclass
@@ -71,18 +70,6 @@ class ParsedBatch:
     @property
     def sample_count(self) -> int:
         return sum(t.size for t, _ in self.samples.values())
-
-
-_PLAIN_CHARS = b"0123456789.-+eE \n"
-
-
-def _plain_specials(numbers: bytes) -> bool:
-    """True if the only letters in ``numbers`` belong to the words nan / inf / infinity."""
-    for token in numbers.split():
-        if token.translate(None, _PLAIN_CHARS):
-            if token.lstrip(b"+-").lower() not in (b"nan", b"inf", b"infinity"):
-                return False
-    return True
 
 
 class _Accumulator:
@@ -129,7 +116,10 @@ class TelemetryParser:
         self._new_units: dict[str, str] = {}
         self._dropped_names: set[str] = set()
         self._csv_header: list[str] | None = None
-        self._kv_keys: list[bytes] | None = None  # shape of the last key=value line
+        # Shape of the last key=value line, and each key's channel and mapping.
+        self._kv_shape_of_last: KvShape | None = None
+        self._kv_targets: list[str] = []
+        self._kv_mappings: list = []
         self._device_anchor: tuple[float, int] | None = None  # (device value, host ns)
         self._last_device: float | None = None
         # Teleplot times are per channel: name -> (anchor device ms, anchor host ns, last ms).
@@ -241,7 +231,11 @@ class TelemetryParser:
     def _parse_block(self, block: FramedBlock, times: np.ndarray) -> None:
         self.lines += block.count
         self._batch.lines += block.count
-        if self._kv_keys is not None and not block.capped_at and self._parse_kv_block(block, times):
+        if (
+            self._kv_shape_of_last is not None
+            and not block.capped_at
+            and self._parse_kv_block(block, times)
+        ):
             return
         capped = set(block.capped_at)
         for i, (raw, t_ns) in enumerate(zip(block.lines(), times.tolist())):
@@ -260,7 +254,7 @@ class TelemetryParser:
         result = parse_line(text, self.profile.format, self._csv_header, self._frame_fields)
         kind = result.kind
         if kind == "telemetry":
-            self._kv_keys = (
+            self._learn_kv_shape(
                 self._kv_shape(text, result) if self.profile.format in ("auto", "kv") else None
             )
             self._add_line(result, received_ns)
@@ -283,6 +277,22 @@ class TelemetryParser:
             return [name.encode("ascii") for name in names]
         except UnicodeEncodeError:
             return None
+
+    def _learn_kv_shape(self, keys: list[bytes] | None) -> None:
+        """Remember the keys of the last key=value line for the block fast path."""
+        device = self.profile.device_time.encode() if self.profile.device_time else None
+        if keys is None or (device is not None and device in keys):
+            # device-timed rigs take the reference path (re-anchoring is per line)
+            self._kv_shape_of_last = None
+            return
+        if self._kv_shape_of_last is not None and self._kv_shape_of_last.keys == keys:
+            return
+        shape = self._kv_shape_of_last = KvShape(keys)
+        self._kv_mappings = [self._map.get(name) for name in shape.names]
+        self._kv_targets = [
+            name if mapping is None else mapping.name
+            for name, mapping in zip(shape.names, self._kv_mappings)
+        ]
 
     def _console_line(self, text: str, received_ns: int) -> None:
         profile = self.profile
@@ -428,68 +438,27 @@ class TelemetryParser:
         acc.v_list.append(value)
 
     def _parse_kv_block(self, block: FramedBlock, t: np.ndarray) -> bool:
-        """Parse a block whose lines all have the last key=value shape; False if not so.
-
-        Proof of shape, all in C-level passes: every line starts with the first key, the
-        block splits into exactly keys x lines tokens, and column j's tokens all start with
-        "key_j=" (keys are distinct and '='-free, so a token starts with at most one of
-        them: key 1 tokens sit only in column 0, hence every line has exactly K tokens).
-        Values must then parse as numbers with nothing left over.
-        """
-        keys = self._kv_keys
-        assert keys is not None
-        n, k = block.count, len(keys)
-        data = block.data
-        if (
-            data[: len(keys[0]) + 1] != keys[0] + b"="
-            or data.count(b"\n" + keys[0] + b"=") != n - 1
-        ):
-            return False
-        device = self.profile.device_time.encode() if self.profile.device_time else None
-        if device is not None and device in keys:
-            return False  # device-timed rigs take the reference path (re-anchoring is per line)
-        tokens = data.translate(_KV_TRANSLATE).split()
-        if len(tokens) != n * k:
-            return False
-        columns = []
-        for j, key in enumerate(keys):
-            prefix = b"\n" + key + b"="
-            column = b"\n" + b"\n".join(tokens[j::k])
-            if column.count(prefix) != n:
-                return False
-            numbers = column.replace(prefix, b" ")
-            # Anything beyond plain decimals, nan and inf (hex, "nan(..)", "1_0") is a spelling
-            # float() and strtod() may disagree on: let the reference parser decide.
-            if numbers.translate(None, _PLAIN_CHARS) and not _plain_specials(numbers):
-                return False
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # older numpy warns and stops early instead
-                    values = np.fromstring(numbers, dtype=np.float64, sep=" ")
-            except ValueError:  # unmatched data: not all numbers
-                return False
-            if values.size != n or not np.isfinite(values).all():
-                return False  # inf may be a literal beyond float64's range: the reference decides
-            columns.append(values)
+        """Parse a block whose lines all have the last key=value shape; False if not so."""
+        shape = self._kv_shape_of_last
+        assert shape is not None
+        n = block.count
         first_t, last_t = int(t[0]), int(t[-1])
-        names = []
-        for key in keys:
-            name = key.decode("ascii")
-            mapping = self._map.get(name)
-            target = mapping.name if mapping is not None else name
-            previous = self._last_t.get(target)
+        targets = self._kv_targets
+        last_ts = self._last_t
+        for target in targets:
+            previous = last_ts.get(target)
             if previous is not None and previous >= first_t:
                 return False  # an earlier line gave this channel a later time: line by line
-            names.append((name, mapping))
-        for (name, mapping), values in zip(names, columns):
-            if mapping is not None:
-                if mapping.scale != 1.0 or mapping.offset != 0.0:
-                    values = values * mapping.scale + mapping.offset
-                name = mapping.name
-            acc = self._accumulator(name, block.received_ns)
+        columns = parse_block(shape, block.data, n)
+        if columns is None:
+            return False
+        for name, target, mapping, values in zip(shape.names, targets, self._kv_mappings, columns):
+            if mapping is not None and (mapping.scale != 1.0 or mapping.offset != 0.0):
+                values = values * mapping.scale + mapping.offset
+            acc = self._accumulator(target, block.received_ns)
             if acc is None:
                 self.dropped_samples += n
                 continue
             acc.add_many(t, values)
-            self._last_t[name] = last_t
+            last_ts[target] = last_t
         return True

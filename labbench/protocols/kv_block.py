@@ -1,0 +1,126 @@
+"""The key=value fast path: a whole read's lines of one shape parsed in a few C-level passes.
+
+A rig streams one key=value shape at a time, so a read's lines usually all have the keys of
+the line before them, in the same order.  :func:`parse_block` proves that for a whole block
+and turns its values into one float64 array per key, without a Python object per line or per
+value; when it cannot prove it (any damage, another shape, a number spelling float() and the
+C parser might disagree on) it returns None and the caller parses line by line, which stays
+the reference (``tests/protocols/test_parser.py`` checks that both agree).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+# Key=value separators (``,`` ``;`` space tab) as spaces; lines keep their ``\n``.
+_SEPARATORS_TO_SPACE = bytes.maketrans(b",;\t", b"   ")
+_ALL_TO_SPACE = bytes.maketrans(b",;\t\n", b"    ")
+_GAPS_TO_SPACE = bytes.maketrans(b",;\t\n=", b"     ")
+# Everything but what can separate the parts of a line (and whitespace float() would skip).
+_NOT_GAPS = bytes(c for c in range(256) if c not in b",;\t =\n\x0b\x0c\r")
+# Values are handed to numpy joined by commas: a separator that is not whitespace, so
+# every value must be one whole number ("1-2" is not two).
+_PLAIN_CHARS = b"0123456789.-+eE,"
+
+
+class KvShape:
+    """The keys of a key=value line in order, and the byte patterns the fast path looks for."""
+
+    __slots__ = ("first", "gaps", "keys", "names")
+
+    def __init__(self, keys: list[bytes]):
+        self.keys = keys
+        self.names = [key.decode("ascii") for key in keys]
+        self.first = keys[0] + b"="
+        # What is left of a line of this shape without its keys and values.
+        self.gaps = b"=" + b" =" * (len(keys) - 1) + b"\n"
+
+
+def parse_block(shape: KvShape, data: bytes, n: int) -> np.ndarray | None:
+    """The values of the ``n`` lines in ``data`` (each ending in ``\\n``) as a C-contiguous
+    array of one row per key, or None unless every line is exactly ``shape`` with a plain
+    finite number in every field."""
+    k = len(shape.keys)
+    if not data.startswith(shape.first) or data.count(b"=") != n * k:
+        return None
+    numbers = _one_separator(shape, data, n)
+    if numbers is not None:
+        values = _numbers(numbers, n * k)
+        return None if values is None else np.ascontiguousarray(values.reshape(n, k).T)
+    numbers = _columns(shape, data, n)
+    if numbers is None:
+        return None
+    values = _numbers(numbers, n * k)
+    return None if values is None else values.reshape(k, n)
+
+
+def _one_separator(shape: KvShape, data: bytes, n: int) -> bytes | None:
+    """The values line by line, comma-separated, when every key is followed by ``=`` and
+    every value by exactly one separator (or the line end); None when the block is not that.
+
+    Its gaps (separators, ``=``, line ends, other whitespace) read exactly
+    ``key=value key=value ... key=value`` on every line, so splitting at them gives keys and
+    values in turn, none empty; the keys must then be this shape's, in order."""
+    skeleton = data.translate(_SEPARATORS_TO_SPACE, _NOT_GAPS)
+    if skeleton != shape.gaps * n:
+        return None
+    tokens = data.translate(_GAPS_TO_SPACE).split()
+    if len(tokens) != 2 * n * len(shape.keys) or tokens[0::2] != shape.keys * n:
+        return None
+    return b",".join(tokens[1::2])
+
+
+def _columns(shape: KvShape, data: bytes, n: int) -> bytes | None:
+    """The values key by key (column after column), for lines whose keys are separated by
+    runs of separators; None when the block is not that.
+
+    Proof of shape: every line starts with the first key, the block splits into exactly
+    keys x lines tokens, and column j's tokens all start with "key_j=" (keys are distinct and
+    '='-free, so a token starts with at most one of them: first-key tokens sit only in
+    column 0, hence every line has exactly k tokens).
+    """
+    keys = shape.keys
+    k = len(keys)
+    if data.count(b"\n" + shape.first) != n - 1:
+        return None
+    tokens = data.translate(_ALL_TO_SPACE).split()
+    if len(tokens) != n * k:
+        return None
+    columns = []
+    for j, key in enumerate(keys):
+        prefix = b"\n" + key + b"="
+        column = b"\n" + b"\n".join(tokens[j::k])
+        if column.count(prefix) != n:
+            return None
+        columns.append(column.replace(prefix, b",")[1:])
+    return b",".join(columns)
+
+
+def _numbers(numbers: bytes, count: int) -> np.ndarray | None:
+    """``count`` comma-separated numbers, or None unless each is a plain finite decimal.
+
+    Anything beyond plain decimals, nan and inf (hex, "nan(..)", "1_0", whitespace) is a
+    spelling float() and the C parser may disagree on, and inf may be a literal beyond
+    float64's range: the line-by-line reference decides those."""
+    if numbers.translate(None, _PLAIN_CHARS) and not _plain_specials(numbers):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # older numpy warns and stops early instead
+            values = np.fromstring(numbers, dtype=np.float64, sep=",")
+    except ValueError:  # unmatched data: not all numbers
+        return None
+    if values.size != count or not np.isfinite(values).all():
+        return None
+    return values
+
+
+def _plain_specials(numbers: bytes) -> bool:
+    """True if every value in ``numbers`` that is not plain is nan, inf or infinity."""
+    return all(
+        token.lstrip(b"+-").lower() in (b"nan", b"inf", b"infinity")
+        for token in numbers.split(b",")
+        if token.translate(None, _PLAIN_CHARS)
+    )
