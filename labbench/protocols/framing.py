@@ -58,17 +58,16 @@ class LineFramer:
             return FramedBlock(received_ns, b"", 0)
         complete, tail = chunk[: last_nl + 1], chunk[last_nl + 1 :]
         capped_at: list[int] = []
-        simple = (
-            not self._partial
-            and not self._discarding
+        if self._partial and not self._discarding:
+            # The line the previous read left unfinished, whole again: one block.
+            complete = self._partial + complete
+            self._partial = b""
+        if (
+            not self._discarding
             and complete[:1] != b"\n"
             and b"\n\n" not in complete
-            and (
-                len(complete) <= self.max_line_bytes
-                or max(map(len, complete.split(b"\n"))) <= self.max_line_bytes
-            )
-        )
-        if simple:  # the common case at high rates: hand the block on untouched
+            and self._all_within_cap(complete)
+        ):  # the common case at high rates: hand the block on untouched
             data, count = complete, complete.count(b"\n")
         else:
             raw_lines = complete.split(b"\n")
@@ -96,6 +95,24 @@ class LineFramer:
         self._append_partial(tail)
         self.capped_lines += len(capped_at)
         return FramedBlock(received_ns, data, count, len(capped_at), tuple(capped_at))
+
+    def _all_within_cap(self, complete: bytes) -> bool:
+        """True if no line of ``complete`` is longer than the cap; False may also mean "not
+        sure" (the caller then measures every line).
+
+        Lines are at most ``2h - 1`` long when every aligned stretch of ``h`` bytes holds a
+        line end (a longer run of other bytes would cover a whole stretch), so with
+        ``2h - 1 <= cap`` a few searches, not a split, settle it for a long block."""
+        cap = self.max_line_bytes
+        size = len(complete)
+        if size <= cap:
+            return True
+        h = (cap + 1) // 2
+        find = complete.find
+        for start in range(0, size - h + 1, h):
+            if find(b"\n", start, start + h) < 0:
+                return max(map(len, complete.split(b"\n"))) <= cap
+        return True
 
     def _append_partial(self, data: bytes) -> None:
         if not data:
