@@ -10,6 +10,7 @@ the reference (``tests/protocols/test_parser.py`` checks that both agree).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -17,6 +18,12 @@ import numpy as np
 # Key=value separators (``,`` ``;`` space tab) as spaces; lines keep their ``\n``.
 _SEPARATORS_TO_SPACE = bytes.maketrans(b",;\t", b"   ")
 _ALL_TO_SPACE = bytes.maketrans(b",;\t\n", b"    ")
+_DECIMAL_CHARS = b"0123456789.+-"
+_SEPARATORS_TO_COMMA = bytes.maketrans(b";\t \n", b",,,,")
+_NOT_DECIMALS_OR_EQUALS = bytes(c for c in range(256) if c not in b"0123456789.+-,;\t \n=")
+# Lines the column path would misread: a separator ending a line (the reference sees an empty
+# pair there), or whitespace that splits a value where the reference does not.
+_COLUMN_DOUBTS = re.compile(rb"[,;][ \t]*\n|[\x0b\x0c\r]")
 _GAPS_TO_SPACE = bytes.maketrans(b",;\t\n=", b"     ")
 # Everything but what can separate the parts of a line (and whitespace float() would skip).
 _NOT_GAPS = bytes(c for c in range(256) if c not in b",;\t =\n\x0b\x0c\r")
@@ -28,7 +35,7 @@ _PLAIN_CHARS = b"0123456789.-+eE,"
 class KvShape:
     """The keys of a key=value line in order, and the byte patterns the fast path looks for."""
 
-    __slots__ = ("first", "gaps", "keys", "names")
+    __slots__ = ("first", "gaps", "keys", "names", "without_values")
 
     def __init__(self, keys: list[bytes]):
         self.keys = keys
@@ -36,6 +43,13 @@ class KvShape:
         self.first = keys[0] + b"="
         # What is left of a line of this shape without its keys and values.
         self.gaps = b"=" + b" =" * (len(keys) - 1) + b"\n"
+        # A line of this shape without the characters of its plain values (digits, sign,
+        # point), when no key has any of them.
+        self.without_values = (
+            b" ".join(key + b"=" for key in keys) + b"\n"
+            if all(key.translate(None, _DECIMAL_CHARS) == key for key in keys)
+            else None
+        )
 
 
 def parse_block(shape: KvShape, data: bytes, n: int) -> np.ndarray | None:
@@ -45,6 +59,12 @@ def parse_block(shape: KvShape, data: bytes, n: int) -> np.ndarray | None:
     k = len(shape.keys)
     if not data.startswith(shape.first) or data.count(b"=") != n * k:
         return None
+    if shape.without_values is not None:
+        numbers = _plain_decimals(shape, data, n)
+        if numbers is not None:
+            values = _numbers(numbers, n * k)
+            if values is not None:
+                return np.ascontiguousarray(values.reshape(n, k).T)
     numbers = _one_separator(shape, data, n)
     if numbers is not None:
         values = _numbers(numbers, n * k)
@@ -54,6 +74,23 @@ def parse_block(shape: KvShape, data: bytes, n: int) -> np.ndarray | None:
         return None
     values = _numbers(numbers, n * k)
     return None if values is None else values.reshape(k, n)
+
+
+def _plain_decimals(shape: KvShape, data: bytes, n: int) -> bytes | None:
+    """The values line by line, comma-separated, when every value is written with digits,
+    sign and point only and followed by exactly one separator (or the line end), and the
+    keys have none of those characters; None when the block is not that.
+
+    Without those characters each line must read exactly the keys in order, each with its
+    ``=``, one separator between them; and with only those characters, ``=`` and the
+    separators kept, every separator must be followed by ``=``: so the characters taken out
+    all sit between a key's ``=`` and the next separator, and they are the values, in order."""
+    if data.translate(_SEPARATORS_TO_SPACE, _DECIMAL_CHARS) != shape.without_values * n:
+        return None
+    marked = data.translate(_SEPARATORS_TO_COMMA, _NOT_DECIMALS_OR_EQUALS)
+    if not marked.startswith(b"=") or marked.count(b",=") != n * len(shape.keys) - 1:
+        return None
+    return marked.translate(None, b"=")
 
 
 def _one_separator(shape: KvShape, data: bytes, n: int) -> bytes | None:
@@ -83,7 +120,7 @@ def _columns(shape: KvShape, data: bytes, n: int) -> bytes | None:
     """
     keys = shape.keys
     k = len(keys)
-    if data.count(b"\n" + shape.first) != n - 1:
+    if data.count(b"\n" + shape.first) != n - 1 or _COLUMN_DOUBTS.search(data):
         return None
     tokens = data.translate(_ALL_TO_SPACE).split()
     if len(tokens) != n * k:
