@@ -24,7 +24,7 @@ _NOT_DECIMALS_OR_EQUALS = bytes(c for c in range(256) if c not in b"0123456789.+
 # Lines the column path would misread: a separator ending a line (the reference sees an empty
 # pair there), or whitespace that splits a value where the reference does not.
 _COLUMN_DOUBTS = re.compile(rb"[,;][ \t]*\n|[\x0b\x0c\r]")
-_GAPS_TO_SPACE = bytes.maketrans(b",;\t\n=", b"     ")
+_GAPS_TO_SPACE = bytes.maketrans(b",;\t\r\n=", b"      ")
 # Everything but what can separate the parts of a line (and whitespace float() would skip).
 _NOT_GAPS = bytes(c for c in range(256) if c not in b",;\t =\n\x0b\x0c\r")
 # Decimals read as integers: at most 15 digits (exact in float64, and below 2**53) with their
@@ -46,44 +46,45 @@ class KvShape:
         self.keys = keys
         self.names = [key.decode("ascii") for key in keys]
         self.first = keys[0] + b"="
-        # What is left of a line of this shape without its keys and values.
-        self.gaps = b"=" + b" =" * (len(keys) - 1) + b"\n"
-        # A line of this shape without the characters of its plain values (digits, sign,
-        # point), when no key has any of them.
+        # What is left of a line of this shape without its keys, values and line end.
+        self.gaps = b"=" + b" =" * (len(keys) - 1)
+        # A line of this shape without its line end and the characters of its plain values
+        # (digits, sign, point), when no key has any of them.
         self.without_values = (
-            b" ".join(key + b"=" for key in keys) + b"\n"
+            b" ".join(key + b"=" for key in keys)
             if all(key.translate(None, _DECIMAL_CHARS) == key for key in keys)
             else None
         )
 
 
-def parse_block(shape: KvShape, data: bytes, n: int) -> np.ndarray | None:
-    """The values of the ``n`` lines in ``data`` (each ending in ``\\n``) as a C-contiguous
-    array of one row per key, or None unless every line is exactly ``shape`` with a plain
-    finite number in every field."""
+def parse_block(shape: KvShape, data: bytes, n: int, *, crlf: bool = False) -> np.ndarray | None:
+    """The values of the ``n`` lines in ``data`` (each ending in ``\\n``, or in ``\\r\\n`` with
+    ``crlf``) as a C-contiguous array of one row per key, or None unless every line is
+    exactly ``shape`` with a plain finite number in every field."""
     k = len(shape.keys)
     if not data.startswith(shape.first) or data.count(b"=") != n * k:
         return None
+    end = b"\r\n" if crlf else b"\n"
     if shape.without_values is not None:
-        numbers = _plain_decimals(shape, data, n)
+        numbers = _plain_decimals(shape, data, n, end)
         if numbers is not None:
             values = _decimals(numbers, n * k)
             if values is None:
                 values = _numbers(numbers, n * k)
             if values is not None:
                 return np.ascontiguousarray(values.reshape(n, k).T)
-    numbers = _one_separator(shape, data, n)
+    numbers = _one_separator(shape, data, n, end)
     if numbers is not None:
         values = _numbers(numbers, n * k)
         return None if values is None else np.ascontiguousarray(values.reshape(n, k).T)
-    numbers = _columns(shape, data, n)
+    numbers = None if crlf else _columns(shape, data, n)
     if numbers is None:
         return None
     values = _numbers(numbers, n * k)
     return None if values is None else values.reshape(k, n)
 
 
-def _plain_decimals(shape: KvShape, data: bytes, n: int) -> bytes | None:
+def _plain_decimals(shape: KvShape, data: bytes, n: int, end: bytes) -> bytes | None:
     """The values line by line, comma-separated, when every value is written with digits,
     sign and point only and followed by exactly one separator (or the line end), and the
     keys have none of those characters; None when the block is not that.
@@ -92,7 +93,7 @@ def _plain_decimals(shape: KvShape, data: bytes, n: int) -> bytes | None:
     ``=``, one separator between them; and with only those characters, ``=`` and the
     separators kept, every separator must be followed by ``=``: so the characters taken out
     all sit between a key's ``=`` and the next separator, and they are the values, in order."""
-    if data.translate(_SEPARATORS_TO_SPACE, _DECIMAL_CHARS) != shape.without_values * n:
+    if data.translate(_SEPARATORS_TO_SPACE, _DECIMAL_CHARS) != (shape.without_values + end) * n:
         return None
     marked = data.translate(_SEPARATORS_TO_COMMA, _NOT_DECIMALS_OR_EQUALS)
     if not marked.startswith(b"=") or marked.count(b",=") != n * len(shape.keys) - 1:
@@ -100,7 +101,7 @@ def _plain_decimals(shape: KvShape, data: bytes, n: int) -> bytes | None:
     return marked.translate(None, b"=")
 
 
-def _one_separator(shape: KvShape, data: bytes, n: int) -> bytes | None:
+def _one_separator(shape: KvShape, data: bytes, n: int, end: bytes) -> bytes | None:
     """The values line by line, comma-separated, when every key is followed by ``=`` and
     every value by exactly one separator (or the line end); None when the block is not that.
 
@@ -108,7 +109,7 @@ def _one_separator(shape: KvShape, data: bytes, n: int) -> bytes | None:
     ``key=value key=value ... key=value`` on every line, so splitting at them gives keys and
     values in turn, none empty; the keys must then be this shape's, in order."""
     skeleton = data.translate(_SEPARATORS_TO_SPACE, _NOT_GAPS)
-    if skeleton != shape.gaps * n:
+    if skeleton != (shape.gaps + end) * n:
         return None
     tokens = data.translate(_GAPS_TO_SPACE).split()
     if len(tokens) != 2 * n * len(shape.keys) or tokens[0::2] != shape.keys * n:

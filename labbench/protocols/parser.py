@@ -144,8 +144,12 @@ class TelemetryParser:
         ``received_ns`` is when this read returned, ``previous_ns`` when the read before it
         returned (None: the previous call's ``received_ns``)."""
         capped_before = self.framer.capped_lines
-        block = self.framer.feed(chunk, received_ns)
-        if block.count:
+        block = self.framer.feed(
+            chunk, received_ns, crlf_as_sent=self._kv_shape_of_last is not None
+        )
+        if block.crlf and not self._parse_as_sent(block, received_ns, previous_ns):
+            block = self.framer.settle(block)
+        if block.count and not block.crlf:
             self._parse_block(block, self._spread(block.count, received_ns, previous_ns))
         if self.framer.capped_lines != capped_before:
             self._note(
@@ -227,6 +231,18 @@ class TelemetryParser:
             times = start + steps
         self._last_arrival_ns = int(times[-1])
         return times
+
+    def _parse_as_sent(self, block: FramedBlock, received_ns: int, previous_ns: int | None) -> bool:
+        """Parse an unsettled CRLF block with the key=value fast path, which proves its lines
+        all end in CRLF and none is empty; False (nothing changed) when it cannot."""
+        last_arrival_ns = self._last_arrival_ns
+        times = self._spread(block.count, received_ns, previous_ns)
+        if block.capped_at or not self._parse_kv_block(block, times):
+            self._last_arrival_ns = last_arrival_ns
+            return False
+        self.lines += block.count
+        self._batch.lines += block.count
+        return True
 
     def _parse_block(self, block: FramedBlock, times: np.ndarray) -> None:
         self.lines += block.count
@@ -449,7 +465,7 @@ class TelemetryParser:
             previous = last_ts.get(target)
             if previous is not None and previous >= first_t:
                 return False  # an earlier line gave this channel a later time: line by line
-        columns = parse_block(shape, block.data, n)
+        columns = parse_block(shape, block.data, n, crlf=block.crlf)
         if columns is None:
             return False
         for name, target, mapping, values in zip(shape.names, targets, self._kv_mappings, columns):

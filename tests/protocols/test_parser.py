@@ -251,19 +251,24 @@ kv_value = st.one_of(
 @given(
     keys=kv_keys,
     rows=st.lists(
-        st.tuples(st.lists(kv_value, min_size=3, max_size=3), st.integers(0, 40), mutation),
+        st.tuples(
+            st.lists(kv_value, min_size=3, max_size=3),
+            st.integers(0, 40),
+            mutation,
+            st.sampled_from([b"\n"] * 3 + [b"\r\n"] * 6 + [b"\r", b"\r\n\r\n", b"\n\r\n"]),
+        ),
         min_size=2,
         max_size=12,
     ),
 )
 def test_block_fast_path_agrees_with_line_reference(keys, rows):
-    """Lines of one shape with random damage: parsed as one block (fast path) or one line at a
-    time (reference), the results are the same."""
+    """Lines of one shape with random damage and line ends: parsed as one block (fast path)
+    or one line at a time (reference), the results are the same."""
     lines = []
-    for values, pos, damage in rows:
+    for values, pos, damage, end in rows:
         text = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
         pos = min(pos, len(text))
-        lines.append((text[:pos] + damage + text[pos:]).encode() + b"\n")
+        lines.append((text[:pos] + damage + text[pos:]).encode() + end)
     primer = ",".join(f"{k}=0" for k in keys).encode() + b"\n"  # teaches the parser the shape
     fast = run([primer, b"".join(lines)])
     assert fast == run_line_by_line([primer] + lines)
