@@ -31,7 +31,7 @@ _NOT_GAPS = bytes(c for c in range(256) if c not in b",;\t =\n\x0b\x0c\r")
 # sign and point, and at most 22 after the point (10**22 is the largest exact power of ten).
 _MAX_DECIMAL_CHARS = 15
 _POWERS_OF_TEN = 10.0 ** np.arange(_MAX_DECIMAL_CHARS + 1)
-_COMMA, _POINT, _MINUS, _PLUS = ord(","), ord("."), ord("-"), ord("+")
+_COMMA, _POINT, _MINUS, _PLUS, _EQUALS = (ord(c) for c in ",.-+=")
 # Values are handed to numpy joined by commas: a separator that is not whitespace, so
 # every value must be one whole number ("1-2" is not two).
 _PLAIN_CHARS = b"0123456789.-+eE,"
@@ -62,17 +62,19 @@ def parse_block(shape: KvShape, data: bytes, n: int, *, crlf: bool = False) -> n
     ``crlf``) as a C-contiguous array of one row per key, or None unless every line is
     exactly ``shape`` with a plain finite number in every field."""
     k = len(shape.keys)
-    if not data.startswith(shape.first) or data.count(b"=") != n * k:
+    if not data.startswith(shape.first):
         return None
     end = b"\r\n" if crlf else b"\n"
     if shape.without_values is not None:
-        numbers = _plain_decimals(shape, data, n, end)
-        if numbers is not None:
-            values = _decimals(numbers, n * k)
-            if values is None:
-                values = _numbers(numbers, n * k)
+        marked = _plain_decimals(shape, data, n, end)
+        if marked is not None:
+            values = _decimals(marked, n * k, after_equals=True)
+            if values is None and marked.startswith(b"=") and marked.count(b",=") == n * k - 1:
+                values = _numbers(marked.translate(None, b"="), n * k)
             if values is not None:
                 return np.ascontiguousarray(values.reshape(n, k).T)
+    if data.count(b"=") != n * k:
+        return None
     numbers = _one_separator(shape, data, n, end)
     if numbers is not None:
         values = _numbers(numbers, n * k)
@@ -85,20 +87,16 @@ def parse_block(shape: KvShape, data: bytes, n: int, *, crlf: bool = False) -> n
 
 
 def _plain_decimals(shape: KvShape, data: bytes, n: int, end: bytes) -> bytes | None:
-    """The values line by line, comma-separated, when every value is written with digits,
-    sign and point only and followed by exactly one separator (or the line end), and the
-    keys have none of those characters; None when the block is not that.
+    """Each ``=`` and the digits, signs and points after it, followed by a comma, line by
+    line (``=V,=V,...``), when no key has any of those characters and, without them, each
+    line reads exactly the keys in order, each with its ``=``, one separator between them;
+    None when the block is not that.
 
-    Without those characters each line must read exactly the keys in order, each with its
-    ``=``, one separator between them; and with only those characters, ``=`` and the
-    separators kept, every separator must be followed by ``=``: so the characters taken out
-    all sit between a key's ``=`` and the next separator, and they are the values, in order."""
+    The values are then what follows each ``=``, provided every comma is followed by ``=``
+    (nothing of those characters sat between a separator and a key): the caller checks."""
     if data.translate(_SEPARATORS_TO_SPACE, _DECIMAL_CHARS) != (shape.without_values + end) * n:
         return None
-    marked = data.translate(_SEPARATORS_TO_COMMA, _NOT_DECIMALS_OR_EQUALS)
-    if not marked.startswith(b"=") or marked.count(b",=") != n * len(shape.keys) - 1:
-        return None
-    return marked.translate(None, b"=")
+    return data.translate(_SEPARATORS_TO_COMMA, _NOT_DECIMALS_OR_EQUALS)
 
 
 def _one_separator(shape: KvShape, data: bytes, n: int, end: bytes) -> bytes | None:
@@ -162,14 +160,14 @@ def _numbers(numbers: bytes, count: int) -> np.ndarray | None:
     return values
 
 
-def _decimals(numbers: bytes, count: int) -> np.ndarray | None:
-    """``count`` plain decimals of at most 15 digits, each followed by a comma, as float64;
-    None unless they are exactly that.
+def _decimals(numbers: bytes, count: int, *, after_equals: bool = False) -> np.ndarray | None:
+    """``count`` plain decimals of at most 15 digits, each followed by a comma (and, with
+    ``after_equals``, preceded by ``=``), as float64; None unless they are exactly that.
 
     Read as integers without their points and divided by ten to the number of digits after
     the point: both are exact in float64, so the quotient is the correctly rounded value of
     the decimal, as float() gives it, at a fraction of the cost of parsing floats."""
-    if len(numbers) > (_MAX_DECIMAL_CHARS + 1) * count:
+    if len(numbers) > (_MAX_DECIMAL_CHARS + 1 + after_equals) * count:
         return None
     text = np.frombuffer(numbers, np.uint8)
     ends = np.flatnonzero(text == _COMMA)
@@ -178,6 +176,10 @@ def _decimals(numbers: bytes, count: int) -> np.ndarray | None:
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
+    if after_equals:
+        if not (text[starts] == _EQUALS).all():
+            return None
+        starts += 1
     lengths = ends - starts
     if lengths.max() > _MAX_DECIMAL_CHARS:
         return None
@@ -195,7 +197,7 @@ def _decimals(numbers: bytes, count: int) -> np.ndarray | None:
     if digits.min() < 1:
         return None
     try:
-        integers = np.fromstring(numbers.translate(None, b"."), dtype=np.int64, sep=",")
+        integers = np.fromstring(numbers.translate(None, b"=."), dtype=np.int64, sep=",")
     except ValueError:
         return None
     if integers.size != count:

@@ -32,6 +32,11 @@ def _float_or_none(text: str) -> float | None:
 @given(texts=st.lists(decimal_text, min_size=1, max_size=20))
 def test_decimals_are_float_exactly_or_refused(texts):
     got = _decimals("".join(t + "," for t in texts).encode(), len(texts))
+    after_equals = _decimals(
+        "".join("=" + t + "," for t in texts).encode(), len(texts), after_equals=True
+    )
+    assert (got is None) == (after_equals is None)
+    assert got is None or np.array_equal(got.view(np.int64), after_equals.view(np.int64))
     expected = [_float_or_none(t) for t in texts]
     if got is None:
         # Refused: something float() refuses, or longer than 15 characters.
