@@ -155,7 +155,8 @@ class TelemetryParser:
             self._note(
                 received_ns,
                 "line_capped",
-                f"line longer than {self.framer.max_line_bytes} bytes cut at the cap (counted as malformed)",
+                f"line longer than {self.framer.max_line_bytes} bytes cut at the cap "
+                "(counted as malformed)",
             )
 
     def end_of_stream(self, received_ns: int) -> None:
@@ -180,7 +181,8 @@ class TelemetryParser:
             self._note(
                 at_ns,
                 "channel_cap",
-                f"{dropped} samples of {len(self._dropped_names)} channels beyond the cap of {self.profile.max_channels} were dropped",
+                f"{dropped} samples of {len(self._dropped_names)} channels beyond the cap of "
+                f"{self.profile.max_channels} were dropped",
             )
 
     def take(self) -> ParsedBatch:
@@ -254,7 +256,7 @@ class TelemetryParser:
         ):
             return
         capped = set(block.capped_at)
-        for i, (raw, t_ns) in enumerate(zip(block.lines(), times.tolist())):
+        for i, (raw, t_ns) in enumerate(zip(block.lines(), times.tolist(), strict=True)):
             if i in capped:
                 text = self._decode(raw)
                 self._console(
@@ -307,7 +309,7 @@ class TelemetryParser:
         self._kv_mappings = [self._map.get(name) for name in shape.names]
         self._kv_targets = [
             name if mapping is None else mapping.name
-            for name, mapping in zip(shape.names, self._kv_mappings)
+            for name, mapping in zip(shape.names, self._kv_mappings, strict=True)
         ]
 
     def _console_line(self, text: str, received_ns: int) -> None:
@@ -357,12 +359,13 @@ class TelemetryParser:
                 self._note(
                     received_ns,
                     "device_time_reset",
-                    f"rig clock went back from {self._last_device!r} {unit} to {device!r} {unit}; re-anchored on the host clock",
+                    f"rig clock went back from {self._last_device!r} {unit} to {device!r} "
+                    f"{unit}; re-anchored on the host clock",
                 )
             self._device_anchor = (device, received_ns)
         self._last_device = device
         anchor, anchor_ns = self._device_anchor
-        return anchor_ns + int(round((device - anchor) * self.profile.device_time_scale * 1e9))
+        return anchor_ns + round((device - anchor) * self.profile.device_time_scale * 1e9)
 
     def _channel_time(self, name: str, device_ms: float, received_ns: int) -> int:
         """A Teleplot point's time: its own device time (ms), on that channel's own anchor."""
@@ -373,11 +376,12 @@ class TelemetryParser:
                 self._note(
                     received_ns,
                     "device_time_reset",
-                    f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to {device_ms!r} ms; re-anchored on the host clock",
+                    f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to "
+                    f"{device_ms!r} ms; re-anchored on the host clock",
                 )
             clock = (device_ms, received_ns, device_ms)
         self._channel_clocks[name] = (clock[0], clock[1], device_ms)
-        return clock[1] + int(round((device_ms - clock[0]) * 1e6))
+        return clock[1] + round((device_ms - clock[0]) * 1e6)
 
     def _arrival(self, name: str, t_ns: int) -> int:
         """An arrival time for a sample of ``name``, later than that channel's last one
@@ -436,7 +440,8 @@ class TelemetryParser:
                     self._note(
                         received_ns,
                         "channel_cap",
-                        f"channel cap of {self.profile.max_channels} reached: samples of {name[:64]!r} are dropped",
+                        f"channel cap of {self.profile.max_channels} reached: samples of "
+                        f"{name[:64]!r} are dropped",
                     )
             return None
         acc = self._acc[name] = _Accumulator()
@@ -468,7 +473,7 @@ class TelemetryParser:
         columns = parse_block(shape, block.data, n, crlf=block.crlf)
         if columns is None:
             return False
-        for name, target, mapping, values in zip(shape.names, targets, self._kv_mappings, columns):
+        for target, mapping, values in zip(targets, self._kv_mappings, columns, strict=True):
             if mapping is not None and (mapping.scale != 1.0 or mapping.offset != 0.0):
                 values = values * mapping.scale + mapping.offset
             acc = self._accumulator(target, block.received_ns)
