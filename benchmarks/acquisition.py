@@ -3,7 +3,9 @@
     python benchmarks/acquisition.py [--lines N] [--pty-seconds S] [--skip-pty]
 
 1. From memory: N 8-channel key=value lines go through labbench's real pipeline (reader
-   thread, framing, parsing, ring buffers, writer thread, SQLite chunks).  Baseline, same
+   thread, framing, parsing, ring buffers, the storage link's spooler and forwarder threads,
+   ``TelemetryWriter`` committing every 150 ms into SQLite, raw reads stored too), read in
+   64 KiB pieces (the serial transport reads up to 1 MiB at a time).  Baseline, same
    run, same data: plain ``str.split`` + ``float`` parsing and raw ``sqlite3`` inserts of the
    resulting chunks.  Target: >= 250 k lines/s end to end.
 2. Through a pty: the mock rig's nominal telemetry at its top rate for S seconds, recorded by
@@ -48,7 +50,7 @@ def make_data(n: int) -> bytes:
     cols = [
         rng.normal(loc, 0.01 * loc, n) for loc in (0.75, 1.1, 1.8, 12.0, 3.0, 45.0, 40.0, 2400.0)
     ]
-    lines = [",".join(f"{k}={c[i]:.6g}" for k, c in zip(KEYS, cols)) for i in range(n)]
+    lines = [",".join(f"{k}={c[i]:.6g}" for k, c in zip(KEYS, cols, strict=True)) for i in range(n)]
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
@@ -126,7 +128,8 @@ def bench_baseline(data: bytes, n_lines: int, path: Path) -> float:
         "t",
         "v",
     )
-    sql = f"INSERT INTO telemetry_chunks ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO telemetry_chunks ({', '.join(columns)}) VALUES ({marks})"
     begin = time.perf_counter()
     text = data.decode()
     values: dict[str, list[float]] = {k: [] for k in KEYS}
@@ -279,21 +282,24 @@ def bench_pty(seconds: float, rate: float, tmp: Path) -> None:
     finally:
         base.close()
     print(
-        f"pty, mock rig (nominal) at {rate:,.0f} lines/s for {seconds:g} s (recorded {wall:.1f} s wall):"
+        f"pty, mock rig (nominal) at {rate:,.0f} lines/s for {seconds:g} s "
+        f"(recorded {wall:.1f} s wall):"
     )
     print(
-        f"  lines sent (the sender's count) : {sent:,} in {sending_s:.1f} s ({sent / max(sending_s, 1e-9):,.0f} lines/s; "
-        f"it waited {full_waits} times for a full pty)"
+        f"  lines sent (the sender's count) : {sent:,} in {sending_s:.1f} s "
+        f"({sent / max(sending_s, 1e-9):,.0f} lines/s; it waited {full_waits} times for a full pty)"
     )
     print(
-        f"  lines stored                    : {seq.size:,}  lost {lost}, duplicated {duplicates}, unexpected {unexpected}  (target 0 lost)"
+        f"  lines stored                    : {seq.size:,}  lost {lost}, duplicated {duplicates}, "
+        f"unexpected {unexpected}  (target 0 lost)"
     )
     print(
-        f"  labbench CPU                    : {cpu / max(seq.size, 1) * 1000 * 1000:.1f} ms per 1,000 lines ({cpu / wall:.0%} of one core)"
+        f"  labbench CPU                    : {cpu / max(seq.size, 1) * 1e6:.1f} ms per 1,000 "
+        f"lines ({cpu / wall:.0%} of one core)"
     )
     print(
-        f"  bare pyserial read loop CPU     : {base_cpu / max(base_lines, 1) * 1000 * 1000:.1f} ms per 1,000 lines "
-        f"(reading only; {base_lines:,} of {base_sent:,} lines sent)"
+        f"  bare pyserial read loop CPU     : {base_cpu / max(base_lines, 1) * 1e6:.1f} ms per "
+        f"1,000 lines (reading only; {base_lines:,} of {base_sent:,} lines sent)"
     )
 
 
@@ -329,14 +335,21 @@ def bench_memory(n: int, repeat: int, tmp: Path) -> None:
         ours.append(bench_labbench(data, n, tmp / f"ours{i}.sqlite3"))
         for leftover in tmp.glob("*.sqlite3*"):
             os.unlink(leftover)
+    load = os.getloadavg()
     print(
-        f"parse + store, {n:,} lines of 8-channel key=value from memory ({len(data) / n:.0f} bytes/line):"
+        f"parse + store, {n:,} lines of 8-channel key=value from memory "
+        f"({len(data) / n:.0f} bytes/line, {READ_SIZE >> 10} KiB reads; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}):"
+    )
+    print(f"  each run, k lines/s: labbench {', '.join(f'{n / s / 1e3:.0f}' for s in ours)}")
+    print(f"                       baseline {', '.join(f'{n / s / 1e3:.0f}' for s in base)}")
+    print(
+        f"  labbench pipeline (best)     : {n / min(ours) / 1e3:6.0f} k lines/s "
+        f"{n * 8 / min(ours) / 1e6:6.2f} M samples/s  (target >= 250 k lines/s)"
     )
     print(
-        f"  labbench pipeline : {n / min(ours) / 1e3:8.0f} k lines/s  {n * 8 / min(ours) / 1e6:6.2f} M samples/s  (target >= 250 k lines/s)"
-    )
-    print(
-        f"  split+float+sqlite3 baseline : {n / min(base) / 1e3:8.0f} k lines/s  {n * 8 / min(base) / 1e6:6.2f} M samples/s"
+        f"  split+float+sqlite3 baseline : {n / min(base) / 1e3:6.0f} k lines/s "
+        f"{n * 8 / min(base) / 1e6:6.2f} M samples/s"
     )
     print(f"  ratio labbench/baseline : {min(base) / min(ours):.2f}x")
 

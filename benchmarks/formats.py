@@ -12,6 +12,7 @@ samples/s per format (best of R), and each format's lines/s as a ratio of key=va
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -89,12 +90,14 @@ def main() -> None:
             )
             results[fmt] = (lines / best, samples / best, lines, samples)
     kv_rate = results["kv"][0]
-    print(
-        f"{'format':<15} {'lines':>9} {'samples':>10} {'k lines/s':>10} {'M samples/s':>12} {'vs kv':>7}"
-    )
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    head = ("format", "lines", "samples", "k lines/s", "M samples/s", "vs kv")
+    print(f"{head[0]:<15} {head[1]:>9} {head[2]:>10} {head[3]:>10} {head[4]:>12} {head[5]:>7}")
     for fmt, (line_rate, sample_rate, lines, samples) in results.items():
         print(
-            f"{fmt:<15} {lines:>9} {samples:>10} {line_rate / 1e3:>10.0f} {sample_rate / 1e6:>12.2f} {line_rate / kv_rate:>7.2f}"
+            f"{fmt:<15} {lines:>9} {samples:>10} {line_rate / 1e3:>10.0f} "
+            f"{sample_rate / 1e6:>12.2f} {line_rate / kv_rate:>7.2f}"
         )
 
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from labbench.protocols.formats import LineResult, parse_line
 from labbench.protocols.framing import FramedBlock, LineFramer
+from labbench.protocols.kv_block import KvShape, parse_block
 from labbench.protocols.profile import Profile
 from labbench.protocols.slots import ChannelNames
 
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 # How many distinct dropped channel names are named in events; the rest are only counted.
 _MAX_NAMED_DROPS = 10
-_KV_TRANSLATE = bytes.maketrans(b",;\t\n", b"    ")
 
 
 @dataclass
@@ -72,18 +71,6 @@ class ParsedBatch:
     @property
     def sample_count(self) -> int:
         return sum(t.size for t, _ in self.samples.values())
-
-
-_PLAIN_CHARS = b"0123456789.-+eE \n"
-
-
-def _plain_specials(numbers: bytes) -> bool:
-    """True if the only letters in ``numbers`` belong to the words nan / inf / infinity."""
-    for token in numbers.split():
-        if token.translate(None, _PLAIN_CHARS):
-            if token.lstrip(b"+-").lower() not in (b"nan", b"inf", b"infinity"):
-                return False
-    return True
 
 
 class _Accumulator:
@@ -131,7 +118,10 @@ class TelemetryParser:
         self._new_units: dict[str, str] = {}
         self._dropped_names: set[str] = set()
         self._csv_header: list[str] | None = None
-        self._kv_keys: list[bytes] | None = None  # shape of the last key=value line
+        # Shape of the last key=value line, and each key's channel and mapping.
+        self._kv_shape_of_last: KvShape | None = None
+        self._kv_targets: list[str] = []
+        self._kv_mappings: list = []
         self._device_anchor: tuple[float, int] | None = None  # (device value, host ns)
         self._last_device: float | None = None
         # Teleplot times are per channel: name -> (anchor device ms, anchor host ns, last ms).
@@ -156,14 +146,19 @@ class TelemetryParser:
         ``received_ns`` is when this read returned, ``previous_ns`` when the read before it
         returned (None: the previous call's ``received_ns``)."""
         capped_before = self.framer.capped_lines
-        block = self.framer.feed(chunk, received_ns)
-        if block.count:
+        block = self.framer.feed(
+            chunk, received_ns, crlf_as_sent=self._kv_shape_of_last is not None
+        )
+        if block.crlf and not self._parse_as_sent(block, received_ns, previous_ns):
+            block = self.framer.settle(block)
+        if block.count and not block.crlf:
             self._parse_block(block, self._spread(block.count, received_ns, previous_ns))
         if self.framer.capped_lines != capped_before:
             self._note(
                 received_ns,
                 "line_capped",
-                f"line longer than {self.framer.max_line_bytes} bytes cut at the cap (counted as malformed)",
+                f"line longer than {self.framer.max_line_bytes} bytes cut at the cap "
+                "(counted as malformed)",
             )
 
     def end_of_stream(self, received_ns: int) -> None:
@@ -188,7 +183,8 @@ class TelemetryParser:
             self._note(
                 at_ns,
                 "channel_cap",
-                f"{dropped} samples of {len(self._dropped_names)} channels beyond the cap of {self.profile.max_channels} were dropped",
+                f"{dropped} samples of {len(self._dropped_names)} channels beyond the cap of "
+                f"{self.profile.max_channels} were dropped",
             )
 
     def take(self) -> ParsedBatch:
@@ -240,13 +236,29 @@ class TelemetryParser:
         self._last_arrival_ns = int(times[-1])
         return times
 
+    def _parse_as_sent(self, block: FramedBlock, received_ns: int, previous_ns: int | None) -> bool:
+        """Parse an unsettled CRLF block with the key=value fast path, which proves its lines
+        all end in CRLF and none is empty; False (nothing changed) when it cannot."""
+        last_arrival_ns = self._last_arrival_ns
+        times = self._spread(block.count, received_ns, previous_ns)
+        if block.capped_at or not self._parse_kv_block(block, times):
+            self._last_arrival_ns = last_arrival_ns
+            return False
+        self.lines += block.count
+        self._batch.lines += block.count
+        return True
+
     def _parse_block(self, block: FramedBlock, times: np.ndarray) -> None:
         self.lines += block.count
         self._batch.lines += block.count
-        if self._kv_keys is not None and not block.capped_at and self._parse_kv_block(block, times):
+        if (
+            self._kv_shape_of_last is not None
+            and not block.capped_at
+            and self._parse_kv_block(block, times)
+        ):
             return
         capped = set(block.capped_at)
-        for i, (raw, t_ns) in enumerate(zip(block.lines(), times.tolist())):
+        for i, (raw, t_ns) in enumerate(zip(block.lines(), times.tolist(), strict=True)):
             if i in capped:
                 text = self._decode(raw)
                 self._console(
@@ -266,7 +278,7 @@ class TelemetryParser:
             if refused:
                 self._console(received_ns, "malformed", f"{text}  [{refused}]")
                 return
-            self._kv_keys = (
+            self._learn_kv_shape(
                 self._kv_shape(text, result) if self.profile.format in ("auto", "kv") else None
             )
             self._add_line(result, received_ns)
@@ -289,6 +301,28 @@ class TelemetryParser:
             return [name.encode("ascii") for name in names]
         except UnicodeEncodeError:
             return None
+
+    def _learn_kv_shape(self, keys: list[bytes] | None) -> None:
+        """Remember the keys of the last key=value line for the block fast path."""
+        device = self.profile.device_time.encode() if self.profile.device_time else None
+        if keys is None or (device is not None and device in keys):
+            # device-timed rigs take the reference path (re-anchoring is per line)
+            self._kv_shape_of_last = None
+            return
+        if self._kv_shape_of_last is not None and self._kv_shape_of_last.keys == keys:
+            return
+        shape = KvShape(keys)
+        targets = [self._names.target(name) for name in shape.names]
+        if any(target is None for target in targets) or len(
+            {target.name for target in targets}
+        ) != len(targets):
+            # a malformed slot, or two keys naming one channel (vdd[2] and vdd[02]): the
+            # reference path counts or merges them line by line
+            self._kv_shape_of_last = None
+            return
+        self._kv_shape_of_last = shape
+        self._kv_mappings = [target.rule for target in targets]
+        self._kv_targets = [target.name for target in targets]
 
     def _console_line(self, text: str, received_ns: int) -> None:
         profile = self.profile
@@ -339,12 +373,13 @@ class TelemetryParser:
                 self._note(
                     received_ns,
                     "device_time_reset",
-                    f"rig clock went back from {self._last_device!r} {unit} to {device!r} {unit}; re-anchored on the host clock",
+                    f"rig clock went back from {self._last_device!r} {unit} to {device!r} "
+                    f"{unit}; re-anchored on the host clock",
                 )
             self._device_anchor = (device, received_ns)
         self._last_device = device
         anchor, anchor_ns = self._device_anchor
-        return anchor_ns + int(round((device - anchor) * self.profile.device_time_scale * 1e9))
+        return anchor_ns + round((device - anchor) * self.profile.device_time_scale * 1e9)
 
     def _channel_time(self, name: str, device_ms: float, received_ns: int) -> int:
         """A Teleplot point's time: its own device time (ms), on that channel's own anchor."""
@@ -355,11 +390,12 @@ class TelemetryParser:
                 self._note(
                     received_ns,
                     "device_time_reset",
-                    f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to {device_ms!r} ms; re-anchored on the host clock",
+                    f"rig clock of {name[:64]!r} went back from {clock[2]!r} ms to "
+                    f"{device_ms!r} ms; re-anchored on the host clock",
                 )
             clock = (device_ms, received_ns, device_ms)
         self._channel_clocks[name] = (clock[0], clock[1], device_ms)
-        return clock[1] + int(round((device_ms - clock[0]) * 1e6))
+        return clock[1] + round((device_ms - clock[0]) * 1e6)
 
     def _arrival(self, name: str, t_ns: int) -> int:
         """An arrival time for a sample of ``name``, later than that channel's last one
@@ -419,7 +455,8 @@ class TelemetryParser:
                     self._note(
                         received_ns,
                         "channel_cap",
-                        f"channel cap of {self.profile.max_channels} reached: samples of {name[:64]!r} are dropped",
+                        f"channel cap of {self.profile.max_channels} reached: samples of "
+                        f"{name[:64]!r} are dropped",
                     )
             return None
         acc = self._acc[name] = _Accumulator()
@@ -437,69 +474,27 @@ class TelemetryParser:
         acc.v_list.append(value)
 
     def _parse_kv_block(self, block: FramedBlock, t: np.ndarray) -> bool:
-        """Parse a block whose lines all have the last key=value shape; False if not so.
-
-        Proof of shape, all in C-level passes: every line starts with the first key, the
-        block splits into exactly keys x lines tokens, and column j's tokens all start with
-        "key_j=" (keys are distinct and '='-free, so a token starts with at most one of
-        them: key 1 tokens sit only in column 0, hence every line has exactly K tokens).
-        Values must then parse as numbers with nothing left over.
-        """
-        keys = self._kv_keys
-        assert keys is not None
-        n, k = block.count, len(keys)
-        data = block.data
-        if (
-            data[: len(keys[0]) + 1] != keys[0] + b"="
-            or data.count(b"\n" + keys[0] + b"=") != n - 1
-        ):
-            return False
-        device = self.profile.device_time.encode() if self.profile.device_time else None
-        if device is not None and device in keys:
-            return False  # device-timed rigs take the reference path (re-anchoring is per line)
-        tokens = data.translate(_KV_TRANSLATE).split()
-        if len(tokens) != n * k:
-            return False
-        columns = []
-        for j, key in enumerate(keys):
-            prefix = b"\n" + key + b"="
-            column = b"\n" + b"\n".join(tokens[j::k])
-            if column.count(prefix) != n:
-                return False
-            numbers = column.replace(prefix, b" ")
-            # Anything beyond plain decimals, nan and inf (hex, "nan(..)", "1_0") is a spelling
-            # float() and strtod() may disagree on: let the reference parser decide.
-            if numbers.translate(None, _PLAIN_CHARS) and not _plain_specials(numbers):
-                return False
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # older numpy warns and stops early instead
-                    values = np.fromstring(numbers, dtype=np.float64, sep=" ")
-            except ValueError:  # unmatched data: not all numbers
-                return False
-            if values.size != n or not np.isfinite(values).all():
-                return False  # inf may be a literal beyond float64's range: the reference decides
-            columns.append(values)
+        """Parse a block whose lines all have the last key=value shape; False if not so."""
+        shape = self._kv_shape_of_last
+        assert shape is not None
+        n = block.count
         first_t, last_t = int(t[0]), int(t[-1])
-        names = []
-        for key in keys:
-            target = self._names.target(key.decode("ascii"))
-            if target is None:
-                return False  # a malformed slot: the reference path counts the line
-            mapping = target.rule
-            previous = self._last_t.get(target.name)
+        targets = self._kv_targets
+        last_ts = self._last_t
+        for target in targets:
+            previous = last_ts.get(target)
             if previous is not None and previous >= first_t:
                 return False  # an earlier line gave this channel a later time: line by line
-            names.append((target.name, mapping))
-        if len({name for name, _ in names}) != len(names):
-            return False  # two keys name one channel (vdd[2] and vdd[02]): line by line
-        for (name, mapping), values in zip(names, columns):
+        columns = parse_block(shape, block.data, n, crlf=block.crlf)
+        if columns is None:
+            return False
+        for target, mapping, values in zip(targets, self._kv_mappings, columns, strict=True):
             if mapping is not None and (mapping.scale != 1.0 or mapping.offset != 0.0):
                 values = values * mapping.scale + mapping.offset
-            acc = self._accumulator(name, block.received_ns)
+            acc = self._accumulator(target, block.received_ns)
             if acc is None:
                 self.dropped_samples += n
                 continue
             acc.add_many(t, values)
-            self._last_t[name] = last_t
+            last_ts[target] = last_t
         return True

@@ -25,6 +25,16 @@ def run(chunks, profile: Profile | None = None, end=False):
     return samples, console, batch.lines, batch.malformed
 
 
+def run_line_by_line(chunks):
+    """``run`` with the block fast path switched off: every line through the reference."""
+    original = TelemetryParser._parse_kv_block
+    TelemetryParser._parse_kv_block = lambda self, block, times: False
+    try:
+        return run(chunks)
+    finally:
+        TelemetryParser._parse_kv_block = original
+
+
 STREAMS = {
     "kv": b"vdd_core=0.751,idd_core=12.3 temp_die=45.1\r\n"
     b"vdd_core=0.752;idd_core=12.4\ttemp_die=45.2\r\n",
@@ -225,31 +235,44 @@ def test_well_formed_lines_survive_any_chunking_intact(lines, sizes):
 
 # Mostly undamaged lines, so that many blocks do take the fast path.
 mutation = st.sampled_from(
-    [""] * 30 + ["x", "=", ",", "_", "0x1", "nan(1)", "1e", "--1", "inf", " ", "==", ".", "é"]
+    [""] * 30
+    + ["x", "=", ",", "_", "0x1", "nan(1)", "1e", "--1", "inf", " ", "==", ".", "é"]
+    + ["-", "+", "1", ";", "\t", ",,", ", ", "\x0b", "\x0c", "e5", "=1", "seq="]
+)
+# Keys with and without the characters of plain numbers (the fast path treats them apart).
+kv_keys = st.sampled_from([["vdd_core", "temp_die", "seq"], ["ch1", "v.2", "t-3"]])
+# Values written as plain decimals (digits, sign, point) or in any float spelling.
+kv_value = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str),
+    finite.map(repr),
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
+    keys=kv_keys,
     rows=st.lists(
-        st.tuples(st.lists(finite, min_size=3, max_size=3), st.integers(0, 40), mutation),
+        st.tuples(
+            st.lists(kv_value, min_size=3, max_size=3),
+            st.integers(0, 40),
+            mutation,
+            st.sampled_from([b"\n"] * 3 + [b"\r\n"] * 6 + [b"\r", b"\r\n\r\n", b"\n\r\n"]),
+        ),
         min_size=2,
         max_size=12,
     ),
 )
-def test_block_fast_path_agrees_with_line_reference(rows):
-    """Lines of one shape with random damage: parsed as one block (fast path) or one line at a
-    time (reference), the results are the same."""
-    keys = ["vdd_core", "temp_die", "seq"]
+def test_block_fast_path_agrees_with_line_reference(keys, rows):
+    """Lines of one shape with random damage and line ends: parsed as one block (fast path)
+    or one line at a time (reference), the results are the same."""
     lines = []
-    for values, pos, damage in rows:
-        text = ",".join(f"{k}={v!r}" for k, v in zip(keys, values, strict=False))
+    for values, pos, damage, end in rows:
+        text = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
         pos = min(pos, len(text))
-        lines.append((text[:pos] + damage + text[pos:]).encode() + b"\n")
-    primer = b"vdd_core=0,temp_die=0,seq=0\n"  # teaches the parser the shape
+        lines.append((text[:pos] + damage + text[pos:]).encode() + end)
+    primer = ",".join(f"{k}=0" for k in keys).encode() + b"\n"  # teaches the parser the shape
     fast = run([primer, b"".join(lines)])
-    reference = run([primer] + lines)  # one line per read: the fast path never sees two
-    assert fast == reference
+    assert fast == run_line_by_line([primer] + lines)
 
 
 def test_fast_path_is_taken_for_a_steady_stream():
