@@ -24,7 +24,7 @@ from .runs import short_run_request
 def _run_in_gui(qtbot, window, device: str):
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
         with qtbot.waitSignal(window.live.frame_drawn, timeout=10_000):
-            window.startshort_run_request(short_run_request(window.db, device))
+            window.start_request(short_run_request(window.db, device))
         # the plot has data and the results table turns from pending while the run goes
         qtbot.waitUntil(
             lambda: len(window.live.plots.data.get("vdd_core", ([], []))[0]) > 20, timeout=10_000
@@ -306,7 +306,7 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
     install_crash_handler(window)
     try:
         with qtbot.waitSignal(window.controller.run_started, timeout=10_000):
-            window.startshort_run_request(short_run_request(window.db, "mock://nominal?rate=100"))
+            window.start_request(short_run_request(window.db, "mock://nominal?rate=100"))
         with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
             try:
                 raise ZeroDivisionError("a widget divided by zero")
@@ -372,7 +372,7 @@ def test_manual_entry_is_asked_at_its_step_with_its_limits(qtbot, window, monkey
         plan, dut, "mock://nominal?rate=100", load_profile("default"), "ana", "bench-1"
     )
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000) as finished:
-        window.startshort_run_request(request)
+        window.start_request(request)
     assert asked == [
         (
             "power-on: visual_check",
