@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from labbench.acquisition.pipeline import AcquisitionStats
+from labbench.acquisition.storable import StorableRows
 from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
 from labbench.storage import Database, RecordError
@@ -40,17 +42,23 @@ def reparse(
         raise RecordError("A re-parse needs the name of who does it (audit trail).")
     parser = TelemetryParser(profile)
     writer = TelemetryWriter(db, run_id)
+    # The same escaping and channel refusals as the live run (labbench/acquisition/storable.py).
+    storable = StorableRows(AcquisitionStats())
     malformed = console = 0
     last_ns = run.t0_ns
 
     def drain() -> None:
         nonlocal malformed, console
         batch = parser.take()
-        units = parser.channel_units
-        for name, (t_ns, v) in batch.samples.items():
-            writer.append(name, (t_ns - run.t0_ns) / 1e9, v, unit=units.get(name, ""))
+        batch.units = {**parser.channel_units, **batch.units}
+        for row in storable.rows(batch):
+            if row[0] == "samples":
+                _, name, unit, t_ns, v = row
+                writer.append(name, (t_ns - run.t0_ns) / 1e9, v, unit=unit)
+            else:
+                _, received_ns, kind, text = row
+                writer.append_event(received_ns, kind, text)
         for line in batch.console:
-            writer.append_event(line.received_ns, line.kind, line.text)
             malformed += line.kind == "malformed"
             console += line.kind != "malformed"
         writer.flush()

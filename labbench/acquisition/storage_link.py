@@ -11,7 +11,7 @@
   (the server went away during COMMIT), the batch is looked up before it is written again, so
   every batch is stored exactly once.
 
-Text the database would refuse is made safe here (``labbench.storage.safe_text``), and a
+Text the database would refuse is made safe here (``labbench.acquisition.storable``), and a
 channel whose name does not fit the database is refused alone, with an event.
 """
 
@@ -24,9 +24,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from labbench.acquisition.storable import StorableRows
 from labbench.storage.engine import Database, DatabaseFault
 from labbench.storage.journal import CommitBatch, JournalError, Spool, already_stored, journal_path
-from labbench.storage.safe_text import CHANNEL_NAME_MAX, UNIT_MAX, safe_text
 from labbench.storage.telemetry import TelemetryWriter
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class StorageLink:
         self._stalled_since: float | None = None
         self._number = 0
         self._malformed = self._console = 0
-        self._channels: dict[str, str | None] = {}  # rig name -> stored name (None: refused)
+        self._storable = StorableRows(stats, units)
         self.last_stored_ns = 0
         # Seconds each commit took (the newest 100,000), for benchmarks and the status bar.
         self.commit_seconds: collections.deque[float] = collections.deque(maxlen=100_000)
@@ -181,51 +181,18 @@ class StorageLink:
         if kind == "raw":
             batch.items.append(item)
         elif kind == "event":
-            batch.items.append(("event", item[1], item[2], self._text(item[3])))
+            batch.items.append(("event", item[1], item[2], self._storable.text(item[3])))
         elif kind == "batch":
             sample_batch = item[1]
-            for name, (t, v) in sample_batch.samples.items():
-                stored = self._channel(batch, name, sample_batch)
-                if stored is None:
-                    self.stats.refused_samples += len(t)
-                    continue
-                unit = sample_batch.units.get(name) or self.units.get(name, "")
-                unit, escaped = safe_text(unit)
-                self.stats.text_escaped += escaped
-                batch.items.append(("samples", stored, unit[:UNIT_MAX], t, v))
-                batch.samples += len(t)
+            for row in self._storable.rows(sample_batch):
+                batch.items.append(row)
+                if row[0] == "samples":
+                    batch.samples += len(row[3])
             for line in sample_batch.console:
-                batch.items.append(("event", line.received_ns, line.kind, self._text(line.text)))
                 if line.kind == "malformed":
                     self._malformed += 1
                 else:
                     self._console += 1
-
-    def _text(self, text: str) -> str:
-        clean, escaped = safe_text(text)
-        self.stats.text_escaped += escaped
-        return clean
-
-    def _channel(self, batch: CommitBatch, name: str, sample_batch) -> str | None:
-        if name in self._channels:
-            return self._channels[name]
-        clean, escaped = safe_text(name)
-        self.stats.text_escaped += escaped
-        if len(clean) > CHANNEL_NAME_MAX:
-            stored = None
-            self.stats.refused_channels.append(clean[:40] + "...")
-            batch.items.append(
-                (
-                    "event",
-                    time.time_ns(),
-                    "channel_refused",
-                    f"channel name of {len(clean)} characters (the limit is {CHANNEL_NAME_MAX}) refused: {clean[:60]}...",
-                )
-            )
-        else:
-            stored = clean
-        self._channels[name] = stored
-        return stored
 
     def _watch_storage(self, batch: CommitBatch) -> None:
         """Record when storage stalls and when it is back (as events of the run)."""

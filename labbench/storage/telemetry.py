@@ -55,6 +55,8 @@ _EVENT_COLUMNS = ("run_id", "at_ns", "kind", "detail")
 # Run events that come from the rig's own lines (``text``: a rig's text value such as
 # Teleplot's ``>status:Running|t``); rebuilt when a run is re-parsed.
 CONSOLE_EVENT_KINDS = ("console", "malformed", "result", "text")
+# Events made by parsing the raw bytes: a re-parse removes and rebuilds them.
+PARSED_EVENT_KINDS = (*CONSOLE_EVENT_KINDS, "channel_refused")
 
 
 @dataclass
@@ -284,14 +286,15 @@ class TelemetryWriter:
         return rows, owners
 
     def delete_telemetry(self) -> None:
-        """Remove the run's channels, chunks and console lines (inside the open transaction;
-        for rebuilding a run from its raw bytes).  Raw bytes and other events stay."""
+        """Remove the run's channels, chunks, console lines and channel refusals (inside the open
+        transaction; for rebuilding a run from its raw bytes).  Raw bytes and other events
+        stay."""
         conn = self._connection()
         conn.execute(_overview.delete().where(_overview.c.run_id == self.run_id))
         conn.execute(_chunks.delete().where(_chunks.c.run_id == self.run_id))
         conn.execute(
             _events.delete().where(
-                _events.c.run_id == self.run_id, _events.c.kind.in_(CONSOLE_EVENT_KINDS)
+                _events.c.run_id == self.run_id, _events.c.kind.in_(PARSED_EVENT_KINDS)
             )
         )
         conn.execute(_channels.delete().where(_channels.c.run_id == self.run_id))

@@ -10,6 +10,7 @@ import tty
 import numpy as np
 
 from labbench.acquisition.pipeline import Acquisition
+from labbench.acquisition.record import reparse
 from labbench.acquisition.rigs import make_rig
 from labbench.protocols.profile import load_profile
 from labbench.storage import events as event_store
@@ -63,3 +64,27 @@ def test_nul_bytes_and_long_channel_names_cost_nothing_else(db):
     assert any("\\x00 banner" in e.detail for e in events)
     assert any("ch\\x00name" in e.detail for e in events)
     assert run_store.get_run(db, run.id).sample_count == 3 + 2
+
+
+def _stored_texts(db, run_id: int) -> tuple[set[str], list[tuple[str, str]]]:
+    names = {c.name for c in run_store.run_channels(db, run_id)}
+    events = sorted(
+        (e.kind, e.detail)
+        for e in event_store.run_events(db, run_id)
+        if e.kind in ("console", "malformed", "channel_refused")
+    )
+    return names, events
+
+
+def test_reparse_stores_hostile_text_as_the_live_run_did(db):
+    """A re-parse escapes NULs and refuses an overlong channel name exactly as live storage
+    did: the same channels, the same console text, one refusal event (not one per parse)."""
+    test_nul_bytes_and_long_channel_names_cost_nothing_else(db)
+    (run,) = run_store.list_runs(db)
+    live = _stored_texts(db, run.id)
+    reparse(db, run.id, load_profile("default"), user="ana", reason="same profile")
+    again = _stored_texts(db, run.id)
+    assert again == live
+    assert not any(len(n) > 128 for n in again[0])
+    assert sum(kind == "channel_refused" for kind, _ in again[1]) == 1
+    assert any("\\x00 banner" in detail for _, detail in again[1])
