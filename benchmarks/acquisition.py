@@ -39,7 +39,8 @@ from labbench.runs.recording import record
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import chunk_row, read_channel
+from labbench.storage.telemetry import chunk_row
+from labbench.storage.telemetry_read import read_channel
 
 KEYS = ["vdd_core", "vdd_hbm", "vdd_io", "idd_core", "idd_hbm", "temp_die", "temp_hbm", "fan_rpm"]
 READ_SIZE = 1 << 16

@@ -72,9 +72,7 @@ def one_round(window) -> Gaps:
             QTest.keyClick(bench.add_edit, Qt.Key.Key_Return)
             bench.connect_button.click()
             spin_until(lambda device=device: device in bench.monitors, 15)
-        spin_until(
-            lambda: all(bench.monitors[d].stats.samples > 600_000 for d in DEVICES), 60
-        )
+        spin_until(lambda: all(bench.monitors[d].stats.samples > 600_000 for d in DEVICES), 60)
         for device in DEVICES:
             QTest.keyClicks(bench.add_edit, device)
             QTest.keyClick(bench.add_edit, Qt.Key.Key_Return)

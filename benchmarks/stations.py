@@ -170,7 +170,7 @@ def _check(url: str, results: list[dict]) -> None:
     """Every station's stored seq is exactly what its sender sent, once."""
     from labbench.storage import open_database
     from labbench.storage import runs as run_store
-    from labbench.storage.telemetry import read_channel
+    from labbench.storage.telemetry_read import read_channel
 
     db = open_database(url)
     try:

@@ -41,7 +41,8 @@ from labbench.storage import models as m
 from labbench.storage import open_database
 from labbench.storage import plans as plan_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import TelemetryWriter, read_channel
+from labbench.storage.telemetry import TelemetryWriter
+from labbench.storage.telemetry_read import read_channel
 
 RATE_HZ = 1000.0
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "labbench-bench"

@@ -12,7 +12,8 @@ from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
 from labbench.storage import Database, RecordError
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import TelemetryWriter, read_raw
+from labbench.storage.telemetry import TelemetryWriter
+from labbench.storage.telemetry_read import read_raw
 
 log = logging.getLogger(__name__)
 

@@ -125,8 +125,8 @@ class StorageLink:
             except JournalError as exc:
                 self.stats.errors.append(str(exc))
             self.stats.errors.append(
-                f"{self.spool.samples} samples in {left} batches were not stored because the database "
-                f"was unavailable; they are kept in {self.spool.path}"
+                f"{self.spool.samples} samples in {left} batches were not stored because the "
+                f"database was unavailable; they are kept in {self.spool.path}"
             )
         self.spool.discard()
         return not left
@@ -210,7 +210,10 @@ class StorageLink:
                 batch.items.append(("event", time.time_ns(), "storage_stall", sentence))
                 self._tell("storage_stall", sentence)
         elif not self._failing and self.spool.batches <= 1 and age < STALL_AFTER_S / 2:
-            sentence = f"the database is back after {now - self._stalled_since:.1f} s; the buffered data was stored"
+            sentence = (
+                f"the database is back after {now - self._stalled_since:.1f} s; "
+                "the buffered data was stored"
+            )
             self._stalled_since = None
             self.stats.storage = "ok"
             batch.items.append(("event", time.time_ns(), "storage_back", sentence))
@@ -220,7 +223,8 @@ class StorageLink:
         """Storage came back while the run was waiting for it at its end."""
         from labbench.storage import events as event_store
 
-        sentence = f"the database is back after {time.monotonic() - self._stalled_since:.1f} s; the buffered data was stored"
+        waited = time.monotonic() - self._stalled_since
+        sentence = f"the database is back after {waited:.1f} s; the buffered data was stored"
         self._stalled_since = None
         self.stats.storage = "ok"
         try:

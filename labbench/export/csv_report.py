@@ -28,7 +28,7 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import plans as plan_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import iter_channel_chunks
+from labbench.storage.telemetry_read import iter_channel_chunks
 
 __all__ = [
     "REPORT_COLUMNS",

@@ -118,7 +118,9 @@ def parse_plotter(line: str, header: list[str] | None = None) -> LineResult | No
         else [f"value{i}" for i in range(1, len(tokens) + 1)]
     )
     try:
-        return LineResult("telemetry", [(name, to_float(t)) for name, t in zip(names, tokens)])
+        return LineResult(
+            "telemetry", [(name, to_float(t)) for name, t in zip(names, tokens, strict=True)]
+        )
     except ValueError:
         return _malformed("bad number in a line of bare values")
 
@@ -283,7 +285,7 @@ def parse_csv(line: str, header: list[str] | None) -> LineResult | None:
     if not all(_NUMBERISH.match(f) or f == "" for f in fields):
         return None
     values = []
-    for name, text in zip(header, fields):
+    for name, text in zip(header, fields, strict=True):
         if text == "":
             continue  # an empty cell: no sample of that channel on this row
         try:

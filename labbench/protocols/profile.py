@@ -307,7 +307,8 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     device_time_unit = _get(line_t, "device_time_unit", str, where, "line", "s")
     if device_time_unit not in ("s", "ms", "us", "ns"):
         raise ProfileError(
-            f"{where('line', 'device_time_unit')} must be s, ms, us or ns, not {device_time_unit[:20]!r}."
+            f"{where('line', 'device_time_unit')} must be s, ms, us or ns, "
+            f"not {device_time_unit[:20]!r}."
         )
     max_line_bytes = _in_range(
         _get(line_t, "max_line_bytes", int, where, "line", DEFAULT_MAX_LINE_BYTES),
@@ -341,7 +342,8 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
             or any(c < " " for c in field_name)
         ):
             raise ProfileError(
-                f'{where("line", "frame_fields")} must list channel names ("" skips a field), not {str(field_name)[:40]!r}.'
+                f'{where("line", "frame_fields")} must list channel names ("" skips a field), '
+                f"not {str(field_name)[:40]!r}."
             )
     slot_pattern = None
     if "slot_pattern" in line_t:
@@ -391,14 +393,16 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         channel = _get(table, "channel", str, where, "console_value", "", i)
         if not channel and "name" not in pattern.groupindex:
             raise ProfileError(
-                f"{where('console_value', '', i)}: give a channel, or a named group (?P<name>...) in the pattern."
+                f"{where('console_value', '', i)}: give a channel, "
+                "or a named group (?P<name>...) in the pattern."
             )
         unknown = _template_fields(channel, where("console_value", "channel", i)) - set(
             pattern.groupindex
         )
         if unknown:
             raise ProfileError(
-                f"{where('console_value', 'channel', i)}: the template names {', '.join(sorted(unknown))}, which the pattern has no group for."
+                f"{where('console_value', 'channel', i)}: the template names "
+                f"{', '.join(sorted(unknown))}, which the pattern has no group for."
             )
         console_values.append(
             ConsoleValue(
@@ -469,7 +473,8 @@ def load_profile(name_or_path: str | None = None) -> Profile:
     try:
         if path.stat().st_size > MAX_PROFILE_BYTES:
             raise ProfileError(
-                f"{path}: a profile of {path.stat().st_size} bytes is too large (at most {MAX_PROFILE_BYTES})."
+                f"{path}: a profile of {path.stat().st_size} bytes is too large "
+                f"(at most {MAX_PROFILE_BYTES})."
             )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

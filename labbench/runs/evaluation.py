@@ -29,7 +29,7 @@ from labbench.runs.judgement import Judgement, StepWindow, window_has_gap
 from labbench.runs.plan import Plan
 from labbench.storage import Database
 from labbench.storage import events as event_store
-from labbench.storage.telemetry import iter_channel_chunks
+from labbench.storage.telemetry_read import iter_channel_chunks
 
 __all__ = [
     "EvaluationEvent",

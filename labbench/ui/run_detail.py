@@ -30,7 +30,8 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import plans as plan_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, overview_summary, read_channel
+from labbench.storage.telemetry import CONSOLE_EVENT_KINDS
+from labbench.storage.telemetry_read import overview_summary, read_channel
 from labbench.ui.loader import Loader
 from labbench.ui.plot_limits import draw_stored_limits, judged_bands
 from labbench.ui.plots import PlotStack

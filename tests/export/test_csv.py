@@ -21,7 +21,8 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import TelemetryWriter, read_channel
+from labbench.storage.telemetry import TelemetryWriter
+from labbench.storage.telemetry_read import read_channel
 
 EVIL = '=HYPERLINK("http://x","click")'
 

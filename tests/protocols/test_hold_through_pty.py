@@ -12,7 +12,7 @@ import pytest
 
 from labbench.criteria.limits import Band, judge_limit
 from labbench.storage import open_database
-from labbench.storage.telemetry import read_channel
+from labbench.storage.telemetry_read import read_channel
 
 RATE = 20_000
 DROOP = "rail-droop?droop_at=2.0&droop_s=0.005&droop_v=0.68&rail_tau=0&channels=vdd_core"

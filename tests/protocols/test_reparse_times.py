@@ -11,7 +11,8 @@ from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import CONSOLE_EVENT_KINDS, read_channel
+from labbench.storage.telemetry import CONSOLE_EVENT_KINDS
+from labbench.storage.telemetry_read import read_channel
 
 
 def _stored(db, run_id: int):

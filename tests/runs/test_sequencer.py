@@ -21,7 +21,7 @@ from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import read_channel
+from labbench.storage.telemetry_read import read_channel
 
 PLANS = paths.resources_dir() / "plans"
 

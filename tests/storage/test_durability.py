@@ -18,7 +18,7 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import models as m
 from labbench.storage import open_database
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import chunk_summary, read_channel
+from labbench.storage.telemetry_read import chunk_summary, read_channel
 
 CHILD = Path(__file__).with_name("writer_child.py")
 PER_COMMIT = 500

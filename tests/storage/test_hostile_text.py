@@ -16,7 +16,7 @@ from labbench.protocols.profile import load_profile
 from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import read_channel
+from labbench.storage.telemetry_read import read_channel
 
 LONG = "x" * 200
 

@@ -17,7 +17,7 @@ import pytest
 
 from labbench.storage import open_database
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import read_channel
+from labbench.storage.telemetry_read import read_channel
 
 PLAN = Path(__file__).parents[2] / "resources" / "plans" / "sled-power-on.toml"
 LOSS_BOUND_S = 0.25

@@ -15,7 +15,8 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import models as m
 from labbench.storage import plans as plan_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import TelemetryWriter, chunk_summary, read_channel, read_raw
+from labbench.storage.telemetry import TelemetryWriter
+from labbench.storage.telemetry_read import chunk_summary, read_channel, read_raw
 
 BERLIN_SUMMER = dt.timezone(dt.timedelta(hours=2))
 

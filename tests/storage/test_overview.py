@@ -12,12 +12,8 @@ from labbench.storage import models as m
 from labbench.storage import open_database
 from labbench.storage import runs as run_store
 from labbench.storage.chunks import OVERVIEW_CHUNKS
-from labbench.storage.telemetry import (
-    TelemetryWriter,
-    chunk_summary,
-    overview_summary,
-    read_channel,
-)
+from labbench.storage.telemetry import TelemetryWriter
+from labbench.storage.telemetry_read import chunk_summary, overview_summary, read_channel
 
 CHUNK = 250  # samples per channel per commit at 1 kHz
 

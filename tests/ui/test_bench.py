@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import read_channel
+from labbench.storage.telemetry_read import read_channel
 from labbench.ui import bench as bench_module
 from labbench.ui.bench import BenchView
 

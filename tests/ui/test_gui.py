@@ -275,7 +275,7 @@ def test_compare_overlays_runs_aligned_at_run_or_step_start(qtbot, window):
         compare.add_runs([failed.run_id, passed.run_id])
     qtbot.waitUntil(lambda: len(compare.curves) == 2, timeout=10_000)
     assert compare.channel.currentText() == "vdd_core"
-    from labbench.storage.telemetry import read_channel
+    from labbench.storage.telemetry_read import read_channel
 
     t_run = compare.curves[0].getData()[0]
     assert (
@@ -331,7 +331,7 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
 
 
 def test_stored_run_opens_as_overview_and_loads_detail_on_zoom(qtbot, window, monkeypatch):
-    from labbench.storage.telemetry import read_channel
+    from labbench.storage.telemetry_read import read_channel
     from labbench.ui import run_detail
 
     (outcome,) = _stored_runs(window.db)[:1]
