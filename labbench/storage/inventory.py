@@ -310,7 +310,9 @@ class ImportRejected(RecordError):
 
     def __init__(self, problems: list[tuple[int, str]]):
         self.problems = problems
-        super().__init__("; ".join(f"line {line}: {text}" for line, text in problems))
+        super().__init__(
+            "; ".join(f"line {line}: {text.rstrip('.')}" for line, text in problems) + "."
+        )
 
 
 def import_duts(
