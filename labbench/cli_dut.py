@@ -223,14 +223,18 @@ def _import(db, args) -> int:
             db, rows, user=_who(args), reason=args.reason, rejected=misshapen
         )
     except inventory.ImportRejected as exc:
-        bad = len(exc.problems)
         raise UsageError(
-            f"{args.file} has {bad} bad row{'s' if bad != 1 else ''} and nothing was imported: "
+            f"{args.file} has {_count(len(exc.problems), 'bad row')} and nothing was imported: "
             f"{exc}"
         ) from None
     placed = sum(1 for _, cells in rows if cells.get("sled", "").strip())
-    print(f"{len(created)} DUTs registered from {args.file} ({placed} chips placed).")
+    duts, chips = _count(len(created), "DUT"), _count(placed, "chip")
+    print(f"{duts} registered from {args.file} ({chips} placed).")
     return EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def read_traveller(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
