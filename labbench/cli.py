@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--reason", default="", help="why (audit trail)")
     _add_db_option(rep)
+
+    from labbench import cli_dut
+
+    cli_dut.add_parser(commands, _add_db_option)
     return parser
 
 
@@ -609,6 +613,12 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_dut(args: argparse.Namespace) -> int:
+    from labbench import cli_dut
+
+    return cli_dut.run(args, _open_db)
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     if args.smoke_test:
         try:
@@ -654,6 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plan": _cmd_plan,
         "export": _cmd_export,
         "runs": _cmd_runs,
+        "dut": _cmd_dut,
         None: _cmd_gui,
     }
     try:

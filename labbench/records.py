@@ -102,6 +102,19 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class RunSlotInfo:
+    """A chip a sled run ran with: its slot then, and its own verdict in the run (None until
+    the run is judged per chip)."""
+
+    id: int
+    run_id: int
+    slot: int
+    chip_id: int
+    chip_serial: str
+    chip_verdict: str | None
+
+
+@dataclass(frozen=True)
 class ChannelInfo:
     id: int
     run_id: int
@@ -202,6 +215,9 @@ class RunRow:
     status: str
     sample_count: int
     violation_count: int
+    # Set when the row is a sled run listed in one of its chips' histories.
+    slot: int | None = None
+    chip_verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,3 +235,6 @@ class RunListRow:
     ended_at: dt.datetime | None
     status: str
     failed_items: int
+    # Set when the list is one chip's and the row is a sled run the chip took part in.
+    slot: int | None = None
+    chip_verdict: str | None = None

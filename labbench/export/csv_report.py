@@ -52,7 +52,7 @@ REPORT_COLUMNS = (
 )  # fmt: skip
 RUN_LIST_COLUMNS = (
     "run_id", "dut", "dut_kind", "plan", "plan_version", "station", "operator", "start_utc",
-    "end_utc", "duration_s", "verdict", "failed_items",
+    "end_utc", "duration_s", "verdict", "failed_items", "slot", "chip_verdict",
 )  # fmt: skip
 
 
@@ -343,6 +343,8 @@ def _run_row(row: RunListRow) -> tuple:
         duration,
         row.status,
         row.failed_items,
+        row.slot,
+        row.chip_verdict,
     )
 
 
@@ -365,6 +367,8 @@ def write_run_list(db: Database, path: str | Path, **filters) -> int:
                 duration,
                 status,
                 failed,
+                slot,
+                chip_verdict,
             ) = row
             writer.writerow(
                 [
@@ -380,6 +384,8 @@ def write_run_list(db: Database, path: str | Path, **filters) -> int:
                     number(duration),
                     status,
                     failed,
+                    "" if slot is None else slot,
+                    chip_verdict or "",
                 ]
             )
             count += 1

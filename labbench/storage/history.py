@@ -1,5 +1,6 @@
 """History: the queries over many runs. One page of the run history filtered and sorted in
-the database (fast at 100 k runs), the runs of one DUT, the run list streamed for runs.csv
+the database (fast at 100 k runs), the runs of one DUT (a chip's include the sled runs it
+sat in, with its slot), the run list streamed for runs.csv
 and scripts, and row counts of tables. Read-only; rows are records of :mod:`labbench.records`.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from labbench.records import RunListRow, RunRow
@@ -89,13 +90,19 @@ def query_runs(
 
 
 def dut_runs(db: Database, dut_id: int) -> list[RunRow]:
-    """The runs of one DUT, newest first."""
-    query = _run_rows_select().where(m.Run.dut_id == dut_id).order_by(m.Run.id.desc())
+    """The runs of one DUT, newest first: its own runs and, for a chip, every sled run it
+    took part in, with the slot it sat in and its own verdict in that run."""
+    query = (
+        _run_rows_select(m.RunSlot.slot, m.RunSlot.chip_verdict)
+        .outerjoin(m.RunSlot, and_(m.RunSlot.run_id == m.Run.id, m.RunSlot.chip_id == dut_id))
+        .where(or_(m.Run.dut_id == dut_id, m.RunSlot.id.is_not(None)))
+        .order_by(m.Run.id.desc())
+    )
     with Session(db.engine) as session:
         return [_run_row(r) for r in session.execute(query)]
 
 
-def _run_rows_select():
+def _run_rows_select(*extra):
     return (
         select(
             m.Run.id,
@@ -110,6 +117,7 @@ def _run_rows_select():
             m.Run.status,
             m.Run.sample_count,
             m.Run.violation_count,
+            *extra,
         )
         .join(m.Dut, m.Dut.id == m.Run.dut_id)
         .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
@@ -131,6 +139,7 @@ def _run_row(r) -> RunRow:
         r[9],
         r[10],
         r[11],
+        *r[12:],
     )
 
 
@@ -165,6 +174,8 @@ def iter_run_list(
             m.Run.ended_at,
             m.Run.status,
             m.Run.failed_items,
+            m.RunSlot.slot,
+            m.RunSlot.chip_verdict,
         )
         .join(m.Dut, m.Dut.id == m.Run.dut_id)
         .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
@@ -172,7 +183,13 @@ def iter_run_list(
         .order_by(m.Run.id)
     )
     if dut:
-        query = query.where(m.Dut.serial == dut)
+        # A chip's list holds its own runs and the sled runs it took part in (as recorded
+        # at their start, wherever the chip sits now).
+        query = query.outerjoin(
+            m.RunSlot, and_(m.RunSlot.run_id == m.Run.id, m.RunSlot.chip_serial == dut)
+        ).where(or_(m.Dut.serial == dut, m.RunSlot.id.is_not(None)))
+    else:
+        query = query.outerjoin(m.RunSlot, false())
     if plan:
         query = query.where(m.Plan.name == plan)
     if verdict:
@@ -193,6 +210,8 @@ def iter_run_list(
                 ended,
                 status,
                 failed,
+                slot,
+                chip_verdict,
             ) = row
             yield RunListRow(
                 run_id,
@@ -206,6 +225,8 @@ def iter_run_list(
                 ended,
                 status,
                 failed,
+                slot,
+                chip_verdict,
             )
 
 

@@ -188,6 +188,27 @@ class Run(Base):
     channels: Mapped[list[Channel]] = relationship(back_populates="run")
 
 
+class RunSlot(Base):
+    """The placement a sled run ran with: which chip sat in which slot when the run started,
+    kept with the run so that moving the chip later never rewrites it.  ``chip_verdict`` is
+    the chip's own verdict in the run; empty until the run is judged per chip."""
+
+    __tablename__ = "run_slots"
+    __table_args__ = (
+        UniqueConstraint("run_id", "slot", name="uq_run_slots_run_slot"),
+        UniqueConstraint("run_id", "chip_id", name="uq_run_slots_run_chip"),
+        CheckConstraint("slot >= 0", name="slot_nonneg"),
+        CheckConstraint(_in("chip_verdict", VERDICTS), name="chip_verdict"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    chip_id: Mapped[int] = mapped_column(ForeignKey("duts.id"), index=True)
+    chip_serial: Mapped[str] = mapped_column(String(128))
+    chip_verdict: Mapped[str | None] = mapped_column(String(16))
+
+
 class StepResult(Base):
     __tablename__ = "step_results"
     __table_args__ = (

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from labbench.records import RUN_STATUSES, ChannelInfo, RunInfo
+from labbench.records import RUN_STATUSES, ChannelInfo, RunInfo, RunSlotInfo
 from labbench.storage import models as m
 from labbench.storage.engine import Database, StorageError, first_line
 from labbench.storage.session import RecordError, to_record, utcnow, write_session
@@ -79,8 +79,34 @@ def start_run(
             error_message="",
         )
         session.add(run)
+        session.flush()
+        _snapshot_slots(session, run)
         session.commit()
         return to_record(RunInfo, run)
+
+
+def _snapshot_slots(session: Session, run: m.Run) -> None:
+    """A sled run keeps the placement it starts with (slot → chip), in the run's own
+    transaction: moving a chip later never rewrites what the run recorded."""
+    if session.scalar(select(m.Dut.kind).where(m.Dut.id == run.dut_id)) != "sled":
+        return
+    rows = session.execute(
+        select(m.Placement.slot, m.Dut.id, m.Dut.serial)
+        .join(m.Dut, m.Dut.id == m.Placement.chip_id)
+        .where(m.Placement.sled_id == run.dut_id, m.Placement.removed_at.is_(None))
+        .order_by(m.Placement.slot)
+    )
+    for slot, chip_id, serial in rows:
+        session.add(m.RunSlot(run_id=run.id, slot=slot, chip_id=chip_id, chip_serial=serial))
+
+
+def run_slots(db: Database, run_id: int) -> list[RunSlotInfo]:
+    """The placement a run ran with, by slot (empty for a chip run or an empty sled)."""
+    with Session(db.engine) as session:
+        rows = session.scalars(
+            select(m.RunSlot).where(m.RunSlot.run_id == run_id).order_by(m.RunSlot.slot)
+        )
+        return [to_record(RunSlotInfo, r) for r in rows]
 
 
 def get_run(db: Database, run_id: int) -> RunInfo:

@@ -188,6 +188,8 @@ def test_runs_list_csv_and_filters(finished_run, tmp_path, capsys):
         "duration_s",
         "verdict",
         "failed_items",
+        "slot",
+        "chip_verdict",
     ]
     row = frame[frame["run_id"] == outcome.run_id].iloc[0]
     assert row["dut"] == "'" + EVIL and row["verdict"] == "failed" and row["failed_items"] >= 1

@@ -97,3 +97,46 @@ def test_cli_reports_newer_database_in_one_line(tmp_path, capsys):
     assert main(["db", "upgrade", "--db", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ffff_from_the_future" in err and "Traceback" not in err
+
+
+def test_run_slots_migration_keeps_existing_runs(db_url):
+    """Runs recorded before revision 0003 survive up, down and up again; they have no slot
+    rows and stay listed as runs of their own DUT."""
+    from labbench.storage import history, inventory
+    from labbench.storage import runs as run_store
+
+    db = open_database(db_url)
+    try:
+        sled = inventory.add_dut(db, "sled", "SLD-OLD", slot_count=2)
+        chip = inventory.add_dut(db, "chip", "CHP-OLD")
+        inventory.place_chip(db, chip.id, sled.id, 0)
+        with db.engine.connect() as conn, conn.begin():
+            command.downgrade(storage_engine.alembic_config(conn), "0002_telemetry_overview")
+        assert "run_slots" not in _tables(db)
+        with db.engine.connect() as conn, conn.begin():
+            conn.execute(
+                text(
+                    "INSERT INTO runs (dut_id, operator, device, profile, software_version, host,"
+                    " started_at, t0_ns, status, sample_count, malformed_count, console_count,"
+                    " violation_count, failed_items, error_message) VALUES (:dut, 'ana', '', '',"
+                    " '0', '', :at, 0, 'passed', 10, 0, 0, 0, 0, '')"
+                ),
+                {"dut": sled.id, "at": "2026-11-20 10:00:00"},
+            )
+        storage_engine.upgrade(db.engine)
+        assert _diff(db) == []
+        (old,) = history.dut_runs(db, sled.id)
+        assert (old.status, old.slot, old.chip_verdict) == ("passed", None, None)
+        assert run_store.run_slots(db, old.id) == []
+        assert history.dut_runs(db, chip.id) == []  # nobody recorded the chip in that run
+        new = run_store.start_run(db, sled.id)
+        assert [(s.slot, s.chip_serial) for s in run_store.run_slots(db, new.id)] == [
+            (0, "CHP-OLD")
+        ]
+        with db.engine.connect() as conn, conn.begin():
+            command.downgrade(storage_engine.alembic_config(conn), "0002_telemetry_overview")
+        assert "run_slots" not in _tables(db)
+        storage_engine.upgrade(db.engine)
+        assert [r.id for r in history.dut_runs(db, sled.id)] == [new.id, old.id]
+    finally:
+        db.dispose()

@@ -4,6 +4,7 @@ validation."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from labbench.demo import open_demo_database
@@ -84,6 +85,52 @@ def test_chip_history_across_sleds_and_its_runs(qtbot, view):
     )
 
 
+def _click_tree_item(qtbot, view, serial):
+    """Select a DUT in the tree the way a user does: a click on its row."""
+    item = view.find_item(serial)
+    view.tree.scrollToItem(item)
+    with qtbot.waitSignal(view.dut_selected, timeout=10_000):
+        qtbot.mouseClick(
+            view.tree.viewport(),
+            Qt.MouseButton.LeftButton,
+            # the label's start: wide rows reach past the narrow viewport's right edge
+            pos=view.tree.visualItemRect(item).topLeft() + QPoint(12, 7),
+        )
+
+
+def test_chip_placed_in_a_sled_shows_the_sled_runs_with_its_slot(qtbot, view):
+    _refresh(qtbot, view)
+    chip = _open(qtbot, view, "CHP-B0-W01-0220")
+    sled = inventory_store.find_dut(view.db, "SLD-A1-0012")
+    view.place_sled.setCurrentIndex(view.place_sled.findText("SLD-A1-0012"))
+    view.place_slot.setValue(1)
+    with qtbot.waitSignal(view.dut_selected, timeout=10_000):
+        qtbot.mouseClick(view.place_button, Qt.MouseButton.LeftButton)
+    first = run_store.start_run(view.db, sled.id)
+    run_store.finish_run(view.db, first.id, "failed")
+    view.place_sled.setCurrentIndex(view.place_sled.findText("SLD-A1-0012"))
+    view.place_slot.setValue(3)
+    with qtbot.waitSignal(view.dut_selected, timeout=10_000):
+        qtbot.mouseClick(view.place_button, Qt.MouseButton.LeftButton)
+    second = run_store.start_run(view.db, sled.id)
+    run_store.finish_run(view.db, second.id, "passed")
+    _refresh(qtbot, view)
+    _click_tree_item(qtbot, view, "SLD-A1-0012")
+    assert view.dut.serial == "SLD-A1-0012"
+    _click_tree_item(qtbot, view, "slot 3: CHP-B0-W01-0220")
+    assert view.dut.id == chip.id
+    shown = [
+        (view.runs.item(row, 0).text(), view.runs.item(row, 3).text())
+        for row in range(view.runs.rowCount())
+    ]
+    assert shown == [(str(second.id), "PASSED"), (str(first.id), "FAILED")]
+    cell = view.runs.visualItemRect(view.runs.item(1, 0)).topLeft() + QPoint(6, 6)
+    qtbot.mouseClick(view.runs.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    with qtbot.waitSignal(view.run_activated, timeout=10_000) as opened:
+        qtbot.mouseDClick(view.runs.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert opened.args == [first.id]
+
+
 def test_placing_into_an_occupied_slot_is_refused(qtbot, view, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
@@ -95,7 +142,9 @@ def test_placing_into_an_occupied_slot_is_refused(qtbot, view, monkeypatch):
     view.place_slot.setValue(1)
     with qtbot.waitSignal(view.changed, timeout=10_000):
         view.place_button.click()
-    assert warnings == ["Slot 1 of sled SLD-A1-0007 already holds another chip."]
+    assert warnings == [
+        "Slot 1 of sled SLD-A1-0007 already holds chip CHP-A1-W03-0413; remove it first."
+    ]
 
 
 def test_edit_is_validated_and_audited(qtbot, view):
