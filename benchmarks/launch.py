@@ -27,8 +27,8 @@ window = QMainWindow()
 window.setCentralWidget(pg.PlotWidget())
 class First(QObject):
     def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.window() is
-        window:
+        painted = event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+        if painted and obj.window() is window:
             print("first-paint", flush=True)
             app.removeEventFilter(self)
             QTimer.singleShot(0, app.quit)
