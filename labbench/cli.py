@@ -208,7 +208,7 @@ def _cmd_db(args: argparse.Namespace) -> int:
     if args.db_command == "current":
         db = engine.open_database(_db_target(args), migrate=False)
         try:
-            revision = engine.current_revision(db.engine)
+            revision = db.schema_revision()
             head = engine.head_revision()
             state = (
                 "up to date"
@@ -221,7 +221,7 @@ def _cmd_db(args: argparse.Namespace) -> int:
         return EXIT_OK
     db = engine.open_database(_db_target(args))
     try:
-        print(f"{db.describe()} is at schema revision {engine.current_revision(db.engine)}")
+        print(f"{db.describe()} is at schema revision {db.schema_revision()}")
     finally:
         db.dispose()
     return EXIT_OK

@@ -69,6 +69,10 @@ class Database:
             return self.url.database or ":memory:"
         return self.url.render_as_string(hide_password=True)
 
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None: not a labbench database yet)."""
+        return current_revision(self.engine)
+
     def dispose(self) -> None:
         self.engine.dispose()
 
