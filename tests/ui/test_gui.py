@@ -15,6 +15,7 @@ from labbench.storage import events as event_store
 from labbench.storage import inventory as inventory_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
+from labbench.storage.telemetry_read import read_channel
 from labbench.ui.main_window import MainWindow
 from labbench.ui.theme import THEMES, verdict_colors
 
@@ -125,9 +126,7 @@ def test_history_filters_open_run_and_zoom_to_violation(qtbot, window):
         lambda: detail.run is not None and detail.run.id == failed.run_id, timeout=10_000
     )
     t, _v = detail.plots.data["vdd_core"]
-    stored_t, _stored_v = __import__(
-        "labbench.storage.telemetry", fromlist=["read_channel"]
-    ).read_channel(window.db, failed.run_id, "vdd_core")
+    stored_t, _stored_v = read_channel(window.db, failed.run_id, "vdd_core")
     np.testing.assert_array_equal(t, stored_t)
     assert detail.violations.count() == 1 and "FAILED" in detail.title.text()
     item = detail.violations.item(0)
@@ -275,7 +274,6 @@ def test_compare_overlays_runs_aligned_at_run_or_step_start(qtbot, window):
         compare.add_runs([failed.run_id, passed.run_id])
     qtbot.waitUntil(lambda: len(compare.curves) == 2, timeout=10_000)
     assert compare.channel.currentText() == "vdd_core"
-    from labbench.storage.telemetry_read import read_channel
 
     t_run = compare.curves[0].getData()[0]
     assert (
@@ -331,7 +329,6 @@ def test_crash_is_logged_shown_and_ends_the_run_as_error(qtbot, window, isolated
 
 
 def test_stored_run_opens_as_overview_and_loads_detail_on_zoom(qtbot, window, monkeypatch):
-    from labbench.storage.telemetry_read import read_channel
     from labbench.ui import run_detail
 
     (outcome,) = _stored_runs(window.db)[:1]
