@@ -113,12 +113,7 @@ def mock_rig_process(tmp_path):
     """Start ``labbench mock-rig`` on a pty; yields a function(scenario, rate, seed) -> path."""
     started: list[subprocess.Popen] = []
 
-    def start(
-        scenario: str = "nominal", rate: float = 100.0, seed: int = 0, *, steady: bool = False
-    ) -> str:
-        """``steady``: the rig process gets real-time scheduling where the OS allows it (root,
-        as in CI), so it sends on its own clock like a rig's hardware, whatever the load of the
-        machine running the test; elsewhere it runs as a normal process."""
+    def start(scenario: str = "nominal", rate: float = 100.0, seed: int = 0) -> str:
         link = tmp_path / f"rig{len(started)}"
         proc = subprocess.Popen(
             [
@@ -140,11 +135,6 @@ def mock_rig_process(tmp_path):
             text=True,
         )
         started.append(proc)
-        if steady:
-            try:
-                os.sched_setscheduler(proc.pid, os.SCHED_FIFO, os.sched_param(10))
-            except PermissionError:
-                pass  # not root: the rig shares the CPU like any process
         first = proc.stdout.readline().strip()
         assert first == str(link), proc.stderr.read()
         return first
