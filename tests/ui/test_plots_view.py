@@ -15,8 +15,6 @@ from labbench.protocols.profile import load_profile
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest
 from labbench.storage import inventory as inventory_store
-from labbench.storage import open_database
-from labbench.ui.main_window import MainWindow
 from labbench.ui.plots import PlotStack
 from labbench.ui.theme import DARK, LIGHT, verdict_colors
 
@@ -69,26 +67,10 @@ DROOP = "mock://rail-droop?rate=200&power=off&droop_at=1.5&droop_s=0.3"
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(str(tmp_path / "plots.sqlite3"))
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def window(qtbot, db):
-    win = MainWindow(db)
-    qtbot.addWidget(win)
-    win.resize(1280, 720)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.controller.abort()
-    win.controller.join(30)
-    win.history.shutdown()
-    win.inventory.shutdown()
-    win.compare.shutdown()
-    win.bench.shutdown()
+def window(window):
+    """The shared window (tests/ui/conftest.py) on a 1280 x 720 laptop screen."""
+    window.resize(1280, 720)
+    return window
 
 
 def _run(qtbot, window, device: str):
