@@ -30,6 +30,8 @@ from labbench.devices.simulation import RigParams, RigSimulation, encode_line
 log = logging.getLogger(__name__)
 
 USB_FRAME_S = 0.001
+# How long the first line may take to reach the pty's reader side (microseconds, normally).
+FIRST_LINE_LANDS_S = 1.0
 
 
 class _Pty:
@@ -77,11 +79,17 @@ def serve(
     sim = RigSimulation(params)
     rate = params.rate
     pty = _Pty(link)
+    # The first line waits for the first client; the rig's clock starts when it is read (or
+    # flushed by the client opening the port).  A pty moves written bytes to its reader side
+    # a moment later, so the path is handed out only once the line is there: before that,
+    # an empty reader side would look like a client had already taken it.
+    _write_all(pty.master, b"".join(encode_line(line) for line in sim.next_lines()), stop)
+    landing_since = time.monotonic()
+    while not pty.unread() and time.monotonic() - landing_since < FIRST_LINE_LANDS_S:
+        time.sleep(0.0002)
     if ready:
         ready(link)
-    # The first line waits for the first client; the rig's clock starts when it is read.
     waiting_since = time.monotonic()
-    _write_all(pty.master, b"".join(encode_line(line) for line in sim.next_lines()), stop)
     while pty.unread() and not stop.wait(USB_FRAME_S):
         if duration_s is not None and time.monotonic() - waiting_since >= duration_s:
             break
