@@ -180,6 +180,10 @@ class CriterionRecord:
     sample_count: int
     verdict: str
     violations: tuple[ViolationRecord, ...] = ()
+    # A per-chip item of a sled run: the slot it judged and the serial of the chip placed
+    # there when the run started; None and "" for sled-level items and chip runs.
+    slot: int | None = None
+    chip: str = ""
 
     @property
     def first_violation_s(self) -> float | None:
