@@ -21,19 +21,29 @@ PG_URL_ENV = "LABBENCH_TEST_PG_URL"
 PG_REQUIRED_ENV = "LABBENCH_REQUIRE_PG"
 
 
+USER_DIRS = (
+    ("XDG_DATA_HOME", "data"),
+    ("XDG_CONFIG_HOME", "config"),
+    ("XDG_STATE_HOME", "state"),
+    ("XDG_CACHE_HOME", "cache"),
+)
+
+
+def user_dirs_env(home) -> dict[str, str]:
+    """Environment variables that point every user directory into ``home`` (created)."""
+    env = {"HOME": str(home)}
+    for var, sub in USER_DIRS:
+        (home / sub).mkdir(exist_ok=True)
+        env[var] = str(home / sub)
+    return env
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path_factory, monkeypatch):
     """Never read or write the developer's real settings, data or database."""
     home = tmp_path_factory.mktemp("home")
-    for var, sub in (
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_STATE_HOME", "state"),
-        ("XDG_CACHE_HOME", "cache"),
-    ):
-        (home / sub).mkdir()
-        monkeypatch.setenv(var, str(home / sub))
-    monkeypatch.setenv("HOME", str(home))
+    for var, value in user_dirs_env(home).items():
+        monkeypatch.setenv(var, value)
     monkeypatch.delenv("LABBENCH_DB", raising=False)
     return home
 
@@ -108,13 +118,16 @@ def db(db_url):
     database.dispose()
 
 
-@pytest.fixture
-def mock_rig_process(tmp_path):
-    """Start ``labbench mock-rig`` on a pty; yields a function(scenario, rate, seed) -> path."""
-    started: list[subprocess.Popen] = []
+class MockRigProcesses:
+    """``labbench mock-rig`` processes on ptys, each behind a link in ``folder``; stop them all
+    with :meth:`stop`."""
 
-    def start(scenario: str = "nominal", rate: float = 100.0, seed: int = 0) -> str:
-        link = tmp_path / f"rig{len(started)}"
+    def __init__(self, folder, env: dict[str, str] | None = None):
+        self.folder, self.env = folder, env
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, scenario: str = "nominal", rate: float = 100.0, seed: int = 0) -> str:
+        link = self.folder / f"rig{len(self.started)}"
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -133,17 +146,26 @@ def mock_rig_process(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=self.env,
         )
-        started.append(proc)
+        self.started.append(proc)
         first = proc.stdout.readline().strip()
         assert first == str(link), proc.stderr.read()
         return first
 
-    yield start
-    for proc in started:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    def stop(self) -> None:
+        for proc in self.started:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def mock_rig_process(tmp_path):
+    """Start ``labbench mock-rig`` on a pty; yields a function(scenario, rate, seed) -> path."""
+    rigs = MockRigProcesses(tmp_path)
+    yield rigs.start
+    rigs.stop()

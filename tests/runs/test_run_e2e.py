@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from labbench.storage import events as event_store
 from labbench.storage import open_database
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
+from tests.conftest import MockRigProcesses, user_dirs_env
 
 SLED_PLAN = str(paths.resources_dir() / "plans" / "sled-power-on.toml")
 
@@ -27,37 +29,52 @@ EXPECTED = {
 }
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "labbench", "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@pytest.fixture(scope="module")
+def scenario_runs(tmp_path_factory):
+    """``labbench run`` of the sled plan against every scenario, all at once (each on its own
+    rig process and database): scenario -> (result, database path)."""
+    folder = tmp_path_factory.mktemp("e2e")
+    (folder / "home").mkdir()
+    env = {**os.environ, **user_dirs_env(folder / "home")}
+    rigs = MockRigProcesses(folder, env)
+    runs = {}
+    try:
+        for scenario in sorted(EXPECTED):
+            # power=off: the rig powers up when the plan sends PWR ON, so scenario times count
+            # from the plan's first step (the disconnect's 'at' counts from the rig's start).
+            path = rigs.start(f"{scenario}?power=off", rate=100, seed=4)
+            db_path = folder / f"{scenario}.sqlite3"
+            args = ["--plan", SLED_PLAN, "--dut", "SLD-E2E", "--new-dut", "sled"]
+            args += ["--device", path, "--db", str(db_path), "--json", "--operator", "ci"]
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "labbench", "run", *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            runs[scenario] = (proc, db_path)
+        results = {}
+        for scenario, (proc, db_path) in runs.items():
+            stdout, stderr = proc.communicate(timeout=120)
+            results[scenario] = (
+                subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr),
+                db_path,
+            )
+    finally:
+        for proc, _ in runs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        rigs.stop()
+    return results
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
-def test_each_scenario_gives_its_verdict_and_exit_code(mock_rig_process, tmp_path, scenario):
-    # power=off: the rig powers up when the plan sends PWR ON, so scenario times count from the
-    # plan's first step (the disconnect's 'at' counts from the rig's start, just before).
-    path = mock_rig_process(f"{scenario}?power=off", rate=100, seed=4)
-    db_path = tmp_path / "e2e.sqlite3"
-    result = _run(
-        "--plan",
-        SLED_PLAN,
-        "--dut",
-        "SLD-E2E",
-        "--new-dut",
-        "sled",
-        "--device",
-        path,
-        "--db",
-        str(db_path),
-        "--json",
-        "--operator",
-        "ci",
-    )
+def test_each_scenario_gives_its_verdict_and_exit_code(scenario_runs, scenario):
+    # The six runs go on at the same time: their timing holds with each other's load too.
+    result, db_path = scenario_runs[scenario]
     status, code = EXPECTED[scenario]
     assert result.returncode == code, result.stdout + result.stderr
     out = json.loads(result.stdout)

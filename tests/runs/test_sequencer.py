@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -100,17 +101,8 @@ def test_stop_on_fail_ends_after_the_first_failed_step(db):
 
 def test_manual_entries_and_rig_results(db):
     plan = load_plan(PLANS / "chip-bringup.toml")
-    ok = run_plan(
-        db, _request(db, plan, "mock://nominal?rate=100", "CHP-M", {"visual_check": "OK"})
-    )
-    assert ok.status == "passed", [
-        (s.name, [(c.name, c.verdict) for c in s.criteria]) for s in ok.steps
-    ]
-    items = {c.name: c for s in ok.steps for c in s.criteria}
-    assert items["bist"].text_value == "PASS" and items["visual_check"].text_value == "OK"
-    assert "manual" in [e.kind for e in event_store.run_events(db, ok.run_id)]
-    silent = run_plan(db, _request(db, plan, "mock://nominal?rate=100", "CHP-M"))
-    assert silent.status == "error"  # nobody typed the manual entry: never a pass
+    typed = _request(db, plan, "mock://nominal?rate=100", "CHP-M", {"visual_check": "OK"})
+    silent = _request(db, plan, "mock://nominal?rate=100", "CHP-M")
     asked = []
     request = _request(db, plan, "mock://nominal?rate=100", "CHP-M")
     session = plan_session(db, request)
@@ -121,7 +113,19 @@ def test_manual_entries_and_rig_results(db):
             session.answer_manual("OK")
 
     session.subscribe(answer, answers_manual=True)
-    answered = run_plan(db, request, session=session)
+    # The three runs go on at once, each on its own simulated rig.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        ok = pool.submit(run_plan, db, typed)
+        silent = pool.submit(run_plan, db, silent)
+        answered = pool.submit(run_plan, db, request, session=session)
+        ok, silent, answered = ok.result(), silent.result(), answered.result()
+    assert ok.status == "passed", [
+        (s.name, [(c.name, c.verdict) for c in s.criteria]) for s in ok.steps
+    ]
+    items = {c.name: c for s in ok.steps for c in s.criteria}
+    assert items["bist"].text_value == "PASS" and items["visual_check"].text_value == "OK"
+    assert "manual" in [e.kind for e in event_store.run_events(db, ok.run_id)]
+    assert silent.status == "error"  # nobody typed the manual entry: never a pass
     assert asked == ["visual_check"]
     items = {c.name: c for s in answered.steps for c in s.criteria}
     assert items["visual_check"].text_value == "OK"

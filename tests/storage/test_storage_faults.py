@@ -145,39 +145,39 @@ def test_bad_database_urls(url):
     _one_sentence(_cli("runs", "--db", url), 2, "database URL")
 
 
-def test_two_recorders_on_one_file_both_finish(tmp_path):
+def test_ten_recorders_on_one_file_all_finish(tmp_path):
     # Finding 6: "database is locked" in finish_run in 2 of 10 trials.
     path = tmp_path / "shared.sqlite3"
     open_database(str(path)).dispose()
     db = open_database(str(path))
     inventory_store.add_dut(db, "chip", "CHP-F")
     db.dispose()
-    for _ in range(5):
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "labbench",
-                    "record",
-                    "--device",
-                    "mock://nominal?rate=1000",
-                    "--dut",
-                    "CHP-F",
-                    "--duration",
-                    "0.6",
-                    "--db",
-                    str(path),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        for proc in procs:
-            out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, out + err
+    # Ten recorders at once: every pair of them races for the write lock.
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "labbench",
+                "record",
+                "--device",
+                "mock://nominal?rate=1000",
+                "--dut",
+                "CHP-F",
+                "--duration",
+                "0.6",
+                "--db",
+                str(path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(10)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out + err
     db = open_database(str(path))
     try:
         assert [r.status for r in run_store.list_runs(db)] == ["recorded"] * 10
