@@ -51,6 +51,9 @@ class RunStarted:
     device: str
     dut_serial: str
     plan_name: str | None  # None for a recording without a plan
+    # A sled run's placement as stored at its start: (slot, chip serial) in slot order;
+    # empty for a chip run or an empty sled.
+    slots: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ results and every stat are derived by one piece of code (docs/architecture.md §
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,18 @@ class _StepState:
     def takes(self, at_ns: int) -> bool:
         w = self.window
         return w.started_ns <= at_ns and (w.ended_ns is None or at_ns < w.ended_ns)
+
+
+def chip_verdicts(steps: Iterable[StepRecord], slots: Mapping[int, str]) -> dict[int, str]:
+    """Each occupied slot's verdict in a sled run: the worst of its chip's items (per-chip
+    items carry the slot).  A slot with no per-chip item (a plan with no per-slot channel,
+    or no step judged yet) is left out: it was not judged per chip."""
+    by_slot: dict[int, list[str]] = {}
+    for step in steps:
+        for item in step.criteria:
+            if item.slot is not None and item.slot in slots:
+                by_slot.setdefault(item.slot, []).append(item.verdict)
+    return {slot: worst(verdicts) for slot, verdicts in sorted(by_slot.items())}
 
 
 class Judgement:

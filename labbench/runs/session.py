@@ -97,6 +97,8 @@ class RunSession:
         self.give_up = give_up or threading.Event()
         self.run_id: int | None = None
         self.t0_ns = 0
+        # A sled run's placement as stored at its start (slot → chip serial); empty otherwise.
+        self.slots: dict[int, str] = {}
         self.evaluator: LiveEvaluator | None = None
         self._acquisition: Acquisition | None = None
         self._listeners: list[Listener] = []
@@ -196,6 +198,7 @@ class RunSession:
             self.publish(RunNotStarted(self.device, str(exc)))
             raise
         self.run_id, self.t0_ns = run.id, run.t0_ns
+        self.slots = {s.slot: s.chip_serial for s in run_store.run_slots(self.db, run.id)}
         self.publish(
             RunStarted(
                 run.id,
@@ -203,6 +206,7 @@ class RunSession:
                 self.device,
                 self.dut.serial,
                 self.plan.name if self.plan is not None else None,
+                tuple(sorted(self.slots.items())),
             )
         )
         try:
