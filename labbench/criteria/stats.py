@@ -81,10 +81,11 @@ class RunningStats:
         self.count += int(v.size)
         if self.has_nan:
             return  # the mean, std, min and max are NaN for good; only count/first/last move
-        if np.isnan(v).any():
+        low = float(v.min())  # NaN when any sample is NaN
+        if low != low:
             self.has_nan = True
             return
-        self._min = min(self._min, float(v.min()))
+        self._min = min(self._min, low)
         self._max = max(self._max, float(v.max()))
         block = self._block
         at = 0
