@@ -53,7 +53,6 @@ RECORD_REFRESH_S = 0.1
 
 
 EvaluationEvent = ItemVerdictChanged | ViolationFound
-_TRACKED = ("limit", "measure")  # the items Judgement.item_verdict numbers, in record order
 
 
 class LiveEvaluator:
@@ -76,9 +75,7 @@ class LiveEvaluator:
         self.on_violation = on_violation
         self._judgement = Judgement(plan, slots)
         self._records: list[StepRecord] = []  # as of the last rebuild, without manual entries
-        # Per step, the verdict of each limit and measurement as of the last batch (the
-        # records' verdicts agree), and the steps whose values changed since their rebuild.
-        self._verdicts: list[list[str]] = []
+        # The steps whose values (not verdicts) changed since their record was rebuilt.
         self._stale: set[int] = set()
         self._rebuilt_at = time.monotonic()  # of the last periodic rebuild
         self._listeners: list[Callable[[EvaluationEvent], None]] = []
@@ -112,7 +109,6 @@ class LiveEvaluator:
         with self._lock:
             self._judgement.begin(position, started_ns, start_s)
             self._records.append(None)
-            self._verdicts.append([])
             events = self._refresh([len(self._records) - 1])
         self._publish(events, [])
 
@@ -144,13 +140,9 @@ class LiveEvaluator:
                     found.append(
                         ViolationFound(position, self.plan.steps[position].name, channel, excursion)
                     )
-            for k, i in judgement.take_fed():
-                if k in rebuild:
-                    continue
-                if judgement.item_verdict(k, i) != self._verdicts[k][i]:
-                    rebuild.add(k)
-                else:
-                    self._stale.add(k)
+            changed, fed = judgement.fed_changes()
+            rebuild |= changed
+            self._stale |= fed - rebuild
             now = time.monotonic()
             if self._stale and now - self._rebuilt_at >= self.refresh_s:
                 rebuild |= self._stale
@@ -182,7 +174,7 @@ class LiveEvaluator:
         """Recompute the records of ``steps`` (lock held); the item verdicts that changed."""
         events = []
         for k in steps:
-            record = self._judgement.record(k, {})
+            record = self._judgement.record(k, {}, cached=True)
             before = self._records[k]
             previous = (
                 {} if before is None else {(c.kind, c.name): c.verdict for c in before.criteria}
@@ -194,7 +186,6 @@ class LiveEvaluator:
                         ItemVerdictChanged(record.position, record.name, item, old, record.verdict)
                     )
             self._records[k] = record
-            self._verdicts[k] = [c.verdict for c in record.criteria if c.kind in _TRACKED]
             self._stale.discard(k)
         return events
 

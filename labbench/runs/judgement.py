@@ -19,7 +19,9 @@ import numpy as np
 from labbench.criteria.limits import (
     Band,
     Excursion,
+    LimitOutcome,
     LimitTracker,
+    MeasureOutcome,
     MeasureTracker,
     judge_reported,
     worst,
@@ -116,12 +118,21 @@ class _StepState:
         self.by_channel: dict[str, list[int]] = {}
         for i, item in enumerate(self.items):
             self.by_channel.setdefault(item.channel, []).append(i)
+        # Each item's outcome when last asked (None: ask again), and the items fed since.
+        self.outcomes: list[LimitOutcome | MeasureOutcome | None] = [None] * len(self.items)
+        self.fed: set[int] = set()
         self.reported: dict[str, str] = {}
         self.last_t = -math.inf  # the latest sample judged in this window
 
     def takes(self, at_ns: int) -> bool:
         w = self.window
         return w.started_ns <= at_ns and (w.ended_ns is None or at_ns < w.ended_ns)
+
+
+def _finish(item: _Item, end_s: float) -> LimitOutcome | MeasureOutcome:
+    if item.kind == "limit":
+        return item.tracker.finish(end_s)
+    return item.tracker.finish()
 
 
 def judges_per_chip(plan: Plan) -> bool:
@@ -161,9 +172,6 @@ class Judgement:
         self._down: list[tuple[int, float]] = []  # (disconnect ns, reconnect ns or inf)
         self._settled_ns = 0  # every sample received before this has been fed
         self._open: list[int] = []  # open_steps(), kept up to date
-        # (step, item) fed since the last take_fed(): the only items whose verdict samples
-        # can have changed.
-        self._fed: set[tuple[int, int]] = set()
 
     @property
     def windows(self) -> list[StepWindow]:
@@ -193,6 +201,7 @@ class Judgement:
             end_s = float(np.nextafter(state.last_t, math.inf))
         window.end_s, window.ended_ns = end_s, ended_ns
         window.link_gap = window_has_gap(window, self._down)
+        state.outcomes = [None] * len(state.items)  # an open excursion now ends at end_s
         self._update_open()
         return window
 
@@ -267,35 +276,48 @@ class Judgement:
             for i in indices:
                 item = items[i]
                 if item.kind == "limit":
-                    failed.extend((k, e) for e in item.tracker.feed(tk, vk))
+                    newly = item.tracker.feed(tk, vk)
+                    if newly:
+                        failed.extend((k, e) for e in newly)
                 else:
                     item.tracker.feed(tk, vk)
-                self._fed.add((k, i))
+            state.fed.update(indices)
         return failed
 
-    def take_fed(self) -> set[tuple[int, int]]:
-        """The (step, item) pairs fed samples since the last call."""
-        fed, self._fed = self._fed, set()
-        return fed
+    def fed_changes(self) -> tuple[set[int], set[int]]:
+        """Look again at the items fed since the last call, the only ones whose verdict
+        samples can have changed: (the steps where one's verdict changed, the steps fed).
+        Their outcomes are kept, so ``record(k, {}, cached=True)`` need not ask again."""
+        changed, fed = set(), set()
+        for k in self._open:
+            state = self._steps[k]
+            if not state.fed:
+                continue
+            fed.add(k)
+            outcomes, end_s = state.outcomes, state.window.end_s
+            for i in state.fed:
+                before = outcomes[i]
+                after = _finish(state.items[i], end_s)
+                outcomes[i] = after
+                if before is None or before.verdict != after.verdict:
+                    changed.add(k)
+            state.fed = set()
+        return changed, fed
 
-    def item_verdict(self, k: int, i: int) -> str:
-        """The verdict of item ``i`` (limits, then measurements, as in the record) of the
-        k-th step so far, without building the step's record."""
-        state = self._steps[k]
-        if state.window.link_gap:
-            return "error"
-        item = state.items[i]
-        if item.kind == "limit":
-            return item.tracker.finish(state.window.end_s).verdict
-        return item.tracker.finish().verdict
-
-    def record(self, k: int, manual: dict[str, str]) -> StepRecord:
-        """The verdict of the k-th executed step so far (final once all its data is in)."""
+    def record(self, k: int, manual: dict[str, str], *, cached: bool = False) -> StepRecord:
+        """The verdict of the k-th executed step so far (final once all its data is in).
+        ``cached``: reuse the outcomes :meth:`fed_changes` kept (current as of its last call)."""
         state = self._steps[k]
         window, plan = state.window, self.plan
         step = plan.steps[window.position]
         gap = window.link_gap
-        items = [self._tracked(item, window.end_s, gap) for item in state.items]
+        outcomes = state.outcomes
+        items = []
+        for i, item in enumerate(state.items):
+            outcome = outcomes[i] if cached else None
+            if outcome is None:
+                outcome = outcomes[i] = _finish(item, window.end_s)
+            items.append(self._tracked(item, outcome, gap))
         for kind, specs, source in (
             ("result", step.results, state.reported),
             ("manual", step.manuals, manual),
@@ -324,10 +346,12 @@ class Judgement:
             window.position, step.name, window.started_ns, window.ended_ns, verdict, tuple(items)
         )
 
-    def _tracked(self, item: _Item, end_s: float, gap: bool) -> CriterionRecord:
-        spec, tracker = item.spec, item.tracker
+    def _tracked(
+        self, item: _Item, outcome: LimitOutcome | MeasureOutcome, gap: bool
+    ) -> CriterionRecord:
+        spec = item.spec
         if item.kind == "limit":
-            limit = tracker.finish(end_s)
+            limit = outcome
             return CriterionRecord(
                 kind="limit",
                 name=item.name,
@@ -346,7 +370,7 @@ class Judgement:
                 slot=item.slot,
                 chip=item.chip,
             )
-        measure = tracker.finish()
+        measure = outcome
         return CriterionRecord(
             kind="measure",
             name=item.name,
