@@ -11,6 +11,7 @@ import pytest
 
 from labbench import paths
 from labbench.cli import main
+from labbench.devices.sled import sled_channels
 from labbench.protocols.profile import load_profile
 from labbench.runs.judgement import Judgement, chip_verdicts
 from labbench.runs.plan import load_plan, parse_plan
@@ -233,14 +234,17 @@ def test_cli_prints_each_chip_and_a_moved_chip_keeps_both_runs(db, target, plan_
 def test_example_sled_plan_judges_the_simulated_sleds_channels_per_chip():
     plan = load_plan(paths.resources_dir() / "plans" / "sled-chips.toml")
     assert plan.dut_kind == "sled"
-    assert plan.per_slot_channels == {"vdd_core", "vdd_hbm", "vdd_io", "idd_core", "temp_die"}
+    assert plan.per_slot_channels == {"vdd_core", "idd_core", "temp_die"}
     judgement = Judgement(plan, {1: "CHP-1", 5: "CHP-5"})
-    judgement.begin(0, 0, 0.0)
-    from labbench.devices.sled import sled_channels
-
-    sent = set(sled_channels(8))
-    assert set(judgement.channels()) <= sent
-    assert {"vdd_core[1]", "vdd_core[5]", "temp_inlet"} <= set(judgement.channels())
+    for position in range(len(plan.steps)):
+        judgement.begin(position, position, float(position))
+        judgement.end(position + 1, position + 1.0)
+    # Every channel it judges is one the simulated sled sends: per chip for the chips placed.
+    assert set(judgement.channels()) == {
+        "fan_rpm",
+        *(f"{name}[{slot}]" for name in ("vdd_core", "idd_core", "temp_die") for slot in (1, 5)),
+    }
+    assert set(judgement.channels()) <= set(sled_channels(8))
     with pytest.raises(ValueError, match="judges per chip"):
         Judgement(plan, {})
 
