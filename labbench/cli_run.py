@@ -232,6 +232,7 @@ def run_command(args: argparse.Namespace) -> int:
                     print(
                         f"          {item.verdict:9} {item.kind} {item.name}"
                         + ("" if item.value is None else f" = {item.value!r}")
+                        + (f"  (chip {item.chip})" if item.chip else "")
                     )
         print(
             f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, "

@@ -203,6 +203,10 @@ def test_cli_prints_each_chip_and_a_moved_chip_keeps_both_runs(db, target, plan_
     verdict_at = next(i for i, line in enumerate(out) if line.startswith("run "))
     assert "FAILED" in out[verdict_at]
     assert out[verdict_at + 1 :] == ["slot 0  CHP-7  passed", "slot 2  CHP-9  failed"]
+    assert any(
+        line.strip().startswith("failed    limit vdd_core[2] = ") and line.endswith("(chip CHP-9)")
+        for line in out
+    )
 
     chip = inventory.find_dut(db, "CHP-9")
     inventory.place_chip(db, chip.id, inventory.find_dut(db, "SLD-B").id, 1)
@@ -220,6 +224,11 @@ def test_cli_prints_each_chip_and_a_moved_chip_keeps_both_runs(db, target, plan_
         ("SLD-A", "failed", 2, "failed"),
         ("SLD-B", "passed", 1, "passed"),
     ]
+    assert main(["dut", "show", "CHP-9", "--db", target]) == 0
+    shown = capsys.readouterr().out
+    assert (
+        "(sled SLD-A slot 2: chip failed)" in shown and "(sled SLD-B slot 1: chip passed)" in shown
+    )
     assert main(["runs", "--dut", "CHP-9", "--db", target]) == 0
     plain = capsys.readouterr().out.splitlines()
     assert len(plain) == 2
