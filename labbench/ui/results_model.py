@@ -1,5 +1,6 @@
 """The results table: one row per judged item of the plan, turning to its verdict as the run
-goes."""
+goes.  A sled plan's per-slot items have one row per chip, added when the first record of
+the chip's item arrives (which chips a run judges is known only once it started)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class ResultsModel(QAbstractTableModel):
                         plan.unit(s.channel),
                     )
                     for s in step.limits
+                    if not plan.is_per_slot(s.channel)
                 ]
                 items += [
                     (
@@ -54,6 +56,7 @@ class ResultsModel(QAbstractTableModel):
                         plan.unit(s.channel),
                     )
                     for s in step.measures
+                    if not plan.is_per_slot(s.channel)
                 ]
                 items += [("result", s.name, *(_band(s.band)), s.equals, "") for s in step.results]
                 items += [
@@ -62,18 +65,26 @@ class ResultsModel(QAbstractTableModel):
                 for kind, name, low, high, ml, mh, equals, unit in items:
                     self._index[(position, kind, name)] = len(self._rows)
                     self._rows.append(
-                        {
-                            "step": step.name,
-                            "kind": kind,
-                            "name": name,
-                            "unit": unit,
-                            "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
-                            "value": "",
-                            "verdict": "pending",
-                            "violations": 0,
-                        }
+                        _pending(step.name, position, kind, name, (low, high, ml, mh, equals), unit)
                     )
         self.endResetModel()
+
+    def _add_row(self, step: StepRecord, c: CriterionRecord) -> int:
+        """A row for a per-chip item (``vdd_core[2]``): after its step's rows of its kind,
+        limits before measurements as in the plan."""
+        kinds = ("limit",) if c.kind == "limit" else ("limit", "measure")
+        at = 0
+        for k, row in enumerate(self._rows):
+            if row["position"] < step.position or (
+                row["position"] == step.position and row["kind"] in kinds
+            ):
+                at = k + 1
+        limits = (c.low, c.high, c.marginal_low, c.marginal_high, c.equals)
+        self.beginInsertRows(QModelIndex(), at, at)
+        self._rows.insert(at, _pending(step.name, step.position, c.kind, c.name, limits, c.unit))
+        self._index = {(r["position"], r["kind"], r["name"]): k for k, r in enumerate(self._rows)}
+        self.endInsertRows()
+        return at
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -87,6 +98,9 @@ class ResultsModel(QAbstractTableModel):
         a step that never ran (``skipped`` after stop_on_fail) turn skipped."""
         failed: list[int] = []
         for step in steps:
+            for c in step.criteria:
+                if c.slot is not None and (step.position, c.kind, c.name) not in self._index:
+                    self._add_row(step, c)
             updates = [(self._index.get((step.position, c.kind, c.name)), c) for c in step.criteria]
             if step.verdict == "skipped":
                 updates = [
@@ -170,6 +184,21 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in ("Value", "Violations"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+def _pending(step: str, position: int, kind: str, name: str, limits: tuple, unit: str) -> dict:
+    low, high, ml, mh, equals = limits
+    return {
+        "step": step,
+        "position": position,
+        "kind": kind,
+        "name": name,
+        "unit": unit,
+        "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
+        "value": "",
+        "verdict": "pending",
+        "violations": 0,
+    }
 
 
 def _band(band):
