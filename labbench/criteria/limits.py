@@ -277,13 +277,22 @@ class MeasureTracker:
     It keeps running accumulators, never the samples, so its memory and the cost of asking
     for the current value do not grow with the step's length."""
 
-    def __init__(self, stat: str, band: Band, window_start: float, settle_s: float = 0.0):
+    def __init__(
+        self,
+        stat: str,
+        band: Band,
+        window_start: float,
+        settle_s: float = 0.0,
+        stats: RunningStats | None = None,
+    ):
+        """``stats``: accumulators shared with another tracker of the same channel and
+        judging start (the mean and the std of one rail); feed only one of them."""
         if stat not in STATS:
             raise ValueError(f"unknown stat {stat!r}")
         self.stat = stat
         self.band = band
         self.judge_from = window_start + settle_s
-        self.stats = RunningStats()
+        self.stats = stats if stats is not None else RunningStats()
 
     def feed(self, t: np.ndarray, v: np.ndarray) -> None:
         """Add samples (inside the window's end; earlier ones than the settle are skipped)."""

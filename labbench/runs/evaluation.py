@@ -59,7 +59,9 @@ class LiveEvaluator:
     """Follows the run as batches arrive (on the reader thread); thread-safe.
 
     Listeners added with :meth:`add_listener` are called on the thread that judged the
-    change (the reader thread for batches), outside the evaluator's lock, in order."""
+    change (the reader thread for batches; the caller of :meth:`snapshot` for a measurement
+    whose verdict is caught up after the batches went quiet), outside the evaluator's lock,
+    in order."""
 
     def __init__(
         self,
@@ -140,11 +142,17 @@ class LiveEvaluator:
                     found.append(
                         ViolationFound(position, self.plan.steps[position].name, channel, excursion)
                     )
-            changed, fed = judgement.fed_changes()
+            now = time.monotonic()
+            due = now - self._rebuilt_at >= self.refresh_s
+            # Limits are looked at every batch (a violation is marked the moment it
+            # happens); measurements (a mean or std costs up to a block of work to read)
+            # when records are rebuilt anyway: a verdict changed, or they are due.
+            changed, fed = judgement.fed_changes(measures=due)
+            if (changed or rebuild) and not due:
+                changed |= judgement.fed_changes(measures=True)[0]
             rebuild |= changed
             self._stale |= fed - rebuild
-            now = time.monotonic()
-            if self._stale and now - self._rebuilt_at >= self.refresh_s:
+            if self._stale and due:
                 rebuild |= self._stale
                 self._rebuilt_at = now
             events = self._refresh(sorted(rebuild))
@@ -158,12 +166,17 @@ class LiveEvaluator:
 
         Their verdicts are those of the last judged batch; their values at most
         ``refresh_s`` older (rebuilt here if the batches have gone quiet)."""
+        events: list[ItemVerdictChanged] = []
         with self._lock:
             now = time.monotonic()
             if self._stale and now - self._rebuilt_at >= self.refresh_s:
                 self._rebuilt_at = now
-                self._refresh(sorted(self._stale))  # values only: no verdict can change here
-            return list(self._records)
+                self._judgement.fed_changes(measures=True)  # the measurements left for later
+                events = self._refresh(sorted(self._stale))
+                self._stale.clear()
+            records = list(self._records)
+        self._publish(events, [])  # a measurement's verdict may have changed with them
+        return records
 
     def step_record(self, position: int, manual: dict[str, str]) -> StepRecord:
         """The live verdict of a step (final once it ended and a later batch was judged)."""

@@ -26,6 +26,7 @@ from labbench.criteria.limits import (
     judge_reported,
     worst,
 )
+from labbench.criteria.stats import RunningStats
 from labbench.protocols.slots import join_slot
 from labbench.records import CriterionRecord, StepRecord, ViolationRecord
 from labbench.runs.plan import LimitSpec, MeasureSpec, Plan
@@ -75,7 +76,7 @@ class _Item:
     """One judged limit or measurement of a step window: a plan item on one channel, or a
     per-slot plan item on one occupied slot's channel (``vdd_core[2]``)."""
 
-    __slots__ = ("channel", "chip", "kind", "name", "slot", "spec", "tracker")
+    __slots__ = ("channel", "chip", "feeds", "kind", "name", "slot", "spec", "tracker")
 
     def __init__(
         self,
@@ -87,6 +88,8 @@ class _Item:
     ):
         self.kind, self.spec, self.tracker = kind, spec, tracker
         self.slot, self.chip = slot, chip
+        # False for a measurement whose accumulators another item of the step feeds.
+        self.feeds = True
         self.channel = join_slot(spec.channel, slot)
         # A limit is named by the channel it judges; a measurement by its name and the slot.
         self.name = self.channel if kind == "limit" else join_slot(spec.name, slot)
@@ -111,10 +114,18 @@ class _StepState:
             for slot, chip in places(s.channel):
                 tracker = LimitTracker(s.band, start, s.settle_s, s.hold_s)
                 self.items.append(_Item("limit", s, tracker, slot, chip))
+        # Measurements of one channel from one judging start share their accumulators
+        # (a rail's mean and std): fed once, read by each.
+        shared: dict[tuple[str, float], RunningStats] = {}
         for s in step.measures:
             for slot, chip in places(s.channel):
-                tracker = MeasureTracker(s.stat, s.band, start, s.settle_s)
-                self.items.append(_Item("measure", s, tracker, slot, chip))
+                key = (join_slot(s.channel, slot), s.settle_s)
+                stats = shared.get(key)
+                tracker = MeasureTracker(s.stat, s.band, start, s.settle_s, stats)
+                item = _Item("measure", s, tracker, slot, chip)
+                item.feeds = stats is None
+                shared.setdefault(key, tracker.stats)
+                self.items.append(item)
         self.by_channel: dict[str, list[int]] = {}
         for i, item in enumerate(self.items):
             self.by_channel.setdefault(item.channel, []).append(i)
@@ -279,15 +290,18 @@ class Judgement:
                     newly = item.tracker.feed(tk, vk)
                     if newly:
                         failed.extend((k, e) for e in newly)
-                else:
+                elif item.feeds:
                     item.tracker.feed(tk, vk)
             state.fed.update(indices)
         return failed
 
-    def fed_changes(self) -> tuple[set[int], set[int]]:
+    def fed_changes(self, measures: bool = True) -> tuple[set[int], set[int]]:
         """Look again at the items fed since the last call, the only ones whose verdict
         samples can have changed: (the steps where one's verdict changed, the steps fed).
-        Their outcomes are kept, so ``record(k, {}, cached=True)`` need not ask again."""
+        Their outcomes are kept, so ``record(k, {}, cached=True)`` need not ask again.
+        ``measures=False`` looks at limits only and keeps the fed measurements for a later
+        call (a mean or std costs up to a block of work to read; a limit's verdict is cheap
+        and is what marks a violation the moment it happens)."""
         changed, fed = set(), set()
         for k in self._open:
             state = self._steps[k]
@@ -295,13 +309,17 @@ class Judgement:
                 continue
             fed.add(k)
             outcomes, end_s = state.outcomes, state.window.end_s
+            later = set()
             for i in state.fed:
+                if not measures and state.items[i].kind == "measure":
+                    later.add(i)
+                    continue
                 before = outcomes[i]
                 after = _finish(state.items[i], end_s)
                 outcomes[i] = after
                 if before is None or before.verdict != after.verdict:
                     changed.add(k)
-            state.fed = set()
+            state.fed = later
         return changed, fed
 
     def record(self, k: int, manual: dict[str, str], *, cached: bool = False) -> StepRecord:

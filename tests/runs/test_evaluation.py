@@ -260,3 +260,30 @@ def test_samples_judged_before_the_step_could_end_stay_in_it_live_and_final():
     batch = _batch(0, 1000)
     replay.samples("vdd_core", *batch.samples["vdd_core"])
     assert disagreement(live, [replay.record(0, {})]) is None
+
+
+def test_a_measurement_verdict_that_changes_alone_is_pushed_within_the_refresh():
+    """Measurements are looked at when records are rebuilt, not every batch: a mean that
+    drifts out while the limit stays passed still turns failed, pushed, within ``refresh_s``
+    (here with no batch after the drift: the display's snapshot catches it up)."""
+    evaluator = _evaluator(refresh_s=0.05)
+    changes = []
+    evaluator.add_listener(
+        lambda e: (
+            changes.append((e.item.name, e.item.verdict))
+            if isinstance(e, ItemVerdictChanged)
+            else None
+        )
+    )
+    evaluator.on_batch(_batch(0, 100, values=[0.75] * 100, emitted_ns=1))
+    time.sleep(0.06)
+    evaluator.on_batch(_batch(100, 100, values=[0.75] * 100, emitted_ns=2))
+    assert ("vdd_mean", "passed") in changes
+    # Inside the limit (0.72..0.78), but it takes the mean out of 0.74..0.76.
+    evaluator.on_batch(_batch(200, 800, values=[0.777] * 800, emitted_ns=3))
+    deadline = time.monotonic() + 5
+    while {c.name: c.verdict for c in evaluator.snapshot()[0].criteria}["vdd_mean"] != "failed":
+        assert time.monotonic() < deadline, "the mean's failure never reached the snapshot"
+        time.sleep(0.01)
+    assert ("vdd_mean", "failed") in changes
+    assert ("vdd_core", "failed") not in changes
