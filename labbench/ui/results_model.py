@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from labbench.criteria.band import describe_limits
+from labbench.protocols.slots import join_slot
 from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -23,10 +24,14 @@ class ResultsModel(QAbstractTableModel):
         self.theme = theme
         self._rows: list[dict] = []
         self._index: dict[tuple[int, str, str], int] = {}
+        self.plan: Plan | None = None
 
-    def set_plan(self, plan: Plan | None) -> None:
+    def set_plan(self, plan: Plan | None, slots: dict[int, str] | None = None) -> None:
+        """One row per item of ``plan``; with a sled run's ``slots`` (slot -> chip), an item
+        on a per-slot channel is one row per chip (``vdd_core[2]``, ``vdd_core_mean[2]``)."""
         self.beginResetModel()  # a new plan: everything changes at once
         self._rows, self._index = [], {}
+        self.plan = plan
         if plan is not None:
             for position, step in enumerate(plan.steps):
                 items = [
@@ -59,21 +64,40 @@ class ResultsModel(QAbstractTableModel):
                 items += [
                     ("manual", s.name, *(_band(s.band)), s.equals, s.unit) for s in step.manuals
                 ]
+                per_slot = {s.channel for s in step.limits} | {s.name for s in step.measures}
+                per_slot = {n for n in per_slot if _on_per_slot(plan, step, n)}
                 for kind, name, low, high, ml, mh, equals, unit in items:
-                    self._index[(position, kind, name)] = len(self._rows)
-                    self._rows.append(
-                        {
-                            "step": step.name,
-                            "kind": kind,
-                            "name": name,
-                            "unit": unit,
-                            "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
-                            "value": "",
-                            "verdict": "pending",
-                            "violations": 0,
-                        }
-                    )
+                    limits = describe_limits(low, high, ml, mh, equals=equals, unit=unit)
+                    chips = sorted(slots.items()) if slots and name in per_slot else [(None, "")]
+                    for slot, chip in chips:
+                        row = {"step": step.name, "kind": kind, "unit": unit, "limits": limits}
+                        self._add_row(position, row, join_slot(name, slot), slot, chip)
         self.endResetModel()
+
+    def _add_row(self, position: int, row: dict, name: str, slot: int | None, chip: str) -> int:
+        self._index[(position, row["kind"], name)] = len(self._rows)
+        row.update(name=name, slot=slot, chip=chip, value="", verdict="pending", violations=0)
+        self._rows.append(row)
+        return len(self._rows) - 1
+
+    def _row_for(self, step: StepRecord, c: CriterionRecord) -> int | None:
+        """The row of an item; a per-chip item the plan's rows do not name (a slot judged
+        that was not known when the rows were made) gets a row of its own."""
+        row = self._index.get((step.position, c.kind, c.name))
+        if row is not None or c.slot is None:
+            return row
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
+        limits = describe_limits(
+            c.low, c.high, c.marginal_low, c.marginal_high, equals=c.equals, unit=c.unit
+        )
+        new = {"step": step.name, "kind": c.kind, "unit": c.unit, "limits": limits}
+        row = self._add_row(step.position, new, c.name, c.slot, c.chip)
+        self.endInsertRows()
+        return row
+
+    def slot_of(self, row: int) -> int | None:
+        """The slot of a per-chip row (None for the sled's own items and chip runs)."""
+        return self._rows[row].get("slot")
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -87,7 +111,7 @@ class ResultsModel(QAbstractTableModel):
         a step that never ran (``skipped`` after stop_on_fail) turn skipped."""
         failed: list[int] = []
         for step in steps:
-            updates = [(self._index.get((step.position, c.kind, c.name)), c) for c in step.criteria]
+            updates = [(self._row_for(step, c), c) for c in step.criteria]
             if step.verdict == "skipped":
                 updates = [
                     (row, None)
@@ -155,7 +179,7 @@ class ResultsModel(QAbstractTableModel):
             return {
                 "Step": row["step"],
                 "Kind": row["kind"],
-                "Item": row["name"],
+                "Item": row["name"] + (f" · {row['chip']}" if row.get("chip") else ""),
                 "Limits": row["limits"],
                 "Value": row["value"],
                 "Verdict": row["verdict"].upper(),
@@ -170,6 +194,12 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in ("Value", "Violations"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+def _on_per_slot(plan: Plan, step, name: str) -> bool:
+    """Whether a limit's channel or a measurement's name is judged per chip."""
+    channel = next((s.channel for s in step.measures if s.name == name), name)
+    return plan.is_per_slot(channel)
 
 
 def _band(band):
