@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -54,7 +55,8 @@ class RailTile(QFrame):
         self.step_min = math.inf
         self.step_max = -math.inf
         self.judged_from = math.inf  # seconds: the step's settle time, before which nothing counts
-        self.setObjectName(f"tile_{channel}")
+        # A style sheet's #name selector takes letters, digits and _ only (not vdd_core[2]).
+        self.setObjectName("tile_" + re.sub(r"\W", "_", channel))
         self.text = QLabel()
         self.text.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
