@@ -73,6 +73,7 @@ def main() -> int:
     window.set_theme(args.theme)
     window.resize(width, height)
     window.show()
+    window.console_dock.raise_()  # the console beside the run, as an operator keeps it
     device = f"mock://rail-droop?slots=4&slot={SLOT}&rate=100&power=off&seed=7"
     window.start_request(RunRequest(plan, sled, device, profile, "ana", "bench-1"))
 

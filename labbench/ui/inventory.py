@@ -37,7 +37,7 @@ from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
 # Verdict: the DUT's own in the run (a chip's own in a sled run); Where: the DUT run on
 # (a sled and the chip's slot in it); Run verdict: the whole run's.
-RUN_COLUMNS = ("Run", "Start (UTC)", "Plan", "Verdict", "Where", "Run verdict")
+RUN_COLUMNS = ("Run", "Verdict", "Where", "Run verdict", "Start (UTC)", "Plan")
 TEXT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "notes")
 
 
@@ -304,17 +304,17 @@ class InventoryView(QWidget):
             own = (r.chip_verdict or "") if in_sled else r.status
             cells = [
                 str(r.id),
-                f"{r.started_at:%Y-%m-%d %H:%M}",
-                f"{r.plan} v{r.plan_version}" if r.plan else "—",
                 own.upper() or "—",
                 f"{r.dut_serial} slot {r.slot}" if in_sled else r.dut_serial,
                 r.status.upper(),
+                f"{r.started_at:%Y-%m-%d %H:%M}",
+                f"{r.plan} v{r.plan_version}" if r.plan else "—",
             ]
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
-                if column in (3, 5):
+                if column in (1, 3):
                     bg, fg = verdict_colors(
-                        self.theme, (own or "pending") if column == 3 else r.status
+                        self.theme, (own or "pending") if column == 1 else r.status
                     )
                     cell.setBackground(bg)
                     cell.setForeground(fg)

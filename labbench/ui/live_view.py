@@ -35,6 +35,9 @@ from labbench.ui.theme import LIGHT, Theme, verdict_colors
 # most of the time.  Text and tables at 2 Hz: nobody reads numbers faster.
 FRAME_INTERVAL_MS = 33
 TEXT_INTERVAL_MS = 500
+# Narrower than this, the sled map goes under the banner (a 2 x 2 map is ~300 px wide and
+# the banner's sentence needs ~500 px to stay on two lines).
+WIDE_ENOUGH_FOR_MAP_BESIDE = 860
 WINDOWS = (("10 s", 10.0), ("1 min", 60.0), ("10 min", 600.0), ("Whole run", math.inf))
 
 
@@ -116,7 +119,7 @@ class LiveRunView(QWidget):
         status.addLayout(top)
         status.addWidget(self.progress)
         status.addWidget(self.tiles)
-        head = QHBoxLayout()
+        head = self.head = QHBoxLayout()
         head.addLayout(status, 1)
         head.addWidget(self.sled.map)
         layout = QVBoxLayout(self)
@@ -307,6 +310,14 @@ class LiveRunView(QWidget):
         self.plots.set_theme(theme)
         self.tiles.set_theme(theme)
         self.sled.map.set_theme(theme)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # The sled map beside the banner while both stay readable, else under it.
+        wide = self.width() >= WIDE_ENOUGH_FOR_MAP_BESIDE
+        self.head.setDirection(
+            QHBoxLayout.Direction.LeftToRight if wide else QHBoxLayout.Direction.TopToBottom
+        )
 
     def refresh_plots(self) -> None:
         """Draw again what the plots show now (after a slot was picked on the sled map)."""

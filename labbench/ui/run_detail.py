@@ -174,6 +174,11 @@ class RunDetail(QWidget):
         first = next(iter(self.plots.plots.values()), None)
         if first is not None:
             self.plots.redraw(*first.vb.viewRange()[0])
+        # The chip's first judged plot into sight (the sled's own plots come first).
+        judged = [n for n in self.plots.curves if n.endswith(f"[{slot}]")]
+        judged.sort(key=lambda n: not self.plots.channel_key[n].startswith("channel:"))
+        if slot is not None and judged:
+            QTimer.singleShot(0, lambda: self.plots.scroll_to(judged[0]))  # once laid out
 
     def _show(self, data, on_loaded) -> None:
         if isinstance(data, Exception):

@@ -76,12 +76,14 @@ class SlotPlots:
             return
         base = split_channel(slotted[0])[0]
         unit = self.channel_unit[slotted[0]]
+        # Short: the title runs along a plot a fifth of the window high.  Every slot: the
+        # channel (the sled map's cell edges are the legend); one slot: its name in its colour.
         if self.shown_slot is None:
-            which = f"{len(slotted)} slots"
+            text = f"<b>{html.escape(base)}</b>"
         else:
             color = slot_color(self.theme, self.shown_slot)
-            which = f'<span style="color:{color}">slot {self.shown_slot}</span>'
-        text = f"<b>{html.escape(base)}</b> · {which}"
+            name = html.escape(f"{base}[{self.shown_slot}]")
+            text = f'<span style="color:{color}; font-weight:bold">{name}</span>'
         self.plots[key].getAxis("left").setLabel(
             text, units=unit or None, color=self.theme.plot_foreground
         )

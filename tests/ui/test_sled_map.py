@@ -267,8 +267,8 @@ def test_sled_run_map_live_history_and_inventory(qtbot, window):
     runs = inventory.runs
     assert runs.rowCount() == 1
     assert runs.item(0, 0).text() == str(outcome.run_id)
-    assert runs.item(0, 4).text() == "SLD-GUI slot 2"
-    text = runs.item(0, 3).text()
+    assert runs.item(0, 2).text() == "SLD-GUI slot 2"
+    text = runs.item(0, 1).text()
     per_chip.check(text == "FAILED", f"inventory: the chip's own verdict FAILED ({text})")
     detail = window.history.detail
     cell = runs.visualItemRect(runs.item(0, 0)).topLeft() + QPoint(6, 6)
