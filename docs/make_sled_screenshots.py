@@ -107,7 +107,9 @@ def main() -> int:
             window.inventory_dock.resize(width // 2, height)
             window.history_dock.setFloating(True)
             window.history_dock.resize(width - width // 2, height)
-            QTimer.singleShot(400, shoot)
+            # Laid out again at its new size: the chip's plot into sight again.
+            QTimer.singleShot(300, lambda: window.history.detail.show_slot(SLOT))
+            QTimer.singleShot(700, shoot)
 
         def shoot() -> None:
             from PySide6.QtGui import QPainter, QPixmap
