@@ -215,6 +215,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.history.model.layoutChanged.emit()  # colours only; rows stay
         self.history.detail.plots.set_theme(self.theme)
         self.history.detail.results.set_theme(self.theme)
+        self.history.detail.sled_map.set_theme(self.theme)
         self.inventory.theme = self.theme
         self.compare.set_theme(self.theme)
         QSettings().setValue("ui/theme", name)
