@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -54,7 +55,8 @@ class RailTile(QFrame):
         self.step_min = math.inf
         self.step_max = -math.inf
         self.judged_from = math.inf  # seconds: the step's settle time, before which nothing counts
-        self.setObjectName(f"tile_{channel}")
+        # A style sheet's #name selector takes letters, digits and _ only (not vdd_core[2]).
+        self.setObjectName("tile_" + re.sub(r"\W", "_", channel))
         self.text = QLabel()
         self.text.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
@@ -141,6 +143,7 @@ class RailTiles(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(4)
         self._columns = 0
+        self.hidden: set[str] = set()  # tiles of the chips the sled map does not show
         self.setVisible(False)
 
     def set_channels(self, channels: dict[str, str]) -> None:
@@ -152,20 +155,28 @@ class RailTiles(QWidget):
         }
         for tile in self.tiles.values():
             tile.clicked.connect(self.tile_clicked)
+        self.hidden = set()
         self._columns = 0
         self._relayout()
         self.setVisible(bool(self.tiles))
 
+    def show_only(self, hidden: set[str]) -> None:
+        """Hide these channels' tiles (another chip's, when the sled map shows one)."""
+        self.hidden = set(hidden) & set(self.tiles)
+        self._columns = 0
+        self._relayout()
+        self.setVisible(len(self.hidden) < len(self.tiles))
+
     def _relayout(self) -> None:
-        columns = (
-            max(1, min(len(self.tiles), self.width() // (TILE_MIN_WIDTH + 4))) if self.tiles else 1
-        )
+        shown = [tile for name, tile in self.tiles.items() if name not in self.hidden]
+        columns = max(1, min(len(shown), self.width() // (TILE_MIN_WIDTH + 4))) if shown else 1
         if columns == self._columns:
             return
         self._columns = columns
         for tile in self.tiles.values():
             self.grid.removeWidget(tile)
-        for i, tile in enumerate(self.tiles.values()):
+            tile.setVisible(tile.channel not in self.hidden)
+        for i, tile in enumerate(shown):
             self.grid.addWidget(tile, i // columns, i % columns)
 
     def resizeEvent(self, event) -> None:

@@ -1,5 +1,6 @@
-"""The results table of a sled plan judged per chip: one row per chip's item, added as the
-chip's records arrive; the sled's own items keep their rows from the plan."""
+"""The results table of a sled plan judged per chip: one row per chip's item (named with its
+chip), added as the chip's records arrive when the placement was not known; the sled's own
+items keep their rows from the plan."""
 
 from __future__ import annotations
 
@@ -34,12 +35,17 @@ def test_per_chip_items_get_a_row_each_and_the_failing_chip_turns_failed(qapp):
         if model.data(model.index(r, 0)) == "power-on"
     }
     assert rows == {
-        "vdd_core[0]": "PASSED",
-        "vdd_core[2]": "FAILED",
-        "vdd_core_mean[0]": "PASSED",
-        "vdd_core_mean[2]": "FAILED",
+        "vdd_core[0] · CHP-0": "PASSED",
+        "vdd_core[2] · CHP-2": "FAILED",
+        "vdd_core_mean[0] · CHP-0": "PASSED",
+        "vdd_core_mean[2] · CHP-2": "FAILED",
     }
     order = [model.data(model.index(r, 1)) for r in range(model.rowCount())][:4]
-    assert order == ["vdd_core[0]", "vdd_core[2]", "vdd_core_mean[0]", "vdd_core_mean[2]"]
-    assert [model.data(model.index(r, 1)) for r in failed_rows] == ["vdd_core[2]"]
+    assert [name.split(" · ")[0] for name in order] == [
+        "vdd_core[0]",
+        "vdd_core[2]",
+        "vdd_core_mean[0]",
+        "vdd_core_mean[2]",
+    ]
+    assert [model.data(model.index(r, 1)) for r in failed_rows] == ["vdd_core[2] · CHP-2"]
     assert "vdd_core[2]" in model.row_sentence(failed_rows[0])
