@@ -1,11 +1,6 @@
 """The sled map: a sled run's chips and their verdicts, live and stored; a click on a chip's
 cell narrows the results, plots and rail tiles to that chip; a chip's runs in the inventory
 open in History with its slot picked.
-
-Asserts that need the run judged per chip (a per-slot limit judged as ``vdd_core[2]`` items
-carrying their slot, ``run_slots.chip_verdict`` stored) go through ``PerChip.check``: strict
-once the run's results hold per-chip items; until then the test ends as an expected failure
-that names them (everything else is still asserted).
 """
 
 from __future__ import annotations
@@ -80,24 +75,6 @@ def _item(name, verdict, slot=None, chip="", channel=None):
         text_value="", low=0.72, high=0.78, marginal_low=None, marginal_high=None, equals=None,
         settle_s=0.0, hold_s=0.05, sample_count=10, verdict=verdict, slot=slot, chip=chip,
     )  # fmt: skip
-
-
-class PerChip:
-    """Asserts that need per-chip judgement: strict when the run was judged per chip."""
-
-    def __init__(self, steps):
-        self.judged = any(c.slot is not None for step in steps for c in step.criteria)
-        self.missing: list[str] = []
-
-    def check(self, ok: bool, what: str) -> None:
-        if self.judged:
-            assert ok, what
-        elif not ok:
-            self.missing.append(what)
-
-    def done(self) -> None:
-        if self.missing:
-            pytest.xfail("needs per-chip judgement: " + "; ".join(self.missing))
 
 
 def _click(qtbot, widget):
@@ -223,18 +200,15 @@ def test_sled_run_map_live_history_and_inventory(qtbot, window):
     with qtbot.waitSignal(window.controller.run_finished, timeout=40_000) as finished:
         pass
     outcome = finished.args[0]
-    per_chip = PerChip(outcome.steps)
-    per_chip.check(outcome.status == "failed", f"run failed (is {outcome.status})")
+    assert outcome.status == "failed", f"run failed (is {outcome.status})"
     qtbot.waitUntil(lambda: not sled_map.cells[0].running, timeout=5_000)
     # Chip 2 failed (its rail drooped), its siblings passed.
     text = sled_map.cells[2].text()
-    per_chip.check(text == "2 · CHP-S2\nFAILED", f"live cell 2 says FAILED ({text!r})")
+    assert text == "2 · CHP-S2\nFAILED", f"live cell 2 says FAILED ({text!r})"
     text = sled_map.cells[0].text()
-    per_chip.check(text == "0 · CHP-S0\nPASSED", f"live cell 0 says PASSED ({text!r})")
+    assert text == "0 · CHP-S0\nPASSED", f"live cell 0 says PASSED ({text!r})"
     bg, _ = verdict_colors(live.theme, "failed")
-    per_chip.check(
-        f"background: {bg.name()}" in sled_map.cells[2].styleSheet(), "live cell 2 is red"
-    )
+    assert f"background: {bg.name()}" in sled_map.cells[2].styleSheet(), "live cell 2 is red"
     assert sled_map.cells[3].text() == "3 · empty\nempty"
 
     # Pick chip 2: its results and the sled's, its curves, its tiles.
@@ -250,7 +224,7 @@ def test_sled_run_map_live_history_and_inventory(qtbot, window):
     assert not tiles["fan_rpm"].isHidden()
     row = next(r for r in range(model.rowCount()) if model._rows[r]["name"] == "vdd_core[2]")
     verdict = model.verdict_of(row)
-    per_chip.check(verdict == "failed", f"results row vdd_core[2] failed ({verdict})")
+    assert verdict == "failed", f"results row vdd_core[2] failed ({verdict})"
     # Again: every chip.
     _click(qtbot, sled_map.cells[2])
     assert len(_visible_items(view, model)) == model.rowCount()
@@ -269,7 +243,7 @@ def test_sled_run_map_live_history_and_inventory(qtbot, window):
     assert runs.item(0, 0).text() == str(outcome.run_id)
     assert runs.item(0, 2).text() == "SLD-GUI slot 2"
     text = runs.item(0, 1).text()
-    per_chip.check(text == "FAILED", f"inventory: the chip's own verdict FAILED ({text})")
+    assert text == "FAILED", f"inventory: the chip's own verdict FAILED ({text})"
     detail = window.history.detail
     cell = runs.visualItemRect(runs.item(0, 0)).topLeft() + QPoint(6, 6)
     QTest.mouseClick(runs.viewport(), Qt.MouseButton.LeftButton, pos=cell)
@@ -281,7 +255,7 @@ def test_sled_run_map_live_history_and_inventory(qtbot, window):
     assert stored_map.cells[2].isChecked()
     assert stored_map.cells[3].text() == "3 · empty\nempty"
     text = stored_map.cells[2].text()
-    per_chip.check(text == "2 · CHP-S2\nFAILED", f"stored cell 2 says FAILED ({text!r})")
+    assert text == "2 · CHP-S2\nFAILED", f"stored cell 2 says FAILED ({text!r})"
     stored_view = detail.results_view
     shown = _visible_items(stored_view, detail.results)
     assert "vdd_core[2]" in shown and "vdd_core[1]" not in shown and "fan_rpm" in shown
@@ -291,4 +265,3 @@ def test_sled_run_map_live_history_and_inventory(qtbot, window):
     _click(qtbot, stored_map.all_button)
     assert detail.plots.curves["vdd_core[1]"].isVisible()
     assert len(_visible_items(stored_view, detail.results)) == detail.results.rowCount()
-    per_chip.done()
