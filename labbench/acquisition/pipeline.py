@@ -62,8 +62,9 @@ class SampleBatch:
     results: list[tuple[int, str, str]]
     lines: int
     malformed: int
-    # When this batch was cut: every sample that arrived before it is in this batch or an
-    # earlier one (so a step that ended before it has all its data).
+    # Every sample timed before this is in this batch or an earlier one (so a step that
+    # ended before it has all its data): the return of the batch's last read, since the
+    # next read's lines are spread over the time after it, or the cut when the link ended.
     emitted_ns: int = 0
     # (epoch ns, "disconnect" | "reconnect") in order: when the rig went away and came back.
     link_changes: list[tuple[int, str]] = field(default_factory=list)
@@ -230,7 +231,9 @@ class Acquisition:
                 previous_read_ns = received_ns
                 now = time.monotonic()
                 if now - last_emit >= BATCH_INTERVAL_S:
-                    self._emit()
+                    # The next read's lines are spread after this read's return, not after
+                    # the emit: a step that ended in between may still get samples.
+                    self._emit(previous_read_ns)
                     last_emit = now
         except Exception as exc:  # a bug must not leave a run silently dead
             log.exception("reader thread of %s failed", self.rig.device)
@@ -302,8 +305,10 @@ class Acquisition:
             return True
         return False
 
-    def _emit(self) -> None:
-        emitted_ns = time.time_ns()
+    def _emit(self, complete_ns: int | None = None) -> None:
+        """Hand out what was parsed; ``complete_ns``: every sample timed before it is in this
+        batch or an earlier one (now, when nothing more is coming from this connection)."""
+        emitted_ns = time.time_ns() if complete_ns is None else complete_ns
         parsed = self.parser.take()
         t0 = self.t0_ns
         samples = {name: ((t_ns - t0) / 1e9, v) for name, (t_ns, v) in parsed.samples.items()}
