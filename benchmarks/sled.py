@@ -46,7 +46,6 @@ import pstats
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_S = 0.03  # labbench.acquisition.pipeline.BATCH_INTERVAL_S, checked in main()
 FRAME_TARGET_MS = 16.0
-TAIL_S = 1.5  # the plan's last stretch after the rig stops: every line read and judged
+TAIL_S = 3.0  # the plan's last stretch after the rig stops: every line read and judged
 
 
 def plan_text(kind: str, seconds: float) -> str:
@@ -102,8 +101,10 @@ def plan_text(kind: str, seconds: float) -> str:
   settle_s = {settle}
 """
     steps = [
-        ("power-on", 2.0, '["PWR ON"]', rails.format(settle=0.5, name="max", stat="max", high=0.8)),
-        ("load-50", body, '["LOAD 50", "BIST"]', rails.format(settle=0.2, name="p2p", stat="p2p", high=0.04)),
+        ("power-on", 2.0, '["PWR ON"]', rails.format(settle=0.5, name="max", stat="max",
+                                                        high=0.8)),
+        ("load-50", body, '["LOAD 50", "BIST"]', rails.format(settle=0.2, name="p2p",
+                                                              stat="p2p", high=0.04)),
         ("idle", TAIL_S, '["LOAD 0"]', ""),
     ]  # fmt: skip
     text = (
@@ -280,10 +281,11 @@ def run_case(
         return tick
 
     # The view's own timers, each tick timed with the paint it causes.
+    text_paint = [window.results_view.viewport(), view.tiles]
     for timer, call, paint, into in (
         (view.frame_timer, view._on_frame, [viewport], case.frame_s),
-        (view.text_timer, view._on_text_tick, [window.results_view.viewport(), view.tiles], case.text_s),
-    ):  # fmt: skip
+        (view.text_timer, view._on_text_tick, text_paint, case.text_s),
+    ):
         timer.timeout.disconnect()
         timer.timeout.connect(timed(call, paint, into))
     finished = []
@@ -316,7 +318,10 @@ def run_case(
     run_id = finished[0].run_id
     case.status = finished[0].status + (f" ({finished[0].error})" if finished[0].error else "")
     summary = finished[0].summary
-    case.judged_items = sum(len(s.criteria) for s in summary.steps) if summary else 0
+    items = [(s.name, c) for s in summary.steps for c in s.criteria] if summary else []
+    case.judged_items = len(items)
+    bad = [f"{step}/{c.name}[{c.slot}] {c.verdict}" for step, c in items if c.verdict == "error"]
+    case.status += f"; {len(bad)} items error ({', '.join(bad[:3])})" if bad else ""
     stats = summary.stats if summary else controller.session.stats
     case.storage_stalls = stats.storage_stalls
     case.channels = len(controller.session.channels())
