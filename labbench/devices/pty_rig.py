@@ -70,6 +70,7 @@ class RigCounts:
 
     lines_sent: int = 0
     full_waits: int = 0
+    finished: bool = False  # its duration is over and a client has read what it wrote
 
 
 def default_link_path() -> Path:
@@ -84,9 +85,12 @@ def serve(
     ready: Callable[[Path], None] | None = None,
     duration_s: float | None = None,
     counts: RigCounts | None = None,
+    hold_open: bool = False,
 ) -> int:
     """Serve the rig until ``stop`` is set (or ``duration_s`` passes once a client reads);
-    returns the lines sent (``counts``, if given, is kept up to date as it goes)."""
+    returns the lines sent (``counts``, if given, is kept up to date as it goes).
+    ``hold_open``: once ``duration_s`` is over, keep the port open and silent until ``stop``
+    (a rig that finished its stream but is still plugged in: no disconnect)."""
     link = Path(link) if link else default_link_path()
     stop = stop or threading.Event()
     counts = counts if counts is not None else RigCounts()
@@ -116,6 +120,9 @@ def serve(
             now = time.monotonic() - start
             if duration_s is not None and now >= duration_s:
                 _drain(pty, stop)  # a client still reading takes every line the rig wrote
+                counts.finished = True
+                if hold_open:
+                    stop.wait()
                 break
             if sim.in_gap():
                 pty.close()
