@@ -130,6 +130,11 @@ def run_app(db_target: str | None = None, demo: bool = False) -> int:
     install_crash_handler(window)
     if os.environ.get("LABBENCH_EXIT_AFTER_FIRST_PAINT") == "1":
         app.installEventFilter(_FirstPaint(window))
+    if demo:
+        from labbench.ui.demo_run import DEMO_RUN_DELAY_MS, start_demo_run
+
+        # The demo's sled run, once the window is up: launch to first paint is not held up.
+        QTimer.singleShot(DEMO_RUN_DELAY_MS, lambda: start_demo_run(window))
     window.show()
     if interrupted:
         QTimer.singleShot(
