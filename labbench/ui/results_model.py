@@ -1,11 +1,13 @@
 """The results table: one row per judged item of the plan, turning to its verdict as the run
-goes."""
+goes.  A sled plan's per-slot item (a limit on a ``per_slot`` channel) becomes one row per
+chip once its per-chip verdicts arrive (``vdd_core[2]``, with the chip's serial)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from labbench.criteria.band import describe_limits
+from labbench.protocols.slots import SlotNameError, split_slot
 from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -63,6 +65,7 @@ class ResultsModel(QAbstractTableModel):
                     self._index[(position, kind, name)] = len(self._rows)
                     self._rows.append(
                         {
+                            "key": (position, kind, name),
                             "step": step.name,
                             "kind": kind,
                             "name": name,
@@ -83,9 +86,13 @@ class ResultsModel(QAbstractTableModel):
             )
 
     def update_steps(self, steps: list[StepRecord]) -> None:
-        """Apply (live or final) step results; only changed rows are signalled.  The items of
-        a step that never ran (``skipped`` after stop_on_fail) turn skipped."""
+        """Apply (live or final) step results; only changed rows are signalled, in one span
+        (one ``dataChanged`` per call, not one per row: a sled's 256 rows changing at once
+        cost the view 256 updates).  The items of a step that never ran (``skipped`` after
+        stop_on_fail) turn skipped."""
+        self._add_chip_rows(steps)
         failed: list[int] = []
+        changed: list[int] = []
         for step in steps:
             updates = [(self._index.get((step.position, c.kind, c.name)), c) for c in step.criteria]
             if step.verdict == "skipped":
@@ -113,14 +120,64 @@ class ResultsModel(QAbstractTableModel):
                         "error",
                     )
                     old.update(new)
-                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                    changed.append(row)
                     if turned_bad:
                         failed.append(row)
                 else:
                     old["record"] = new["record"]
+        if changed:
+            self.dataChanged.emit(
+                self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1)
+            )
         self.steps_updated.emit(list(steps))
         if failed:
             self.item_failed.emit(min(failed))
+
+    def _add_chip_rows(self, steps: list[StepRecord]) -> None:
+        """Per-chip items not yet in the table take the place of their plan item's row (one
+        row per chip, in slot order); the table is rebuilt once, when they first arrive."""
+        new: dict[tuple[int, str, str], list[dict]] = {}
+        for step in steps:
+            for c in step.criteria:
+                key = (step.position, c.kind, c.name)
+                if c.slot is None or key in self._index:
+                    continue
+                try:
+                    base = split_slot(c.name)[0]
+                except SlotNameError:
+                    base = c.name
+                limits = describe_limits(
+                    c.low, c.high, c.marginal_low, c.marginal_high, equals=c.equals, unit=c.unit
+                )
+                new.setdefault((step.position, c.kind, base), []).append(
+                    {
+                        "key": key,
+                        "slot": c.slot,
+                        "step": step.name,
+                        "kind": c.kind,
+                        "name": f"{c.name} {c.chip}".strip(),
+                        "unit": c.unit,
+                        "limits": limits,
+                        "value": "",
+                        "verdict": "pending",
+                        "violations": 0,
+                    }
+                )
+        if not new:
+            return
+        self.beginResetModel()
+        rows: list[dict] = []
+        for row in self._rows:
+            chips = new.pop(row["key"], None)
+            if chips is None:
+                rows.append(row)
+            else:  # the plan's per-slot item: its chips' rows instead
+                rows.extend(sorted(chips, key=lambda r: r["slot"]))
+        for chips in new.values():  # no plan row to stand in for (a plan changed under us)
+            rows.extend(sorted(chips, key=lambda r: r["slot"]))
+        self._rows = rows
+        self._index = {row["key"]: i for i, row in enumerate(rows)}
+        self.endResetModel()
 
     def row_sentence(self, row: int) -> str:
         """Why this row failed, in one sentence (see labbench.ui.banner)."""
