@@ -2,38 +2,29 @@
 
     python benchmarks/sled.py [--seconds 30] [--slots 16] [--no-fail] [--profile]
 
-Both cases go through the product's own path: the simulated rig served on a real
-pseudo-terminal by ``labbench.devices.pty_rig`` in its own process (as a rig is), read with
-pyserial by a real plan run (``RunController`` -> ``RunSession`` -> ``Acquisition`` with the
-pipeline's ring capacity and batch interval, the storage link committing every 150 ms into
-SQLite, the ``LiveEvaluator``), shown by the real ``MainWindow`` (offscreen, 1400 x 900: live
-view with its plots and rail tiles, the results table).
+Both go through the product's own path: the simulated rig served on a pty by
+``labbench.devices.pty_rig`` in its own process, read with pyserial by a real plan run
+(``RunController`` -> ``RunSession`` -> ``Acquisition`` at the pipeline's ring capacity and batch
+interval, the storage link committing every 150 ms into SQLite, the ``LiveEvaluator``), shown
+by the real ``MainWindow`` (offscreen, 1400 x 900: live view, plots, rail tiles, results).
 
-* sled: ``mock://nominal?slots=16&rate=1000`` (16 chips x 8 per-slot channels, the sled's
-  inlet temperature and fan, and ``seq``: 131 channels, one line per reading), a sled DUT
-  with 16 chips placed, a plan whose channels ``vdd_core``, ``vdd_io`` and ``temp_die`` are
-  ``per_slot = true`` with limits and measurements on them (judged once per occupied slot
-  where per-chip judgement is in; on the bare channel name where it is not).
-* baseline: ``mock://nominal?rate=1000`` (a plain chip rig: 10 channels and ``seq``), a
-  chip DUT, the same plan on plain channels.
+* sled: ``mock://nominal?slots=16&rate=1000`` (16 chips x 8 per-slot channels, the sled's inlet
+  temperature and fan, ``seq``: 131 channels), a sled with 16 chips placed, a plan whose rails
+  and temperatures are ``per_slot = true`` with 8 limits and measurements a step on them
+  (judged once per occupied slot where per-chip judgement is in, else on the bare name).
+* baseline: ``mock://nominal?rate=1000`` (a plain chip rig: 10 channels and ``seq``), a chip,
+  the same plan on plain channels.
 
-Measured for each, printed side by side with the sled / baseline ratio:
+Measured for each, side by side with the sled / baseline ratio: (a) ``LiveEvaluator.on_batch``
+time per batch and the lag from a batch's emission to judged (targets: p99 below the 30 ms
+batch, lag p99 below two); (b) the rig's own count of writes that found the pty full (target
+0), the storage backlog sampled every 100 ms (no growth: last third vs first) and stalls;
+(c) the live view's frame (envelopes + setData + a synchronous paint; target p95 < 16 ms) and
+text tick (results table, rail tiles, their paint) while the rig streams.
 
-(a) live judging keeps up: the time ``LiveEvaluator.on_batch`` takes per batch (p50, p99)
-    and the lag from a batch's emission to judged (p50, p99); target: judging p99 below the
-    30 ms batch interval, lag p99 below two batch intervals;
-(b) no writer waits: how many times the rig found the pty full and had to wait (its own
-    count, target 0), the storage backlog (sampled every 100 ms: max, and the last third's
-    max next to the first third's: no growth), storage stalls (target 0);
-(c) GUI frames while the run streams: the live view's frame (envelopes + setData, then a
-    synchronous paint) p50/p95 (target p95 < 16 ms) and its text tick (results table, rail
-    tiles, then their paint) p95.
-
-Accounting checked every time (a failure exits 3): every line the rig sent is stored once
-(the stored ``seq`` is first..sent-1 with nothing lost or twice, ``first`` <= 1 as pyserial
-flushes the port's input on opening), and the stored samples are lines x channels.
-Exits 1 when a target is missed (``--no-fail``: report only).  ``--profile`` prints the top
-cumulative costs of the reader thread and of the GUI thread's frames and text ticks.
+Accounting (exit 3 if wrong): the stored ``seq`` is first..sent-1 once each (``first`` <= 1:
+pyserial flushes the port on opening), samples = lines x channels.  Exit 1 when a target is
+missed (``--no-fail``: report only).  ``--profile``: top costs of the reader and GUI threads.
 """
 
 from __future__ import annotations
@@ -61,62 +52,46 @@ FRAME_TARGET_MS = 16.0
 TAIL_S = 3.0  # the plan's last stretch after the rig stops: every line read and judged
 
 
+PER_SLOT = (("vdd_core", "V"), ("vdd_hbm", "V"), ("vdd_io", "V"), ("temp_die", "°C"),
+            ("temp_hbm", "°C"))  # fmt: skip
+ITEMS = (  # 8 items a step: 256 per-chip rows for 16 chips over the plan's two judged steps
+    ("limit", 'channel = "vdd_core", low = 0.72, high = 0.78, marginal_low = 0.73, '
+              'marginal_high = 0.77, settle_s = {settle}, hold_s = 0.05'),
+    ("limit", 'channel = "vdd_hbm", nominal = 1.1, tolerance_pct = 5, settle_s = {settle}'),
+    ("limit", 'channel = "vdd_io", nominal = 1.8, tolerance = 0.09, settle_s = {settle}'),
+    ("limit", 'channel = "temp_die", high = 85.0'),
+    ("limit", 'channel = "temp_hbm", high = 95.0'),
+    ("measure", 'name = "vdd_core_{stat}", channel = "vdd_core", stat = "{stat}", '
+                'high = {high}, settle_s = {settle}'),
+    ("measure", 'name = "vdd_io_mean", channel = "vdd_io", stat = "mean", low = 1.75, '
+                'high = 1.85, settle_s = {settle}'),
+    ("measure", 'name = "temp_die_max", channel = "temp_die", stat = "max", high = 85.0'),
+)  # fmt: skip
+
+
 def plan_text(kind: str, seconds: float) -> str:
-    """A plan of three steps on vdd_core, vdd_io and temp_die (per slot on a sled) and the
-    sled's fan; ``seconds`` long."""
-    per_slot = "\nper_slot = true" if kind == "sled" else ""
-    body = max(seconds - 2.0 - TAIL_S, 1.0)
-    channels = "".join(
-        f'[[channel]]\nname = "{name}"\nunit = "{unit}"{per_slot}\n'
-        for name, unit in (("vdd_core", "V"), ("vdd_io", "V"), ("temp_die", "°C"))
-    )
-    rails = """
-  [[step.limit]]
-  channel = "vdd_core"
-  low = 0.72
-  high = 0.78
-  marginal_low = 0.73
-  marginal_high = 0.77
-  settle_s = {settle}
-  hold_s = 0.05
-  [[step.limit]]
-  channel = "vdd_io"
-  nominal = 1.8
-  tolerance = 0.09
-  settle_s = {settle}
-  [[step.limit]]
-  channel = "temp_die"
-  high = 85.0
-  [[step.measure]]
-  name = "vdd_core_{name}"
-  channel = "vdd_core"
-  stat = "{stat}"
-  high = {high}
-  settle_s = {settle}
-  [[step.measure]]
-  name = "vdd_io_mean"
-  channel = "vdd_io"
-  stat = "mean"
-  low = 1.75
-  high = 1.85
-  settle_s = {settle}
-"""
-    steps = [
-        ("power-on", 2.0, '["PWR ON"]', rails.format(settle=0.5, name="max", stat="max",
-                                                        high=0.8)),
-        ("load-50", body, '["LOAD 50", "BIST"]', rails.format(settle=0.2, name="p2p",
-                                                              stat="p2p", high=0.04)),
-        ("idle", TAIL_S, '["LOAD 0"]', ""),
-    ]  # fmt: skip
+    """A plan of ``seconds``: power-on and load-50 judge 8 items on the rails and temperatures
+    (per slot on a sled) and load-50 the sled's fan; a quiet last step while the rig stops."""
+    per_slot = "per_slot = true\n" if kind == "sled" else ""
     text = (
         f'[plan]\nname = "bench-{kind}"\nversion = "1"\ndut_kind = "{kind}"\n'
-        f"stop_on_fail = false\n{channels}"
-        '[[channel]]\nname = "fan_rpm"\nunit = "rpm"\n'
+        'stop_on_fail = false\n[[channel]]\nname = "fan_rpm"\nunit = "rpm"\n'
     )
-    for name, duration, send, items in steps:
-        text += f'\n[[step]]\nname = "{name}"\nduration_s = {duration}\nsend = {send}\n{items}'
+    text += "".join(
+        f'[[channel]]\nname = "{name}"\nunit = "{unit}"\n{per_slot}' for name, unit in PER_SLOT
+    )
+    steps = (
+        ("power-on", 2.0, '"PWR ON"', {"settle": 0.5, "stat": "max", "high": 0.8}),
+        ("load-50", max(seconds - 2.0 - TAIL_S, 1.0), '"LOAD 50", "BIST"',
+         {"settle": 0.2, "stat": "p2p", "high": 0.04}),
+        ("idle", TAIL_S, '"LOAD 0"', None),
+    )  # fmt: skip
+    for name, duration, send, values in steps:
+        text += f'[[step]]\nname = "{name}"\nduration_s = {duration}\nsend = [{send}]\n'
+        for kind_, item in ITEMS if values else ():
+            text += f"[[step.{kind_}]]\n{item.format(**values).replace(', ', chr(10))}\n"
         if name == "load-50":
-            text += '  [[step.limit]]\n  channel = "fan_rpm"\n  low = 1000\n'
+            text += '[[step.limit]]\nchannel = "fan_rpm"\nlow = 1000\n'
     return text
 
 
