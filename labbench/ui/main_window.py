@@ -77,6 +77,9 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         header = self.results_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(RESULT_COLUMNS.index("Limits"), QHeaderView.ResizeMode.Stretch)
+        # Columns fit the rows in sight, not all of them: a sled's 256 rows changing in one
+        # tick cost 80 ms of sizing (15 ms this way).
+        header.setResizeContentsPrecision(0)
         self.step_list = StepList(self.theme)
         self.failures = FailureWatcher(
             db,
