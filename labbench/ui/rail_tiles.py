@@ -1,5 +1,7 @@
 """One compact tile per judged channel: its present value, min and max in the step, the margin
-to the nearest limit, and its verdict (in words and colour).
+to the nearest limit, and its verdict (in words and colour).  A sled's per-slot channel
+(``vdd_core[0]`` … ``vdd_core[15]``) feeds its plan channel's tile: the tile shows the chip
+nearest a limit (or beyond it), the span over every chip, and the worst chip's verdict.
 
 Tiles are fed only the samples that arrived since the last frame, so keeping them costs the
 same at the first minute of a run as at the tenth hour.
@@ -15,7 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from labbench.criteria.limits import Band
+from labbench.criteria.limits import Band, worst
+from labbench.protocols.slots import SlotNameError, split_slot
 from labbench.ui.cursors import NO_SI_PREFIX, format_value
 from labbench.ui.theme import Theme, verdict_colors
 
@@ -54,6 +57,8 @@ class RailTile(QFrame):
         self.step_min = math.inf
         self.step_max = -math.inf
         self.judged_from = math.inf  # seconds: the step's settle time, before which nothing counts
+        self.slot_values: dict[int, float] = {}  # a per-slot channel's chips: present values
+        self.value_slot: int | None = None  # the chip whose value is shown
         self.setObjectName(f"tile_{channel}")
         self.text = QLabel()
         self.text.setTextFormat(Qt.TextFormat.RichText)
@@ -78,10 +83,22 @@ class RailTile(QFrame):
         self.judged_from = judged_from
         self.step_min, self.step_max = math.inf, -math.inf
 
-    def feed(self, t: np.ndarray, v: np.ndarray) -> None:
+    def feed(self, t: np.ndarray, v: np.ndarray, slot: int | None = None) -> None:
         if v.size == 0:
             return
         self.value = float(v[-1])
+        if slot is not None:  # show the chip nearest a limit, or the last fed without a band
+            self.slot_values[slot] = self.value
+            self.value_slot = slot
+            if self.band is not None:
+                margins = {
+                    k: m[0]
+                    for k, x in self.slot_values.items()
+                    if (m := margin_to_limits(x, self.band)) is not None
+                }
+                if margins:
+                    self.value_slot = min(margins, key=margins.__getitem__)
+                    self.value = self.slot_values[self.value_slot]
         judged = v[t >= self.judged_from] if self.band is not None else v
         judged = judged[~np.isnan(judged)]
         if judged.size:
@@ -91,8 +108,9 @@ class RailTile(QFrame):
     def refresh(self) -> None:
         bg, fg = verdict_colors(self.theme, self.verdict)
         fmt = lambda x: format_value(x, self.unit)  # noqa: E731
+        chip = f" (slot {self.value_slot})" if self.value_slot is not None else ""
         head = (
-            f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)} "
+            f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)}{chip} "
             f"&nbsp;<b>{self.verdict.upper()}</b>"
         )
         if self.band is None:
@@ -177,15 +195,31 @@ class RailTiles(QWidget):
             tile.begin_step(bands.get(name), judged_from.get(name, math.inf))
         self.refresh()
 
-    def feed(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
+    def _tile_of(self, channel: str) -> tuple[RailTile | None, int | None]:
+        """The tile a channel feeds, and its slot when it feeds its plan channel's tile."""
         tile = self.tiles.get(channel)
+        if tile is not None or not channel.endswith("]"):
+            return tile, None
+        try:
+            base, slot = split_slot(channel)
+        except SlotNameError:
+            return None, None
+        return self.tiles.get(base), slot
+
+    def feed(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
+        tile, slot = self._tile_of(channel)
         if tile is not None:
-            tile.feed(t, v)
+            tile.feed(t, v, slot)
 
     def set_verdicts(self, verdicts: dict[str, str]) -> None:
+        """Each tile's verdict: its channel's, or the worst of its chips'."""
+        folded: dict[str, list[str]] = {}
         for name, verdict in verdicts.items():
-            if name in self.tiles:
-                self.tiles[name].verdict = verdict
+            tile, _ = self._tile_of(name)
+            if tile is not None:
+                folded.setdefault(tile.channel, []).append(verdict)
+        for name, found in folded.items():
+            self.tiles[name].verdict = worst(found)
 
     def refresh(self) -> None:
         for tile in self.tiles.values():
