@@ -1,13 +1,12 @@
 """The results table: one row per judged item of the plan, turning to its verdict as the run
-goes.  A sled plan's per-slot item (a limit on a ``per_slot`` channel) becomes one row per
-chip once its per-chip verdicts arrive (``vdd_core[2]``, with the chip's serial)."""
+goes.  A sled plan's per-slot items have one row per chip, added when the first record of
+the chip's item arrives (which chips a run judges is known only once it started)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from labbench.criteria.band import describe_limits
-from labbench.protocols.slots import SlotNameError, split_slot
 from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -25,6 +24,9 @@ class ResultsModel(QAbstractTableModel):
         self.theme = theme
         self._rows: list[dict] = []
         self._index: dict[tuple[int, str, str], int] = {}
+        # Rows changed by the update being applied: told to the view as one span, not one
+        # signal per row (a sled's 256 rows changing in one tick were 256 view updates).
+        self._changed: list[int] = []
 
     def set_plan(self, plan: Plan | None) -> None:
         self.beginResetModel()  # a new plan: everything changes at once
@@ -43,6 +45,7 @@ class ResultsModel(QAbstractTableModel):
                         plan.unit(s.channel),
                     )
                     for s in step.limits
+                    if not plan.is_per_slot(s.channel)
                 ]
                 items += [
                     (
@@ -56,6 +59,7 @@ class ResultsModel(QAbstractTableModel):
                         plan.unit(s.channel),
                     )
                     for s in step.measures
+                    if not plan.is_per_slot(s.channel)
                 ]
                 items += [("result", s.name, *(_band(s.band)), s.equals, "") for s in step.results]
                 items += [
@@ -64,19 +68,26 @@ class ResultsModel(QAbstractTableModel):
                 for kind, name, low, high, ml, mh, equals, unit in items:
                     self._index[(position, kind, name)] = len(self._rows)
                     self._rows.append(
-                        {
-                            "key": (position, kind, name),
-                            "step": step.name,
-                            "kind": kind,
-                            "name": name,
-                            "unit": unit,
-                            "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
-                            "value": "",
-                            "verdict": "pending",
-                            "violations": 0,
-                        }
+                        _pending(step.name, position, kind, name, (low, high, ml, mh, equals), unit)
                     )
         self.endResetModel()
+
+    def _add_row(self, step: StepRecord, c: CriterionRecord) -> int:
+        """A row for a per-chip item (``vdd_core[2]``): after its step's rows of its kind,
+        limits before measurements as in the plan."""
+        kinds = ("limit",) if c.kind == "limit" else ("limit", "measure")
+        at = 0
+        for k, row in enumerate(self._rows):
+            if row["position"] < step.position or (
+                row["position"] == step.position and row["kind"] in kinds
+            ):
+                at = k + 1
+        limits = (c.low, c.high, c.marginal_low, c.marginal_high, c.equals)
+        self.beginInsertRows(QModelIndex(), at, at)
+        self._rows.insert(at, _pending(step.name, step.position, c.kind, c.name, limits, c.unit))
+        self._index = {(r["position"], r["kind"], r["name"]): k for k, r in enumerate(self._rows)}
+        self.endInsertRows()
+        return at
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -86,14 +97,13 @@ class ResultsModel(QAbstractTableModel):
             )
 
     def update_steps(self, steps: list[StepRecord]) -> None:
-        """Apply (live or final) step results; only changed rows are signalled, in one span
-        (one ``dataChanged`` per call, not one per row: a sled's 256 rows changing at once
-        cost the view 256 updates).  The items of a step that never ran (``skipped`` after
-        stop_on_fail) turn skipped."""
-        self._add_chip_rows(steps)
+        """Apply (live or final) step results; only changed rows are signalled.  The items of
+        a step that never ran (``skipped`` after stop_on_fail) turn skipped."""
         failed: list[int] = []
-        changed: list[int] = []
         for step in steps:
+            for c in step.criteria:
+                if c.slot is not None and (step.position, c.kind, c.name) not in self._index:
+                    self._add_row(step, c)
             updates = [(self._index.get((step.position, c.kind, c.name)), c) for c in step.criteria]
             if step.verdict == "skipped":
                 updates = [
@@ -120,64 +130,21 @@ class ResultsModel(QAbstractTableModel):
                         "error",
                     )
                     old.update(new)
-                    changed.append(row)
+                    self._changed.append(row)
                     if turned_bad:
                         failed.append(row)
                 else:
                     old["record"] = new["record"]
-        if changed:
-            self.dataChanged.emit(
-                self.index(min(changed), 0), self.index(max(changed), len(COLUMNS) - 1)
-            )
+        self._tell_changed()
         self.steps_updated.emit(list(steps))
         if failed:
             self.item_failed.emit(min(failed))
 
-    def _add_chip_rows(self, steps: list[StepRecord]) -> None:
-        """Per-chip items not yet in the table take the place of their plan item's row (one
-        row per chip, in slot order); the table is rebuilt once, when they first arrive."""
-        new: dict[tuple[int, str, str], list[dict]] = {}
-        for step in steps:
-            for c in step.criteria:
-                key = (step.position, c.kind, c.name)
-                if c.slot is None or key in self._index:
-                    continue
-                try:
-                    base = split_slot(c.name)[0]
-                except SlotNameError:
-                    base = c.name
-                limits = describe_limits(
-                    c.low, c.high, c.marginal_low, c.marginal_high, equals=c.equals, unit=c.unit
-                )
-                new.setdefault((step.position, c.kind, base), []).append(
-                    {
-                        "key": key,
-                        "slot": c.slot,
-                        "step": step.name,
-                        "kind": c.kind,
-                        "name": f"{c.name} {c.chip}".strip(),
-                        "unit": c.unit,
-                        "limits": limits,
-                        "value": "",
-                        "verdict": "pending",
-                        "violations": 0,
-                    }
-                )
-        if not new:
-            return
-        self.beginResetModel()
-        rows: list[dict] = []
-        for row in self._rows:
-            chips = new.pop(row["key"], None)
-            if chips is None:
-                rows.append(row)
-            else:  # the plan's per-slot item: its chips' rows instead
-                rows.extend(sorted(chips, key=lambda r: r["slot"]))
-        for chips in new.values():  # no plan row to stand in for (a plan changed under us)
-            rows.extend(sorted(chips, key=lambda r: r["slot"]))
-        self._rows = rows
-        self._index = {row["key"]: i for i, row in enumerate(rows)}
-        self.endResetModel()
+    def _tell_changed(self) -> None:
+        if self._changed:
+            first, last = min(self._changed), max(self._changed)
+            self._changed = []
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     def row_sentence(self, row: int) -> str:
         """Why this row failed, in one sentence (see labbench.ui.banner)."""
@@ -227,6 +194,21 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in ("Value", "Violations"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+def _pending(step: str, position: int, kind: str, name: str, limits: tuple, unit: str) -> dict:
+    low, high, ml, mh, equals = limits
+    return {
+        "step": step,
+        "position": position,
+        "kind": kind,
+        "name": name,
+        "unit": unit,
+        "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
+        "value": "",
+        "verdict": "pending",
+        "violations": 0,
+    }
 
 
 def _band(band):
