@@ -25,7 +25,7 @@ def test_the_demo_sleds_hold_chips(tmp_path):
         assert placed == {slot: DEMO_CHIPS[slot][0] for slot in range(4)}
         request = demo_request(db)
         assert request.dut.id == sled.id and request.plan.dut_kind == "sled"
-        assert {"vdd_core", "vdd_io", "temp_die"} <= request.plan.per_slot_channels
+        assert "vdd_core" in request.plan.per_slot_channels
     finally:
         db.dispose()
 
@@ -37,7 +37,7 @@ def test_the_sled_chips_plan_is_a_short_per_chip_plan(tmp_path):
     assert plan.name == "sled-chips" and plan.dut_kind == "sled"
     assert 2.0 <= plan.duration_s <= 8.0
     judged = {s.channel for step in plan.steps for s in (*step.limits, *step.measures)}
-    assert {"vdd_core", "vdd_io", "temp_die"} <= judged
+    assert {"vdd_core", "temp_die"} <= judged and {"vdd_core", "temp_die"} <= plan.per_slot_channels
     assert any(step.measures for step in plan.steps)
 
 
