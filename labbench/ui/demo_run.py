@@ -42,5 +42,5 @@ def record_demo_run(db: Database) -> RunOutcome:
 
 def start_demo_run(window) -> None:
     """Start the demo sled run in ``window`` (a MainWindow): shown live, then in History."""
-    if not window.controller.running:
+    if window.isVisible() and not window.controller.running:
         window.start_request(demo_request(window.db))
