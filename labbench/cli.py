@@ -407,9 +407,15 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             r = dict(zip(RUN_LIST_COLUMNS, row, strict=True))
+            # A chip's row of a sled run it sat in: its slot and its own verdict there.
+            chip = (
+                ""
+                if r["slot"] is None
+                else f"  slot {r['slot']}: chip {r['chip_verdict'] or 'not judged per chip'}"
+            )
             print(
                 f"{r['run_id']:>6}  {r['start_utc'][:19]}  {r['verdict']:<11} {r['dut']:<20} "
-                f"{r['plan'] or '-'} {r['plan_version'] or ''}"
+                f"{r['plan'] or '-'} {r['plan_version'] or ''}{chip}"
             )
     return EXIT_OK
 

@@ -209,7 +209,8 @@ def _print_show(out: dict) -> None:
             print(f"  slot {s['slot']}: {s['chip'] or 'empty'}")
     print(f"  runs: {len(out['runs'])}")
     for r in out["runs"]:
-        via = f"  (sled {r['dut']} slot {r['slot']})" if r["slot"] is not None else ""
+        chip = f": chip {r['chip_verdict']}" if r["chip_verdict"] else ""
+        via = f"  (sled {r['dut']} slot {r['slot']}{chip})" if r["slot"] is not None else ""
         plan = f"{r['plan']} v{r['plan_version']}" if r["plan"] else "-"
         print(f"  {r['run_id']:>6}  {r['started_at'][:19]}  {r['verdict']:<11} {plan}{via}")
 

@@ -203,6 +203,12 @@ def run_command(args: argparse.Namespace) -> int:
         }
         for step, v in outcome.violations
     ]
+    # A sled run's chips as placed at its start, each with its own verdict (None: the plan
+    # judges nothing per chip).
+    chips = [
+        {"slot": slot, "chip": serial, "verdict": outcome.chip_verdicts.get(slot)}
+        for slot, serial in sorted(outcome.slots.items())
+    ]
     if args.json:
         print(
             json.dumps(
@@ -213,6 +219,7 @@ def run_command(args: argparse.Namespace) -> int:
                     "malformed": run.malformed_count,
                     "violations": violations,
                     "steps": [{"name": s.name, "verdict": s.verdict} for s in outcome.steps],
+                    "chips": chips,
                 },
                 allow_nan=True,
             )
@@ -225,11 +232,17 @@ def run_command(args: argparse.Namespace) -> int:
                     print(
                         f"          {item.verdict:9} {item.kind} {item.name}"
                         + ("" if item.value is None else f" = {item.value!r}")
+                        + (f"  (chip {item.chip})" if item.chip else "")
                     )
         print(
             f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, "
             f"{len(violations)} violations, {run.malformed_count} malformed lines)"
         )
+        width = max((len(c["chip"]) for c in chips), default=0)
+        for c in chips:
+            print(
+                f"slot {c['slot']:<2} {c['chip']:{width}}  {c['verdict'] or 'not judged per chip'}"
+            )
         if run.error_message:
             print(
                 f"labbench: run {outcome.run_id} ended as {outcome.status} because "

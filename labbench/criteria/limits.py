@@ -113,6 +113,8 @@ class LimitTracker:
             return []
         self.count += n
         band = self.band
+        if self._open is None and self._feed_clean(v):
+            return []
         out = band.out_mask(v)
         if not self.marginal and band.guard_mask(v[~out]).any():
             self.marginal = True
@@ -148,6 +150,35 @@ class LimitTracker:
                     newly.append(self._snapshot(back_in))
                 self._close(back_in)
         return newly
+
+    def _feed_clean(self, v: np.ndarray) -> bool:
+        """The common case, in two reductions: every sample inside the limits and outside
+        the guard bands (none NaN), no excursion open.  Then only the sample nearest a limit
+        can change, and the exact per-sample search runs only when this piece holds a
+        nearer one; the state ends as the general path would leave it.  False (nothing
+        done) when the piece needs the general path."""
+        lo, hi = float(v.min()), float(v.max())  # NaN propagates into both
+        band = self.band
+        floor = band.marginal_low if band.marginal_low is not None else band.low
+        ceiling = band.marginal_high if band.marginal_high is not None else band.high
+        if lo != lo:
+            return False
+        if floor is not None and not (lo > floor if band.marginal_low is not None else lo >= floor):
+            return False
+        if ceiling is not None and not (
+            hi < ceiling if band.marginal_high is not None else hi <= ceiling
+        ):
+            return False
+        # The smallest margin of the piece: float subtraction of a constant is monotonic, so
+        # it is the margin of the extremes (what _track_nearest's elementwise search finds).
+        margin = math.inf
+        if band.low is not None:
+            margin = lo - band.low
+        if band.high is not None:
+            margin = min(margin, band.high - hi)
+        if self._nearest is None or margin < self._nearest[0]:
+            self._track_nearest(v)
+        return True
 
     def _track_nearest(self, inside: np.ndarray) -> None:
         if inside.size == 0:
@@ -246,13 +277,22 @@ class MeasureTracker:
     It keeps running accumulators, never the samples, so its memory and the cost of asking
     for the current value do not grow with the step's length."""
 
-    def __init__(self, stat: str, band: Band, window_start: float, settle_s: float = 0.0):
+    def __init__(
+        self,
+        stat: str,
+        band: Band,
+        window_start: float,
+        settle_s: float = 0.0,
+        stats: RunningStats | None = None,
+    ):
+        """``stats``: accumulators shared with another tracker of the same channel and
+        judging start (the mean and the std of one rail); feed only one of them."""
         if stat not in STATS:
             raise ValueError(f"unknown stat {stat!r}")
         self.stat = stat
         self.band = band
         self.judge_from = window_start + settle_s
-        self.stats = RunningStats()
+        self.stats = stats if stats is not None else RunningStats()
 
     def feed(self, t: np.ndarray, v: np.ndarray) -> None:
         """Add samples (inside the window's end; earlier ones than the settle are skipped)."""

@@ -54,6 +54,7 @@ class RunningStats:
         "_mean",
         "_min",
         "_n",
+        "_totals_at",
         "count",
         "first",
         "has_nan",
@@ -70,6 +71,7 @@ class RunningStats:
         self._n, self._mean, self._m2 = 0, 0.0, 0.0  # the merged full blocks
         self._block = np.empty(BLOCK, np.float64)
         self._filled = 0  # samples waiting in the block being filled
+        self._totals_at: tuple[int, tuple[int, float, float]] | None = None  # (count, totals)
 
     def feed(self, values: np.ndarray) -> None:
         v = np.asarray(values, dtype=np.float64)
@@ -81,10 +83,11 @@ class RunningStats:
         self.count += int(v.size)
         if self.has_nan:
             return  # the mean, std, min and max are NaN for good; only count/first/last move
-        if np.isnan(v).any():
+        low = float(v.min())  # NaN when any sample is NaN
+        if low != low:
             self.has_nan = True
             return
-        self._min = min(self._min, float(v.min()))
+        self._min = min(self._min, low)
         self._max = max(self._max, float(v.max()))
         block = self._block
         at = 0
@@ -102,9 +105,13 @@ class RunningStats:
     def _totals(self) -> tuple[int, float, float]:
         if self._filled == 0:
             return self._n, self._mean, self._m2
-        return _merge(
+        if self._totals_at is not None and self._totals_at[0] == self.count:
+            return self._totals_at[1]  # asked again (the mean and the std) with nothing fed
+        totals = _merge(
             self._n, self._mean, self._m2, self._filled, *_moments(self._block[: self._filled])
         )
+        self._totals_at = (self.count, totals)
+        return totals
 
     def value(self, stat: str) -> float | None:
         """The stat over the samples so far; None when there are none, NaN when one was NaN

@@ -48,7 +48,7 @@ __all__ = [
 
 REPORT_COLUMNS = (
     "step", "kind", "name", "channel", "unit", "value", "low", "high", "marginal_low",
-    "marginal_high", "verdict", "violations", "first_violation_s", "limits",
+    "marginal_high", "verdict", "violations", "first_violation_s", "limits", "slot", "chip",
 )  # fmt: skip
 RUN_LIST_COLUMNS = (
     "run_id", "dut", "dut_kind", "plan", "plan_version", "station", "operator", "start_utc",
@@ -95,6 +95,10 @@ def run_preamble(db: Database, run: RunInfo) -> list[tuple[str, str]]:
         ("verdict", run.status),
         ("samples", str(run.sample_count)),
         ("malformed_lines", str(run.malformed_count)),
+    ] + [
+        # A sled run's chips as placed at its start, each with its own verdict.
+        (f"slot {s.slot}", " ".join(x for x in (s.chip_serial, s.chip_verdict) if x))
+        for s in run_store.run_slots(db, run.id)
     ]
 
 
@@ -138,6 +142,8 @@ def write_report(db: Database, run_id: int, path: str | Path) -> int:
                                 unit=c.unit,
                             )
                         ),
+                        "" if c.slot is None else c.slot,
+                        safe_text(c.chip),
                     ]
                 )
                 rows += 1

@@ -7,8 +7,12 @@ how the samples are chunked, so the two agree exactly; :func:`disagreement` comp
 structured records and the sequencer records any difference.
 
 The live evaluator pushes what changes (an item's verdict, a failed excursion) to its
-listeners as it happens; :meth:`LiveEvaluator.snapshot` hands out the records computed when
-the last batch was judged, so a display's refresh costs the same whatever the step's length.
+listeners as it happens.  A batch costs the items it fed: only their verdicts are looked at
+(nothing else changes a limit's or a measurement's verdict but a step's end, a link gap or a
+rig result, which rebuild their step at once).  The step records :meth:`LiveEvaluator.snapshot`
+hands out are rebuilt when a verdict changed, a step began or ended, and otherwise at most
+every :data:`RECORD_REFRESH_S`: their verdicts are always current, their values at most that
+old, and a display's refresh costs the same whatever the step's length.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from labbench.acquisition.pipeline import SampleBatch
 from labbench.criteria.limits import Excursion
@@ -44,6 +48,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How old the values (not the verdicts) of a snapshot's records may be.
+RECORD_REFRESH_S = 0.1
+
 
 EvaluationEvent = ItemVerdictChanged | ViolationFound
 
@@ -52,19 +59,27 @@ class LiveEvaluator:
     """Follows the run as batches arrive (on the reader thread); thread-safe.
 
     Listeners added with :meth:`add_listener` are called on the thread that judged the
-    change (the reader thread for batches), outside the evaluator's lock, in order."""
+    change (the reader thread for batches; the caller of :meth:`snapshot` for a measurement
+    whose verdict is caught up after the batches went quiet), outside the evaluator's lock,
+    in order."""
 
     def __init__(
         self,
         plan: Plan,
         t0_ns: int,
         on_violation: Callable[[int, str, Excursion], None] | None = None,
+        slots: Mapping[int, str] | None = None,
+        refresh_s: float = RECORD_REFRESH_S,
     ):
         self.plan = plan
+        self.refresh_s = refresh_s
         self.t0_ns = t0_ns
         self.on_violation = on_violation
-        self._judgement = Judgement(plan)
-        self._records: list[StepRecord] = []  # as of the last change, without manual entries
+        self._judgement = Judgement(plan, slots)
+        self._records: list[StepRecord] = []  # as of the last rebuild, without manual entries
+        # The steps whose values (not verdicts) changed since their record was rebuilt.
+        self._stale: set[int] = set()
+        self._rebuilt_at = time.monotonic()  # of the last periodic rebuild
         self._listeners: list[Callable[[EvaluationEvent], None]] = []
         self._lock = threading.Lock()
         self._emitted = threading.Condition(self._lock)
@@ -113,11 +128,11 @@ class LiveEvaluator:
     def on_batch(self, batch: SampleBatch) -> None:
         judgement = self._judgement
         with self._lock:
-            touched = set(judgement.open_steps())
+            rebuild: set[int] = set()
             for at_ns, change in batch.link_changes:
-                touched.update(judgement.link_change(at_ns, change))
+                rebuild.update(judgement.link_change(at_ns, change))
             for received_ns, name, value in batch.results:
-                judgement.result(received_ns, name, value)
+                rebuild.update(judgement.result(received_ns, name, value))
             found = []
             for channel, (t, v) in batch.samples.items():
                 for k, excursion in judgement.samples(channel, t, v):
@@ -127,7 +142,20 @@ class LiveEvaluator:
                     found.append(
                         ViolationFound(position, self.plan.steps[position].name, channel, excursion)
                     )
-            events = self._refresh(sorted(touched))
+            now = time.monotonic()
+            due = now - self._rebuilt_at >= self.refresh_s
+            # Limits are looked at every batch (a violation is marked the moment it
+            # happens); measurements (a mean or std costs up to a block of work to read)
+            # when records are rebuilt anyway: a verdict changed, or they are due.
+            changed, fed = judgement.fed_changes(measures=due)
+            if (changed or rebuild) and not due:
+                changed |= judgement.fed_changes(measures=True)[0]
+            rebuild |= changed
+            self._stale |= fed - rebuild
+            if self._stale and due:
+                rebuild |= self._stale
+                self._rebuilt_at = now
+            events = self._refresh(sorted(rebuild))
             judgement.settled(batch.emitted_ns)
             self._last_emit_ns = batch.emitted_ns
             self._emitted.notify_all()
@@ -136,9 +164,19 @@ class LiveEvaluator:
     def snapshot(self) -> list[StepRecord]:
         """The live results of every step begun so far (for displays; manual entries aside).
 
-        The records were computed when the last change was judged: this only copies them."""
+        Their verdicts are those of the last judged batch; their values at most
+        ``refresh_s`` older (rebuilt here if the batches have gone quiet)."""
+        events: list[ItemVerdictChanged] = []
         with self._lock:
-            return list(self._records)
+            now = time.monotonic()
+            if self._stale and now - self._rebuilt_at >= self.refresh_s:
+                self._rebuilt_at = now
+                self._judgement.fed_changes(measures=True)  # the measurements left for later
+                events = self._refresh(sorted(self._stale))
+                self._stale.clear()
+            records = list(self._records)
+        self._publish(events, [])  # a measurement's verdict may have changed with them
+        return records
 
     def step_record(self, position: int, manual: dict[str, str]) -> StepRecord:
         """The live verdict of a step (final once it ended and a later batch was judged)."""
@@ -149,7 +187,7 @@ class LiveEvaluator:
         """Recompute the records of ``steps`` (lock held); the item verdicts that changed."""
         events = []
         for k in steps:
-            record = self._judgement.record(k, {})
+            record = self._judgement.record(k, {}, cached=True)
             before = self._records[k]
             previous = (
                 {} if before is None else {(c.kind, c.name): c.verdict for c in before.criteria}
@@ -161,6 +199,7 @@ class LiveEvaluator:
                         ItemVerdictChanged(record.position, record.name, item, old, record.verdict)
                     )
             self._records[k] = record
+            self._stale.discard(k)
         return events
 
     def _publish(self, changes: list[ItemVerdictChanged], found: list[ViolationFound]) -> None:
@@ -189,10 +228,12 @@ def final_records(
     profile: Profile,
     t0_ns: int,
     manual: list[dict[str, str]],
+    slots: Mapping[int, str] | None = None,
 ) -> list[StepRecord]:
     """Judge every executed step again by replaying the stored link events, result lines and
-    telemetry through the same :class:`Judgement` the live evaluation used."""
-    judgement = Judgement(plan)
+    telemetry through the same :class:`Judgement` the live evaluation used (with the same
+    ``slots``, the placement the run started with)."""
+    judgement = Judgement(plan, slots)
     for w in windows:
         judgement.begin(w.position, w.started_ns, w.start_s)
         if w.closed:
@@ -206,16 +247,11 @@ def final_records(
             match = profile.result_pattern.search(event.detail)
             if match:
                 judgement.result(event.at_ns, match.group("name"), match.group("value"))
-    channels = {
-        s.channel
-        for w in windows
-        for step in [plan.steps[w.position]]
-        for s in (*step.limits, *step.measures)
-    }
+    channels = judgement.channels()
     if windows:
         first = min(w.start_s for w in windows)
         last = max(w.end_s for w in windows)
-        for channel in sorted(channels):
+        for channel in channels:
             chunks = iter_channel_chunks(
                 db, run_id, channel, first, None if math.isinf(last) else last
             )

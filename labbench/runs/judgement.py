@@ -19,13 +19,17 @@ import numpy as np
 from labbench.criteria.limits import (
     Band,
     Excursion,
+    LimitOutcome,
     LimitTracker,
+    MeasureOutcome,
     MeasureTracker,
     judge_reported,
     worst,
 )
+from labbench.criteria.stats import RunningStats
+from labbench.protocols.slots import join_slot
 from labbench.records import CriterionRecord, StepRecord, ViolationRecord
-from labbench.runs.plan import Plan
+from labbench.runs.plan import LimitSpec, MeasureSpec, Plan
 
 
 @dataclass
@@ -68,26 +72,86 @@ def _violations(channel: str, excursions: list[Excursion]) -> tuple[ViolationRec
     )
 
 
-class _StepState:
-    """The accumulators of one step window."""
+class _Item:
+    """One judged limit or measurement of a step window: a plan item on one channel, or a
+    per-slot plan item on one occupied slot's channel (``vdd_core[2]``)."""
 
-    def __init__(self, plan: Plan, window: StepWindow):
+    __slots__ = ("channel", "chip", "feeds", "kind", "name", "slot", "spec", "tracker")
+
+    def __init__(
+        self,
+        kind: str,
+        spec: LimitSpec | MeasureSpec,
+        tracker: LimitTracker | MeasureTracker,
+        slot: int | None,
+        chip: str,
+    ):
+        self.kind, self.spec, self.tracker = kind, spec, tracker
+        self.slot, self.chip = slot, chip
+        # False for a measurement whose accumulators another item of the step feeds.
+        self.feeds = True
+        self.channel = join_slot(spec.channel, slot)
+        # A limit is named by the channel it judges; a measurement by its name and the slot.
+        self.name = self.channel if kind == "limit" else join_slot(spec.name, slot)
+
+
+class _StepState:
+    """The accumulators of one step window, indexed by the channel each one judges, so a
+    batch costs the trackers of its own channels only."""
+
+    def __init__(self, plan: Plan, window: StepWindow, slots: Mapping[int, str]):
         step = plan.steps[window.position]
         self.window = window
-        self.limits = [
-            LimitTracker(s.band, window.start_s, s.settle_s, s.hold_s) for s in step.limits
-        ]
-        self.measures = [
-            MeasureTracker(s.stat, s.band, window.start_s, s.settle_s) for s in step.measures
-        ]
+        start = window.start_s
+
+        def places(channel: str) -> list[tuple[int | None, str]]:
+            if plan.is_per_slot(channel):
+                return [(slot, slots[slot]) for slot in sorted(slots)]
+            return [(None, "")]
+
+        self.items: list[_Item] = []
+        for s in step.limits:
+            for slot, chip in places(s.channel):
+                tracker = LimitTracker(s.band, start, s.settle_s, s.hold_s)
+                self.items.append(_Item("limit", s, tracker, slot, chip))
+        # Measurements of one channel from one judging start share their accumulators
+        # (a rail's mean and std): fed once, read by each.
+        shared: dict[tuple[str, float], RunningStats] = {}
+        for s in step.measures:
+            for slot, chip in places(s.channel):
+                key = (join_slot(s.channel, slot), s.settle_s)
+                stats = shared.get(key)
+                tracker = MeasureTracker(s.stat, s.band, start, s.settle_s, stats)
+                item = _Item("measure", s, tracker, slot, chip)
+                item.feeds = stats is None
+                shared.setdefault(key, tracker.stats)
+                self.items.append(item)
+        self.by_channel: dict[str, list[int]] = {}
+        for i, item in enumerate(self.items):
+            self.by_channel.setdefault(item.channel, []).append(i)
+        # Each item's outcome when last asked (None: ask again), and the items fed since.
+        self.outcomes: list[LimitOutcome | MeasureOutcome | None] = [None] * len(self.items)
+        self.fed: set[int] = set()
         self.reported: dict[str, str] = {}
-        channels = [s.channel for s in step.limits] + [s.channel for s in step.measures]
-        self.channels = frozenset(channels)
         self.last_t = -math.inf  # the latest sample judged in this window
 
     def takes(self, at_ns: int) -> bool:
         w = self.window
         return w.started_ns <= at_ns and (w.ended_ns is None or at_ns < w.ended_ns)
+
+
+def _finish(item: _Item, end_s: float) -> LimitOutcome | MeasureOutcome:
+    if item.kind == "limit":
+        return item.tracker.finish(end_s)
+    return item.tracker.finish()
+
+
+def judges_per_chip(plan: Plan) -> bool:
+    """Whether some limit or measurement of ``plan`` is on a per-slot channel (a run of it
+    needs chips placed in its sled)."""
+    return any(
+        plan.is_per_slot(s.channel) for step in plan.steps for s in (*step.limits, *step.measures)
+    )
 
 
 def chip_verdicts(steps: Iterable[StepRecord], slots: Mapping[int, str]) -> dict[int, str]:
@@ -105,24 +169,36 @@ def chip_verdicts(steps: Iterable[StepRecord], slots: Mapping[int, str]) -> dict
 class Judgement:
     """Step verdicts of one run, from its windows, link changes, results and samples.
 
-    Not thread-safe by itself: the live evaluator guards it with its lock."""
+    ``slots`` is a sled run's placement (slot → chip serial): every limit and measurement
+    on a ``per_slot`` channel of the plan is judged once per occupied slot, on that slot's
+    channel (docs/architecture.md §4 "Per-chip verdicts").  Not thread-safe by itself: the
+    live evaluator guards it with its lock."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, slots: Mapping[int, str] | None = None):
         self.plan = plan
+        self.slots = dict(sorted((slots or {}).items()))
+        if not self.slots and judges_per_chip(plan):
+            raise ValueError(f"plan {plan.name!r} judges per chip, but no chips are placed")
         self._steps: list[_StepState] = []
         self._down: list[tuple[int, float]] = []  # (disconnect ns, reconnect ns or inf)
         self._settled_ns = 0  # every sample received before this has been fed
+        self._open: list[int] = []  # open_steps(), kept up to date
 
     @property
     def windows(self) -> list[StepWindow]:
         return [state.window for state in self._steps]
+
+    def channels(self) -> list[str]:
+        """Every channel some step begun so far judges (``vdd_core[2]`` for a per-slot one)."""
+        return sorted({c for state in self._steps for c in state.by_channel})
 
     def begin(self, position: int, started_ns: int, start_s: float) -> StepWindow:
         if self._steps and not self._steps[-1].window.closed:
             raise RuntimeError("end the current step first")
         window = StepWindow(position, start_s, started_ns)
         window.link_gap = window_has_gap(window, self._down)
-        self._steps.append(_StepState(self.plan, window))
+        self._steps.append(_StepState(self.plan, window, self.slots))
+        self._update_open()
         return window
 
     def end(self, ended_ns: int, end_s: float) -> StepWindow:
@@ -136,6 +212,8 @@ class Judgement:
             end_s = float(np.nextafter(state.last_t, math.inf))
         window.end_s, window.ended_ns = end_s, ended_ns
         window.link_gap = window_has_gap(window, self._down)
+        state.outcomes = [None] * len(state.items)  # an open excursion now ends at end_s
+        self._update_open()
         return window
 
     def link_change(self, at_ns: int, change: str) -> list[int]:
@@ -156,19 +234,23 @@ class Judgement:
         """Every sample received before ``before_ns`` has been fed: steps that ended earlier
         are complete and need not look at later samples (an optimisation only)."""
         self._settled_ns = before_ns
+        self._update_open()
 
-    def open_steps(self) -> list[int]:
-        """The steps that can still change with new samples or results."""
-        return [
+    def _update_open(self) -> None:
+        self._open = [
             k
             for k, state in enumerate(self._steps)
             if not (state.window.closed and self._settled_ns > state.window.ended_ns)
         ]
 
+    def open_steps(self) -> list[int]:
+        """The steps that can still change with new samples or results."""
+        return list(self._open)
+
     def result(self, received_ns: int, name: str, value: str) -> list[int]:
         """A rig-reported result; returns the steps whose window holds it (the last one wins)."""
         taken = []
-        for k in self.open_steps():
+        for k in self._open:
             state = self._steps[k]
             if state.takes(received_ns):
                 state.reported[name] = value
@@ -177,74 +259,83 @@ class Judgement:
 
     def samples(self, channel: str, t: np.ndarray, v: np.ndarray) -> list[tuple[int, Excursion]]:
         """Samples of one channel in time order; returns (step, excursion) for every
-        excursion that became a failure with them."""
+        excursion that became a failure with them.  Costs a dict lookup per open step for
+        a channel nothing judges."""
         failed: list[tuple[int, Excursion]] = []
-        for k in self.open_steps():
+        if not t.size:
+            return failed
+        for k in self._open:
             state = self._steps[k]
-            if channel not in state.channels:
+            indices = state.by_channel.get(channel)
+            if indices is None:
                 continue
             window = state.window
-            keep = (t >= window.start_s) & (t < window.end_s)
-            if not keep.any():
-                continue
-            tk, vk = t[keep], v[keep]
-            state.last_t = max(state.last_t, float(tk[-1]))
-            step = self.plan.steps[window.position]
-            for spec, tracker in zip(step.limits, state.limits, strict=True):
-                if spec.channel == channel:
-                    failed.extend((k, e) for e in tracker.feed(tk, vk))
-            for spec, tracker in zip(step.measures, state.measures, strict=True):
-                if spec.channel == channel:
-                    tracker.feed(tk, vk)
+            first, last = float(t[0]), float(t[-1])
+            if first >= window.start_s and last < window.end_s:
+                tk, vk = t, v  # the whole batch is inside the window (the usual case)
+            else:
+                if last < window.start_s or first >= window.end_s:
+                    continue
+                keep = (t >= window.start_s) & (t < window.end_s)
+                if not keep.any():
+                    continue
+                tk, vk = t[keep], v[keep]
+                last = float(tk[-1])
+            if last > state.last_t:
+                state.last_t = last
+            items = state.items
+            for i in indices:
+                item = items[i]
+                if item.kind == "limit":
+                    newly = item.tracker.feed(tk, vk)
+                    if newly:
+                        failed.extend((k, e) for e in newly)
+                elif item.feeds:
+                    item.tracker.feed(tk, vk)
+            state.fed.update(indices)
         return failed
 
-    def record(self, k: int, manual: dict[str, str]) -> StepRecord:
-        """The verdict of the k-th executed step so far (final once all its data is in)."""
+    def fed_changes(self, measures: bool = True) -> tuple[set[int], set[int]]:
+        """Look again at the items fed since the last call, the only ones whose verdict
+        samples can have changed: (the steps where one's verdict changed, the steps fed).
+        Their outcomes are kept, so ``record(k, {}, cached=True)`` need not ask again.
+        ``measures=False`` looks at limits only and keeps the fed measurements for a later
+        call (a mean or std costs up to a block of work to read; a limit's verdict is cheap
+        and is what marks a violation the moment it happens)."""
+        changed, fed = set(), set()
+        for k in self._open:
+            state = self._steps[k]
+            if not state.fed:
+                continue
+            fed.add(k)
+            outcomes, end_s = state.outcomes, state.window.end_s
+            later = set()
+            for i in state.fed:
+                if not measures and state.items[i].kind == "measure":
+                    later.add(i)
+                    continue
+                before = outcomes[i]
+                after = _finish(state.items[i], end_s)
+                outcomes[i] = after
+                if before is None or before.verdict != after.verdict:
+                    changed.add(k)
+            state.fed = later
+        return changed, fed
+
+    def record(self, k: int, manual: dict[str, str], *, cached: bool = False) -> StepRecord:
+        """The verdict of the k-th executed step so far (final once all its data is in).
+        ``cached``: reuse the outcomes :meth:`fed_changes` kept (current as of its last call)."""
         state = self._steps[k]
         window, plan = state.window, self.plan
         step = plan.steps[window.position]
         gap = window.link_gap
+        outcomes = state.outcomes
         items = []
-        for spec, tracker in zip(step.limits, state.limits, strict=True):
-            outcome = tracker.finish(window.end_s)
-            items.append(
-                CriterionRecord(
-                    kind="limit",
-                    name=spec.name,
-                    channel=spec.channel,
-                    unit=plan.unit(spec.channel),
-                    stat="",
-                    value=outcome.worst_value,
-                    text_value="",
-                    **_band_columns(spec.band),
-                    equals=None,
-                    settle_s=spec.settle_s,
-                    hold_s=spec.hold_s,
-                    sample_count=outcome.count,
-                    verdict="error" if gap else outcome.verdict,
-                    violations=_violations(spec.channel, outcome.violations),
-                )
-            )
-        for spec, tracker in zip(step.measures, state.measures, strict=True):
-            outcome = tracker.finish()
-            unit = "" if spec.stat == "count" else plan.unit(spec.channel)
-            items.append(
-                CriterionRecord(
-                    kind="measure",
-                    name=spec.name,
-                    channel=spec.channel,
-                    unit=unit,
-                    stat=spec.stat,
-                    value=outcome.value,
-                    text_value="",
-                    **_band_columns(spec.band),
-                    equals=None,
-                    settle_s=spec.settle_s,
-                    hold_s=0.0,
-                    sample_count=outcome.count,
-                    verdict="error" if gap else outcome.verdict,
-                )
-            )
+        for i, item in enumerate(state.items):
+            outcome = outcomes[i] if cached else None
+            if outcome is None:
+                outcome = outcomes[i] = _finish(item, window.end_s)
+            items.append(self._tracked(item, outcome, gap))
         for kind, specs, source in (
             ("result", step.results, state.reported),
             ("manual", step.manuals, manual),
@@ -271,6 +362,49 @@ class Judgement:
         verdict = worst(item.verdict for item in items)
         return StepRecord(
             window.position, step.name, window.started_ns, window.ended_ns, verdict, tuple(items)
+        )
+
+    def _tracked(
+        self, item: _Item, outcome: LimitOutcome | MeasureOutcome, gap: bool
+    ) -> CriterionRecord:
+        spec = item.spec
+        if item.kind == "limit":
+            limit = outcome
+            return CriterionRecord(
+                kind="limit",
+                name=item.name,
+                channel=item.channel,
+                unit=self.plan.unit(spec.channel),
+                stat="",
+                value=limit.worst_value,
+                text_value="",
+                **_band_columns(spec.band),
+                equals=None,
+                settle_s=spec.settle_s,
+                hold_s=spec.hold_s,
+                sample_count=limit.count,
+                verdict="error" if gap else limit.verdict,
+                violations=_violations(item.channel, limit.violations),
+                slot=item.slot,
+                chip=item.chip,
+            )
+        measure = outcome
+        return CriterionRecord(
+            kind="measure",
+            name=item.name,
+            channel=item.channel,
+            unit="" if spec.stat == "count" else self.plan.unit(spec.channel),
+            stat=spec.stat,
+            value=measure.value,
+            text_value="",
+            **_band_columns(spec.band),
+            equals=None,
+            settle_s=spec.settle_s,
+            hold_s=0.0,
+            sample_count=measure.count,
+            verdict="error" if gap else measure.verdict,
+            slot=item.slot,
+            chip=item.chip,
         )
 
     def reported(self, k: int) -> dict[str, str]:

@@ -19,10 +19,12 @@ from labbench.protocols.profile import Profile
 from labbench.records import DutInfo, StepRecord, ViolationRecord
 from labbench.runs.evaluation import disagreement, final_records
 from labbench.runs.events import StepStarted
+from labbench.runs.judgement import chip_verdicts, judges_per_chip
 from labbench.runs.plan import Plan, Step
 from labbench.runs.session import Conclusion, Listener, RunSession
 from labbench.storage import Database, RecordError
 from labbench.storage import events as event_store
+from labbench.storage import inventory as inventory_store
 from labbench.storage import plans as plan_store
 from labbench.storage import results as result_store
 
@@ -52,6 +54,10 @@ class RunOutcome:
     stats: AcquisitionStats
     live_agrees: bool
     live_violation_latencies_s: list[float]
+    # A sled run's placement (slot → chip serial) and each chip's own verdict (slot →
+    # verdict: the worst of its per-chip items); empty for other runs.
+    slots: dict[int, str] = field(default_factory=dict)
+    chip_verdicts: dict[int, str] = field(default_factory=dict)
 
     @property
     def violations(self) -> list[tuple[str, ViolationRecord]]:
@@ -76,6 +82,10 @@ def plan_session(
         raise RecordError(
             f"Plan {plan.name!r} is for a {plan.dut_kind}, "
             f"but {request.dut.serial} is a {request.dut.kind}."
+        )
+    if judges_per_chip(plan) and not inventory_store.sled_slots(db, request.dut.id):
+        raise RecordError(
+            f"sled {request.dut.serial} has no chips placed: plan {plan.name!r} judges per chip"
         )
     stored_plan = plan_store.store_plan_version(
         db, plan.name, plan.version, plan.dut_kind, plan.text
@@ -168,7 +178,14 @@ class _PlanStepping:
         ]
         live = [evaluator.step_record(i, manual[i]) for i in range(len(evaluator.windows))]
         final = final_records(
-            session.db, run_id, plan, evaluator.windows, self.request.profile, session.t0_ns, manual
+            session.db,
+            run_id,
+            plan,
+            evaluator.windows,
+            self.request.profile,
+            session.t0_ns,
+            manual,
+            session.slots,
         )
         mismatch = disagreement(live, final)
         if mismatch is not None:
@@ -186,7 +203,8 @@ class _PlanStepping:
                 for i, s in enumerate(plan.steps)
                 if i >= len(final)
             ]
-        result_store.store_results(session.db, run_id, final)
+        chips = chip_verdicts(final, session.slots)
+        result_store.store_results(session.db, run_id, final, chips)
         status = status or verdict
         violations = sum(len(c.violations) for s in final for c in s.criteria)
         failed_items = sum(1 for s in final for c in s.criteria if c.verdict in ("failed", "error"))
@@ -198,6 +216,8 @@ class _PlanStepping:
             stats,
             mismatch is None,
             [lat for *_, lat in evaluator.live_violations],
+            dict(session.slots),
+            chips,
         )
         return Conclusion(status, error, violations, failed_items, outcome)
 

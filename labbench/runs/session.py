@@ -213,7 +213,7 @@ class RunSession:
             units = self.plan.channel_units if self.plan is not None else None
             acquisition = Acquisition(self.db, run.id, run.t0_ns, rig, self.profile, units=units)
             if self.plan is not None:
-                self.evaluator = LiveEvaluator(self.plan, run.t0_ns)
+                self.evaluator = LiveEvaluator(self.plan, run.t0_ns, slots=self.slots)
                 acquisition.add_listener(self.evaluator.on_batch)
                 self.evaluator.add_listener(self.publish)
             acquisition.add_listener(self._on_batch)

@@ -232,6 +232,7 @@ class CriterionResult(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", CRITERION_KINDS), name="kind"),
         CheckConstraint(_in("verdict", VERDICTS), name="verdict"),
+        CheckConstraint("slot >= 0", name="slot_nonneg"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -255,6 +256,10 @@ class CriterionResult(Base):
     verdict: Mapped[str] = mapped_column(String(16))
     violation_count: Mapped[int] = mapped_column(Integer, default=0)
     first_violation_s: Mapped[float | None] = mapped_column(Float)
+    # A per-chip item of a sled run: the slot it judged and the chip placed there when the
+    # run started.  NULL for sled-level items, chip runs and runs stored before 0004.
+    slot: Mapped[int | None] = mapped_column(Integer)
+    chip: Mapped[str | None] = mapped_column(String(128))
 
 
 class Violation(Base):

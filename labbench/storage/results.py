@@ -1,11 +1,13 @@
 """Results: a finished run's step and criterion verdicts with the limits each was judged
 against and its violations, written once in one transaction and read back as written.
-Results are append-only; a run that already has results refuses a second set.
+Results are append-only; a run that already has results refuses a second set.  A sled run's
+per-chip items carry their slot and chip, and each chip's own verdict goes into the run's
+``run_slots`` row in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,14 +18,33 @@ from labbench.storage.engine import Database
 from labbench.storage.session import RecordError, write_session
 
 
-def store_results(db: Database, run_id: int, steps: Sequence[StepRecord]) -> None:
-    """Write a run's step and criterion results and violations, once, in one transaction."""
+def store_results(
+    db: Database,
+    run_id: int,
+    steps: Sequence[StepRecord],
+    chip_verdicts: Mapping[int, str] | None = None,
+) -> None:
+    """Write a run's step and criterion results and violations, once, in one transaction,
+    with ``chip_verdicts`` (slot → the chip's own verdict) into the run's slot rows."""
     with write_session(db) as session, session.begin():
         if (
             session.scalar(select(m.StepResult.id).where(m.StepResult.run_id == run_id).limit(1))
             is not None
         ):
             raise RecordError(f"Run {run_id} already has results; results are never rewritten.")
+        if chip_verdicts:
+            rows = {
+                row.slot: row
+                for row in session.scalars(select(m.RunSlot).where(m.RunSlot.run_id == run_id))
+            }
+            unknown = sorted(set(chip_verdicts) - set(rows))
+            if unknown:
+                raise RecordError(
+                    f"Run {run_id} had no chip in slot {unknown[0]}; "
+                    "a chip verdict needs the placement the run started with."
+                )
+            for slot, verdict in chip_verdicts.items():
+                rows[slot].chip_verdict = verdict
         for step in steps:
             row = m.StepResult(
                 run_id=run_id,
@@ -57,6 +78,8 @@ def store_results(db: Database, run_id: int, steps: Sequence[StepRecord]) -> Non
                     verdict=c.verdict,
                     violation_count=len(c.violations),
                     first_violation_s=c.first_violation_s,
+                    slot=c.slot,
+                    chip=c.chip or None,
                 )
                 session.add(crit)
                 session.flush()
@@ -119,6 +142,8 @@ def run_results(db: Database, run_id: int) -> list[StepRecord]:
                             ViolationRecord(v.channel, v.start_s, v.end_s, v.extreme, v.bound)
                             for v in violations
                         ),
+                        slot=c.slot,
+                        chip=c.chip or "",
                     )
                 )
             out.append(

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QTableView
 
 from labbench.criteria.band import describe_limits
+from labbench.protocols.slots import split_slot
 from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan
 from labbench.storage import Database
@@ -185,7 +186,17 @@ class FailureWatcher(QObject):
         if self.first is not None or self.plan is None:
             return
         step = self.plan.steps[position]
-        spec = next((s for s in step.limits if s.channel == channel), None)
+        # A per-chip limit's violation names the slot's channel (vdd_core[2]), its spec the
+        # per-slot channel (vdd_core).
+        base = split_slot(channel)[0]
+        spec = next(
+            (
+                s
+                for s in step.limits
+                if s.channel == channel or (s.channel == base and self.plan.is_per_slot(base))
+            ),
+            None,
+        )
         low, high = (spec.band.low, spec.band.high) if spec else (None, None)
         bound = (
             "nan" if math.isnan(extreme) else "low" if low is not None and extreme < low else "high"

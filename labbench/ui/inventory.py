@@ -35,6 +35,9 @@ from labbench.storage import inventory as inventory_store
 from labbench.ui.loader import Loader
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
 
+# Verdict: the DUT's own in the run (a chip's own in a sled run); Where: the DUT run on
+# (a sled and the chip's slot in it); Run verdict: the whole run's.
+RUN_COLUMNS = ("Run", "Verdict", "Where", "Run verdict", "Start (UTC)", "Plan")
 TEXT_FIELDS = ("part", "generation", "silicon_rev", "lot", "wafer", "notes")
 
 
@@ -118,6 +121,7 @@ class DutDialog(QDialog):
 class InventoryView(QWidget):
     dut_selected = Signal(int)
     run_activated = Signal(int)  # a run of the DUT double-clicked: open it
+    run_opened = Signal(int, object)  # the same, with the chip's slot in it (a sled run) or None
     changed = Signal()  # an edit or placement was answered (saved or refused)
 
     def __init__(self, db: Database, theme: Theme = LIGHT, parent=None):
@@ -164,15 +168,21 @@ class InventoryView(QWidget):
         place_row.addWidget(self.place_slot)
         place_row.addWidget(self.place_button)
         self.history = QListWidget()
-        self.runs = QTableWidget(0, 4)
-        self.runs.setHorizontalHeaderLabels(["Run", "Start (UTC)", "Plan", "Verdict"])
+        self.runs = QTableWidget(0, len(RUN_COLUMNS))
+        self.runs.setHorizontalHeaderLabels(list(RUN_COLUMNS))
         self.runs.verticalHeader().setVisible(False)
         self.runs.horizontalHeader().setStretchLastSection(True)
         self.runs.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.runs.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.runs.setToolTip("Double-click a run to open it in the History")
+        self.runs.setToolTip(
+            "Verdict: this DUT's own (a chip's in a sled run); Run verdict: the whole run's. "
+            "Double-click a run to open it in the History"
+        )
         self.runs.cellDoubleClicked.connect(self._on_run_activated)
         self.runs.cellActivated.connect(self._on_run_activated)
+        self.open_run_button = QPushButton("Open run")
+        self.open_run_button.setToolTip("Open the selected run in the History")
+        self.open_run_button.clicked.connect(lambda: self._on_run_activated(self.runs.currentRow()))
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.title)
@@ -182,7 +192,10 @@ class InventoryView(QWidget):
         right_layout.addLayout(place_row)
         right_layout.addWidget(QLabel("Placement history"))
         right_layout.addWidget(self.history)
-        right_layout.addWidget(QLabel("Runs"))
+        runs_head = QHBoxLayout()
+        runs_head.addWidget(QLabel("Runs"), 1)
+        runs_head.addWidget(self.open_run_button)
+        right_layout.addLayout(runs_head)
         right_layout.addWidget(self.runs)
         # The DUT's form, placements and runs scroll rather than force a tall window.
         right_scroll = QScrollArea()
@@ -286,19 +299,30 @@ class InventoryView(QWidget):
             )
         self.runs.setRowCount(len(runs))
         for row, r in enumerate(runs):
+            in_sled = r.slot is not None and r.dut_serial != dut.serial
+            # A chip's verdict in a sled run is its own (None: the run was not judged per chip).
+            own = (r.chip_verdict or "") if in_sled else r.status
             cells = [
                 str(r.id),
+                own.upper() or "—",
+                f"{r.dut_serial} slot {r.slot}" if in_sled else r.dut_serial,
+                r.status.upper(),
                 f"{r.started_at:%Y-%m-%d %H:%M}",
                 f"{r.plan} v{r.plan_version}" if r.plan else "—",
-                r.status.upper(),
             ]
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
-                if column == 3:
-                    bg, fg = verdict_colors(self.theme, r.status)
+                if column in (1, 3):
+                    bg, fg = verdict_colors(
+                        self.theme, (own or "pending") if column == 1 else r.status
+                    )
                     cell.setBackground(bg)
                     cell.setForeground(fg)
+                if column == 0:
+                    cell.setData(Qt.ItemDataRole.UserRole, r.slot if in_sled else None)
                 self.runs.setItem(row, column, cell)
+        self.runs.resizeColumnsToContents()
+        self.open_run_button.setEnabled(bool(runs))
         self.dut_selected.emit(dut.id)
         if on_loaded:
             on_loaded()
@@ -356,9 +380,10 @@ class InventoryView(QWidget):
             self.place_slot.value(),
             self.place_sled.currentText(),
         )
+        user = getpass.getuser() or "unknown"  # audited, as the command line does
         self.place_button.setEnabled(False)
         self.loader.submit(
-            lambda: inventory_store.place_chip(self.db, chip.id, sled_id, slot),
+            lambda: inventory_store.place_chip(self.db, chip.id, sled_id, slot, user=user),
             lambda result: self._on_placed(chip, sled, slot, result),
         )
 
@@ -376,6 +401,7 @@ class InventoryView(QWidget):
         item = self.runs.item(row, 0)
         if item is not None:
             self.run_activated.emit(int(item.text()))
+            self.run_opened.emit(int(item.text()), item.data(Qt.ItemDataRole.UserRole))
 
     def shutdown(self) -> None:
         self.loader.shutdown()

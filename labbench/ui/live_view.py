@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from labbench.criteria.limits import VERDICT_ORDER
 from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
+from labbench.ui.live_sled import LiveSled
 from labbench.ui.plot_limits import judged_bands
 from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
 from labbench.ui.plots import envelope as envelope_of
@@ -34,6 +35,9 @@ from labbench.ui.theme import LIGHT, Theme, verdict_colors
 # most of the time.  Text and tables at 2 Hz: nobody reads numbers faster.
 FRAME_INTERVAL_MS = 33
 TEXT_INTERVAL_MS = 500
+# Narrower than this, the sled map goes under the banner (a 2 x 2 map is ~300 px wide and
+# the banner's sentence needs ~500 px to stay on two lines).
+WIDE_ENOUGH_FOR_MAP_BESIDE = 860
 WINDOWS = (("10 s", 10.0), ("1 min", 60.0), ("10 min", 600.0), ("Whole run", math.inf))
 
 
@@ -103,16 +107,23 @@ class LiveRunView(QWidget):
         self.tiles = RailTiles(theme)
         self.tiles.tile_clicked.connect(self.plots.scroll_to)
 
+        self.sled = LiveSled(self)  # a sled run's map, beside the banner
+
         top = QHBoxLayout()
         top.addWidget(self.step_label, 1)
         top.addWidget(QLabel("Window:"))
         top.addWidget(self.window_combo)
         top.addWidget(self.follow_button)
+        status = QVBoxLayout()
+        status.addWidget(self.banner)
+        status.addLayout(top)
+        status.addWidget(self.progress)
+        status.addWidget(self.tiles)
+        head = self.head = QHBoxLayout()
+        head.addLayout(status, 1)
+        head.addWidget(self.sled.map)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.banner)
-        layout.addLayout(top)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.tiles)
+        layout.addLayout(head)
         layout.addWidget(self.plots, 1)
 
         self.frame_timer = QTimer(self)
@@ -138,9 +149,12 @@ class LiveRunView(QWidget):
         self._step_bands = []
         self._end_s = None
         self._violation_index = -1
+        self.sled.clear()
         judged = judged_bands(plan)
         self.plots.set_limits(judged)
         for name, unit in plan.channel_units.items():
+            if plan.is_per_slot(name) and name not in judged:
+                continue  # its slots' curves come with their samples
             self.plots.ensure_channel(name, unit)
         for name in judged:
             self.plots.ensure_channel(name, plan.unit(name))
@@ -154,6 +168,7 @@ class LiveRunView(QWidget):
     def _on_run_started(self, run_id: int) -> None:
         session = self.controller.session
         self.t0_ns = session.t0_ns if session is not None else time.time_ns()
+        self.sled.start(session, self.plan)
         self.banner.show_verdict("running", f"RUNNING — run {run_id}")
         self.frame_timer.start()
         self.text_timer.start()
@@ -180,8 +195,10 @@ class LiveRunView(QWidget):
         if step.send:
             self.plots.add_marker(now_s, "▸ " + " · ".join(step.send), "command")
         self.tiles.begin_step(
-            {spec.channel: spec.band for spec in step.limits},
-            {spec.channel: now_s + spec.settle_s for spec in step.limits},
+            *self.sled.step_bands(
+                {spec.channel: spec.band for spec in step.limits},
+                {spec.channel: now_s + spec.settle_s for spec in step.limits},
+            )
         )
         self.progress.setValue(position)
         self._update_step_text()
@@ -207,6 +224,7 @@ class LiveRunView(QWidget):
             )
         self.tiles.set_verdicts(channel_verdicts(outcome.steps))
         self.tiles.refresh()
+        self.sled.finish(outcome.steps)
         self.banner.show_verdict(outcome.status, f"{outcome.status.upper()} — run {outcome.run_id}")
         self.step_label.setText(
             f"{self.plan.name} v{self.plan.version}: {outcome.status}, "
@@ -255,6 +273,8 @@ class LiveRunView(QWidget):
                 )
                 envelope.extend(t_new, v_new)
                 self.tiles.feed(name, t_new, v_new)
+            if self.sled.active and not self.plots.slot_shown(name):
+                continue  # another chip's, while one chip is shown: not reduced
             self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False)
         self.plots.redraw(x0, now_s)
@@ -266,6 +286,7 @@ class LiveRunView(QWidget):
             steps = session.live_records()
             self.results.update_steps(steps)
             self.tiles.set_verdicts(channel_verdicts(steps))
+            self.sled.update(steps)
         self.tiles.refresh()
         self._update_step_text()
 
@@ -288,6 +309,26 @@ class LiveRunView(QWidget):
         self.results.set_theme(theme)
         self.plots.set_theme(theme)
         self.tiles.set_theme(theme)
+        self.sled.map.set_theme(theme)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # The sled map beside the banner while both stay readable, else under it.
+        wide = self.width() >= WIDE_ENOUGH_FOR_MAP_BESIDE
+        self.head.setDirection(
+            QHBoxLayout.Direction.LeftToRight if wide else QHBoxLayout.Direction.TopToBottom
+        )
+
+    def refresh_plots(self) -> None:
+        """Draw again what the plots show now (after a slot was picked on the sled map)."""
+        if not self.paused:
+            self._on_frame()
+            return
+        first = next(iter(self.plots.plots.values()), None)
+        if first is not None:
+            x0, x1 = first.vb.viewRange()[0]
+            self._load_range(x0, x1)
+            self.plots.redraw(x0, x1)
 
     # --- what the view shows (the View menu's shortcuts) ----------------------------------
 

@@ -31,6 +31,7 @@ from labbench.ui.results_model import COLUMNS as RESULT_COLUMNS
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.run_controller import RunController
 from labbench.ui.shortcuts import ShortcutsDialog
+from labbench.ui.sled_map import SlotRowFilter
 from labbench.ui.start_dialog import StartRunDialog
 from labbench.ui.theme import THEMES, apply_theme
 from labbench.ui.window_actions import WindowActions
@@ -80,6 +81,9 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         # Columns fit the rows in sight, not all of them: a sled's 256 rows changing in one
         # tick cost 80 ms of sizing (15 ms this way).
         header.setResizeContentsPrecision(0)
+        # The sled map's chip picked: the results show that chip's items and the sled's.
+        self.results_filter = SlotRowFilter(self.results_view, self)
+        self.live.sled.slot_selected.connect(self.results_filter.set_slot)
         self.step_list = StepList(self.theme)
         self.failures = FailureWatcher(
             db,
@@ -166,7 +170,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.console_timer.start()
         self.history.apply_filters()
         self.history.export_filtered.clicked.connect(self._on_export_filtered)
-        self.inventory.run_activated.connect(self.open_stored_run)
+        self.inventory.run_opened.connect(self.open_stored_run)
         self.inventory.refresh()
         self.bench.watch_requested.connect(self._update_bench_watch)
         self.bench.disconnected.connect(lambda *_: self._update_bench_watch())
@@ -214,6 +218,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.history.model.layoutChanged.emit()  # colours only; rows stay
         self.history.detail.plots.set_theme(self.theme)
         self.history.detail.results.set_theme(self.theme)
+        self.history.detail.sled_map.set_theme(self.theme)
         self.inventory.theme = self.theme
         self.compare.set_theme(self.theme)
         QSettings().setValue("ui/theme", name)
@@ -321,11 +326,12 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
 
         self.history.filtered_run_ids(got)
 
-    def open_stored_run(self, run_id: int) -> None:
-        """Show a stored run in the History panel (from the Inventory, say)."""
+    def open_stored_run(self, run_id: int, slot: int | None = None) -> None:
+        """Show a stored run in the History panel (from the Inventory, say); ``slot``: with
+        that chip picked on its sled map."""
         self.history_dock.show()
         self.history_dock.raise_()
-        self.history.detail.open_run(run_id)
+        self.history.detail.open_run(run_id, slot=slot)
 
     def compare_selected(self) -> None:
         run_ids = self.history.selected_run_ids()

@@ -26,6 +26,7 @@ from labbench.criteria.limits import Band
 from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
 from labbench.ui.plot_limits import focus_range, limit_span
 from labbench.ui.plot_marks import PlotMarks
+from labbench.ui.slot_plots import SlotPlots
 from labbench.ui.theme import LIGHT, Theme, qcolor
 
 # Bookkeeping channels (the rig's line counter) are stored but not plotted.
@@ -63,7 +64,7 @@ def envelope(
     return out_t, out_v
 
 
-class PlotStack(PlotMarks, QWidget):
+class PlotStack(SlotPlots, PlotMarks, QWidget):
     """Judged channels one plot each, the others one plot per unit, x axes linked (seconds
     since the run's start)."""
 
@@ -148,11 +149,11 @@ class PlotStack(PlotMarks, QWidget):
         curve = self.curves.get(name)
         if curve is not None:
             return curve
-        key = f"channel:{name}" if name in self.limits else unit
+        key = self.plot_key(name, unit)
         plot = self.plots.get(key)
         if plot is None:
             plot = self._add_plot(key, unit)
-        color = self.theme.curves[len(self.curves) % len(self.theme.curves)]
+        color = self.curve_color(name, len(self.curves))
         # 1 px cosmetic pens: a wide pen costs the raster engine several times more per segment.
         curve = plot.plot([], [], pen=pg.mkPen(color, width=1))
         # No setClipToView: redraw() hands over only the visible envelope already.
@@ -215,8 +216,9 @@ class PlotStack(PlotMarks, QWidget):
         lane.setXLink(first)
         self.lane = lane
 
-    def _label(self, key: str) -> None:
-        """The plot's axis title: its channels' names in their curves' colours."""
+    def _channel_label(self, key: str) -> None:
+        """The plot's axis title: its channels' names in their curves' colours (a plot of a
+        per-slot channel's slots is titled by ``SlotPlots._label``)."""
         plot = self.plots[key]
         names = [n for n, k in self.channel_key.items() if k == key]
         unit = self.channel_unit[names[0]] if names else ""
@@ -264,20 +266,24 @@ class PlotStack(PlotMarks, QWidget):
         """Hand each curve the envelope of what lies between x0 and x1; hold judged channels'
         y axes on their limits and what the data does near them."""
         width = max(int(self.layout_widget.width()), 200)
+        seen: dict[str, tuple[float, float]] = {}  # held plot -> the data's min and max
         for name, curve in self.curves.items():
+            if not curve.isVisible():  # another slot's, while one slot is shown
+                continue
             t, v = self.data.get(name, (np.empty(0), np.empty(0)))
             et, ev = envelope(t, v, x0, x1, width)
             curve.setData(et, ev, connect="finite")
             key = self.channel_key[name]
-            if name in self.limits and self.focused.get(key, False):
-                self._focus(key, name, ev)
+            if self.focused.get(key, False) and ev.size and not np.all(np.isnan(ev)):
+                low, high = seen.get(key, (math.inf, -math.inf))
+                seen[key] = (min(low, float(np.nanmin(ev))), max(high, float(np.nanmax(ev))))
+        for key, held in self.focused.items():
+            if held:
+                self._focus(key, *seen.get(key, (math.nan, math.nan)))
 
-    def _focus(self, key: str, name: str, values: np.ndarray) -> None:
-        low, high = self.limits[name]
-        if values.size and not np.all(np.isnan(values)):
-            data_min, data_max = float(np.nanmin(values)), float(np.nanmax(values))
-        else:
-            data_min = data_max = math.nan
+    def _focus(self, key: str, data_min: float, data_max: float) -> None:
+        """Hold a judged plot's y axis on its limits and what its curves do near them."""
+        low, high = self.limits[key.removeprefix("channel:")]
         y0, y1 = focus_range(low, high, data_min, data_max)
         vb = self.plots[key].vb
         (c0, c1) = vb.viewRange()[1]
@@ -337,8 +343,8 @@ class PlotStack(PlotMarks, QWidget):
                 axis = plot.getAxis(name)
                 axis.setPen(pg.mkPen(theme.plot_foreground))
                 axis.setTextPen(pg.mkPen(theme.plot_foreground))
-        for i, curve in enumerate(self.curves.values()):
-            curve.setPen(pg.mkPen(theme.curves[i % len(theme.curves)], width=1))
+        for i, (name, curve) in enumerate(self.curves.items()):
+            curve.setPen(pg.mkPen(self.curve_color(name, i), width=1))
         for key in self.plots:
             self._label(key)
         if self.lane is not None:
@@ -387,6 +393,8 @@ class PlotStack(PlotMarks, QWidget):
             line.setValue(x)
         parts = [f"<b>t = {x:.3f} s</b>"]
         for name, curve in self.curves.items():
+            if not curve.isVisible():
+                continue
             t, v = self.data.get(name, (np.empty(0), np.empty(0)))
             value = value_at(t, v, x)
             unit = self.channel_unit.get(name, "")

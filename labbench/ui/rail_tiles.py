@@ -1,7 +1,5 @@
 """One compact tile per judged channel: its present value, min and max in the step, the margin
-to the nearest limit, and its verdict (in words and colour).  A sled's per-slot channel
-(``vdd_core[0]`` … ``vdd_core[15]``) feeds its plan channel's tile: the tile shows the chip
-nearest a limit (or beyond it), the span over every chip, and the worst chip's verdict.
+to the nearest limit, and its verdict (in words and colour).
 
 Tiles are fed only the samples that arrived since the last frame, so keeping them costs the
 same at the first minute of a run as at the tenth hour.
@@ -11,14 +9,14 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from labbench.criteria.limits import Band, worst
-from labbench.protocols.slots import SlotNameError, split_slot
+from labbench.criteria.limits import Band
 from labbench.ui.cursors import NO_SI_PREFIX, format_value
 from labbench.ui.theme import Theme, verdict_colors
 
@@ -57,9 +55,8 @@ class RailTile(QFrame):
         self.step_min = math.inf
         self.step_max = -math.inf
         self.judged_from = math.inf  # seconds: the step's settle time, before which nothing counts
-        self.slot_values: dict[int, float] = {}  # a per-slot channel's chips: present values
-        self.value_slot: int | None = None  # the chip whose value is shown
-        self.setObjectName(f"tile_{channel}")
+        # A style sheet's #name selector takes letters, digits and _ only (not vdd_core[2]).
+        self.setObjectName("tile_" + re.sub(r"\W", "_", channel))
         self.text = QLabel()
         self.text.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
@@ -83,22 +80,10 @@ class RailTile(QFrame):
         self.judged_from = judged_from
         self.step_min, self.step_max = math.inf, -math.inf
 
-    def feed(self, t: np.ndarray, v: np.ndarray, slot: int | None = None) -> None:
+    def feed(self, t: np.ndarray, v: np.ndarray) -> None:
         if v.size == 0:
             return
         self.value = float(v[-1])
-        if slot is not None:  # show the chip nearest a limit, or the last fed without a band
-            self.slot_values[slot] = self.value
-            self.value_slot = slot
-            if self.band is not None:
-                margins = {
-                    k: m[0]
-                    for k, x in self.slot_values.items()
-                    if (m := margin_to_limits(x, self.band)) is not None
-                }
-                if margins:
-                    self.value_slot = min(margins, key=margins.__getitem__)
-                    self.value = self.slot_values[self.value_slot]
         judged = v[t >= self.judged_from] if self.band is not None else v
         judged = judged[~np.isnan(judged)]
         if judged.size:
@@ -108,9 +93,8 @@ class RailTile(QFrame):
     def refresh(self) -> None:
         bg, fg = verdict_colors(self.theme, self.verdict)
         fmt = lambda x: format_value(x, self.unit)  # noqa: E731
-        chip = f" (slot {self.value_slot})" if self.value_slot is not None else ""
         head = (
-            f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)}{chip} "
+            f"<b>{html.escape(self.channel)}</b> &nbsp;{fmt(self.value)} "
             f"&nbsp;<b>{self.verdict.upper()}</b>"
         )
         if self.band is None:
@@ -159,6 +143,7 @@ class RailTiles(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(4)
         self._columns = 0
+        self.hidden: set[str] = set()  # tiles of the chips the sled map does not show
         self.setVisible(False)
 
     def set_channels(self, channels: dict[str, str]) -> None:
@@ -170,20 +155,28 @@ class RailTiles(QWidget):
         }
         for tile in self.tiles.values():
             tile.clicked.connect(self.tile_clicked)
+        self.hidden = set()
         self._columns = 0
         self._relayout()
         self.setVisible(bool(self.tiles))
 
+    def show_only(self, hidden: set[str]) -> None:
+        """Hide these channels' tiles (another chip's, when the sled map shows one)."""
+        self.hidden = set(hidden) & set(self.tiles)
+        self._columns = 0
+        self._relayout()
+        self.setVisible(len(self.hidden) < len(self.tiles))
+
     def _relayout(self) -> None:
-        columns = (
-            max(1, min(len(self.tiles), self.width() // (TILE_MIN_WIDTH + 4))) if self.tiles else 1
-        )
+        shown = [tile for name, tile in self.tiles.items() if name not in self.hidden]
+        columns = max(1, min(len(shown), self.width() // (TILE_MIN_WIDTH + 4))) if shown else 1
         if columns == self._columns:
             return
         self._columns = columns
         for tile in self.tiles.values():
             self.grid.removeWidget(tile)
-        for i, tile in enumerate(self.tiles.values()):
+            tile.setVisible(tile.channel not in self.hidden)
+        for i, tile in enumerate(shown):
             self.grid.addWidget(tile, i // columns, i % columns)
 
     def resizeEvent(self, event) -> None:
@@ -195,31 +188,15 @@ class RailTiles(QWidget):
             tile.begin_step(bands.get(name), judged_from.get(name, math.inf))
         self.refresh()
 
-    def _tile_of(self, channel: str) -> tuple[RailTile | None, int | None]:
-        """The tile a channel feeds, and its slot when it feeds its plan channel's tile."""
-        tile = self.tiles.get(channel)
-        if tile is not None or not channel.endswith("]"):
-            return tile, None
-        try:
-            base, slot = split_slot(channel)
-        except SlotNameError:
-            return None, None
-        return self.tiles.get(base), slot
-
     def feed(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
-        tile, slot = self._tile_of(channel)
+        tile = self.tiles.get(channel)
         if tile is not None:
-            tile.feed(t, v, slot)
+            tile.feed(t, v)
 
     def set_verdicts(self, verdicts: dict[str, str]) -> None:
-        """Each tile's verdict: its channel's, or the worst of its chips'."""
-        folded: dict[str, list[str]] = {}
         for name, verdict in verdicts.items():
-            tile, _ = self._tile_of(name)
-            if tile is not None:
-                folded.setdefault(tile.channel, []).append(verdict)
-        for name, found in folded.items():
-            self.tiles[name].verdict = worst(found)
+            if name in self.tiles:
+                self.tiles[name].verdict = verdict
 
     def refresh(self) -> None:
         for tile in self.tiles.values():

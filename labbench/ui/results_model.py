@@ -1,12 +1,12 @@
 """The results table: one row per judged item of the plan, turning to its verdict as the run
-goes.  A sled plan's per-slot items have one row per chip, added when the first record of
-the chip's item arrives (which chips a run judges is known only once it started)."""
+goes."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from labbench.criteria.band import describe_limits
+from labbench.protocols.slots import join_slot
 from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
@@ -24,13 +24,17 @@ class ResultsModel(QAbstractTableModel):
         self.theme = theme
         self._rows: list[dict] = []
         self._index: dict[tuple[int, str, str], int] = {}
+        self.plan: Plan | None = None
         # Rows changed by the update being applied: told to the view as one span, not one
         # signal per row (a sled's 256 rows changing in one tick were 256 view updates).
         self._changed: list[int] = []
 
-    def set_plan(self, plan: Plan | None) -> None:
+    def set_plan(self, plan: Plan | None, slots: dict[int, str] | None = None) -> None:
+        """One row per item of ``plan``; with a sled run's ``slots`` (slot -> chip), an item
+        on a per-slot channel is one row per chip (``vdd_core[2]``, ``vdd_core_mean[2]``)."""
         self.beginResetModel()  # a new plan: everything changes at once
         self._rows, self._index = [], {}
+        self.plan = plan
         if plan is not None:
             for position, step in enumerate(plan.steps):
                 items = [
@@ -45,7 +49,6 @@ class ResultsModel(QAbstractTableModel):
                         plan.unit(s.channel),
                     )
                     for s in step.limits
-                    if not plan.is_per_slot(s.channel)
                 ]
                 items += [
                     (
@@ -59,35 +62,70 @@ class ResultsModel(QAbstractTableModel):
                         plan.unit(s.channel),
                     )
                     for s in step.measures
-                    if not plan.is_per_slot(s.channel)
                 ]
                 items += [("result", s.name, *(_band(s.band)), s.equals, "") for s in step.results]
                 items += [
                     ("manual", s.name, *(_band(s.band)), s.equals, s.unit) for s in step.manuals
                 ]
+                per_slot = {s.channel for s in step.limits} | {s.name for s in step.measures}
+                per_slot = {n for n in per_slot if _on_per_slot(plan, step, n)}
                 for kind, name, low, high, ml, mh, equals, unit in items:
-                    self._index[(position, kind, name)] = len(self._rows)
-                    self._rows.append(
-                        _pending(step.name, position, kind, name, (low, high, ml, mh, equals), unit)
-                    )
+                    limits = describe_limits(low, high, ml, mh, equals=equals, unit=unit)
+                    # Per-chip rows need the placement; without it (a plan shown before its
+                    # run) they come as the chips' records arrive: no row pending for ever.
+                    chips = [(None, "")]
+                    if name in per_slot:
+                        chips = sorted(slots.items()) if slots else []
+                    for slot, chip in chips:
+                        row = {"step": step.name, "kind": kind, "unit": unit, "limits": limits}
+                        self._add_row(position, row, join_slot(name, slot), slot, chip)
         self.endResetModel()
 
-    def _add_row(self, step: StepRecord, c: CriterionRecord) -> int:
-        """A row for a per-chip item (``vdd_core[2]``): after its step's rows of its kind,
-        limits before measurements as in the plan."""
+    def _add_row(
+        self,
+        position: int,
+        row: dict,
+        name: str,
+        slot: int | None,
+        chip: str,
+        at: int | None = None,
+    ) -> int:
+        row.update(name=name, slot=slot, chip=chip, value="", verdict="pending", violations=0)
+        row["position"] = position
+        if at is None:
+            self._index[(position, row["kind"], name)] = len(self._rows)
+            self._rows.append(row)
+            return len(self._rows) - 1
+        self._rows.insert(at, row)
+        self._index = {(r["position"], r["kind"], r["name"]): k for k, r in enumerate(self._rows)}
+        return at
+
+    def _row_for(self, step: StepRecord, c: CriterionRecord) -> int | None:
+        """The row of an item; a per-chip item the plan's rows do not name (a slot judged
+        that was not known when the rows were made) gets a row of its own."""
+        row = self._index.get((step.position, c.kind, c.name))
+        if row is not None or c.slot is None:
+            return row
+        # After its step's rows of its kind (limits before measurements, as in the plan).
         kinds = ("limit",) if c.kind == "limit" else ("limit", "measure")
         at = 0
-        for k, row in enumerate(self._rows):
-            if row["position"] < step.position or (
-                row["position"] == step.position and row["kind"] in kinds
+        for k, r in enumerate(self._rows):
+            if r["position"] < step.position or (
+                r["position"] == step.position and r["kind"] in kinds
             ):
                 at = k + 1
-        limits = (c.low, c.high, c.marginal_low, c.marginal_high, c.equals)
         self.beginInsertRows(QModelIndex(), at, at)
-        self._rows.insert(at, _pending(step.name, step.position, c.kind, c.name, limits, c.unit))
-        self._index = {(r["position"], r["kind"], r["name"]): k for k, r in enumerate(self._rows)}
+        limits = describe_limits(
+            c.low, c.high, c.marginal_low, c.marginal_high, equals=c.equals, unit=c.unit
+        )
+        new = {"step": step.name, "kind": c.kind, "unit": c.unit, "limits": limits}
+        row = self._add_row(step.position, new, c.name, c.slot, c.chip, at)
         self.endInsertRows()
-        return at
+        return row
+
+    def slot_of(self, row: int) -> int | None:
+        """The slot of a per-chip row (None for the sled's own items and chip runs)."""
+        return self._rows[row].get("slot")
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -101,10 +139,7 @@ class ResultsModel(QAbstractTableModel):
         a step that never ran (``skipped`` after stop_on_fail) turn skipped."""
         failed: list[int] = []
         for step in steps:
-            for c in step.criteria:
-                if c.slot is not None and (step.position, c.kind, c.name) not in self._index:
-                    self._add_row(step, c)
-            updates = [(self._index.get((step.position, c.kind, c.name)), c) for c in step.criteria]
+            updates = [(self._row_for(step, c), c) for c in step.criteria]
             if step.verdict == "skipped":
                 updates = [
                     (row, None)
@@ -179,7 +214,7 @@ class ResultsModel(QAbstractTableModel):
             return {
                 "Step": row["step"],
                 "Kind": row["kind"],
-                "Item": row["name"],
+                "Item": row["name"] + (f" · {row['chip']}" if row.get("chip") else ""),
                 "Limits": row["limits"],
                 "Value": row["value"],
                 "Verdict": row["verdict"].upper(),
@@ -196,19 +231,10 @@ class ResultsModel(QAbstractTableModel):
         return None
 
 
-def _pending(step: str, position: int, kind: str, name: str, limits: tuple, unit: str) -> dict:
-    low, high, ml, mh, equals = limits
-    return {
-        "step": step,
-        "position": position,
-        "kind": kind,
-        "name": name,
-        "unit": unit,
-        "limits": describe_limits(low, high, ml, mh, equals=equals, unit=unit),
-        "value": "",
-        "verdict": "pending",
-        "violations": 0,
-    }
+def _on_per_slot(plan: Plan, step, name: str) -> bool:
+    """Whether a limit's channel or a measurement's name is judged per chip."""
+    channel = next((s.channel for s in step.measures if s.name == name), name)
+    return plan.is_per_slot(channel)
 
 
 def _band(band):

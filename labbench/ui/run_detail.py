@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.records import RunInfo
+from labbench.runs.judgement import chip_verdicts
 from labbench.runs.plan import PlanError, parse_plan
 from labbench.storage import Database
 from labbench.storage import events as event_store
@@ -36,6 +37,7 @@ from labbench.ui.loader import Loader
 from labbench.ui.plot_limits import draw_stored_limits, judged_bands
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
+from labbench.ui.sled_map import SledMap, SlotRowFilter
 from labbench.ui.theme import LIGHT, Theme
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ class RunDetail(QWidget):
         self.violations.itemActivated.connect(self._on_violation_clicked)
         self.violations.itemClicked.connect(self._on_violation_clicked)
         self.results = ResultsModel(theme)
-        results_view = QTableView()
+        results_view = self.results_view = QTableView()
         results_view.setModel(self.results)
         results_view.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
@@ -90,8 +92,13 @@ class RunDetail(QWidget):
         splitter.addWidget(self.plots)
         splitter.addWidget(self.tabs)
         splitter.setSizes([500, 220])
+        # A sled run: its chips and their verdicts; a chip picked narrows the views to it.
+        self.sled_map = SledMap(theme)
+        self.results_filter = SlotRowFilter(results_view, self)
+        self.sled_map.slot_selected.connect(self.show_slot)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.sled_map)
         layout.addWidget(splitter, 1)
         self._console_times: list[float] = []
         self.overview: dict = {}
@@ -143,16 +150,41 @@ class RunDetail(QWidget):
         self.plots.redraw(x0, x1)
         self.detail_loaded.emit()
 
-    def open_run(self, run_id: int, on_loaded: Callable[[], None] | None = None) -> None:
+    def open_run(
+        self, run_id: int, on_loaded: Callable[[], None] | None = None, slot: int | None = None
+    ) -> None:
+        """Show a stored run; ``slot``: with that chip picked on the sled map."""
+
+        def loaded() -> None:
+            self.sled_map.select(slot)
+            if on_loaded:
+                on_loaded()
+
         self.loader.submit(
-            lambda: _load_run(self.db, run_id), lambda data: self._show(data, on_loaded)
+            lambda: _load_run(self.db, run_id), lambda data: self._show(data, loaded)
         )
+
+    def show_slot(self, slot: int | None) -> None:
+        """Narrow the plots, results and violations to one chip (and the sled's own)."""
+        self.plots.show_slot(slot)
+        self.results_filter.set_slot(slot)
+        for row in range(self.violations.count()):
+            item = self.violations.item(row)
+            item.setHidden(not self.plots.slot_shown(item.data(Qt.ItemDataRole.UserRole)[0]))
+        first = next(iter(self.plots.plots.values()), None)
+        if first is not None:
+            self.plots.redraw(*first.vb.viewRange()[0])
+        # The chip's first judged plot into sight (the sled's own plots come first).
+        judged = [n for n in self.plots.curves if n.endswith(f"[{slot}]")]
+        judged.sort(key=lambda n: not self.plots.channel_key[n].startswith("channel:"))
+        if slot is not None and judged:
+            QTimer.singleShot(0, lambda: self.plots.scroll_to(judged[0]))  # once laid out
 
     def _show(self, data, on_loaded) -> None:
         if isinstance(data, Exception):
             self.title.setText(f"Could not open the run: {data}")
             return
-        run, dut, plan, steps, channels, events = data
+        run, dut, plan, steps, channels, events, run_slots = data
         self.run = run
         self.stamp_info = (
             run.id,
@@ -206,8 +238,17 @@ class RunDetail(QWidget):
                     item.setData(EXTREME_ROLE, v.extreme)
                     self.violations.addItem(item)
                     self.plots.add_violation(v.channel, v.start_s, v.end_s, v.extreme)
-        self.results.set_plan(parsed)
+        chips = {s.slot: s.chip_serial for s in run_slots}
+        self.results.set_plan(parsed, chips)
         self.results.update_steps(steps)
+        self.sled_map.clear()
+        if chips:
+            self.sled_map.set_sled(dut.serial, dut.slot_count, chips)
+            # As stored; a run stored before it was judged per chip: from its per-chip items.
+            verdicts = chip_verdicts(steps, chips)
+            self.sled_map.set_verdicts(
+                {s.slot: s.chip_verdict or verdicts.get(s.slot) for s in run_slots}
+            )
         self.events.clear()
         self.console.clear()
         self._console_times = []
@@ -335,4 +376,4 @@ def _load_run(db: Database, run_id: int):
             t, v = read_channel(db, run_id, channel.name)
             channels.append((channel.name, channel.unit, t, v, None))
     events = event_store.run_events(db, run_id)
-    return run, dut, plan, steps, channels, events
+    return run, dut, plan, steps, channels, events, run_store.run_slots(db, run_id)

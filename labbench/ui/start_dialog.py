@@ -36,6 +36,7 @@ from labbench.protocols.profile import ProfileError, available_profiles, load_pr
 from labbench.records import DutInfo
 from labbench.runs.compat import check as check_compat
 from labbench.runs.compat import rig_channels_of
+from labbench.runs.judgement import judges_per_chip
 from labbench.runs.plan import Plan, PlanError, load_plan
 from labbench.runs.sequencer import RunRequest
 from labbench.storage import Database
@@ -235,15 +236,20 @@ class StartRunDialog(QDialog):
         self.dut_label.setText(
             f"<b>{dut.serial}</b> — {dut.kind}" + (f" ({details})" if details else "")
         )
-        # Pick a plan for this kind of DUT if the current one does not fit.
+        # Pick a plan for this kind of DUT if the current one does not fit: one that runs
+        # on any such DUT first (a plan judged per chip needs chips placed in the sled, so
+        # the operator chooses it), else the first that fits.
         if self.plan is not None and self.plan.dut_kind != dut.kind:
+            fitting = []
             for i in range(self.plan_combo.count()):
                 try:
-                    if load_plan(self.plan_combo.itemData(i)).dut_kind == dut.kind:
-                        self.plan_combo.setCurrentIndex(i)
-                        break
+                    plan = load_plan(self.plan_combo.itemData(i))
                 except PlanError:
                     continue
+                if plan.dut_kind == dut.kind:
+                    fitting.append((judges_per_chip(plan), i))
+            if fitting:
+                self.plan_combo.setCurrentIndex(min(fitting)[1])
         self._update_ok()
         # The operator's next look: what is about to run, on the Start button (or the
         # operator field, if the run cannot start without a name).

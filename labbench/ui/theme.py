@@ -29,6 +29,8 @@ class Theme:
     verdict_bg: dict
     verdict_fg: dict
     marker: str = "#1d4ed8"  # commands sent, on the plots
+    # One colour per sled slot (its curves on the plots and its mark on the sled map).
+    slots: tuple[str, ...] = ()
 
 
 _CURVES_LIGHT = (
@@ -56,6 +58,17 @@ _CURVES_DARK = (
     "#ffab40",
 )
 
+# 16 slot colours that stay apart on white (the first ten as the curves) ...
+_SLOTS_LIGHT = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2",
+    "#4d4d4d", "#6b8e23", "#000075", "#800000", "#469990", "#f032e6", "#9a6324", "#c0a000",
+)  # fmt: skip
+# ... and on the dark plot background.
+_SLOTS_DARK = (
+    "#4fc3f7", "#ff8a80", "#69f0ae", "#ffb74d", "#ce93d8", "#80deea", "#bcaaa4", "#f48fb1",
+    "#e0e0e0", "#dce775", "#8c9eff", "#ff5252", "#4db6ac", "#ea80fc", "#ffd54f", "#82b1ff",
+)  # fmt: skip
+
 LIGHT = Theme(
     name="light",
     window="#f3f4f6",
@@ -81,6 +94,7 @@ LIGHT = Theme(
         "pending": "#e5e7eb",
     },
     verdict_fg={"pending": "#111827"},
+    slots=_SLOTS_LIGHT,
 )
 DARK = Theme(
     name="dark",
@@ -109,6 +123,7 @@ DARK = Theme(
     },
     verdict_fg={},
     marker="#93c5fd",
+    slots=_SLOTS_DARK,
 )
 THEMES = {"light": LIGHT, "dark": DARK}
 
@@ -140,6 +155,12 @@ def verdict_colors(theme: Theme, verdict: str) -> tuple[QColor, QColor]:
         verdict, "#ffffff" if verdict in theme.verdict_bg and verdict != "pending" else theme.text
     )
     return qcolor(bg), qcolor(fg)
+
+
+def slot_color(theme: Theme, slot: int) -> str:
+    """The colour of a sled slot's curves and of its mark on the sled map."""
+    colors = theme.slots or theme.curves
+    return colors[slot % len(colors)]
 
 
 def apply_theme(app: QApplication, theme: Theme) -> None:

@@ -3,8 +3,6 @@ profile that renames or rescales a judged channel is named before a run starts."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from labbench import paths
@@ -14,9 +12,8 @@ from labbench.runs.plan import load_plan
 
 PLANS = sorted((paths.resources_dir() / "plans").glob("*.toml"))
 
-# A 4-chip sled plan with per-slot limits. It is not shipped in resources/plans until sled runs
-# are judged per chip: today its per-slot items would end as error.
-SLED_CHIPS_PLAN = Path(__file__).parent / "plans" / "sled-chips.toml"
+# The shipped 4-chip sled plan with per-slot limits, judged per chip.
+SLED_CHIPS_PLAN = paths.resources_dir() / "plans" / "sled-chips.toml"
 
 
 @pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.stem)

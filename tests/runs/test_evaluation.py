@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -83,7 +84,7 @@ def _traced_bytes(action) -> tuple[int, int]:
 def test_memory_and_snapshot_cost_stay_flat_over_a_one_hour_step():
     """3.6 M samples (1 h at 1 kHz) in 10 000-sample batches: what the evaluator retains and
     what a snapshot allocates are the same after 36 000 samples as after 3.6 M."""
-    evaluator = _evaluator()
+    evaluator = _evaluator(refresh_s=math.inf)  # a snapshot only copies (no periodic rebuild)
     batch_n = 10_000
     tracemalloc.start()
     try:
@@ -102,7 +103,7 @@ def test_memory_and_snapshot_cost_stay_flat_over_a_one_hour_step():
         late_snapshot = _traced_bytes(evaluator.snapshot)[1]
     finally:
         tracemalloc.stop()
-    record = evaluator.snapshot()[0]
+    record = evaluator.step_record(0, {})
     assert {c.name: c.sample_count for c in record.criteria}["vdd_mean"] == 3_600_000
     # The old evaluator kept every sample: 3.57 M more samples would be 57 MB of t and v.
     assert retained < 64 * 1024, retained
@@ -118,13 +119,36 @@ def test_live_stats_equal_numpy_on_everything_fed():
     for k, size in enumerate([1, 4095, 4096, 13, 30_000, 11_795]):
         evaluator.on_batch(_batch(at, size, values=values[at : at + size], emitted_ns=k + 1))
         at += size
-    items = {c.name: c for c in evaluator.snapshot()[0].criteria}
+    items = {c.name: c for c in evaluator.step_record(0, {}).criteria}
     assert items["vdd_mean"].value == np.float64(values.mean()) or math.isclose(
         items["vdd_mean"].value, values.mean(), rel_tol=1e-14
     )
     assert math.isclose(items["vdd_std"].value, values.std(), rel_tol=1e-9)
     assert items["vdd_p2p"].value == values.max() - values.min()
     assert items["vdd_core"].sample_count == values.size
+
+
+def test_snapshot_verdicts_are_current_at_once_and_values_catch_up_within_the_refresh():
+    """A batch that changes no verdict does not rebuild the records (their values may lag by
+    ``refresh_s``); one that changes a verdict does, at once."""
+    evaluator = _evaluator(refresh_s=3600.0)
+    evaluator.on_batch(_batch(0, 100, emitted_ns=1))  # error -> passed: rebuilt now
+    items = {c.name: c for c in evaluator.snapshot()[0].criteria}
+    assert (items["vdd_core"].verdict, items["vdd_mean"].sample_count) == ("passed", 100)
+    evaluator.on_batch(_batch(100, 100, emitted_ns=2))  # nothing changes its verdict
+    items = {c.name: c for c in evaluator.snapshot()[0].criteria}
+    assert items["vdd_mean"].sample_count == 100  # not rebuilt: the value lags
+    evaluator.on_batch(_batch(200, 1, values=[0.9], emitted_ns=3))  # the limit fails
+    items = {c.name: c for c in evaluator.snapshot()[0].criteria}
+    assert (items["vdd_core"].verdict, items["vdd_mean"].sample_count) == ("failed", 201)
+
+    evaluator = _evaluator(refresh_s=0.05)
+    evaluator.on_batch(_batch(0, 100, emitted_ns=1))
+    evaluator.on_batch(_batch(100, 100, emitted_ns=2))
+    deadline = time.monotonic() + 5
+    while evaluator.snapshot()[0].criteria[1].sample_count != 200:
+        assert time.monotonic() < deadline, "the snapshot's values never caught up"
+        time.sleep(0.01)
 
 
 def test_the_same_data_in_other_chunks_judges_identically():
@@ -236,3 +260,30 @@ def test_samples_judged_before_the_step_could_end_stay_in_it_live_and_final():
     batch = _batch(0, 1000)
     replay.samples("vdd_core", *batch.samples["vdd_core"])
     assert disagreement(live, [replay.record(0, {})]) is None
+
+
+def test_a_measurement_verdict_that_changes_alone_is_pushed_within_the_refresh():
+    """Measurements are looked at when records are rebuilt, not every batch: a mean that
+    drifts out while the limit stays passed still turns failed, pushed, within ``refresh_s``
+    (here with no batch after the drift: the display's snapshot catches it up)."""
+    evaluator = _evaluator(refresh_s=0.05)
+    changes = []
+    evaluator.add_listener(
+        lambda e: (
+            changes.append((e.item.name, e.item.verdict))
+            if isinstance(e, ItemVerdictChanged)
+            else None
+        )
+    )
+    evaluator.on_batch(_batch(0, 100, values=[0.75] * 100, emitted_ns=1))
+    time.sleep(0.06)
+    evaluator.on_batch(_batch(100, 100, values=[0.75] * 100, emitted_ns=2))
+    assert ("vdd_mean", "passed") in changes
+    # Inside the limit (0.72..0.78), but it takes the mean out of 0.74..0.76.
+    evaluator.on_batch(_batch(200, 800, values=[0.777] * 800, emitted_ns=3))
+    deadline = time.monotonic() + 5
+    while {c.name: c.verdict for c in evaluator.snapshot()[0].criteria}["vdd_mean"] != "failed":
+        assert time.monotonic() < deadline, "the mean's failure never reached the snapshot"
+        time.sleep(0.01)
+    assert ("vdd_mean", "failed") in changes
+    assert ("vdd_core", "failed") not in changes

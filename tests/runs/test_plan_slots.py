@@ -3,8 +3,6 @@ channels are judged per chip; mistakes are one sentence naming the file, line an
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from labbench import paths
@@ -52,9 +50,8 @@ duration_s = 1.0
   high = 0.755
 """
 
-# A 4-chip sled plan with per-slot limits. It is not shipped in resources/plans until sled runs
-# are judged per chip: today its per-slot items would end as error.
-SLED_CHIPS_PLAN = Path(__file__).parent / "plans" / "sled-chips.toml"
+# The shipped 4-chip sled plan with per-slot limits, judged per chip.
+SLED_CHIPS_PLAN = paths.resources_dir() / "plans" / "sled-chips.toml"
 
 
 def test_per_slot_channels_are_exposed():

@@ -140,3 +140,77 @@ def test_run_slots_migration_keeps_existing_runs(db_url):
         assert [r.id for r in history.dut_runs(db, sled.id)] == [new.id, old.id]
     finally:
         db.dispose()
+
+
+def test_criterion_slots_migration_keeps_existing_results(db_url):
+    """Results stored before revision 0004 survive up, down and up again with no slot and
+    no chip; per-chip items stored after it keep theirs, and the chip verdict in run_slots."""
+    from labbench.records import CriterionRecord, StepRecord
+    from labbench.storage import inventory, results
+    from labbench.storage import runs as run_store
+
+    def item(name: str, slot: int | None = None, chip: str = "") -> CriterionRecord:
+        return CriterionRecord(
+            "limit", name, name, "V", "", 0.75, "", 0.72, 0.78, None, None, None, 0.0, 0.0, 10,
+            "passed", slot=slot, chip=chip,
+        )  # fmt: skip
+
+    db = open_database(db_url)
+    try:
+        sled = inventory.add_dut(db, "sled", "SLD-OLD4", slot_count=2)
+        chip = inventory.add_dut(db, "chip", "CHP-OLD4")
+        inventory.place_chip(db, chip.id, sled.id, 1)
+        with db.engine.connect() as conn, conn.begin():
+            command.downgrade(storage_engine.alembic_config(conn), "0003_run_slots")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("criterion_results")}
+        assert not {"slot", "chip"} & columns
+        old = run_store.start_run(db, sled.id)
+        with db.engine.connect() as conn, conn.begin():
+            conn.execute(
+                text(
+                    "INSERT INTO step_results (run_id, position, name, started_ns, verdict)"
+                    " VALUES (:run, 0, 'power-on', 0, 'passed')"
+                ),
+                {"run": old.id},
+            )
+            step_id = conn.execute(text("SELECT max(id) FROM step_results")).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO criterion_results (run_id, step_result_id, kind, name, channel,"
+                    " unit, stat, value, text_value, settle_s, hold_s, sample_count, verdict,"
+                    " violation_count) VALUES (:run, :step, 'limit', 'vdd_core', 'vdd_core', 'V',"
+                    " '', 0.75, '', 0, 0, 10, 'passed', 0)"
+                ),
+                {"run": old.id, "step": step_id},
+            )
+        storage_engine.upgrade(db.engine)
+        assert _diff(db) == []
+        ((kept,),) = [s.criteria for s in results.run_results(db, old.id)]
+        assert (kept.name, kept.slot, kept.chip, kept.verdict) == ("vdd_core", None, "", "passed")
+
+        new = run_store.start_run(db, sled.id)
+        steps = [
+            StepRecord(
+                0, "power-on", 0, 1, "passed", (item("vdd_core[1]", 1, "CHP-OLD4"), item("fan_rpm"))
+            )
+        ]
+        results.store_results(db, new.id, steps, {1: "passed"})
+        assert results.run_results(db, new.id) == steps
+        assert [(s.slot, s.chip_verdict) for s in run_store.run_slots(db, new.id)] == [
+            (1, "passed")
+        ]
+        with db.engine.connect() as conn, conn.begin():
+            command.downgrade(storage_engine.alembic_config(conn), "0003_run_slots")
+        with db.engine.connect() as conn:
+            names = conn.execute(
+                text("SELECT name FROM criterion_results WHERE run_id = :run ORDER BY id"),
+                {"run": new.id},
+            ).scalars()
+            assert list(names) == ["vdd_core[1]", "fan_rpm"]  # the items stay, without slots
+        storage_engine.upgrade(db.engine)
+        assert _diff(db) == []
+        ((again,),) = [s.criteria for s in results.run_results(db, old.id)]
+        assert (again.slot, again.chip) == (None, "")
+        assert sorted(r.id for r in run_store.list_runs(db)) == sorted([new.id, old.id])
+    finally:
+        db.dispose()

@@ -119,16 +119,27 @@ def test_chip_placed_in_a_sled_shows_the_sled_runs_with_its_slot(qtbot, view):
     assert view.dut.serial == "SLD-A1-0012"
     _click_tree_item(qtbot, view, "slot 3: CHP-B0-W01-0220")
     assert view.dut.id == chip.id
+    # Run, the chip's own verdict (none: these runs were not judged per chip), where it sat,
+    # the whole run's verdict.
     shown = [
-        (view.runs.item(row, 0).text(), view.runs.item(row, 3).text())
+        tuple(view.runs.item(row, column).text() for column in range(4))
         for row in range(view.runs.rowCount())
     ]
-    assert shown == [(str(second.id), "PASSED"), (str(first.id), "FAILED")]
+    assert shown == [
+        (str(second.id), "—", "SLD-A1-0012 slot 3", "PASSED"),
+        (str(first.id), "—", "SLD-A1-0012 slot 1", "FAILED"),
+    ]
     cell = view.runs.visualItemRect(view.runs.item(1, 0)).topLeft() + QPoint(6, 6)
     qtbot.mouseClick(view.runs.viewport(), Qt.MouseButton.LeftButton, pos=cell)
-    with qtbot.waitSignal(view.run_activated, timeout=10_000) as opened:
+    with qtbot.waitSignal(view.run_opened, timeout=10_000) as opened:
         qtbot.mouseDClick(view.runs.viewport(), Qt.MouseButton.LeftButton, pos=cell)
-    assert opened.args == [first.id]
+    assert opened.args == [first.id, 1]  # the run, and the slot the chip sat in
+    with qtbot.waitSignal(view.run_opened, timeout=10_000) as opened:
+        view.open_run_button.click()
+    assert opened.args == [first.id, 1]
+    # Placing from the GUI is audited with who did it, as the command line does.
+    places = [e for e in event_store.audit_trail(view.db, "dut", chip.id) if e.action == "place"]
+    assert len(places) == 2 and all(e.user for e in places)
 
 
 def test_placing_into_an_occupied_slot_is_refused(qtbot, view, monkeypatch):
