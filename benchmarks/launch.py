@@ -1,10 +1,11 @@
 """Launch to first painted main window, next to a bare PySide6 + pyqtgraph window.
 
-    python benchmarks/launch.py [--repeat 7]
+    python benchmarks/launch.py [--repeat 7] [--demo]
 
 Both are started as fresh processes (offscreen unless DISPLAY is set) and timed from spawn
 to the line they print when their window has painted once; medians of several runs.
-Target (docs/architecture.md §7): <= 1 s.
+Target (docs/architecture.md §7): <= 1 s.  ``--demo`` also times ``labbench --demo`` (the demo
+database is seeded before the window is shown; its sled run starts after the first paint).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument(
         "--bundle", help="also time this PyInstaller bundle (packaging/dist/labbench/labbench)"
     )
+    parser.add_argument("--demo", action="store_true", help="also time labbench --demo")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="labbench-launch-") as tmp:
         env = dict(
@@ -72,7 +74,7 @@ def main() -> None:
         )
         if not env.get("DISPLAY"):
             env["QT_QPA_PLATFORM"] = "offscreen"
-        ours, bare, bundle = [], [], []
+        ours, bare, bundle, demo = [], [], [], []
         for _ in range(args.repeat):  # interleaved: machine noise hits all alike
             bare.append(time_to_paint([sys.executable, "-c", BARE], env))
             ours.append(
@@ -80,6 +82,8 @@ def main() -> None:
                     [sys.executable, "-m", "labbench", "--db", f"{tmp}/launch.sqlite3"], env
                 )
             )
+            if args.demo:
+                demo.append(time_to_paint([sys.executable, "-m", "labbench", "--demo"], env))
             if args.bundle:
                 bundle.append(time_to_paint([args.bundle, "--db", f"{tmp}/launch.sqlite3"], env))
     platform = env.get("QT_QPA_PLATFORM", "xcb (DISPLAY set)")
@@ -93,6 +97,11 @@ def main() -> None:
         f"  ratio                           : "
         f"{statistics.median(ours) / statistics.median(bare):.2f}"
     )
+    if demo:
+        print(
+            f"  labbench --demo                 : {statistics.median(demo):.3f} s  "
+            f"(ratio to bare {statistics.median(demo) / statistics.median(bare):.2f})"
+        )
     if bundle:
         print(f"  labbench bundle ({args.bundle}): {statistics.median(bundle):.3f} s")
 

@@ -23,6 +23,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from labbench.devices.simulation import RigParams, RigSimulation, encode_line
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 USB_FRAME_S = 0.001
 # How long the first line may take to reach the pty's reader side (microseconds, normally).
 FIRST_LINE_LANDS_S = 1.0
+# How long a rig whose duration is over waits for a client to read what it already wrote.
+DRAIN_S = 2.0
 
 
 class _Pty:
@@ -60,6 +63,16 @@ class _Pty:
                 pass
 
 
+@dataclass
+class RigCounts:
+    """What a served rig did, for whoever watches it (a benchmark): the telemetry lines it
+    wrote, and how many times a write found the pty full and had to wait for the client."""
+
+    lines_sent: int = 0
+    full_waits: int = 0
+    finished: bool = False  # its duration is over and a client has read what it wrote
+
+
 def default_link_path() -> Path:
     return Path(tempfile.mkdtemp(prefix="labbench-rig-")) / "tty"
 
@@ -71,11 +84,16 @@ def serve(
     stop: threading.Event | None = None,
     ready: Callable[[Path], None] | None = None,
     duration_s: float | None = None,
+    counts: RigCounts | None = None,
+    hold_open: bool = False,
 ) -> int:
     """Serve the rig until ``stop`` is set (or ``duration_s`` passes once a client reads);
-    returns the lines sent."""
+    returns the lines sent (``counts``, if given, is kept up to date as it goes).
+    ``hold_open``: once ``duration_s`` is over, keep the port open and silent until ``stop``
+    (a rig that finished its stream but is still plugged in: no disconnect)."""
     link = Path(link) if link else default_link_path()
     stop = stop or threading.Event()
+    counts = counts if counts is not None else RigCounts()
     sim = RigSimulation(params)
     rate = params.rate
     pty = _Pty(link)
@@ -83,7 +101,8 @@ def serve(
     # flushed by the client opening the port).  A pty moves written bytes to its reader side
     # a moment later, so the path is handed out only once the line is there: before that,
     # an empty reader side would look like a client had already taken it.
-    _write_all(pty.master, b"".join(encode_line(line) for line in sim.next_lines()), stop)
+    _write_all(pty.master, b"".join(encode_line(line) for line in sim.next_lines()), stop, counts)
+    counts.lines_sent = 1
     landing_since = time.monotonic()
     while not pty.unread() and time.monotonic() - landing_since < FIRST_LINE_LANDS_S:
         time.sleep(0.0002)
@@ -100,6 +119,10 @@ def serve(
         while not stop.is_set():
             now = time.monotonic() - start
             if duration_s is not None and now >= duration_s:
+                _drain(pty, stop)  # a client still reading takes every line the rig wrote
+                counts.finished = True
+                if hold_open:
+                    stop.wait()
                 break
             if sim.in_gap():
                 pty.close()
@@ -126,19 +149,29 @@ def serve(
                     pass
                 replies, pending_commands = _run_commands(sim, pending_commands)
                 if replies:
-                    _write_all(pty.master, b"".join(encode_line(r) for r in replies), stop)
+                    replies_out = b"".join(encode_line(r) for r in replies)
+                    _write_all(pty.master, replies_out, stop, counts)
             out = bytearray()
             while sim.seq < due and len(out) < 1 << 16 and not sim.in_gap():
                 for line in sim.next_lines():
                     out += encode_line(line)
                     sent += 1
             if out:
-                _write_all(pty.master, bytes(out), stop)
+                _write_all(pty.master, bytes(out), stop, counts)
+                counts.lines_sent = sent
     finally:
         pty.close()
         if link.is_symlink():
             link.unlink()
     return sent
+
+
+def _drain(pty: _Pty, stop: threading.Event) -> None:
+    """Wait (at most DRAIN_S) until a client has read what was written: closing a pty throws
+    away what its reader side still holds."""
+    until = time.monotonic() + DRAIN_S
+    while pty.unread() and time.monotonic() < until and not stop.wait(USB_FRAME_S):
+        pass
 
 
 def _run_commands(sim: RigSimulation, buffer: bytes) -> tuple[list[str], bytes]:
@@ -152,12 +185,13 @@ def _run_commands(sim: RigSimulation, buffer: bytes) -> tuple[list[str], bytes]:
     return replies, rest[-4096:]
 
 
-def _write_all(fd: int, data: bytes, stop: threading.Event) -> None:
+def _write_all(fd: int, data: bytes, stop: threading.Event, counts: RigCounts) -> None:
     view = memoryview(data)
     while view and not stop.is_set():
         try:
             written = os.write(fd, view)
         except BlockingIOError:
+            counts.full_waits += 1  # the client does not keep up: wait, never drop
             select.select([], [fd], [], 0.05)
             continue
         view = view[written:]

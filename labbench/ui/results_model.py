@@ -25,6 +25,9 @@ class ResultsModel(QAbstractTableModel):
         self._rows: list[dict] = []
         self._index: dict[tuple[int, str, str], int] = {}
         self.plan: Plan | None = None
+        # Rows changed by the update being applied: told to the view as one span, not one
+        # signal per row (a sled's 256 rows changing in one tick were 256 view updates).
+        self._changed: list[int] = []
 
     def set_plan(self, plan: Plan | None, slots: dict[int, str] | None = None) -> None:
         """One row per item of ``plan``; with a sled run's ``slots`` (slot -> chip), an item
@@ -162,14 +165,21 @@ class ResultsModel(QAbstractTableModel):
                         "error",
                     )
                     old.update(new)
-                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                    self._changed.append(row)
                     if turned_bad:
                         failed.append(row)
                 else:
                     old["record"] = new["record"]
+        self._tell_changed()
         self.steps_updated.emit(list(steps))
         if failed:
             self.item_failed.emit(min(failed))
+
+    def _tell_changed(self) -> None:
+        if self._changed:
+            first, last = min(self._changed), max(self._changed)
+            self._changed = []
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     def row_sentence(self, row: int) -> str:
         """Why this row failed, in one sentence (see labbench.ui.banner)."""

@@ -1,0 +1,35 @@
+"""`labbench --demo` runs its sled run once the window is up, through the window's own run
+controller (History reloads when it ends)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from labbench import cli
+from labbench.ui.demo_run import DEMO_SLED_DEVICE
+from labbench.ui.main_window import MainWindow
+
+
+def test_the_demo_window_records_its_sled_run(qapp, isolated_user_dirs):
+    seen: dict = {}
+
+    def watch():
+        for window in QApplication.topLevelWidgets():
+            if isinstance(window, MainWindow) and window.isVisible():
+                seen["idle at first"] = not window.controller.running
+
+                def finished(outcome, window=window):
+                    seen["outcome"] = outcome
+                    seen["device"] = window.controller.request.device
+                    window.close()
+                    qapp.quit()
+
+                window.controller.run_finished.connect(finished)
+
+    QTimer.singleShot(0, watch)
+    QTimer.singleShot(60_000, qapp.quit)  # never hang the suite
+    assert cli.main(["--demo"]) == 0
+    assert seen["idle at first"], "the run starts after the window is up, not before"
+    assert seen["device"] == DEMO_SLED_DEVICE
+    assert seen["outcome"].status in ("failed", "error")  # failed once judged per chip
