@@ -27,8 +27,13 @@ class Loader(QObject):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._ready.connect(self._deliver)
+        self._closed = False
 
     def submit(self, work: Callable[[], object], callback: Callable[[object], None]) -> None:
+        """Run ``work`` in the pool, then ``callback(result)`` on the GUI thread; nothing once
+        the loader is shut down (its window is closing: nobody is left to show a result)."""
+        if self._closed:
+            return
         def run():
             try:
                 result = work()
@@ -44,7 +49,7 @@ class Loader(QObject):
         self._pool.submit(run)
 
     def _deliver(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 callback, result = self._results.get_nowait()
             except queue.Empty:
@@ -55,4 +60,5 @@ class Loader(QObject):
     def shutdown(self, *, cancel_pending: bool = True) -> None:
         """Wait for the work under way; queued work is dropped unless ``cancel_pending`` is
         False."""
+        self._closed = True  # a result still queued is dropped, not shown in a closed window
         self._pool.shutdown(wait=True, cancel_futures=cancel_pending)
