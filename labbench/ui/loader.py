@@ -27,13 +27,11 @@ class Loader(QObject):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._ready.connect(self._deliver)
-        self._closed = False
 
     def submit(self, work: Callable[[], object], callback: Callable[[object], None]) -> None:
         """Run ``work`` in the pool, then ``callback(result)`` on the GUI thread; nothing once
-        the loader is shut down (its window is closing: nobody is left to show a result)."""
-        if self._closed:
-            return
+        the pool is shut down (its window is closing: a result delivered late asked for more)."""
+
         def run():
             try:
                 result = work()
@@ -46,10 +44,13 @@ class Loader(QObject):
             except RuntimeError:  # the owner is gone: nobody waits for this result
                 pass
 
-        self._pool.submit(run)
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # shut down: nobody is left to show the result
+            log.debug("work submitted after shutdown dropped")
 
     def _deliver(self) -> None:
-        while not self._closed:
+        while True:
             try:
                 callback, result = self._results.get_nowait()
             except queue.Empty:
@@ -60,5 +61,4 @@ class Loader(QObject):
     def shutdown(self, *, cancel_pending: bool = True) -> None:
         """Wait for the work under way; queued work is dropped unless ``cancel_pending`` is
         False."""
-        self._closed = True  # a result still queued is dropped, not shown in a closed window
         self._pool.shutdown(wait=True, cancel_futures=cancel_pending)
