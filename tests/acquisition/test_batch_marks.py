@@ -49,7 +49,10 @@ def test_no_sample_of_a_later_batch_is_timed_before_an_earlier_batchs_mark(db):
     acquisition.start()
     writer.start()
     try:
-        time.sleep(1.5)
+        deadline = time.monotonic() + 30
+        while len(batches) < 40:  # batches come every 30 ms: 40 of them, however slow the host
+            assert time.monotonic() < deadline, f"only {len(batches)} batches in 30 s"
+            stop.wait(0.05)
     finally:
         stop.set()
         writer.join()
