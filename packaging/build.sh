@@ -13,3 +13,12 @@ start=$(date +%s)
     --distpath "$here/dist" --workpath "$here/build/work" "$here/labbench.spec"
 echo "bundle: $here/dist/labbench ($(du -sh "$here/dist/labbench" | cut -f1), built in $(( $(date +%s) - start )) s)"
 "$here/dist/labbench/labbench" --smoke-test
+# A serial port is read by a pump process started from the bundle's own executable
+# (labbench.devices.pump): record a second from the bundle's simulated rig on a pty.
+coproc RIG { "$here/dist/labbench/labbench" mock-rig --rate 200; }
+read -r rig_path <&"${RIG[0]}"
+recorded=$("$here/dist/labbench/labbench" --db "$(mktemp -d)/pump.sqlite3" record \
+    --device "$rig_path" --dut PUMP-1 --new-dut chip --duration 1 --json)
+kill "$RIG_PID"
+echo "bundle: serial pump: $recorded"
+grep -q '"samples": [1-9]' <<<"$recorded"

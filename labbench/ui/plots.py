@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QV
 
 from labbench.criteria.limits import Band
 from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
+from labbench.ui.curve_group import Curve, CurveGroup
 from labbench.ui.plot_limits import focus_range, limit_span
 from labbench.ui.plot_marks import PlotMarks
 from labbench.ui.slot_plots import SlotPlots
@@ -97,7 +98,8 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         layout.addWidget(self.readout)
         layout.addWidget(self.cursor_readout)
         self.plots: dict[str, pg.PlotItem] = {}  # plot key (a unit, or "channel:<name>") -> plot
-        self.curves: dict[str, pg.PlotDataItem] = {}  # channel -> curve
+        self.curves: dict[str, Curve] = {}  # channel -> curve
+        self._groups: dict[str, CurveGroup] = {}  # plot key -> the item drawing its curves
         self.channel_unit: dict[str, str] = {}
         self.channel_key: dict[str, str] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -123,6 +125,7 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         self.layout_widget.clear()
         self.plots.clear()
         self.curves.clear()
+        self._groups.clear()
         self.channel_unit.clear()
         self.channel_key.clear()
         self.data.clear()
@@ -143,7 +146,7 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
             if channel_bands:
                 self.limits[channel] = limit_span(channel_bands)
 
-    def ensure_channel(self, name: str, unit: str) -> pg.PlotDataItem | None:
+    def ensure_channel(self, name: str, unit: str) -> Curve | None:
         if name in HIDDEN_CHANNELS:
             return None
         curve = self.curves.get(name)
@@ -153,11 +156,14 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         plot = self.plots.get(key)
         if plot is None:
             plot = self._add_plot(key, unit)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = CurveGroup()
+            plot.addItem(group)
         color = self.curve_color(name, len(self.curves))
         # 1 px cosmetic pens: a wide pen costs the raster engine several times more per segment.
-        curve = plot.plot([], [], pen=pg.mkPen(color, width=1))
-        # No setClipToView: redraw() hands over only the visible envelope already.
-        curve.setSkipFiniteCheck(True)
+        # No clipping to the view: redraw() hands over only the visible envelope already.
+        curve = group.add(pg.mkPen(color, width=1))
         self.curves[name] = curve
         self.channel_unit[name] = unit
         self.channel_key[name] = key
