@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 # Before anything can import Qt: tests never need a display.
@@ -98,7 +99,22 @@ def pg_url(pg_admin):
             hide_password=False
         )
     finally:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(conn, name)
+
+
+def _drop_database(conn, name: str) -> None:
+    """DROP … WITH (FORCE) may not terminate a server process of another role on the database:
+    an autovacuum worker that started on the test's tables.  It ends within moments."""
+    import psycopg
+
+    for attempt in range(50):
+        try:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

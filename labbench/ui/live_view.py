@@ -34,6 +34,11 @@ from labbench.ui.theme import LIGHT, Theme, verdict_colors
 # Curves at ~30 Hz: smooth to the eye, and a frame every 33 ms leaves the GUI thread idle
 # most of the time.  Text and tables at 2 Hz: nobody reads numbers faster.
 FRAME_INTERVAL_MS = 33
+# A frame that costs more (a 16-chip sled's 128 curves on a slow machine) waits three times
+# its own preparing time before the next: with its paint, drawing then takes about half the
+# GUI thread, and the event loop, the reader and the writer get the interpreter in between.
+FRAME_PACING = 3.0
+MAX_FRAME_INTERVAL_MS = 500
 TEXT_INTERVAL_MS = 500
 # Narrower than this, the sled map goes under the banner (a 2 x 2 map is ~300 px wide and
 # the banner's sentence needs ~500 px to stay on two lines).
@@ -253,6 +258,7 @@ class LiveRunView(QWidget):
         session = self.controller.session
         if session is None or self.paused:
             return
+        began = time.perf_counter()
         now_s = self.now_s()
         span = self.window_seconds()
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
@@ -278,6 +284,10 @@ class LiveRunView(QWidget):
             self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False)
         self.plots.redraw(x0, now_s)
+        took_ms = (time.perf_counter() - began) * 1e3
+        interval = int(min(max(FRAME_INTERVAL_MS, FRAME_PACING * took_ms), MAX_FRAME_INTERVAL_MS))
+        if interval != self.frame_timer.interval():
+            self.frame_timer.setInterval(interval)
         self.frame_drawn.emit()
 
     def _on_text_tick(self) -> None:
