@@ -97,7 +97,7 @@ def value_text(c: CriterionRecord) -> str:
     if c.value is not None:
         number = g(c.value) if math.isfinite(c.value) else str(c.value)
         return f"{number} {c.unit}".rstrip()
-    return repr(c.text_value) if c.text_value else "nothing"
+    return f"'{c.text_value}'" if c.text_value else "nothing"
 
 
 def item_title(c: CriterionRecord) -> str:
@@ -116,11 +116,13 @@ def failure_reason(c: CriterionRecord) -> str:
         "manual": "entered",
     }.get(c.kind, "value")
     if c.equals is not None:
-        text = f"{c.name}: {what} {c.text_value!r}, expected {c.equals!r}"
-    elif c.value is None:
-        text = f"{c.name}: {what} {c.text_value!r}, not a number within {limits_text(c)}"
+        text = f"{c.name}: {what} '{c.text_value}', expected '{c.equals}'"
+    elif c.value is None and c.kind in ("result", "manual"):
+        text = f"{c.name}: {what} '{c.text_value}', not a number within {limits_text(c)}"
     else:
-        text = f"{c.name}: {what} {value_text(c)} outside {limits_text(c) or 'its limits'}"
+        # A limit or measurement with no value failed on NaN (which SQLite stores as NULL).
+        value = value_text(c) if c.value is not None else f"nan {c.unit}".rstrip()
+        text = f"{c.name}: {what} {value} outside {limits_text(c) or 'its limits'}"
     if c.violations:
         v = c.violations[0]
         text += (

@@ -44,7 +44,7 @@ unit = "rpm"
 [[step]]
 name = "power-on"
 duration_s = 2.0
-send = ["PWR ON", "BIST"]
+send = ["PWR ON"]
 
   [[step.limit]]
   channel = "vdd_core"
@@ -64,6 +64,11 @@ send = ["PWR ON", "BIST"]
   [[step.limit]]
   channel = "fan_rpm"
   low = 1000
+
+[[step]]
+name = "self-test"
+duration_s = 0.5
+send = ["BIST"]
 
   [[step.result]]
   name = "bist"
@@ -85,13 +90,18 @@ unit = "V"
 [[step]]
 name = "power-on"
 duration_s = 1.0
-send = ["PWR ON", "BIST"]
+send = ["PWR ON"]
 
   [[step.limit]]
   channel = "vdd_core"
   low = 0.70
   high = 0.80
   settle_s = 0.2
+
+[[step]]
+name = "self-test"
+duration_s = 0.5
+send = ["BIST"]
 
   [[step.result]]
   name = "bist"
@@ -107,7 +117,7 @@ ERROR_PLAN = (
 """
 )
 
-EVIL = '=<b>"&amp;\'\x07\x1b'  # markup, a formula, quotes and control bytes
+EVIL = "=<b>\"&amp;'\x07\x1b"  # markup, a formula, quotes and control bytes
 
 
 @dataclass(frozen=True)
