@@ -56,7 +56,7 @@ def event_counts(db: Database, run_id: int) -> dict[str, int]:
             .group_by(m.RunEvent.kind)
             .order_by(m.RunEvent.kind)
         )
-        return {kind: count for kind, count in rows}
+        return dict(rows.all())  # rows of (kind, count)
 
 
 # --- audit trail --------------------------------------------------------------------------
