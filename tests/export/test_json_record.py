@@ -21,6 +21,7 @@ from labbench.export.json_record import (
 )
 from labbench.storage import events as event_store
 from labbench.storage import results as result_store
+from labbench.storage import runs as run_store
 
 from .conftest import EVIL, RECORD_SCHEMA, build_stored_run, load_json
 
@@ -209,3 +210,22 @@ def test_unknown_run_is_one_sentence_and_writes_nothing(stored_runs, tmp_path):
     with pytest.raises(ExportError, match=r"^There is no run with id 424242\.$"):
         write_json_record(stored_runs.db, 424242, tmp_path / "none.json")
     assert not (tmp_path / "none.json").exists()
+
+
+def test_a_recording_and_a_run_still_running_fit_the_schema(stored_runs, tmp_path, validator):
+    db = stored_runs.db
+    dut_id = run_store.get_run(db, stored_runs.failing_sled).dut_id  # the sled, chips placed
+    recording = run_store.start_run(db, dut_id, device="mock://nominal")
+    run_store.finish_run(db, recording.id, "recorded", sample_count=10)
+    running = run_store.start_run(db, dut_id)
+    for run_id, status in ((recording.id, "recorded"), (running.id, "running")):
+        record = run_record(db, run_id)
+        validator.validate(record)
+        assert record["run"]["status"] == status and record["run"]["plan"] is None
+        assert record["items"] == [] and record["steps"] == []
+        # Its chips as placed, with no verdict of their own: nothing was judged per chip.
+        assert [(c["slot"], c["verdict"]) for c in record["chips"]] == [(0, None), (1, None),
+                                                                        (2, None)]  # fmt: skip
+    assert record["run"]["end_utc"] is None and record["run"]["duration_s"] is None
+    # Ended, so that no later test's command line finds a run left running in the shared db.
+    run_store.finish_run(db, running.id, "aborted")

@@ -15,7 +15,7 @@ from labbench.export.junit import write_junit
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
 
-from .conftest import EVIL, JUNIT_XSD
+from .conftest import EVIL, JUNIT_XSD, build_stored_run
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +180,17 @@ def test_an_aborted_run_without_results_is_an_error_case(stored_runs, tmp_path, 
     assert (case.get("classname"), case.get("name")) == ("run", f"run {run.id}")
     assert case.find("error").get("type") == "run_aborted"
     assert suite.get("errors") == "1" and suite.get("name") == f"recording run {run.id}"
+
+
+def test_valid_on_every_backend(db, tmp_path, schema):
+    # The same run written through the rooms on SQLite and on PostgreSQL (which keeps NaN).
+    suite = _export(db, build_stored_run(db), tmp_path / "any.xml", schema).find("testsuite")
+    _typed_like_ant(suite)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "3", "1")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    message = (
+        cases["mean" + EVIL.replace("\x07", "\\x07").replace("\x1b", "\\x1b")]
+        .find("failure")
+        .get("message")
+    )
+    assert ": mean nan V outside 0.72 … 0.78 V" in message
