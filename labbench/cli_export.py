@@ -75,8 +75,8 @@ def run(args: argparse.Namespace, open_db) -> int:
             elif option == "--junit":
                 totals = write_junit(db, args.run_id, path)
                 written.append(
-                    f"junit {path} ({totals['tests']} tests, {totals['failures']} failures, "
-                    f"{totals['errors']} errors)"
+                    f"junit {path} ({totals['tests']} tests, {totals['failures']} failed, "
+                    f"{totals['errors']} in error)"
                 )
             else:
                 items = write_json_record(db, args.run_id, path)

@@ -33,7 +33,7 @@ def test_every_format_at_once(stored_runs, tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out.strip()
     assert out.startswith(f"run {run_id}: report {files['--report']}, telemetry ")
-    assert "samples, long)" in out and ", junit " in out and " tests, " in out
+    assert "samples, long)" in out and ", junit " in out and " failed, " in out
     assert out.endswith(f"json {files['--json']} (8 items)")
     etree.XMLSchema(etree.parse(str(JUNIT_XSD))).assertValid(etree.parse(files["--junit"]))
     assert load_json(files["--json"])["run"]["id"] == run_id

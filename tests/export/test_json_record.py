@@ -23,7 +23,7 @@ from labbench.storage import events as event_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
 
-from .conftest import EVIL, RECORD_SCHEMA, build_stored_run, load_json
+from .conftest import EVIL, RECORD_SCHEMA, ROOT, build_stored_run, load_json
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +229,9 @@ def test_a_recording_and_a_run_still_running_fit_the_schema(stored_runs, tmp_pat
     assert record["run"]["end_utc"] is None and record["run"]["duration_s"] is None
     # Ended, so that no later test's command line finds a run left running in the shared db.
     run_store.finish_run(db, running.id, "aborted")
+
+
+def test_the_sample_in_docs_fits_the_schema(validator):
+    record = load_json(ROOT / "docs" / "examples" / "sled-run.record.json")
+    validator.validate(record)
+    assert record["schema_version"] == SCHEMA_VERSION

@@ -15,7 +15,7 @@ from labbench.export.junit import write_junit
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
 
-from .conftest import EVIL, JUNIT_XSD, build_stored_run
+from .conftest import EVIL, JUNIT_XSD, ROOT, build_stored_run
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +194,9 @@ def test_valid_on_every_backend(db, tmp_path, schema):
         .get("message")
     )
     assert ": mean nan V outside 0.72 … 0.78 V" in message
+
+
+def test_the_sample_in_docs_fits_the_schema(schema):
+    document = etree.parse(str(ROOT / "docs" / "examples" / "sled-run.junit.xml"))
+    schema.assertValid(document)
+    _typed_like_ant(document.getroot().find("testsuite"))
