@@ -148,17 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = plan_commands.add_parser("check", help="validate a plan file")
     check.add_argument("file", metavar="FILE")
 
-    exp = commands.add_parser("export", help="write a run's report and telemetry as CSV")
-    exp.add_argument("run_id", type=int, metavar="RUN_ID")
-    exp.add_argument("--report", required=True, metavar="FILE", help="run report CSV")
-    exp.add_argument("--telemetry", metavar="FILE", help="telemetry CSV")
-    exp.add_argument(
-        "--layout",
-        choices=("wide", "long"),
-        default="wide",
-        help="telemetry layout (default: wide)",
-    )
-    _add_db_option(exp)
+    from labbench import cli_export
+
+    cli_export.add_parser(commands, _add_db_option)
 
     runs = commands.add_parser("runs", help="list runs")
     runs.add_argument("--dut", metavar="SERIAL")
@@ -345,26 +337,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from labbench.export.csv_report import ExportError, export_run
+    from labbench import cli_export
 
-    db = open_db(args)
-    try:
-        written = export_run(
-            db, args.run_id, report=args.report, telemetry=args.telemetry, layout=args.layout
-        )
-    except ExportError as exc:
-        raise UsageError(str(exc)) from None
-    finally:
-        db.dispose()
-    print(
-        f"run {args.run_id}: report {args.report}"
-        + (
-            f", telemetry {args.telemetry} ({written} samples, {args.layout})"
-            if args.telemetry
-            else ""
-        )
-    )
-    return EXIT_OK
+    return cli_export.run(args, open_db)
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:

@@ -1,1 +1,2 @@
-"""CSV writers (docs/architecture.md §6): streamed, constant memory, safe in a spreadsheet."""
+"""Exports (docs/architecture.md §6, §9): CSV writers, streamed, constant memory, safe in a
+spreadsheet; a run's JUnit XML and JSON record."""

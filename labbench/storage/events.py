@@ -6,8 +6,9 @@ and why. Both are append-only: nothing here edits or deletes an entry.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labbench.records import AuditInfo, RunEventInfo
@@ -33,14 +34,29 @@ def add_run_event(
         return to_record(RunEventInfo, event)
 
 
-def run_events(db: Database, run_id: int) -> list[RunEventInfo]:
+def run_events(
+    db: Database, run_id: int, *, except_kinds: Collection[str] = ()
+) -> list[RunEventInfo]:
+    """A run's events in time order; ``except_kinds`` leaves out kinds that may number
+    millions (the rig's console text) for a caller that only wants what happened."""
     with Session(db.engine) as session:
-        rows = session.scalars(
-            select(m.RunEvent)
-            .where(m.RunEvent.run_id == run_id)
-            .order_by(m.RunEvent.at_ns, m.RunEvent.id)
-        )
+        query = select(m.RunEvent).where(m.RunEvent.run_id == run_id)
+        if except_kinds:
+            query = query.where(m.RunEvent.kind.not_in(list(except_kinds)))
+        rows = session.scalars(query.order_by(m.RunEvent.at_ns, m.RunEvent.id))
         return [to_record(RunEventInfo, e) for e in rows]
+
+
+def event_counts(db: Database, run_id: int) -> dict[str, int]:
+    """How many events of each kind a run has, counted in the database, by kind name."""
+    with Session(db.engine) as session:
+        rows = session.execute(
+            select(m.RunEvent.kind, func.count())
+            .where(m.RunEvent.run_id == run_id)
+            .group_by(m.RunEvent.kind)
+            .order_by(m.RunEvent.kind)
+        )
+        return dict(rows.all())  # rows of (kind, count)
 
 
 # --- audit trail --------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""``labbench export RUN_ID``: any subset of a run's files (docs/architecture.md §5, §6, §9).
+
+``--report`` (CSV run report), ``--telemetry`` (CSV, ``--layout wide|long``), ``--junit``
+(JUnit XML) and ``--json`` (the JSON record), at least one of them. The run is looked up
+before any file is written; an unknown run, a file that cannot be written or two formats
+aimed at one file are one sentence and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from labbench.cli import EXIT_OK, UsageError
+
+# (option, attribute, what it writes), in the order the files are written.
+OUTPUTS = (
+    ("--report", "report", "run report CSV"),
+    ("--telemetry", "telemetry", "telemetry CSV"),
+    ("--junit", "junit", "JUnit XML, one testsuite with a testcase per judged item"),
+    ("--json", "json", "JSON record (docs/record-schema.json)"),
+)
+
+
+def add_parser(commands, add_db_option) -> None:
+    """Register ``export`` on the ``labbench`` parser."""
+    exp = commands.add_parser(
+        "export", help="write a run's report, telemetry, JUnit XML or JSON record"
+    )
+    exp.add_argument("run_id", type=int, metavar="RUN_ID")
+    for option, _, text in OUTPUTS:
+        exp.add_argument(option, metavar="FILE", help=text)
+    exp.add_argument(
+        "--layout",
+        choices=("wide", "long"),
+        default="wide",
+        help="telemetry layout (default: wide)",
+    )
+    add_db_option(exp)
+
+
+def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
+    targets = [(option, getattr(args, key)) for option, key, _ in OUTPUTS if getattr(args, key)]
+    if not targets:
+        raise UsageError(
+            "Name at least one file to write: --report, --telemetry, --junit or --json."
+        )
+    seen: dict[str, str] = {}
+    for option, path in targets:
+        same = seen.get(os.path.abspath(path))
+        if same:
+            raise UsageError(f"{same} and {option} name the same file {path}.")
+        seen[os.path.abspath(path)] = option
+    return targets
+
+
+def run(args: argparse.Namespace, open_db) -> int:
+    from labbench.export.csv_report import ExportError, write_report, write_telemetry
+    from labbench.export.json_record import write_json_record
+    from labbench.export.junit import write_junit
+    from labbench.export.run_context import load_run
+
+    targets = _targets(args)
+    db = open_db(args)
+    written: list[str] = []
+    try:
+        load_run(db, args.run_id)  # an unknown run writes nothing
+        for option, path in targets:
+            if option == "--report":
+                write_report(db, args.run_id, path)
+                written.append(f"report {path}")
+            elif option == "--telemetry":
+                samples = write_telemetry(db, args.run_id, path, args.layout)
+                written.append(f"telemetry {path} ({samples} samples, {args.layout})")
+            elif option == "--junit":
+                totals = write_junit(db, args.run_id, path)
+                written.append(
+                    f"junit {path} ({totals['tests']} tests, {totals['failures']} failed, "
+                    f"{totals['errors']} in error)"
+                )
+            else:
+                items = write_json_record(db, args.run_id, path)
+                written.append(f"json {path} ({items} items)")
+    except ExportError as exc:
+        done = f" (already written: {', '.join(written)})" if written else ""
+        raise UsageError(f"{str(exc).rstrip('.')}{done}.") from None
+    finally:
+        db.dispose()
+    print(f"run {args.run_id}: " + ", ".join(written))
+    return EXIT_OK
