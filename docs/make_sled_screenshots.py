@@ -33,7 +33,7 @@ from labbench.ui.app import make_application
 from labbench.ui.main_window import MainWindow
 
 SIZES = ("1280x720", "1600x1000")
-PLAN = Path(__file__).resolve().parents[1] / "tests" / "runs" / "plans" / "sled-chips.toml"
+PLAN = Path(__file__).resolve().parents[1] / "resources" / "plans" / "sled-chips.toml"
 SLED, CHIP, SLOT = "SLD-A1-0007", "CHP-A1-W03-0413", 1
 
 
