@@ -84,7 +84,7 @@ def yield_table(db: Database, query: AnalyticsQuery) -> list[YieldRow]:
         first = ordered.subquery("attempts").c
         units = (
             select(
-                first.grp,
+                base.shown_group(query, first.grp),
                 func.count(),
                 func.sum(base.one_if(first.outcome.in_(base.PASSING))),
                 func.sum(base.one_if(first.last_outcome.in_(base.PASSING))),
@@ -101,9 +101,14 @@ def yield_table(db: Database, query: AnalyticsQuery) -> list[YieldRow]:
             .group_by(*base.grouping(query, key))
         )
         losses = base.period(losses, query, rows.c.started_at)
-        counted = {grp: (n, first_ok, last_ok, tries) for grp, n, first_ok, last_ok, tries in
-                   session.execute(units)}  # fmt: skip
-        lost = dict(session.execute(losses).all())
+        # Without a grouping the aggregates give one row even over no runs: a group appears
+        # only when it has a unit or a loss.
+        counted = {
+            grp: (n, first_ok, last_ok, tries)
+            for grp, n, first_ok, last_ok, tries in session.execute(units)
+            if n
+        }
+        lost = {grp: n for grp, n in session.execute(losses) if n}
     out = []
     for grp in base.sorted_groups(set(counted) | set(lost)):
         n, first_ok, last_ok, tries = counted.get(grp, (0, 0, 0, 0))
@@ -172,7 +177,8 @@ def capability_table(db: Database, query: AnalyticsQuery) -> list[CapabilityRow]
         v = valued.c
         keys = [v[f"k{i}"] for i in range(len(key))]
         stmt = select(
-            *keys,
+            base.shown_group(query, keys[0]),
+            *keys[1:],
             func.count(v.value),
             func.avg(v.value),
             func.sum(v.shifted),

@@ -203,6 +203,12 @@ def grouping(query: AnalyticsQuery, key) -> tuple:
     return () if query.by is None else (key,)
 
 
+def shown_group(query: AnalyticsQuery, column):
+    """The group column of an outer query: without a grouping the constant itself, since
+    PostgreSQL refuses an ungrouped column of a subquery next to aggregates."""
+    return column if query.by is not None else literal_column(f"'{ALL}'")
+
+
 def label(by: str | None, grp: Any) -> str | int | None:
     """A group as people read it: 2026-11-27 for a day, 2026-W48 for an ISO week."""
     if by == "day":
