@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import sys
 import time
@@ -196,8 +197,144 @@ def cached_sqlite(runs: int, cache: Path | None) -> Path:
     return path
 
 
+# --- the same figures in pandas, from the same rows ---------------------------------------
+
+_RUNS_SQL = """
+SELECT r.id, r.dut_id, r.status, r.started_at FROM runs r JOIN plans p ON p.id = r.plan_id
+WHERE p.name = %(plan)s AND r.status IN ('passed', 'marginal', 'failed', 'error', 'aborted',
+'interrupted')"""
+_ITEMS_SQL = """
+SELECT sr.name AS step, cr.name, cr.channel, cr.unit, cr.low, cr.high, cr.value, r.started_at,
+r.id AS run_id FROM criterion_results cr JOIN runs r ON r.id = cr.run_id
+JOIN step_results sr ON sr.id = cr.step_result_id JOIN plans p ON p.id = r.plan_id
+WHERE p.name = %(plan)s AND r.status IN ('passed', 'marginal', 'failed')
+AND cr.value IS NOT NULL"""
+_FAILED_SQL = """
+SELECT r.id AS run_id, sr.position, sr.name AS step, cr.name, cr.first_violation_s,
+cr.id AS item_id FROM criterion_results cr JOIN runs r ON r.id = cr.run_id
+JOIN step_results sr ON sr.id = cr.step_result_id JOIN plans p ON p.id = r.plan_id
+WHERE p.name = %(plan)s AND r.status = 'failed' AND cr.verdict = 'failed'"""
+
+
+def _read(engine, sql: str, plan: str):
+    import pandas
+    from sqlalchemy import text
+
+    bind = sql.replace("%(plan)s", ":plan")
+    with engine.connect() as conn:
+        return pandas.read_sql(text(bind), conn, params={"plan": plan})
+
+
+def pandas_yield(engine, plan: str) -> tuple:
+    runs = _read(engine, _RUNS_SQL, plan)
+    losses = int((~runs["status"].isin(["passed", "marginal", "failed"])).sum())
+    tries = runs[runs["status"].isin(["passed", "marginal", "failed"])]
+    tries = tries.sort_values(["dut_id", "started_at", "id"])
+    ok = tries["status"].isin(["passed", "marginal"])
+    by_unit = ok.groupby(tries["dut_id"])
+    return (
+        int(by_unit.ngroups),
+        int(by_unit.first().sum()),
+        int(by_unit.last().sum()),
+        len(tries),
+        losses,
+    )
+
+
+def pandas_capability(engine, plan: str) -> dict:
+    items = _read(engine, _ITEMS_SQL, plan).sort_values(["started_at", "run_id"])
+    keys = ["step", "name", "channel", "unit", "low", "high"]
+    groups = items.groupby(keys, dropna=False, sort=False)["value"]
+    moving = groups.diff().abs()
+    table = groups.agg(["count", "mean", "std"])
+    table["mr"] = moving.groupby([items[k] for k in keys], dropna=False, sort=False).mean()
+    out = {}
+    for key, row in table.iterrows():
+        sw = row["mr"] / 1.128
+        low, high = key[4], key[5]
+        sides = []
+        if not math.isnan(high):
+            sides.append(high - row["mean"])
+        if not math.isnan(low):
+            sides.append(row["mean"] - low)
+        cpk = min(sides) / (3 * sw) if sides and sw > 0 else None
+        out[(key[0], key[1])] = (int(row["count"]), row["mean"], row["std"], sw, cpk)
+    return out
+
+
+def pandas_pareto(engine, plan: str) -> list[tuple]:
+    failed = _read(engine, _FAILED_SQL, plan)
+    failed["no_violation"] = failed["first_violation_s"].isna()
+    failed = failed.sort_values(
+        ["run_id", "position", "no_violation", "first_violation_s", "item_id"]
+    )
+    first = failed.groupby("run_id").head(1)
+    counts = first.groupby(["step", "name"]).size().sort_values(ascending=False)
+    return [(step, name, int(n)) for (step, name), n in counts.items()]
+
+
+# --- timing -------------------------------------------------------------------------------
+
+
+def _best(repeat: int, work):
+    times, result = [], None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - began)
+    return min(times), result
+
+
 def measure(target: str, repeat: int) -> None:
-    raise NotImplementedError
+    from labbench.records import AnalyticsQuery
+    from labbench.storage import analytics
+    from labbench.storage import history as history_store
+
+    db = open_database(target)
+    try:
+        sizes = history_store.counts(db, ("runs", "criterion_results"))
+        plan = plan_name(1)
+        query = AnalyticsQuery(plan)
+        print(
+            f"{db.describe()}: {sizes['runs']:,} runs, {sizes['criterion_results']:,} judged "
+            f"items; plan {plan!r}"
+        )
+        rows = []
+        t, ours = _best(repeat, lambda: analytics.yield_table(db, query))
+        b, theirs = _best(repeat, lambda: pandas_yield(db.engine, plan))
+        (row,) = ours
+        mine = (row.units, row.first_passed, row.last_passed, row.attempts, row.station_losses)
+        assert mine == theirs, (mine, theirs)
+        rows.append(("yield", t, b, f"{row.units:,} units, FPY {row.fpy:.3f}, LPY {row.lpy:.3f}"))
+
+        t, ours = _best(repeat, lambda: analytics.capability_table(db, query))
+        b, theirs = _best(repeat, lambda: pandas_capability(db.engine, plan))
+        assert len(ours) == len(theirs), (len(ours), len(theirs))
+        for r in ours:
+            n, mean, so, sw, cpk = theirs[(r.step, r.name)]
+            assert r.n == n and math.isclose(r.mean, mean, rel_tol=1e-9), (
+                r,
+                theirs[(r.step, r.name)],
+            )
+            assert math.isclose(r.sigma_overall, so, rel_tol=1e-6)
+            assert math.isclose(r.sigma_within, sw, rel_tol=1e-9)
+            assert math.isclose(r.cpk, cpk, rel_tol=1e-6)
+        n = sum(r.n for r in ours)
+        rows.append(("capability", t, b, f"{len(ours)} items, {n:,} values"))
+
+        t, ours = _best(repeat, lambda: analytics.pareto_table(db, query))
+        b, theirs = _best(repeat, lambda: pandas_pareto(db.engine, plan))
+        assert sorted((r.step, r.name, r.count) for r in ours) == sorted(theirs)
+        rows.append(("pareto", t, b, f"{sum(r.count for r in ours):,} failed runs"))
+    finally:
+        db.dispose()
+    print(f"{'table':<11} {'labbench (SQL)':>15} {'pandas':>10} {'ratio':>7}   (best of {repeat})")
+    for name, t, b, what in rows:
+        verdict = "ok" if t <= 1.0 else "OVER 1 s"
+        print(
+            f"{name:<11} {t * 1000:>12.0f} ms {b * 1000:>7.0f} ms {b / t:>6.1f}x   "
+            f"{verdict}; {what}"
+        )
 
 
 def main() -> None:

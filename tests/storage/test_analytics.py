@@ -362,3 +362,51 @@ def test_western_electric_rules(values, expected):
 
 def test_western_electric_without_spread_flags_nothing():
     assert western_electric([1.0, 5.0], 1.0, 0.0) == [(), ()]
+
+
+# --- storage around analytics -------------------------------------------------------------
+
+
+def test_analytics_index_migration_up_down_up(db, chip_plan):
+    """Revision 0005 adds the index analytics read a plan's runs by; down and up again keep
+    the runs and the figures."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from labbench.storage import engine as storage_engine
+
+    def indexes():
+        return {ix["name"] for ix in inspect(db.engine).get_indexes("runs")}
+
+    (a,) = chips(db, "A")
+    make_run(db, a, chip_plan, at(0), "failed")
+    make_run(db, a, chip_plan, at(1), "passed")
+    assert "ix_runs_plan_status_started" in indexes()
+    with db.engine.connect() as conn, conn.begin():
+        command.downgrade(storage_engine.alembic_config(conn), "0004_criterion_slots")
+    assert "ix_runs_plan_status_started" not in indexes()
+    assert [counts(r) for r in table(db)] == [("all", 1, 0, 1, 2, 0)]
+    storage_engine.upgrade(db.engine)
+    assert "ix_runs_plan_status_started" in indexes()
+    assert storage_engine.current_revision(db.engine) == storage_engine.head_revision()
+    assert [counts(r) for r in table(db)] == [("all", 1, 0, 1, 2, 0)]
+
+
+def test_results_stored_in_batches_read_back_in_order(db, chip_plan):
+    """store_results inserts each level (steps, items, violations) as one batch: the items
+    and their violations still come back in the order they were judged."""
+    (a,) = chips(db, "A")
+    steps = [
+        ("first", [item(f"i{n}", float(n), "failed" if n % 3 == 0 else "passed",
+                        first_s=0.5 * n if n % 3 == 0 else None) for n in range(12)]),
+        ("second", []),
+        ("third", [item(f"j{n}", float(n)) for n in range(5)]),
+    ]  # fmt: skip
+    run = make_run(db, a, chip_plan, at(0), "failed", steps)
+    stored = results.run_results(db, run.id)
+    assert [(s.position, s.name) for s in stored] == [(0, "first"), (1, "second"), (2, "third")]
+    assert [c.name for c in stored[0].criteria] == [f"i{n}" for n in range(12)]
+    assert [c.first_violation_s for c in stored[0].criteria] == [
+        0.5 * n if n % 3 == 0 else None for n in range(12)
+    ]
+    assert [c.name for c in stored[2].criteria] == [f"j{n}" for n in range(5)]
