@@ -410,3 +410,27 @@ def test_results_stored_in_batches_read_back_in_order(db, chip_plan):
         0.5 * n if n % 3 == 0 else None for n in range(12)
     ]
     assert [c.name for c in stored[2].criteria] == [f"j{n}" for n in range(5)]
+
+
+def test_capability_leaves_out_nan_and_infinite_values(db, chip_plan):
+    """A statistic over a NaN is NaN (PostgreSQL keeps it, SQLite stores NULL), and an
+    infinite reading says nothing about spread: neither enters n, μ or σ."""
+    (a,) = chips(db, "A")
+    for hour, value in enumerate((1.0, math.nan, 3.0, math.inf, 2.0)):
+        verdict = "passed" if math.isfinite(value) else "failed"
+        make_run(
+            db,
+            a,
+            chip_plan,
+            at(hour),
+            verdict,
+            [("s", [item("x", value, verdict, low=0.0, high=4.0)])],
+        )
+    (row,) = stats.capability_table(db, AnalyticsQuery("power-on"))
+    # 1, 3, 2: mean 2, moving ranges 2 and 1.
+    assert (row.n, row.mean) == (3, 2.0)
+    assert row.sigma_within == pytest.approx(1.5 / 1.128)
+    assert row.sigma_overall == pytest.approx(1.0)
+    chart = stats.control_chart(db, AnalyticsQuery("power-on"), "s", "x")
+    assert [p.value for p in chart.points] == [1.0, 3.0, 2.0]
+    assert [p.moving_range for p in chart.points] == [None, 2.0, 1.0]
