@@ -68,13 +68,13 @@ def yield_table(db: Database, query: AnalyticsQuery) -> list[YieldRow]:
             key.label("grp"),
             *base.filter_columns(rows.c),
             func.row_number()
-            .over(partition_by=rows.c.unit_id, order_by=(rows.c.started_at, rows.c.run_id))
+            .over(partition_by=rows.c.unit_id, order_by=base.run_order(rows.c))
             .label("attempt_no"),
             # The unit's last attempt, read on its first row: one pass, no self-join.
             func.first_value(rows.c.outcome)
             .over(
                 partition_by=rows.c.unit_id,
-                order_by=(rows.c.started_at.desc(), rows.c.run_id.desc()),
+                order_by=(rows.c.t0_ns.desc(), rows.c.run_id.desc()),
             )
             .label("last_outcome"),
             func.count().over(partition_by=rows.c.unit_id).label("attempts"),
@@ -158,35 +158,36 @@ def capability_table(db: Database, query: AnalyticsQuery) -> list[CapabilityRow]
         c = items.c
         key = (base.group_key(query, c), c.step, c.name, c.channel, c.unit, c.low, c.high)
         partition = (*base.grouping(query, key[0]), *key[1:])
-        # One window (one sort) gives both the moving range and a shift: the squared
-        # deviations are summed around the item's first value, then moved to the mean, which
-        # keeps them exact to rounding without a second pass for the mean.
+        # One window (one sort) gives the moving range, a shift and the item's id: the
+        # squared deviations are summed around the item's first value and moved to the mean
+        # afterwards (exact to rounding, no second pass for the mean), and the rows are
+        # grouped by the integer id of each item's first row instead of by its text key.
         window = {"partition_by": partition, "order_by": base.run_order(c)}
         valued = (
             select(
                 *(k.label(f"k{i}") for i, k in enumerate(key)),
                 c.value,
                 c.position,
-                c.item_id,
                 (c.value - func.lag(c.value).over(**window)).label("step_change"),
                 (c.value - func.first_value(c.value).over(**window)).label("shifted"),
+                func.first_value(c.item_id).over(**window).label("first_item"),
             )
             .where(c.value.between(-_FINITE, _FINITE))
             .subquery("valued")
         )
         v = valued.c
-        keys = [v[f"k{i}"] for i in range(len(key))]
+        keys = [func.min(v[f"k{i}"]) for i in range(1, len(key))]
         stmt = select(
-            base.shown_group(query, keys[0]),
-            *keys[1:],
+            base.shown_group(query, func.min(v.k0)),
+            *keys,
             func.count(v.value),
             func.avg(v.value),
             func.sum(v.shifted),
             func.sum(v.shifted * v.shifted),
             func.avg(func.abs(v.step_change)),
             func.min(v.position),
-            func.min(v.item_id),
-        ).group_by(*base.grouping(query, keys[0]), *keys[1:])
+            v.first_item,
+        ).group_by(v.first_item)
         found = session.execute(stmt).all()
     rows = []
     for (
