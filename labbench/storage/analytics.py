@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from labbench.criteria.capability import D2, D4, capability, western_electric
@@ -46,6 +46,14 @@ __all__ = [
 # Values outside the finite floats (NaN sorts above every number on PostgreSQL; SQLite
 # stores NaN as NULL) are left out of capability: a statistic over a NaN says nothing.
 _FINITE = 1.7976931348623157e308
+_CAPABILITY_COLUMNS = (
+    "step", "name", "channel", "unit", "low", "high", "value", "position", "item_id", "t0_ns",
+    "run_id",
+)  # fmt: skip
+_PARETO_COLUMNS = (
+    "run_id", "slot", "step", "name", "position", "first_violation_s", "item_id", "verdict",
+    "unit_outcome",
+)  # fmt: skip
 
 
 def yield_table(db: Database, query: AnalyticsQuery) -> list[YieldRow]:
@@ -130,7 +138,7 @@ def item_yield_table(db: Database, query: AnalyticsQuery) -> list[ItemYieldRow]:
     over the passed, marginal and failed runs of the period."""
     with Session(db.engine) as session:
         kind = base.plan_kind(session, query)
-        items = base.item_rows(query, kind)
+        items = base.item_rows(query, kind, ("step", "name", "verdict", "position", "item_id"))
         stmt = (
             select(
                 items.c.step,
@@ -154,41 +162,10 @@ def capability_table(db: Database, query: AnalyticsQuery) -> list[CapabilityRow]
     marginal and failed runs of the period, in run start order."""
     with Session(db.engine) as session:
         kind = base.plan_kind(session, query)
-        items = base.item_rows(query, kind)
-        c = items.c
-        key = (base.group_key(query, c), c.step, c.name, c.channel, c.unit, c.low, c.high)
-        partition = (*base.grouping(query, key[0]), *key[1:])
-        # One window (one sort) gives the moving range, a shift and the item's id: the
-        # squared deviations are summed around the item's first value and moved to the mean
-        # afterwards (exact to rounding, no second pass for the mean), and the rows are
-        # grouped by the integer id of each item's first row instead of by its text key.
-        window = {"partition_by": partition, "order_by": base.run_order(c)}
-        valued = (
-            select(
-                *(k.label(f"k{i}") for i, k in enumerate(key)),
-                c.value,
-                c.position,
-                (c.value - func.lag(c.value).over(**window)).label("step_change"),
-                (c.value - func.first_value(c.value).over(**window)).label("shifted"),
-                func.first_value(c.item_id).over(**window).label("first_item"),
-            )
-            .where(c.value.between(-_FINITE, _FINITE))
-            .subquery("valued")
-        )
-        v = valued.c
-        keys = [func.min(v[f"k{i}"]) for i in range(1, len(key))]
-        stmt = select(
-            base.shown_group(query, func.min(v.k0)),
-            *keys,
-            func.count(v.value),
-            func.avg(v.value),
-            func.sum(v.shifted),
-            func.sum(v.shifted * v.shifted),
-            func.avg(func.abs(v.step_change)),
-            func.min(v.position),
-            v.first_item,
-        ).group_by(v.first_item)
-        found = session.execute(stmt).all()
+        found = [
+            *session.execute(_capability_sums(query, kind, limited=True)),
+            *session.execute(_capability_sums(query, kind, limited=False)),
+        ]
     rows = []
     for (
         grp,
@@ -230,6 +207,54 @@ def capability_table(db: Database, query: AnalyticsQuery) -> list[CapabilityRow]
     return [row for _, row in rows]
 
 
+def _capability_sums(query: AnalyticsQuery, kind: str, *, limited: bool):
+    """Per item: n, mean, the sum and sum of squares of values around a shift, the mean
+    moving range, and its plan position, from one window over the item's values in run
+    start order (``LAG``; every window function costs a pass of its own on SQLite).
+
+    The squared deviations are summed around a shift and moved to the mean afterwards:
+    around the middle of the item's limits (or its one limit) for items with limits, where
+    the values sit within a few σ of it; around the item's first value (a second window
+    function, so only for them) for items without any, whose values may lie anywhere."""
+    c = base.item_rows(query, kind, _CAPABILITY_COLUMNS).c
+    key = (base.group_key(query, c), c.step, c.name, c.channel, c.unit, c.low, c.high)
+    window = {
+        "partition_by": (*base.grouping(query, key[0]), *key[1:]),
+        "order_by": base.run_order(c),
+    }
+    if limited:
+        shift = func.coalesce((c.low + c.high) / 2, c.low, c.high)
+        which = or_(c.low.is_not(None), c.high.is_not(None))
+    else:
+        shift = func.first_value(c.value).over(**window)
+        which = and_(c.low.is_(None), c.high.is_(None))
+    valued = (
+        select(
+            *(k.label(f"k{i}") for i, k in enumerate(key)),
+            c.value,
+            c.position,
+            c.item_id,
+            (c.value - func.lag(c.value).over(**window)).label("step_change"),
+            (c.value - shift).label("shifted"),
+        )
+        .where(c.value.between(-_FINITE, _FINITE), which)
+        .subquery("valued")
+    )
+    v = valued.c
+    keys = [v[f"k{i}"] for i in range(len(key))]
+    return select(
+        base.shown_group(query, keys[0]),
+        *keys[1:],
+        func.count(v.value),
+        func.avg(v.value),
+        func.sum(v.shifted),
+        func.sum(v.shifted * v.shifted),
+        func.avg(func.abs(v.step_change)),
+        func.min(v.position),
+        func.min(v.item_id),
+    ).group_by(*base.grouping(query, keys[0]), *keys[1:])
+
+
 def pareto_table(db: Database, query: AnalyticsQuery) -> list[ParetoRow]:
     """Each failed run of the period counted once, for its first failing item (earliest step,
     then earliest violation, then the order the items were stored in), worst first, with
@@ -237,7 +262,7 @@ def pareto_table(db: Database, query: AnalyticsQuery) -> list[ParetoRow]:
     sled run counts once, for its own first failing item."""
     with Session(db.engine) as session:
         kind = base.plan_kind(session, query)
-        items = base.item_rows(query, kind)
+        items = base.item_rows(query, kind, _PARETO_COLUMNS)
         c = items.c
         failed_unit = (c.run_id, c.slot) if base.per_chip(query, kind) else (c.run_id,)
         ranked = (
@@ -289,7 +314,9 @@ def control_chart(db: Database, query: AnalyticsQuery, step: str, name: str) -> 
     with its centre, limits and the Western Electric rules each point completes."""
     with Session(db.engine) as session:
         kind = base.plan_kind(session, query)
-        c = base.item_rows(query, kind).c
+        c = base.item_rows(
+            query, kind, ("run_id", "t0_ns", "started_at", "step", "name", "value")
+        ).c
         stmt = (
             select(
                 c.run_id,

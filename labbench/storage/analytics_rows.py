@@ -7,6 +7,7 @@ group is keyed in SQL (UTC days and weeks as integers) and labelled for people.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal_column, null, select
@@ -43,6 +44,12 @@ def plan_kind(session: Session, query: AnalyticsQuery) -> str:
     if query.unit == "sled" and kind == "chip":
         raise RecordError(f"Plan {query.plan!r} runs on chips, so its units cannot be sleds.")
     return kind
+
+
+def of_plan(query: AnalyticsQuery):
+    """The runs of the plan's versions, by plan id: so the planner starts from the index of a
+    plan's runs by status and start (revision 0005), not from every run with that status."""
+    return m.Run.plan_id.in_(select(m.Plan.id).where(m.Plan.name == query.plan))
 
 
 def per_chip(query: AnalyticsQuery, kind: str) -> bool:
@@ -82,7 +89,7 @@ def unit_rows(query: AnalyticsQuery, kind: str):
         .select_from(run)
         .join(plan, plan.id == run.plan_id)
         .outerjoin(station, station.id == run.station_id)
-        .where(plan.name == query.plan, run.status.in_(JUDGED + LOSSES))
+        .where(of_plan(query), run.status.in_(JUDGED + LOSSES))
     )
     if per_chip(query, kind):
         stmt = stmt.join(m.RunSlot, m.RunSlot.run_id == run.id)
@@ -94,63 +101,72 @@ def unit_rows(query: AnalyticsQuery, kind: str):
     return stmt.subquery("unit_runs")
 
 
-def item_rows(query: AnalyticsQuery, kind: str):
+def item_rows(query: AnalyticsQuery, kind: str, wanted: Sequence[str]):
     """One row per judged item of the plan's passed, marginal and failed runs in the period,
-    matching every filter.  With chips as the unit of a sled plan only per-chip items count,
-    with their chip's lot, wafer and verdict."""
+    matching every filter, with the ``wanted`` columns (and the group's).  With chips as the
+    unit of a sled plan only per-chip items count, with their chip's lot, wafer and verdict.
+
+    Only what is asked for is selected and joined: the rows are sorted for the window
+    functions above them, and every column carried costs on each of hundreds of thousands."""
     run, plan, station, crit, step = m.Run, m.Plan, m.Station, m.CriterionResult, m.StepResult
     chips = per_chip(query, kind)
     dut = m.Dut
-    unit_outcome = m.RunSlot.chip_verdict if chips else run.status
+    wanted = set(wanted) | {group_column(query)} - {None}
+    filters = {
+        name for name in ("station", "operator", "plan_version", "lot", "wafer", "slot")
+        if getattr(query, name) is not None
+    }  # fmt: skip
+    needs = wanted | filters
+    columns = {
+        "run_id": run.id,
+        "started_at": run.started_at,
+        "t0_ns": run.t0_ns,
+        "station": func.coalesce(station.name, ""),
+        "operator": run.operator,
+        "plan_version": plan.version,
+        "lot": dut.lot,
+        "wafer": dut.wafer,
+        "slot": crit.slot,
+        "unit_outcome": m.RunSlot.chip_verdict if chips else run.status,
+        "position": step.position,
+        "step": step.name,
+        "item_id": crit.id,
+        "name": crit.name,
+        "channel": crit.channel,
+        "unit": crit.unit,
+        "value": crit.value,
+        "low": crit.low,
+        "high": crit.high,
+        "verdict": crit.verdict,
+        "first_violation_s": crit.first_violation_s,
+    }
     stmt = (
-        select(
-            run.id.label("run_id"),
-            run.started_at.label("started_at"),
-            run.t0_ns.label("t0_ns"),
-            func.coalesce(station.name, "").label("station"),
-            run.operator.label("operator"),
-            plan.version.label("plan_version"),
-            dut.lot.label("lot"),
-            dut.wafer.label("wafer"),
-            crit.slot.label("slot"),
-            unit_outcome.label("unit_outcome"),
-            step.position.label("position"),
-            step.name.label("step"),
-            crit.id.label("item_id"),
-            crit.name.label("name"),
-            crit.channel.label("channel"),
-            crit.unit.label("unit"),
-            crit.value.label("value"),
-            crit.low.label("low"),
-            crit.high.label("high"),
-            crit.verdict.label("verdict"),
-            crit.first_violation_s.label("first_violation_s"),
-        )
+        select(*(columns[name].label(name) for name in sorted(wanted)))
         .select_from(crit)
         .join(run, run.id == crit.run_id)
-        .join(step, step.id == crit.step_result_id)
-        .join(plan, plan.id == run.plan_id)
-        .outerjoin(station, station.id == run.station_id)
-        .where(plan.name == query.plan, run.status.in_(JUDGED))
+        .where(of_plan(query), run.status.in_(JUDGED))
     )
+    if needs & {"position", "step"}:
+        stmt = stmt.join(step, step.id == crit.step_result_id)
+    if "plan_version" in needs:
+        stmt = stmt.join(plan, plan.id == run.plan_id)
+    if "station" in needs:
+        stmt = stmt.outerjoin(station, station.id == run.station_id)
     if chips:
-        stmt = stmt.join(
-            m.RunSlot, and_(m.RunSlot.run_id == run.id, m.RunSlot.slot == crit.slot)
-        ).join(dut, dut.id == m.RunSlot.chip_id)
-    else:
-        stmt = stmt.join(dut, dut.id == run.dut_id)
+        stmt = stmt.join(m.RunSlot, and_(m.RunSlot.run_id == run.id, m.RunSlot.slot == crit.slot))
+    if needs & {"lot", "wafer"}:
+        stmt = stmt.join(dut, dut.id == (m.RunSlot.chip_id if chips else run.dut_id))
     stmt = period(stmt, query, run.started_at)
-    for name, column in (
-        ("station", func.coalesce(station.name, "")),
-        ("operator", run.operator),
-        ("plan_version", plan.version),
-        ("lot", dut.lot),
-        ("wafer", dut.wafer),
-        ("slot", crit.slot),
-    ):
-        if getattr(query, name) is not None:
-            stmt = stmt.where(column == getattr(query, name))
+    for name in sorted(filters):
+        stmt = stmt.where(columns[name] == getattr(query, name))
     return stmt.subquery("items")
+
+
+def group_column(query: AnalyticsQuery) -> str | None:
+    """The row column a grouping reads (days and weeks are computed from ``t0_ns``)."""
+    if query.by in ("day", "week"):
+        return "t0_ns"
+    return query.by
 
 
 # --- filters, groups and labels -----------------------------------------------------------
