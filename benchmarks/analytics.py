@@ -1,7 +1,8 @@
 """Lab analytics over many runs: yield, capability of every item and the failure Pareto of one
 plan, computed in the database, next to pandas computing the same from the same rows.
 
-    python benchmarks/analytics.py [--runs 100000] [--db URL] [--cache FILE] [--repeat 3]
+    python benchmarks/analytics.py [--runs 100000] [--db URL [--no-generate]] [--cache FILE]
+                                   [--repeat 3] [--generate-only]
 
 The database holds ``--runs`` finished runs of chips on 4 chip plans (a quarter each), 20
 judged numeric items a run (4 steps of 5 measurements, 2 M items at 100 k runs; a few
@@ -344,8 +345,15 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="the cached SQLite file (made if missing)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument(
+        "--no-generate",
+        action="store_true",
+        help="measure the --db database as it is (filled before)",
+    )
     args = parser.parse_args()
-    if args.db:
+    if args.db and args.no_generate:
+        target = args.db
+    elif args.db:
         began = time.perf_counter()
         generate(args.db, args.runs)
         print(f"generated in {time.perf_counter() - began:.0f} s", file=sys.stderr)
