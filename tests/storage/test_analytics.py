@@ -434,3 +434,31 @@ def test_capability_leaves_out_nan_and_infinite_values(db, chip_plan):
     chart = stats.control_chart(db, AnalyticsQuery("power-on"), "s", "x")
     assert [p.value for p in chart.points] == [1.0, 3.0, 2.0]
     assert [p.moving_range for p in chart.points] == [None, 2.0, 1.0]
+
+
+def test_capability_by_station_takes_moving_ranges_within_each_group(db, chip_plan):
+    s1 = inventory.ensure_station(db, "bench-1").id
+    s2 = inventory.ensure_station(db, "bench-2").id
+    (a,) = chips(db, "A")
+    for hour, (value, station) in enumerate(((1.0, s1), (2.0, s2), (4.0, s1), (3.0, s2))):
+        make_run(
+            db,
+            a,
+            chip_plan,
+            at(hour),
+            "passed",
+            [("s", [item("x", value, low=0.0, high=6.0)])],
+            station=station,
+        )
+    rows = stats.capability_table(db, AnalyticsQuery("power-on", by="station"))
+    by_group = {r.group: r for r in rows}
+    # bench-1 reads 1 then 4: mean 2.5, one moving range of 3, σ overall sqrt(4.5).
+    one, two = by_group["bench-1"], by_group["bench-2"]
+    assert (one.n, one.mean, two.n, two.mean) == (2, 2.5, 2, 2.5)
+    assert one.sigma_within == pytest.approx(3 / 1.128)
+    assert one.sigma_overall == pytest.approx(math.sqrt(4.5))
+    assert two.sigma_within == pytest.approx(1 / 1.128)
+    assert two.sigma_overall == pytest.approx(math.sqrt(0.5))
+    assert [r.group for r in rows] == ["bench-1", "bench-2"]  # worst Cpk first
+    (only,) = stats.capability_table(db, AnalyticsQuery("power-on", station="bench-2"))
+    assert (only.group, only.n, only.sigma_within) == ("all", 2, two.sigma_within)
