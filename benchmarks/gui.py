@@ -182,8 +182,10 @@ def main() -> None:
     baseline = PlotStack(LIGHT, grid=False)
     baseline.resize(view.plots.layout_widget.size())
     baseline.show()
+    base_curves = {}  # pyqtgraph's own curve items, in the product's plots
     for name in acquisition.rings:
-        curve = baseline.ensure_channel(name, acquisition.units[name])
+        pen = baseline.ensure_channel(name, acquisition.units[name]).opts["pen"]
+        curve = base_curves[name] = baseline.plot_of(name).plot([], [], pen=pen)
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
         curve.setSkipFiniteCheck(True)
@@ -195,7 +197,7 @@ def main() -> None:
         for _ in range(frames):
             begin = time.perf_counter()
             now_s = (time.time_ns() - t0_ns) / 1e9
-            for name, curve in baseline.curves.items():
+            for name, curve in base_curves.items():
                 t, v, _ = acquisition.rings[name].snapshot()
                 curve.setData(t, v)
             baseline.set_x_range(max(now_s - span, 0.0) if span else 0.0, now_s, settle_y=False)

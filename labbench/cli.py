@@ -176,9 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--reason", default="", help="why (audit trail)")
     _add_db_option(rep)
 
-    from labbench import cli_dut
+    from labbench import cli_dut, cli_stats
 
     cli_dut.add_parser(commands, _add_db_option)
+    cli_stats.add_parser(commands, _add_db_option)
     return parser
 
 
@@ -395,10 +396,11 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_dut(args: argparse.Namespace) -> int:
-    from labbench import cli_dut
+def _cmd_in_module(args: argparse.Namespace) -> int:
+    """``dut`` and ``stats`` live in modules of their own (``cli_dut``, ``cli_stats``)."""
+    from labbench import cli_dut, cli_stats
 
-    return cli_dut.run(args, open_db)
+    return {"dut": cli_dut, "stats": cli_stats}[args.command].run(args, open_db)
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
@@ -446,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plan": _cmd_plan,
         "export": _cmd_export,
         "runs": _cmd_runs,
-        "dut": _cmd_dut,
+        "dut": _cmd_in_module,
+        "stats": _cmd_in_module,
         None: _cmd_gui,
     }
     try:

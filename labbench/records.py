@@ -242,3 +242,145 @@ class RunListRow:
     # Set when the list is one chip's and the row is a sled run the chip took part in.
     slot: int | None = None
     chip_verdict: str | None = None
+
+
+# --- analytics ----------------------------------------------------------------------------
+
+# What lab analytics can group by (docs/architecture.md §10); day and week are UTC.
+ANALYTICS_GROUPS = (
+    "day",
+    "week",
+    "station",
+    "operator",
+    "plan_version",
+    "lot",
+    "wafer",
+    "slot",
+)
+# A yield unit: a chip, or a sled (a sled run's chips are units of their own by their
+# per-chip verdicts).
+YIELD_UNITS = ("chip", "sled")
+
+
+@dataclass(frozen=True)
+class AnalyticsQuery:
+    """Which runs of which plan an analytics table covers, and how it is grouped.
+
+    ``since`` is inclusive, ``until`` exclusive (aware UTC times).  ``unit`` None means the
+    plan's own DUT kind.  The other filters compare equal; None means any."""
+
+    plan: str
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    by: str | None = None
+    unit: str | None = None
+    station: str | None = None
+    operator: str | None = None
+    plan_version: str | None = None
+    lot: str | None = None
+    wafer: str | None = None
+    slot: int | None = None
+
+
+@dataclass(frozen=True)
+class YieldRow:
+    """Yield of one group: ``units`` whose first attempt lies in the period, how many of them
+    passed their first and their last attempt, their attempts, and the station losses
+    (error, aborted, interrupted) counted apart.  fpy and lpy are fractions (None for no
+    units)."""
+
+    group: str | int | None
+    units: int
+    first_passed: int
+    last_passed: int
+    attempts: int
+    station_losses: int
+
+    @property
+    def fpy(self) -> float | None:
+        return self.first_passed / self.units if self.units else None
+
+    @property
+    def lpy(self) -> float | None:
+        return self.last_passed / self.units if self.units else None
+
+
+@dataclass(frozen=True)
+class ItemYieldRow:
+    """Passed (or marginal) judgements of one item out of all its judgements."""
+
+    step: str
+    name: str
+    judged: int
+    passed: int
+
+    @property
+    def item_yield(self) -> float | None:
+        return self.passed / self.judged if self.judged else None
+
+
+@dataclass(frozen=True)
+class CapabilityRow:
+    """Capability of one numeric item against its spec limits (not the guard band).
+
+    ``sigma_within`` is the mean moving range / 1.128 in run start order, ``sigma_overall``
+    the sample standard deviation (n - 1).  A figure is None when it cannot be had: n < 2,
+    a σ of 0, or the limit it needs missing."""
+
+    group: str | int | None
+    step: str
+    name: str
+    channel: str
+    unit: str
+    n: int
+    mean: float | None
+    sigma_within: float | None
+    sigma_overall: float | None
+    low: float | None
+    high: float | None
+    cp: float | None
+    cpk: float | None
+    pp: float | None
+    ppk: float | None
+
+    @property
+    def flagged(self) -> bool:
+        """Cpk below 1.33: not capable enough."""
+        return self.cpk is not None and self.cpk < 1.33
+
+
+@dataclass(frozen=True)
+class ParetoRow:
+    """How many failed runs (or failed chips of sled runs) failed first on this item."""
+
+    step: str
+    name: str
+    count: int
+    cumulative_pct: float
+
+
+@dataclass(frozen=True)
+class ControlPoint:
+    run_id: int
+    started_at: dt.datetime
+    value: float
+    moving_range: float | None
+    # Western Electric rules this point completes: 1 beyond 3σ, 2 two of three beyond 2σ,
+    # 3 four of five beyond 1σ, 4 eight in a row, each on one side of the centre.
+    rules: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ControlChart:
+    """An individuals and moving-range chart of one item: centre μ, limits μ ± 3σ with
+    σ = MR̄ / 1.128, moving-range upper limit 3.267 MR̄ (None with fewer than 2 points)."""
+
+    step: str
+    name: str
+    points: tuple[ControlPoint, ...]
+    centre: float | None
+    sigma: float | None
+    lower_limit: float | None
+    upper_limit: float | None
+    mr_mean: float | None
+    mr_upper_limit: float | None

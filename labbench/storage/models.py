@@ -160,6 +160,8 @@ class Run(Base):
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
         Index("ix_runs_started_at", "started_at"),
         Index("ix_runs_status", "status"),
+        # Lab analytics: one plan's finished runs, often within a period (revision 0005).
+        Index("ix_runs_plan_status_started", "plan_id", "status", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,8 +45,10 @@ def store_results(
                 )
             for slot, verdict in chip_verdicts.items():
                 rows[slot].chip_verdict = verdict
-        for step in steps:
-            row = m.StepResult(
+        # One flush per level (steps, items, violations), not one per row: the ORM inserts
+        # each level as a batch, so a run with hundreds of items stores in three round trips.
+        step_rows = [
+            m.StepResult(
                 run_id=run_id,
                 position=step.position,
                 name=step.name,
@@ -54,8 +56,12 @@ def store_results(
                 ended_ns=step.ended_ns,
                 verdict=step.verdict,
             )
-            session.add(row)
-            session.flush()
+            for step in steps
+        ]
+        session.add_all(step_rows)
+        session.flush()
+        judged = []
+        for step, row in zip(steps, step_rows, strict=True):
             for c in step.criteria:
                 crit = m.CriterionResult(
                     run_id=run_id,
@@ -81,21 +87,23 @@ def store_results(
                     slot=c.slot,
                     chip=c.chip or None,
                 )
-                session.add(crit)
-                session.flush()
-                session.add_all(
-                    m.Violation(
-                        run_id=run_id,
-                        criterion_result_id=crit.id,
-                        step_position=step.position,
-                        channel=v.channel,
-                        start_s=v.start_s,
-                        end_s=v.end_s,
-                        extreme=v.extreme,
-                        bound=v.bound,
-                    )
-                    for v in c.violations
-                )
+                judged.append((step.position, c, crit))
+        session.add_all(crit for _, _, crit in judged)
+        session.flush()
+        session.add_all(
+            m.Violation(
+                run_id=run_id,
+                criterion_result_id=crit.id,
+                step_position=position,
+                channel=v.channel,
+                start_s=v.start_s,
+                end_s=v.end_s,
+                extreme=v.extreme,
+                bound=v.bound,
+            )
+            for position, c, crit in judged
+            for v in c.violations
+        )
 
 
 def run_results(db: Database, run_id: int) -> list[StepRecord]:
