@@ -1,12 +1,18 @@
 """Exporting runs from the GUI: one run, a selection or the filtered history, with progress
-and cancel; the files are exactly those of ``labbench export`` (same writer)."""
+and cancel; the files are exactly those of ``labbench export`` (same writers): the CSV report,
+telemetry, JUnit XML and the JSON record of each run, into a folder or one zip file; after one
+run's export, "Open report" shows it."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
+import zipfile
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,12 +29,26 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.export.csv_report import ExportCancelled, ExportError, export_run, write_run_list
+from labbench.export.json_record import write_json_record
+from labbench.export.junit import write_junit
 from labbench.storage import Database, RecordError
 from labbench.storage import runs as run_store
 
 
 def export_file_names(folder: Path, run_id: int) -> tuple[Path, Path]:
     return folder / f"run-{run_id}-report.csv", folder / f"run-{run_id}-telemetry.csv"
+
+
+# The machine formats beside the CSV: (option, file name suffix, writer of one run).
+MACHINE_FORMATS = (
+    ("junit", "junit.xml", write_junit),
+    ("record", "record.json", write_json_record),
+)
+
+
+def zip_name(run_ids: list[int]) -> str:
+    first, last = min(run_ids), max(run_ids)
+    return f"labbench-runs-{first}.zip" if first == last else f"labbench-runs-{first}-{last}.zip"
 
 
 class ExportWorker(QObject):
@@ -43,10 +63,14 @@ class ExportWorker(QObject):
         layout: str,
         telemetry: bool,
         run_list: bool,
+        *,
+        formats: tuple[str, ...] = (),
+        zipped: bool = False,
     ):
         super().__init__()
         self.db, self.run_ids, self.folder, self.layout = db, run_ids, folder, layout
         self.telemetry, self.run_list = telemetry, run_list
+        self.formats, self.zipped = formats, zipped
         self.cancel = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -55,6 +79,28 @@ class ExportWorker(QObject):
         self.thread.start()
 
     def _work(self) -> None:
+        if not self.zipped:
+            self._work_into(self.folder)
+            return
+        # Written beside the zip and packed at the end: a cancelled or failed export leaves
+        # neither loose files nor a partial zip behind.
+        scratch = Path(tempfile.mkdtemp(prefix=".labbench-export-", dir=self.folder))
+        target = self.folder / zip_name(self.run_ids)
+        try:
+            result = self._work_into(scratch, emit=False)
+            if isinstance(result, list):
+                with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for path in result:
+                        archive.write(path, path.name)
+                result = [target]
+        except OSError as exc:  # a full disk, say: no partial zip is left
+            target.unlink(missing_ok=True)
+            result = exc
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.finished.emit(result)
+
+    def _work_into(self, folder: Path, *, emit: bool = True):
         written: list[Path] = []
         try:
             total = (
@@ -64,7 +110,7 @@ class ExportWorker(QObject):
             )
             done = 0
             for run_id in self.run_ids:
-                report, telemetry = export_file_names(self.folder, run_id)
+                report, telemetry = export_file_names(folder, run_id)
                 base = done
                 samples = export_run(
                     self.db,
@@ -78,18 +124,28 @@ class ExportWorker(QObject):
                 written.append(report)
                 if self.telemetry:
                     written.append(telemetry)
+                for option, suffix, write in MACHINE_FORMATS:
+                    if option in self.formats:
+                        path = folder / f"run-{run_id}.{suffix}"
+                        write(self.db, run_id, path)
+                        written.append(path)
                 if self.cancel.is_set():
                     raise ExportCancelled("Export cancelled.")
             if self.run_list:
-                path = self.folder / "runs.csv"
+                path = folder / "runs.csv"
                 wanted = set(self.run_ids)
                 write_run_list(self.db, path)  # every run, then keep the exported ones
                 _keep_rows(path, wanted)
                 written.append(path)
             self.progressed.emit(total, total)
-            self.finished.emit(written)
         except (ExportError, RecordError, OSError) as exc:
-            self.finished.emit(exc)
+            if emit:
+                self.finished.emit(exc)
+                return None
+            return exc
+        if emit:
+            self.finished.emit(written)
+        return written
 
     def _progress(self, done: int, total: int) -> bool:
         self.progressed.emit(done, total)
@@ -113,7 +169,7 @@ class ExportDialog(QDialog):
     ):
         super().__init__(parent)
         self.db, self.run_ids = db, run_ids
-        self.setWindowTitle("Export runs as CSV")
+        self.setWindowTitle("Export runs")
         self.setMinimumWidth(520)
         self.worker: ExportWorker | None = None
         self.result: object | None = None
@@ -131,6 +187,12 @@ class ExportDialog(QDialog):
         self.telemetry.setChecked(True)
         self.run_list = QCheckBox("A runs.csv listing the exported runs")
         self.run_list.setChecked(len(run_ids) > 1)
+        self.junit = QCheckBox("JUnit XML for CI dashboards (a test case per judged item)")
+        self.record = QCheckBox("JSON record (docs/record-schema.json)")
+        self.zipped = QCheckBox("Pack everything into one zip file")
+        self.open_report = QPushButton("Open report")
+        self.open_report.clicked.connect(self._on_open_report)
+        self.written: list[Path] = []
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.status = QLabel(
@@ -141,11 +203,16 @@ class ExportDialog(QDialog):
         form.addRow("Folder", folder_row)
         form.addRow("Telemetry layout", self.layout_combo)
         form.addRow(self.telemetry)
+        form.addRow(self.junit)
+        form.addRow(self.record)
         form.addRow(self.run_list)
+        form.addRow(self.zipped)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.addButton(self.open_report, QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_report.setVisible(False)  # after addButton, which shows it
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self._on_cancel)
         layout = QVBoxLayout(self)
@@ -172,6 +239,12 @@ class ExportDialog(QDialog):
             self.layout_combo.currentText(),
             self.telemetry.isChecked(),
             self.run_list.isChecked(),
+            formats=tuple(
+                option
+                for option, box in (("junit", self.junit), ("record", self.record))
+                if box.isChecked()
+            ),
+            zipped=self.zipped.isChecked(),
         )
         self.worker.progressed.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
@@ -187,8 +260,25 @@ class ExportDialog(QDialog):
             self.status.setText(str(result))
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
             return
+        self.written = result
         self.status.setText(f"Wrote {len(result)} file(s) to {self.folder.text()}.")
-        self.accept()
+        if len(self.run_ids) > 1 or self.zipped.isChecked():
+            self.accept()
+            return
+        # One run: its report is what the operator wants to look at next.
+        self.open_report.setVisible(True)
+        self.open_report.setFocus()
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText("Close")
+
+    def report_path(self) -> Path | None:
+        """The exported run's report: the CSV report (the first file written)."""
+        return self.written[0] if self.written else None
+
+    def _on_open_report(self) -> None:
+        path = self.report_path()
+        if path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def _on_cancel(self) -> None:
         if (

@@ -1,0 +1,107 @@
+"""The export dialog offers every format of ``labbench export``: JUnit XML and the JSON record
+beside the CSV report and telemetry, into a folder or one zip file; after one run's export,
+"Open report" opens its report.  Pressed as a user presses: the File menu's Export, the
+dialog's check boxes and buttons."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QCheckBox, QDialogButtonBox
+
+from labbench.runs.sequencer import run_plan
+from labbench.ui import export_dialog
+from labbench.ui.export_dialog import ExportDialog
+
+from .runs import short_run_request
+
+
+def _runs(db, count: int) -> list[int]:
+    return [
+        run_plan(db, short_run_request(db, "mock://nominal?rate=100&power=off", "CHP-EXP")).run_id
+        for _ in range(count)
+    ]
+
+
+def _open_dialog(qtbot, window, run_ids, folder) -> ExportDialog:
+    dialog = window.export_runs(run_ids)  # what File > Export opens for these runs
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+    dialog.folder.setText(str(folder))
+    return dialog
+
+
+def _click(qtbot, widget) -> None:
+    """A click where a user clicks: a check box on its box (its middle may lie past its text)."""
+    if isinstance(widget, QCheckBox):
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(8, widget.height() // 2))
+    else:
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def test_one_run_in_every_format_then_open_report(qtbot, window, tmp_path, monkeypatch):
+    from labbench.cli import main
+
+    (run_id,) = _runs(window.db, 1)
+    dialog = _open_dialog(qtbot, window, [run_id], tmp_path / "gui")
+    (tmp_path / "gui").mkdir()
+    for box in (dialog.junit, dialog.record):
+        _click(qtbot, box)
+    assert dialog.junit.isChecked() and dialog.record.isChecked()
+    _click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
+    qtbot.waitUntil(dialog.open_report.isVisible, timeout=30_000)
+    assert dialog.isVisible(), "one run's export stays open to offer its report"
+    names = sorted(p.name for p in (tmp_path / "gui").iterdir())
+    assert names == [
+        f"run-{run_id}-report.csv",
+        f"run-{run_id}-telemetry.csv",
+        f"run-{run_id}.junit.xml",
+        f"run-{run_id}.record.json",
+    ]
+    cli = tmp_path / "cli"
+    cli.mkdir()
+    assert (
+        main(
+            ["export", str(run_id), "--junit", str(cli / "j.xml"), "--json", str(cli / "r.json")]
+            + ["--db", window.db.url.database]
+        )
+        == 0
+    )
+    gui = tmp_path / "gui"
+    assert json.loads((gui / f"run-{run_id}.record.json").read_text()) == json.loads(
+        (cli / "r.json").read_text()
+    )
+    assert (gui / f"run-{run_id}.junit.xml").read_bytes() == (cli / "j.xml").read_bytes()
+
+    opened = []
+    monkeypatch.setattr(export_dialog.QDesktopServices, "openUrl", opened.append)
+    _click(qtbot, dialog.open_report)
+    assert [url.toLocalFile() for url in opened] == [str(gui / f"run-{run_id}-report.csv")]
+    _click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel))
+    assert not dialog.isVisible()
+
+
+def test_several_runs_packed_into_one_zip(qtbot, window, tmp_path):
+    run_ids = _runs(window.db, 2)
+    (tmp_path / "out").mkdir()
+    dialog = _open_dialog(qtbot, window, run_ids, tmp_path / "out")
+    _click(qtbot, dialog.zipped)
+    _click(qtbot, dialog.record)
+    assert dialog.zipped.isChecked() and dialog.record.isChecked()
+    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
+        _click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
+    first, last = sorted(run_ids)
+    target = tmp_path / "out" / f"labbench-runs-{first}-{last}.zip"
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name], "only the zip is left"
+    with zipfile.ZipFile(target) as archive:
+        names = sorted(archive.namelist())
+        assert names == sorted(
+            [f"run-{r}-report.csv" for r in run_ids]
+            + [f"run-{r}-telemetry.csv" for r in run_ids]
+            + [f"run-{r}.record.json" for r in run_ids]
+            + ["runs.csv"]
+        )
+        record = json.loads(archive.read(f"run-{first}.record.json"))
+        assert record["run"]["id"] == first
