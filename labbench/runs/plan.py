@@ -273,6 +273,17 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             + [x.name for x in manuals]
         )
         duplicates = {n for n, count in item_names.items() if count > 1}
+        # A per-slot channel's limit is judged as vdd_core[0] … per chip: a limit on one slot
+        # of it in the same step would be a second item of that name.
+        for j, x in enumerate(limits):
+            base = _slot_base(x.channel)
+            if base is not None and base in per_slot and base in item_names:
+                raise check.fail(
+                    path + ("limit", j, "channel"),
+                    f"{what}, limit {j + 1}",
+                    f"the limit on {x.channel!r} is judged twice: the limit on per-slot "
+                    f"channel {base!r} already judges every slot; drop one of them",
+                )
         if duplicates:
             raise check.fail(
                 path,
@@ -313,6 +324,15 @@ def _channel_name(check: Check, table: dict, path: tuple, what: str, key: str = 
     except SlotNameError as exc:
         raise check.fail(path + (key,), what, str(exc)) from None
     return channel
+
+
+def _slot_base(channel: str) -> str | None:
+    """``vdd_core`` of ``vdd_core[2]``; None for a name without a slot."""
+    try:
+        base, slot = split_slot(channel)
+    except SlotNameError:
+        return None
+    return base if slot is not None else None
 
 
 def _per_slot_channel(check: Check, channel: str, dut_kind: str, path: tuple, what: str) -> str:

@@ -132,6 +132,12 @@ def test_plan_check_accepts_the_example(capsys):
             "name 'temp_die[3'",
         ),
         (
+            'channel = "temp_die[3]"',
+            'channel = "vdd_core[3]"',
+            "sled.toml, line 30: step 1 'power-on', limit 2: the limit on 'vdd_core[3]' is judged "
+            "twice: the limit on per-slot channel 'vdd_core' already judges every slot",
+        ),
+        (
             'channel = "vdd_core"\n  stat',
             'channel = "vdd_core[-1]"\n  stat',
             "sled.toml, line 35: step 1 'power-on', measure 1: bad slot '-1' in channel "
