@@ -215,9 +215,11 @@ def _violations(db, ctx, channels, events, violations, anchors, render) -> str:
         )
         parts.append(_figure(spec, render, anchors.get(id(v), ""), caption))
     if len(violations) > len(shown):
+        more = len(violations) - len(shown)
         parts.append(
-            f'<p class="note">{len(violations) - len(shown)} more violations are not drawn; '
-            "the table above counts them per item, the JSON record lists them all.</p>"
+            f'<p class="note">{more} more {"violation is" if more == 1 else "violations are"} '
+            "not drawn; the table above counts them per item, the JSON record lists them all."
+            "</p>"
         )
     return "".join(parts) + "</section>"
 
