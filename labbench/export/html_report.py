@@ -22,7 +22,13 @@ from pathlib import Path
 from labbench import __version__
 from labbench.criteria.band import g
 from labbench.export.html_style import STYLE, VERDICT_CLASS
-from labbench.export.report_plots import PlotSpec, RenderPlot, overview_plots, violation_plots
+from labbench.export.report_plots import (
+    PlotSpec,
+    RenderedPlot,
+    RenderPlot,
+    overview_plots,
+    violation_plots,
+)
 from labbench.export.run_context import (
     RunContext,
     error_reason,
@@ -185,6 +191,16 @@ def _items(ctx: RunContext, anchors: dict[int, str]) -> str:
     )
 
 
+def _legend(image: RenderedPlot) -> str:
+    if len(image.colors) < 2:
+        return ""
+    keys = "".join(
+        f'<span class="key"><i style="background:{esc(color)}"></i>{esc(name)}</span>'
+        for name, color in image.colors
+    )
+    return f'<div class="legend">{keys}</div>'
+
+
 def _figure(spec: PlotSpec, render: RenderPlot | None, anchor: str = "", caption: str = "") -> str:
     image = render(spec) if render is not None else None
     if image is None and render is not None:
@@ -193,8 +209,9 @@ def _figure(spec: PlotSpec, render: RenderPlot | None, anchor: str = "", caption
     if image is None:
         body = '<p class="note">Not drawn here (this report was written without a renderer).</p>'
     else:
-        data = base64.b64encode(image).decode("ascii")
+        data = base64.b64encode(image.png).decode("ascii")
         body = f'<img alt="{esc(spec.title)}" src="data:image/png;base64,{data}">'
+        body += _legend(image)
     note = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     return f"<figure{ident}><h3>{esc(spec.title)}</h3>{body}{note}</figure>"
 
@@ -229,9 +246,9 @@ def _overview(db, ctx, channels, events, violations, render) -> str:
     if not channels:
         parts.append("<p>The run stored no telemetry.</p>")
     for spec in overview_plots(db, ctx, channels, events, violations):
-        caption = ", ".join(s.channel for s in spec.series)
+        caption = ""
         if spec.envelope:
-            caption += " (min and max of each stored block of samples)"
+            caption = "Drawn from the min and max of each stored block of samples."
         parts.append(_figure(spec, render, caption=caption))
     return "".join(parts) + "</section>"
 
@@ -311,7 +328,7 @@ def write_html_report(
     file is opened, so an unknown run writes nothing."""
     drawn = 0
 
-    def counting(spec: PlotSpec) -> bytes | None:
+    def counting(spec: PlotSpec) -> RenderedPlot | None:
         nonlocal drawn
         image = render_plot(spec)
         drawn += image is not None

@@ -61,6 +61,10 @@ tr.fail td:first-child, tr.error td:first-child, tr.marginal td:first-child {
 .slot.empty { border: 2px dashed #9ca3af; background: #ffffff; color: #6b7280; }
 figure { margin: 0.8em 0 1.4em; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
+.legend { display: flex; flex-wrap: wrap; gap: 0.2em 1em; margin: 0.3em 0 0 4.5em;
+  font-size: 0.9em; }
+.legend i { display: inline-block; width: 1.4em; height: 0.3em; margin-right: 0.35em;
+  vertical-align: middle; }
 figcaption, .note { color: #4b5563; font-size: 0.9em; }
 footer { margin-top: 2em; color: #6b7280; font-size: 0.85em; }
 a { color: #1d4ed8; }

@@ -29,6 +29,7 @@ __all__ = [
     "Marker",
     "PlotSpec",
     "RenderPlot",
+    "RenderedPlot",
     "Series",
     "overview_plots",
     "violation_plots",
@@ -92,8 +93,17 @@ class PlotSpec:
     envelope: bool = False  # drawn from stored min/max, not samples
 
 
-# PNG bytes of a plot, or None when it shows nothing drawable (e.g. only bookkeeping channels).
-RenderPlot = Callable[[PlotSpec], "bytes | None"]
+@dataclass(frozen=True)
+class RenderedPlot:
+    """A drawn plot: PNG bytes, and the colour each drawn channel's curve got (the page
+    writes the legend under the image, never over the data)."""
+
+    png: bytes
+    colors: tuple[tuple[str, str], ...] = ()
+
+
+# A drawn plot, or None when it shows nothing drawable (e.g. only bookkeeping channels).
+RenderPlot = Callable[[PlotSpec], "RenderedPlot | None"]
 
 
 def _base(channel: str) -> tuple[str, int | None]:
@@ -152,9 +162,17 @@ def plot_groups(ctx: RunContext, channels: list[ChannelInfo]) -> dict[str, list[
         elif slot is not None:
             key = f"{base} (every slot)"
         else:
-            key = f"other channels in {channel.unit}" if channel.unit else "other channels"
+            key = f"\0{channel.unit}"  # named below, once its channels are known
         groups.setdefault(key, []).append(channel)
-    return groups
+    named = {}
+    for key, group in groups.items():
+        if key.startswith("\0"):
+            unit = f" ({group[0].unit})" if group[0].unit else ""
+            names = [c.name for c in group]
+            key = ", ".join(names) if len(names) <= 3 else f"{len(names)} channels"
+            key += unit
+        named[key] = group
+    return named
 
 
 def _spans_on(spans: list[LimitSpan], names: list[str], x0: float, x1: float) -> tuple:

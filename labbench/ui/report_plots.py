@@ -15,7 +15,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtWidgets import QApplication
 
 from labbench.criteria.band import Band
-from labbench.export.report_plots import PlotSpec
+from labbench.export.report_plots import PlotSpec, RenderedPlot
 from labbench.ui.plots import PlotStack
 from labbench.ui.slot_plots import split_channel
 from labbench.ui.theme import LIGHT
@@ -45,9 +45,9 @@ def _band(span) -> Band | None:
         return None
 
 
-def render_plot(spec: PlotSpec, width: int = WIDTH_PX) -> bytes | None:
-    """The plot as PNG bytes; None when it holds nothing drawable (only bookkeeping
-    channels such as the rig's line counter)."""
+def render_plot(spec: PlotSpec, width: int = WIDTH_PX) -> RenderedPlot | None:
+    """The plot as PNG bytes with its curves' colours; None when it holds nothing drawable
+    (only bookkeeping channels such as the rig's line counter)."""
     ensure_app()
     stack = PlotStack(LIGHT)  # never shown: grabbed, which lays it out at its size
     try:
@@ -84,6 +84,9 @@ def render_plot(spec: PlotSpec, width: int = WIDTH_PX) -> bytes | None:
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
         image.save(buffer, "PNG")
         buffer.close()
-        return bytes(data.data())
+        colors = tuple(
+            (s.channel, stack.curves[s.channel].opts["pen"].color().name()) for s in drawn
+        )
+        return RenderedPlot(bytes(data.data()), colors)
     finally:
         stack.deleteLater()

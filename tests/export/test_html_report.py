@@ -24,7 +24,7 @@ from labbench.storage import events as event_store
 from labbench.storage import open_database
 from labbench.ui.report_plots import WIDTH_PX, render_plot
 
-from .conftest import EVIL, build_stored_run
+from .conftest import EVIL, ROOT, build_stored_run
 
 BROWSER_REQUIRED_ENV = "LABBENCH_REQUIRE_BROWSER"
 SCRIPT = "<script>alert(1)</script>"
@@ -92,8 +92,10 @@ def test_failing_sled_has_every_item_and_the_sled_map(stored_runs, sled_report):
 
 
 def test_nothing_is_fetched(sled_report):
-    path, _ = sled_report
-    page = _page(path)
+    _assert_nothing_fetched(_page(sled_report[0]))
+
+
+def _assert_nothing_fetched(page) -> None:
     assert not page.xpath(
         "//script|//link|//iframe|//object|//embed|//base|//source|//video|//audio"
     )
@@ -107,6 +109,14 @@ def test_nothing_is_fetched(sled_report):
     assert "@import" not in styles and "@font-face" not in styles
     for url in re.findall(r"url\(\s*['\"]?([^'\")]*)", styles):
         assert url.startswith(("data:", "#")), url
+
+
+def test_the_sample_in_docs_is_self_contained():
+    """docs/examples/sled-run.report.html (docs/make_sample_report.py) fetches nothing either."""
+    sample = ROOT / "docs" / "examples" / "sled-run.report.html"
+    page = _page(sample)
+    _assert_nothing_fetched(page)
+    assert len(_rows(page, "items")) == 8 and len(_images(page)) >= 4
 
 
 def test_images_decode_at_full_width(sled_report):
