@@ -22,7 +22,7 @@ from labbench.export.run_context import RunContext, item_title
 from labbench.protocols.slots import SlotNameError, split_slot
 from labbench.records import ChannelInfo, CriterionRecord, RunEventInfo, ViolationRecord
 from labbench.storage import Database
-from labbench.storage.telemetry_read import overview_summary, read_channel
+from labbench.storage.telemetry_read import overview_summary, read_channel, read_window
 
 __all__ = [
     "LimitSpan",
@@ -258,7 +258,7 @@ def violation_plots(
     for c, v in violations:
         x0, x1 = zoom_window(v)
         if v.channel in units:
-            t, val = read_channel(db, ctx.run.id, v.channel, x0, x1)
+            t, val = read_window(db, ctx.run.id, v.channel, x0, x1)
         else:
             t, val = np.empty(0), np.empty(0)
         yield PlotSpec(
