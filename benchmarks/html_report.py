@@ -108,7 +108,7 @@ def main() -> None:
     channels = [c.name for c in run_store.run_channels(db, run_id)]
 
     begin = time.perf_counter()
-    from labbench.ui.report_plots import ensure_app, render_plot
+    from labbench.ui.report_plots import ensure_app, render_plots
 
     ensure_app()
     qt_start = time.perf_counter() - begin
@@ -117,13 +117,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="labbench-bench-") as tmp:
         out = args.out or Path(tmp) / "report.html"
         begin = time.perf_counter()
-        plots = write_html_report(db, run_id, out, render_plot)
+        plots = write_html_report(db, run_id, out, render_plots)
         elapsed = time.perf_counter() - begin
         size = out.stat().st_size
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # Again under tracemalloc (which slows Python code several times) for the peak.
         tracemalloc.start()
-        write_html_report(db, run_id, Path(tmp) / "again.html", render_plot)
+        write_html_report(db, run_id, Path(tmp) / "again.html", render_plots)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
 

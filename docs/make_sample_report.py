@@ -28,7 +28,7 @@ from labbench.runs.plan import parse_plan  # noqa: E402
 from labbench.runs.sequencer import RunRequest, run_plan  # noqa: E402
 from labbench.storage import events as event_store  # noqa: E402
 from labbench.storage import inventory, open_database  # noqa: E402
-from labbench.ui.report_plots import render_plot  # noqa: E402
+from labbench.ui.report_plots import render_plots  # noqa: E402
 from tests.export.conftest import DROOP, SLED_PLAN  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def main() -> int:
             action="note",
             reason="Slot 2 droop repeats after reseating the chip; sending it to failure analysis.",
         )
-        plots = write_html_report(db, run_id, args.out, render_plot)
+        plots = write_html_report(db, run_id, args.out, render_plots)
         db.dispose()
     print(f"{args.out}: run {run_id}, {plots} plots, {args.out.stat().st_size:,} bytes")
     if args.png:

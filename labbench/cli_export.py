@@ -67,10 +67,10 @@ def _plot_renderer():
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
-        from labbench.ui.report_plots import render_plot
+        from labbench.ui.report_plots import render_plots
     except ImportError as exc:  # a machine without Qt's libraries (libEGL, libxkbcommon...)
         raise ExportError(f"Cannot draw the HTML report's plots: {exc}.") from None
-    return render_plot
+    return render_plots
 
 
 def run(args: argparse.Namespace, open_db) -> int:

@@ -6,7 +6,7 @@ script and no external font, so it reads the same offline, from a mail attachmen
 to PDF from a browser. Every text that comes from the lab (serials, names, notes, rig text) is
 escaped; control bytes are written as a visible ``\\xNN``.
 
-Plots come from the ``render_plot`` callable the caller hands in (``labbench.export`` may not
+Plots come from the ``render_plots`` callable the caller hands in (``labbench.export`` may not
 draw: see ``report_plots``); without one the page says where the plots would be.
 """
 
@@ -25,7 +25,7 @@ from labbench.export.html_style import STYLE, VERDICT_CLASS
 from labbench.export.report_plots import (
     PlotSpec,
     RenderedPlot,
-    RenderPlot,
+    RenderPlots,
     overview_plots,
     violation_plots,
 )
@@ -201,9 +201,8 @@ def _legend(image: RenderedPlot) -> str:
     return f'<div class="legend">{keys}</div>'
 
 
-def _figure(spec: PlotSpec, render: RenderPlot | None, anchor: str = "", caption: str = "") -> str:
-    image = render(spec) if render is not None else None
-    if image is None and render is not None:
+def _figure(spec: PlotSpec, image: RenderedPlot | None, drawn: bool, anchor="", caption="") -> str:
+    if image is None and drawn:
         return ""  # nothing drawable (only bookkeeping channels such as the line counter)
     ident = f' id="{anchor}"' if anchor else ""
     if image is None:
@@ -216,6 +215,10 @@ def _figure(spec: PlotSpec, render: RenderPlot | None, anchor: str = "", caption
     return f"<figure{ident}><h3>{esc(spec.title)}</h3>{body}{note}</figure>"
 
 
+def _drawn(specs: list[PlotSpec], render: RenderPlots | None) -> list[RenderedPlot | None]:
+    return render(specs) if render is not None and specs else [None] * len(specs)
+
+
 def _violations(db, ctx, channels, events, violations, anchors, render) -> str:
     if not violations:
         return ""
@@ -225,12 +228,13 @@ def _violations(db, ctx, channels, events, violations, anchors, render) -> str:
         f"<p>{len(violations)} in all; shaded red where out of limits, the pass band green, "
         "guard bands amber, limits dashed.</p>",
     ]
-    for (c, v), spec in zip(shown, violation_plots(db, ctx, channels, events, shown), strict=True):
+    specs = list(violation_plots(db, ctx, channels, events, shown))
+    for (c, v), spec, image in zip(shown, specs, _drawn(specs, render), strict=True):
         caption = (
             f"{v.channel} out from {v.start_s:.6g} s to {v.end_s:.6g} s, extreme "
             f"{g(v.extreme)} {c.unit} ({v.bound} bound); limits {limits_text(c)}"
         )
-        parts.append(_figure(spec, render, anchors.get(id(v), ""), caption))
+        parts.append(_figure(spec, image, render is not None, anchors.get(id(v), ""), caption))
     if len(violations) > len(shown):
         more = len(violations) - len(shown)
         parts.append(
@@ -245,11 +249,12 @@ def _overview(db, ctx, channels, events, violations, render) -> str:
     parts = ['<section class="big"><h2>Telemetry over the whole run</h2>']
     if not channels:
         parts.append("<p>The run stored no telemetry.</p>")
-    for spec in overview_plots(db, ctx, channels, events, violations):
+    specs = list(overview_plots(db, ctx, channels, events, violations))
+    for spec, image in zip(specs, _drawn(specs, render), strict=True):
         caption = ""
         if spec.envelope:
             caption = "Drawn from the min and max of each stored block of samples."
-        parts.append(_figure(spec, render, caption=caption))
+        parts.append(_figure(spec, image, render is not None, caption=caption))
     return "".join(parts) + "</section>"
 
 
@@ -288,7 +293,7 @@ def _notes(notes) -> str:
     )
 
 
-def html_report(db: Database, run_id: int, render_plot: RenderPlot | None = None) -> str:
+def html_report(db: Database, run_id: int, render_plots: RenderPlots | None = None) -> str:
     """The page of one run; an unknown run is an ``ExportError``."""
     ctx = load_run(db, run_id)
     channels = run_store.run_channels(db, run_id)
@@ -307,8 +312,8 @@ def html_report(db: Database, run_id: int, render_plot: RenderPlot | None = None
         _metadata(ctx),
         _sled_map(ctx),
         _items(ctx, anchors),
-        _violations(db, ctx, channels, events, violations, anchors, render_plot),
-        _overview(db, ctx, channels, events, violations, render_plot),
+        _violations(db, ctx, channels, events, violations, anchors, render_plots),
+        _overview(db, ctx, channels, events, violations, render_plots),
         _events(ctx, events, event_store.event_counts(db, run_id)),
         _notes(notes),
     ]
@@ -322,19 +327,19 @@ def html_report(db: Database, run_id: int, render_plot: RenderPlot | None = None
 
 
 def write_html_report(
-    db: Database, run_id: int, path: str | Path, render_plot: RenderPlot | None = None
+    db: Database, run_id: int, path: str | Path, render_plots: RenderPlots | None = None
 ) -> int:
     """Write one run's page; returns the number of plots drawn. The page is built before the
     file is opened, so an unknown run writes nothing."""
     drawn = 0
 
-    def counting(spec: PlotSpec) -> RenderedPlot | None:
+    def counting(specs: list[PlotSpec]) -> list[RenderedPlot | None]:
         nonlocal drawn
-        image = render_plot(spec)
-        drawn += image is not None
-        return image
+        images = render_plots(specs)
+        drawn += sum(image is not None for image in images)
+        return images
 
-    page = html_report(db, run_id, counting if render_plot else None)
+    page = html_report(db, run_id, counting if render_plots else None)
     with open_output(path) as f:
         f.write(page)
     return drawn

@@ -3,8 +3,8 @@
 ``labbench.export`` may not draw: Qt and pyqtgraph live in ``labbench.ui`` only. This module
 decides what each plot holds (the samples or the stored envelope, the limit and guard bands
 over the judged part of each step, step boundaries, commands sent, violations) and hands a
-:class:`PlotSpec` to a ``render_plot`` callable the caller injects; the app's renderer is
-``labbench.ui.report_plots.render_plot``, which draws it with the stored-run view's own plots.
+:class:`PlotSpec` per plot to a ``render_plots`` callable the caller injects (the app's is
+``labbench.ui.report_plots.render_plots``, which draws them with the stored-run view's plots).
 
 Memory stays flat however long the run: a whole-run plot of a channel with many samples is
 drawn from the chunk and overview rows' min/max columns (no blob read), and a violation's plot
@@ -28,7 +28,7 @@ __all__ = [
     "LimitSpan",
     "Marker",
     "PlotSpec",
-    "RenderPlot",
+    "RenderPlots",
     "RenderedPlot",
     "Series",
     "overview_plots",
@@ -40,6 +40,9 @@ __all__ = [
 # them to what the pixels show); above it, from the stored min/max envelope, as the stored-run
 # view does (docs/architecture.md §8, "Drawing cost"). 200 k samples are 3.2 MB of arrays.
 SAMPLES_AT_MOST = 200_000
+# Points per curve on a whole-run plot at most: a min and a max per column of a plot some 1,100
+# pixels wide, so that every group's curves can be in memory at once, whatever the channels.
+WHOLE_RUN_PAIRS = 1100
 # Commands drawn as markers on a whole-run plot: past this many the lane above the plot is a
 # smear of labels, and the events table lists them anyway.
 MAX_COMMAND_MARKERS = 40
@@ -102,8 +105,9 @@ class RenderedPlot:
     colors: tuple[tuple[str, str], ...] = ()
 
 
-# A drawn plot, or None when it shows nothing drawable (e.g. only bookkeeping channels).
-RenderPlot = Callable[[PlotSpec], "RenderedPlot | None"]
+# Draws plots, one image per spec in order (None for a plot with nothing drawable, e.g. only
+# bookkeeping channels); handed several at once so that it may draw alike plots together.
+RenderPlots = Callable[[list[PlotSpec]], "list[RenderedPlot | None]"]
 
 
 def _base(channel: str) -> tuple[str, int | None]:
@@ -186,16 +190,33 @@ def _spans_on(spans: list[LimitSpan], names: list[str], x0: float, x1: float) ->
     )
 
 
+def min_max_pairs(t: np.ndarray, v: np.ndarray, pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Samples reduced to a (min, max) pair per run of equal length, at most ``pairs`` of
+    them and the leftover samples: what a plot ``pairs`` pixels wide can show anyway."""
+    per = t.size // pairs
+    if per < 2:
+        return t, v
+    n = per * pairs
+    tt, vv = t[:n].reshape(pairs, per), v[:n].reshape(pairs, per)
+    out_t = np.repeat(tt[:, 0], 2)
+    out_t[1::2] = tt[:, -1]
+    out_v = np.empty(out_t.size)
+    # fmin/fmax skip NaN (a gap) unless the whole run of samples is NaN.
+    out_v[0::2], out_v[1::2] = np.fmin.reduce(vv, axis=1), np.fmax.reduce(vv, axis=1)
+    return np.concatenate((out_t, t[n:])), np.concatenate((out_v, v[n:]))
+
+
 def _whole_run(db: Database, run_id: int, channel: ChannelInfo) -> tuple[Series, bool]:
     summary = overview_summary(db, run_id, channel.name)
     if int(summary.count.sum()) <= SAMPLES_AT_MOST:
-        t, v = read_channel(db, run_id, channel.name)
+        t, v = min_max_pairs(*read_channel(db, run_id, channel.name), WHOLE_RUN_PAIRS)
         return Series(channel.name, channel.unit, t, v), False
     # One (t_first, v_min), (t_last, v_max) pair per stored block: no blob is read.
     t = np.repeat(summary.t_first, 2)
     t[1::2] = summary.t_last
     v = np.empty(t.size)
     v[0::2], v[1::2] = summary.v_min, summary.v_max
+    t, v = min_max_pairs(t, v, 2 * WHOLE_RUN_PAIRS)  # pairs of pairs: still min and max
     return Series(channel.name, channel.unit, t, v), True
 
 
@@ -214,7 +235,8 @@ def overview_plots(
     events: list[RunEventInfo],
     violations: list[tuple[CriterionRecord, ViolationRecord]],
 ) -> Iterator[PlotSpec]:
-    """One plot per channel group over the whole run, one group's data in memory at a time."""
+    """One plot per channel group over the whole run; each curve at most a few thousand
+    points (``WHOLE_RUN_PAIRS``), so every group may be drawn at once."""
     spans = limit_spans(ctx)
     markers = tuple(step_markers(ctx, events))
     for title, group in plot_groups(ctx, channels).items():

@@ -13,16 +13,19 @@ import subprocess
 import sys
 
 import lxml.html
+import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
 from labbench.cli import main
 from labbench.export import html_report
 from labbench.export.html_report import write_html_report
+from labbench.export.report_plots import min_max_pairs, overview_plots
 from labbench.export.run_context import item_title, load_run
 from labbench.storage import events as event_store
 from labbench.storage import open_database
-from labbench.ui.report_plots import WIDTH_PX, render_plot
+from labbench.storage import runs as run_store
+from labbench.ui.report_plots import WIDTH_PX, render_plot, render_plots
 
 from .conftest import EVIL, ROOT, build_stored_run
 
@@ -38,7 +41,7 @@ def _page(path) -> lxml.html.HtmlElement:
 @pytest.fixture(scope="module")
 def sled_report(stored_runs, tmp_path_factory):
     path = tmp_path_factory.mktemp("html") / "sled.html"
-    plots = write_html_report(stored_runs.db, stored_runs.failing_sled, path, render_plot)
+    plots = write_html_report(stored_runs.db, stored_runs.failing_sled, path, render_plots)
     return path, plots
 
 
@@ -144,7 +147,7 @@ def hostile_db(tmp_path):
 def test_lab_text_stays_text(hostile_db, tmp_path):
     db, run_id = hostile_db
     path = tmp_path / "hostile.html"
-    write_html_report(db, run_id, path, render_plot)
+    write_html_report(db, run_id, path, render_plots)
     raw = path.read_text(encoding="utf-8")
     assert "<script" not in raw and "<b>" not in raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
@@ -169,7 +172,7 @@ def test_violation_plots_are_capped_with_a_note(hostile_db, tmp_path, monkeypatc
     db, run_id = hostile_db
     monkeypatch.setattr(html_report, "MAX_VIOLATION_PLOTS", 1)
     path = tmp_path / "capped.html"
-    write_html_report(db, run_id, path, render_plot)
+    write_html_report(db, run_id, path, render_plots)
     page = _page(path)
     assert len(page.xpath("//figure[starts-with(@id, 'violation-')]")) == 1
     assert "1 more violation is not drawn" in page.text_content()
@@ -177,12 +180,12 @@ def test_violation_plots_are_capped_with_a_note(hostile_db, tmp_path, monkeypatc
 
 def test_passing_and_error_runs_say_why(stored_runs, tmp_path):
     passed = tmp_path / "pass.html"
-    write_html_report(stored_runs.db, stored_runs.passing_chip, passed, render_plot)
+    write_html_report(stored_runs.db, stored_runs.passing_chip, passed, render_plots)
     banner = _by_class(_page(passed), "banner", "section")[0]
     assert "pass" in banner.get("class") and "PASSED" in banner.text_content()
     assert not _by_class(_page(passed), "sled", "*")  # a chip run has no sled map
     errored = tmp_path / "error.html"
-    write_html_report(stored_runs.db, stored_runs.error_chip, errored, render_plot)
+    write_html_report(stored_runs.db, stored_runs.error_chip, errored, render_plots)
     reason = _by_class(_page(errored), "reason")[0].text_content()
     assert reason == "eye_scan: nothing was reported by the rig."
 
@@ -275,3 +278,40 @@ def test_a_browser_renders_it(sled_report, tmp_path, output):
         image = QImage()
         assert image.loadFromData(data, "PNG") and image.width() == 1280
         assert len({image.pixel(x, y) for x in range(0, 1280, 16) for y in range(0, 600, 16)}) > 4
+
+
+# --- the plots ------------------------------------------------------------------------------
+
+
+def test_whole_run_plots_drawn_together_look_like_one_each(stored_runs):
+    """render_plots draws plots of one time range in one stack and cuts each out with the
+    lane above it: the same size as drawing each alone (to a pixel), curves in the same plot."""
+    db, run_id = stored_runs.db, stored_runs.failing_sled
+    ctx = load_run(db, run_id)
+    channels = run_store.run_channels(db, run_id)
+    specs = list(overview_plots(db, ctx, channels, [], []))
+    together = render_plots(specs)
+    alone = [render_plot(spec) for spec in specs]
+    assert len(together) == len(specs) >= 4
+    for a, b in zip(together, alone, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            ia, ib = QImage(), QImage()
+            assert ia.loadFromData(a.png, "PNG") and ib.loadFromData(b.png, "PNG")
+            assert ia.width() == ib.width()
+            assert abs(ia.height() - ib.height()) <= 2  # the layout's rounding of plot edges
+            assert [name for name, _ in a.colors] == [name for name, _ in b.colors]
+
+
+def test_min_max_pairs_keep_the_extremes_and_gaps():
+    t = np.arange(10_000) / 1000.0
+    v = np.sin(t)
+    v[5000] = -7.0  # a one-sample spike
+    v[8000:9000] = np.nan  # a gap
+    rt, rv = min_max_pairs(t, v, 100)
+    assert rt.size == rv.size == 200
+    assert np.nanmin(rv) == -7.0 and np.nanmax(rv) == np.max(v[~np.isnan(v)])
+    assert np.isnan(rv).sum() == 20  # the gap's 10 pairs stay a gap
+    assert np.all(np.diff(rt) >= 0)
+    short = min_max_pairs(t[:150], v[:150], 100)
+    assert short[0].size == 150  # fewer than two samples a pair: left as they are
