@@ -41,7 +41,7 @@ from labbench.records import CriterionRecord, StepRecord, ViolationRecord
 from labbench.storage import open_database
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry_read import iter_channel_chunks
+from labbench.storage.telemetry_read import iter_channel_chunks, overview_summary
 
 STEPS = 4
 VIOLATIONS = 30
@@ -53,7 +53,8 @@ def add_results(db, run_id: int) -> None:
         return
     run = run_store.get_run(db, run_id)
     channels = [c.name for c in run_store.run_channels(db, run_id)]
-    duration = (run.ended_at - run.started_at).total_seconds()
+    # The span of the samples (the run's own start and end are when the builder wrote it).
+    duration = float(overview_summary(db, run_id, channels[0]).t_last[-1])
     span = duration / STEPS
     violations: dict[tuple[int, str], list[ViolationRecord]] = {}
     for k in range(VIOLATIONS):

@@ -20,8 +20,9 @@ from PySide6.QtGui import QImage
 from labbench.cli import main
 from labbench.export import html_report
 from labbench.export.html_report import write_html_report
-from labbench.export.report_plots import min_max_pairs, overview_plots
+from labbench.export.report_plots import min_max_pairs, overview_plots, violation_plots
 from labbench.export.run_context import item_title, load_run
+from labbench.records import ViolationRecord
 from labbench.storage import events as event_store
 from labbench.storage import open_database
 from labbench.storage import runs as run_store
@@ -283,16 +284,24 @@ def test_a_browser_renders_it(sled_report, tmp_path, output):
 # --- the plots ------------------------------------------------------------------------------
 
 
-def test_whole_run_plots_drawn_together_look_like_one_each(stored_runs):
-    """render_plots draws plots of one time range in one stack and cuts each out with the
-    lane above it: the same size as drawing each alone (to a pixel), curves in the same plot."""
-    db, run_id = stored_runs.db, stored_runs.failing_sled
+@pytest.mark.parametrize("kind", ["whole run", "violations"])
+def test_plots_drawn_together_look_like_one_each(stored_runs, kind):
+    """render_plots draws plots of one time range in one stack, and zooms in one stack zoomed
+    onto each in turn, and cuts each out with the lane above it: the same size as drawing each
+    alone (to a pixel), the same curves."""
+    db = stored_runs.db
+    run_id = stored_runs.failing_sled if kind == "whole run" else stored_runs.built
     ctx = load_run(db, run_id)
     channels = run_store.run_channels(db, run_id)
-    specs = list(overview_plots(db, ctx, channels, [], []))
+    if kind == "whole run":
+        specs = list(overview_plots(db, ctx, channels, [], []))
+    else:  # the built run's two violations of one channel, and one of another made up here
+        found = [(c, v) for s in ctx.steps for c in s.criteria for v in c.violations]
+        other = ViolationRecord("elsewhere", 0.5, 0.6, 0.9, "high")
+        specs = list(violation_plots(db, ctx, channels, [], [*found, (found[0][0], other)]))
     together = render_plots(specs)
     alone = [render_plot(spec) for spec in specs]
-    assert len(together) == len(specs) >= 4
+    assert len(together) == len(specs) >= 3
     for a, b in zip(together, alone, strict=True):
         assert (a is None) == (b is None)
         if a is not None:
