@@ -79,7 +79,7 @@ def _build(stack: PlotStack, specs: Sequence[PlotSpec]) -> list[list]:
     return drawn
 
 
-def _grab(stack: PlotStack, spec: PlotSpec, width: int) -> QImage:
+def _lay_out(stack: PlotStack, width: int) -> None:
     # Every plot exactly PLOT_PX high whatever its axis title needs, and room to spare for the
     # layout's margins and spacing (cut away by _cut), so a plot drawn with others is the same
     # image as drawn alone.
@@ -89,6 +89,10 @@ def _grab(stack: PlotStack, spec: PlotSpec, width: int) -> QImage:
     height = LANE_PX + (PLOT_PX + 16) * len(stack.plots) + 16
     stack.resize(width, height + 60)
     stack.layout_widget.setFixedSize(width, height)
+
+
+def _grab(stack: PlotStack, spec: PlotSpec, width: int) -> QImage:
+    _lay_out(stack, width)
     x0, x1 = spec.x_range
     stack.redraw(x0, x1)
     stack.set_x_range(x0, x1)
@@ -192,8 +196,9 @@ def _render_zooms(specs: Sequence[PlotSpec], width: int) -> list[RenderedPlot | 
         (drawn,) = _build(stack, [_merged(specs)])
         if not drawn:
             return [None] * len(specs)
-        _grab(stack, specs[0], width)  # lays the stack out at its size
+        _lay_out(stack, width)
         view = stack.layout_widget
+        view.grab(QRect(0, 0, 1, 1))  # applies the layout, painting next to nothing
         lane = view.mapFromScene(stack.lane.sceneBoundingRect()).boundingRect()
         out: list[RenderedPlot | None] = []
         for spec in specs:
