@@ -152,8 +152,8 @@ def _items(ctx: RunContext, anchors: dict[int, str]) -> str:
     for step in ctx.steps:
         if step.verdict == "skipped" and not step.criteria:
             rows.append(
-                f"<tr><td>{esc(step.name)}</td><td colspan=6>step not run: the run stopped "
-                f"on a failure</td><td>{_verdict('skipped')}</td></tr>"
+                f"<tr><td>{esc(step.name)}</td><td colspan=3>step not run: the run stopped "
+                f"on a failure</td><td>{_verdict('skipped')}</td><td></td><td></td><td></td></tr>"
             )
         for c in step.criteria:
             first = "" if c.first_violation_s is None else f"{c.first_violation_s:.3f} s"
@@ -169,8 +169,8 @@ def _items(ctx: RunContext, anchors: dict[int, str]) -> str:
                 f'<tr class="{VERDICT_CLASS.get(c.verdict, "other")}">'
                 f"<td>{esc(step.name)}</td><td>{esc(item_title(c))}</td>"
                 f"<td>{esc(limits_text(c))}</td><td class=num>{esc(value_text(c))}</td>"
-                f"<td class=num>{len(c.violations) or ''}</td><td class=num>{first}</td>"
-                f"<td class=why>{esc(why)}</td><td>{_verdict(c.verdict)}</td></tr>"
+                f"<td>{_verdict(c.verdict)}</td><td class=num>{len(c.violations) or ''}</td>"
+                f"<td class=num>{first}</td><td class=why>{esc(why)}</td></tr>"
             )
     head = "".join(
         f"<th>{h}</th>"
@@ -179,10 +179,10 @@ def _items(ctx: RunContext, anchors: dict[int, str]) -> str:
             "item",
             "limits",
             "value",
+            "verdict",
             "violations",
             "first violation",
             "why",
-            "verdict",
         )
     )
     return (

@@ -33,7 +33,9 @@ h2 { font-size: 1.15em; margin: 1.6em 0 0.5em; border-bottom: 1px solid #d1d5db;
 h3 { font-size: 1em; margin: 0.8em 0 0.3em; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 0.25em 0.5em;
-  border-bottom: 1px solid #e5e7eb; overflow-wrap: anywhere; }
+  border-bottom: 1px solid #e5e7eb; overflow-wrap: break-word; }
+/* Free text may be one long word (a rig's line, a pasted path): it wraps anywhere. */
+td.why, table.events td, table.notes td { overflow-wrap: anywhere; }
 thead th { background: #f3f4f6; white-space: nowrap; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.why { font-size: 0.9em; color: #374151; min-width: 16em; }
@@ -75,6 +77,10 @@ a { color: #1d4ed8; }
   section.big > h2 { break-before: page; }
   figure, tr, .slot, .banner { break-inside: avoid; }
   thead { display: table-header-group; }
+  /* A page is narrower than a screen: the items table wraps instead of running off it. */
+  table.items { font-size: 9pt; }
+  table.items td:nth-child(-n+2), thead th { white-space: normal; }
+  td.why { min-width: 0; width: 30%; }
   a { color: inherit; text-decoration: none; }
 }
 """
