@@ -38,8 +38,11 @@ th, td { text-align: left; vertical-align: top; padding: 0.25em 0.5em;
 td.why, table.events td, table.notes td { overflow-wrap: anywhere; }
 thead th { background: #f3f4f6; white-space: nowrap; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.why { font-size: 0.9em; color: #374151; min-width: 16em; }
-table.items td:nth-child(-n+4) { white-space: nowrap; }
+td.why { font-size: 0.9em; color: #374151; min-width: 12em; width: 32%; }
+/* Room for a step name, an item with its slot and chip, and limits on a line or two. */
+table.items td:nth-child(1) { min-width: 5.5em; }
+table.items td:nth-child(2) { min-width: 13em; }
+table.items td:nth-child(3) { min-width: 8em; }
 table.meta { width: auto; }
 table.meta th { font-weight: normal; color: #4b5563; white-space: nowrap; }
 .banner { display: flex; gap: 1.2em; align-items: center; padding: 0.8em 1em;
@@ -77,10 +80,11 @@ a { color: #1d4ed8; }
   section.big > h2 { break-before: page; }
   figure, tr, .slot, .banner { break-inside: avoid; }
   thead { display: table-header-group; }
-  /* A page is narrower than a screen: the items table wraps instead of running off it. */
+  /* A page is narrower than a screen: the items table's header wraps too. */
   table.items { font-size: 9pt; }
-  table.items td:nth-child(-n+2), thead th { white-space: normal; }
+  thead th { white-space: normal; }
   td.why { min-width: 0; width: 30%; }
+  table.items td:nth-child(2) { min-width: 9em; }
   a { color: inherit; text-decoration: none; }
 }
 """
