@@ -1,9 +1,15 @@
 """``labbench export RUN_ID``: any subset of a run's files (docs/architecture.md §5, §6, §9).
 
 ``--report`` (CSV run report), ``--telemetry`` (CSV, ``--layout wide|long``), ``--junit``
-(JUnit XML) and ``--json`` (the JSON record), at least one of them. The run is looked up
+(JUnit XML), ``--json`` (the JSON record) and ``--html`` (the self-contained HTML report), at
+least one of them. The run is looked up
 before any file is written; an unknown run, a file that cannot be written or two formats
 aimed at one file are one sentence and exit code 2.
+
+``--html`` is the one format that draws: its plots are rendered offscreen by
+``labbench.ui.report_plots``, imported only when ``--html`` is asked for (with
+``QT_QPA_PLATFORM=offscreen`` unless the caller chose a platform), so every other export, and
+``labbench run``, never loads Qt.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ OUTPUTS = (
     ("--telemetry", "telemetry", "telemetry CSV"),
     ("--junit", "junit", "JUnit XML, one testsuite with a testcase per judged item"),
     ("--json", "json", "JSON record (docs/record-schema.json)"),
+    ("--html", "html", "HTML report: one self-contained page with plots, for people"),
 )
 
 
 def add_parser(commands, add_db_option) -> None:
     """Register ``export`` on the ``labbench`` parser."""
     exp = commands.add_parser(
-        "export", help="write a run's report, telemetry, JUnit XML or JSON record"
+        "export", help="write a run's report, telemetry, JUnit XML, JSON record or HTML report"
     )
     exp.add_argument("run_id", type=int, metavar="RUN_ID")
     for option, _, text in OUTPUTS:
@@ -43,7 +50,7 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
     targets = [(option, getattr(args, key)) for option, key, _ in OUTPUTS if getattr(args, key)]
     if not targets:
         raise UsageError(
-            "Name at least one file to write: --report, --telemetry, --junit or --json."
+            "Name at least one file to write: --report, --telemetry, --junit, --json or --html."
         )
     seen: dict[str, str] = {}
     for option, path in targets:
@@ -54,8 +61,21 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
     return targets
 
 
+def _plot_renderer():
+    """The HTML report's plot renderer: Qt, offscreen, loaded only now."""
+    from labbench.export.csv_report import ExportError
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from labbench.ui.report_plots import render_plots
+    except ImportError as exc:  # a machine without Qt's libraries (libEGL, libxkbcommon...)
+        raise ExportError(f"Cannot draw the HTML report's plots: {exc}.") from None
+    return render_plots
+
+
 def run(args: argparse.Namespace, open_db) -> int:
     from labbench.export.csv_report import ExportError, write_report, write_telemetry
+    from labbench.export.html_report import write_html_report
     from labbench.export.json_record import write_json_record
     from labbench.export.junit import write_junit
     from labbench.export.run_context import load_run
@@ -78,9 +98,12 @@ def run(args: argparse.Namespace, open_db) -> int:
                     f"junit {path} ({totals['tests']} tests, {totals['failures']} failed, "
                     f"{totals['errors']} in error)"
                 )
-            else:
+            elif option == "--json":
                 items = write_json_record(db, args.run_id, path)
                 written.append(f"json {path} ({items} items)")
+            else:
+                plots = write_html_report(db, args.run_id, path, _plot_renderer())
+                written.append(f"html {path} ({plots} plots)")
     except ExportError as exc:
         done = f" (already written: {', '.join(written)})" if written else ""
         raise UsageError(f"{str(exc).rstrip('.')}{done}.") from None
