@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.export.csv_report import ExportCancelled, ExportError, export_run, write_run_list
+from labbench.export.html_report import write_html_report
 from labbench.export.json_record import write_json_record
 from labbench.export.junit import write_junit
 from labbench.storage import Database, RecordError
@@ -39,11 +40,46 @@ def export_file_names(folder: Path, run_id: int) -> tuple[Path, Path]:
     return folder / f"run-{run_id}-report.csv", folder / f"run-{run_id}-telemetry.csv"
 
 
-# The machine formats beside the CSV: (option, file name suffix, writer of one run).
+# The formats beside the CSV: (option, file name suffix, writer of one run).
 MACHINE_FORMATS = (
     ("junit", "junit.xml", write_junit),
     ("record", "record.json", write_json_record),
 )
+HTML_SUFFIX = "report.html"
+
+
+class GuiPlotRenderer(QObject):
+    """Draws an HTML report's plots on the GUI thread (they are widgets) for an export running
+    in a worker thread, which waits for them."""
+
+    asked = Signal(object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.cancel: threading.Event | None = None  # the export's, while one runs
+        self.asked.connect(self._render)  # emitted from the worker: queued to this thread
+
+    def _render(self, job) -> None:
+        from labbench.ui.report_plots import render_plots
+
+        specs, answer, done = job
+        try:
+            answer.append(render_plots(specs))
+        except Exception as exc:  # handed back to the worker, which reports it
+            answer.append(exc)
+        finally:
+            done.set()
+
+    def __call__(self, specs):
+        answer: list = []
+        done = threading.Event()
+        self.asked.emit((specs, answer, done))
+        while not done.wait(0.2):
+            if self.cancel is not None and self.cancel.is_set():
+                raise ExportCancelled("Export cancelled.")
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return answer[0]
 
 
 def zip_name(run_ids: list[int]) -> str:
@@ -66,12 +102,18 @@ class ExportWorker(QObject):
         *,
         formats: tuple[str, ...] = (),
         zipped: bool = False,
+        renderer: GuiPlotRenderer | None = None,
     ):
         super().__init__()
         self.db, self.run_ids, self.folder, self.layout = db, run_ids, folder, layout
         self.telemetry, self.run_list = telemetry, run_list
         self.formats, self.zipped = formats, zipped
+        self.renderer = renderer if "html" in formats else None
+        if "html" in formats and renderer is None:
+            raise ValueError("an HTML export needs a GuiPlotRenderer made on the GUI thread")
         self.cancel = threading.Event()
+        if self.renderer is not None:
+            self.renderer.cancel = self.cancel
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -129,6 +171,10 @@ class ExportWorker(QObject):
                         path = folder / f"run-{run_id}.{suffix}"
                         write(self.db, run_id, path)
                         written.append(path)
+                if "html" in self.formats:
+                    path = folder / f"run-{run_id}.{HTML_SUFFIX}"
+                    write_html_report(self.db, run_id, path, self.renderer)
+                    written.append(path)
                 if self.cancel.is_set():
                     raise ExportCancelled("Export cancelled.")
             if self.run_list:
@@ -188,6 +234,8 @@ class ExportDialog(QDialog):
         self.run_list = QCheckBox("A runs.csv listing the exported runs")
         self.run_list.setChecked(len(run_ids) > 1)
         self.junit = QCheckBox("JUnit XML for CI dashboards (a test case per judged item)")
+        self.html = QCheckBox("HTML report (one page with plots, for a ticket or a review)")
+        self.renderer = GuiPlotRenderer(self)
         self.record = QCheckBox("JSON record (items, violations, events: for scripts and MES)")
         self.zipped = QCheckBox("Pack everything into one zip file")
         self.open_report = QPushButton("Open report")
@@ -204,6 +252,7 @@ class ExportDialog(QDialog):
         form.addRow("Always", QLabel("the run report (CSV: preamble and one row per judged item)"))
         form.addRow("Telemetry layout", self.layout_combo)
         form.addRow(self.telemetry)
+        form.addRow(self.html)
         form.addRow(self.junit)
         form.addRow(self.record)
         form.addRow(self.run_list)
@@ -242,10 +291,15 @@ class ExportDialog(QDialog):
             self.run_list.isChecked(),
             formats=tuple(
                 option
-                for option, box in (("junit", self.junit), ("record", self.record))
+                for option, box in (
+                    ("html", self.html),
+                    ("junit", self.junit),
+                    ("record", self.record),
+                )
                 if box.isChecked()
             ),
             zipped=self.zipped.isChecked(),
+            renderer=self.renderer,
         )
         self.worker.progressed.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
@@ -273,8 +327,9 @@ class ExportDialog(QDialog):
         cancel.setText("Close")
 
     def report_path(self) -> Path | None:
-        """The exported run's report: the CSV report (the first file written)."""
-        return self.written[0] if self.written else None
+        """The exported run's report for people: the HTML page if written, else the CSV."""
+        pages = [p for p in self.written if p.name.endswith(HTML_SUFFIX)]
+        return pages[0] if pages else (self.written[0] if self.written else None)
 
     def _on_open_report(self) -> None:
         path = self.report_path()

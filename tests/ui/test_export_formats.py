@@ -1,6 +1,6 @@
 """The export dialog offers every format of ``labbench export``: JUnit XML and the JSON record
 beside the CSV report and telemetry, into a folder or one zip file; after one run's export,
-"Open report" opens its report.  Pressed as a user presses: the File menu's Export, the
+"Open report" opens its HTML report.  Pressed as a user presses: the File menu's Export, the
 dialog's check boxes and buttons."""
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def test_one_run_in_every_format_then_open_report(qtbot, window, tmp_path, monke
     (run_id,) = _runs(window.db, 1)
     dialog = _open_dialog(qtbot, window, [run_id], tmp_path / "gui")
     (tmp_path / "gui").mkdir()
-    for box in (dialog.junit, dialog.record):
+    for box in (dialog.html, dialog.junit, dialog.record):
         _click(qtbot, box)
-    assert dialog.junit.isChecked() and dialog.record.isChecked()
+    assert dialog.html.isChecked() and dialog.junit.isChecked() and dialog.record.isChecked()
     _click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
     qtbot.waitUntil(dialog.open_report.isVisible, timeout=30_000)
     assert dialog.isVisible(), "one run's export stays open to offer its report"
@@ -59,7 +59,11 @@ def test_one_run_in_every_format_then_open_report(qtbot, window, tmp_path, monke
         f"run-{run_id}-telemetry.csv",
         f"run-{run_id}.junit.xml",
         f"run-{run_id}.record.json",
+        f"run-{run_id}.report.html",
     ]
+    page = (tmp_path / "gui" / f"run-{run_id}.report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") >= 1, "its plots were drawn (on the GUI thread)"
+    assert "CHP-EXP" in page and "vdd_core" in page
     cli = tmp_path / "cli"
     cli.mkdir()
     assert (
@@ -78,7 +82,7 @@ def test_one_run_in_every_format_then_open_report(qtbot, window, tmp_path, monke
     opened = []
     monkeypatch.setattr(export_dialog.QDesktopServices, "openUrl", opened.append)
     _click(qtbot, dialog.open_report)
-    assert [url.toLocalFile() for url in opened] == [str(gui / f"run-{run_id}-report.csv")]
+    assert [url.toLocalFile() for url in opened] == [str(gui / f"run-{run_id}.report.html")]
     _click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel))
     assert not dialog.isVisible()
 
