@@ -44,17 +44,31 @@ def _pen(color: str, width: float = 1.5, style=Qt.PenStyle.SolidLine):
     return pg.mkPen(color=color, width=width, style=style)
 
 
-def _line(plot: pg.PlotItem, y: float, color: str, text: str, *, angle: int = 0, style=None):
-    """A labelled limit or centre line; the label says what it is, not only its colour."""
+def _line(
+    plot: pg.PlotItem,
+    at: float,
+    color: str,
+    text: str,
+    *,
+    angle: int = 0,
+    style=None,
+    anchor: tuple[float, float] = (1, 1),
+    position: float = 0.98,
+    fill: str = "#ffffffd0",
+):
+    """A labelled limit or centre line; the label says what it is, not only its colour.  The
+    label sits inside the view (``anchor``: which corner of the text touches the line, at
+    ``position`` along it) on a fill, so it stays legible over the points."""
     line = pg.InfiniteLine(
-        pos=y,
+        pos=at,
         angle=angle,
         pen=_pen(color, 1.2, style or Qt.PenStyle.DashLine),
         label=text,
         labelOpts={
-            "position": 0.97 if angle == 0 else 0.92,
+            "position": position,
             "color": color,
-            "anchors": [(1, 1), (1, 1)],
+            "anchors": [anchor, anchor],
+            "fill": pg.mkBrush(fill),
         },
     )
     plot.addItem(line)
@@ -179,10 +193,18 @@ class ItemHistogram(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
 
+    def _fill(self) -> str:
+        return self.theme.plot_background + "d0"
+
     def show_item(self, row: CapabilityRow, values: list[float]) -> None:
         self.plot.clear()
         self.limit_lines = {}
-        self.plot.setTitle(f"{row.name}: {len(values)} values", size="10pt")
+        curve = (
+            f" · curve: normal, μ {row.mean:.4g}, σ overall {row.sigma_overall:.3g}"
+            if row.mean is not None and row.sigma_overall
+            else ""
+        )
+        self.plot.setTitle(f"{row.name}: {len(values)} values{curve}", size="10pt")
         self.plot.setLabel("bottom", row.unit or "value")
         if not values:
             self.counts, self.edges = np.zeros(0), np.zeros(0)
@@ -220,7 +242,16 @@ class ItemHistogram(QWidget):
         for label, limit in (("low", row.low), ("high", row.high)):
             if limit is not None:
                 self.limit_lines[label] = limit
-                _line(self.plot, limit, failed, f"{label} {limit:g}", angle=90)
+                _line(
+                    self.plot,
+                    limit,
+                    failed,
+                    f"{label} limit {limit:g}",
+                    angle=90,
+                    anchor=(1, 0) if label == "high" else (0, 0),
+                    position=0.96,
+                    fill=self._fill(),
+                )
         margin = 0.08 * (hi - lo)
         self.plot.setXRange(lo - margin, hi + margin, padding=0)
 
@@ -266,7 +297,6 @@ class ControlChartView(QWidget):
         self.ranges_plot.clear()
         self.lines = {}
         self.violation_runs = {}
-        self.values_plot.setTitle(f"Individuals: {chart.name}", size="10pt")
         self.values_plot.setLabel("left", unit or "value")
         points = chart.points
         x = np.arange(len(points), dtype=float)
@@ -297,6 +327,13 @@ class ControlChartView(QWidget):
         self.violation_runs = {points[i].run_id: points[i].rules for i in bad}
         self.values_plot.addItem(self.violations)
         muted = self.theme.muted
+        fill = self.theme.plot_background + "d0"
+        broken = len(bad)
+        self.values_plot.setTitle(
+            f"Individuals: {chart.name} · ✖ {broken} rule violation{'s' if broken != 1 else ''}"
+            " (hover a point for its run and rule, click to open it)",
+            size="10pt",
+        )
         if chart.centre is not None:
             self.lines["centre"] = chart.centre
             _line(
@@ -309,8 +346,21 @@ class ControlChartView(QWidget):
         if chart.upper_limit is not None:
             self.lines["ucl"] = chart.upper_limit
             self.lines["lcl"] = chart.lower_limit
-            _line(self.values_plot, chart.upper_limit, failed, f"+3σ {chart.upper_limit:.4g}")
-            _line(self.values_plot, chart.lower_limit, failed, f"−3σ {chart.lower_limit:.4g}")
+            _line(
+                self.values_plot,
+                chart.upper_limit,
+                failed,
+                f"+3σ {chart.upper_limit:.4g}",
+                anchor=(1, 0),
+                fill=fill,
+            )
+            _line(
+                self.values_plot,
+                chart.lower_limit,
+                failed,
+                f"−3σ {chart.lower_limit:.4g}",
+                fill=fill,
+            )
         ranges = [(i, p.moving_range) for i, p in enumerate(points) if p.moving_range is not None]
         if ranges:
             self.ranges_plot.plot(
@@ -332,7 +382,14 @@ class ControlChartView(QWidget):
                 f"MR̄ {chart.mr_mean:.3g}",
                 style=Qt.PenStyle.SolidLine,
             )
-            _line(self.ranges_plot, chart.mr_upper_limit, failed, f"UCL {chart.mr_upper_limit:.3g}")
+            _line(
+                self.ranges_plot,
+                chart.mr_upper_limit,
+                failed,
+                f"UCL {chart.mr_upper_limit:.3g}",
+                anchor=(1, 0),
+                fill=fill,
+            )
         if len(points):
             self.values_plot.setXRange(-0.5, len(points) - 0.5, padding=0.02)
         self.values_plot.enableAutoRange(axis="y")

@@ -67,15 +67,15 @@ def capability_cells(row: CapabilityRow) -> tuple:
     return (
         row.step,
         row.name,
-        row.unit,
+        figure(row.cpk),
+        capability_verdict(row),
         str(row.n),
         quantity(row.mean),
         quantity(row.sigma_within),
         limits_text(row.low, row.high),
+        row.unit,
         figure(row.cp),
-        figure(row.cpk),
         figure(row.ppk),
-        capability_verdict(row),
     )
 
 
@@ -84,15 +84,17 @@ def pareto_cells(row: ParetoRow) -> tuple:
 
 
 YIELD_HEADERS = ("Group", "Units", "FPY", "LPY", "Attempts", "Station losses")
+# Cpk and its word next to the item: they stay in sight when the panel is narrow.
 CAPABILITY_HEADERS = (
-    "Step", "Item", "Unit", "n", "Mean", "σ within", "Limits", "Cp", "Cpk", "Ppk", "Margin",
+    "Step", "Item", "Cpk", "Margin", "n", "Mean", "σ within", "Limits", "Unit", "Cp", "Ppk",
 )  # fmt: skip
 PARETO_HEADERS = ("Step", "First failing item", "Failed runs", "Cumulative")
 
 
 class StatsModel(QAbstractTableModel):
     """Rows of one analytics table, shown as text; ``flag(row)`` names the verdict colour of
-    a row that needs a look (its last column carries the word)."""
+    a row that needs a look, painted on the ``flagged`` columns (one of them carries the
+    word)."""
 
     def __init__(
         self,
@@ -101,8 +103,11 @@ class StatsModel(QAbstractTableModel):
         flag: Callable[[object], str | None] = lambda _row: None,
         theme: Theme = LIGHT,
         parent=None,
+        *,
+        flagged: tuple[int, ...] = (),
     ):
         super().__init__(parent)
+        self.flagged = flagged
         self.headers, self.cells, self.flag, self.theme = tuple(headers), cells, flag, theme
         self.rows: list = []
         self._shown: list[tuple] = []
@@ -132,12 +137,16 @@ class StatsModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._shown[index.row()][index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 1:
+        if (
+            role == Qt.ItemDataRole.TextAlignmentRole
+            and index.column() > 1
+            and (index.column() not in self.flagged)
+        ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
             verdict = self.flag(self.rows[index.row()])
-            if verdict is None or index.column() < self.columnCount() - 3:
-                return None  # the figures and the word are coloured, the names stay legible
+            if verdict is None or index.column() not in self.flagged:
+                return None  # the figure and the word are coloured, the names stay legible
             bg, fg = verdict_colors(self.theme, verdict)
             return bg if role == Qt.ItemDataRole.BackgroundRole else fg
         return None
@@ -156,7 +165,7 @@ def yield_model(theme: Theme) -> StatsModel:
 
 
 def capability_model(theme: Theme) -> StatsModel:
-    return StatsModel(CAPABILITY_HEADERS, capability_cells, capability_flag, theme)
+    return StatsModel(CAPABILITY_HEADERS, capability_cells, capability_flag, theme, flagged=(2, 3))
 
 
 def pareto_model(theme: Theme) -> StatsModel:

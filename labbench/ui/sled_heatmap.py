@@ -154,6 +154,10 @@ class SledHeatmap(QWidget):
             text = f"{words}\n{cell.text}" if cell else f"slot {slot}\nno values"
             fg = "#ffffff" if cell is not None and cell.heat > 0.55 else self.theme.text
             label = pg.TextItem(text, color=fg, anchor=(0.5, 0.5))
+            font = label.textItem.font()
+            font.setPointSize(12)
+            font.setBold(hot)
+            label.setFont(font)
             label.setPos(slot % columns + 0.47, slot // columns + 0.47)
             self.plot.addItem(label)
         rows = (count + columns - 1) // columns

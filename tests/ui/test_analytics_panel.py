@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 
 from labbench.storage import inventory, plans
 from labbench.ui import analytics_tables
+from labbench.ui.theme import verdict_colors
 from tests.storage.test_analytics import item, make_run
 
 T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
@@ -158,12 +159,15 @@ def test_capability_table_flags_low_cpk_with_a_word_and_colour(qtbot, window, la
     names = [r[1] for r in rows]
     assert names[:2] == ["vdd", "idd"]  # worst Cpk first
     vdd, idd = rows[0], rows[1]
-    assert vdd[-1] == "LOW Cpk" and idd[-1] == "capable"
-    assert float(vdd[8]) < 1.33 < float(idd[8])
+    header = panel.capability_model.headers
+    cpk, margin = header.index("Cpk"), header.index("Margin")
+    assert vdd[margin] == "LOW Cpk" and idd[margin] == "capable"
+    assert float(vdd[cpk]) < 1.33 < float(idd[cpk])
     model = panel.capability_table.model()
-    flagged = model.index(0, model.columnCount() - 1).data(Qt.ItemDataRole.BackgroundRole)
-    assert flagged is not None
-    assert model.index(1, model.columnCount() - 1).data(Qt.ItemDataRole.BackgroundRole) is None
+    for column in (cpk, margin):
+        colour = model.index(0, column).data(Qt.ItemDataRole.BackgroundRole)
+        assert colour == verdict_colors(window.theme, "marginal")[0]
+        assert model.index(1, column).data(Qt.ItemDataRole.BackgroundRole) is None
 
 
 def test_capability_csv_through_the_file_dialog(qtbot, window, lab, tmp_path, monkeypatch):
