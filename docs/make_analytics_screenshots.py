@@ -88,7 +88,7 @@ def fill_history(db) -> None:
         plan = power_on[0] if n < 90 else power_on[1]
         for attempt in range(3):
             # bench-3's core rail reading creeps up over the weeks (a drifting reference).
-            drift = 0.0009 * (when - start).total_seconds() / 86400 if station == "bench-3" else 0
+            drift = 0.0012 * (when - start).total_seconds() / 86400 if station == "bench-3" else 0
             steps = [
                 ("rails", [
                     _item("vdd_core_mean", "vdd_core", "V", rng.gauss(0.748 + drift, 0.008),
@@ -204,6 +204,11 @@ def main() -> int:
     panel.tabs.setCurrentWidget(panel.capability_split)
     if panel.control.chart is None:
         wait_for(panel.chart_loaded)
+    # The drifting core rail (bench-3's reference creeping up), not the worst Cpk: its
+    # control chart shows the rule marks a drift leaves.
+    drifting = [r.name for r in panel.capability_model.rows].index("vdd_core_mean")
+    panel.capability_table.selectRow(drifting)
+    wait_for(panel.chart_loaded)
     settle()
     window.grab().save(str(out / f"analytics-{width}.png"))
     if width >= 1600:

@@ -200,7 +200,7 @@ class AnalyticsView(QWidget):
             _boxed(self.capability_table, _export_bar(self.export_capability, self.capability_note))
         )
         self.capability_split.addWidget(plots)
-        self.capability_split.setSizes([520, 480])
+        self.capability_split.setSizes([560, 440])
         self.tabs.addTab(self.capability_split, "Capability")
         # Pareto: the chart over its table.
         self.pareto_model = tables.pareto_model(theme)

@@ -36,6 +36,9 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     item.setLabel("bottom", bottom)
     item.showGrid(x=True, y=True, alpha=0.2)
     item.setMenuEnabled(False)
+    # Values read as the limits are written (0.72 V, not 720 on a "V (x0.001)" axis).
+    for side in ("left", "bottom", "right"):
+        item.getAxis(side).enableAutoSIPrefix(False)
     widget.setMinimumHeight(160)
     return widget
 
@@ -52,13 +55,14 @@ def _line(
     *,
     angle: int = 0,
     style=None,
-    anchor: tuple[float, float] = (1, 1),
-    position: float = 0.98,
+    anchor: tuple[float, float] = (0, 1),
+    position: float = 0.02,
     fill: str = "#ffffffd0",
 ):
     """A labelled limit or centre line; the label says what it is, not only its colour.  The
     label sits inside the view (``anchor``: which corner of the text touches the line, at
-    ``position`` along it) on a fill, so it stays legible over the points."""
+    ``position`` along it; by default above the line at its left end, over the oldest runs
+    rather than the newest) on a fill, so it stays legible over the points."""
     line = pg.InfiniteLine(
         pos=at,
         angle=angle,
@@ -199,12 +203,13 @@ class ItemHistogram(QWidget):
     def show_item(self, row: CapabilityRow, values: list[float]) -> None:
         self.plot.clear()
         self.limit_lines = {}
-        curve = (
-            f" · curve: normal, μ {row.mean:.4g}, σ overall {row.sigma_overall:.3g}"
-            if row.mean is not None and row.sigma_overall
-            else ""
+        # Short titles: a long one widens the plot past a laptop's panel.
+        curve = " · curve: normal" if row.mean is not None and row.sigma_overall else ""
+        self.plot.setTitle(f"{_short(row.name, 24)} · n {len(values)}{curve}", size="10pt")
+        self.widget.setToolTip(
+            "Bars: the item's values.  Curve: the normal distribution of their mean and σ "
+            "overall, scaled to the bars.  Dashed: the spec limits."
         )
-        self.plot.setTitle(f"{row.name}: {len(values)} values{curve}", size="10pt")
         self.plot.setLabel("bottom", row.unit or "value")
         if not values:
             self.counts, self.edges = np.zeros(0), np.zeros(0)
@@ -330,9 +335,12 @@ class ControlChartView(QWidget):
         fill = self.theme.plot_background + "d0"
         broken = len(bad)
         self.values_plot.setTitle(
-            f"Individuals: {chart.name} · ✖ {broken} rule violation{'s' if broken != 1 else ''}"
-            " (hover a point for its run and rule, click to open it)",
+            f"{_short(chart.name, 24)} · ✖ {broken} rule mark{'s' if broken != 1 else ''}",
             size="10pt",
+        )
+        self.values_widget.setToolTip(
+            "✖ marks a point completing a Western Electric rule.  Hover a point for its run "
+            "and rules; click it to open the run in History."
         )
         if chart.centre is not None:
             self.lines["centre"] = chart.centre
@@ -342,6 +350,7 @@ class ControlChartView(QWidget):
                 muted,
                 f"μ {chart.centre:.4g}",
                 style=Qt.PenStyle.SolidLine,
+                fill=fill,
             )
         if chart.upper_limit is not None:
             self.lines["ucl"] = chart.upper_limit
@@ -351,7 +360,7 @@ class ControlChartView(QWidget):
                 chart.upper_limit,
                 failed,
                 f"+3σ {chart.upper_limit:.4g}",
-                anchor=(1, 0),
+                anchor=(0, 0),
                 fill=fill,
             )
             _line(
@@ -381,13 +390,14 @@ class ControlChartView(QWidget):
                 muted,
                 f"MR̄ {chart.mr_mean:.3g}",
                 style=Qt.PenStyle.SolidLine,
+                fill=fill,
             )
             _line(
                 self.ranges_plot,
                 chart.mr_upper_limit,
                 failed,
                 f"UCL {chart.mr_upper_limit:.3g}",
-                anchor=(1, 0),
+                anchor=(0, 0),
                 fill=fill,
             )
         if len(points):
