@@ -136,6 +136,13 @@ class AnalyticsView(QWidget):
         self.per_station = QCheckBox("per station")
         self.per_station.setToolTip("A yield row and a trend line for each station")
         self.per_station.toggled.connect(lambda _c: self.reload())
+        self.chip_units = QCheckBox("chips as units")
+        self.chip_units.setToolTip(
+            "For a sled plan: count each chip of the sled runs by its own verdict and items, "
+            "instead of the sled"
+        )
+        self.chip_units.setEnabled(False)
+        self.chip_units.toggled.connect(lambda _c: self.reload())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Read the plans and their runs again")
         self.refresh_button.clicked.connect(self.refresh)
@@ -154,6 +161,7 @@ class AnalyticsView(QWidget):
         row2.addWidget(QLabel("Trend"))
         row2.addWidget(self.trend_by)
         row2.addWidget(self.per_station)
+        row2.addWidget(self.chip_units)
         row2.addWidget(self.status, 1)
         row2.addWidget(self.refresh_button)
         self.controls = QVBoxLayout()
@@ -284,7 +292,9 @@ class AnalyticsView(QWidget):
         elif days == -1:
             since = _utc(self.since.date())
             until = _utc(self.until.date()) + dt.timedelta(days=1)  # the day is included
-        return AnalyticsQuery(plan, since=since, until=until, by=by, **fields)
+        # Chips as units only mean something for a sled plan (a chip plan's units are chips).
+        unit = "chip" if self.chip_units.isChecked() and self.chip_units.isEnabled() else None
+        return AnalyticsQuery(plan, since=since, until=until, by=by, unit=unit, **fields)
 
     def reload(self) -> None:
         query = self.query()
@@ -310,9 +320,11 @@ class AnalyticsView(QWidget):
             return
         self.data = data
         self.kind = data["kind"]
+        self.chip_units.setEnabled(self.kind == "sled")
         units = sum(r.units for r in data["yield"])
+        unit = "chip" if data["unit"] == "chip" else self.kind
         self.status.setText(
-            f"{units} {self.kind}{'s' if units != 1 else ''} first tested in the period · "
+            f"{units} {unit}{'s' if units != 1 else ''} first tested in the period · "
             "marginal counts as a pass"
         )
         self.yield_model.set_rows(data["yield"])
@@ -444,6 +456,7 @@ def _read_tables(db: Database, query: AnalyticsQuery, trend_by: str, per_station
         "capability": capability,
         "pareto": stats.pareto_table(db, query),
         "kind": dict(plan_store.plan_names(db)).get(query.plan, "chip"),
+        "unit": query.unit,
     }
     if data["kind"] == "sled":
         data["item_yield"] = stats.item_yield_table(db, query)

@@ -258,6 +258,19 @@ def test_sled_heatmap_shows_the_bad_slot_hot(qtbot, window, lab):
     assert "HOT" in heat.cells[2].text or "Hot slots: 2" in panel.heat_note.text()
 
 
+def test_chips_of_a_sled_plan_as_units(qtbot, window, lab):
+    panel = _open_panel(qtbot, window)
+    _choose_plan(qtbot, panel, "sled-power-on")
+    # Two sleds, each failed its first two runs (slot 2) and passed the third.
+    assert _shown(panel.yield_table) == [["all", "2", "0.0 %", "100.0 %", "6", "0"]]
+    assert panel.chip_units.isEnabled()
+    with qtbot.waitSignal(panel.loaded, timeout=15_000):
+        qtbot.mouseClick(panel.chip_units, Qt.MouseButton.LeftButton)
+    # Eight chips: the two in slot 2 failed first, passed last.
+    assert _shown(panel.yield_table) == [["all", "8", "75.0 %", "100.0 %", "24", "0"]]
+    assert panel.status.text().startswith("8 chips")
+
+
 def test_heatmap_tab_is_off_for_a_chip_plan(qtbot, window, lab):
     panel = _open_panel(qtbot, window)
     _choose_plan(qtbot, panel, "power-on")
