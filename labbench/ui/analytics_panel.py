@@ -35,7 +35,13 @@ from labbench.storage import Database
 from labbench.storage import analytics as stats
 from labbench.storage import plans as plan_store
 from labbench.ui import analytics_tables as tables
-from labbench.ui.analytics_plots import ControlChartView, ItemHistogram, ParetoChart, YieldTrend
+from labbench.ui.analytics_plots import (
+    ControlChartView,
+    ItemHistogram,
+    ParetoChart,
+    YieldTrend,
+    recolour,
+)
 from labbench.ui.loader import Loader
 from labbench.ui.sled_heatmap import SledHeatmap, mean_cells, slot_items, yield_cells
 from labbench.ui.theme import LIGHT, Theme
@@ -95,6 +101,7 @@ class AnalyticsView(QWidget):
         self.loader = Loader(self, name="labbench-analytics")
         self._generation = 0
         self._chart_generation = 0
+        self.reading = False  # the plan names are being read
         self.kind: str | None = None
         self.data: dict = {}
         self._build_controls()
@@ -127,6 +134,7 @@ class AnalyticsView(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setToolTip(tip)
             edit.setEnabled(False)
+            edit.setVisible(False)
             edit.dateChanged.connect(lambda _d: self._on_dates_edited())
         self.trend_by = QComboBox()
         self.trend_by.addItem("per day", "day")
@@ -154,7 +162,9 @@ class AnalyticsView(QWidget):
         row1.addWidget(QLabel("Period"))
         row1.addWidget(self.period)
         row1.addWidget(self.since)
-        row1.addWidget(QLabel("–"))
+        self.dash = QLabel("–")
+        self.dash.setVisible(False)
+        row1.addWidget(self.dash)
         row1.addWidget(self.until)
         row1.addStretch(1)
         row2 = QHBoxLayout()
@@ -245,9 +255,11 @@ class AnalyticsView(QWidget):
 
     def refresh(self) -> None:
         """Read the plan names again, keep the plan picked if it is still there, reload."""
+        self.reading = True
         self.loader.submit(lambda: plan_store.plan_names(self.db), self._on_plans)
 
     def _on_plans(self, names) -> None:
+        self.reading = False
         if isinstance(names, Exception):
             self.status.setText(f"Cannot read the plans: {names}")
             return
@@ -267,8 +279,11 @@ class AnalyticsView(QWidget):
     def _on_period_picked(self, _index: int) -> None:
         days = self.period.currentData()
         custom = days == -1
-        self.since.setEnabled(custom)
-        self.until.setEnabled(custom)
+        for edit in (self.since, self.until):
+            edit.setEnabled(custom)
+            # "All runs" has no dates: greyed dates beside it would read as a filter.
+            edit.setVisible(days is not None)
+        self.dash.setVisible(days is not None)
         if days is not None and days > 0:
             today = QDate.currentDate()
             for edit, date in ((self.since, today.addDays(-days)), (self.until, today)):
@@ -426,6 +441,15 @@ class AnalyticsView(QWidget):
             model.layoutChanged.emit()  # colours only; rows stay
         for plot in (self.trend, self.pareto, self.histogram, self.control, self.heatmap):
             plot.theme = theme
+        for widget in (
+            self.trend.widget,
+            self.pareto.widget,
+            self.histogram.widget,
+            self.control.values_widget,
+            self.control.ranges_widget,
+            self.heatmap.widget,
+        ):
+            recolour(widget, theme)
         if self.data:
             self._on_tables(self._generation, self.data)
 

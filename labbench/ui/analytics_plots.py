@@ -43,6 +43,25 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     return widget
 
 
+def recolour(widget: pg.PlotWidget, theme: Theme) -> None:
+    """A plot made under another theme: its background, axes and title in this one's colours
+    (pyqtgraph's configured colours apply only to plots made after they were set)."""
+    widget.setBackground(theme.plot_background)
+    item = widget.getPlotItem()
+    for side in ("left", "bottom", "right"):
+        axis = item.getAxis(side)
+        axis.setPen(pg.mkPen(theme.plot_foreground))
+        axis.setTextPen(pg.mkPen(theme.plot_foreground))
+    item.titleLabel.setAttr("color", theme.plot_foreground)
+    item.titleLabel.setText(item.titleLabel.text)
+
+
+def alarm(theme: Theme) -> str:
+    """Limits and rule marks: the theme's red curve colour, legible on its plot background
+    (the failed verdict colour is a fill for white text, too dark on the dark plots)."""
+    return theme.curves[1]
+
+
 def _pen(color: str, width: float = 1.5, style=Qt.PenStyle.SolidLine):
     return pg.mkPen(color=color, width=width, style=style)
 
@@ -239,11 +258,11 @@ class ItemHistogram(QWidget):
             pdf = np.exp(-0.5 * ((x - row.mean) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
             self.curve = (x, pdf * len(data) * width)
             self.plot.plot(
-                *self.curve, pen=_pen(self.theme.curves[1], 2), name="normal (μ, σ overall)"
+                *self.curve, pen=_pen(self.theme.plot_foreground, 2), name="normal (μ, σ overall)"
             )
         else:
             self.curve = (np.zeros(0), np.zeros(0))
-        failed = verdict_colors(self.theme, "failed")[0].name()
+        failed = alarm(self.theme)
         for label, limit in (("low", row.low), ("high", row.high)):
             if limit is not None:
                 self.limit_lines[label] = limit
@@ -319,7 +338,7 @@ class ControlChartView(QWidget):
         )
         self.values_plot.addItem(self.points)
         bad = [i for i, p in enumerate(points) if p.rules]
-        failed = verdict_colors(self.theme, "failed")[0].name()
+        failed = alarm(self.theme)
         self.violations.setData(
             x=x[bad],
             y=values[bad],

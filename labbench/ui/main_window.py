@@ -361,14 +361,15 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         """View ▸ Analytics: the panel on top, its plans and tables read again."""
         self.analytics_dock.show()
         self.analytics_dock.raise_()
-        self.analytics.refresh()
+        if not self.analytics.reading:  # the first look already reads (_on_analytics_visible)
+            self.analytics.refresh()
 
     def _on_analytics_visible(self, visible: bool) -> None:
         """The panel reads the database the first time it is seen, not at every start."""
         if not visible:
             return
         self._widen_for(self.analytics_dock, share=0.75)
-        if self.analytics.plan.count() == 0:
+        if self.analytics.plan.count() == 0 and not self.analytics.reading:
             self.analytics.refresh()
 
     def find_run(self) -> None:

@@ -277,6 +277,21 @@ def test_heatmap_tab_is_off_for_a_chip_plan(qtbot, window, lab):
     assert not panel.tabs.isTabEnabled(panel.tabs.indexOf(panel.heat_tab))
 
 
+def test_dark_theme_recolours_the_flags(qtbot, window, lab):
+    panel = _open_panel(qtbot, window)
+    _choose_plan(qtbot, panel, "power-on")
+    with qtbot.waitSignal(panel.loaded, timeout=15_000):
+        window.dark_action.trigger()
+    model = panel.capability_table.model()
+    margin = panel.capability_model.headers.index("Margin")
+    assert model.index(0, margin).data() == "LOW Cpk"
+    assert (
+        model.index(0, margin).data(Qt.ItemDataRole.BackgroundRole)
+        == verdict_colors(window.theme, "marginal")[0]
+    )
+    assert panel.heatmap.theme is window.theme
+
+
 def test_the_shortcut_is_listed_and_clashes_with_no_other(window):
     from labbench.ui.shortcuts import shortcut_rows
 
