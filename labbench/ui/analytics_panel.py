@@ -43,7 +43,7 @@ from labbench.ui.analytics_plots import (
     recolour,
 )
 from labbench.ui.loader import Loader
-from labbench.ui.sled_heatmap import SledHeatmap, mean_cells, slot_items, yield_cells
+from labbench.ui.sled_heatmap import HeatmapTab
 from labbench.ui.theme import LIGHT, Theme
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _table(model) -> QTableView:
     return view
 
 
-def _boxed(*widgets, stretch_first: bool = True) -> QWidget:
+def _boxed(*widgets) -> QWidget:
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -74,7 +74,7 @@ def _boxed(*widgets, stretch_first: bool = True) -> QWidget:
         if isinstance(widget, QHBoxLayout):
             layout.addLayout(widget)
         else:
-            layout.addWidget(widget, 1 if (i == 0 and stretch_first) else 0)
+            layout.addWidget(widget, 1 if i == 0 else 0)
     return box
 
 
@@ -231,24 +231,10 @@ class AnalyticsView(QWidget):
         split.addWidget(_boxed(self.pareto_table, _export_bar(self.export_pareto)))
         split.setSizes([380, 200])
         self.tabs.addTab(split, "Pareto")
-        # Sled heatmap: an item and what to colour by.
-        self.heat_item = QComboBox()
-        self.heat_item.setMinimumContentsLength(14)
-        self.heat_item.currentIndexChanged.connect(lambda _i: self._show_heatmap())
-        self.heat_by = QComboBox()
-        self.heat_by.addItem("item yield per slot", "yield")
-        self.heat_by.addItem("mean value per slot", "mean")
-        self.heat_by.currentIndexChanged.connect(lambda _i: self._show_heatmap())
-        self.heatmap = SledHeatmap(theme)
-        self.heat_note = QLabel("")
-        self.heat_note.setWordWrap(True)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Item"))
-        bar.addWidget(self.heat_item, 1)
-        bar.addWidget(QLabel("colour by"))
-        bar.addWidget(self.heat_by)
-        self.heat_tab = _boxed(bar, self.heatmap, self.heat_note, stretch_first=False)
-        self.heat_tab.layout().setStretch(1, 1)
+        # Sled heatmap: an item and what to colour by (sled_heatmap.HeatmapTab).
+        self.heat_tab = HeatmapTab(theme)
+        self.heat_item, self.heat_by = self.heat_tab.item, self.heat_tab.by
+        self.heatmap, self.heat_note = self.heat_tab.heatmap, self.heat_tab.note
         self.tabs.addTab(self.heat_tab, "Sled heatmap")
 
     # --- the query ------------------------------------------------------------------------
@@ -316,6 +302,7 @@ class AnalyticsView(QWidget):
         self._generation += 1
         if query is None:
             self.status.setText("No plan stored yet: run one first.")
+            self.loaded.emit()
             return
         generation = self._generation
         trend_by = self.trend_by.currentData()
@@ -330,7 +317,11 @@ class AnalyticsView(QWidget):
         if generation != self._generation:
             return
         if isinstance(data, Exception):
+            # Another plan's tables must not stand under this plan's name.
             self.status.setText(str(data))
+            self.data = {}
+            for model in (self.yield_model, self.capability_model, self.pareto_model):
+                model.set_rows([])
             self.loaded.emit()
             return
         self.data = data
@@ -356,7 +347,9 @@ class AnalyticsView(QWidget):
         )
         self.pareto_model.set_rows(data["pareto"])
         self.pareto.show_pareto(data["pareto"])
-        self._fill_heat_items()
+        sled = self.kind == "sled"
+        self.tabs.setTabEnabled(self.tabs.indexOf(self.heat_tab), sled)
+        self.heat_tab.show_data(data if sled else {})
         if data["capability"]:
             self.capability_table.selectRow(0)
         else:
@@ -390,41 +383,6 @@ class AnalyticsView(QWidget):
         self.histogram.show_item(item, [p.value for p in chart.points])
         self.control.show_chart(chart, item.unit)
         self.chart_loaded.emit()
-
-    # --- the sled heatmap -----------------------------------------------------------------
-
-    def _fill_heat_items(self) -> None:
-        sled = self.kind == "sled"
-        self.tabs.setTabEnabled(self.tabs.indexOf(self.heat_tab), sled)
-        current = self.heat_item.currentText()
-        names = slot_items(r.name for r in self.data.get("item_yield", ())) if sled else []
-        self.heat_item.blockSignals(True)
-        self.heat_item.clear()
-        self.heat_item.addItems(names)
-        if current in names:
-            self.heat_item.setCurrentText(current)
-        self.heat_item.blockSignals(False)
-        self._show_heatmap()
-
-    def _show_heatmap(self) -> None:
-        item = self.heat_item.currentText()
-        if self.kind != "sled" or not item:
-            self.heatmap.show_cells([], "")
-            self.heat_note.setText("The heatmap needs a sled plan with items judged per slot.")
-            return
-        if self.heat_by.currentData() == "yield":
-            cells = yield_cells(self.data["item_yield"], item)
-            title = f"{item}: item yield per slot (100 % cool, ≤ 80 % hot)"
-        else:
-            cells = mean_cells(self.data["slot_capability"], item)
-            title = f"{item}: mean per slot across sleds (hot: far from the slots' median)"
-        self.heatmap.show_cells(cells, title)
-        hot = [c.slot for c in cells if c.heat >= 0.5]
-        self.heat_note.setText(
-            f"Hot slots: {', '.join(map(str, hot))} — check their sockets."
-            if hot
-            else "No hot slot."
-        )
 
     # --- export ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from labbench.protocols.slots import SlotNameError, split_slot
 from labbench.records import CapabilityRow, ItemYieldRow
@@ -163,3 +163,66 @@ class SledHeatmap(QWidget):
         rows = (count + columns - 1) // columns
         self.plot.setXRange(-0.05, columns, padding=0)
         self.plot.setYRange(-0.05, rows, padding=0)
+
+
+class HeatmapTab(QWidget):
+    """The Analytics panel's heatmap tab: which per-slot item, coloured by what, the map, and
+    a line naming the hot slots.  ``show_data`` takes the panel's tables of a sled plan (its
+    ``item_yield`` and its capability grouped by slot, ``slot_capability``), or {}."""
+
+    def __init__(self, theme: Theme = LIGHT, parent=None):
+        super().__init__(parent)
+        self.data: dict = {}
+        self.item = QComboBox()
+        self.item.setMinimumContentsLength(14)
+        self.item.setToolTip("A per-slot item of the plan (judged once per chip)")
+        self.item.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.by = QComboBox()
+        self.by.addItem("item yield per slot", "yield")
+        self.by.addItem("mean value per slot", "mean")
+        self.by.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.heatmap = SledHeatmap(theme)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Item"))
+        bar.addWidget(self.item, 1)
+        bar.addWidget(QLabel("colour by"))
+        bar.addWidget(self.by)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.heatmap, 1)
+        layout.addWidget(self.note)
+
+    def show_data(self, data: dict) -> None:
+        self.data = data
+        current = self.item.currentText()
+        names = slot_items(r.name for r in data.get("item_yield", ()))
+        self.item.blockSignals(True)
+        self.item.clear()
+        self.item.addItems(names)
+        if current in names:
+            self.item.setCurrentText(current)
+        self.item.blockSignals(False)
+        self.redraw()
+
+    def redraw(self) -> None:
+        item = self.item.currentText()
+        if not self.data or not item:
+            self.heatmap.show_cells([], "")
+            self.note.setText("The heatmap needs a sled plan with items judged per slot.")
+            return
+        if self.by.currentData() == "yield":
+            cells = yield_cells(self.data["item_yield"], item)
+            title = f"{item}: item yield per slot (100 % cool, ≤ 80 % hot)"
+        else:
+            cells = mean_cells(self.data["slot_capability"], item)
+            title = f"{item}: mean per slot across sleds (hot: far from the slots' median)"
+        self.heatmap.show_cells(cells, title)
+        hot = [c.slot for c in cells if c.heat >= HOT]
+        self.note.setText(
+            f"Hot slots: {', '.join(map(str, hot))} — check their sockets."
+            if hot
+            else "No hot slot."
+        )

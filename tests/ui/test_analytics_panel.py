@@ -292,6 +292,13 @@ def test_dark_theme_recolours_the_flags(qtbot, window, lab):
     assert panel.heatmap.theme is window.theme
 
 
+def test_an_empty_database_says_what_to_do(qtbot, window):
+    panel = _open_panel(qtbot, window)
+    assert panel.plan.count() == 0
+    assert panel.status.text() == "No plan stored yet: run one first."
+    assert panel.yield_model.rowCount() == 0
+
+
 def test_the_shortcut_is_listed_and_clashes_with_no_other(window):
     from labbench.ui.shortcuts import shortcut_rows
 
