@@ -305,3 +305,26 @@ def test_the_shortcut_is_listed_and_clashes_with_no_other(window):
     keys = [k for _, keys in shortcut_rows(window) for k in keys.split(", ")]
     assert keys.count("Ctrl+Shift+A") == 1
     assert len(keys) == len(set(keys))
+
+
+def test_heat_scales_of_the_slot_cells():
+    from labbench.records import CapabilityRow, ItemYieldRow
+    from labbench.ui.sled_heatmap import mean_cells, slot_items, yield_cells
+
+    assert slot_items(["fan", "vdd[0]", "vdd[1]", "idd[0]", "vdd[2]"]) == ["vdd", "idd"]
+    rows = [ItemYieldRow("rails", f"vdd[{s}]", 20, ok) for s, ok in enumerate((20, 18, 15))]
+    rows.append(ItemYieldRow("rails", "fan", 20, 0))  # the sled's own item: no slot
+    cells = yield_cells(rows, "vdd")
+    # 100 % cool, 90 % half, 75 % (below 80 %) full heat.
+    assert [(c.slot, c.heat) for c in cells] == [(0, 0.0), (1, pytest.approx(0.5)), (2, 1.0)]
+
+    def cap(slot, mean, low=0.7, high=0.8):
+        return CapabilityRow(slot, "rails", f"vdd[{slot}]", "vdd", "V", 10, mean, 0.01, 0.01,
+                             low, high, None, None, None, None)  # fmt: skip
+
+    # Median 0.75; a quarter of the 0.1 V span away is full heat.
+    cells = mean_cells([cap(0, 0.75), cap(1, 0.7625), cap(2, 0.72)], "vdd")
+    assert [c.heat for c in cells] == [0.0, pytest.approx(0.5), 1.0]
+    # Without limits the farthest slot is the hottest.
+    cells = mean_cells([cap(s, m, None, None) for s, m in enumerate((1.0, 1.0, 3.0))], "vdd")
+    assert [c.heat for c in cells] == [0.0, 0.0, 1.0]
