@@ -172,6 +172,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--theme", default="light", choices=("light", "dark"))
     parser.add_argument("--size", help="WIDTHxHEIGHT of the window; without it, every size in turn")
+    parser.add_argument(
+        "--tabs", action="store_true", help="the yield, Pareto and heatmap tabs at any size"
+    )
     args = parser.parse_args()
     if args.size is None:
         for size in SIZES:
@@ -211,7 +214,7 @@ def main() -> int:
     wait_for(panel.chart_loaded)
     settle()
     window.grab().save(str(out / f"analytics-{width}.png"))
-    if width >= 1600:
+    if width >= 1600 or args.tabs:
         with_station = panel.per_station
         with_station.setChecked(True)
         wait_for(panel.loaded)

@@ -39,7 +39,7 @@ def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
     # Values read as the limits are written (0.72 V, not 720 on a "V (x0.001)" axis).
     for side in ("left", "bottom", "right"):
         item.getAxis(side).enableAutoSIPrefix(False)
-    widget.setMinimumHeight(160)
+    widget.setMinimumHeight(140)
     return widget
 
 

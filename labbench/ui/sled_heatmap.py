@@ -96,6 +96,7 @@ class SledHeatmap(QWidget):
         super().__init__(parent)
         self.theme = theme
         self.widget = pg.PlotWidget()
+        self.widget.setMinimumHeight(150)
         self.plot = self.widget.getPlotItem()
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
@@ -182,8 +183,9 @@ class HeatmapTab(QWidget):
         self.by.addItem("mean value per slot", "mean")
         self.by.currentIndexChanged.connect(lambda _i: self.redraw())
         self.heatmap = SledHeatmap(theme)
+        # One line: a wrapped label asks for its height at the map's expense, and at
+        # 1280 x 720 pushed the panel into a scroll area with the note under its edge.
         self.note = QLabel("")
-        self.note.setWordWrap(True)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Item"))
         bar.addWidget(self.item, 1)
