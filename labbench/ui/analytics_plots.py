@@ -350,6 +350,7 @@ class ControlChartView(QWidget):
         )
         self.violation_runs = {points[i].run_id: points[i].rules for i in bad}
         self.values_plot.addItem(self.violations)
+        self.violations.setZValue(100)  # over the limit labels: a mark is never hidden
         muted = self.theme.muted
         fill = self.theme.plot_background + "d0"
         broken = len(bad)
