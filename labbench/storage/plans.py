@@ -62,3 +62,14 @@ def get_plan_version(db: Database, plan_id: int) -> PlanVersion:
         if plan is None:
             raise RecordError(f"There is no stored plan with id {plan_id}.")
         return to_record(PlanVersion, plan)
+
+
+def plan_names(db: Database) -> list[tuple[str, str]]:
+    """Every stored plan name once, with the DUT kind of its versions, in name order: what the
+    analytics (docs/architecture.md §10) can be asked about."""
+    with Session(db.engine) as session:
+        stmt = select(m.Plan.name, m.Plan.dut_kind).distinct().order_by(m.Plan.name)
+        seen: dict[str, str] = {}
+        for name, kind in session.execute(stmt):
+            seen.setdefault(name, kind)
+        return list(seen.items())

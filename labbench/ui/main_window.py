@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from labbench import __version__
 from labbench.storage import Database
+from labbench.ui.analytics_panel import AnalyticsView
 from labbench.ui.app import keep_gui_responsive
 from labbench.ui.banner import FailureWatcher, StepList
 from labbench.ui.bench import BenchView
@@ -70,6 +71,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.history = HistoryView(db, self.theme)
         self.inventory = InventoryView(db, self.theme)
         self.compare = CompareView(db, self.theme)
+        self.analytics = AnalyticsView(db, self.theme)
         self.bench = BenchView(db)
         self.results_view = QTableView()
         self.results_view.setModel(self.results)
@@ -134,14 +136,23 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
             Qt.DockWidgetArea.RightDockWidgetArea,
             scroll=True,
         )
+        self.analytics_dock = self._dock(
+            "Analytics",
+            "AnalyticsDock",
+            self.analytics,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+            scroll=True,
+        )
         self.tabifyDockWidget(self.history_dock, self.inventory_dock)
         self.tabifyDockWidget(self.inventory_dock, self.compare_dock)
+        self.tabifyDockWidget(self.compare_dock, self.analytics_dock)
         self.console_dock.raise_()
         self.resizeDocks(
             [self.console_dock, self.bench_dock], [CONSOLE_WIDTH, 300], Qt.Orientation.Horizontal
         )
         self.bench_dock.hide()  # View > Bench; the run view gets the room by default
         self.resizeDocks([self.results_dock], [200], Qt.Orientation.Vertical)
+        self.analytics_dock.visibilityChanged.connect(self._on_analytics_visible)
         for dock in (self.history_dock, self.inventory_dock, self.compare_dock):
             dock.visibilityChanged.connect(
                 lambda visible, dock=dock: visible and self._widen_for(dock)
@@ -171,6 +182,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.history.apply_filters()
         self.history.export_filtered.clicked.connect(self._on_export_filtered)
         self.inventory.run_opened.connect(self.open_stored_run)
+        self.analytics.run_opened.connect(self.open_stored_run)
         self.inventory.refresh()
         self.bench.watch_requested.connect(self._update_bench_watch)
         self.bench.disconnected.connect(lambda *_: self._update_bench_watch())
@@ -221,6 +233,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.history.detail.sled_map.set_theme(self.theme)
         self.inventory.theme = self.theme
         self.compare.set_theme(self.theme)
+        self.analytics.set_theme(self.theme)
         QSettings().setValue("ui/theme", name)
         self.dark_action.blockSignals(True)
         self.dark_action.setChecked(name == "dark")
@@ -344,6 +357,21 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.compare_dock.show()
         self.compare_dock.raise_()
 
+    def show_analytics(self) -> None:
+        """View ▸ Analytics: the panel on top, its plans and tables read again."""
+        self.analytics_dock.show()
+        self.analytics_dock.raise_()
+        if not self.analytics.reading:  # the first look already reads (_on_analytics_visible)
+            self.analytics.refresh()
+
+    def _on_analytics_visible(self, visible: bool) -> None:
+        """The panel reads the database the first time it is seen, not at every start."""
+        if not visible:
+            return
+        self._widen_for(self.analytics_dock, share=0.75)
+        if self.analytics.plan.count() == 0 and not self.analytics.reading:
+            self.analytics.refresh()
+
     def find_run(self) -> None:
         self.history_dock.show()
         self.history_dock.raise_()
@@ -421,6 +449,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.failures.shutdown()
         self.inventory.shutdown()
         self.compare.shutdown()
+        self.analytics.shutdown()
         self.bench_watch.stop()
         self.bench.shutdown()
         super().closeEvent(event)

@@ -67,6 +67,12 @@ class WindowActions:
         self.find_action = self._action(
             "&Find run…", self.find_run, QKeySequence.StandardKey.Find, "Search the run history"
         )
+        self.analytics_action = self._action(
+            "&Analytics",
+            self.show_analytics,
+            QKeySequence("Ctrl+Shift+A"),
+            "Yield, capability, failure Pareto and sled heatmap of a plan's runs",
+        )
         self.reset_layout_action = self._action(
             "&Reset layout", self.reset_layout, None, "Put every panel back where it started"
         )
@@ -110,6 +116,7 @@ class WindowActions:
             self.compare_dock,
         ):
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addAction(self.analytics_action)
         view_menu.addSeparator()
         view_menu.addAction(self.dark_action)
         view_menu.addAction(self.reset_layout_action)

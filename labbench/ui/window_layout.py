@@ -38,14 +38,17 @@ class WindowLayout:
             width, height = min(width, screen.width()), min(height, screen.height())
         self.resize(width, height)
 
-    def _widen_for(self, dock: QDockWidget) -> None:
+    def _widen_for(self, dock: QDockWidget, share: float = 0.6) -> None:
         """History, Inventory and Compare need room for their filters and columns: the right
-        panels take about 60% of the window while one of them is on top."""
+        panels take about 60% of the window while one of them is on top (Analytics, with its
+        tables beside their plots, three quarters)."""
         if (
             self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
             and not dock.isFloating()
         ):
-            self.resizeDocks([dock], [max(int(self.width() * 0.6), 600)], Qt.Orientation.Horizontal)
+            self.resizeDocks(
+                [dock], [max(int(self.width() * share), 600)], Qt.Orientation.Horizontal
+            )
 
     def _narrow_right(self) -> None:
         if (
@@ -72,6 +75,7 @@ class WindowLayout:
             "history": self.history.splitter,
             "inventory": self.inventory.splitter,
             "compare": self.compare.splitter,
+            "analytics": self.analytics.capability_split,
         }
 
     def save_layout(self) -> None:
@@ -91,6 +95,7 @@ class WindowLayout:
             self.history_dock,
             self.inventory_dock,
             self.compare_dock,
+            self.analytics_dock,
         ):
             dock.show()
         self.console_dock.raise_()

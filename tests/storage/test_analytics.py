@@ -208,6 +208,12 @@ def test_chips_of_sled_runs_are_units_by_their_own_verdicts(sled_runs):
     ]  # fmt: skip
 
 
+def test_plan_names_list_each_stored_plan_once_with_its_kind(db, chip_plan):
+    plans.store_plan_version(db, "power-on", "2", "chip", "power-on v2")
+    plans.store_plan_version(db, "burn-in", "1", "sled", "burn-in v1")
+    assert plans.plan_names(db) == [("burn-in", "sled"), ("power-on", "chip")]
+
+
 def test_refused_queries_say_what_is_wrong(db, chip_plan):
     with pytest.raises(RecordError, match="no plan named 'nope'"):
         stats.yield_table(db, AnalyticsQuery("nope"))

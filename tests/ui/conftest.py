@@ -59,4 +59,5 @@ def window(qtbot, db):
     win.failures.shutdown()
     win.inventory.shutdown()
     win.compare.shutdown()
+    win.analytics.shutdown()
     win.bench.shutdown()
