@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, null, select
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, null, select
 from sqlalchemy.orm import Session
 
 from labbench.records import ANALYTICS_GROUPS, YIELD_UNITS, AnalyticsQuery
@@ -73,7 +73,8 @@ def unit_rows(query: AnalyticsQuery, kind: str):
             else_=func.coalesce(m.RunSlot.chip_verdict, run.status),
         )
     else:
-        unit_id, slot, outcome = run.dut_id, null(), run.status
+        # A typed NULL: PostgreSQL reads an untyped one as text, which no slot number equals.
+        unit_id, slot, outcome = run.dut_id, cast(null(), Integer), run.status
     columns = {
         "station": func.coalesce(station.name, ""),
         "operator": run.operator,
