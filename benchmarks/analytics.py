@@ -5,21 +5,22 @@ plan, computed in the database, next to pandas computing the same from the same 
                                    [--repeat 3] [--generate-only]
 
 The database holds ``--runs`` finished runs of chips on 4 chip plans (a quarter each), 20
-judged numeric items a run (4 steps of 5 measurements, 2 M items at 100 k runs; a few
-one-sided), with retries of failed chips, station losses (error, aborted, interrupted),
-4 stations, 3 operators and 30 days of start times.  It is written through the repository
-functions a run really goes through (``inventory.add_dut``, ``runs.start_run``,
-``results.store_results``, ``runs.finish_run``), so the rows, their order and their indexes
-are the product's own.  That takes minutes (about 10 ms a run on tmpfs), so a SQLite database
-is generated once and cached in ``--cache`` (default
+judged numeric items a run (4 steps of 5 measurements, a fifth of them one-sided; 1.96 M items
+at 100 k runs, since aborted and interrupted runs store none), retries of failed chips,
+station losses (error, aborted, interrupted), 4 stations, 3 operators and 30 days of start
+times.  It is written through the repository functions a run really goes through
+(``inventory.add_dut``, ``runs.start_run``, ``results.store_results``, ``runs.finish_run``),
+so the rows, their order and their indexes are the product's own.  That takes a while (about
+28 ms a run on tmpfs on the loaded 2-core machine: 47 min for 100 k runs on SQLite, 74 min on
+PostgreSQL), so a SQLite database is generated once and cached in ``--cache`` (default
 ``$LABBENCH_BENCH_CACHE/analytics-<runs>.sqlite3``, that folder defaulting to
 ``~/.cache/labbench-bench``); ``--db postgresql+psycopg://…`` fills an empty PostgreSQL
-database instead (every time).
+database instead, and ``--no-generate`` measures one filled before.
 
 Timed, each the best of ``--repeat``: ``analytics.yield_table``, ``analytics.capability_table``
 (every numeric item) and ``analytics.pareto_table`` for one plan; the baseline reads the same
 rows with ``pandas.read_sql`` and computes the same figures in pandas (attempts by sort and
-``groupby().cumcount()``, moving ranges by ``groupby().diff()``).  The two answers are
+``groupby().first()/last()``, moving ranges by ``groupby().diff()``).  The two answers are
 compared before anything is printed.  Target (docs/architecture.md §7): <= 1 s each.
 """
 

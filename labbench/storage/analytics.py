@@ -74,7 +74,7 @@ def yield_table(db: Database, query: AnalyticsQuery) -> list[YieldRow]:
             rows.c.outcome,
             rows.c.started_at,
             key.label("grp"),
-            *base.filter_columns(rows.c),
+            *(rows.c[name] for name in base.unit_filters(query)),
             func.row_number()
             .over(partition_by=rows.c.unit_id, order_by=base.run_order(rows.c))
             .label("attempt_no"),

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, null, select
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, null, select
 from sqlalchemy.orm import Session
 
 from labbench.records import ANALYTICS_GROUPS, YIELD_UNITS, AnalyticsQuery
@@ -58,47 +58,66 @@ def per_chip(query: AnalyticsQuery, kind: str) -> bool:
 
 
 def unit_rows(query: AnalyticsQuery, kind: str):
-    """One row per (unit, run) of the plan that ended: the unit's outcome in that run, when,
-    where and by whom, and the unit's lot and wafer.  For chips of sled runs the outcome is
-    the chip's own verdict (the run's when the plan judged nothing per chip), and a run the
-    station lost is lost for each of its chips."""
-    run, plan, station = m.Run, m.Plan, m.Station
-    if per_chip(query, kind):
-        slots = m.RunSlot
-        unit_id, slot = slots.chip_id, slots.slot
+    """One row per (unit, run) of the plan that ended: the unit's outcome in that run and
+    when, with the columns the query groups or filters its units by (where, by whom, which
+    plan version or slot; lot and wafer filter inside).  For chips of sled runs the outcome
+    is the chip's own verdict (the run's when the plan judged nothing per chip), and a run
+    the station lost is lost for each of its chips.  As for :func:`item_rows`, only what is
+    needed is selected and joined: the rows are sorted under the window functions."""
+    run, plan, station, dut = m.Run, m.Plan, m.Station, m.Dut
+    chips = per_chip(query, kind)
+    if chips:
+        unit_id, slot = m.RunSlot.chip_id, m.RunSlot.slot
         outcome = case(
             (run.status.in_(LOSSES), run.status),
-            else_=func.coalesce(slots.chip_verdict, run.status),
+            else_=func.coalesce(m.RunSlot.chip_verdict, run.status),
         )
     else:
-        unit_id, slot, outcome = run.dut_id, null(), run.status
+        # A typed NULL: PostgreSQL reads an untyped one as text, which no slot number equals.
+        unit_id, slot, outcome = run.dut_id, cast(null(), Integer), run.status
+    columns = {
+        "station": func.coalesce(station.name, ""),
+        "operator": run.operator,
+        "plan_version": plan.version,
+        "lot": dut.lot,
+        "wafer": dut.wafer,
+        "slot": slot,
+    }
+    extra = sorted({group_column(query), *unit_filters(query)} - {None, "t0_ns"})
     stmt = (
         select(
             run.id.label("run_id"),
             unit_id.label("unit_id"),
-            slot.label("slot"),
             outcome.label("outcome"),
             run.started_at.label("started_at"),
             run.t0_ns.label("t0_ns"),
-            func.coalesce(station.name, "").label("station"),
-            run.operator.label("operator"),
-            plan.version.label("plan_version"),
-            m.Dut.lot.label("lot"),
-            m.Dut.wafer.label("wafer"),
+            *(columns[name].label(name) for name in extra),
         )
         .select_from(run)
-        .join(plan, plan.id == run.plan_id)
-        .outerjoin(station, station.id == run.station_id)
         .where(of_plan(query), run.status.in_(JUDGED + LOSSES))
     )
-    if per_chip(query, kind):
+    needs = set(extra) | {n for n in ("lot", "wafer") if getattr(query, n) is not None}
+    if "plan_version" in needs:
+        stmt = stmt.join(plan, plan.id == run.plan_id)
+    if "station" in needs:
+        stmt = stmt.outerjoin(station, station.id == run.station_id)
+    if chips:
         stmt = stmt.join(m.RunSlot, m.RunSlot.run_id == run.id)
-    stmt = stmt.join(m.Dut, m.Dut.id == unit_id)
-    if query.lot is not None:
-        stmt = stmt.where(m.Dut.lot == query.lot)
-    if query.wafer is not None:
-        stmt = stmt.where(m.Dut.wafer == query.wafer)
+    if needs & {"lot", "wafer"}:
+        stmt = stmt.join(dut, dut.id == unit_id)
+    for name in ("lot", "wafer"):
+        if getattr(query, name) is not None:
+            stmt = stmt.where(columns[name] == getattr(query, name))
     return stmt.subquery("unit_runs")
+
+
+def unit_filters(query: AnalyticsQuery) -> list[str]:
+    """The filters that pick a unit by its first attempt (or a loss by its own run)."""
+    return [
+        name
+        for name in ("station", "operator", "plan_version", "slot")
+        if getattr(query, name) is not None
+    ]
 
 
 def item_rows(query: AnalyticsQuery, kind: str, wanted: Sequence[str]):
@@ -172,17 +191,9 @@ def group_column(query: AnalyticsQuery) -> str | None:
 # --- filters, groups and labels -----------------------------------------------------------
 
 
-def filter_columns(c) -> list:
-    return [c.station, c.operator, c.plan_version, c.slot]
-
-
 def group_filters(query: AnalyticsQuery, c) -> list:
-    """The filters that pick a unit by its first attempt (or a loss by its own run)."""
-    return [
-        c[name] == getattr(query, name)
-        for name in ("station", "operator", "plan_version", "slot")
-        if getattr(query, name) is not None
-    ]
+    """The first-attempt filters as conditions on a row of :func:`unit_rows`."""
+    return [c[name] == getattr(query, name) for name in unit_filters(query)]
 
 
 def period(stmt, query: AnalyticsQuery, started_at):

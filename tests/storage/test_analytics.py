@@ -468,3 +468,14 @@ def test_capability_by_station_takes_moving_ranges_within_each_group(db, chip_pl
     assert [r.group for r in rows] == ["bench-1", "bench-2"]  # worst Cpk first
     (only,) = stats.capability_table(db, AnalyticsQuery("power-on", station="bench-2"))
     assert (only.group, only.n, only.sigma_within) == ("all", 2, two.sigma_within)
+
+
+def test_chip_plan_has_no_slots(db, chip_plan):
+    """A chip run sat in no slot: grouped by slot it is in the one group None, and a slot
+    filter matches none of it (on PostgreSQL too, where an untyped NULL would be text)."""
+    (a,) = chips(db, "A")
+    make_run(db, a, chip_plan, at(0), "passed", [("s", [item("x", 1.0)])])
+    assert [counts(r) for r in table(db, by="slot")] == [(None, 1, 1, 1, 1, 0)]
+    assert table(db, slot=1) == []
+    assert stats.capability_table(db, AnalyticsQuery("power-on", slot=1)) == []
+    assert stats.pareto_table(db, AnalyticsQuery("power-on", slot=1)) == []
