@@ -3,7 +3,7 @@ controller (History reloads when it ends)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from labbench import cli
@@ -28,8 +28,17 @@ def test_the_demo_window_records_its_sled_run(qapp, isolated_user_dirs):
                 window.controller.run_finished.connect(finished)
 
     QTimer.singleShot(0, watch)
-    QTimer.singleShot(60_000, qapp.quit)  # never hang the suite
-    assert cli.main(["--demo"]) == 0
+    guard = QTimer()  # never hang the suite
+    guard.setSingleShot(True)
+    guard.timeout.connect(qapp.quit)
+    guard.start(60_000)
+    try:
+        assert cli.main(["--demo"]) == 0
+    finally:
+        # Neither the guard nor a Quit event that quit() posted after the window's closing had
+        # already ended the app's loop may end a later test's wait (Qt 6 posts it).
+        guard.stop()
+        QCoreApplication.removePostedEvents(None, QEvent.Type.Quit)
     assert seen["idle at first"], "the run starts after the window is up, not before"
     assert seen["device"] == DEMO_SLED_DEVICE
     assert seen["outcome"].status in ("failed", "error")  # failed once judged per chip
