@@ -29,6 +29,7 @@ last sample of the previous piece), so live and final judgement agree to the bit
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -263,7 +264,7 @@ class TimingTracker:
         times = [c.t_s for c in crossings]
         names = [rail for rail, _, _ in self.thresholds]
         if self.kind == "order":
-            gaps = [(b - a) * 1e3 for a, b in zip(times, times[1:], strict=False)]
+            gaps = [(b - a) * 1e3 for a, b in itertools.pairwise(times)]
             value = min(gaps)
             worst_gap = gaps.index(value)
             if value <= 0:
@@ -272,7 +273,8 @@ class TimingTracker:
                     f"{-value:.4g} ms before {names[worst_gap]}, out of the listed order"
                 )
                 return TimingOutcome("failed", value, reason, count, glitches)
-            reason = f"in order; smallest gap {value:.4g} ms ({names[worst_gap]} → {names[worst_gap + 1]})"
+            pair = f"{names[worst_gap]} → {names[worst_gap + 1]}"
+            reason = f"in order; smallest gap {value:.4g} ms ({pair})"
         elif self.kind == "rise":
             value = (times[1] - times[0]) * 1e3
             reason = f"{names[0]} rose from 10 % to 90 % in {value:.4g} ms"

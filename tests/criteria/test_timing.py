@@ -26,10 +26,7 @@ def _ramp(rate, start_s, rise_s, nominal, duration_s=0.05, shape="linear"):
     charge with time constant ``rise_s``."""
     t = np.arange(int(duration_s * rate)) / rate
     x = np.clip((t - start_s) / rise_s, 0.0, None)
-    if shape == "linear":
-        v = nominal * np.minimum(x, 1.0)
-    else:
-        v = nominal * (1.0 - np.exp(-x))
+    v = nominal * np.minimum(x, 1.0) if shape == "linear" else nominal * (1.0 - np.exp(-x))
     return t, v
 
 
