@@ -27,9 +27,10 @@ from labbench.criteria.limits import (
     worst,
 )
 from labbench.criteria.stats import RunningStats
+from labbench.criteria.timing import TimingOutcome, TimingTracker
 from labbench.protocols.slots import join_slot
 from labbench.records import CriterionRecord, StepRecord, ViolationRecord
-from labbench.runs.plan import LimitSpec, MeasureSpec, Plan
+from labbench.runs.plan import LimitSpec, MeasureSpec, Plan, TimingSpec
 
 
 @dataclass
@@ -73,16 +74,17 @@ def _violations(channel: str, excursions: list[Excursion]) -> tuple[ViolationRec
 
 
 class _Item:
-    """One judged limit or measurement of a step window: a plan item on one channel, or a
-    per-slot plan item on one occupied slot's channel (``vdd_core[2]``)."""
+    """One judged limit, measurement or timing item of a step window: a plan item on one
+    channel, a per-slot plan item on one occupied slot's channel (``vdd_core[2]``), or a
+    timing item on the rails it names (its channel is their names joined by commas)."""
 
     __slots__ = ("channel", "chip", "feeds", "kind", "name", "slot", "spec", "tracker")
 
     def __init__(
         self,
         kind: str,
-        spec: LimitSpec | MeasureSpec,
-        tracker: LimitTracker | MeasureTracker,
+        spec: LimitSpec | MeasureSpec | TimingSpec,
+        tracker: LimitTracker | MeasureTracker | TimingTracker,
         slot: int | None,
         chip: str,
     ):
@@ -126,11 +128,18 @@ class _StepState:
                 item.feeds = stats is None
                 shared.setdefault(key, tracker.stats)
                 self.items.append(item)
+        # Timing items (power sequencing) are sled-level: they name the rails they judge.
+        for s in step.timings:
+            self.items.append(_Item("timing", s, s.tracker(), None, ""))
         self.by_channel: dict[str, list[int]] = {}
         for i, item in enumerate(self.items):
-            self.by_channel.setdefault(item.channel, []).append(i)
+            rails = item.spec.rails if item.kind == "timing" else (item.channel,)
+            for rail in rails:
+                self.by_channel.setdefault(rail, []).append(i)
         # Each item's outcome when last asked (None: ask again), and the items fed since.
-        self.outcomes: list[LimitOutcome | MeasureOutcome | None] = [None] * len(self.items)
+        self.outcomes: list[LimitOutcome | MeasureOutcome | TimingOutcome | None] = [None] * len(
+            self.items
+        )
         self.fed: set[int] = set()
         self.reported: dict[str, str] = {}
         self.last_t = -math.inf  # the latest sample judged in this window
@@ -140,7 +149,7 @@ class _StepState:
         return w.started_ns <= at_ns and (w.ended_ns is None or at_ns < w.ended_ns)
 
 
-def _finish(item: _Item, end_s: float) -> LimitOutcome | MeasureOutcome:
+def _finish(item: _Item, end_s: float) -> LimitOutcome | MeasureOutcome | TimingOutcome:
     if item.kind == "limit":
         return item.tracker.finish(end_s)
     return item.tracker.finish()
@@ -290,6 +299,8 @@ class Judgement:
                     newly = item.tracker.feed(tk, vk)
                     if newly:
                         failed.extend((k, e) for e in newly)
+                elif item.kind == "timing":
+                    item.tracker.feed(channel, tk, vk)
                 elif item.feeds:
                     item.tracker.feed(tk, vk)
             state.fed.update(indices)
@@ -365,9 +376,30 @@ class Judgement:
         )
 
     def _tracked(
-        self, item: _Item, outcome: LimitOutcome | MeasureOutcome, gap: bool
+        self, item: _Item, outcome: LimitOutcome | MeasureOutcome | TimingOutcome, gap: bool
     ) -> CriterionRecord:
         spec = item.spec
+        if item.kind == "timing":
+            # The value is the measured time in ms, the limits low_ms/high_ms, the text the
+            # reason; stat names the timing kind (docs/architecture.md §4 "Power sequencing").
+            return CriterionRecord(
+                kind="timing",
+                name=item.name,
+                channel=item.channel,
+                unit="ms",
+                stat=spec.kind,
+                value=outcome.value_ms,
+                text_value=outcome.reason,
+                low=spec.low_ms,
+                high=spec.high_ms,
+                marginal_low=None,
+                marginal_high=None,
+                equals=None,
+                settle_s=0.0,
+                hold_s=0.0,
+                sample_count=outcome.count,
+                verdict="error" if gap else outcome.verdict,
+            )
         if item.kind == "limit":
             limit = outcome
             return CriterionRecord(
