@@ -1,0 +1,123 @@
+"""Timing items in the judgement: the same records live (batches as they arrive) and final
+(the whole window at once), stored fields as docs/architecture.md §4 describes them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labbench.acquisition.pipeline import SampleBatch
+from labbench.runs.evaluation import LiveEvaluator, disagreement
+from labbench.runs.judgement import Judgement
+from labbench.runs.plan import parse_plan
+
+PLAN = """
+[plan]
+name = "seq"
+version = "1"
+dut_kind = "chip"
+
+[[channel]]
+name = "vdd_io"
+unit = "V"
+
+[[channel]]
+name = "vdd_core"
+unit = "V"
+
+[[step]]
+name = "power-on"
+duration_s = 0.1
+  [[step.timing]]
+  kind = "rise"
+  channel = "vdd_core"
+  nominal = 0.75
+  high_ms = 5
+  [[step.timing]]
+  kind = "delay"
+  from = "vdd_io"
+  to = "vdd_core"
+  to_fraction = 0.1
+  nominal = { vdd_io = 1.8, vdd_core = 0.75 }
+  low_ms = 2
+  [[step.timing]]
+  kind = "order"
+  channels = ["vdd_io", "vdd_core"]
+  nominal = { vdd_io = 1.8, vdd_core = 0.75 }
+  [[step.limit]]
+  channel = "vdd_io"
+  low = 0
+  high = 2
+"""
+
+RATE = 2000
+
+
+def _rails():
+    t = np.arange(int(0.1 * RATE)) / RATE
+    io = 1.8 * np.clip((t - 0.005) / 0.004, 0, 1)  # 90 % at 8.6 ms
+    core = 0.75 * np.clip((t - 0.012) / 0.002, 0, 1)  # 10 % at 12.2 ms, rise 1.6 ms
+    return t, {"vdd_io": io, "vdd_core": core}
+
+
+def _judge(piece: int):
+    judgement = Judgement(parse_plan(PLAN, "seq.toml"))
+    judgement.begin(0, 0, 0.0)
+    t, rails = _rails()
+    for a in range(0, t.size, piece):
+        for name, v in rails.items():
+            judgement.samples(name, t[a : a + piece], v[a : a + piece])
+    judgement.end(100_000_000, 0.1)
+    return judgement.record(0, {})
+
+
+def test_timing_items_are_recorded_with_ms_values_limits_and_reasons():
+    record = _judge(10_000)
+    items = {c.name: c for c in record.criteria}
+    rise = items["vdd_core_rise"]
+    assert (rise.kind, rise.stat, rise.unit, rise.channel) == ("timing", "rise", "ms", "vdd_core")
+    assert rise.value == pytest.approx(1.6, abs=1e-9)
+    assert (rise.low, rise.high, rise.verdict) == (None, 5.0, "passed")
+    assert rise.text_value == "vdd_core rose from 10 % to 90 % in 1.6 ms"
+    assert rise.sample_count == 200
+    delay = items["vdd_io_to_vdd_core_delay"]
+    assert delay.channel == "vdd_io,vdd_core" and delay.stat == "delay"
+    assert delay.value == pytest.approx(3.6, abs=1e-9) and delay.verdict == "passed"
+    assert delay.sample_count == 400
+    order = items["order_vdd_io_vdd_core"]
+    assert order.value == pytest.approx(13.8 - 8.6, abs=1e-9) and order.verdict == "passed"
+    assert record.verdict == "passed"
+
+
+@pytest.mark.parametrize("piece", [1, 3, 17, 60])
+def test_any_chunking_gives_the_same_records(piece):
+    assert disagreement([_judge(10_000)], [_judge(piece)]) is None
+
+
+def test_live_evaluator_agrees_with_the_final_replay_and_pushes_changes():
+    plan = parse_plan(PLAN, "seq.toml")
+    evaluator = LiveEvaluator(plan, 0, refresh_s=0.0)
+    changes = []
+    evaluator.add_listener(changes.append)
+    evaluator.begin_step(0, 0, 0.0)
+    t, rails = _rails()
+    for a in range(0, t.size, 8):  # 4 ms batches
+        batch = {name: (t[a : a + 8], v[a : a + 8]) for name, v in rails.items()}
+        evaluator.on_batch(SampleBatch(batch, {}, [], [], 16, 0, a + 1, []))
+    evaluator.end_step(100_000_000, 0.1)
+    live = evaluator.step_record(0, {})
+    assert disagreement([live], [_judge(10_000)]) is None
+    rise_changes = [c for c in changes if c.item.name == "vdd_core_rise"]
+    # Silent before its first batch: error; then failed until the rail reaches 90 %.
+    assert [c.item.verdict for c in rise_changes] == ["error", "failed", "passed"]
+
+
+def test_a_link_gap_makes_timing_items_errors():
+    judgement = Judgement(parse_plan(PLAN, "seq.toml"))
+    judgement.begin(0, 0, 0.0)
+    t, rails = _rails()
+    for name, v in rails.items():
+        judgement.samples(name, t, v)
+    judgement.link_change(50, "disconnect")
+    record = judgement.record(0, {})
+    assert {c.verdict for c in record.criteria if c.kind == "timing"} == {"error"}
