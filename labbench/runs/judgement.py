@@ -191,6 +191,11 @@ class Judgement:
         self._steps: list[_StepState] = []
         self._down: list[tuple[int, float]] = []  # (disconnect ns, reconnect ns or inf)
         self._settled_ns = 0  # every sample received before this has been fed
+        self._latest_t: dict[str, float] = {}  # each channel's latest sample time fed
+        # Samples fed between a step's end and the next one's begin, timed after that end:
+        # a rig clock ahead of arrival times them into the next step, where the final replay
+        # judges them, so they are kept for it (at most the pause between two steps).
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._open: list[int] = []  # open_steps(), kept up to date
 
     @property
@@ -204,10 +209,19 @@ class Judgement:
     def begin(self, position: int, started_ns: int, start_s: float) -> StepWindow:
         if self._steps and not self._steps[-1].window.closed:
             raise RuntimeError("end the current step first")
+        if self._steps and self._steps[-1].window.end_s > start_s:
+            # The previous window was stretched over samples timed after this start (a rig
+            # clock ahead of arrival): they stay there, and this window begins after them,
+            # so that no sample is judged in two steps, live or final.
+            start_s = self._steps[-1].window.end_s
         window = StepWindow(position, start_s, started_ns)
         window.link_gap = window_has_gap(window, self._down)
         self._steps.append(_StepState(self.plan, window, self.slots))
         self._update_open()
+        pending, self._pending = self._pending, {}
+        for channel, pieces in pending.items():
+            for t, v in pieces:
+                self.samples(channel, t, v)
         return window
 
     def end(self, ended_ns: int, end_s: float) -> StepWindow:
@@ -240,17 +254,24 @@ class Judgement:
         return changed
 
     def settled(self, before_ns: int) -> None:
-        """Every sample received before ``before_ns`` has been fed: steps that ended earlier
-        are complete and need not look at later samples (an optimisation only)."""
+        """Every sample received before ``before_ns`` has been fed: steps that ended earlier,
+        and whose channels have been fed samples timed at or after their end, are complete
+        and need not look at later samples.  A rig's own clock may lag the arrival times,
+        so samples timed inside a window can arrive after it ended; the final replay judges
+        them, so the live judgement waits for them too."""
         self._settled_ns = before_ns
         self._update_open()
 
+    def _complete(self, state: _StepState) -> bool:
+        window = state.window
+        if not (window.closed and self._settled_ns > window.ended_ns):
+            return False
+        latest = self._latest_t
+        # A channel never fed at all does not hold the step open (a rig that does not send it).
+        return all(latest.get(c, math.inf) >= window.end_s for c in state.by_channel)
+
     def _update_open(self) -> None:
-        self._open = [
-            k
-            for k, state in enumerate(self._steps)
-            if not (state.window.closed and self._settled_ns > state.window.ended_ns)
-        ]
+        self._open = [k for k, state in enumerate(self._steps) if not self._complete(state)]
 
     def open_steps(self) -> list[int]:
         """The steps that can still change with new samples or results."""
@@ -273,6 +294,10 @@ class Judgement:
         failed: list[tuple[int, Excursion]] = []
         if not t.size:
             return failed
+        if float(t[-1]) > self._latest_t.get(channel, -math.inf):
+            self._latest_t[channel] = float(t[-1])
+        if self._steps and self._steps[-1].window.closed:
+            self._keep_for_next_step(channel, t, v)
         for k in self._open:
             state = self._steps[k]
             indices = state.by_channel.get(channel)
@@ -305,6 +330,13 @@ class Judgement:
                     item.tracker.feed(tk, vk)
             state.fed.update(indices)
         return failed
+
+    def _keep_for_next_step(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
+        last = self._steps[-1].window
+        if last.position + 1 >= len(self.plan.steps) or float(t[-1]) < last.end_s:
+            return
+        keep = t >= last.end_s
+        self._pending.setdefault(channel, []).append((t[keep], v[keep]))
 
     def fed_changes(self, measures: bool = True) -> tuple[set[int], set[int]]:
         """Look again at the items fed since the last call, the only ones whose verdict

@@ -121,3 +121,86 @@ def test_a_link_gap_makes_timing_items_errors():
     judgement.link_change(50, "disconnect")
     record = judgement.record(0, {})
     assert {c.verdict for c in record.criteria if c.kind == "timing"} == {"error"}
+
+
+TWO_STEPS = """
+[plan]
+name = "two"
+version = "1"
+dut_kind = "chip"
+
+[[channel]]
+name = "vdd_core"
+unit = "V"
+
+[[step]]
+name = "a"
+duration_s = 1.0
+  [[step.limit]]
+  channel = "vdd_core"
+  low = 0
+  high = 1
+
+[[step]]
+name = "b"
+duration_s = 1.0
+  [[step.limit]]
+  channel = "vdd_core"
+  low = 0
+  high = 1
+"""
+
+
+def _final(plan, windows, t, v):
+    judgement = Judgement(plan)
+    for w in windows:
+        judgement.begin(w.position, w.started_ns, w.start_s)
+        if w.closed:
+            judgement.end(w.ended_ns, w.end_s)
+    judgement.samples("vdd_core", t, v)
+    return [judgement.record(k, {}) for k in range(len(windows))]
+
+
+def test_a_rig_clock_behind_arrival_live_still_judges_samples_that_arrive_late():
+    """Samples timed inside a window that arrive after it ended and a later batch was judged
+    (a rig clock lagging the host's) are judged live as the final replay judges them."""
+    plan = parse_plan(TWO_STEPS, "two.toml")
+    t = np.arange(0, 2.0, 0.01)
+    v = np.full(t.size, 0.5)
+    live = Judgement(plan)
+    live.begin(0, 0, 0.0)
+    early = t < 0.9
+    live.samples("vdd_core", t[early], v[early])
+    live.end(1_000, 1.0)
+    live.settled(2_000)  # a batch after the end was judged, but its samples were older
+    live.begin(1, 2_000, 1.0)
+    live.samples("vdd_core", t[~early], v[~early])  # 0.9 … 1.0 belong to step a
+    live.end(3_000, 2.0)
+    live.settled(4_000)
+    records = [live.record(k, {}) for k in range(2)]
+    assert records[0].criteria[0].sample_count == 100
+    assert disagreement(records, _final(plan, live.windows, t, v)) is None
+
+
+def test_a_rig_clock_ahead_of_arrival_samples_between_steps_go_to_the_next():
+    """Samples timed after a step's end that arrive before the next step begins (a rig clock
+    ahead of the host's) are judged in the next step, live as final; a window stretched over
+    early samples makes the next one begin after them, so no sample is judged twice."""
+    plan = parse_plan(TWO_STEPS, "two.toml")
+    t = np.arange(0, 2.0, 0.01)
+    v = np.full(t.size, 0.5)
+    live = Judgement(plan)
+    live.begin(0, 0, 0.0)
+    live.samples("vdd_core", t[t < 1.05], v[t < 1.05])  # already past the step's 1.0 s end
+    live.end(1_000, 1.0)
+    assert live.windows[0].end_s > 1.04
+    between = (t >= 1.05) & (t < 1.2)
+    live.samples("vdd_core", t[between], v[between])  # no step open: kept for the next
+    live.begin(1, 2_000, 1.02)
+    assert live.windows[1].start_s == live.windows[0].end_s
+    rest = (t >= 1.2) & (t < 2.0)
+    live.samples("vdd_core", t[rest], v[rest])
+    live.end(3_000, 2.0)
+    records = [live.record(k, {}) for k in range(2)]
+    assert [r.criteria[0].sample_count for r in records] == [105, 95]
+    assert disagreement(records, _final(plan, live.windows, t, v)) is None
