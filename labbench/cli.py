@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument(
         "--scenario",
         default="nominal",
-        help="nominal, rail-droop, overtemp, noisy, disconnect, garbage; "
+        help="nominal, rail-droop, overtemp, noisy, disconnect, garbage, slow-rail; "
         "parameters as SCENARIO?key=value&...",
     )
     mock.add_argument(
