@@ -109,6 +109,9 @@ def test_plan_preview_follows_the_highlighted_plan(qtbot, window):
         for i in range(dialog.plan_tree.topLevelItemCount())
     ]
     assert steps == ["power-off", "power-on", "rails-up"]
+    power_on = dialog.plan_tree.topLevelItem(1)
+    rise = power_on.child(0)
+    assert [rise.text(c) for c in range(3)] == ["rise vdd_io_rise", "vdd_io", "2 … 8 ms"]
     QTest.keyClick(
         combo.view(), Qt.Key.Key_Escape
     )  # closed without choosing: back to the chosen plan
