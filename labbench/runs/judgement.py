@@ -197,6 +197,7 @@ class Judgement:
         # judges them, so they are kept for it (at most the pause between two steps).
         self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._open: list[int] = []  # open_steps(), kept up to date
+        self._complete_steps: set[int] = set()  # never reopened, so never looked at again
 
     @property
     def windows(self) -> list[StepWindow]:
@@ -262,16 +263,21 @@ class Judgement:
         self._settled_ns = before_ns
         self._update_open()
 
-    def _complete(self, state: _StepState) -> bool:
-        window = state.window
+    def _complete(self, k: int) -> bool:
+        if k in self._complete_steps:
+            return True
+        window = self._steps[k].window
         if not (window.closed and self._settled_ns > window.ended_ns):
             return False
         latest = self._latest_t
         # A channel never fed at all does not hold the step open (a rig that does not send it).
-        return all(latest.get(c, math.inf) >= window.end_s for c in state.by_channel)
+        if all(latest.get(c, math.inf) >= window.end_s for c in self._steps[k].by_channel):
+            self._complete_steps.add(k)
+            return True
+        return False
 
     def _update_open(self) -> None:
-        self._open = [k for k, state in enumerate(self._steps) if not self._complete(state)]
+        self._open = [k for k in range(len(self._steps)) if not self._complete(k)]
 
     def open_steps(self) -> list[int]:
         """The steps that can still change with new samples or results."""
