@@ -192,9 +192,11 @@ class Judgement:
         self._down: list[tuple[int, float]] = []  # (disconnect ns, reconnect ns or inf)
         self._settled_ns = 0  # every sample received before this has been fed
         self._latest_t: dict[str, float] = {}  # each channel's latest sample time fed
-        # Samples fed between a step's end and the next one's begin, timed after that end:
-        # a rig clock ahead of arrival times them into the next step, where the final replay
-        # judges them, so they are kept for it (at most the pause between two steps).
+        # Samples fed while no step is open, timed after the last one's end (all of them
+        # before the first step): a batch judged between the sequencer's reading of a step's
+        # start time and its begin, or a rig clock ahead of arrival, times them into the next
+        # step, where the final replay judges them, so they are kept for it (at most the
+        # pause between two steps, or from the acquisition's start to the first step).
         self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._open: list[int] = []  # open_steps(), kept up to date
         self._complete_steps: set[int] = set()  # never reopened, so never looked at again
@@ -302,7 +304,7 @@ class Judgement:
             return failed
         if float(t[-1]) > self._latest_t.get(channel, -math.inf):
             self._latest_t[channel] = float(t[-1])
-        if self._steps and self._steps[-1].window.closed:
+        if not self._steps or self._steps[-1].window.closed:
             self._keep_for_next_step(channel, t, v)
         for k in self._open:
             state = self._steps[k]
@@ -338,11 +340,13 @@ class Judgement:
         return failed
 
     def _keep_for_next_step(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
-        last = self._steps[-1].window
-        if last.position + 1 >= len(self.plan.steps) or float(t[-1]) < last.end_s:
-            return
-        keep = t >= last.end_s
-        self._pending.setdefault(channel, []).append((t[keep], v[keep]))
+        if self._steps:
+            last = self._steps[-1].window
+            if last.position + 1 >= len(self.plan.steps) or float(t[-1]) < last.end_s:
+                return
+            keep = t >= last.end_s
+            t, v = t[keep], v[keep]
+        self._pending.setdefault(channel, []).append((t, v))
 
     def fed_changes(self, measures: bool = True) -> tuple[set[int], set[int]]:
         """Look again at the items fed since the last call, the only ones whose verdict

@@ -204,3 +204,19 @@ def test_a_rig_clock_ahead_of_arrival_samples_between_steps_go_to_the_next():
     records = [live.record(k, {}) for k in range(2)]
     assert [r.criteria[0].sample_count for r in records] == [105, 95]
     assert disagreement(records, _final(plan, live.windows, t, v)) is None
+
+
+def test_samples_judged_before_the_first_step_began_but_timed_in_it_count():
+    """A batch judged between the sequencer's reading of the step's start time and its
+    begin: its samples timed after that start are judged in the step, live as final."""
+    plan = parse_plan(TWO_STEPS, "two.toml")
+    t = np.arange(0, 1.0, 0.01)
+    v = np.full(t.size, 0.5)
+    live = Judgement(plan)
+    live.samples("vdd_core", t[:30], v[:30])  # 0 … 0.29 s, before any step began
+    live.begin(0, 0, 0.1)
+    live.samples("vdd_core", t[30:], v[30:])
+    live.end(1_000, 1.0)
+    records = [live.record(0, {})]
+    assert records[0].criteria[0].sample_count == 90
+    assert disagreement(records, _final(plan, live.windows, t, v)) is None
