@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument(
         "--scenario",
         default="nominal",
-        help="nominal, rail-droop, overtemp, noisy, disconnect, garbage; "
+        help="nominal, rail-droop, overtemp, noisy, disconnect, garbage, slow-rail; "
         "parameters as SCENARIO?key=value&...",
     )
     mock.add_argument(
@@ -323,7 +323,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     except PlanError as exc:
         raise UsageError(str(exc)) from None
     items = sum(
-        len(s.limits) + len(s.measures) + len(s.results) + len(s.manuals) for s in plan.steps
+        len(s.limits) + len(s.measures) + len(s.results) + len(s.manuals) + len(s.timings)
+        for s in plan.steps
     )
     print(
         f"{args.file}: plan {plan.name!r} version {plan.version} for a {plan.dut_kind}: "

@@ -21,6 +21,7 @@ from labbench.cli import (
     load_profile_option,
     open_db,
 )
+from labbench.criteria.band import describe_limits, g
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,24 @@ def _warn_unfed_channels(plan, profile, device: str) -> None:
         print(f"warning: {mismatch.sentence()}", file=sys.stderr, flush=True)
 
 
+def _timing_items(step) -> list[dict]:
+    """A step's power-sequencing items for ``--json`` (docs/architecture.md §4)."""
+    return [
+        {
+            "name": c.name,
+            "kind": c.stat,
+            "channels": c.channel.split(","),
+            "value_ms": c.value,
+            "low_ms": c.low,
+            "high_ms": c.high,
+            "verdict": c.verdict,
+            "reason": c.text_value,
+        }
+        for c in step.criteria
+        if c.kind == "timing"
+    ]
+
+
 def run_command(args: argparse.Namespace) -> int:
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
@@ -218,7 +237,10 @@ def run_command(args: argparse.Namespace) -> int:
                     "samples": run.sample_count,
                     "malformed": run.malformed_count,
                     "violations": violations,
-                    "steps": [{"name": s.name, "verdict": s.verdict} for s in outcome.steps],
+                    "steps": [
+                        {"name": s.name, "verdict": s.verdict, "timing": _timing_items(s)}
+                        for s in outcome.steps
+                    ],
                     "chips": chips,
                 },
                 allow_nan=True,
@@ -228,7 +250,14 @@ def run_command(args: argparse.Namespace) -> int:
         for step in outcome.steps:
             print(f"{step.verdict.upper():9} {step.name}")
             for item in step.criteria:
-                if item.verdict != "passed":
+                if item.kind == "timing":  # measured times are shown, passed or not
+                    limits = describe_limits(item.low, item.high, unit="ms") or "no limits"
+                    print(
+                        f"          {item.verdict:9} timing {item.name}"
+                        + ("" if item.value is None else f" = {g(item.value)} ms")
+                        + f" ({limits}): {item.text_value}"
+                    )
+                elif item.verdict != "passed":
                     print(
                         f"          {item.verdict:9} {item.kind} {item.name}"
                         + ("" if item.value is None else f" = {item.value!r}")

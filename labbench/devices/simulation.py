@@ -20,7 +20,13 @@ noisy          rails with ``noise_v`` (15 mV) noise and occasional 60 mV spikes
 disconnect     the link drops at ``at`` (3 s) for ``gap`` (2 s); lines of the gap are lost
 garbage        hostile lines between the telemetry: random bytes, bad UTF-8, broken
                numbers, NaN/inf, a line far beyond the line cap, many channel names
+slow-rail      vdd_core rises in ``slow_ms`` (20 ms) instead of ``rise_ms`` at power-on
 =============  ===========================================================================
+
+Power-on (``PWR ON``, or the first line with ``power=on``): the rails come up in the order
+vdd_io, vdd_hbm, vdd_core, each ramping linearly to its level and starting ``delay_ms``
+(10 ms) after the one before, its 10 % → 90 % rise taking ``rise_ms`` (5 ms), so that
+sequencing plans have a known truth to judge (:meth:`RigSimulation.ramp_window`).
 
 Line formats (``format=``): ``kv`` (default; ``device_time=ms`` adds the rig's clock as
 ``t_ms=``), ``plotter``, ``teleplot``, ``json``, ``csv``, and two that use each tool's full
@@ -28,8 +34,8 @@ definition: ``teleplot-full`` (device times, units, ``|np``, an ``|xy`` point ``
 ``|t`` power states, temperatures as multi-point lines, a ``|clr`` at the start) and
 ``json-nested`` (``rails.vdd_core``, ``load.idd_core``, ``thermal.temp_die``, …, the
 boolean ``powered`` and the text ``state`` when it changes).  ``rail_tau=0`` makes rail
-steps (a droop) instantaneous; ``channels=vdd_core`` reports only the rails named (cheap
-enough for the top rate on a busy machine).
+steps (a droop) and the power-on instantaneous; ``channels=vdd_core`` reports only the rails
+named (cheap enough for the top rate on a busy machine).
 
 Sleds (``slots=N``, 1 to 64): N chips, each reporting its rails, currents, temperatures and
 clock as ``name[slot]`` with its own seeded spread (:mod:`labbench.devices.sled`); the inlet
@@ -51,12 +57,19 @@ import numpy as np
 from labbench.devices.rig_lines import LINE_FORMATS, RigLines
 from labbench.devices.sled import CSV_MAX_SLOTS, MAX_SLOTS, Chip, chips_of, sled_channels
 
-SCENARIOS = ("nominal", "rail-droop", "overtemp", "noisy", "disconnect", "garbage")
+SCENARIOS = ("nominal", "rail-droop", "overtemp", "noisy", "disconnect", "garbage", "slow-rail")
 DEVICE_TIME_UNITS = ("", "ms")
 MAX_RATE_HZ = 20_000.0
 
 RAIL_NOMINAL = {"vdd_core": 0.75, "vdd_hbm": 1.1, "vdd_io": 1.8}
 RAIL_TAU_S = 0.05
+# Power-on sequence: each rail ramps linearly from where it was to its level, starting
+# delay_ms after the one before it; its 10 % → 90 % rise takes rise_ms (the ramp 1.25 times
+# that).  A real board's sequencer brings up I/O first and the core last.
+POWER_SEQUENCE = ("vdd_io", "vdd_hbm", "vdd_core")
+RISE_MS = 5.0
+DELAY_MS = 10.0
+SLOW_MS = 20.0
 THERMAL_TAU_S = 3.0
 CHANNELS = (
     "vdd_core", "vdd_hbm", "vdd_io", "idd_core", "idd_hbm",
@@ -87,6 +100,9 @@ class RigParams:
     garbage_every: int = 7
     device_time: str = ""  # "ms": key=value lines carry the rig's clock as t_ms=
     rail_tau: float = RAIL_TAU_S  # rails settle with this time constant (0: at once)
+    rise_ms: float = RISE_MS  # each rail's 10 % → 90 % rise at power-on
+    delay_ms: float = DELAY_MS  # from one rail's ramp start to the next one's
+    slow_ms: float = SLOW_MS  # slow-rail: vdd_core's rise instead of rise_ms
     channels: str = ""  # only these rails ("vdd_core vdd_io"; empty: every channel)
     slots: int = 0  # a sled of this many chips (0: a rig with one chip, unnamed channels)
     slot: int = -1  # the chip the scenario's fault is aimed at (-1: every chip)
@@ -149,6 +165,15 @@ class RigParams:
                 f"Mock rig format {params.format} reports every channel; "
                 f"drop channels={params.channels!r}."
             )
+        for key in ("rise_ms", "slow_ms"):
+            if getattr(params, key) <= 0:
+                raise ScenarioError(
+                    f"Mock rig parameter {key} must be positive, not {getattr(params, key)}."
+                )
+        if params.delay_ms < 0:
+            raise ScenarioError(
+                f"Mock rig parameter delay_ms must not be negative, not {params.delay_ms}."
+            )
         if params.rail_tau < 0:
             raise ScenarioError(
                 f"Mock rig parameter rail_tau must not be negative, not {params.rail_tau}."
@@ -179,11 +204,11 @@ class RigParams:
                 f"Mock rig parameter slot={self.slot} in {device!r} is not a slot of a "
                 f"{self.slots}-chip sled (0 to {self.slots - 1})."
             )
-        if self.scenario not in ("rail-droop", "overtemp", "noisy"):
+        if self.scenario not in ("rail-droop", "overtemp", "noisy", "slow-rail"):
             raise ScenarioError(
                 f"Mock rig parameter slot={self.slot} in {device!r} aims a fault at one chip, "
-                f"but scenario {self.scenario} has none to aim (rail-droop, overtemp and noisy "
-                "have)."
+                f"but scenario {self.scenario} has none to aim (rail-droop, overtemp, noisy "
+                "and slow-rail have)."
             )
 
 
@@ -206,6 +231,7 @@ class RigSimulation:
         powered = params.power == "on"
         self._state = _State(powered=powered, load=params.load, power_on_t=0.0 if powered else None)
         self._chips = chips_of(params.seed, params.slots)
+        self._begin_ramps()
         self._only = params.channels.split()
         self._lines = RigLines(
             params.format, params.rate, params.slots, params.device_time, self._only
@@ -240,6 +266,7 @@ class RigSimulation:
         if words == ["PWR", "ON"]:
             if not state.powered:
                 state.powered, state.power_on_t = True, self.t
+                self._begin_ramps()
             return ["OK PWR ON"]
         if words == ["PWR", "OFF"]:
             state.powered, state.power_on_t = False, None
@@ -276,10 +303,41 @@ class RigSimulation:
         """Whether the scenario's fault hits the chip in ``slot`` (every chip unless aimed)."""
         return self.params.slot < 0 or self.params.slot == slot
 
+    def _begin_ramps(self) -> None:
+        """Power on: every rail ramps from where it is now (0, or not yet discharged)."""
+        self._ramp_from = [dict(chip.rails) for chip in self._chips]
+        self._landed: list[set[str]] = [set() for _ in self._chips]
+
+    def ramp_window(self, name: str, slot: int = 0) -> tuple[float, float]:
+        """When rail ``name`` of the chip in ``slot`` ramps, in seconds after power-on:
+        (start, end).  Its 10 % → 90 % rise is 0.8 of that (rise_ms, or slow_ms for a
+        slow-rail chip's vdd_core)."""
+        p = self.params
+        rise_ms = p.rise_ms
+        if name == "vdd_core" and p.scenario == "slow-rail" and self._faulty(slot):
+            rise_ms = p.slow_ms
+        start = POWER_SEQUENCE.index(name) * p.delay_ms / 1e3
+        return start, start + rise_ms / 0.8 / 1e3
+
+    def _ramp(self, chip: Chip, slot: int, on: float, name: str, target: float) -> bool:
+        """Set a rail on its power-on ramp; False once it has landed (the filter takes over)."""
+        if name in self._landed[slot] or self.params.rail_tau == 0:
+            return False
+        start, end = self.ramp_window(name, slot)
+        if on >= end:  # lands exactly, whatever sample the ramp's end fell between
+            chip.rails[name] = target
+            self._landed[slot].add(name)
+            return True
+        v0 = self._ramp_from[slot][name]
+        chip.rails[name] = v0 + (target - v0) * max(on - start, 0.0) / (end - start)
+        return True
+
     def _settle_rails(self, chip: Chip, slot: int, on: float | None, names) -> None:
         p = self.params
         for name in names:
             target = RAIL_NOMINAL[name] + chip.spread.rail_v[name] if on is not None else 0.0
+            if on is not None and self._ramp(chip, slot, on, name, target):
+                continue
             if (
                 name == "vdd_core"
                 and on is not None

@@ -33,7 +33,7 @@ __all__ = ["RECORD_FORMAT", "SCHEMA_ID", "SCHEMA_VERSION", "run_record", "write_
 RECORD_FORMAT = "labbench-run-record"
 # Bumped with docs/record-schema.json: the minor number when fields are added, the major
 # number when a field changes meaning or goes away.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: items of kind timing
 SCHEMA_ID = "urn:labbench:schema:run-record:1"
 
 

@@ -109,6 +109,8 @@ def item_title(c: CriterionRecord) -> str:
 
 def failure_reason(c: CriterionRecord) -> str:
     """One sentence: the value against its limits and, for a limit, its first violation."""
+    if c.kind == "timing":  # the judgement's own reason names the rails, the time and limits
+        return f"{c.name}: {c.text_value}."
     what = {
         "limit": "worst sample",
         "measure": c.stat or "value",
@@ -140,6 +142,8 @@ def error_reason(c: CriterionRecord) -> str:
         return f"{c.name}: nothing was {source}."
     if c.sample_count == 0:
         return f"{c.name}: no samples of {c.channel} in its window."
+    if c.kind == "timing" and c.text_value.startswith("no samples"):
+        return f"{c.name}: {c.text_value}."
     return (
         f"{c.name}: the rig was disconnected during the step "
         f"({c.sample_count} samples of {c.channel} judged)."

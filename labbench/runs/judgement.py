@@ -27,9 +27,10 @@ from labbench.criteria.limits import (
     worst,
 )
 from labbench.criteria.stats import RunningStats
+from labbench.criteria.timing import TimingOutcome, TimingTracker
 from labbench.protocols.slots import join_slot
 from labbench.records import CriterionRecord, StepRecord, ViolationRecord
-from labbench.runs.plan import LimitSpec, MeasureSpec, Plan
+from labbench.runs.plan import LimitSpec, MeasureSpec, Plan, TimingSpec
 
 
 @dataclass
@@ -73,16 +74,17 @@ def _violations(channel: str, excursions: list[Excursion]) -> tuple[ViolationRec
 
 
 class _Item:
-    """One judged limit or measurement of a step window: a plan item on one channel, or a
-    per-slot plan item on one occupied slot's channel (``vdd_core[2]``)."""
+    """One judged limit, measurement or timing item of a step window: a plan item on one
+    channel, a per-slot plan item on one occupied slot's channel (``vdd_core[2]``), or a
+    timing item on the rails it names (its channel is their names joined by commas)."""
 
     __slots__ = ("channel", "chip", "feeds", "kind", "name", "slot", "spec", "tracker")
 
     def __init__(
         self,
         kind: str,
-        spec: LimitSpec | MeasureSpec,
-        tracker: LimitTracker | MeasureTracker,
+        spec: LimitSpec | MeasureSpec | TimingSpec,
+        tracker: LimitTracker | MeasureTracker | TimingTracker,
         slot: int | None,
         chip: str,
     ):
@@ -126,11 +128,18 @@ class _StepState:
                 item.feeds = stats is None
                 shared.setdefault(key, tracker.stats)
                 self.items.append(item)
+        # Timing items (power sequencing) are sled-level: they name the rails they judge.
+        for s in step.timings:
+            self.items.append(_Item("timing", s, s.tracker(), None, ""))
         self.by_channel: dict[str, list[int]] = {}
         for i, item in enumerate(self.items):
-            self.by_channel.setdefault(item.channel, []).append(i)
+            rails = item.spec.rails if item.kind == "timing" else (item.channel,)
+            for rail in rails:
+                self.by_channel.setdefault(rail, []).append(i)
         # Each item's outcome when last asked (None: ask again), and the items fed since.
-        self.outcomes: list[LimitOutcome | MeasureOutcome | None] = [None] * len(self.items)
+        self.outcomes: list[LimitOutcome | MeasureOutcome | TimingOutcome | None] = [None] * len(
+            self.items
+        )
         self.fed: set[int] = set()
         self.reported: dict[str, str] = {}
         self.last_t = -math.inf  # the latest sample judged in this window
@@ -140,7 +149,7 @@ class _StepState:
         return w.started_ns <= at_ns and (w.ended_ns is None or at_ns < w.ended_ns)
 
 
-def _finish(item: _Item, end_s: float) -> LimitOutcome | MeasureOutcome:
+def _finish(item: _Item, end_s: float) -> LimitOutcome | MeasureOutcome | TimingOutcome:
     if item.kind == "limit":
         return item.tracker.finish(end_s)
     return item.tracker.finish()
@@ -182,7 +191,15 @@ class Judgement:
         self._steps: list[_StepState] = []
         self._down: list[tuple[int, float]] = []  # (disconnect ns, reconnect ns or inf)
         self._settled_ns = 0  # every sample received before this has been fed
+        self._latest_t: dict[str, float] = {}  # each channel's latest sample time fed
+        # Samples fed while no step is open, timed after the last one's end (all of them
+        # before the first step): a batch judged between the sequencer's reading of a step's
+        # start time and its begin, or a rig clock ahead of arrival, times them into the next
+        # step, where the final replay judges them, so they are kept for it (at most the
+        # pause between two steps, or from the acquisition's start to the first step).
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._open: list[int] = []  # open_steps(), kept up to date
+        self._complete_steps: set[int] = set()  # never reopened, so never looked at again
 
     @property
     def windows(self) -> list[StepWindow]:
@@ -195,10 +212,19 @@ class Judgement:
     def begin(self, position: int, started_ns: int, start_s: float) -> StepWindow:
         if self._steps and not self._steps[-1].window.closed:
             raise RuntimeError("end the current step first")
+        if self._steps and self._steps[-1].window.end_s > start_s:
+            # The previous window was stretched over samples timed after this start (a rig
+            # clock ahead of arrival): they stay there, and this window begins after them,
+            # so that no sample is judged in two steps, live or final.
+            start_s = self._steps[-1].window.end_s
         window = StepWindow(position, start_s, started_ns)
         window.link_gap = window_has_gap(window, self._down)
         self._steps.append(_StepState(self.plan, window, self.slots))
         self._update_open()
+        pending, self._pending = self._pending, {}
+        for channel, pieces in pending.items():
+            for t, v in pieces:
+                self.samples(channel, t, v)
         return window
 
     def end(self, ended_ns: int, end_s: float) -> StepWindow:
@@ -231,17 +257,29 @@ class Judgement:
         return changed
 
     def settled(self, before_ns: int) -> None:
-        """Every sample received before ``before_ns`` has been fed: steps that ended earlier
-        are complete and need not look at later samples (an optimisation only)."""
+        """Every sample received before ``before_ns`` has been fed: steps that ended earlier,
+        and whose channels have been fed samples timed at or after their end, are complete
+        and need not look at later samples.  A rig's own clock may lag the arrival times,
+        so samples timed inside a window can arrive after it ended; the final replay judges
+        them, so the live judgement waits for them too."""
         self._settled_ns = before_ns
         self._update_open()
 
+    def _complete(self, k: int) -> bool:
+        if k in self._complete_steps:
+            return True
+        window = self._steps[k].window
+        if not (window.closed and self._settled_ns > window.ended_ns):
+            return False
+        latest = self._latest_t
+        # A channel never fed at all does not hold the step open (a rig that does not send it).
+        if all(latest.get(c, math.inf) >= window.end_s for c in self._steps[k].by_channel):
+            self._complete_steps.add(k)
+            return True
+        return False
+
     def _update_open(self) -> None:
-        self._open = [
-            k
-            for k, state in enumerate(self._steps)
-            if not (state.window.closed and self._settled_ns > state.window.ended_ns)
-        ]
+        self._open = [k for k in range(len(self._steps)) if not self._complete(k)]
 
     def open_steps(self) -> list[int]:
         """The steps that can still change with new samples or results."""
@@ -264,6 +302,10 @@ class Judgement:
         failed: list[tuple[int, Excursion]] = []
         if not t.size:
             return failed
+        if float(t[-1]) > self._latest_t.get(channel, -math.inf):
+            self._latest_t[channel] = float(t[-1])
+        if not self._steps or self._steps[-1].window.closed:
+            self._keep_for_next_step(channel, t, v)
         for k in self._open:
             state = self._steps[k]
             indices = state.by_channel.get(channel)
@@ -290,10 +332,21 @@ class Judgement:
                     newly = item.tracker.feed(tk, vk)
                     if newly:
                         failed.extend((k, e) for e in newly)
+                elif item.kind == "timing":
+                    item.tracker.feed(channel, tk, vk)
                 elif item.feeds:
                     item.tracker.feed(tk, vk)
             state.fed.update(indices)
         return failed
+
+    def _keep_for_next_step(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
+        if self._steps:
+            last = self._steps[-1].window
+            if last.position + 1 >= len(self.plan.steps) or float(t[-1]) < last.end_s:
+                return
+            keep = t >= last.end_s
+            t, v = t[keep], v[keep]
+        self._pending.setdefault(channel, []).append((t, v))
 
     def fed_changes(self, measures: bool = True) -> tuple[set[int], set[int]]:
         """Look again at the items fed since the last call, the only ones whose verdict
@@ -365,9 +418,30 @@ class Judgement:
         )
 
     def _tracked(
-        self, item: _Item, outcome: LimitOutcome | MeasureOutcome, gap: bool
+        self, item: _Item, outcome: LimitOutcome | MeasureOutcome | TimingOutcome, gap: bool
     ) -> CriterionRecord:
         spec = item.spec
+        if item.kind == "timing":
+            # The value is the measured time in ms, the limits low_ms/high_ms, the text the
+            # reason; stat names the timing kind (docs/architecture.md §4 "Power sequencing").
+            return CriterionRecord(
+                kind="timing",
+                name=item.name,
+                channel=item.channel,
+                unit="ms",
+                stat=spec.kind,
+                value=outcome.value_ms,
+                text_value=outcome.reason,
+                low=spec.low_ms,
+                high=spec.high_ms,
+                marginal_low=None,
+                marginal_high=None,
+                equals=None,
+                settle_s=0.0,
+                hold_s=0.0,
+                sample_count=outcome.count,
+                verdict="error" if gap else outcome.verdict,
+            )
         if item.kind == "limit":
             limit = outcome
             return CriterionRecord(

@@ -17,7 +17,15 @@ from pathlib import Path
 from labbench.criteria.band import CriterionError
 from labbench.criteria.limits import STATS, Band
 from labbench.protocols.slots import SlotNameError, split_slot
-from labbench.runs.plan_items import LimitSpec, ManualSpec, MeasureSpec, Plan, ResultSpec, Step
+from labbench.runs.plan_items import (
+    LimitSpec,
+    ManualSpec,
+    MeasureSpec,
+    Plan,
+    ResultSpec,
+    Step,
+    TimingSpec,
+)
 from labbench.runs.plan_text import (
     DUT_KINDS,
     MAX_NESTING,
@@ -31,11 +39,12 @@ from labbench.runs.plan_text import (
     template_fields,
     too_big,
 )
+from labbench.runs.plan_timing import parse_timing
 
 __all__ = [
     "DUT_KINDS", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_STEP_S", "SEND_FIELDS", "LimitSpec",
-    "ManualSpec", "MeasureSpec", "Plan", "PlanError", "ResultSpec", "Step", "load_plan",
-    "parse_plan",
+    "ManualSpec", "MeasureSpec", "Plan", "PlanError", "ResultSpec", "Step", "TimingSpec",
+    "load_plan", "parse_plan",
 ]  # fmt: skip
 
 
@@ -158,7 +167,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         what = f"step {i + 1} {step_name!r}"
         check.unknown(
             table,
-            {"name", "duration_s", "send", "limit", "measure", "result", "manual"},
+            {"name", "duration_s", "send", "limit", "measure", "result", "manual", "timing"},
             path,
             what,
         )
@@ -266,11 +275,17 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
                 )
             )
 
+        timings = [
+            parse_timing(check, tt, path + ("timing", j), f"{what}, timing {j + 1}", units,
+                         per_slot, duration)
+            for j, tt in enumerate(_tables(check, table, "timing", path, what))
+        ]  # fmt: skip
         item_names = Counter(
             [x.channel for x in limits]
             + [x.name for x in measures]
             + [x.name for x in results]
             + [x.name for x in manuals]
+            + [x.name for x in timings]
         )
         duplicates = {n for n, count in item_names.items() if count > 1}
         # A per-slot channel's limit is judged as vdd_core[0] … per chip: a limit on one slot
@@ -299,6 +314,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
                 tuple(measures),
                 tuple(results),
                 tuple(manuals),
+                tuple(timings),
             )
         )
 

@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 
 from labbench.criteria.band import CriterionError, describe_limits
 from labbench.criteria.limits import STATS, Band
+from labbench.criteria.timing import (
+    ORDER_FRACTION,
+    RISE_FROM,
+    RISE_TO,
+    TIMING_KINDS,
+    TimingTracker,
+    describe_ms,
+)
 from labbench.protocols.slots import SlotNameError, join_slot, split_slot
 
 
@@ -95,6 +103,63 @@ class ManualSpec:
 
 
 @dataclass(frozen=True)
+class TimingSpec:
+    """A power-sequencing item (``[[step.timing]]``): the rise time of one rail, the delay
+    from one rail to another, or the order in which rails come up, in milliseconds.
+
+    ``rails`` are the judged channels in the item's order (rise: one; delay: from, to;
+    order: as listed), ``nominals`` their nominal values in the same order, ``fractions``
+    the fraction of its nominal each crossing is taken at (delay only; rise uses 10 % and
+    90 %, order 90 %)."""
+
+    name: str
+    kind: str
+    rails: tuple[str, ...]
+    nominals: tuple[float, ...]
+    low_ms: float | None = None
+    high_ms: float | None = None
+    fractions: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in TIMING_KINDS:
+            raise CriterionError(
+                "kind", f"unknown timing kind {self.kind!r} (known: rise delay order)"
+            )
+        wanted = {"rise": 1, "delay": 2}.get(self.kind)
+        if wanted is not None and len(self.rails) != wanted:
+            raise CriterionError("rails", f"a {self.kind} item judges {wanted} rail(s)")
+        if self.kind == "order" and len(self.rails) < 2:
+            raise CriterionError("channels", "an order item needs at least two rails")
+        if len(self.nominals) != len(self.rails):
+            raise CriterionError("nominal", "give one nominal per rail")
+        if self.kind == "delay" and len(self.fractions) != 2:
+            raise CriterionError("from_fraction", "a delay item needs its two fractions")
+        self.tracker()  # checks the fractions, nominals and limits
+
+    @property
+    def channel(self) -> str:
+        """The judged rails as one text (``vdd_io,vdd_core``), for the results' channel."""
+        return ",".join(self.rails)
+
+    def thresholds(self) -> list[tuple[str, float, float]]:
+        """(rail, fraction, nominal) of each crossing the item measures, in order."""
+        if self.kind == "rise":
+            rail, nominal = self.rails[0], self.nominals[0]
+            return [(rail, RISE_FROM, nominal), (rail, RISE_TO, nominal)]
+        if self.kind == "delay":
+            return list(zip(self.rails, self.fractions, self.nominals, strict=True))
+        return [
+            (rail, ORDER_FRACTION, n) for rail, n in zip(self.rails, self.nominals, strict=True)
+        ]
+
+    def tracker(self) -> TimingTracker:
+        return TimingTracker(self.kind, self.thresholds(), self.low_ms, self.high_ms)
+
+    def describe(self, unit: str = "") -> str:
+        return describe_ms(self.low_ms, self.high_ms)
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     duration_s: float
@@ -103,6 +168,7 @@ class Step:
     measures: tuple[MeasureSpec, ...] = ()
     results: tuple[ResultSpec, ...] = ()
     manuals: tuple[ManualSpec, ...] = ()
+    timings: tuple[TimingSpec, ...] = ()
 
 
 @dataclass(frozen=True)

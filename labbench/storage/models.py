@@ -44,7 +44,7 @@ NAMING_CONVENTION = {
 }
 
 VERDICTS = ("passed", "marginal", "failed", "error", "skipped", "pending")
-CRITERION_KINDS = ("limit", "measure", "result", "manual")
+CRITERION_KINDS = ("limit", "measure", "result", "manual", "timing")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

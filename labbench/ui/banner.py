@@ -59,6 +59,8 @@ def criterion_sentence(step: str, c: CriterionRecord) -> str:
         return violation_sentence(
             step, v.channel, v.extreme, v.bound, c.low, c.high, c.unit, v.start_s
         )
+    if c.kind == "timing":  # its reason names the rails, the time and the limits
+        return f"{step}: {c.name}: {c.text_value}"
     if c.verdict == "error" and c.kind in ("limit", "measure") and c.sample_count == 0:
         return f"{step}: {c.name} got no {c.channel} samples"
     if (

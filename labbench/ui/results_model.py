@@ -67,6 +67,10 @@ class ResultsModel(QAbstractTableModel):
                 items += [
                     ("manual", s.name, *(_band(s.band)), s.equals, s.unit) for s in step.manuals
                 ]
+                items += [
+                    ("timing", s.name, s.low_ms, s.high_ms, None, None, None, "ms")
+                    for s in step.timings
+                ]
                 per_slot = {s.channel for s in step.limits} | {s.name for s in step.measures}
                 per_slot = {n for n in per_slot if _on_per_slot(plan, step, n)}
                 for kind, name, low, high, ml, mh, equals, unit in items:

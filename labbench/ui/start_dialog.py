@@ -353,6 +353,8 @@ class StartRunDialog(QDialog):
                         s.prompt,
                     ],
                 )
+            for s in step.timings:
+                QTreeWidgetItem(node, [f"{s.kind} {s.name}", s.channel, s.describe(), ""])
         self.plan_tree.expandAll()
         for column in range(4):
             self.plan_tree.resizeColumnToContents(column)

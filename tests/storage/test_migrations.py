@@ -214,3 +214,76 @@ def test_criterion_slots_migration_keeps_existing_results(db_url):
         assert sorted(r.id for r in run_store.list_runs(db)) == sorted([new.id, old.id])
     finally:
         db.dispose()
+
+
+def test_timing_criteria_migration(db_url):
+    """Revision 0006 lets criterion_results hold kind 'timing'; down and up again keep the
+    other checks, and a downgrade refuses to lose stored timing results."""
+    from sqlalchemy.exc import IntegrityError
+
+    from labbench.records import CriterionRecord, StepRecord
+    from labbench.storage import inventory, results
+    from labbench.storage import runs as run_store
+
+    rise = CriterionRecord(
+        "timing", "vdd_core_rise", "vdd_core", "ms", "rise", 2.5,
+        "vdd_core rose from 10 % to 90 % in 2.5 ms", 1.0, 5.0, None, None, None, 0.0, 0.0, 100,
+        "passed",
+    )  # fmt: skip
+
+    positions = iter(range(100))
+
+    def insert(conn, run_id: int, kind: str, verdict: str = "passed") -> None:
+        conn.execute(
+            text(
+                "INSERT INTO step_results (run_id, position, name, started_ns, verdict)"
+                " VALUES (:run, :position, 'power-on', 0, 'passed')"
+            ),
+            {"run": run_id, "position": next(positions)},
+        )
+        step_id = conn.execute(text("SELECT max(id) FROM step_results")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO criterion_results (run_id, step_result_id, kind, name, channel,"
+                " unit, stat, value, text_value, settle_s, hold_s, sample_count, verdict,"
+                " violation_count) VALUES (:run, :step, :kind, 'x', 'x', 'ms', 'rise', 2.5, '',"
+                " 0, 0, 10, :verdict, 0)"
+            ),
+            {"run": run_id, "step": step_id, "kind": kind, "verdict": verdict},
+        )
+
+    db = open_database(db_url)
+    try:
+        chip = inventory.add_dut(db, "chip", "CHP-T6")
+        run = run_store.start_run(db, chip.id)
+        steps = [StepRecord(0, "power-on", 0, 1, "passed", (rise,))]
+        results.store_results(db, run.id, steps, {})
+        assert results.run_results(db, run.id) == steps
+        config = storage_engine.alembic_config
+        with (
+            pytest.raises(RuntimeError, match="holds 1 timing results"),
+            db.engine.connect() as conn,
+            conn.begin(),
+        ):
+            command.downgrade(config(conn), "0005_analytics_indexes")
+        assert storage_engine.current_revision(db.engine) == storage_engine.head_revision()
+
+        empty = run_store.start_run(db, chip.id)
+        with db.engine.connect() as conn, conn.begin():
+            conn.execute(text("DELETE FROM criterion_results WHERE run_id = :r"), {"r": run.id})
+            command.downgrade(config(conn), "0005_analytics_indexes")
+        for kind, verdict in (("timing", "passed"), ("limit", "bogus")):
+            with pytest.raises(IntegrityError), db.engine.connect() as conn, conn.begin():
+                insert(conn, empty.id, kind, verdict)
+        with db.engine.connect() as conn, conn.begin():
+            insert(conn, empty.id, "limit")
+        storage_engine.upgrade(db.engine)
+        assert _diff(db) == []
+        with db.engine.connect() as conn, conn.begin():
+            insert(conn, empty.id, "timing")
+        with pytest.raises(IntegrityError), db.engine.connect() as conn, conn.begin():
+            insert(conn, empty.id, "limit", "bogus")  # the verdict check survived
+        kinds = [c.kind for s in results.run_results(db, empty.id) for c in s.criteria]
+        assert sorted(kinds) == ["limit", "timing"]
+    finally:
+        db.dispose()

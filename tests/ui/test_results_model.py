@@ -58,3 +58,41 @@ def test_a_tick_that_changes_many_rows_signals_once(qapp):
     assert spans == [(min(chips), max(chips))] and max(chips) - min(chips) == 15
     model.update_steps(_step([_item("limit", f"vdd_core[{s}]", 0.76, slot=s) for s in range(16)]))
     assert len(spans) == 1, "nothing changed: nothing signalled"
+
+
+SEQ = """
+[plan]
+name = "seq"
+version = "1"
+dut_kind = "chip"
+[[channel]]
+name = "vdd_core"
+unit = "V"
+[[step]]
+name = "on"
+duration_s = 1.0
+  [[step.timing]]
+  kind = "rise"
+  channel = "vdd_core"
+  nominal = 0.75
+  high_ms = 8
+"""
+
+
+def test_timing_items_have_rows_with_ms_limits_and_a_banner_sentence(qapp):
+    from labbench.ui.banner import criterion_sentence
+
+    model = ResultsModel()
+    model.set_plan(parse_plan(SEQ))
+    columns = [model.headerData(c, 1) for c in range(model.columnCount())]
+    row = [model.index(0, c).data() for c in range(model.columnCount())]
+    shown = dict(zip(columns, row, strict=True))
+    assert model.rowCount() == 1 and "vdd_core_rise" in row and "≤ 8 ms" in row, shown
+    reason = "vdd_core rose from 10 % to 90 % in 20.5 ms, outside ≤ 8 ms"
+    item = CriterionRecord(
+        "timing", "vdd_core_rise", "vdd_core", "ms", "rise", 20.5, reason, None, 8.0, None,
+        None, None, 0.0, 0.0, 100, "failed",
+    )  # fmt: skip
+    model.update_steps(_step([item]))
+    assert model.rowCount() == 1
+    assert criterion_sentence("on", item) == f"on: vdd_core_rise: {reason}"

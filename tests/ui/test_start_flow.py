@@ -102,13 +102,16 @@ def test_plan_preview_follows_the_highlighted_plan(qtbot, window):
     combo.setCurrentIndex(combo.findText("chip-bringup"))
     assert dialog.plan_tree.topLevelItem(0).text(0).startswith("power-on")
     combo.showPopup()
-    QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # highlight sled-chips, no Enter
-    assert dialog.preview_plan.name == "sled-chips"
+    QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # highlight power-sequencing, no Enter
+    assert dialog.preview_plan.name == "power-sequencing"
     steps = [
         dialog.plan_tree.topLevelItem(i).text(0).split(" (")[0]
         for i in range(dialog.plan_tree.topLevelItemCount())
     ]
-    assert steps == ["power-on", "load-50", "idle-soak"]
+    assert steps == ["power-off", "power-on", "rails-up"]
+    power_on = dialog.plan_tree.topLevelItem(1)
+    rise = power_on.child(0)
+    assert [rise.text(c) for c in range(3)] == ["rise vdd_io_rise", "vdd_io", "2 … 8 ms"]
     QTest.keyClick(
         combo.view(), Qt.Key.Key_Escape
     )  # closed without choosing: back to the chosen plan
