@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
 # The console's default width: a log to glance at, not a third of a laptop screen.
 CONSOLE_WIDTH = 300
+# The least the run view keeps beside a widened History, Inventory, Compare or Analytics.
+RUN_VIEW_MIN_WIDTH = 440
 
 
 class WindowLayout:
@@ -46,9 +48,9 @@ class WindowLayout:
             self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
             and not dock.isFloating()
         ):
-            self.resizeDocks(
-                [dock], [max(int(self.width() * share), 600)], Qt.Orientation.Horizontal
-            )
+            # The run view keeps room for its banner and hint (a laptop's 1280 px included).
+            wide = min(int(self.width() * share), self.width() - RUN_VIEW_MIN_WIDTH)
+            self.resizeDocks([dock], [max(wide, 600)], Qt.Orientation.Horizontal)
 
     def _narrow_right(self) -> None:
         if (

@@ -131,6 +131,17 @@ def test_fits_a_1280_by_720_laptop(qtbot, window):
     table = history.table
     verdict_x = table.columnViewportPosition(5) + table.columnWidth(5)
     assert table.columnViewportPosition(5) >= 0 and verdict_x <= table.viewport().width()
+    # Analytics on top (its shortcut): it widens most, yet the run view's first-run hint is
+    # still read whole, not cut off under its own row
+    QTest.keyClick(
+        window,
+        Qt.Key.Key_A,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    qtbot.waitUntil(lambda: window.analytics_dock.width() >= 800, timeout=5_000)
+    hint = window.live.step_label
+    qtbot.waitUntil(lambda: hint.height() >= hint.heightForWidth(hint.width()), timeout=5_000)
+    assert window.centralWidget().width() >= 400
     # back to the console: the run view gets its room again
     window.console_dock.raise_()
     qtbot.waitUntil(lambda: window.console_dock.width() <= 1280 // 4, timeout=5_000)
