@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from labbench.criteria.shmoo import Shmoo, SweepPoint, axis_text, build_shmoo
 from labbench.ui.report_plots import ensure_app
-from labbench.ui.shmoo_paint import WORDS, ShmooPainting, where, x_position
+from labbench.ui.shmoo_paint import PAD, WORDS, ShmooPainting, where, x_position
 from labbench.ui.theme import LIGHT, Theme
 
 __all__ = ["ShmooView", "render_shmoo_png"]
@@ -186,6 +186,13 @@ class ShmooView(ShmooPainting, QWidget):
         if self.overlay_label:
             entries.append(f"◆ {self.overlay_label}")
         return entries
+
+    def legend_rect(self) -> QRect:
+        """Where the legend is drawn (above the grid, beside the Vmin column's header)."""
+        geo = self._geometry()
+        rows = len(self._legend_rows(geo.legend_width))
+        line = QFontMetrics(self._fonts()[0]).height()
+        return QRect(PAD, geo.legend_top, geo.legend_width, rows * (line + 4))
 
     def _refresh_text(self) -> None:
         self.setAccessibleDescription(self.caption())
