@@ -42,6 +42,12 @@ class ShmooPainting:
 
     def _fonts(self) -> tuple[QFont, QFont, QFont]:
         base = QFont(self.font())
+        # Text grows with the widget (a full-screen grid is read from further away), never
+        # below the widget's own font.
+        pixels = QFontMetrics(base).height() * 0.75
+        grown = min(self.width() / 95, self.height() / 58, 17.0)
+        if grown > pixels:
+            base.setPixelSize(round(grown))
         bold = QFont(base)
         bold.setBold(True)
         cell = QFont(bold)
@@ -220,7 +226,7 @@ class ShmooPainting:
 
     def _paint_cells(self, painter: QPainter, geo: _Geometry, font: QFont) -> None:
         s, t = self.shmoo, self.theme
-        size = max(8, min(int(geo.cell_h * 0.45), int(geo.cell_w * 0.5), 14))
+        size = max(8, min(int(geo.cell_h * 0.45), int(geo.cell_w * 0.45), 18))
         font.setPixelSize(size)
         painter.setFont(font)
         gap = QPen(qcolor(t.base), 1)
