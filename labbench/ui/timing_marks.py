@@ -16,6 +16,7 @@ exactly where the judged crossing was; the time written is the judged value.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -75,8 +76,7 @@ def _label(spec: TimingSpec, record: CriterionRecord) -> str:
         title = f"{spec.rails[0]} → {spec.rails[1]}"
     else:
         title = "order " + " → ".join(spec.rails) + ", gap"
-    value = "—" if record.value is None else f"{record.value:.3g} ms"
-    return f"{title} {value} {record.verdict}"
+    return f"{title} {_ms(record.value)}"
 
 
 def timing_marks(
@@ -110,46 +110,54 @@ def timing_marks(
                 continue
             found = crossings_in(spec, samples, start_s, end_s)
             crossings = tuple(c for c in found if c is not None)
-            mark = TimingMark(
-                step.position,
-                record.name,
-                spec.kind,
-                record.verdict,
-                record.value,
-                crossings,
-                _label(spec, record),
+            label = _label(spec, record)
+            kind, verdict, value = spec.kind, record.verdict, record.value
+            out.append(
+                TimingMark(step.position, record.name, kind, verdict, value, crossings, label)
             )
-            out.append(mark)
     return out
 
 
 class TimingMarks:
     """Draws :class:`TimingMark` s on a ``PlotStack`` and keeps them up to date: a mark is
-    drawn again only when its verdict, time or crossings changed."""
+    drawn again only when its verdict, time or crossings changed.
+
+    At the data: the crossings (dots), a rise's join, a delay's span, an order's numbers, and
+    a short tag with the time.  Above the plot of the item's last crossing, off the data: the
+    plot's items in full (``■ vdd_io rise 3.05 ms passed``), so that items milliseconds apart
+    stay readable at any zoom."""
 
     def __init__(self, stack):
         self.stack = stack
         self.shown: dict[tuple[int, str], TimingMark] = {}
         self._items: dict[tuple[int, str], list] = {}
-        self._labels_on: dict[int, list[tuple[int, str]]] = {}  # plot id -> marks labelled
+        self._home: dict[tuple[int, str], object] = {}  # mark -> the plot listing it
 
     def clear(self, *, remove: bool = True) -> None:
         """Take every mark away (``remove=False``: the plots were cleared already)."""
-        for key in list(self._items):
-            if remove:
+        if remove:
+            for plot in {id(p): p for p in self._home.values()}.values():
+                plot.setTitle(None)
+            for key in list(self._items):
                 self._remove(key)
         self._items.clear()
+        self._home.clear()
         self.shown.clear()
-        self._labels_on.clear()
 
     def update(self, marks: Iterable[TimingMark]) -> None:
+        changed = set()
         for mark in marks:
             key = (mark.step, mark.name)
             if self.shown.get(key) == mark:
                 continue
+            changed.add(id(self._home.get(key)))
             self._remove(key)
-            self._draw(key, mark)
             self.shown[key] = mark
+            self._draw(key, mark)
+            changed.add(id(self._home.get(key)))
+        for plot in {id(p): p for p in self._home.values()}.values():
+            if id(plot) in changed:
+                self._list(plot)
 
     def set_theme(self, theme: Theme) -> None:
         marks = list(self.shown.values())
@@ -160,25 +168,60 @@ class TimingMarks:
         return list(self.shown.values())
 
     def items(self, step: int, name: str) -> list:
-        """The graphics items drawn for one mark (points, spans, label)."""
+        """The graphics items drawn at the data for one mark (dots, joins, spans, tags)."""
         return list(self._items.get((step, name), ()))
+
+    def listed(self) -> dict[str, str]:
+        """Each plot's list of timing items as shown above it (plot's axis title → text)."""
+        out = {}
+        for plot in {id(p): p for p in self._home.values()}.values():
+            if plot.titleLabel.isVisible():
+                out[plot.getAxis("left").labelText] = plot.titleLabel.item.toPlainText()
+        return out
+
+    def listing(self, step: int, name: str) -> str:
+        """The text above the plot that lists the item ("" when it is listed nowhere)."""
+        plot = self._home.get((step, name))
+        if plot is None or not plot.titleLabel.isVisible():
+            return ""
+        return plot.titleLabel.item.toPlainText()
 
     def _remove(self, key: tuple[int, str]) -> None:
         for item in self._items.pop(key, ()):
             view = item.getViewBox()
             if view is not None:
                 view.removeItem(item)
-        for keys in self._labels_on.values():
-            if key in keys:
-                keys.remove(key)
+        self._home.pop(key, None)
+
+    def _list(self, plot) -> None:
+        """The plot's items, above it (never over the data), two a line."""
+        theme = self.stack.theme
+        here = [m for k, m in self.shown.items() if self._home.get(k) is plot]
+        # In the order they happened (their last crossing).
+        here.sort(key=lambda m: (m.step, max(c.t_s for c in m.crossings)))
+        entries = []
+        for mark in here:
+            color = verdict_colors(theme, mark.verdict)[0].name()
+            entries.append(
+                f'<span style="color:{color}">■</span> {html.escape(mark.label)} '
+                f'<b style="color:{color}">{html.escape(mark.verdict)}</b>'
+            )
+        if not entries:
+            plot.setTitle(None)
+            return
+        lines = ["&nbsp;&nbsp;&nbsp; ".join(entries[i : i + 2]) for i in range(0, len(entries), 2)]
+        plot.setTitle("<br>".join(lines), color=theme.plot_foreground, size="9pt")
+        height = 16 * len(lines) + 8
+        plot.titleLabel.setMaximumHeight(height)
+        plot.layout.setRowFixedHeight(0, height)
 
     def _draw(self, key: tuple[int, str], mark: TimingMark) -> None:
         theme = self.stack.theme
         color = verdict_colors(theme, mark.verdict)[0]
         pen = pg.mkPen(color, width=2)
         items: list = []
+        self._items[key] = items
         if not mark.crossings:
-            self._items[key] = items
             return
         by_rail: dict[str, list[Crossing]] = {}
         for c in mark.crossings:
@@ -195,64 +238,49 @@ class TimingMarks:
                 pen=pg.mkPen(theme.plot_background, width=1),
                 brush=pg.mkBrush(color),
             )
-            dots.setZValue(30)
-            plot.addItem(dots, ignoreBounds=True)
-            items.append(dots)
+            items.append(self._add(plot, dots, 30))
             if mark.kind == "rise" and len(found) == 2:
                 join = pg.PlotCurveItem(
                     [found[0].t_s, found[1].t_s],
                     [found[0].threshold, found[1].threshold],
                     pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
                 )
-                join.setZValue(29)
-                plot.addItem(join, ignoreBounds=True)
-                items.append(join)
+                items.append(self._add(plot, join, 29))
         last = max(mark.crossings, key=lambda c: c.t_s)
         plot = self.stack.plot_of(last.rail)
-        if plot is not None:
-            if mark.kind == "delay" and len(mark.crossings) == 2:
-                first = min(mark.crossings, key=lambda c: c.t_s)
-                span = pg.PlotCurveItem(
-                    [first.t_s, first.t_s, last.t_s, last.t_s],
-                    [last.threshold * 0.97, last.threshold, last.threshold, last.threshold * 0.97],
-                    pen=pen,
-                )
-                span.setZValue(29)
-                plot.addItem(span, ignoreBounds=True)
-                items.append(span)
-            if mark.kind == "order":
-                for k, c in enumerate(mark.crossings, start=1):
-                    number = pg.TextItem(str(k), color=color, anchor=(1.2, 1.0))
-                    number.setPos(c.t_s, c.threshold)
-                    self.stack.plot_of(c.rail).addItem(number, ignoreBounds=True)
-                    items.append(number)
-            # Labels of one plot stacked upward from the crossing, one line each: a rail's
-            # rise and the delays from it happen within milliseconds of one another.
-            row = self._labels_on.setdefault(id(plot), [])
-            label = pg.TextItem(
-                mark.label,
-                color=theme.plot_foreground,
-                fill=pg.mkBrush(_translucent(theme.plot_background)),
-                border=pen,
-                anchor=(-0.05, 1.0 + 1.15 * len(row)),
+        if plot is None:
+            return
+        self._home[key] = plot
+        value = _ms(mark.value_ms)
+        if mark.kind == "rise":
+            # Right of the 90 % point, under the rail's flat top: never clipped by the frame.
+            tag = pg.TextItem(value, color=color, anchor=(-0.15, 0.1))
+            tag.setPos(last.t_s, last.threshold)
+            items.append(self._add(plot, tag, 31))
+        elif mark.kind == "delay" and len(mark.crossings) == 2:
+            first = min(mark.crossings, key=lambda c: c.t_s)
+            y = last.threshold
+            span = pg.PlotCurveItem(
+                [first.t_s, first.t_s, last.t_s, last.t_s],
+                [y * 0.94, y, y, y * 0.94],
+                pen=pen,
             )
-            label.setPos(last.t_s, last.threshold)
-            label.setZValue(31)
-            plot.addItem(label, ignoreBounds=True)
-            items.append(label)
-            row.append(key)
-        self._items[key] = items
+            items.append(self._add(plot, span, 29))
+            tag = pg.TextItem(f"Δ {value}", color=color, anchor=(0.5, 1.0))
+            tag.setPos((first.t_s + last.t_s) / 2, y)
+            items.append(self._add(plot, tag, 31))
+        elif mark.kind == "order":
+            for k, c in enumerate(mark.crossings, start=1):
+                number = pg.TextItem(str(k), color=color, anchor=(0.5, -0.2))
+                number.setPos(c.t_s, c.threshold)
+                items.append(self._add(self.stack.plot_of(c.rail) or plot, number, 31))
 
-    def label_items(self) -> list[pg.TextItem]:
-        return [
-            item
-            for items in self._items.values()
-            for item in items
-            if isinstance(item, pg.TextItem) and len(item.toPlainText()) > 3
-        ]
+    @staticmethod
+    def _add(plot, item, z: float):
+        item.setZValue(z)
+        plot.addItem(item, ignoreBounds=True)
+        return item
 
 
-def _translucent(color: str):
-    c = pg.mkColor(color)
-    c.setAlpha(225)
-    return c
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} ms"

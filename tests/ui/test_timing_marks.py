@@ -68,14 +68,11 @@ def test_a_sequencing_run_draws_crossings_and_times_on_the_rails(qtbot, window, 
         assert "failed" in {c.verdict for c in stored.values()}
     for name, mark in marks.items():
         item = stored[name]
-        # The label says the judged time and the verdict in words.
-        assert f"{item.value:.3g} ms {item.verdict}" in mark.label, (name, mark.label)
+        # Listed on the plot with the judged time and the verdict in words, in its colour.
+        assert mark.label.endswith(f"{item.value:.2f} ms"), (name, mark.label)
         assert mark.verdict == item.verdict
+        assert f"■ {mark.label} {item.verdict}" in live.timing.listing(mark.step, name)
         items = live.timing.items(mark.step, name)
-        label = next(
-            i for i in items if isinstance(i, pg.TextItem) and i.toPlainText() == mark.label
-        )
-        assert label.getViewBox() is not None, "the label is on a plot"
         dots = [i for i in items if isinstance(i, pg.ScatterPlotItem)]
         color = verdict_colors(live.theme, item.verdict)[0].name()
         assert dots and all(d.opts["brush"].color().name() == color for d in dots)
@@ -95,12 +92,10 @@ def test_a_sequencing_run_draws_crossings_and_times_on_the_rails(qtbot, window, 
     assert (delay.crossings[1].t_s - delay.crossings[0].t_s) * 1e3 == pytest.approx(
         stored["vdd_io_to_vdd_hbm_delay"].value, abs=1e-6
     )
-    # Labels on one plot are stacked, never on top of one another.
-    anchors = {}
-    for label in live.timing.label_items():
-        key = (id(label.getViewBox()), label.anchor.y())
-        assert key not in anchors, (label.toPlainText(), anchors.get(key))
-        anchors[key] = label.toPlainText()
+    # Above its plots, each item listed once.
+    listed = " ".join(live.timing.listed().values())
+    for m in marks.values():
+        assert listed.count(f"■ {m.label} {m.verdict}") == 1, (m.label, listed)
 
 
 def test_crossings_are_those_the_judging_code_finds(qapp):
@@ -127,7 +122,7 @@ def test_crossings_are_those_the_judging_code_finds(qapp):
     )  # fmt: skip
     step = StepRecord(1, "power-on", 0, 10**9, "passed", (item,))
     found = timing_marks(plan, [step], samples, lambda s: (0.0, 1.0))
-    assert [m.label for m in found] == ["vdd_io rise 3.2 ms passed"]
+    assert [m.label for m in found] == ["vdd_io rise 3.20 ms"]
     marks.update(found)
     drawn = marks.items(1, spec.name)
     assert drawn
