@@ -96,6 +96,20 @@ def test_a_sequencing_run_draws_crossings_and_times_on_the_rails(qtbot, window, 
     listed = " ".join(live.timing.listed().values())
     for m in marks.values():
         assert listed.count(f"■ {m.label} {m.verdict}") == 1, (m.label, listed)
+    # The stored run, opened in History, shows the same marks from its stored samples.
+    detail = window.history.detail
+    loaded = []
+    detail.open_run(outcome.run_id, on_loaded=lambda: loaded.append(True))
+    qtbot.waitUntil(lambda: bool(loaded), timeout=20_000)
+    again = {m.name: m for m in detail.timing.marks()}
+    assert {n: (m.label, m.verdict) for n, m in again.items()} == {
+        n: (m.label, m.verdict) for n, m in marks.items()
+    }
+    for name, m in again.items():
+        assert [c.t_s for c in m.crossings] == pytest.approx(
+            [c.t_s for c in marks[name].crossings], abs=1e-9
+        )
+        assert detail.timing.listing(m.step, name)
 
 
 def test_crossings_are_those_the_judging_code_finds(qapp):
