@@ -187,6 +187,12 @@ class ShmooView(ShmooPainting, QWidget):
             entries.append(f"◆ {self.overlay_label}")
         return entries
 
+    def content_height(self) -> int:
+        """How high the drawing is at the present width (a one-axis sweep's band leaves the
+        rest of a tall widget empty)."""
+        geo = self._geometry()
+        return min(self.height(), geo.x_title_top + QFontMetrics(self._fonts()[1]).height() + PAD)
+
     def legend_rect(self) -> QRect:
         """Where the legend is drawn (above the grid, beside the Vmin column's header)."""
         geo = self._geometry()
@@ -267,7 +273,8 @@ def render_shmoo_png(
     overlay: tuple[str, Shmoo] | None = None,
     theme: Theme = LIGHT,
 ) -> bytes:
-    """The shmoo drawn offscreen as PNG bytes (the HTML report's grid). GUI thread only, as
+    """The shmoo drawn offscreen as PNG bytes (the HTML report's grid), ``width`` wide and at
+    most ``height`` high (a one-axis sweep's band is cut to what it needs). GUI thread only, as
     :mod:`labbench.ui.report_plots`; makes the QApplication when there is none."""
     ensure_app()
     view = ShmooView(theme)
@@ -276,7 +283,8 @@ def render_shmoo_png(
         if overlay is not None:
             view.set_overlay(*overlay)
         view.resize(width, height)
-        image = view.grab().toImage()
+        high = view.content_height() if shmoo.y_name is None else height
+        image = view.grab(QRect(0, 0, width, high)).toImage()
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -221,3 +221,9 @@ def test_the_report_png_is_the_grid_at_the_size_asked(qapp):
         for y in range(0, 400, 10)
     )
     assert greens > 50
+
+
+def test_a_one_axis_report_png_is_cut_to_its_band(qapp):
+    points = [SweepPoint(x, None, k, "passed") for k, x in enumerate(XS)]
+    image = QImage.fromData(render_shmoo_png(build_shmoo("vdd_mv", None, points), 900, 600))
+    assert image.width() == 900 and 100 < image.height() < 300
