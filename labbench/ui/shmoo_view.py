@@ -59,8 +59,11 @@ class ShmooView(ShmooPainting, QWidget):
     def set_sweep(
         self, x_name: str, y_name: str | None, xs: Iterable[float], ys: Iterable[float] | None
     ) -> None:
-        """Lay out the whole planned grid, every point not yet run, before the sweep starts."""
-        y_values: list[float | None] = list(ys) if ys else [None]
+        """Lay out the whole planned grid, every point not yet run, before the sweep starts
+        (``y_name`` and ``ys`` None for a one-axis sweep)."""
+        y_values: list[float | None] = [] if ys is None else list(ys)
+        if y_name is None or not y_values:
+            y_values = [None]
         self._names = (x_name, y_name)
         self._points = {
             (float(x), y if y is None else float(y)): SweepPoint(
