@@ -10,12 +10,13 @@ import pytest
 
 from labbench import paths
 from labbench.protocols.profile import parse_profile
+from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest
 from labbench.storage import inventory as inventory_store
 from labbench.storage import results as result_store
 from labbench.ui.plots import PlotStack
-from labbench.ui.theme import LIGHT, verdict_colors
+from labbench.ui.theme import DARK, LIGHT, verdict_colors
 from labbench.ui.timing_marks import TimingMarks, crossings_in, timing_marks
 
 PLAN = paths.resources_dir() / "plans" / "power-sequencing.toml"
@@ -128,8 +129,6 @@ def test_crossings_are_those_the_judging_code_finds(qapp):
     stack = PlotStack(LIGHT)
     stack.ensure_channel(spec.rails[0], "V")
     marks = TimingMarks(stack)
-    from labbench.records import CriterionRecord, StepRecord
-
     item = CriterionRecord(
         "timing", spec.name, spec.channel, "ms", "rise", 3.2, "", 2, 8, None, None, None,
         0.0, 0.0, t.size, "passed",
@@ -143,6 +142,13 @@ def test_crossings_are_those_the_judging_code_finds(qapp):
     assert timing_marks(plan, [step], samples, lambda s: (0.0, 1.0), marks.shown) == []
     marks.update(found)
     assert marks.items(1, spec.name) == drawn  # not drawn again
+    assert "■ vdd_io rise 3.20 ms passed" in marks.listing(1, spec.name)
+    stack.set_theme(DARK)
+    marks.set_theme(DARK)  # drawn again in the dark theme's colours, still listed
+    dots = [i for i in marks.items(1, spec.name) if isinstance(i, pg.ScatterPlotItem)]
+    assert dots[0].opts["brush"].color().name() == verdict_colors(DARK, "passed")[0].name()
+    assert "■ vdd_io rise 3.20 ms passed" in marks.listing(1, spec.name)
+    drawn = marks.items(1, spec.name)
     marks.clear()
     assert marks.marks() == [] and all(i.getViewBox() is None for i in drawn)
     stack.deleteLater()
