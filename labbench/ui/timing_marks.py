@@ -28,7 +28,7 @@ from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import Plan, TimingSpec
 from labbench.ui.theme import Theme, verdict_colors
 
-__all__ = ["TimingMark", "TimingMarks", "crossings_in", "timing_marks"]
+__all__ = ["Crossing", "TimingMark", "TimingMarks", "crossings_in", "timing_marks"]
 
 Samples = Callable[[str, float, float], tuple[np.ndarray, np.ndarray]]
 
