@@ -9,9 +9,17 @@ from labbench.demo import DEMO_CHIPS, DEMO_SLEDS, open_demo_database
 from labbench.runs.plan import load_plan
 from labbench.storage import history as history_store
 from labbench.storage import inventory as inventory_store
+from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
 from labbench.storage.telemetry_read import read_channel
-from labbench.ui.demo_run import DEMO_FAILING_SLOT, DEMO_PLAN, demo_request, record_demo_run
+from labbench.ui.demo_run import (
+    DEMO_FAILING_SLOT,
+    DEMO_PLAN,
+    DEMO_SEQUENCING_CHIP,
+    demo_request,
+    record_demo_run,
+    record_sequencing_run,
+)
 
 
 def test_the_demo_sleds_hold_chips(tmp_path):
@@ -67,5 +75,26 @@ def test_the_demo_sled_run_fails_chip_2_alone(tmp_path):
             failed = {c.slot for c in per_chip if c.verdict == "failed"}
             assert failed == {DEMO_FAILING_SLOT}
             assert outcome.status == "failed"
+    finally:
+        db.dispose()
+
+
+def test_the_demo_power_sequencing_run_passes_every_timing_item(tmp_path):
+    db = open_demo_database(tmp_path)
+    try:
+        outcome = record_sequencing_run(db)
+        assert outcome.status == "passed" and outcome.live_agrees
+        run = run_store.get_run(db, outcome.run_id)
+        chip = inventory_store.find_dut(db, DEMO_SEQUENCING_CHIP)
+        assert run.dut_id == chip.id
+        rows = history_store.query_runs(db, plan="power-sequencing")
+        assert [row.id for row in rows] == [outcome.run_id]
+        timing = [
+            c for s in result_store.run_results(db, outcome.run_id) for c in s.criteria
+            if c.kind == "timing"
+        ]  # fmt: skip
+        assert len(timing) == 6
+        assert {c.verdict for c in timing} == {"passed"}
+        assert all(c.value is not None and c.value > 0 for c in timing)
     finally:
         db.dispose()

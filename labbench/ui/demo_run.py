@@ -7,13 +7,17 @@ It goes through the real run path (``labbench.runs.sequencer.run_plan`` and its
 a sled run recorded as any other.  ``labbench --demo`` starts it in the main window shortly
 after the window first painted (launch stays fast) and shows it live; :func:`record_demo_run`
 records it without a window (tests, scripts).  No Qt here: the window does the showing.
+
+Before it, the demo records a finished power-sequencing run (``power-sequencing.toml`` on the
+demo chip that sits in no sled, on a simulated chip at 2 kHz timed by its own clock: every rail
+rises in 5 ms, in order), in the background, so History has one to open at once.
 """
 
 from __future__ import annotations
 
 from labbench import paths
 from labbench.demo import DEMO_SLEDS
-from labbench.protocols.profile import load_profile
+from labbench.protocols.profile import load_profile, parse_profile
 from labbench.runs.plan import load_plan
 from labbench.runs.sequencer import RunOutcome, RunRequest, run_plan
 from labbench.storage import Database
@@ -26,6 +30,11 @@ DEMO_SLED_DEVICE = "mock://rail-droop?slots=4&slot=2&rate=200&seed=7"
 DEMO_FAILING_SLOT = 2
 # After the window's first paint: the run starts once the window is up, never before.
 DEMO_RUN_DELAY_MS = 400
+# The finished power-sequencing run: the demo chip in no sled, rails timed by the rig's clock.
+DEMO_SEQUENCING_PLAN = "power-sequencing.toml"
+DEMO_SEQUENCING_CHIP = "CHP-B0-W01-0220"
+DEMO_SEQUENCING_DEVICE = "mock://nominal?rate=2000&device_time=ms"
+_DEVICE_CLOCK = '[line]\ndevice_time = "t_ms"\ndevice_time_unit = "ms"\n'
 
 
 def demo_request(db: Database) -> RunRequest:
@@ -40,7 +49,28 @@ def record_demo_run(db: Database) -> RunOutcome:
     return run_plan(db, demo_request(db))
 
 
+def sequencing_request(db: Database) -> RunRequest:
+    """The demo's power-sequencing run: the shipped plan on the demo chip in no sled."""
+    chip = inventory_store.find_dut(db, DEMO_SEQUENCING_CHIP)
+    plan = load_plan(paths.resources_dir() / "plans" / DEMO_SEQUENCING_PLAN)
+    profile = parse_profile(_DEVICE_CLOCK, "demo-rig-clock")
+    return RunRequest(plan, chip, DEMO_SEQUENCING_DEVICE, profile, operator="demo")
+
+
+def record_sequencing_run(db: Database) -> RunOutcome:
+    """Record the demo power-sequencing run in ``db`` (about 2 s, in this thread)."""
+    return run_plan(db, sequencing_request(db))
+
+
 def start_demo_run(window) -> None:
-    """Start the demo sled run in ``window`` (a MainWindow): shown live, then in History."""
+    """Record the power-sequencing run in the background (on History's worker, which then
+    shows it), then start the demo sled run in ``window`` (a MainWindow): shown live, then in
+    History with the other."""
+
+    def sled_run(_outcome) -> None:
+        window.history.apply_filters()  # the sequencing run is in History from now on
+        if window.isVisible() and not window.controller.running:
+            window.start_request(demo_request(window.db))
+
     if window.isVisible() and not window.controller.running:
-        window.start_request(demo_request(window.db))
+        window.history.loader.submit(lambda: record_sequencing_run(window.db), sled_run)

@@ -30,6 +30,7 @@ from labbench.ui.rail_tiles import RailTiles
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.session_bridge import SessionBridge
 from labbench.ui.theme import LIGHT, Theme, verdict_colors
+from labbench.ui.timing_marks import TimingMarks, timing_marks
 
 # Curves at ~30 Hz: smooth to the eye, and a frame every 33 ms leaves the GUI thread idle
 # most of the time.  Text and tables at 2 Hz: nobody reads numbers faster.
@@ -109,6 +110,7 @@ class LiveRunView(QWidget):
         self.follow_button.toggled.connect(self._on_pause_toggled)
         self.plots = PlotStack(theme, grid=False)
         self.plots.sample_source = self._samples_between
+        self.timing = TimingMarks(self.plots)  # power-sequencing crossings and times
         self.tiles = RailTiles(theme)
         self.tiles.tile_clicked.connect(self.plots.scroll_to)
 
@@ -149,6 +151,7 @@ class LiveRunView(QWidget):
     def prepare(self, plan: Plan) -> None:
         self.plan = plan
         self.plots.clear()
+        self.timing.clear(remove=False)
         self._totals.clear()
         self._envelopes.clear()
         self._step_bands = []
@@ -218,6 +221,7 @@ class LiveRunView(QWidget):
         self.frame_timer.stop()
         self.text_timer.stop()
         self.results.update_steps(outcome.steps)
+        self._show_timing(outcome.steps)
         self.progress.setValue(self.progress.maximum())
         self._end_s = self._last_sample_s()
         self._on_frame()  # the window ends with the last sample, not with the moment of finishing
@@ -297,8 +301,24 @@ class LiveRunView(QWidget):
             self.results.update_steps(steps)
             self.tiles.set_verdicts(channel_verdicts(steps))
             self.sled.update(steps)
+            self._show_timing(steps)
         self.tiles.refresh()
         self._update_step_text()
+
+    def _show_timing(self, steps) -> None:
+        """Draw the crossings and times of the timing items judged so far."""
+        if self.plan is None or not any(step.timings for step in self.plan.steps):
+            return
+        session = self.controller.session
+
+        def window(step) -> tuple[float, float]:
+            # Where the evaluator judged the step (its start may differ from the step's own).
+            start = session.step_start_s(step.position) if session is not None else None
+            start = self._seconds(step.started_ns) if start is None else start
+            return start, math.inf if step.ended_ns is None else self._seconds(step.ended_ns)
+
+        marks = timing_marks(self.plan, steps, self._samples_between, window, self.timing.shown)
+        self.timing.update(marks)
 
     def _update_step_text(self) -> None:
         position = self.controller.current_step
@@ -318,6 +338,7 @@ class LiveRunView(QWidget):
         self.banner.set_theme(theme)
         self.results.set_theme(theme)
         self.plots.set_theme(theme)
+        self.timing.set_theme(theme)
         self.tiles.set_theme(theme)
         self.sled.map.set_theme(theme)
 

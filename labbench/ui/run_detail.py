@@ -4,6 +4,7 @@ violations (click to zoom), results, events, console and notes added as audit en
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -39,6 +40,7 @@ from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.sled_map import SledMap, SlotRowFilter
 from labbench.ui.theme import LIGHT, Theme
+from labbench.ui.timing_marks import TimingMarks, timing_marks
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ class RunDetail(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.plots = PlotStack(theme)
+        self.timing = TimingMarks(self.plots)  # power-sequencing crossings and times
         self.violations = QListWidget()
         self.violations.itemActivated.connect(self._on_violation_clicked)
         self.violations.itemClicked.connect(self._on_violation_clicked)
@@ -184,7 +187,7 @@ class RunDetail(QWidget):
         if isinstance(data, Exception):
             self.title.setText(f"Could not open the run: {data}")
             return
-        run, dut, plan, steps, channels, events, run_slots = data
+        run, dut, plan, steps, channels, events, run_slots, marks = data
         self.run = run
         self.stamp_info = (
             run.id,
@@ -208,6 +211,7 @@ class RunDetail(QWidget):
             except PlanError:
                 parsed = None
         self.plots.clear()
+        self.timing.clear(remove=False)
         if parsed is not None:
             self.plots.set_limits(judged_bands(parsed))
         for name, unit, t, v, _ in channels:
@@ -215,6 +219,7 @@ class RunDetail(QWidget):
             self.plots.set_data(name, t, v)
         if parsed is not None:
             draw_stored_limits(self.plots, parsed, steps, run.t0_ns)
+        self.timing.update(marks)
         for event in events:
             if event.kind == "command":
                 self.plots.add_marker(
@@ -376,4 +381,24 @@ def _load_run(db: Database, run_id: int):
             t, v = read_channel(db, run_id, channel.name)
             channels.append((channel.name, channel.unit, t, v, None))
     events = event_store.run_events(db, run_id)
-    return run, dut, plan, steps, channels, events, run_store.run_slots(db, run_id)
+    marks = _timing_marks(db, run, plan, steps)
+    return run, dut, plan, steps, channels, events, run_store.run_slots(db, run_id), marks
+
+
+def _timing_marks(db: Database, run, plan, steps) -> list:
+    """The crossings of the run's timing items, from the stored samples of each step."""
+    try:
+        parsed = parse_plan(plan.text, f"{plan.name} v{plan.version}") if plan else None
+    except PlanError:
+        parsed = None
+    if parsed is None or not any(step.timings for step in parsed.steps):
+        return []
+
+    def window(step) -> tuple[float, float]:
+        end = math.inf if step.ended_ns is None else (step.ended_ns - run.t0_ns) / 1e9
+        return (step.started_ns - run.t0_ns) / 1e9, end
+
+    def samples(rail: str, t0: float, t1: float):
+        return read_channel(db, run.id, rail, t0, None if math.isinf(t1) else t1)
+
+    return timing_marks(parsed, steps, samples, window)

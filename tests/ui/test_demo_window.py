@@ -1,5 +1,6 @@
-"""`labbench --demo` runs its sled run once the window is up, through the window's own run
-controller (History reloads when it ends)."""
+"""`labbench --demo` records a power-sequencing run in the background once the window is up,
+then runs its sled run through the window's own run controller (History reloads when it
+ends)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from labbench import cli
+from labbench.storage import history as history_store
 from labbench.ui.demo_run import DEMO_SLED_DEVICE
 from labbench.ui.main_window import MainWindow
 
@@ -22,6 +24,7 @@ def test_the_demo_window_records_its_sled_run(qapp, isolated_user_dirs):
                 def finished(outcome, window=window):
                     seen["outcome"] = outcome
                     seen["device"] = window.controller.request.device
+                    seen["plans"] = sorted(row.plan for row in history_store.query_runs(window.db))
                     window.close()
                     qapp.quit()
 
@@ -42,3 +45,5 @@ def test_the_demo_window_records_its_sled_run(qapp, isolated_user_dirs):
     assert seen["idle at first"], "the run starts after the window is up, not before"
     assert seen["device"] == DEMO_SLED_DEVICE
     assert seen["outcome"].status in ("failed", "error")  # failed once judged per chip
+    # A finished power-sequencing run was recorded first, in the background.
+    assert seen["plans"] == ["power-sequencing", "sled-chips"]
