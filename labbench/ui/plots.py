@@ -198,7 +198,7 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
                 lambda *_, k=key: self.focused.__setitem__(k, False)
             )
         self.plots[key] = plot
-        self.layout_widget.setMinimumHeight(MIN_PLOT_HEIGHT * len(self.plots) + 90)
+        self._fit_heights()
         self.cursors.attach(plot)
         return plot
 
@@ -247,6 +247,19 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
             units=unit if unit else None,
             color=self.theme.plot_foreground,
         )
+        self._fit_heights()
+
+    def _fit_heights(self) -> None:
+        """Each plot at least as high as its axis title is long (it runs up the plot): a
+        plot of three channels squeezed under 110 px wrote their names over one another and
+        over the plot above. The stack scrolls instead."""
+        total = 90
+        for plot in self.plots.values():
+            label = plot.getAxis("left").label
+            needed = int(label.boundingRect().width()) + 24 if label.isVisible() else 0
+            total += max(MIN_PLOT_HEIGHT, needed)
+            plot.setMinimumHeight(max(MIN_PLOT_HEIGHT, needed) if needed > MIN_PLOT_HEIGHT else 0)
+        self.layout_widget.setMinimumHeight(total)
 
     def scroll_to(self, channel: str) -> None:
         """Bring the channel's plot into sight when the stack scrolls."""

@@ -87,3 +87,4 @@ class SlotPlots:
         self.plots[key].getAxis("left").setLabel(
             text, units=unit or None, color=self.theme.plot_foreground
         )
+        self._fit_heights()

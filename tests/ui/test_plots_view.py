@@ -347,3 +347,25 @@ def test_switching_theme_recolours_bands_already_drawn(qtbot):
     stack.set_theme(DARK)
     colours = {r.data(0): r.brush().color().getRgb() for r in stack.band_items("vdd_core")}
     assert colours == {"pass": (0x22, 0xC5, 0x5E, 0x26), "guard": (0xFB, 0xBF, 0x24, 0x33)}
+
+
+def test_a_plot_is_as_high_as_its_axis_title_and_the_stack_scrolls(qtbot):
+    """Four channels of one unit share a plot whose title lists them up its axis: in a short
+    window the plot keeps the height the title needs (the stack scrolls) instead of writing
+    the names over the plot above."""
+    stack = PlotStack(LIGHT)
+    qtbot.addWidget(stack)
+    stack.resize(900, 300)
+    for name in ("vdd_core_rail", "vdd_io_rail", "vdd_hbm_rail", "vdd_pll_rail"):
+        stack.ensure_channel(name, "V")
+    stack.ensure_channel("temp_die", "°C")
+    stack.show()
+    t = np.linspace(0, 1, 50)
+    for name in stack.curves:
+        stack.set_data(name, t, np.ones_like(t))
+    stack.redraw(0.0, 1.0)
+    qtbot.waitUntil(lambda: stack.layout_widget.height() > stack.scroll.viewport().height())
+    rails = stack.plot_of("vdd_core_rail")
+    title = rails.getAxis("left").label.boundingRect().width()
+    assert title > 110  # longer than the plot's usual least height: the case at hand
+    qtbot.waitUntil(lambda: rails.geometry().height() >= title)
