@@ -2,7 +2,8 @@
 
 Limits on hostile files (docs/architecture.md §4): a plan over :data:`MAX_PLAN_BYTES`, arrays or
 tables nested deeper than :data:`MAX_NESTING`, and ``{field}`` templates in ``send`` lines that
-nothing fills in (only a sweep step's axes are filled in) are each refused in one sentence naming the file and line.
+nothing fills in (only a sweep step's axes are filled in) are each refused in one sentence
+naming the file and line.
 """
 
 from __future__ import annotations
