@@ -73,7 +73,7 @@ def parse_sweep(
         raise check.fail(
             spath + ("y",),
             where,
-            f"{len(x.values)} x {len(y.values)} = {len(x.values) * len(y.values):,} points; "
+            f"{len(x.values):,} x {len(y.values):,} = {len(x.values) * len(y.values):,} points; "
             f"a sweep may have at most {MAX_SWEEP_POINTS:,}",
         )
     return x, y, order
