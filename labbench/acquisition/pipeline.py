@@ -216,12 +216,19 @@ class Acquisition:
                     previous_read_ns = time.time_ns()
                     continue
                 try:
-                    self._send_commands(transport)
+                    written_ns = self._send_commands(transport)
                     chunk = transport.read()
                 except LinkLost as exc:
                     self._on_link_lost(str(exc))
                     continue
                 received_ns = time.time_ns()
+                if written_ns is not None:
+                    # A read after a command is spread after the command was written: the
+                    # rig's reply (RESULT bist PASS) came after it, so it is never timed
+                    # before the step that sent the command began (a sweep point of 50 ms
+                    # would otherwise hand its reply to the point before).  Every line stays
+                    # within its read's interval, as §3 asks.
+                    previous_read_ns = max(previous_read_ns, written_ns)
                 if chunk:
                     if previous_read_ns != last_stored_ns:
                         self._writer_put(("raw", previous_read_ns, b""))
@@ -248,17 +255,20 @@ class Acquisition:
             if self.stats.link != "lost":
                 self.stats.link = "closed"
 
-    def _send_commands(self, transport: Transport) -> None:
+    def _send_commands(self, transport: Transport) -> int | None:
+        """Write the queued command lines; when the last one was written (None: none)."""
+        written_ns = None
         while True:
             try:
                 line = self._commands.get_nowait()
             except queue.Empty:
-                return
+                return written_ns
             transport.write(
                 line.encode(self.profile.encoding)
                 + self.profile.command_ending.encode(self.profile.encoding)
             )
-            self._event(time.time_ns(), "command", line)
+            written_ns = time.time_ns()
+            self._event(written_ns, "command", line)
 
     def _on_link_lost(self, why: str) -> None:
         now_ns = time.time_ns()

@@ -61,7 +61,9 @@ def _one_sentence(capsys, expected: str) -> None:
 def test_no_format_is_one_sentence(stored_runs, tmp_path, capsys):
     assert main(["export", str(stored_runs.passing_chip), "--db", stored_runs.target]) == 2
     _one_sentence(
-        capsys, "Name at least one file to write: --report, --telemetry, --junit, --json or --html."
+        capsys,
+        "Name at least one file to write: --report, --telemetry, --junit, --json, --html "
+        "or --shmoo.",
     )
 
 
