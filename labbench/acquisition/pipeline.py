@@ -128,6 +128,7 @@ class Acquisition:
         self._listeners: list[Callable[[SampleBatch], None]] = []
         self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stop = threading.Event()
+        self._batch_soon = threading.Event()
         self._transport: Transport | None = None
         self._reader: threading.Thread | None = None
         self.storage = StorageLink(
@@ -158,6 +159,12 @@ class Acquisition:
     def send(self, line: str) -> None:
         """Queue a command line for the rig (written by the reader thread, recorded as an event)."""
         self._commands.put(line)
+
+    def request_batch(self) -> None:
+        """Hand out a batch after the next read instead of at the next batch interval: a
+        step just ended and its owner waits for the proof that its samples were judged (a
+        sweep's points would otherwise each wait up to a whole interval)."""
+        self._batch_soon.set()
 
     def record_event(self, at_ns: int, kind: str, detail: str = "") -> None:
         """A run event (step start, manual entry, ...) stored in order with the telemetry:
@@ -237,7 +244,8 @@ class Acquisition:
                     self.parser.feed(chunk, received_ns, previous_read_ns)
                 previous_read_ns = received_ns
                 now = time.monotonic()
-                if now - last_emit >= BATCH_INTERVAL_S:
+                if now - last_emit >= BATCH_INTERVAL_S or self._batch_soon.is_set():
+                    self._batch_soon.clear()
                     # The next read's lines are spread after this read's return, not after
                     # the emit: a step that ended in between may still get samples.
                     self._emit(previous_read_ns)
