@@ -17,7 +17,8 @@ limit over its dwell.
 
 Printed for each: the wall time of ``run_plan``, the time spent stepping (first step start
 to last step end, from the stored step results), the per-point overhead beyond the dwell
-(stepping time / points - dwell), and the sweep / baseline ratio.  Target: the sweep's
+(stepping time / points - dwell; split into a point's window beyond its dwell and the gap to
+the next point's start, medians and p95), and the sweep / baseline ratio.  Target: the sweep's
 per-point overhead beyond the dwell below 5 ms.  Exit 1 when missed (``--no-fail``: report
 only); exit 3 when the runs do not judge every point.
 """
@@ -25,6 +26,8 @@ only); exit 3 when the runs do not judge every point.
 from __future__ import annotations
 
 import argparse
+import itertools
+import statistics
 import sys
 import tempfile
 import time
@@ -106,7 +109,14 @@ def run_once(db, text: str, rate: float) -> dict:
     judged = sum(1 for s in steps if s.verdict in ("passed", "marginal", "failed"))
     bist = sum(1 for s in steps for c in s.criteria if c.name == "bist" and c.verdict != "error")
     stepping = (steps[-1].ended_ns - steps[0].started_ns) / 1e9
+    # Where a point's overhead goes: its window beyond the dwell (the wait's overshoot), and
+    # the gap from its end to the next point's start (proof of judgement, events, begin).
+    over = [(s.ended_ns - s.started_ns) / 1e6 - plan.steps[0].duration_s * 1e3 for s in steps]
+    gaps = [(b.started_ns - a.ended_ns) / 1e6 for a, b in itertools.pairwise(steps)]
     return {
+        "window_over_ms": statistics.median(over),
+        "gap_ms": statistics.median(gaps),
+        "gap_p95_ms": sorted(gaps)[int(0.95 * (len(gaps) - 1))],
         "points": len(steps),
         "judged": judged,
         "bist_answered": bist,
@@ -150,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         ("run_plan wall (s)", "wall_s", "{:12.2f}"),
         ("stepping (s)", "stepping_s", "{:12.2f}"),
         ("overhead per point (ms)", "overhead_ms", "{:12.2f}"),
+        ("  window beyond dwell p50", "window_over_ms", "{:12.2f}"),
+        ("  gap to next point p50", "gap_ms", "{:12.2f}"),
+        ("  gap to next point p95", "gap_p95_ms", "{:12.2f}"),
         ("points judged", "judged", "{:12d}"),
         ("BIST answered", "bist_answered", "{:12d}"),
     ):

@@ -128,7 +128,9 @@ class Acquisition:
         self._listeners: list[Callable[[SampleBatch], None]] = []
         self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stop = threading.Event()
-        self._batch_soon = threading.Event()
+        # A batch is wanted as soon as a read returns after this time (epoch ns; None: none).
+        self._batch_after_ns: int | None = None
+        self._batch_lock = threading.Lock()
         self._transport: Transport | None = None
         self._reader: threading.Thread | None = None
         self.storage = StorageLink(
@@ -160,11 +162,22 @@ class Acquisition:
         """Queue a command line for the rig (written by the reader thread, recorded as an event)."""
         self._commands.put(line)
 
-    def request_batch(self) -> None:
-        """Hand out a batch after the next read instead of at the next batch interval: a
-        step just ended and its owner waits for the proof that its samples were judged (a
-        sweep's points would otherwise each wait up to a whole interval)."""
-        self._batch_soon.set()
+    def request_batch(self, after_ns: int) -> None:
+        """Hand out a batch as soon as a read returns after ``after_ns`` instead of at the
+        next batch interval: a step ended then and its owner waits for the proof that its
+        samples were judged (a sweep's points would otherwise each wait up to a whole
+        interval)."""
+        with self._batch_lock:
+            if self._batch_after_ns is None or after_ns > self._batch_after_ns:
+                self._batch_after_ns = after_ns
+
+    def _batch_due(self, read_ns: int) -> bool:
+        """Whether a batch was asked for that a read returned at ``read_ns`` can give."""
+        with self._batch_lock:
+            if self._batch_after_ns is None or read_ns <= self._batch_after_ns:
+                return False
+            self._batch_after_ns = None
+            return True
 
     def record_event(self, at_ns: int, kind: str, detail: str = "") -> None:
         """A run event (step start, manual entry, ...) stored in order with the telemetry:
@@ -244,8 +257,7 @@ class Acquisition:
                     self.parser.feed(chunk, received_ns, previous_read_ns)
                 previous_read_ns = received_ns
                 now = time.monotonic()
-                if now - last_emit >= BATCH_INTERVAL_S or self._batch_soon.is_set():
-                    self._batch_soon.clear()
+                if self._batch_due(previous_read_ns) or now - last_emit >= BATCH_INTERVAL_S:
                     # The next read's lines are spread after this read's return, not after
                     # the emit: a step that ended in between may still get samples.
                     self._emit(previous_read_ns)

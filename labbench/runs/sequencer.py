@@ -152,7 +152,7 @@ class _PlanStepping:
             session.wait(step.duration_s)
             ended_ns = time.time_ns()
             evaluator.end_step(ended_ns, session.seconds(ended_ns))
-            session.request_batch()  # the proof below comes after one read, not one interval
+            session.request_batch(ended_ns)  # the proof below: one read away, not one interval
             evaluator.wait_for_emit_after(ended_ns, STEP_SETTLE_TIMEOUT_S)
             session.record_event(ended_ns, "step_end", step.name)
             early = session.ended_early()
