@@ -243,12 +243,10 @@ class Acquisition:
                     continue
                 received_ns = time.time_ns()
                 if written_ns is not None:
-                    # A read after a command is spread after the command was written: the
-                    # rig's reply (RESULT bist PASS) came after it, so it is never timed
-                    # before the step that sent the command began (a sweep point of 50 ms
-                    # would otherwise hand its reply to the point before).  Every line stays
-                    # within its read's interval, as §3 asks.
-                    previous_read_ns = max(previous_read_ns, written_ns)
+                    # The rig's reply (RESULT bist PASS) came after the command: the parser
+                    # never times a result before it, so a short step's reply is never
+                    # handed to the step before (a sweep point of 20 ms).
+                    self.parser.command_written(written_ns)
                 if chunk:
                     if previous_read_ns != last_stored_ns:
                         self._writer_put(("raw", previous_read_ns, b""))

@@ -127,6 +127,7 @@ class TelemetryParser:
         # Teleplot times are per channel: name -> (anchor device ms, anchor host ns, last ms).
         self._channel_clocks: dict[str, tuple[float, int, float]] = {}
         self._last_arrival_ns: int | None = None
+        self._replies_after_ns = 0  # when the last command was written to the rig
         self._last_t: dict[str, int] = {}  # last arrival time given to each channel
         self._frame_fields = tuple(self.profile.frame_fields)
         self._dropped_reported = 0
@@ -160,6 +161,11 @@ class TelemetryParser:
                 f"line longer than {self.framer.max_line_bytes} bytes cut at the cap "
                 "(counted as malformed)",
             )
+
+    def command_written(self, at_ns: int) -> None:
+        """A command line was written to the rig at ``at_ns``: a result read after it is timed
+        no earlier (docs/architecture.md §3)."""
+        self._replies_after_ns = max(self._replies_after_ns, at_ns)
 
     def end_of_stream(self, received_ns: int) -> None:
         """The rig went away: an unfinished line is kept in the console log as malformed."""
@@ -329,8 +335,11 @@ class TelemetryParser:
         if profile.result_pattern is not None:
             match = profile.result_pattern.search(text)
             if match:
-                self._batch.results.append((received_ns, match.group("name"), match.group("value")))
-                self._console(received_ns, "result", text)
+                # A reply to a command came after it, though its read's lines are spread
+                # over an interval that may begin before the command was written.
+                at_ns = max(received_ns, self._replies_after_ns)
+                self._batch.results.append((at_ns, match.group("name"), match.group("value")))
+                self._console(at_ns, "result", text)
                 return
         for console_value in profile.console_values:
             match = console_value.pattern.search(text)
