@@ -246,7 +246,7 @@ class Acquisition:
                     # The rig's reply (RESULT bist PASS) came after the command: the parser
                     # never times a result before it, so a short step's reply is never
                     # handed to the step before (a sweep point of 20 ms).
-                    self.parser.command_written(written_ns)
+                    self.parser.replies_after_ns = written_ns
                 if chunk:
                     if previous_read_ns != last_stored_ns:
                         self._writer_put(("raw", previous_read_ns, b""))

@@ -79,7 +79,7 @@ def reparse(
         next_command = 0
         for received_ns, data in read_raw(db, run_id):
             while next_command < len(commands) and commands[next_command] < received_ns:
-                parser.command_written(commands[next_command])
+                parser.replies_after_ns = commands[next_command]
                 next_command += 1
             # An empty row is the time of a read that brought nothing: the next read's lines
             # are spread from there, as they were live.

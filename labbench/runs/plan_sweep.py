@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
-from labbench.criteria.shmoo import axis_text
+from labbench.criteria.shmoo import Shmoo, SweepPoint, axis_text, build_shmoo
 from labbench.records import SweepCoordinates
-from labbench.runs.plan_items import Step, SweepAxis, SweepSpec
+from labbench.runs.plan_items import Plan, Step, SweepAxis, SweepSpec
 from labbench.runs.plan_text import Check
 
-__all__ = ["MAX_SWEEP_POINTS", "ORDERS", "expand_sweep", "fill_template", "parse_sweep"]
+__all__ = [
+    "MAX_SWEEP_POINTS", "ORDERS", "expand_sweep", "fill_template", "parse_sweep", "plan_shmoos",
+]  # fmt: skip
 
 # 10 000 points of half a second are more than an hour: beyond that the plan is a typo.
 MAX_SWEEP_POINTS = 10_000
@@ -213,3 +216,24 @@ def expand_sweep(step: Step, spec: SweepSpec) -> list[Step]:
             )
         )
     return points
+
+
+def plan_shmoos(plan: Plan, verdicts: Mapping[int, str | None]) -> dict[str, Shmoo]:
+    """Each sweep of ``plan`` as a shmoo with every one of its points, for a live view:
+    ``verdicts`` maps a step's position to its verdict so far (``ItemVerdictChanged``'s
+    ``step_verdict``, or a step record's); a point without one is not run yet (``-``).
+    Keyed by the sweep step's name, in plan order."""
+    groups: dict[str, list[SweepPoint]] = {}
+    axes: dict[str, tuple[str, str | None]] = {}
+    for position, step in enumerate(plan.steps):
+        point = step.point
+        if point is None:
+            continue
+        axes.setdefault(point.sweep, (point.x_name, point.y_name))
+        verdict = verdicts.get(position)
+        if verdict in ("skipped", "pending"):
+            verdict = None
+        groups.setdefault(point.sweep, []).append(
+            SweepPoint(point.x, point.y, None if verdict is None else point.order, verdict)
+        )
+    return {name: build_shmoo(*axes[name], points) for name, points in groups.items()}

@@ -13,6 +13,7 @@ from labbench.protocols.profile import load_profile
 from labbench.records import SweepCoordinates
 from labbench.runs.events import ItemVerdictChanged, StepStarted
 from labbench.runs.plan import parse_plan
+from labbench.runs.plan_sweep import plan_shmoos
 from labbench.runs.sequencer import RunRequest, run_plan
 from labbench.storage import inventory as inventory_store
 from labbench.storage import open_database
@@ -119,6 +120,10 @@ def test_two_axis_sweep_x_fastest_is_stored_with_coordinates_and_order(db):
             assert e.point == plan.steps[e.position].point
             live[e.position] = e.step_verdict
     assert {s.position: s.verdict for s in points} == live
+    # The live grid (every planned point, filled in from the live verdicts) is the stored one.
+    live_grid = plan_shmoos(plan, live)["shmoo"]
+    assert live_grid == shmoo
+    assert plan_shmoos(plan, {})["shmoo"].cell(600.0, 1000.0) == "-"
 
 
 def test_y_fastest_order_is_recorded(sqlite_db):
