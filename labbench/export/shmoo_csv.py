@@ -28,7 +28,10 @@ def run_sweeps_or_error(db: Database, run_id: int) -> list[RunSweep]:
     """The run's sweeps; a run without one is an :class:`ExportError` naming it."""
     sweeps = run_sweeps(db, run_id)
     if not sweeps:
-        raise ExportError(f"Run {run_id} has no sweep step, so it has no shmoo to write")
+        raise ExportError(
+            f"Run {run_id} has no sweep points stored (its plan has no sweep step, or it was "
+            f"interrupted), so it has no shmoo to write"
+        )
     return sweeps
 
 

@@ -140,7 +140,8 @@ def test_shmoo_of_a_run_without_a_sweep_is_one_sentence(shmoo_run, tmp_path, cap
     captured = capsys.readouterr()
     assert code == 2 and "Traceback" not in captured.err
     assert captured.err.strip().splitlines() == [
-        f"labbench: Run {run_id} has no sweep step, so it has no shmoo to write."
+        f"labbench: Run {run_id} has no sweep points stored (its plan has no sweep step, or it was "
+        f"interrupted), so it has no shmoo to write."
     ]
     assert not report.exists() and not grid.exists()  # nothing written
 
