@@ -217,3 +217,5 @@ def test_plan_check_names_the_sweep_mistake(tmp_path, capsys):
     assert err.count("\n") == 1
     path.write_text(SWEEP)
     assert main(["plan", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "7 steps" in out and "sweep 'shmoo': 6 points (vdd_mv x freq_mhz, x-fastest)" in out
