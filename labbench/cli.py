@@ -329,6 +329,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     print(
         f"{args.file}: plan {plan.name!r} version {plan.version} for a {plan.dut_kind}: "
         f"{len(plan.steps)} steps, {items} judged items, {plan.duration_s:g} s"
+        + "".join(
+            f"; sweep {w.name!r}: {w.size} points"
+            f" ({w.x.name}" + (f" x {w.y.name}" if w.y else "") + f", {w.order})"
+            for w in plan.sweeps
+        )
         + (
             f"; judged per chip: {', '.join(sorted(plan.per_slot_channels))}"
             if plan.per_slot_channels

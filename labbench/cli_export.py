@@ -1,8 +1,9 @@
 """``labbench export RUN_ID``: any subset of a run's files (docs/architecture.md §5, §6, §9).
 
 ``--report`` (CSV run report), ``--telemetry`` (CSV, ``--layout wide|long``), ``--junit``
-(JUnit XML), ``--json`` (the JSON record) and ``--html`` (the self-contained HTML report), at
-least one of them. The run is looked up
+(JUnit XML), ``--json`` (the JSON record), ``--html`` (the self-contained HTML report) and
+``--shmoo`` (the grid of a run's sweep as CSV; a run without one is exit 2), at least one of
+them. The run is looked up
 before any file is written; an unknown run, a file that cannot be written or two formats
 aimed at one file are one sentence and exit code 2.
 
@@ -26,6 +27,7 @@ OUTPUTS = (
     ("--junit", "junit", "JUnit XML, one testsuite with a testcase per judged item"),
     ("--json", "json", "JSON record (docs/record-schema.json)"),
     ("--html", "html", "HTML report: one self-contained page with plots, for people"),
+    ("--shmoo", "shmoo", "shmoo grid CSV of the run's sweep: rows y, columns x, P/M/F/E/- cells"),
 )
 
 
@@ -50,7 +52,8 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
     targets = [(option, getattr(args, key)) for option, key, _ in OUTPUTS if getattr(args, key)]
     if not targets:
         raise UsageError(
-            "Name at least one file to write: --report, --telemetry, --junit, --json or --html."
+            "Name at least one file to write: --report, --telemetry, --junit, --json, --html "
+            "or --shmoo."
         )
     seen: dict[str, str] = {}
     for option, path in targets:
@@ -79,12 +82,15 @@ def run(args: argparse.Namespace, open_db) -> int:
     from labbench.export.json_record import write_json_record
     from labbench.export.junit import write_junit
     from labbench.export.run_context import load_run
+    from labbench.export.shmoo_csv import run_sweeps_or_error, write_shmoo
 
     targets = _targets(args)
     db = open_db(args)
     written: list[str] = []
     try:
         load_run(db, args.run_id)  # an unknown run writes nothing
+        if args.shmoo:  # nor does a shmoo asked of a run without a sweep
+            run_sweeps_or_error(db, args.run_id)
         for option, path in targets:
             if option == "--report":
                 write_report(db, args.run_id, path)
@@ -101,6 +107,9 @@ def run(args: argparse.Namespace, open_db) -> int:
             elif option == "--json":
                 items = write_json_record(db, args.run_id, path)
                 written.append(f"json {path} ({items} items)")
+            elif option == "--shmoo":
+                points = write_shmoo(db, args.run_id, path)
+                written.append(f"shmoo {path} ({points} points)")
             else:
                 plots = write_html_report(db, args.run_id, path, _plot_renderer())
                 written.append(f"html {path} ({plots} plots)")

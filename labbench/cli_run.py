@@ -150,6 +150,26 @@ def _timing_items(step) -> list[dict]:
     ]
 
 
+def _print_shmoo(sweep) -> None:
+    """A sweep's grid for people: rows y (ascending), columns x, P/M/F/E/- cells, then Vmin
+    and holes per row."""
+    from labbench.criteria.shmoo import axis_text
+
+    shmoo = sweep.shmoo
+    print(f"shmoo {sweep.name}: x {shmoo.x_name}" + (f", y {shmoo.y_name}" if shmoo.y_name else ""))
+    width = max((len(axis_text(y)) for y in shmoo.ys), default=0)
+    for y in shmoo.ys:
+        holes = [axis_text(x) for x, hy in shmoo.holes if hy == y]
+        vmin = shmoo.vmin.get(y)
+        print(
+            f"  {axis_text(y):>{width}} "
+            + "".join(shmoo.cell(x, y) for x in shmoo.xs)
+            + f"  vmin {'none' if vmin is None else axis_text(vmin)}"
+            + (f"  holes at {' '.join(holes)}" if holes else "")
+        )
+    print(f"  {'':>{width}} x from {axis_text(shmoo.xs[0])} to {axis_text(shmoo.xs[-1])}")
+
+
 def run_command(args: argparse.Namespace) -> int:
     from labbench.cli_storage import interrupts, storage_printer, writable
     from labbench.devices.transport import DeviceError
@@ -158,6 +178,7 @@ def run_command(args: argparse.Namespace) -> int:
     from labbench.runs.sequencer import RunRequest, run_plan
     from labbench.storage import RecordError
     from labbench.storage import runs as run_store
+    from labbench.storage.sweeps import sweeps_of
 
     try:
         plan = load_plan(args.plan)
@@ -228,24 +249,24 @@ def run_command(args: argparse.Namespace) -> int:
         {"slot": slot, "chip": serial, "verdict": outcome.chip_verdicts.get(slot)}
         for slot, serial in sorted(outcome.slots.items())
     ]
+    sweeps = [sweep.as_json() for sweep in sweeps_of(outcome.steps)]
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "run_id": outcome.run_id,
-                    "verdict": outcome.status,
-                    "samples": run.sample_count,
-                    "malformed": run.malformed_count,
-                    "violations": violations,
-                    "steps": [
-                        {"name": s.name, "verdict": s.verdict, "timing": _timing_items(s)}
-                        for s in outcome.steps
-                    ],
-                    "chips": chips,
-                },
-                allow_nan=True,
-            )
-        )
+        summary = {
+            "run_id": outcome.run_id,
+            "verdict": outcome.status,
+            "samples": run.sample_count,
+            "malformed": run.malformed_count,
+            "violations": violations,
+            "steps": [
+                {"name": s.name, "verdict": s.verdict, "timing": _timing_items(s)}
+                for s in outcome.steps
+            ],
+            "chips": chips,
+        }
+        if sweeps:  # the first sweep step's shmoo as `sweep`; every one in `sweeps`
+            summary["sweep"] = sweeps[0]
+            summary["sweeps"] = sweeps
+        print(json.dumps(summary, allow_nan=True))
     else:
         for step in outcome.steps:
             print(f"{step.verdict.upper():9} {step.name}")
@@ -267,6 +288,8 @@ def run_command(args: argparse.Namespace) -> int:
             f"run {outcome.run_id}: {outcome.status.upper()} ({run.sample_count} samples, "
             f"{len(violations)} violations, {run.malformed_count} malformed lines)"
         )
+        for sweep in sweeps_of(outcome.steps):
+            _print_shmoo(sweep)
         width = max((len(c["chip"]) for c in chips), default=0)
         for c in chips:
             print(

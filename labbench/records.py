@@ -191,6 +191,20 @@ class CriterionRecord:
 
 
 @dataclass(frozen=True)
+class SweepCoordinates:
+    """Where a point step of a sweep lies (docs/architecture.md §4, Sweeps): the sweep step it
+    was expanded from, its axis names and values (``y_name``/``y`` None with one axis), and
+    ``order``, its place in the sweep's execution order (0 first)."""
+
+    sweep: str
+    x_name: str
+    x: float
+    y_name: str | None
+    y: float | None
+    order: int
+
+
+@dataclass(frozen=True)
 class StepRecord:
     position: int
     name: str
@@ -198,6 +212,8 @@ class StepRecord:
     ended_ns: int | None
     verdict: str
     criteria: tuple[CriterionRecord, ...] = ()
+    # A point of a sweep: its coordinates and execution order; None for a plain step.
+    point: SweepCoordinates | None = None
 
 
 # --- history ------------------------------------------------------------------------------

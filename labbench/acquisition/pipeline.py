@@ -128,6 +128,9 @@ class Acquisition:
         self._listeners: list[Callable[[SampleBatch], None]] = []
         self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stop = threading.Event()
+        # A batch is wanted as soon as a read returns after this time (epoch ns; None: none).
+        self._batch_after_ns: int | None = None
+        self._batch_lock = threading.Lock()
         self._transport: Transport | None = None
         self._reader: threading.Thread | None = None
         self.storage = StorageLink(
@@ -158,6 +161,23 @@ class Acquisition:
     def send(self, line: str) -> None:
         """Queue a command line for the rig (written by the reader thread, recorded as an event)."""
         self._commands.put(line)
+
+    def request_batch(self, after_ns: int) -> None:
+        """Hand out a batch as soon as a read returns after ``after_ns`` instead of at the
+        next batch interval: a step ended then and its owner waits for the proof that its
+        samples were judged (a sweep's points would otherwise each wait up to a whole
+        interval)."""
+        with self._batch_lock:
+            if self._batch_after_ns is None or after_ns > self._batch_after_ns:
+                self._batch_after_ns = after_ns
+
+    def _batch_due(self, read_ns: int) -> bool:
+        """Whether a batch was asked for that a read returned at ``read_ns`` can give."""
+        with self._batch_lock:
+            if self._batch_after_ns is None or read_ns <= self._batch_after_ns:
+                return False
+            self._batch_after_ns = None
+            return True
 
     def record_event(self, at_ns: int, kind: str, detail: str = "") -> None:
         """A run event (step start, manual entry, ...) stored in order with the telemetry:
@@ -216,12 +236,17 @@ class Acquisition:
                     previous_read_ns = time.time_ns()
                     continue
                 try:
-                    self._send_commands(transport)
+                    written_ns = self._send_commands(transport)
                     chunk = transport.read()
                 except LinkLost as exc:
                     self._on_link_lost(str(exc))
                     continue
                 received_ns = time.time_ns()
+                if written_ns is not None:
+                    # The rig's reply (RESULT bist PASS) came after the command: the parser
+                    # never times a result before it, so a short step's reply is never
+                    # handed to the step before (a sweep point of 20 ms).
+                    self.parser.replies_after_ns = written_ns
                 if chunk:
                     if previous_read_ns != last_stored_ns:
                         self._writer_put(("raw", previous_read_ns, b""))
@@ -230,7 +255,7 @@ class Acquisition:
                     self.parser.feed(chunk, received_ns, previous_read_ns)
                 previous_read_ns = received_ns
                 now = time.monotonic()
-                if now - last_emit >= BATCH_INTERVAL_S:
+                if self._batch_due(previous_read_ns) or now - last_emit >= BATCH_INTERVAL_S:
                     # The next read's lines are spread after this read's return, not after
                     # the emit: a step that ended in between may still get samples.
                     self._emit(previous_read_ns)
@@ -248,17 +273,20 @@ class Acquisition:
             if self.stats.link != "lost":
                 self.stats.link = "closed"
 
-    def _send_commands(self, transport: Transport) -> None:
+    def _send_commands(self, transport: Transport) -> int | None:
+        """Write the queued command lines; when the last one was written (None: none)."""
+        written_ns = None
         while True:
             try:
                 line = self._commands.get_nowait()
             except queue.Empty:
-                return
+                return written_ns
             transport.write(
                 line.encode(self.profile.encoding)
                 + self.profile.command_ending.encode(self.profile.encoding)
             )
-            self._event(time.time_ns(), "command", line)
+            written_ns = time.time_ns()
+            self._event(written_ns, "command", line)
 
     def _on_link_lost(self, why: str) -> None:
         now_ns = time.time_ns()

@@ -11,8 +11,9 @@ from labbench.acquisition.storable import StorableRows
 from labbench.protocols.parser import TelemetryParser
 from labbench.protocols.profile import Profile
 from labbench.storage import Database, RecordError
+from labbench.storage import events as event_store
 from labbench.storage import runs as run_store
-from labbench.storage.telemetry import TelemetryWriter
+from labbench.storage.telemetry import PARSED_EVENT_KINDS, TelemetryWriter
 from labbench.storage.telemetry_read import read_raw
 
 log = logging.getLogger(__name__)
@@ -64,11 +65,22 @@ def reparse(
             console += line.kind != "malformed"
         writer.flush()
 
+    # The commands written to the rig, as live: a result is never timed before the command
+    # it answers.
+    commands = [
+        e.at_ns
+        for e in event_store.run_events(db, run_id, except_kinds=PARSED_EVENT_KINDS)
+        if e.kind == "command"
+    ]
     try:
         writer.delete_telemetry()
         pending = 0
         previous_ns = None
+        next_command = 0
         for received_ns, data in read_raw(db, run_id):
+            while next_command < len(commands) and commands[next_command] < received_ns:
+                parser.replies_after_ns = commands[next_command]
+                next_command += 1
             # An empty row is the time of a read that brought nothing: the next read's lines
             # are spread from there, as they were live.
             if data:

@@ -3,7 +3,10 @@
 Rails ramp at power-on, currents follow load, temperatures lag with thermal time constants,
 the fan follows the die temperature, and every telemetry line carries a monotonically
 increasing ``seq``.  Commands: ``PWR ON``, ``PWR OFF``, ``LOAD <percent>``, ``STATUS?`` and
-``BIST`` (answers ``RESULT bist PASS`` while the rails are up).
+``VSET <mV>`` (the core rail steps to that level), ``FSET <MHz>`` (the core clock) and ``BIST``
+(answers ``RESULT bist PASS`` while the rails are up and every chip passes its self test at the
+set voltage and clock: :mod:`labbench.devices.chip_model`, Vmin rising with frequency, a seeded
+spread per chip and an occasional hole; ``hole_rate=0`` for none).
 
 Deterministic: the same seed, rate and commands at the same line numbers give the same bytes.
 Simulation time is ``seq / rate``; transports pace lines against the wall clock.
@@ -54,6 +57,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
+from labbench.devices.chip_model import (
+    HOLE_RATE,
+    NOMINAL_FREQ_MHZ,
+    NOMINAL_VDD_MV,
+    bist_passes,
+)
 from labbench.devices.rig_lines import LINE_FORMATS, RigLines
 from labbench.devices.sled import CSV_MAX_SLOTS, MAX_SLOTS, Chip, chips_of, sled_channels
 
@@ -106,6 +115,7 @@ class RigParams:
     channels: str = ""  # only these rails ("vdd_core vdd_io"; empty: every channel)
     slots: int = 0  # a sled of this many chips (0: a rig with one chip, unnamed channels)
     slot: int = -1  # the chip the scenario's fault is aimed at (-1: every chip)
+    hole_rate: float = HOLE_RATE  # how often a point above Vmin fails BIST anyway (0 … 1)
 
     @classmethod
     def from_device(cls, device: str) -> RigParams:
@@ -174,6 +184,10 @@ class RigParams:
             raise ScenarioError(
                 f"Mock rig parameter delay_ms must not be negative, not {params.delay_ms}."
             )
+        if not 0 <= params.hole_rate <= 1:
+            raise ScenarioError(
+                f"Mock rig parameter hole_rate must lie in 0 … 1, not {params.hole_rate}."
+            )
         if params.rail_tau < 0:
             raise ScenarioError(
                 f"Mock rig parameter rail_tau must not be negative, not {params.rail_tau}."
@@ -217,6 +231,8 @@ class _State:
     powered: bool
     load: float
     power_on_t: float | None
+    vdd_mv: float = NOMINAL_VDD_MV  # the core rail's set level (VSET)
+    freq_mhz: float = NOMINAL_FREQ_MHZ  # the core clock (FSET)
 
 
 class RigSimulation:
@@ -280,11 +296,17 @@ class RigSimulation:
                 return ["ERR load must be 0..100"]
             state.load = load
             return [f"OK LOAD {load:g}"]
+        if len(words) == 2 and words[0] in ("VSET", "FSET"):
+            return self._set(words[0], words[1])
         if words == ["BIST"]:
-            # The rig's built-in self test: passes while every chip's rails are up.
+            # The rig's built-in self test: passes while every chip's core rail is up at its
+            # set level and every chip passes at that voltage and clock.
+            p = self.params
+            set_v = state.vdd_mv / 1e3
             ok = state.powered and all(
-                abs(chip.rails["vdd_core"] - RAIL_NOMINAL["vdd_core"]) < 0.03
-                for chip in self._chips
+                abs(chip.rails["vdd_core"] - set_v) < 0.03
+                and bist_passes(p.seed, k, state.vdd_mv, state.freq_mhz, p.hole_rate)
+                for k, chip in enumerate(self._chips)
             )
             return [f"RESULT bist {'PASS' if ok else 'FAIL'}"]
         if words == ["STATUS?"]:
@@ -294,6 +316,28 @@ class RigSimulation:
                 f"DIE {hottest:.1f} C SEQ {self.seq}"
             ]
         return [f"ERR unknown command {line.strip()[:40]!r}"]
+
+    def _set(self, what: str, text: str) -> list[str]:
+        """``VSET <mV>``: the core rail steps to that level at once (its regulator is
+        reprogrammed); ``FSET <MHz>``: the core clock."""
+        try:
+            value = float(text)
+        except ValueError:
+            return [f"ERR bad value {text!r}"]
+        state = self._state
+        if what == "VSET":
+            if not 0 <= value <= 1500:
+                return ["ERR VSET must be 0..1500 mV"]
+            step = (value - state.vdd_mv) / 1e3
+            state.vdd_mv = value
+            if state.powered:
+                for chip in self._chips:
+                    chip.rails["vdd_core"] += step
+        else:
+            if not 0 < value <= 10_000:
+                return ["ERR FSET must be 1..10000 MHz"]
+            state.freq_mhz = value
+        return [f"OK {what} {value:g}"]
 
     def _since_power_on(self) -> float | None:
         s = self._state
@@ -335,7 +379,8 @@ class RigSimulation:
     def _settle_rails(self, chip: Chip, slot: int, on: float | None, names) -> None:
         p = self.params
         for name in names:
-            target = RAIL_NOMINAL[name] + chip.spread.rail_v[name] if on is not None else 0.0
+            level = self._state.vdd_mv / 1e3 if name == "vdd_core" else RAIL_NOMINAL[name]
+            target = level + chip.spread.rail_v[name] if on is not None else 0.0
             if on is not None and self._ramp(chip, slot, on, name, target):
                 continue
             if (
@@ -395,7 +440,7 @@ class RigSimulation:
         hottest = max(chip.temp_die for chip in self._chips)
         fan_stopped = fan_failed and p.slot < 0  # the sled's fan, unless one chip is aimed at
         fan = 0.0 if fan_stopped else min(max(2000.0 + 80.0 * (hottest - 40.0), 1500.0), 6000.0)
-        clock = 1500.0 if on is not None and on > 0.1 else 0.0
+        clock = s.freq_mhz if on is not None and on > 0.1 else 0.0
         for chip, reading in zip(self._chips, readings, strict=True):
             reading["temp_die"] = chip.temp_die + 0.1 * self._n()
             reading["temp_hbm"] = chip.temp_hbm + 0.1 * self._n()

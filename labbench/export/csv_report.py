@@ -21,7 +21,7 @@ import numpy as np
 
 from labbench.criteria.band import describe_limits
 from labbench.export.cells import cell_text, number, preamble_text, safe_text
-from labbench.records import RUN_STATUSES, ChannelInfo, RunInfo, RunListRow
+from labbench.records import RUN_STATUSES, ChannelInfo, RunInfo, RunListRow, StepRecord
 from labbench.storage import Database, RecordError
 from labbench.storage import history as history_store
 from labbench.storage import inventory as inventory_store
@@ -49,6 +49,7 @@ __all__ = [
 REPORT_COLUMNS = (
     "step", "kind", "name", "channel", "unit", "value", "low", "high", "marginal_low",
     "marginal_high", "verdict", "violations", "first_violation_s", "limits", "slot", "chip",
+    "sweep", "sweep_x", "sweep_y", "sweep_order",
 )  # fmt: skip
 RUN_LIST_COLUMNS = (
     "run_id", "dut", "dut_kind", "plan", "plan_version", "station", "operator", "start_utc",
@@ -106,15 +107,25 @@ def write_report(db: Database, run_id: int, path: str | Path) -> int:
     """The run report: ``# key: value`` preamble, then one row per judged item.
 
     The ``limits`` column says what the item was judged against, in the words of
-    :meth:`labbench.criteria.band.Band.describe` (``0.72 … 0.78 V (guard 0.73 / 0.77)``)."""
+    :meth:`labbench.criteria.band.Band.describe` (``0.72 … 0.78 V (guard 0.73 / 0.77)``).
+    An item of a sweep's point carries the sweep step's name, the point's ``sweep_x`` and
+    ``sweep_y`` values and its ``sweep_order``; the preamble names each sweep's axes
+    (``# sweep shmoo: x vdd_mv, y freq_mhz``)."""
     run = _get_run(db, run_id)
     rows = 0
+    steps = result_store.run_results(db, run_id)
     with _open(path) as f:
-        for key, value in run_preamble(db, run):
+        for key, value in run_preamble(db, run) + _sweep_preamble(steps):
             f.write(f"# {key}: {preamble_text(value)}\n")
         writer = csv.writer(f)
         writer.writerow(REPORT_COLUMNS)
-        for step in result_store.run_results(db, run_id):
+        for step in steps:
+            point = step.point
+            where = (
+                ["", "", "", ""]
+                if point is None
+                else [safe_text(point.sweep), number(point.x), number(point.y), point.order]
+            )
             for c in step.criteria:
                 value = number(c.value) if c.value is not None else safe_text(c.text_value)
                 writer.writerow(
@@ -144,10 +155,21 @@ def write_report(db: Database, run_id: int, path: str | Path) -> int:
                         ),
                         "" if c.slot is None else c.slot,
                         safe_text(c.chip),
+                        *where,
                     ]
                 )
                 rows += 1
     return rows
+
+
+def _sweep_preamble(steps: list[StepRecord]) -> list[tuple[str, str]]:
+    """``sweep NAME: x AXIS, y AXIS`` for each sweep of the run, in the order they ran."""
+    axes: dict[str, str] = {}
+    for step in steps:
+        p = step.point
+        if p is not None and p.sweep not in axes:
+            axes[p.sweep] = f"x {p.x_name}" + (f", y {p.y_name}" if p.y_name else "")
+    return [(f"sweep {name}", text) for name, text in axes.items()]
 
 
 def _get_run(db: Database, run_id: int) -> RunInfo:

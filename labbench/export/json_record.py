@@ -23,9 +23,10 @@ from labbench.export.run_context import (
     load_run,
     open_output,
 )
-from labbench.records import CriterionRecord
+from labbench.records import CriterionRecord, SweepCoordinates
 from labbench.storage import Database
 from labbench.storage import events as event_store
+from labbench.storage.sweeps import sweeps_of
 from labbench.storage.telemetry import PARSED_EVENT_KINDS
 
 __all__ = ["RECORD_FORMAT", "SCHEMA_ID", "SCHEMA_VERSION", "run_record", "write_json_record"]
@@ -33,7 +34,7 @@ __all__ = ["RECORD_FORMAT", "SCHEMA_ID", "SCHEMA_VERSION", "run_record", "write_
 RECORD_FORMAT = "labbench-run-record"
 # Bumped with docs/record-schema.json: the minor number when fields are added, the major
 # number when a field changes meaning or goes away.
-SCHEMA_VERSION = "1.1"  # 1.1: items of kind timing
+SCHEMA_VERSION = "1.2"  # 1.1: items of kind timing; 1.2: sweeps, and steps' sweep_point
 SCHEMA_ID = "urn:labbench:schema:run-record:1"
 
 
@@ -62,6 +63,19 @@ def _item(step: str, position: int, c: CriterionRecord) -> dict:
         "hold_s": finite(c.hold_s),
         "violations": len(c.violations),
         "first_violation_s": finite(c.first_violation_s),
+    }
+
+
+def _point(point: SweepCoordinates | None) -> dict | None:
+    if point is None:
+        return None
+    return {
+        "sweep": point.sweep,
+        "x_name": point.x_name,
+        "x": finite(point.x),
+        "y_name": point.y_name,
+        "y": finite(point.y),
+        "order": point.order,
     }
 
 
@@ -150,9 +164,11 @@ def run_record(db: Database, run_id: int) -> dict:
                 "start_s": None if s.verdict == "skipped" else ctx.seconds(s.started_ns),
                 "end_s": ctx.seconds(s.ended_ns),
                 "items": len(s.criteria),
+                "sweep_point": _point(s.point),
             }
             for s in ctx.steps
         ],
+        "sweeps": [sweep.as_json() for sweep in sweeps_of(ctx.steps)],
         "items": items,
         "violations": violations,
         "events": _events(db, ctx),

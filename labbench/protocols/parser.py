@@ -16,7 +16,8 @@ times spread evenly over that interval (the last one at the read itself), so eve
 channel's times strictly increase and a hold time means the same at 10 lines/s and at
 20 k lines/s.  ``reparse`` replays the stored reads with the same two times and so gets
 the same times.  A line carrying the rig's own time (the profile's ``device_time`` field,
-or Teleplot's per-point time, anchored per channel) is timed by it instead.
+or Teleplot's per-point time, anchored per channel) is timed by it instead.  A rig result
+(a command's reply) is never timed before ``replies_after_ns``, the last command's write.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ class TelemetryParser:
         # Teleplot times are per channel: name -> (anchor device ms, anchor host ns, last ms).
         self._channel_clocks: dict[str, tuple[float, int, float]] = {}
         self._last_arrival_ns: int | None = None
+        self.replies_after_ns = 0  # the last command written (set by the reader): see above
         self._last_t: dict[str, int] = {}  # last arrival time given to each channel
         self._frame_fields = tuple(self.profile.frame_fields)
         self._dropped_reported = 0
@@ -154,12 +156,9 @@ class TelemetryParser:
         if block.count and not block.crlf:
             self._parse_block(block, self._spread(block.count, received_ns, previous_ns))
         if self.framer.capped_lines != capped_before:
-            self._note(
-                received_ns,
-                "line_capped",
-                f"line longer than {self.framer.max_line_bytes} bytes cut at the cap "
-                "(counted as malformed)",
-            )
+            cap = self.framer.max_line_bytes
+            self._note(received_ns, "line_capped", f"line longer than {cap} bytes cut at "
+                       "the cap (counted as malformed)")  # fmt: skip
 
     def end_of_stream(self, received_ns: int) -> None:
         """The rig went away: an unfinished line is kept in the console log as malformed."""
@@ -329,6 +328,7 @@ class TelemetryParser:
         if profile.result_pattern is not None:
             match = profile.result_pattern.search(text)
             if match:
+                received_ns = max(received_ns, self.replies_after_ns)
                 self._batch.results.append((received_ns, match.group("name"), match.group("value")))
                 self._console(received_ns, "result", text)
                 return

@@ -27,13 +27,17 @@ class Mismatch:
 
 
 def judged_channels(plan: Plan) -> dict[str, list[str]]:
-    """Channel -> the items that judge it, as "step: item", in plan order."""
+    """Channel -> the items that judge it, as "step: item", in plan order (a sweep's points
+    are named once, by their sweep step)."""
     judged: dict[str, list[str]] = {}
     for step in plan.steps:
-        for spec in step.limits:
-            judged.setdefault(spec.channel, []).append(f"{step.name}: limit")
-        for spec in step.measures:
-            judged.setdefault(spec.channel, []).append(f"{step.name}: {spec.name}")
+        name = step.point.sweep if step.point is not None else step.name
+        for channel, item in [(s.channel, "limit") for s in step.limits] + [
+            (s.channel, s.name) for s in step.measures
+        ]:
+            items = judged.setdefault(channel, [])
+            if f"{name}: {item}" not in items:
+                items.append(f"{name}: {item}")
     return judged
 
 

@@ -196,7 +196,9 @@ class LiveEvaluator:
                 old = previous.get((item.kind, item.name))
                 if old != item.verdict:
                     events.append(
-                        ItemVerdictChanged(record.position, record.name, item, old, record.verdict)
+                        ItemVerdictChanged(
+                            record.position, record.name, item, old, record.verdict, record.point
+                        )
                     )
             self._records[k] = record
             self._stale.discard(k)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from labbench.criteria.limits import Excursion
     from labbench.protocols.parser import ConsoleLine
-    from labbench.records import CriterionRecord
+    from labbench.records import CriterionRecord, SweepCoordinates
     from labbench.runs.plan import ManualSpec, Step
 
 __all__ = [
@@ -62,6 +62,8 @@ class StepStarted:
     name: str
     started_ns: int
     start_s: float  # seconds since the run's t0
+    # A point of a sweep: its sweep, coordinates and order (plan.steps[position].point).
+    point: SweepCoordinates | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class ItemVerdictChanged:
     item: CriterionRecord
     previous: str | None
     step_verdict: str
+    # The step is a point of a sweep: its sweep, coordinates and order; None otherwise.  A
+    # live shmoo colours the cell (point.x, point.y) of point.sweep by step_verdict.
+    point: SweepCoordinates | None = None
 
 
 @dataclass(frozen=True)

@@ -414,7 +414,13 @@ class Judgement:
                 )
         verdict = worst(item.verdict for item in items)
         return StepRecord(
-            window.position, step.name, window.started_ns, window.ended_ns, verdict, tuple(items)
+            window.position,
+            step.name,
+            window.started_ns,
+            window.ended_ns,
+            verdict,
+            tuple(items),
+            step.point,
         )
 
     def _tracked(

@@ -24,8 +24,10 @@ from labbench.runs.plan_items import (
     Plan,
     ResultSpec,
     Step,
+    SweepSpec,
     TimingSpec,
 )
+from labbench.runs.plan_sweep import expand_sweep, parse_sweep
 from labbench.runs.plan_text import (
     DUT_KINDS,
     MAX_NESTING,
@@ -40,6 +42,9 @@ from labbench.runs.plan_text import (
     too_big,
 )
 from labbench.runs.plan_timing import parse_timing
+
+# Stored step names hold at most this many characters (step_results.name).
+MAX_STEP_NAME = 128
 
 __all__ = [
     "DUT_KINDS", "MAX_NESTING", "MAX_PLAN_BYTES", "MAX_STEP_S", "SEND_FIELDS", "LimitSpec",
@@ -156,7 +161,8 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         if check.get(table, "per_slot", (bool,), path, what, False):
             per_slot.add(_per_slot_channel(check, channel, dut_kind, path, what))
 
-    steps = []
+    steps: list[Step] = []
+    sweeps: list[SweepSpec] = []
     raw_steps = _tables(check, data, "step", (), "plan file")
     if not raw_steps:
         raise check.fail((), "plan file", "a plan needs at least one [[step]]")
@@ -167,39 +173,79 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         what = f"step {i + 1} {step_name!r}"
         check.unknown(
             table,
-            {"name", "duration_s", "send", "limit", "measure", "result", "manual", "timing"},
+            {
+                "name", "duration_s", "dwell_s", "send", "limit", "measure", "result", "manual",
+                "timing", "sweep",
+            },
             path,
             what,
-        )
+        )  # fmt: skip
         step_name = check.get(table, "name", (str,), path, what, required=True)
         if step_name in names:
             raise check.fail(path + ("name",), what, "another step has the same name")
         names.add(step_name)
-        duration = check.get(table, "duration_s", (float,), path, what, required=True)
+        axes: tuple = ()
+        if "sweep" in table:
+            x_axis, y_axis, order = parse_sweep(check, table, path, what)
+            axes = (x_axis, y_axis) if y_axis else (x_axis,)
+            if "duration_s" in table:
+                raise check.fail(
+                    path + ("duration_s",),
+                    what,
+                    "a sweep step lasts dwell_s per point, not duration_s",
+                )
+            duration_key = "dwell_s"
+        else:
+            if "dwell_s" in table:
+                raise check.fail(
+                    path + ("dwell_s",),
+                    what,
+                    "dwell_s is the time per point of a sweep step ([step.sweep]); "
+                    "a plain step lasts duration_s",
+                )
+            duration_key = "duration_s"
+        duration = check.get(table, duration_key, (float,), path, what, required=True)
         if duration <= 0:
             raise check.fail(
-                path + ("duration_s",), what, f"duration_s must be positive, not {duration:g}"
+                path + (duration_key,),
+                what,
+                f"{duration_key} must be positive, not {duration:g}",
             )
         if duration > MAX_STEP_S:
             raise check.fail(
-                path + ("duration_s",),
+                path + (duration_key,),
                 what,
-                f"duration_s {duration:g} is longer than a step may last "
+                f"{duration_key} {duration:g} is longer than a step may last "
                 f"({MAX_STEP_S:g} s, a week)",
             )
         send = check.get(table, "send", (list,), path, what, [])
         if not all(isinstance(line, str) for line in send):
             raise check.fail(path + ("send",), what, "send must be a list of text lines")
+        fields = SEND_FIELDS | {axis.name for axis in axes}
         for k, line in enumerate(send):
-            unknown = [f for f in template_fields(line) if f not in SEND_FIELDS]
+            unknown = [f for f in template_fields(line) if f not in fields]
             if unknown:
-                known = ", ".join(sorted(SEND_FIELDS)) or "none in this plan"
+                if axes:
+                    raise check.fail(
+                        path + ("send",),
+                        what,
+                        f"send line {k + 1} {line!r} names {{{unknown[0]}}}, which is not an "
+                        f"axis of this step's sweep (axes: "
+                        f"{', '.join(axis.name for axis in axes)})",
+                    )
+                known = ", ".join(sorted(SEND_FIELDS)) or "only a sweep step's axes"
                 raise check.fail(
                     path + ("send",),
                     what,
                     f"send line {k + 1} {line!r} names the field {{{unknown[0]}}}, "
                     f"which nothing fills in (known fields: {known})",
                 )
+        if axes and _tables(check, table, "manual", path, what):
+            raise check.fail(
+                path + ("manual",),
+                what,
+                "a sweep step cannot ask for manual entries (every point would ask again)",
+            )
 
         limits = []
         for j, lt in enumerate(_tables(check, table, "limit", path, what)):
@@ -305,18 +351,38 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
                 what,
                 f"two items are named {sorted(duplicates)[0]!r}; give them distinct names",
             )
-        steps.append(
-            Step(
-                step_name,
-                duration,
-                tuple(send),
-                tuple(limits),
-                tuple(measures),
-                tuple(results),
-                tuple(manuals),
-                tuple(timings),
-            )
+        step = Step(
+            step_name,
+            duration,
+            tuple(send),
+            tuple(limits),
+            tuple(measures),
+            tuple(results),
+            tuple(manuals),
+            tuple(timings),
         )
+        if not axes:
+            steps.append(step)
+            continue
+        spec = SweepSpec(step_name, axes[0], axes[1] if len(axes) > 1 else None, order, duration)
+        points = expand_sweep(step, spec)
+        for point in points:
+            if point.name in names:
+                raise check.fail(
+                    path + ("name",),
+                    what,
+                    f"the sweep's point {point.name!r} has the name of another step",
+                )
+            if len(point.name) > MAX_STEP_NAME:
+                raise check.fail(
+                    path + ("name",),
+                    what,
+                    f"the sweep's point names ({point.name!r}) are longer than "
+                    f"{MAX_STEP_NAME} characters; shorten the step or axis names",
+                )
+            names.add(point.name)
+        sweeps.append(spec)
+        steps.extend(points)
 
     return Plan(
         name=name,
@@ -327,6 +393,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         channel_units=units,
         steps=tuple(steps),
         per_slot_channels=frozenset(per_slot),
+        sweeps=tuple(sweeps),
         text=text,
         source=source,
     )

@@ -20,6 +20,7 @@ from labbench.criteria.timing import (
     describe_ms,
 )
 from labbench.protocols.slots import SlotNameError, join_slot, split_slot
+from labbench.records import SweepCoordinates
 
 
 def _check_times(**times: float) -> None:
@@ -169,6 +170,32 @@ class Step:
     results: tuple[ResultSpec, ...] = ()
     manuals: tuple[ManualSpec, ...] = ()
     timings: tuple[TimingSpec, ...] = ()
+    # A point of a sweep step (one step per coordinate, expanded when the plan loads): its
+    # coordinates and order; None for a plain step.
+    point: SweepCoordinates | None = None
+
+
+@dataclass(frozen=True)
+class SweepAxis:
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A ``[step.sweep]`` as written: the sweep step's name, its axes (``y`` None with one)
+    and its order, ``x-fastest`` or ``y-fastest``.  Its points are the plan's steps whose
+    ``point.sweep`` is ``name``, in execution order."""
+
+    name: str
+    x: SweepAxis
+    y: SweepAxis | None
+    order: str
+    dwell_s: float
+
+    @property
+    def size(self) -> int:
+        return len(self.x.values) * (len(self.y.values) if self.y else 1)
 
 
 @dataclass(frozen=True)
@@ -185,6 +212,8 @@ class Plan:
     # Channels declared ``per_slot = true``: their limits and measurements are judged once
     # for every occupied slot of the sled (on ``name[slot]``), not on the bare name.
     per_slot_channels: frozenset[str] = frozenset()
+    # The plan's sweep steps as written, in plan order; their points are in ``steps``.
+    sweeps: tuple[SweepSpec, ...] = ()
 
     @property
     def duration_s(self) -> float:

@@ -2,7 +2,8 @@
 
 Limits on hostile files (docs/architecture.md §4): a plan over :data:`MAX_PLAN_BYTES`, arrays or
 tables nested deeper than :data:`MAX_NESTING`, and ``{field}`` templates in ``send`` lines that
-nothing fills in are each refused in one sentence naming the file and line.
+nothing fills in (only a sweep step's axes are filled in) are each refused in one sentence
+naming the file and line.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ MAX_PLAN_BYTES = 1 << 20
 MAX_NESTING = 32
 # A week: the longest soak a bring-up lab runs in one step; 1e300 s is a typo.
 MAX_STEP_S = 7 * 24 * 3600.0
-# Fields a send line may name as {field}.  Plans have none yet (sweeps will add theirs);
-# a send line naming one would go to the rig with the braces still in it.
+# Fields every send line may name as {field}: none.  A sweep step's send lines may name its
+# axes (labbench.runs.plan_sweep); any other {field} would go to the rig with the braces
+# still in it, so it is refused.
 SEND_FIELDS: frozenset[str] = frozenset()
 
 

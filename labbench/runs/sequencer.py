@@ -143,7 +143,7 @@ class _PlanStepping:
             started_ns = time.time_ns()
             start_s = session.seconds(started_ns)
             # Told first: the verdicts of the step's items follow its start in the stream.
-            session.publish(StepStarted(position, step.name, started_ns, start_s))
+            session.publish(StepStarted(position, step.name, started_ns, start_s, step.point))
             evaluator.begin_step(position, started_ns, start_s)
             session.record_event(started_ns, "step_start", step.name)
             for line in step.send:
@@ -152,6 +152,7 @@ class _PlanStepping:
             session.wait(step.duration_s)
             ended_ns = time.time_ns()
             evaluator.end_step(ended_ns, session.seconds(ended_ns))
+            session.request_batch(ended_ns)  # the proof below: one read away, not one interval
             evaluator.wait_for_emit_after(ended_ns, STEP_SETTLE_TIMEOUT_S)
             session.record_event(ended_ns, "step_end", step.name)
             early = session.ended_early()
@@ -197,12 +198,14 @@ class _PlanStepping:
                 f"live and final evaluation disagree ({mismatch}); the final one is stored",
             )
         verdict = worst(step.verdict for step in final) if final else "error"
-        if self.stopped_on_fail:  # the steps never run are recorded as skipped, after the verdict
-            final += [
-                StepRecord(i, s.name, time.time_ns(), None, "skipped")
-                for i, s in enumerate(plan.steps)
-                if i >= len(final)
-            ]
+        # Recorded as skipped, after the verdict: every step never run when a failed step
+        # stopped the run, and whatever ended it, every sweep point never run, so that its
+        # shmoo shows them as not run (never as passed) with their coordinates.
+        final += [
+            StepRecord(i, s.name, time.time_ns(), None, "skipped", point=s.point)
+            for i, s in enumerate(plan.steps)
+            if i >= len(final) and (self.stopped_on_fail or s.point is not None)
+        ]
         chips = chip_verdicts(final, session.slots)
         result_store.store_results(session.db, run_id, final, chips)
         status = status or verdict

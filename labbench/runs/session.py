@@ -350,6 +350,11 @@ class RunSession:
     def record_event(self, at_ns: int, kind: str, detail: str = "") -> None:
         self._require().record_event(at_ns, kind, detail)
 
+    def request_batch(self, after_ns: int) -> None:
+        """Have the acquisition hand out a batch as soon as a read returns after ``after_ns``
+        (a step ended then)."""
+        self._require().request_batch(after_ns)
+
     def ask_manual(self, position: int, step: Step, spec: ManualSpec) -> str | None:
         """The operator's value for a manual entry, asked through the event stream; None when
         nobody answers manual entries, the operator gave none, or the run was stopped."""

@@ -225,6 +225,14 @@ class StepResult(Base):
     started_ns: Mapped[int] = mapped_column(BigInteger)
     ended_ns: Mapped[int | None] = mapped_column(BigInteger)
     verdict: Mapped[str] = mapped_column(String(16))
+    # A point of a sweep step: the sweep step's name, its axis names and values (y empty
+    # with one axis) and its place in the sweep's execution order; all NULL for plain steps.
+    sweep: Mapped[str | None] = mapped_column(String(128))
+    sweep_x_name: Mapped[str | None] = mapped_column(String(128))
+    sweep_x: Mapped[float | None] = mapped_column(Float)
+    sweep_y_name: Mapped[str | None] = mapped_column(String(128))
+    sweep_y: Mapped[float | None] = mapped_column(Float)
+    sweep_order: Mapped[int | None] = mapped_column(Integer)
 
 
 class CriterionResult(Base):

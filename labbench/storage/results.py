@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labbench.records import CriterionRecord, StepRecord, ViolationRecord
+from labbench.records import CriterionRecord, StepRecord, SweepCoordinates, ViolationRecord
 from labbench.storage import models as m
 from labbench.storage.engine import Database
 from labbench.storage.session import RecordError, write_session
@@ -55,6 +55,7 @@ def store_results(
                 started_ns=step.started_ns,
                 ended_ns=step.ended_ns,
                 verdict=step.verdict,
+                **_point_columns(step.point),
             )
             for step in steps
         ]
@@ -162,6 +163,43 @@ def run_results(db: Database, run_id: int) -> list[StepRecord]:
                     step.ended_ns,
                     step.verdict,
                     tuple(records),
+                    _point(step),
                 )
             )
         return out
+
+
+def _point_columns(point: SweepCoordinates | None) -> dict:
+    if point is None:
+        return {}
+    return {
+        "sweep": point.sweep,
+        "sweep_x_name": point.x_name,
+        "sweep_x": point.x,
+        "sweep_y_name": point.y_name,
+        "sweep_y": point.y,
+        "sweep_order": point.order,
+    }
+
+
+def _point(row: m.StepResult) -> SweepCoordinates | None:
+    if row.sweep is None:
+        return None
+    return SweepCoordinates(
+        row.sweep, row.sweep_x_name or "", row.sweep_x, row.sweep_y_name, row.sweep_y,
+        row.sweep_order,
+    )  # fmt: skip
+
+
+def sweep_point_steps(db: Database, run_id: int) -> list[StepRecord]:
+    """The stored sweep points of a run, in plan order, without their items (one query)."""
+    with Session(db.engine) as session:
+        rows = session.scalars(
+            select(m.StepResult)
+            .where(m.StepResult.run_id == run_id, m.StepResult.sweep.is_not(None))
+            .order_by(m.StepResult.position)
+        ).all()
+        return [
+            StepRecord(r.position, r.name, r.started_ns, r.ended_ns, r.verdict, (), _point(r))
+            for r in rows
+        ]

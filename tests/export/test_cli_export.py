@@ -61,7 +61,9 @@ def _one_sentence(capsys, expected: str) -> None:
 def test_no_format_is_one_sentence(stored_runs, tmp_path, capsys):
     assert main(["export", str(stored_runs.passing_chip), "--db", stored_runs.target]) == 2
     _one_sentence(
-        capsys, "Name at least one file to write: --report, --telemetry, --junit, --json or --html."
+        capsys,
+        "Name at least one file to write: --report, --telemetry, --junit, --json, --html "
+        "or --shmoo.",
     )
 
 
@@ -113,12 +115,12 @@ def test_from_a_shell_no_traceback_and_help_lists_the_formats(stored_runs, tmp_p
     refused = shell("export", "7", "--db", stored_runs.target)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert refused.stderr.strip() == (
-        "labbench: Name at least one file to write: --report, --telemetry, --junit, --json or "
-        "--html."
+        "labbench: Name at least one file to write: --report, --telemetry, --junit, --json, "
+        "--html or --shmoo."
     )
     helped = shell("export", "--help")
     assert helped.returncode == 0
-    for option in ("--report", "--telemetry", "--layout", "--junit", "--json", "--html"):
+    for option in ("--report", "--telemetry", "--layout", "--junit", "--json", "--html", "--shmoo"):
         assert option in helped.stdout
     bad_layout = shell("export", "7", "--telemetry", "t.csv", "--layout", "tall")
     assert bad_layout.returncode == 2 and "invalid choice" in bad_layout.stderr

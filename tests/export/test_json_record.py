@@ -176,7 +176,9 @@ def test_nan_is_null_text_is_plain_and_notes_are_kept(stored_runs, tmp_path, val
         "start_s": None,
         "end_s": None,
         "items": 0,
+        "sweep_point": None,
     }
+    assert record["sweeps"] == []
     events = record["events"]
     assert events["counts"] == {"command": 1, "connect": 1, "console": 5, "disconnect": 1,
                                 "reconnect": 1}  # fmt: skip

@@ -102,7 +102,9 @@ def test_plan_preview_follows_the_highlighted_plan(qtbot, window):
     combo.setCurrentIndex(combo.findText("chip-bringup"))
     assert dialog.plan_tree.topLevelItem(0).text(0).startswith("power-on")
     combo.showPopup()
-    QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # highlight power-sequencing, no Enter
+    QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # highlight chip-shmoo, no Enter
+    assert dialog.preview_plan.name == "chip-shmoo"
+    QTest.keyClick(combo.view(), Qt.Key.Key_Down)  # then power-sequencing
     assert dialog.preview_plan.name == "power-sequencing"
     steps = [
         dialog.plan_tree.topLevelItem(i).text(0).split(" (")[0]
