@@ -12,12 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
 from labbench.criteria.shmoo import Shmoo, SweepPoint, build_shmoo
 from labbench.records import StepRecord
+from labbench.storage import models as m
 from labbench.storage import results as result_store
 from labbench.storage.engine import Database
 
-__all__ = ["RunSweep", "run_sweeps", "sweeps_of"]
+__all__ = ["RunSweep", "run_sweeps", "sweep_runs", "sweeps_of"]
 
 # Step verdicts of points that did not run: no cell verdict.
 _NOT_RUN = frozenset({"skipped", "pending"})
@@ -66,3 +70,25 @@ def sweeps_of(steps: Iterable[StepRecord]) -> list[RunSweep]:
 def run_sweeps(db: Database, run_id: int) -> list[RunSweep]:
     """The shmoo of each sweep step of a stored run (empty for a run without sweeps)."""
     return sweeps_of(result_store.sweep_point_steps(db, run_id))
+
+
+def sweep_runs(
+    db: Database, plan_name: str, *, exclude: int | None = None, limit: int = 30
+) -> list[tuple[int, str, str]]:
+    """The newest runs of plans named ``plan_name`` (any version) that stored sweep points:
+    (run id, DUT serial, status), for overlaying one run's Vmin on another's."""
+    with Session(db.engine) as session:
+        has_points = exists().where(
+            m.StepResult.run_id == m.Run.id, m.StepResult.sweep.is_not(None)
+        )
+        query = (
+            select(m.Run.id, m.Dut.serial, m.Run.status)
+            .join(m.Dut, m.Dut.id == m.Run.dut_id)
+            .join(m.Plan, m.Plan.id == m.Run.plan_id)
+            .where(m.Plan.name == plan_name, has_points)
+            .order_by(m.Run.id.desc())
+            .limit(limit)
+        )
+        if exclude is not None:
+            query = query.where(m.Run.id != exclude)
+        return [(int(i), serial, status) for i, serial, status in session.execute(query)]

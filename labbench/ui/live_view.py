@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -29,8 +30,10 @@ from labbench.ui.plots import envelope as envelope_of
 from labbench.ui.rail_tiles import RailTiles
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.session_bridge import SessionBridge
-from labbench.ui.theme import LIGHT, Theme, verdict_colors
+from labbench.ui.shmoo_panel import ShmooPanel
+from labbench.ui.theme import LIGHT, Theme
 from labbench.ui.timing_marks import TimingMarks, timing_marks
+from labbench.ui.verdict_banner import VerdictBanner
 
 # Curves at ~30 Hz: smooth to the eye, and a frame every 33 ms leaves the GUI thread idle
 # most of the time.  Text and tables at 2 Hz: nobody reads numbers faster.
@@ -45,32 +48,6 @@ TEXT_INTERVAL_MS = 500
 # the banner's sentence needs ~500 px to stay on two lines).
 WIDE_ENOUGH_FOR_MAP_BESIDE = 860
 WINDOWS = (("10 s", 10.0), ("1 min", 60.0), ("10 min", 600.0), ("Whole run", math.inf))
-
-
-class VerdictBanner(QLabel):
-    def __init__(self, theme: Theme, parent=None):
-        super().__init__(parent)
-        self.theme = theme
-        self.verdict = "pending"
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumHeight(56)
-        font = self.font()
-        font.setPointSize(20)
-        font.setBold(True)
-        self.setFont(font)
-        self.show_verdict("pending", "No run")
-
-    def show_verdict(self, verdict: str, text: str | None = None) -> None:
-        self.verdict = verdict
-        bg, fg = verdict_colors(self.theme, verdict)
-        self.setText(text or verdict.upper())
-        self.setStyleSheet(
-            f"background: {bg.name()}; color: {fg.name()}; border-radius: 6px; padding: 6px;"
-        )
-
-    def set_theme(self, theme: Theme) -> None:
-        self.theme = theme
-        self.show_verdict(self.verdict, self.text())
 
 
 class LiveRunView(QWidget):
@@ -129,9 +106,22 @@ class LiveRunView(QWidget):
         head = self.head = QHBoxLayout()
         head.addLayout(status, 1)
         head.addWidget(self.sled.map)
+        # A plan with sweeps: their shmoo beside the plots, filling in as points are judged;
+        # a cell clicked zooms the plots onto that point's dwell.
+        self.shmoo = ShmooPanel(theme)
+        self.shmoo.hide()
+        self.shmoo.point_picked.connect(self.show_step)
+        controller.item_verdict_changed.connect(
+            lambda e: self.shmoo.set_step_verdict(e.position, e.step_verdict)
+        )
+        self.body = QSplitter(Qt.Orientation.Horizontal)
+        self.body.addWidget(self.plots)
+        self.body.addWidget(self.shmoo)
+        self.body.setStretchFactor(0, 3)
+        self.body.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
-        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.body, 1)
 
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
@@ -168,6 +158,8 @@ class LiveRunView(QWidget):
             self.plots.ensure_channel(name, plan.unit(name))
         self.tiles.set_channels({name: plan.unit(name) for name in judged})
         self.results.set_plan(plan)
+        self.shmoo.show_plan(plan, running=True)
+        self.shmoo.setVisible(self.shmoo.has_sweeps)
         self.banner.show_verdict("running", "STARTING…")
         self.progress.setRange(0, len(plan.steps))
         self.progress.setValue(0)
@@ -199,9 +191,14 @@ class LiveRunView(QWidget):
                     spec.channel, spec.band, now_s + spec.settle_s, now_s + step.duration_s
                 )
             )
-        self.plots.add_marker(now_s, step.name, "step")
-        if step.send:
-            self.plots.add_marker(now_s, "▸ " + " · ".join(step.send), "command")
+        if step.point is not None and step.point.order > 0:
+            # A sweep's later points: a boundary only. Forty names and command lines a few
+            # tenths of a second apart wrote over one another (the console lists them).
+            self.plots.add_marker(now_s, "", "step")
+        else:
+            self.plots.add_marker(now_s, _marker_name(step), "step")
+            if step.send:
+                self.plots.add_marker(now_s, "▸ " + " · ".join(step.send), "command")
         self.tiles.begin_step(
             *self.sled.step_bands(
                 {spec.channel: spec.band for spec in step.limits},
@@ -234,6 +231,8 @@ class LiveRunView(QWidget):
         self.tiles.set_verdicts(channel_verdicts(outcome.steps))
         self.tiles.refresh()
         self.sled.finish(outcome.steps)
+        if self.shmoo.has_sweeps:
+            self.shmoo.show_plan(self.plan, {s.position: s.verdict for s in outcome.steps})
         self.banner.show_verdict(outcome.status, f"{outcome.status.upper()} — run {outcome.run_id}")
         self.step_label.setText(
             f"{self.plan.name} v{self.plan.version}: {outcome.status}, "
@@ -244,6 +243,7 @@ class LiveRunView(QWidget):
         self._end_s = self._last_sample_s()
         self.frame_timer.stop()
         self.text_timer.stop()
+        self.shmoo.set_running(False)
         self.banner.show_verdict("error", "COULD NOT RUN")
         self.step_label.setText(message)
 
@@ -339,6 +339,7 @@ class LiveRunView(QWidget):
         self.results.set_theme(theme)
         self.plots.set_theme(theme)
         self.timing.set_theme(theme)
+        self.shmoo.set_theme(theme)
         self.tiles.set_theme(theme)
         self.sled.map.set_theme(theme)
 
@@ -397,6 +398,21 @@ class LiveRunView(QWidget):
         self.plots.zoom_to(channel, start, end, getattr(region, "extreme", None))
         return True
 
+    def show_step(self, position: int) -> None:
+        """Pause the plots on step ``position``'s window (a sweep point's dwell), once run."""
+        session = self.controller.session
+        windows = session.evaluator.windows if session and session.evaluator else []
+        if position >= len(windows):
+            return  # not run yet
+        start, end = windows[position].start_s, windows[position].end_s
+        if end is None or not math.isfinite(end):
+            end = self.now_s()
+        self.follow_button.setChecked(True)
+        margin = max((end - start) * 0.1, 0.005)
+        self._load_range(start - margin, end + margin)
+        self.plots.redraw(start - margin, end + margin)
+        self.plots.set_x_range(start - margin, end + margin)
+
     def _load_range(self, x0: float, x1: float) -> None:
         """Hand the plots what the rings hold between x0 and x1 (for a look back while paused)."""
         if self.controller.session is None:
@@ -426,6 +442,14 @@ class LiveRunView(QWidget):
         if session is None:
             return np.empty(0), np.empty(0)
         return session.samples_between(name, t0, t1)
+
+
+def _marker_name(step) -> str:
+    if step.point is None:
+        return step.name
+    return f"{step.point.sweep} ▸ sweep of {step.point.x_name}" + (
+        f" × {step.point.y_name}" if step.point.y_name else ""
+    )
 
 
 def channel_verdicts(steps) -> dict[str, str]:

@@ -14,7 +14,15 @@ import re
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QLayout,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from labbench.criteria.limits import Band
 from labbench.ui.cursors import NO_SI_PREFIX, format_value
@@ -142,6 +150,10 @@ class RailTiles(QWidget):
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(4)
+        self.grid.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        # One column's width at least: the tiles flow onto more rows when the run view
+        # narrows (History widened beside it) instead of four holding it 860 px wide.
+        self.setMinimumWidth(TILE_MIN_WIDTH)
         self._columns = 0
         self.hidden: set[str] = set()  # tiles of the chips the sled map does not show
         self.setVisible(False)
@@ -178,6 +190,10 @@ class RailTiles(QWidget):
             tile.setVisible(tile.channel not in self.hidden)
         for i, tile in enumerate(shown):
             self.grid.addWidget(tile, i // columns, i % columns)
+        if shown:  # as many rows high as the columns need
+            rows = -(-len(shown) // columns)
+            tile_height = shown[0].minimumHeight()
+            self.setFixedHeight(rows * tile_height + (rows - 1) * self.grid.spacing())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -32,12 +32,14 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import plans as plan_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
+from labbench.storage.sweeps import run_sweeps, sweep_runs
 from labbench.storage.telemetry import CONSOLE_EVENT_KINDS
 from labbench.storage.telemetry_read import overview_summary, read_channel
 from labbench.ui.loader import Loader
 from labbench.ui.plot_limits import draw_stored_limits, judged_bands
 from labbench.ui.plots import PlotStack
 from labbench.ui.results_model import ResultsModel
+from labbench.ui.shmoo_panel import ShmooPanel
 from labbench.ui.sled_map import SledMap, SlotRowFilter
 from labbench.ui.theme import LIGHT, Theme
 from labbench.ui.timing_marks import TimingMarks, timing_marks
@@ -90,8 +92,14 @@ class RunDetail(QWidget):
         self.tabs.addTab(self.events, "Events")
         self.tabs.addTab(self.console, "Console")
         self.tabs.addTab(notes_box, "Notes")
+        # A run with sweeps: their shmoo; a cell clicked zooms the plots onto its point.
+        self.shmoo = ShmooPanel(theme)
+        self.shmoo.point_picked.connect(self.show_step)
+        self.tabs.addTab(self.shmoo, "Shmoo")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.shmoo), False)
+        self._steps: list = []
         self.plots.cursor_moved.connect(self._on_cursor)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = self.body_split = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.plots)
         splitter.addWidget(self.tabs)
         splitter.setSizes([500, 220])
@@ -187,8 +195,9 @@ class RunDetail(QWidget):
         if isinstance(data, Exception):
             self.title.setText(f"Could not open the run: {data}")
             return
-        run, dut, plan, steps, channels, events, run_slots, marks = data
+        run, dut, plan, steps, channels, events, run_slots, marks, others = data
         self.run = run
+        self._steps = steps
         self.stamp_info = (
             run.id,
             f"{dut.serial} ({dut.kind})",
@@ -243,6 +252,7 @@ class RunDetail(QWidget):
                     item.setData(EXTREME_ROLE, v.extreme)
                     self.violations.addItem(item)
                     self.plots.add_violation(v.channel, v.start_s, v.end_s, v.extreme)
+        self._show_shmoo(parsed, steps, others)
         chips = {s.slot: s.chip_serial for s in run_slots}
         self.results.set_plan(parsed, chips)
         self.results.update_steps(steps)
@@ -269,6 +279,39 @@ class RunDetail(QWidget):
         self._refresh_notes()
         if on_loaded:
             on_loaded()
+
+    def _show_shmoo(self, parsed, steps, others) -> None:
+        swept = parsed is not None and bool(parsed.sweeps)
+        index = self.tabs.indexOf(self.shmoo)
+        self.tabs.setTabVisible(index, swept)
+        self.shmoo.show_plan(parsed if swept else None, {s.position: s.verdict for s in steps})
+        db = self.db
+        self.shmoo.set_overlays(
+            [
+                (
+                    f"run {run_id} {serial}",
+                    lambda run_id=run_id: {s.name: s.shmoo for s in run_sweeps(db, run_id)},
+                )
+                for run_id, serial, _ in others
+            ]
+        )
+        if swept:  # the grid needs about as much height as the plots
+            self.tabs.setCurrentIndex(index)
+            total = sum(self.body_split.sizes())
+            self.body_split.setSizes([total * 30 // 100, total - total * 30 // 100])
+
+    def show_step(self, position: int) -> None:
+        """Zoom the plots onto step ``position``'s window (a sweep point's dwell)."""
+        step = next((s for s in self._steps if s.position == position), None)
+        if step is None or self.run is None or step.ended_ns is None:
+            return
+        start = (step.started_ns - self.run.t0_ns) / 1e9
+        end = (step.ended_ns - self.run.t0_ns) / 1e9
+        if end <= start:
+            return  # a point that never ran has no window
+        margin = max((end - start) * 0.1, 0.005)
+        self.plots.redraw(start - margin, end + margin)
+        self.plots.set_x_range(start - margin, end + margin)
 
     def _on_violation_clicked(self, item: QListWidgetItem) -> None:
         channel, start, end = item.data(Qt.ItemDataRole.UserRole)
@@ -382,7 +425,10 @@ def _load_run(db: Database, run_id: int):
             channels.append((channel.name, channel.unit, t, v, None))
     events = event_store.run_events(db, run_id)
     marks = _timing_marks(db, run, plan, steps)
-    return run, dut, plan, steps, channels, events, run_store.run_slots(db, run_id), marks
+    swept = any(step.point is not None for step in steps)
+    others = sweep_runs(db, plan.name, exclude=run_id) if plan is not None and swept else []
+    slots = run_store.run_slots(db, run_id)
+    return run, dut, plan, steps, channels, events, slots, marks, others
 
 
 def _timing_marks(db: Database, run, plan, steps) -> list:

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QVBoxLayout, QWidget
 
 from labbench.criteria.limits import Band
 from labbench.protocols.profile import load_profile
@@ -369,3 +369,28 @@ def test_a_plot_is_as_high_as_its_axis_title_and_the_stack_scrolls(qtbot):
     title = rails.getAxis("left").label.boundingRect().width()
     assert title > 110  # longer than the plot's usual least height: the case at hand
     qtbot.waitUntil(lambda: rails.geometry().height() >= title)
+
+
+def test_rail_tiles_flow_onto_rows_when_the_run_view_narrows(qtbot):
+    """Four tiles side by side in a wide run view, two rows of two in a narrow one (History
+    widened beside it): never cut off, and never holding the run view 860 px wide."""
+    from labbench.ui.rail_tiles import TILE_MIN_WIDTH, RailTiles
+
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    tiles = RailTiles(LIGHT)
+    layout.addWidget(tiles)
+    layout.addStretch(1)
+    qtbot.addWidget(holder)
+    tiles.set_channels({"vdd_core": "V", "vdd_io": "V", "vdd_hbm": "V", "temp_die": "°C"})
+    holder.resize(1000, 400)
+    holder.show()
+    tile = tiles.tiles["vdd_core"]
+    qtbot.waitUntil(lambda: tiles.height() >= tile.minimumHeight())
+    assert holder.minimumSizeHint().width() < 2 * TILE_MIN_WIDTH
+    qtbot.waitUntil(lambda: len({t.y() for t in tiles.tiles.values()}) == 1)  # one row
+    holder.resize(2 * TILE_MIN_WIDTH + 40, 400)
+    qtbot.waitUntil(lambda: len({t.y() for t in tiles.tiles.values()}) == 2)
+    qtbot.waitUntil(lambda: tiles.height() >= 2 * tile.minimumHeight())
+    for t in tiles.tiles.values():  # each whole inside the strip
+        assert t.geometry().bottom() < tiles.height() and t.geometry().right() < tiles.width()
