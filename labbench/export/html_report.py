@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import math
-import re
 from pathlib import Path
 
 from labbench import __version__
 from labbench.criteria.band import g
-from labbench.criteria.shmoo import CELL_LETTERS, NOT_RUN, Shmoo, axis_text
-from labbench.export.html_style import STYLE, VERDICT_CLASS
+from labbench.criteria.shmoo import Shmoo
+from labbench.export.html_style import STYLE, VERDICT_CLASS, esc
+from labbench.export.html_sweeps import sweep_sections
 from labbench.export.report_plots import (
     PlotSpec,
     RenderedPlot,
@@ -46,7 +45,7 @@ from labbench.records import CriterionRecord, StepRecord, ViolationRecord
 from labbench.storage import Database
 from labbench.storage import events as event_store
 from labbench.storage import runs as run_store
-from labbench.storage.sweeps import RunSweep, sweeps_of
+from labbench.storage.sweeps import sweeps_of
 from labbench.storage.telemetry import PARSED_EVENT_KINDS
 
 __all__ = [
@@ -65,24 +64,11 @@ MAX_VIOLATION_PLOTS = 20
 # hour has them in its JSON record, and the page stays one a browser opens at once.
 MAX_EVENTS = 500
 
-# The shmoo's picture: as wide as the plots; a grid of many rows gets taller, up to a page.
-SHMOO_WIDTH_PX = 1100
-SHMOO_PX = 520
-SHMOO_MAX_PX = 1400
 # A sweep's items: its failed and error items listed open up to this many, and every item of
 # its points under a closed <details> up to MAX_SWEEP_ITEMS (a 40 x 20 shmoo of four items is
 # 3,200 rows, some 1 MB of page; the CSV report and the JSON record list them all).
 MAX_OPEN_SWEEP_ITEMS = 100
 MAX_SWEEP_ITEMS = 2000
-
-_WORDS = {letter: word for word, letter in CELL_LETTERS.items()} | {NOT_RUN: "not run"}
-
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def esc(text: object) -> str:
-    """Lab text as HTML text: markup escaped, control bytes shown as ``\\xNN``."""
-    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
 
 
 def _utc(moment: dt.datetime | None) -> str:
@@ -279,118 +265,6 @@ def _items(ctx: RunContext, anchors: dict[int, str], sweep_anchors: dict[str, st
     return "".join(parts) + "</section>"
 
 
-def _vmin_text(shmoo: Shmoo, y: float | None) -> str:
-    value = shmoo.vmin.get(y)
-    if value is not None:
-        return axis_text(value)
-    if not shmoo.xs:
-        return ""
-    return "not run" if shmoo.verdict(shmoo.xs[-1], y) is None else "none"
-
-
-def _where(shmoo: Shmoo, x: float, y: float | None) -> str:
-    text = f"{shmoo.x_name}={axis_text(x)}"
-    return text if shmoo.y_name is None else f"{text} {shmoo.y_name}={axis_text(y)}"
-
-
-def _shmoo_height(shmoo: Shmoo) -> int:
-    return min(SHMOO_MAX_PX, max(SHMOO_PX, 220 + 28 * len(shmoo.ys)))
-
-
-def _letter_grid(shmoo: Shmoo) -> str:
-    """The grid as a table of letters (rows y from the largest down, as the app draws it),
-    each cell with its verdict's class; Vmin cells marked, holes outlined."""
-    holes = set(shmoo.holes)
-    corner = f"{esc(shmoo.y_name)} \\ {esc(shmoo.x_name)}" if shmoo.y_name else ""
-    head = "".join(f'<th scope="col">{esc(axis_text(x))}</th>' for x in shmoo.xs)
-    rows = []
-    for y in reversed(shmoo.ys):
-        cells = []
-        for x in shmoo.xs:
-            letter = shmoo.cell(x, y)
-            word = _WORDS[letter]
-            classes = [VERDICT_CLASS.get(shmoo.verdict(x, y) or "", "other")]
-            if (x, y) in holes:
-                classes.append("hole")
-                word += ", a hole"
-            if shmoo.vmin.get(y) == x:
-                classes.append("vmin")
-                word += ", Vmin"
-            cells.append(
-                f'<td class="{" ".join(classes)}" title="{esc(_where(shmoo, x, y))}: '
-                f'{esc(word)}">{letter}</td>'
-            )
-        label = esc(axis_text(y)) if shmoo.y_name else esc(shmoo.x_name)
-        rows.append(f'<tr><th scope="row">{label}</th>{"".join(cells)}</tr>')
-    return (
-        f'<table class="shmoo"><thead><tr><th>{corner}</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _vmin_table(shmoo: Shmoo) -> str:
-    """Vmin and the holes of each row, and its points by verdict, as text."""
-    axis = esc(shmoo.x_name)
-    first = f'<th scope="col">{esc(shmoo.y_name)}</th>' if shmoo.y_name else ""
-    head = (
-        f'<tr>{first}<th scope="col">Vmin ({axis})</th><th scope="col">holes ({axis})</th>'
-        '<th scope="col">passed</th><th scope="col">marginal</th><th scope="col">failed</th>'
-        '<th scope="col">error</th><th scope="col">not run</th></tr>'
-    )
-    rows = []
-    for y in shmoo.ys:
-        letters = [shmoo.cell(x, y) for x in shmoo.xs]
-        holes = ", ".join(axis_text(hx) for hx, hy in shmoo.holes if hy == y) or "none"
-        label = f'<th scope="row">{esc(axis_text(y))}</th>' if shmoo.y_name else ""
-        counts = "".join(f"<td class=num>{letters.count(k)}</td>" for k in "PMFE-")
-        rows.append(
-            f"<tr>{label}<td class=num>{esc(_vmin_text(shmoo, y))}</td><td>{esc(holes)}</td>"
-            f"{counts}</tr>"
-        )
-    return f'<table class="vmin"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
-
-
-def _sweeps(sweeps: list[RunSweep], anchors: dict[str, str], render) -> str:
-    """A section per sweep: the grid (the app's widget drawn as a PNG, or a table of letters
-    without a renderer), Vmin and holes per row as text, the points run and not run."""
-    parts = []
-    for sweep in sweeps:
-        s = sweep.shmoo
-        total = len(s.points)
-        ran = sum(p.verdict is not None for p in s.points)
-        axes = f"{s.x_name} × {s.y_name}" if s.y_name else s.x_name
-        holes = len(s.holes)
-        summary = (
-            f"{axes}: {total:,} points, {ran:,} run, {total - ran:,} not run; "
-            f"{holes} hole{'' if holes == 1 else 's'}"
-        )
-        if holes:
-            summary += " (" + ", ".join(_where(s, x, y) for x, y in s.holes[:20])
-            summary += f" and {holes - 20} more)" if holes > 20 else ")"
-        summary += "."
-        png = render(s, SHMOO_WIDTH_PX, _shmoo_height(s)) if render is not None else None
-        if png:
-            data = base64.b64encode(png).decode("ascii")
-            alt = f"Shmoo {sweep.name}, {summary} Vmin per row in the table below."
-            grid = (
-                f'<figure><img alt="{esc(alt)}" src="data:image/png;base64,{data}"></figure>'
-                f"<details><summary>The grid as letters</summary>{_letter_grid(s)}</details>"
-            )
-        else:
-            grid = _letter_grid(s)
-        key = " · ".join(f"{letter} {word}" for letter, word in _WORDS.items())
-        parts.append(
-            f'<section class="sweep" id="{anchors[sweep.name]}"><h2>Sweep {esc(sweep.name)}</h2>'
-            f"<p>{esc(summary)}</p>{grid}"
-            f'<p class="note">Cells: {esc(key)}. Vmin: the smallest {esc(s.x_name)} from which '
-            f"every point up to the largest passed (marginal counts as a pass); none when the "
-            f"largest did not pass. A hole: a point that failed with a passing point at a "
-            f"smaller {esc(s.x_name)} in its row.</p>"
-            f"{_vmin_table(s)}</section>"
-        )
-    return "".join(parts)
-
-
 def _legend(image: RenderedPlot) -> str:
     if len(image.colors) < 2:
         return ""
@@ -519,7 +393,7 @@ def html_report(
         _banner(ctx),
         _metadata(ctx),
         _sled_map(ctx),
-        _sweeps(sweeps, sweep_anchors, render_shmoo),
+        sweep_sections(sweeps, sweep_anchors, render_shmoo),
         _items(ctx, anchors, sweep_anchors),
         _violations(db, ctx, channels, events, violations, anchors, render_plots),
         _overview(db, ctx, channels, events, violations, render_plots),

@@ -5,10 +5,22 @@ System fonts only (a font file would be a fetch or a megabyte); verdict colours 
 (``labbench.ui.theme``), pale fills with the word always written next to the colour, so a
 black-and-white printout still says every verdict. Print: no dark fill anywhere, each big
 section (violations, whole-run plots, events) on a new page, no figure or table row split
-across pages, table headers repeated.
+across pages, table headers repeated. And ``esc``, how every text from the lab is written on
+the page.
 """
 
 from __future__ import annotations
+
+import html
+import re
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def esc(text: object) -> str:
+    """Lab text as HTML text: markup escaped, control bytes shown as ``\\xNN``."""
+    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+
 
 # Verdict (and run status) -> CSS class; anything else is "other".
 VERDICT_CLASS = {
