@@ -8,7 +8,8 @@ before any file is written; an unknown run, a file that cannot be written or two
 aimed at one file are one sentence and exit code 2.
 
 ``--html`` is the one format that draws: its plots are rendered offscreen by
-``labbench.ui.report_plots``, imported only when ``--html`` is asked for (with
+``labbench.ui.report_plots`` and a sweep's grid by ``labbench.ui.shmoo_view``, imported only
+when ``--html`` is asked for (with
 ``QT_QPA_PLATFORM=offscreen`` unless the caller chose a platform), so every other export, and
 ``labbench run``, never loads Qt.
 """
@@ -65,15 +66,17 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 
 def _plot_renderer():
-    """The HTML report's plot renderer: Qt, offscreen, loaded only now."""
+    """The HTML report's renderers, of plots and of a sweep's shmoo grid: Qt, offscreen,
+    loaded only now."""
     from labbench.export.csv_report import ExportError
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
         from labbench.ui.report_plots import render_plots
+        from labbench.ui.shmoo_view import render_shmoo_png
     except ImportError as exc:  # a machine without Qt's libraries (libEGL, libxkbcommon...)
         raise ExportError(f"Cannot draw the HTML report's plots: {exc}.") from None
-    return render_plots
+    return render_plots, render_shmoo_png
 
 
 def run(args: argparse.Namespace, open_db) -> int:
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace, open_db) -> int:
                 points = write_shmoo(db, args.run_id, path)
                 written.append(f"shmoo {path} ({points} points)")
             else:
-                plots = write_html_report(db, args.run_id, path, _plot_renderer())
+                plots = write_html_report(db, args.run_id, path, *_plot_renderer())
                 written.append(f"html {path} ({plots} plots)")
     except ExportError as exc:
         done = f" (already written: {', '.join(written)})" if written else ""

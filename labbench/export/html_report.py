@@ -6,26 +6,28 @@ script and no external font, so it reads the same offline, from a mail attachmen
 to PDF from a browser. Every text that comes from the lab (serials, names, notes, rig text) is
 escaped; control bytes are written as a visible ``\\xNN``.
 
-Plots come from the ``render_plots`` callable the caller hands in (``labbench.export`` may not
-draw: see ``report_plots``); without one the page says where the plots would be.
+Plots come from the ``render_plots`` callable the caller hands in, and a sweep's shmoo grid
+from ``render_shmoo`` (``labbench.export`` may not draw: see ``report_plots``); without one the
+page says where the plots would be and writes the grid as a table of letters.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import math
-import re
 from pathlib import Path
 
 from labbench import __version__
 from labbench.criteria.band import g
-from labbench.export.html_style import STYLE, VERDICT_CLASS
+from labbench.criteria.shmoo import Shmoo
+from labbench.export.html_style import STYLE, VERDICT_CLASS, esc
+from labbench.export.html_sweeps import sweep_sections
 from labbench.export.report_plots import (
     PlotSpec,
     RenderedPlot,
     RenderPlots,
+    RenderShmoo,
     overview_plots,
     violation_plots,
 )
@@ -39,13 +41,21 @@ from labbench.export.run_context import (
     open_output,
     value_text,
 )
-from labbench.records import CriterionRecord, ViolationRecord
+from labbench.records import CriterionRecord, StepRecord, ViolationRecord
 from labbench.storage import Database
 from labbench.storage import events as event_store
 from labbench.storage import runs as run_store
+from labbench.storage.sweeps import sweeps_of
 from labbench.storage.telemetry import PARSED_EVENT_KINDS
 
-__all__ = ["MAX_EVENTS", "MAX_VIOLATION_PLOTS", "html_report", "write_html_report"]
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_OPEN_SWEEP_ITEMS",
+    "MAX_SWEEP_ITEMS",
+    "MAX_VIOLATION_PLOTS",
+    "html_report",
+    "write_html_report",
+]
 
 # A plot per violation up to this many (each is a read of the chunks around it and a PNG of
 # some 40 kB); a rail that droops a thousand times is told by the table and the first 20.
@@ -54,12 +64,11 @@ MAX_VIOLATION_PLOTS = 20
 # hour has them in its JSON record, and the page stays one a browser opens at once.
 MAX_EVENTS = 500
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def esc(text: object) -> str:
-    """Lab text as HTML text: markup escaped, control bytes shown as ``\\xNN``."""
-    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+# A sweep's items: its failed and error items listed open up to this many, and every item of
+# its points under a closed <details> up to MAX_SWEEP_ITEMS (a 40 x 20 shmoo of four items is
+# 3,200 rows, some 1 MB of page; the CSV report and the JSON record list them all).
+MAX_OPEN_SWEEP_ITEMS = 100
+MAX_SWEEP_ITEMS = 2000
 
 
 def _utc(moment: dt.datetime | None) -> str:
@@ -147,48 +156,113 @@ def _sled_map(ctx: RunContext) -> str:
     )
 
 
-def _items(ctx: RunContext, anchors: dict[int, str]) -> str:
+def _step_rows(step: StepRecord, anchors: dict[int, str], only=None) -> list[str]:
+    """A step's rows of the items table (only its items whose verdict is in ``only``)."""
     rows = []
-    for step in ctx.steps:
-        if step.verdict == "skipped" and not step.criteria:
-            rows.append(
-                f"<tr><td>{esc(step.name)}</td><td colspan=3>step not run: the run stopped "
-                f"on a failure</td><td>{_verdict('skipped')}</td><td></td><td></td><td></td></tr>"
-            )
-        for c in step.criteria:
-            first = "" if c.first_violation_s is None else f"{c.first_violation_s:.3f} s"
-            link = anchors.get(id(c))
-            if link and first:
-                first = f'<a href="#{link}">{first}</a>'
-            why = ""
-            if c.verdict == "failed":
-                why = failure_reason(c)
-            elif c.verdict == "error":
-                why = error_reason(c)
-            rows.append(
-                f'<tr class="{VERDICT_CLASS.get(c.verdict, "other")}">'
-                f"<td>{esc(step.name)}</td><td>{esc(item_title(c))}</td>"
-                f"<td>{esc(limits_text(c))}</td><td class=num>{esc(value_text(c))}</td>"
-                f"<td>{_verdict(c.verdict)}</td><td class=num>{len(c.violations) or ''}</td>"
-                f"<td class=num>{first}</td><td class=why>{esc(why)}</td></tr>"
-            )
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "step",
-            "item",
-            "limits",
-            "value",
-            "verdict",
-            "violations",
-            "first violation",
-            "why",
+    if step.verdict == "skipped" and not step.criteria:
+        rows.append(
+            f"<tr><td>{esc(step.name)}</td><td colspan=3>step not run: the run stopped "
+            f"on a failure</td><td>{_verdict('skipped')}</td><td></td><td></td><td></td></tr>"
         )
-    )
+    for c in step.criteria:
+        if only is not None and c.verdict not in only:
+            continue
+        first = "" if c.first_violation_s is None else f"{c.first_violation_s:.3f} s"
+        link = anchors.get(id(c))
+        if link and first:
+            first = f'<a href="#{link}">{first}</a>'
+        why = ""
+        if c.verdict == "failed":
+            why = failure_reason(c)
+        elif c.verdict == "error":
+            why = error_reason(c)
+        rows.append(
+            f'<tr class="{VERDICT_CLASS.get(c.verdict, "other")}">'
+            f"<td>{esc(step.name)}</td><td>{esc(item_title(c))}</td>"
+            f"<td>{esc(limits_text(c))}</td><td class=num>{esc(value_text(c))}</td>"
+            f"<td>{_verdict(c.verdict)}</td><td class=num>{len(c.violations) or ''}</td>"
+            f"<td class=num>{first}</td><td class=why>{esc(why)}</td></tr>"
+        )
+    return rows
+
+
+_ITEM_HEAD = "".join(
+    f"<th>{h}</th>"
+    for h in ("step", "item", "limits", "value", "verdict", "violations", "first violation", "why")
+)
+
+
+def _item_table(rows: list[str]) -> str:
     return (
-        f'<section class="items"><h2>Judged items</h2><table class="items"><thead><tr>{head}'
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+        f'<table class="items"><thead><tr>{_ITEM_HEAD}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {word}" for word, n in counts.items() if n)
+
+
+def _sweep_items(name: str, anchor: str, points: list[StepRecord], anchors) -> str:
+    """A sweep's points in the items table: their failed and error items listed open (the
+    first ``MAX_OPEN_SWEEP_ITEMS``), every item of every point that ran under a closed
+    ``<details>`` (the first ``MAX_SWEEP_ITEMS``): an 800-point sweep of four items is 3,200
+    rows, which the CSV report and the JSON record list in full."""
+    ran = [p for p in points if p.criteria or p.verdict != "skipped"]
+    items = [c for p in ran for c in p.criteria]
+    counts = {w: sum(c.verdict == w for c in items) for w in ("passed", "marginal", "failed")}
+    counts["in error"] = sum(c.verdict == "error" for c in items)
+    bad = sum(p.verdict in ("failed", "error") for p in ran)
+    head = (
+        f'<div class="sweep-items"><h3>Sweep {esc(name)}: {len(points):,} points, '
+        f"{len(items):,} items</h3><p>{len(ran):,} points ran ({bad:,} failed or in error)"
+    )
+    if len(ran) < len(points):
+        head += f", {len(points) - len(ran):,} did not run"
+    head += f'; the grid and Vmin per row are in <a href="#{anchor}">the sweep\'s section</a>.</p>'
+    parts = [head]
+    problems = [r for p in ran for r in _step_rows(p, anchors, only=("failed", "error"))]
+    if problems:
+        shown = problems[:MAX_OPEN_SWEEP_ITEMS]
+        parts.append(f"<p>Items that failed or are in error at its points ({len(problems):,}):</p>")
+        parts.append(_item_table(shown))
+        if len(problems) > len(shown):
+            parts.append(
+                f'<p class="note">{len(problems) - len(shown):,} more are in the list of every '
+                "item below.</p>"
+            )
+    rows = [r for p in ran for r in _step_rows(p, anchors)]
+    if rows:
+        shown = rows[:MAX_SWEEP_ITEMS]
+        listed = (
+            f"All {len(rows):,} items"
+            if len(rows) == len(shown)
+            else f"The first {len(shown):,} of its {len(rows):,} items (the CSV report and the "
+            "JSON record list them all)"
+        )
+        parts.append(
+            f"<details><summary>{listed} of the points that ran: {_counted(counts)}</summary>"
+            f"{_item_table(shown)}</details>"
+        )
+    return "".join(parts) + "</div>"
+
+
+def _items(ctx: RunContext, anchors: dict[int, str], sweep_anchors: dict[str, str]) -> str:
+    """Every judged item in the report's order; a sweep's points collapsed in one block."""
+    runs: list[tuple[str | None, list[StepRecord]]] = []
+    for step in ctx.steps:
+        key = step.point.sweep if step.point is not None else None
+        if runs and runs[-1][0] == key:
+            runs[-1][1].append(step)
+        else:
+            runs.append((key, [step]))
+    parts = ['<section class="items"><h2>Judged items</h2>']
+    for sweep, steps in runs:
+        if sweep is None:
+            parts.append(_item_table([r for step in steps for r in _step_rows(step, anchors)]))
+        else:
+            parts.append(_sweep_items(sweep, sweep_anchors.get(sweep, ""), steps, anchors))
+    return "".join(parts) + "</section>"
 
 
 def _legend(image: RenderedPlot) -> str:
@@ -293,9 +367,17 @@ def _notes(notes) -> str:
     )
 
 
-def html_report(db: Database, run_id: int, render_plots: RenderPlots | None = None) -> str:
-    """The page of one run; an unknown run is an ``ExportError``."""
+def html_report(
+    db: Database,
+    run_id: int,
+    render_plots: RenderPlots | None = None,
+    render_shmoo: RenderShmoo | None = None,
+) -> str:
+    """The page of one run; an unknown run is an ``ExportError``. ``render_shmoo`` draws each
+    sweep's grid (without it, the grid is a table of letters)."""
     ctx = load_run(db, run_id)
+    sweeps = sweeps_of(ctx.steps)
+    sweep_anchors = {s.name: f"sweep-{k}" for k, s in enumerate(sweeps)}
     channels = run_store.run_channels(db, run_id)
     events = event_store.run_events(db, run_id, except_kinds=PARSED_EVENT_KINDS)
     notes = [a for a in event_store.audit_trail(db, "run", run_id) if a.action == "note"]
@@ -311,7 +393,8 @@ def html_report(db: Database, run_id: int, render_plots: RenderPlots | None = No
         _banner(ctx),
         _metadata(ctx),
         _sled_map(ctx),
-        _items(ctx, anchors),
+        sweep_sections(sweeps, sweep_anchors, render_shmoo),
+        _items(ctx, anchors, sweep_anchors),
         _violations(db, ctx, channels, events, violations, anchors, render_plots),
         _overview(db, ctx, channels, events, violations, render_plots),
         _events(ctx, events, event_store.event_counts(db, run_id)),
@@ -327,10 +410,14 @@ def html_report(db: Database, run_id: int, render_plots: RenderPlots | None = No
 
 
 def write_html_report(
-    db: Database, run_id: int, path: str | Path, render_plots: RenderPlots | None = None
+    db: Database,
+    run_id: int,
+    path: str | Path,
+    render_plots: RenderPlots | None = None,
+    render_shmoo: RenderShmoo | None = None,
 ) -> int:
-    """Write one run's page; returns the number of plots drawn. The page is built before the
-    file is opened, so an unknown run writes nothing."""
+    """Write one run's page; returns the number of plots drawn (shmoo grids included). The
+    page is built before the file is opened, so an unknown run writes nothing."""
     drawn = 0
 
     def counting(specs: list[PlotSpec]) -> list[RenderedPlot | None]:
@@ -339,7 +426,15 @@ def write_html_report(
         drawn += sum(image is not None for image in images)
         return images
 
-    page = html_report(db, run_id, counting if render_plots else None)
+    def counting_shmoo(shmoo: Shmoo, width: int, height: int) -> bytes:
+        nonlocal drawn
+        png = render_shmoo(shmoo, width, height)
+        drawn += bool(png)
+        return png
+
+    page = html_report(
+        db, run_id, counting if render_plots else None, counting_shmoo if render_shmoo else None
+    )
     with open_output(path) as f:
         f.write(page)
     return drawn

@@ -5,10 +5,22 @@ System fonts only (a font file would be a fetch or a megabyte); verdict colours 
 (``labbench.ui.theme``), pale fills with the word always written next to the colour, so a
 black-and-white printout still says every verdict. Print: no dark fill anywhere, each big
 section (violations, whole-run plots, events) on a new page, no figure or table row split
-across pages, table headers repeated.
+across pages, table headers repeated. And ``esc``, how every text from the lab is written on
+the page.
 """
 
 from __future__ import annotations
+
+import html
+import re
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def esc(text: object) -> str:
+    """Lab text as HTML text: markup escaped, control bytes shown as ``\\xNN``."""
+    return html.escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+
 
 # Verdict (and run status) -> CSS class; anything else is "other".
 VERDICT_CLASS = {
@@ -64,6 +76,23 @@ tr.fail td:first-child, tr.error td:first-child, tr.marginal td:first-child {
 .slot { border: 2px solid var(--c); background: var(--f); border-radius: 5px; padding: 0.4em 0.6em;
   display: flex; flex-direction: column; gap: 0.15em; }
 .slot.empty { border: 2px dashed #9ca3af; background: #ffffff; color: #6b7280; }
+/* A sweep's grid of letters (no renderer, or under "the grid as letters"): the letter is the
+   verdict, the fill its colour; a hole framed, Vmin a bar on its cell's left edge. */
+table.shmoo { width: auto; border-collapse: separate; border-spacing: 2px; margin: 0.5em 0; }
+table.shmoo td { text-align: center; min-width: 1.8em; padding: 0.1em 0.3em; border: 1px solid
+  var(--c); background: var(--f); color: var(--c); font-weight: bold;
+  font-variant-numeric: tabular-nums; }
+table.shmoo th { font-weight: normal; color: #4b5563; text-align: right; border: 0;
+  font-variant-numeric: tabular-nums; }
+table.shmoo thead th { background: none; text-align: center; }
+table.shmoo td.hole { outline: 3px solid #111827; outline-offset: -3px; }
+table.shmoo td.vmin { box-shadow: inset 5px 0 0 #111827; }
+table.vmin { width: auto; }
+table.vmin td, table.vmin th { padding-right: 1.2em; }
+.sweep-items { margin: 1em 0 1.4em; }
+/* A sweep point's step name carries its coordinates ("shmoo vdd_mv=650 freq_mhz=1000"). */
+.sweep-items table.items td:nth-child(1) { min-width: 11em; }
+details > summary { cursor: pointer; margin: 0.4em 0; color: #1d4ed8; }
 figure { margin: 0.8em 0 1.4em; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
 .legend { display: flex; flex-wrap: wrap; gap: 0.2em 1em; margin: 0.3em 0 0 4.5em;
@@ -78,7 +107,8 @@ a { color: #1d4ed8; }
   @page { margin: 14mm 12mm; }
   body { margin: 0; max-width: none; font-size: 10.5pt; padding: 0; }
   section.big > h2 { break-before: page; }
-  figure, tr, .slot, .banner { break-inside: avoid; }
+  figure, tr, .slot, .banner, table.shmoo { break-inside: avoid; }
+  details > summary { color: inherit; }
   thead { display: table-header-group; }
   /* A page is narrower than a screen: the items table's header wraps too. */
   table.items { font-size: 9pt; }

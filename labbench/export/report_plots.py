@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from labbench.criteria.shmoo import Shmoo
 from labbench.export.run_context import RunContext, item_title
 from labbench.protocols.slots import SlotNameError, split_slot
 from labbench.records import ChannelInfo, CriterionRecord, RunEventInfo, ViolationRecord
@@ -29,6 +30,7 @@ __all__ = [
     "Marker",
     "PlotSpec",
     "RenderPlots",
+    "RenderShmoo",
     "RenderedPlot",
     "Series",
     "overview_plots",
@@ -108,6 +110,10 @@ class RenderedPlot:
 # Draws plots, one image per spec in order (None for a plot with nothing drawable, e.g. only
 # bookkeeping channels); handed several at once so that it may draw alike plots together.
 RenderPlots = Callable[[list[PlotSpec]], "list[RenderedPlot | None]"]
+# Draws a sweep's shmoo grid as PNG bytes, ``width`` wide and at most ``height`` high (the
+# app's is ``labbench.ui.shmoo_view.render_shmoo_png``: the app's own grid widget, with a
+# letter in every cell, so the image reads without colour).
+RenderShmoo = Callable[[Shmoo, int, int], bytes]
 
 
 def _base(channel: str) -> tuple[str, int | None]:

@@ -49,8 +49,9 @@ HTML_SUFFIX = "report.html"
 
 
 class GuiPlotRenderer(QObject):
-    """Draws an HTML report's plots on the GUI thread (they are widgets) for an export running
-    in a worker thread, which waits for them."""
+    """Draws an HTML report's plots, and its sweeps' shmoo grids (``shmoo``), on the GUI
+    thread (they are widgets) for an export running in a worker thread, which waits for
+    them."""
 
     asked = Signal(object)
 
@@ -60,26 +61,35 @@ class GuiPlotRenderer(QObject):
         self.asked.connect(self._render)  # emitted from the worker: queued to this thread
 
     def _render(self, job) -> None:
-        from labbench.ui.report_plots import render_plots
-
-        specs, answer, done = job
+        draw, args, answer, done = job
         try:
-            answer.append(render_plots(specs))
+            answer.append(draw(*args))
         except Exception as exc:  # handed back to the worker, which reports it
             answer.append(exc)
         finally:
             done.set()
 
-    def __call__(self, specs):
+    def _on_gui_thread(self, draw, *args):
         answer: list = []
         done = threading.Event()
-        self.asked.emit((specs, answer, done))
+        self.asked.emit((draw, args, answer, done))
         while not done.wait(0.2):
             if self.cancel is not None and self.cancel.is_set():
                 raise ExportCancelled("Export cancelled.")
         if isinstance(answer[0], Exception):
             raise answer[0]
         return answer[0]
+
+    def __call__(self, specs):
+        from labbench.ui.report_plots import render_plots
+
+        return self._on_gui_thread(render_plots, specs)
+
+    def shmoo(self, shmoo, width: int, height: int) -> bytes:
+        """A sweep's grid as PNG bytes (``render_shmoo`` of ``write_html_report``)."""
+        from labbench.ui.shmoo_view import render_shmoo_png
+
+        return self._on_gui_thread(render_shmoo_png, shmoo, width, height)
 
 
 def zip_name(run_ids: list[int]) -> str:
@@ -173,7 +183,7 @@ class ExportWorker(QObject):
                         written.append(path)
                 if "html" in self.formats:
                     path = folder / f"run-{run_id}.{HTML_SUFFIX}"
-                    write_html_report(self.db, run_id, path, self.renderer)
+                    write_html_report(self.db, run_id, path, self.renderer, self.renderer.shmoo)
                     written.append(path)
                 if self.cancel.is_set():
                     raise ExportCancelled("Export cancelled.")

@@ -109,3 +109,38 @@ def test_several_runs_packed_into_one_zip(qtbot, window, tmp_path):
         )
         record = json.loads(archive.read(f"run-{first}.record.json"))
         assert record["run"]["id"] == first
+
+
+def test_the_gui_renderer_draws_a_shmoo_grid_for_the_export_thread(qtbot, monkeypatch):
+    """The export runs in a worker thread; a sweep's grid is a widget, so the worker asks
+    GuiPlotRenderer.shmoo (the render_shmoo of write_html_report), which draws it on the GUI
+    thread and hands the PNG back."""
+    import threading
+
+    from labbench.criteria.shmoo import SweepPoint, build_shmoo
+    from labbench.ui import shmoo_view
+
+    drawn_on = []
+    original = shmoo_view.render_shmoo_png
+
+    def recording(*args):
+        drawn_on.append(threading.current_thread())
+        return original(*args)
+
+    monkeypatch.setattr(shmoo_view, "render_shmoo_png", recording)
+    points = [
+        SweepPoint(x, y, k, "passed" if x >= 650 else "failed")
+        for k, (y, x) in enumerate((y, x) for y in (1000, 1200) for x in (600, 650, 700))
+    ]
+    renderer = export_dialog.GuiPlotRenderer()
+    answer: list = []
+    worker = threading.Thread(
+        target=lambda: answer.append(
+            renderer.shmoo(build_shmoo("vdd_mv", "freq_mhz", points), 600, 320)
+        )
+    )
+    worker.start()
+    qtbot.waitUntil(lambda: bool(answer), timeout=10_000)
+    worker.join()
+    assert answer[0].startswith(b"\x89PNG\r\n\x1a\n")
+    assert drawn_on == [threading.main_thread()]
