@@ -8,8 +8,8 @@ one way for the command line, the exports, the report and the app:
   (error) or ``-`` (not run: an aborted sweep's later points, never a pass);
 * Vmin(y): the smallest x such that every point from it up to the largest x passes at that y
   (a marginal point passes: it met its limits); none when the largest x does not pass;
-* holes: a point that did not pass (failed or error) with a passing point at a smaller x in the
-  same row; points never run are not holes.
+* holes: a failed point with a passing point at a smaller x in the same row; an error (the rig
+  lost, no reply) is not silicon failing and is not a hole, nor is a point never run.
 
 With one axis there is a single row whose y is ``None``.
 """
@@ -24,7 +24,8 @@ __all__ = ["CELL_LETTERS", "Shmoo", "SweepPoint", "axis_text", "build_shmoo", "s
 CELL_LETTERS = {"passed": "P", "marginal": "M", "failed": "F", "error": "E"}
 NOT_RUN = "-"
 _PASSING = frozenset({"passed", "marginal"})
-_NOT_PASSING = frozenset({"failed", "error"})
+# A hole is silicon failing above a pass: an error (the rig lost, no reply) is not one.
+_FAILING = frozenset({"failed"})
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,16 @@ class Shmoo:
             "x": self.x_name,
             "y": self.y_name,
             "points": [
-                {"x": p.x, "y": p.y, "order": p.order, "verdict": p.verdict or "not run"}
+                {
+                    "x": _number(p.x),
+                    "y": _number(p.y),
+                    "order": p.order,
+                    "verdict": p.verdict or "not run",
+                }
                 for p in sorted(self.points, key=_run_order)
             ],
-            "vmin": {_json_key(y): self.vmin.get(y) for y in self.ys},
-            "holes": [[x, y] for x, y in self.holes],
+            "vmin": {_json_key(y): _number(self.vmin.get(y)) for y in self.ys},
+            "holes": [[_number(x), _number(y)] for x, y in self.holes],
         }
 
 
@@ -88,6 +94,14 @@ def _run_order(point: SweepPoint) -> tuple:
         point.y or 0,
         point.x,
     )
+
+
+def _number(value: float | None) -> float | int | None:
+    """A coordinate for JSON as written in the plan: 1000, not 1000.0 (so a point's y finds
+    its row in ``vmin``, whose keys are text: ``vmin[str(point["y"])]``)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
 
 
 def _json_key(y: float | None) -> str:
@@ -118,7 +132,7 @@ def build_shmoo(x_name: str, y_name: str | None, points: Iterable[SweepPoint]) -
         vmin[y] = _vmin(xs, row)
         passed_below = False
         for x, verdict in zip(xs, row, strict=True):
-            if verdict in _NOT_PASSING and passed_below:
+            if verdict in _FAILING and passed_below:
                 holes.append((x, y))
             passed_below = passed_below or verdict in _PASSING
     return Shmoo(x_name, y_name, xs, ys, points, vmin, tuple(holes))

@@ -43,10 +43,11 @@ def test_one_axis_has_a_single_null_row():
     shmoo = build_shmoo("vdd_mv", None, points)
     assert shmoo.ys == (None,)
     assert shmoo.vmin == {None: 725.0}
-    assert shmoo.holes == ((700.0, None),)
+    assert shmoo.holes == ()  # 700 is an error (the rig lost, no reply): not a hole
     record = shmoo.as_json()
-    assert record["y"] is None and record["vmin"] == {"null": 725.0}
-    assert record["holes"] == [[700.0, None]]
+    assert record["y"] is None and record["vmin"] == {"null": 725}
+    assert record["holes"] == []
+    assert [p["x"] for p in record["points"]] == [650, 675, 700, 725]  # as written in the plan
     assert [p["order"] for p in record["points"]] == [0, 1, 2, 3]
 
 
@@ -71,7 +72,7 @@ def test_csv_rows_grid_then_vmin():
         [],
         ["freq_mhz", "vmin vdd_mv", "holes"],
         ["1000", "675", ""],
-        ["1400", "", "675 725"],
+        ["1400", "", "675"],  # an error is no hole,
     ]
 
 
