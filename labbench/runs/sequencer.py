@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from labbench.acquisition.pipeline import AcquisitionStats
 from labbench.criteria.limits import worst
@@ -136,6 +136,7 @@ class _PlanStepping:
         self.request, self.session = request, session
         self.manual: list[dict[str, str]] = []
         self.stopped_on_fail = False
+        self.cut_point: int | None = None  # a sweep point whose dwell a stop cut short
 
     def run(self, session: RunSession) -> tuple[str | None, str]:
         plan, evaluator = self.request.plan, session.evaluator
@@ -157,6 +158,8 @@ class _PlanStepping:
             session.record_event(ended_ns, "step_end", step.name)
             early = session.ended_early()
             if early is not None:
+                if step.point is not None:
+                    self.cut_point = position
                 return early
             if (
                 plan.stop_on_fail
@@ -206,6 +209,11 @@ class _PlanStepping:
             for i, s in enumerate(plan.steps)
             if i >= len(final) and (self.stopped_on_fail or s.point is not None)
         ]
+        if self.cut_point is not None and self.cut_point < len(final):
+            # A point whose dwell the stop (or a lost rig) cut short was not run: its items
+            # stay as judged, but its cell is "-", since a part of a dwell may pass where the
+            # whole would not, and a point at the largest x decides Vmin.
+            final[self.cut_point] = replace(final[self.cut_point], verdict="skipped")
         chips = chip_verdicts(final, session.slots)
         result_store.store_results(session.db, run_id, final, chips)
         status = status or verdict

@@ -201,16 +201,21 @@ def test_an_aborted_sweep_shows_the_points_never_run_as_not_run(sqlite_db):
     assert len(shmoo.points) == 7 * 3
     ran = [p for p in shmoo.points if p.verdict is not None]
     not_run = [p for p in shmoo.points if p.verdict is None]
-    assert len(ran) == len(started) == 5
-    assert sorted(p.order for p in ran) == list(range(5))
+    # The fifth point's dwell was cut short by the stop: not run either, though it began.
+    assert len(started) == 5 and len(ran) == 4
+    assert sorted(p.order for p in ran) == list(range(4))
+    cut = started[-1]
+    assert shmoo.cell(cut.x, cut.y) == "-"
     assert all(p.order is None and shmoo.cell(p.x, p.y) == "-" for p in not_run)
     # Never a pass: the rows never reached have no Vmin, and no cell of theirs passed.
     assert shmoo.vmin[1200.0] is None and shmoo.vmin[1400.0] is None
     assert "".join(shmoo.cell(x, 1400.0) for x in shmoo.xs) == "-" * 7
-    assert [p["verdict"] for p in sweep.as_json()["points"]][5:] == ["not run"] * 16
+    assert [p["verdict"] for p in sweep.as_json()["points"]][4:] == ["not run"] * 17
     stored = result_store.run_results(sqlite_db, outcome.run_id)
     skipped = [s for s in stored if s.verdict == "skipped"]
-    assert len(skipped) == 16 and all(s.point is not None and not s.criteria for s in skipped)
+    assert len(skipped) == 17 and all(s.point is not None for s in skipped)
+    # The cut point keeps what was judged of it (the data are kept); the others have none.
+    assert [s.point.order for s in skipped if s.criteria] == [cut.order]
 
 
 def test_stop_on_fail_stops_at_the_first_failing_point(sqlite_db):
