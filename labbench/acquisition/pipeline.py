@@ -159,8 +159,13 @@ class Acquisition:
         self._reader.start()
 
     def send(self, line: str) -> None:
-        """Queue a command line for the rig (written by the reader thread, recorded as an event)."""
+        """Queue a command line for the rig (written by the reader thread, recorded as an event);
+        a read waiting for a slow rig's next line is woken so that it goes out now, not up to
+        a read timeout (50 ms) later: after a short sweep point had already ended."""
         self._commands.put(line)
+        wake = getattr(self._transport, "wake", None)
+        if wake is not None:
+            wake()
 
     def request_batch(self, after_ns: int) -> None:
         """Hand out a batch as soon as a read returns after ``after_ns`` instead of at the

@@ -85,12 +85,19 @@ class PumpedTransport:
         self.device = device
         self._data = process.stdout.fileno()
         self._lost: str | None = None
+        # wake(): a byte here ends the select of a read waiting for the port
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._wake_lock = threading.Lock()  # wake() never writes to a closed (reused) fd
 
     def read(self) -> bytes:
         if self._lost is not None:
             raise LinkLost(self._lost)
         try:
-            ready, _, _ = select.select([self._data], [], [], READ_TIMEOUT_S)
+            ready, _, _ = select.select([self._data, self._wake_r], [], [], READ_TIMEOUT_S)
+            if self._wake_r in ready:
+                os.read(self._wake_r, 4096)
+                ready.remove(self._wake_r)
             data = os.read(self._data, MAX_READ_BYTES) if ready else b""
         except (OSError, ValueError) as exc:
             raise LinkLost(f"{self.device}: {exc}") from None
@@ -110,8 +117,22 @@ class PumpedTransport:
             self._lost = self._why_ended()
             raise LinkLost(self._lost) from None
 
+    def wake(self) -> None:
+        with self._wake_lock:
+            if self._wake_w < 0:
+                return
+            try:
+                os.write(self._wake_w, b"w")
+            except OSError:
+                pass  # already woken (the pipe is full)
+
     def close(self) -> None:
         _stop(self._process)
+        with self._wake_lock:
+            if self._wake_w >= 0:
+                os.close(self._wake_w)
+                os.close(self._wake_r)
+                self._wake_w = self._wake_r = -1
 
     def _why_ended(self) -> str:
         try:

@@ -42,6 +42,10 @@ class Transport(Protocol):
     def write(self, data: bytes) -> None: ...
     def close(self) -> None: ...
 
+    # Optional, any thread: end a read waiting for data, so that a queued command is written
+    # now rather than after the read's timeout (a sweep point's commands at its start).
+    # def wake(self) -> None: ...
+
 
 class Rig(Protocol):
     device: str
@@ -56,6 +60,14 @@ class SerialTransport:
     def __init__(self, port: serial.SerialBase, device: str):
         self._port = port
         self.device = device
+
+    def wake(self) -> None:
+        cancel = getattr(self._port, "cancel_read", None)  # POSIX and Windows ports have it
+        if cancel is not None:
+            try:
+                cancel()
+            except (OSError, serial.SerialException):
+                pass  # the read ends at its timeout, as before
 
     def read(self) -> bytes:
         try:

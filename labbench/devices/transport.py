@@ -78,6 +78,7 @@ class MockTransport:
         self._rig = rig
         self._replies: list[str] = []
         self._closed = threading.Event()
+        self._woken = threading.Event()  # a command is waiting to be written (wake)
 
     def read(self) -> bytes:
         rig, sim = self._rig, self._rig.sim
@@ -87,8 +88,10 @@ class MockTransport:
         due = int(rig.wall_t() * rate)
         if due <= sim.seq and not self._replies:
             wait = min((sim.seq + 1) / rate - rig.wall_t(), READ_TIMEOUT_S)
-            if wait > 0 and self._closed.wait(wait):
-                raise LinkLost(f"{rig.device}: closed")
+            if wait > 0 and self._woken.wait(wait):
+                self._woken.clear()
+                if self._closed.is_set():
+                    raise LinkLost(f"{rig.device}: closed")
             due = int(rig.wall_t() * rate)
         out = bytearray()
         with rig._lock:
@@ -111,8 +114,13 @@ class MockTransport:
                 if line.strip():
                     self._replies.extend(self._rig.sim.command(line))
 
+    def wake(self) -> None:
+        """End a read that waits for the rig's next line: a command is to be written."""
+        self._woken.set()
+
     def close(self) -> None:
         self._closed.set()
+        self._woken.set()
 
 
 # --- naming and listing -------------------------------------------------------------------

@@ -206,3 +206,29 @@ def test_ctrl_c_at_the_terminal_does_not_stop_the_pump():
     finally:
         transport.close()
         os.close(master)
+
+
+def test_wake_ends_a_read_waiting_on_a_quiet_port():
+    """A command queued while the reader waits on a silent port goes out now: wake() ends the
+    read at once instead of at its 50 ms timeout; woken before a read, the next read ends
+    at once too; after close, wake() does nothing."""
+    master, path = _pty_pair()
+    transport = PumpedRig(path).open()
+    try:
+        took = []
+        for _ in range(5):
+            timer = threading.Timer(0.005, transport.wake)
+            begin = time.monotonic()
+            timer.start()
+            assert transport.read() == b""
+            took.append(time.monotonic() - begin)
+            timer.join()
+        assert min(took) < 0.03, took  # woken after 5 ms, not at the 50 ms timeout
+        transport.wake()
+        begin = time.monotonic()
+        assert transport.read() == b""
+        assert time.monotonic() - begin < 0.03
+    finally:
+        transport.close()
+        os.close(master)
+    transport.wake()  # closed: no write to a file descriptor that may be reused

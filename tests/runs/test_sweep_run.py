@@ -234,3 +234,26 @@ def test_stop_on_fail_stops_at_the_first_failing_point(sqlite_db):
     }
     # Vmin is what the points that ran show: from 700 up every point passed.
     assert sweep.shmoo.vmin == {None: 700.0} and sweep.shmoo.holes == ()
+
+
+def test_short_points_on_a_slow_rig_each_get_their_own_reply(sqlite_db):
+    """A rig that sends 5 lines a second leaves the reader waiting up to 50 ms for its next
+    line: the commands of a 20 ms point went out after the point had ended, so its BIST
+    reply fell between points (61 of 80 points in error when measured). The read is woken
+    when a command is queued: every point gets its reply, judged against its own voltage."""
+    values = [v for pair in zip(range(500, 520), range(900, 880, -1), strict=True) for v in pair]
+    text = (
+        '[plan]\nname = "slow-rig"\nversion = "1"\ndut_kind = "chip"\n'
+        '[[step]]\nname = "power-on"\nduration_s = 0.3\nsend = ["PWR ON"]\n'
+        '[[step]]\nname = "sw"\ndwell_s = 0.02\nsend = ["VSET {vdd_mv}", "FSET 1000", "BIST"]\n'
+        f'  [step.sweep]\n  x = {{ name = "vdd_mv", values = {values} }}\n'
+        '  [[step.result]]\n  name = "bist"\n  equals = "PASS"\n'
+    )
+    _, outcome = _run(sqlite_db, text, "mock://nominal?rate=5&hole_rate=0")
+    (sweep,) = run_sweeps(sqlite_db, outcome.run_id)
+    cells = {p.x: sweep.shmoo.cell(p.x, None) for p in sweep.shmoo.points}
+    assert len(cells) == 40
+    # 500-519 mV are far below the chip's Vmin at 1000 MHz and 881-900 mV far above it:
+    # alternating, so a reply credited to the next point would show as the wrong letter.
+    assert {cells[v] for v in range(500, 520)} == {"F"}, cells
+    assert {cells[v] for v in range(881, 901)} == {"P"}, cells
