@@ -241,12 +241,16 @@ class Acquisition:
                     previous_read_ns = time.time_ns()
                     continue
                 try:
-                    written_ns = self._send_commands(transport)
+                    written_ns = self._send_commands(transport, previous_read_ns)
                     chunk = transport.read()
                 except LinkLost as exc:
                     self._on_link_lost(str(exc))
                     continue
                 received_ns = time.time_ns()
+                if written_ns is not None and received_ns <= written_ns:
+                    # Strictly after its commands (a clock of coarse ticks, or stepped back),
+                    # as reparse pairs the stored times: a command before this read's time.
+                    received_ns = written_ns + 1
                 if written_ns is not None:
                     # The rig's reply (RESULT bist PASS) came after the command: the parser
                     # never times a result before it, so a short step's reply is never
@@ -278,8 +282,10 @@ class Acquisition:
             if self.stats.link != "lost":
                 self.stats.link = "closed"
 
-    def _send_commands(self, transport: Transport) -> int | None:
-        """Write the queued command lines; when the last one was written (None: none)."""
+    def _send_commands(self, transport: Transport, after_ns: int) -> int | None:
+        """Write the queued command lines; when the last one was written (None: none). Each
+        is timed strictly after ``after_ns`` (the previous read's return) and the one before
+        it, whatever the clock does, so that reparse pairs commands and reads as live did."""
         written_ns = None
         while True:
             try:
@@ -290,7 +296,8 @@ class Acquisition:
                 line.encode(self.profile.encoding)
                 + self.profile.command_ending.encode(self.profile.encoding)
             )
-            written_ns = time.time_ns()
+            floor = after_ns if written_ns is None else written_ns
+            written_ns = max(time.time_ns(), floor + 1)
             self._event(written_ns, "command", line)
 
     def _on_link_lost(self, why: str) -> None:

@@ -236,19 +236,60 @@ def test_stop_on_fail_stops_at_the_first_failing_point(sqlite_db):
     assert sweep.shmoo.vmin == {None: 700.0} and sweep.shmoo.holes == ()
 
 
-def test_short_points_on_a_slow_rig_each_get_their_own_reply(sqlite_db):
-    """A rig that sends 5 lines a second leaves the reader waiting up to 50 ms for its next
-    line: the commands of a 20 ms point went out after the point had ended, so its BIST
-    reply fell between points (61 of 80 points in error when measured). The read is woken
-    when a command is queued: every point gets its reply, judged against its own voltage."""
+def _slow_rig_plan() -> str:
     values = [v for pair in zip(range(500, 520), range(900, 880, -1), strict=True) for v in pair]
-    text = (
+    return (
         '[plan]\nname = "slow-rig"\nversion = "1"\ndut_kind = "chip"\n'
         '[[step]]\nname = "power-on"\nduration_s = 0.3\nsend = ["PWR ON"]\n'
         '[[step]]\nname = "sw"\ndwell_s = 0.02\nsend = ["VSET {vdd_mv}", "FSET 1000", "BIST"]\n'
         f'  [step.sweep]\n  x = {{ name = "vdd_mv", values = {values} }}\n'
         '  [[step.result]]\n  name = "bist"\n  equals = "PASS"\n'
     )
+
+
+def test_a_coarse_clock_times_replies_the_same_live_and_on_reparse(sqlite_db, monkeypatch):
+    """With a clock of 15.6 ms ticks (Windows before Python 3.13) a command and the read that
+    brings its reply often share a time: live paired them and reparse (a command strictly
+    before a read) did not, so a reply's time differed. The reader now times each command
+    after the previous read and each read after its commands."""
+    import time
+
+    from labbench.acquisition.record import reparse
+    from labbench.storage import events as event_store
+    from labbench.storage.telemetry_read import read_raw
+
+    real = time.time_ns
+    tick = 15_625_000
+    monkeypatch.setattr(time, "time_ns", lambda: real() // tick * tick)
+    _, outcome = _run(sqlite_db, _slow_rig_plan(), "mock://nominal?rate=5&hole_rate=0")
+    monkeypatch.setattr(time, "time_ns", real)
+
+    def results():
+        return [
+            (e.at_ns, e.detail)
+            for e in event_store.run_events(sqlite_db, outcome.run_id)
+            if e.kind == "result"
+        ]
+
+    live = results()
+    assert len(live) >= 40
+    # Reparse pairs commands and reads by strict comparison of their stored times: every
+    # command has a time of its own, and none shares a read's.
+    events = event_store.run_events(sqlite_db, outcome.run_id)
+    commands = [e.at_ns for e in events if e.kind == "command"]
+    assert len(commands) >= 3 * 40 and commands == sorted(set(commands))
+    reads = {at for at, _ in read_raw(sqlite_db, outcome.run_id)}
+    assert not reads & set(commands)
+    reparse(sqlite_db, outcome.run_id, load_profile("default"), user="ci")
+    assert results() == live
+
+
+def test_short_points_on_a_slow_rig_each_get_their_own_reply(sqlite_db):
+    """A rig that sends 5 lines a second leaves the reader waiting up to 50 ms for its next
+    line: the commands of a 20 ms point went out after the point had ended, so its BIST
+    reply fell between points (61 of 80 points in error when measured). The read is woken
+    when a command is queued: every point gets its reply, judged against its own voltage."""
+    text = _slow_rig_plan()
     _, outcome = _run(sqlite_db, text, "mock://nominal?rate=5&hole_rate=0")
     (sweep,) = run_sweeps(sqlite_db, outcome.run_id)
     cells = {p.x: sweep.shmoo.cell(p.x, None) for p in sweep.shmoo.points}
