@@ -24,6 +24,7 @@ def bench():
     sys.modules.pop("bench_sled", None)
 
 
+@pytest.mark.alone
 @pytest.mark.timeout(120)
 def test_a_short_sled_run_accounts_for_every_line(bench, qapp):
     sled, base = bench.measure(seconds=6.5, slots=4, rate=1000.0)

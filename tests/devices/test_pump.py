@@ -56,6 +56,7 @@ def _busy(stop: threading.Event) -> None:
         sum(i * i for i in range(20_000))
 
 
+@pytest.mark.alone
 def test_a_sled_streaming_faster_than_the_pty_holds_keeps_its_rate(tmp_path):
     rig = subprocess.Popen(
         [sys.executable, "-c", RIG_SCRIPT, SLED, str(tmp_path / "tty"), str(SECONDS)],

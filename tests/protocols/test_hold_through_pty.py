@@ -20,6 +20,7 @@ BAND = Band(low=0.72, high=0.78)
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 @pytest.mark.parametrize("clock", ["arrival", "device"])
 def test_a_5_ms_droop_at_20k_lines_per_second(mock_rig_process, tmp_path, clock):
     scenario = DROOP + ("&device_time=ms" if clock == "device" else "")

@@ -39,6 +39,7 @@ def _request(db, plan, device, serial="SLD-SEQ", manual=None):
     return RunRequest(plan, dut, device, load_profile("default"), "ana", "bench-1", manual or {})
 
 
+@pytest.mark.alone
 def test_live_violations_arrive_within_100_ms_and_agree_with_final(db):
     plan = load_plan(PLANS / "sled-power-on.toml")
     seen = []

@@ -24,6 +24,7 @@ LOSS_BOUND_S = 0.25
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_kill_9_during_run_loses_at_most_250_ms(tmp_path):
     rng = random.Random(9)
     losses = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import time
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
@@ -93,6 +94,7 @@ def connect_and_disconnect_two_rigs(
     return recorder
 
 
+@pytest.mark.alone
 def test_two_fast_rigs_connect_and_disconnect_without_freezing_the_window(
     qtbot, window, mock_rig_process
 ):
