@@ -14,11 +14,9 @@ process.  Settings go to a temporary folder: the developer's own are never read 
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import random
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from shot_args import parse_shot_args  # docs/, beside this script
 
 from labbench.records import CriterionRecord, StepRecord, ViolationRecord
 from labbench.storage import inventory, open_database, plans, results
@@ -168,24 +167,12 @@ def settle(ms: int = 400) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
-    parser.add_argument("--theme", default="light", choices=("light", "dark"))
-    parser.add_argument("--size", help="WIDTHxHEIGHT of the window; without it, every size in turn")
-    parser.add_argument(
-        "--tabs", action="store_true", help="the yield, Pareto and heatmap tabs at any size"
-    )
-    args = parser.parse_args()
-    if args.size is None:
-        for size in SIZES:
-            command = [sys.executable, __file__, "--out", args.out, "--theme", args.theme]
-            code = subprocess.call([*command, "--size", size])
-            if code:
-                return code
-        return 0
-    width, height = (int(x) for x in args.size.lower().split("x"))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    def tabs(parser) -> None:
+        parser.add_argument(
+            "--tabs", action="store_true", help="the yield, Pareto and heatmap tabs at any size"
+        )
+
+    args, width, height, out = parse_shot_args(__doc__, __file__, SIZES, tabs)
     scratch = Path(tempfile.mkdtemp(prefix="labbench-analytics-shots-"))
     app = make_application()
     app.setOrganizationName("labbench-screenshots")

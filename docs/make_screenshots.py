@@ -10,9 +10,7 @@ README's images) and a 1280x720 laptop screen (the same names ending in -1280x72
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QTimer
+from shot_args import parse_shot_args  # docs/, beside this script
 
 from labbench import paths
 from labbench.demo import open_demo_database
@@ -35,24 +34,9 @@ README_SIZE = "1600x1000"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
-    parser.add_argument("--theme", default="light", choices=("light", "dark"))
-    parser.add_argument("--size", help="WIDTHxHEIGHT of the window; without it, every size in turn")
-    args = parser.parse_args()
-    if args.size is None:
-        for size in SIZES:
-            code = subprocess.call(
-                [sys.executable, __file__, "--out", args.out, "--theme", args.theme, "--size", size]
-            )
-            if code:
-                return code
-        return 0
-    width, height = (int(x) for x in args.size.lower().split("x"))
+    args, width, height, out = parse_shot_args(__doc__, __file__, SIZES)
     size = (width, height)
     suffix = "" if args.size == README_SIZE else f"-{args.size}"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     app = make_application()
     scratch = Path(tempfile.mkdtemp(prefix="labbench-shots-"))
     db = open_demo_database(scratch)

@@ -12,16 +12,14 @@ time are drawn on the rails: sequencing-<width>.png.  Without --size it makes 12
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt, QTimer
+from shot_args import parse_shot_args  # docs/, beside this script
 
 from labbench import paths
 from labbench.demo import open_demo_database
@@ -39,21 +37,7 @@ CLOCK = '[line]\ndevice_time = "t_ms"\ndevice_time_unit = "ms"\n'
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
-    parser.add_argument("--theme", default="light", choices=("light", "dark"))
-    parser.add_argument("--size", help="WIDTHxHEIGHT of the window; without it, every size in turn")
-    args = parser.parse_args()
-    if args.size is None:
-        for size in SIZES:
-            command = [sys.executable, __file__, "--out", args.out, "--theme", args.theme]
-            code = subprocess.call([*command, "--size", size])
-            if code:
-                return code
-        return 0
-    width, height = (int(x) for x in args.size.lower().split("x"))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args, width, height, out = parse_shot_args(__doc__, __file__, SIZES)
     app = make_application()
     db = open_demo_database(Path(tempfile.mkdtemp(prefix="labbench-seq-shots-")))
     chip = inventory_store.find_dut(db, "CHP-B0-W01-0220")
