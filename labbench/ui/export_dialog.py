@@ -32,8 +32,10 @@ from labbench.export.csv_report import ExportCancelled, ExportError, export_run,
 from labbench.export.html_report import write_html_report
 from labbench.export.json_record import write_json_record
 from labbench.export.junit import write_junit
+from labbench.export.shmoo_csv import write_shmoo
 from labbench.storage import Database, RecordError
 from labbench.storage import runs as run_store
+from labbench.storage.sweeps import run_sweeps
 
 
 def export_file_names(folder: Path, run_id: int) -> tuple[Path, Path]:
@@ -46,6 +48,7 @@ MACHINE_FORMATS = (
     ("record", "record.json", write_json_record),
 )
 HTML_SUFFIX = "report.html"
+SHMOO_SUFFIX = "shmoo.csv"
 
 
 class GuiPlotRenderer(QObject):
@@ -185,6 +188,10 @@ class ExportWorker(QObject):
                     path = folder / f"run-{run_id}.{HTML_SUFFIX}"
                     write_html_report(self.db, run_id, path, self.renderer, self.renderer.shmoo)
                     written.append(path)
+                if "shmoo" in self.formats and run_sweeps(self.db, run_id):
+                    path = folder / f"run-{run_id}.{SHMOO_SUFFIX}"  # runs without a sweep: none
+                    write_shmoo(self.db, run_id, path)
+                    written.append(path)
                 if self.cancel.is_set():
                     raise ExportCancelled("Export cancelled.")
             if self.run_list:
@@ -247,6 +254,7 @@ class ExportDialog(QDialog):
         self.html = QCheckBox("HTML report (one page with plots, for a ticket or a review)")
         self.renderer = GuiPlotRenderer(self)
         self.record = QCheckBox("JSON record (items, violations, events: for scripts and MES)")
+        self.shmoo = QCheckBox("Shmoo grid CSV of each sweep, Vmin and holes (runs with sweeps)")
         self.zipped = QCheckBox("Pack everything into one zip file")
         self.open_report = QPushButton("Open report")
         self.open_report.clicked.connect(self._on_open_report)
@@ -265,6 +273,7 @@ class ExportDialog(QDialog):
         form.addRow(self.html)
         form.addRow(self.junit)
         form.addRow(self.record)
+        form.addRow(self.shmoo)
         form.addRow(self.run_list)
         form.addRow(self.zipped)
         self.buttons = QDialogButtonBox(
@@ -305,6 +314,7 @@ class ExportDialog(QDialog):
                     ("html", self.html),
                     ("junit", self.junit),
                     ("record", self.record),
+                    ("shmoo", self.shmoo),
                 )
                 if box.isChecked()
             ),

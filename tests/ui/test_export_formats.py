@@ -1,5 +1,5 @@
-"""The export dialog offers every format of ``labbench export``: JUnit XML and the JSON record
-beside the CSV report and telemetry, into a folder or one zip file; after one run's export,
+"""The export dialog offers every format of ``labbench export``: JUnit XML, the JSON record and
+shmoo grids beside the CSV report and telemetry, into a folder or one zip file; after one run's export,
 "Open report" opens its HTML report.  Pressed as a user presses: the File menu's Export, the
 dialog's check boxes and buttons."""
 
@@ -144,3 +144,32 @@ def test_the_gui_renderer_draws_a_shmoo_grid_for_the_export_thread(qtbot, monkey
     worker.join()
     assert answer[0].startswith(b"\x89PNG\r\n\x1a\n")
     assert drawn_on == [threading.main_thread()]
+
+
+def test_shmoo_grids_of_the_runs_that_have_sweeps(qtbot, window, tmp_path):
+    """The Shmoo box writes each sweep run's grid, as ``labbench export --shmoo`` does; a run
+    without a sweep among the exported ones gets none (and is no error)."""
+    from labbench import paths
+    from labbench.cli import main
+    from labbench.protocols.profile import load_profile
+    from labbench.runs.plan import parse_plan
+    from labbench.runs.sequencer import RunRequest
+    from labbench.storage import inventory as inventory_store
+
+    text = (paths.resources_dir() / "plans" / "chip-shmoo.toml").read_text(encoding="utf-8")
+    plan = parse_plan(text.replace("dwell_s = 0.3", "dwell_s = 0.05"), "chip-shmoo.toml")
+    chip = inventory_store.add_dut(window.db, "chip", "CHP-EXP-SHMOO")
+    request = RunRequest(plan, chip, "mock://nominal?rate=200", load_profile("default"), "ana", "b")
+    swept = run_plan(window.db, request).run_id
+    (plain,) = _runs(window.db, 1)
+    (tmp_path / "gui").mkdir()
+    dialog = _open_dialog(qtbot, window, [swept, plain], tmp_path / "gui")
+    _click(qtbot, dialog.shmoo)
+    assert dialog.shmoo.isChecked()
+    with qtbot.waitSignal(dialog.accepted, timeout=30_000):
+        _click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Ok))
+    names = {p.name for p in (tmp_path / "gui").iterdir()}
+    assert f"run-{swept}.shmoo.csv" in names and f"run-{plain}.shmoo.csv" not in names
+    cli = tmp_path / "cli.csv"
+    assert main(["export", str(swept), "--shmoo", str(cli), "--db", window.db.url.database]) == 0
+    assert (tmp_path / "gui" / f"run-{swept}.shmoo.csv").read_bytes() == cli.read_bytes()
