@@ -1,7 +1,7 @@
 """The export dialog offers every format of ``labbench export``: JUnit XML, the JSON record and
-shmoo grids beside the CSV report and telemetry, into a folder or one zip file; after one run's export,
-"Open report" opens its HTML report.  Pressed as a user presses: the File menu's Export, the
-dialog's check boxes and buttons."""
+shmoo grids beside the CSV report and telemetry, into a folder or one zip file; after one
+run's export, "Open report" opens its HTML report.  Pressed as a user presses: the File
+menu's Export, the dialog's check boxes and buttons."""
 
 from __future__ import annotations
 
