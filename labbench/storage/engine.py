@@ -246,14 +246,32 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY}
-                )
-            command.upgrade(alembic_config(conn), "head")
+            # A migration that changes a constraint copies the table and drops the old one
+            # (Alembic's batch mode). With foreign keys on, SQLite checks every dropped row
+            # against the tables that refer to it: criterion_results against violations,
+            # whose reference has no index, took over 15 min for 2 M results. Off for the
+            # migration (only possible outside a transaction), checked before the commit.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY}
+                    )
+                command.upgrade(alembic_config(conn), "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            f"the migration left {len(broken)} rows referring to missing ones "
+                            f"(first: table {broken[0][0]}, row {broken[0][1]})"
+                        )
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def open_database(

@@ -287,3 +287,55 @@ def test_timing_criteria_migration(db_url):
         assert sorted(kinds) == ["limit", "timing"]
     finally:
         db.dispose()
+
+
+def test_sqlite_upgrade_keeps_violations_and_foreign_keys(tmp_path):
+    """A database with violations (which refer to criterion results) upgrades through a
+    migration that copies criterion_results (SQLite's batch mode): dropping the old table
+    with foreign keys on failed on the first violation (and, before failing, checked every
+    dropped row against violations, unindexed: over 15 min for 2 M results). The upgrade
+    runs with them off, checks the references before committing, and turns them on again."""
+    from labbench.storage import inventory
+    from labbench.storage import runs as run_store
+
+    db = open_database(str(tmp_path / "fk.sqlite3"))
+    try:
+        chip = inventory.add_dut(db, "chip", "CHP-FK")
+        run = run_store.start_run(db, chip.id)
+        with db.engine.connect() as conn, conn.begin():
+            command.downgrade(storage_engine.alembic_config(conn), "0005_analytics_indexes")
+            conn.execute(
+                text(
+                    "INSERT INTO step_results (run_id, position, name, started_ns, verdict)"
+                    " VALUES (:r, 0, 's', 0, 'failed')"
+                ),
+                {"r": run.id},
+            )
+            conn.execute(
+                text(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                    " WHERE i < 20000) INSERT INTO criterion_results (run_id, step_result_id,"
+                    " kind, name, channel, unit, stat, value, text_value, settle_s, hold_s,"
+                    " sample_count, verdict, violation_count) SELECT :r, (SELECT max(id) FROM"
+                    " step_results), 'limit', 'x' || i, 'x', 'V', '', 1.0, '', 0, 0, 10,"
+                    " 'failed', 1 FROM n"
+                ),
+                {"r": run.id},
+            )
+            conn.execute(
+                text(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                    " WHERE i < 2000) INSERT INTO violations (run_id, criterion_result_id,"
+                    " step_position, channel, start_s, end_s, extreme, bound)"
+                    " SELECT :r, i * 10, 0, 'x', 0, 1, 2, 'high' FROM n"
+                ),
+                {"r": run.id},
+            )
+        storage_engine.upgrade(db.engine)
+        assert storage_engine.current_revision(db.engine) == storage_engine.head_revision()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM violations")).scalar_one() == 2000
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        db.dispose()
