@@ -77,7 +77,7 @@ def upgrade() -> None:
             f"INSERT INTO criterion_keys ({', '.join(_KEY_COLUMNS)}, middle)"
             " SELECT p.name, s.name, c.name, c.channel, c.unit,"
             " c.low IS NOT NULL, coalesce(c.low, 0.0), c.high IS NOT NULL, coalesce(c.high, 0.0),"
-            " coalesce((c.low + c.high) / 2, c.low, c.high)"
+            " min(coalesce((c.low + c.high) / 2, c.low, c.high))"  # one value per group
             f" {_KEYED}"
             " GROUP BY p.name, s.name, c.name, c.channel, c.unit,"
             " c.low IS NOT NULL, coalesce(c.low, 0.0), c.high IS NOT NULL, coalesce(c.high, 0.0)"

@@ -224,8 +224,15 @@ def _capability_sums(query: AnalyticsQuery, kind: str, *, limited: bool):
     k = m.CriterionKey
     which = k.middle.is_not(None) if limited else k.middle.is_(None)
     items = base.item_rows(query, kind, _CAPABILITY_COLUMNS, keyed=which)
+    if query.by is not None:
+        # The group as a column of its own: PostgreSQL lets a correlated subquery refer to
+        # a grouped column of the outer query, not to a grouped expression (a UTC day).
+        key = base.group_key(query, items.c)
+        items = select(*items.c, key.label("grp")).subquery("grouped")
+        grp = items.c.grp
+    else:
+        grp = base.group_key(query, items.c)
     c = items.c
-    grp = base.group_key(query, c)
 
     def same_item(other):
         """The values of the outer row's item (and group), from a second copy of the rows."""
