@@ -3,7 +3,8 @@ plan over many runs (docs/architecture.md §10).
 
 Everything is computed in the database, one statement per table whatever the number of runs:
 attempts are numbered with ``ROW_NUMBER()`` over each unit's runs in start order, moving
-ranges come from ``LAG()`` over an item's values in run start order, and sums, counts and
+ranges come from the value before in a window over an item's values in run start order
+(capability reads them in that order from an index, revision 0007), and sums, counts and
 means are SQL aggregates.  Only window functions and aggregates both SQLite (3.25 and later)
 and PostgreSQL have are used, and UTC days and weeks are integer arithmetic on the runs'
 ``t0_ns``, so both backends give the same numbers.  Python only turns a handful of sums per
