@@ -241,6 +241,12 @@ def _capability_sums(query: AnalyticsQuery, kind: str, *, limited: bool):
         same = [o.key == c.key, o.value.between(-_FINITE, _FINITE)]
         if query.by is not None:
             same.append(base.group_key(query, o).is_not_distinct_from(grp))
+        # A day or week is also a range of starts: a range of the index, not a filter.
+        days = {"day": (0, 1), "week": (-3, 4)}.get(query.by)
+        if days is not None:
+            first_day = grp if query.by == "day" else grp * 7
+            same.append(o.start_ns >= (first_day + days[0]) * base.DAY_NS)
+            same.append(o.start_ns < (first_day + days[1]) * base.DAY_NS)
         return o, same
 
     o, same = same_item(base.item_rows(query, kind, _CAPABILITY_COLUMNS, which, "ranged"))
