@@ -48,6 +48,7 @@ __all__ = [
 # Values outside the finite floats (NaN sorts above every number on PostgreSQL; SQLite
 # stores NaN as NULL) are left out of capability: a statistic over a NaN says nothing.
 _FINITE = 1.7976931348623157e308
+_SAME_COLUMNS = ("key", "start_ns", "run_id", "value")  # an item's values again, by itself
 _CAPABILITY_COLUMNS = ("key", "middle", "start_ns", "run_id", "value", "step_position", "item_id")
 _PARETO_COLUMNS = (
     "run_id", "slot", "step", "name", "position", "first_violation_s", "item_id", "verdict",
@@ -249,7 +250,7 @@ def _capability_sums(query: AnalyticsQuery, kind: str, *, limited: bool):
             same.append(o.start_ns < (first_day + days[1]) * base.DAY_NS)
         return o, same
 
-    o, same = same_item(base.item_rows(query, kind, _CAPABILITY_COLUMNS, which, "ranged"))
+    o, same = same_item(base.item_rows(query, kind, _SAME_COLUMNS, which, "ranged", c.key))
     before = func.sum(o.value).over(order_by=(o.start_ns, o.run_id), rows=(-1, -1))
     steps = select((o.value - before).label("step_change")).where(*same).correlate(items)
     steps = steps.subquery("steps")
@@ -257,7 +258,7 @@ def _capability_sums(query: AnalyticsQuery, kind: str, *, limited: bool):
     if limited:
         shift = c.middle
     else:
-        f, first = same_item(base.item_rows(query, kind, _CAPABILITY_COLUMNS, which, "first"))
+        f, first = same_item(base.item_rows(query, kind, _SAME_COLUMNS, which, "first", c.key))
         shift = (
             select(f.value)
             .where(*first)

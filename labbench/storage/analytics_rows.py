@@ -122,7 +122,12 @@ def unit_filters(query: AnalyticsQuery) -> list[str]:
 
 
 def item_rows(
-    query: AnalyticsQuery, kind: str, wanted: Sequence[str], keyed=None, name: str = "items"
+    query: AnalyticsQuery,
+    kind: str,
+    wanted: Sequence[str],
+    keyed=None,
+    name: str = "items",
+    one_key=None,
 ):
     """One row per judged item of the plan's passed, marginal and failed runs in the period,
     matching every filter, with the ``wanted`` columns (and the group's).  With chips as the
@@ -133,7 +138,8 @@ def item_rows(
     ``keyed``, a condition on the plan's :class:`~labbench.storage.models.CriterionKey`
     rows, reads the items from those keys on (``key``, the key's ``middle`` of its limits;
     ``start_ns`` and ``step_position`` are the copies revision 0007 keeps on each item's
-    row, in the order of its index)."""
+    row, in the order of its index).  ``one_key``, an expression, reads the items of that one
+    key alone, straight from the index (no key row joined to each value)."""
     run, plan, station, crit, step = m.Run, m.Plan, m.Station, m.CriterionResult, m.StepResult
     chips = per_chip(query, kind)
     dut, key = m.Dut, m.CriterionKey
@@ -184,12 +190,21 @@ def item_rows(
         # the period are read from the item's own row, so the items come in run start order
         # and no run is looked up unless a filter or the grouping needs one.
         columns |= {"run_id": crit.run_id, "t0_ns": crit.run_t0_ns}
-        stmt = (
-            select(*(columns[name].label(name) for name in sorted(wanted)))
-            .select_from(key)
-            .join(crit, crit.item_key == key.id)
-            .where(key.plan == query.plan, keyed, crit.run_judged == true())
-        )
+        if one_key is None:
+            stmt = (
+                select(*(columns[name].label(name) for name in sorted(wanted)))
+                .select_from(key)
+                .join(crit, crit.item_key == key.id)
+                .where(key.plan == query.plan, keyed)
+            )
+        else:
+            columns["key"] = crit.item_key
+            stmt = (
+                select(*(columns[name].label(name) for name in sorted(wanted)))
+                .select_from(crit)
+                .where(crit.item_key == one_key)
+            )
+        stmt = stmt.where(crit.run_judged == true())
         if query.since is not None:
             stmt = stmt.where(crit.run_t0_ns >= to_epoch_ns(query.since))
         if query.until is not None:
@@ -208,6 +223,9 @@ def item_rows(
         stmt = stmt.join(dut, dut.id == (m.RunSlot.chip_id if chips else run.dut_id))
     for name in sorted(filters):
         stmt = stmt.where(columns[name] == getattr(query, name))
+    if one_key is not None:
+        # ``one_key`` belongs to an enclosing query: refer to it there, do not join it here.
+        stmt = stmt.correlate_except(crit, run, plan, station, dut, step, m.RunSlot)
     return stmt.subquery(name)
 
 
