@@ -575,3 +575,37 @@ def test_item_order_migration_backfills_keys_and_keeps_the_figures(db, chip_plan
     assert keys() == 7
     (x,) = [r for r in stats.capability_table(db, AnalyticsQuery("power-on")) if r.high == 6.0]
     assert (x.n, x.mean) == (4, 11.0 / 4)
+
+
+def test_capability_counts_an_item_once_its_run_ends_judged(db, chip_plan):
+    """Results are stored while the run is still running: capability reads the copy of the
+    run's state on each item (revision 0007), so an item counts from the moment its run
+    ends passed, marginal or failed, and never for a run that ended otherwise or was
+    found interrupted."""
+    a, b = chips(db, "A", "B")
+
+    def start(dut, hours, value):
+        run = run_store.start_run(db, dut.id, plan_id=chip_plan.id, started_at=at(hours))
+        steps = [StepRecord(0, "s", run.t0_ns, run.t0_ns + 1, "passed", (
+            item("x", value, low=0.0, high=6.0),
+        ))]  # fmt: skip
+        results.store_results(db, run.id, steps)
+        return run
+
+    def figures():
+        return [(r.n, r.mean) for r in stats.capability_table(db, AnalyticsQuery("power-on"))]
+
+    first = start(a, 0, 1.0)
+    second = start(b, 1, 3.0)
+    assert figures() == []  # both still running
+    run_store.finish_run(db, second.id, "marginal")
+    assert figures() == [(1, 3.0)]
+    run_store.finish_run(db, first.id, "failed")
+    assert figures() == [(2, 2.0)]
+    lost = start(a, 2, 100.0)
+    run_store.finish_run(db, lost.id, "aborted")
+    dead = start(b, 3, 200.0)
+    assert run_store.mark_interrupted_runs(db, host=dead.host, is_alive=lambda pid: False) == [
+        dead.id
+    ]
+    assert figures() == [(2, 2.0)]
