@@ -74,7 +74,7 @@ def store_results(
             else _item_keys(
                 session,
                 plan,
-                {_key(step.name, c) for step in steps for c in step.criteria} - {None},
+                [_key(step.name, c) for step in steps for c in step.criteria],
             )
         )
         judged = []
@@ -156,8 +156,9 @@ def _middle(key: tuple) -> float | None:
     return low if has_low else high if has_high else None
 
 
-def _item_keys(session: Session, plan: str, wanted: set[tuple]) -> dict[tuple, int]:
-    """The key of each of ``wanted`` in ``plan``, adding the missing ones.  Another station
+def _item_keys(session: Session, plan: str, wanted: list[tuple | None]) -> dict[tuple, int]:
+    """The key of each of ``wanted`` in ``plan``, adding the missing ones (numbered in the
+    order the items come, each once; None is no key).  Another station
     may add the same key at the same moment: the insert then does nothing (the unique
     constraint decides, waiting for the other transaction on PostgreSQL) and the key is
     read back."""
@@ -171,7 +172,7 @@ def _item_keys(session: Session, plan: str, wanted: set[tuple]) -> dict[tuple, i
         }
 
     keys = known()
-    missing = [key for key in wanted if key not in keys]
+    missing = [key for key in dict.fromkeys(wanted) if key is not None and key not in keys]
     if missing:
         dialect = session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
