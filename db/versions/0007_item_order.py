@@ -135,10 +135,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("criterion_results", schema=None) as batch_op:
-        batch_op.drop_index("ix_criterion_results_item_order")
-        batch_op.drop_column("step_position")
-        batch_op.drop_column("run_judged")
-        batch_op.drop_column("run_t0_ns")
-        batch_op.drop_column("item_key")
+    # Plain DROP COLUMN, also on SQLite (3.35 and later): a batch copy of criterion_results
+    # would drop the table its violations refer to, which foreign_keys=ON refuses.
+    bind = op.get_bind()
+    op.drop_index("ix_criterion_results_item_order", table_name="criterion_results")
+    for name in ("step_position", "run_t0_ns", "run_judged", "item_key"):
+        if bind.dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE criterion_results DROP COLUMN {name}")
+        else:
+            op.drop_column("criterion_results", name)
     op.drop_table("criterion_keys")

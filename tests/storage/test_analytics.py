@@ -506,7 +506,7 @@ def test_item_order_migration_backfills_keys_and_keeps_the_figures(db, chip_plan
     ):  # fmt: skip
         high = 6.0 if plan is chip_plan else 7.0
         make_run(db, dut, plan, at(hour), "passed", [
-            ("warm", [item("t", value)]),
+            ("warm", [item("t", value, first_s=0.5)]),  # with a violation referring to it
             ("s", [item("x", value, low=0.0, high=high), item("y", value, high=8.0)]),
         ])  # fmt: skip
     # A run the station lost: its item is keyed but not judged, so capability leaves it out.
