@@ -3,7 +3,8 @@ plan over many runs (docs/architecture.md §10).
 
 Everything is computed in the database, one statement per table whatever the number of runs:
 attempts are numbered with ``ROW_NUMBER()`` over each unit's runs in start order, moving
-ranges come from ``LAG()`` over an item's values in run start order, and sums, counts and
+ranges come from the value before in a window over an item's values in run start order
+(capability reads them in that order from an index, revision 0008), and sums, counts and
 means are SQL aggregates.  Only window functions and aggregates both SQLite (3.25 and later)
 and PostgreSQL have are used, and UTC days and weeks are integer arithmetic on the runs'
 ``t0_ns``, so both backends give the same numbers.  Python only turns a handful of sums per
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import Session
 
 from labbench.criteria.capability import D2, D4, capability, western_electric
@@ -33,6 +34,7 @@ from labbench.records import (
     YieldRow,
 )
 from labbench.storage import analytics_rows as base
+from labbench.storage import models as m
 from labbench.storage.engine import Database
 
 __all__ = [
@@ -46,10 +48,8 @@ __all__ = [
 # Values outside the finite floats (NaN sorts above every number on PostgreSQL; SQLite
 # stores NaN as NULL) are left out of capability: a statistic over a NaN says nothing.
 _FINITE = 1.7976931348623157e308
-_CAPABILITY_COLUMNS = (
-    "step", "name", "channel", "unit", "low", "high", "value", "position", "item_id", "t0_ns",
-    "run_id",
-)  # fmt: skip
+_SAME_COLUMNS = ("key", "start_ns", "run_id", "value")  # an item's values again, by itself
+_CAPABILITY_COLUMNS = ("key", "middle", "start_ns", "run_id", "value", "step_position", "item_id")
 _PARETO_COLUMNS = (
     "run_id", "slot", "step", "name", "position", "first_violation_s", "item_id", "verdict",
     "unit_outcome",
@@ -209,50 +209,98 @@ def capability_table(db: Database, query: AnalyticsQuery) -> list[CapabilityRow]
 
 def _capability_sums(query: AnalyticsQuery, kind: str, *, limited: bool):
     """Per item: n, mean, the sum and sum of squares of values around a shift, the mean
-    moving range, and its plan position, from one window over the item's values in run
-    start order (``LAG``; every window function costs a pass of its own on SQLite).
+    moving range, and its plan position.
+
+    An item is its key (revision 0008: plan name, step, name, channel, unit and limits as
+    one integer), and its values are read from the index on (key, judged, run start, run id,
+    value, step position, id) in that order: without a grouping the sums are aggregates
+    over the rows as the index hands them over, nothing sorted.  The mean moving range is a
+    correlated subquery per item (and group): a window over that item's values in run start
+    order (a one-row frame, the value before: cheaper than ``LAG`` on SQLite, the same
+    number), again straight from the index.  The names and limits are the key's.
 
     The squared deviations are summed around a shift and moved to the mean afterwards:
     around the middle of the item's limits (or its one limit) for items with limits, where
-    the values sit within a few σ of it; around the item's first value (a second window
-    function, so only for them) for items without any, whose values may lie anywhere."""
-    c = base.item_rows(query, kind, _CAPABILITY_COLUMNS).c
-    key = (base.group_key(query, c), c.step, c.name, c.channel, c.unit, c.low, c.high)
-    window = {
-        "partition_by": (*base.grouping(query, key[0]), *key[1:]),
-        "order_by": base.run_order(c),
-    }
-    if limited:
-        shift = func.coalesce((c.low + c.high) / 2, c.low, c.high)
-        which = or_(c.low.is_not(None), c.high.is_not(None))
+    the values sit within a few σ of it; around the item's first value in run start order
+    for items without any, whose values may lie anywhere."""
+    k = m.CriterionKey
+    which = k.middle.is_not(None) if limited else k.middle.is_(None)
+    items = base.item_rows(query, kind, _CAPABILITY_COLUMNS, keyed=which)
+    if query.by is not None:
+        # The group as a column of its own: PostgreSQL lets a correlated subquery refer to
+        # a grouped column of the outer query, not to a grouped expression (a UTC day).
+        key = base.group_key(query, items.c)
+        items = select(*items.c, key.label("grp")).subquery("grouped")
+        grp = items.c.grp
     else:
-        shift = func.first_value(c.value).over(**window)
-        which = and_(c.low.is_(None), c.high.is_(None))
-    valued = (
-        select(
-            *(k.label(f"k{i}") for i, k in enumerate(key)),
-            c.value,
-            c.position,
-            c.item_id,
-            (c.value - func.lag(c.value).over(**window)).label("step_change"),
-            (c.value - shift).label("shifted"),
+        grp = base.group_key(query, items.c)
+    c = items.c
+
+    def same_item(other):
+        """The values of the outer row's item (and group), from a second copy of the rows."""
+        o = other.c
+        same = [o.key == c.key, o.value.between(-_FINITE, _FINITE)]
+        if query.by is not None:
+            same.append(base.group_key(query, o).is_not_distinct_from(grp))
+        # A day or week is also a range of starts: a range of the index, not a filter.
+        days = {"day": (0, 1), "week": (-3, 4)}.get(query.by)
+        if days is not None:
+            first_day = grp if query.by == "day" else grp * 7
+            same.append(o.start_ns >= (first_day + days[0]) * base.DAY_NS)
+            same.append(o.start_ns < (first_day + days[1]) * base.DAY_NS)
+        return o, same
+
+    o, same = same_item(base.item_rows(query, kind, _SAME_COLUMNS, which, "ranged", c.key))
+    before = func.sum(o.value).over(order_by=(o.start_ns, o.run_id), rows=(-1, -1))
+    steps = select((o.value - before).label("step_change")).where(*same).correlate(items)
+    steps = steps.subquery("steps")
+    mr = select(func.avg(func.abs(steps.c.step_change))).scalar_subquery()
+    if limited:
+        shift = c.middle
+    else:
+        f, first = same_item(base.item_rows(query, kind, _SAME_COLUMNS, which, "first", c.key))
+        shift = (
+            select(f.value)
+            .where(*first)
+            .order_by(f.start_ns, f.run_id)
+            .limit(1)
+            .correlate(items)
+            .scalar_subquery()
         )
-        .where(c.value.between(-_FINITE, _FINITE), which)
-        .subquery("valued")
+    shifted = c.value - shift
+    sums = (
+        select(
+            base.shown_group(query, grp).label("grp"),
+            c.key,
+            func.count(c.value).label("n"),
+            func.avg(c.value).label("mean"),
+            func.sum(shifted).label("shifted"),
+            func.sum(shifted * shifted).label("squares"),
+            mr.label("mr"),
+            func.min(c.step_position).label("position"),
+            func.min(c.item_id).label("first"),
+        )
+        .where(c.value.between(-_FINITE, _FINITE))
+        .group_by(*base.grouping(query, grp), c.key)
+        .subquery("sums")
     )
-    v = valued.c
-    keys = [v[f"k{i}"] for i in range(len(key))]
+    t = sums.c
     return select(
-        base.shown_group(query, keys[0]),
-        *keys[1:],
-        func.count(v.value),
-        func.avg(v.value),
-        func.sum(v.shifted),
-        func.sum(v.shifted * v.shifted),
-        func.avg(func.abs(v.step_change)),
-        func.min(v.position),
-        func.min(v.item_id),
-    ).group_by(*base.grouping(query, keys[0]), *keys[1:])
+        t.grp,
+        k.step,
+        k.name,
+        k.channel,
+        k.unit,
+        case((k.has_low, k.low), else_=null()),
+        case((k.has_high, k.high), else_=null()),
+        t.n,
+        t.mean,
+        t.shifted,
+        t.squares,
+        t.mr,
+        t.position,
+        t.first,
+    ).join_from(sums, k, k.id == t.key)
 
 
 def pareto_table(db: Database, query: AnalyticsQuery) -> list[ParetoRow]:

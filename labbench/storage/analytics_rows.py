@@ -10,15 +10,16 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, null, select
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, null, select, true
 from sqlalchemy.orm import Session
 
 from labbench.records import ANALYTICS_GROUPS, YIELD_UNITS, AnalyticsQuery
 from labbench.storage import models as m
+from labbench.storage.runs import to_epoch_ns
 from labbench.storage.session import RecordError
 
 # A run that ended with a verdict is an attempt; marginal counts as a pass.
-JUDGED = ("passed", "marginal", "failed")
+JUDGED = m.JUDGED_STATUSES
 PASSING = ("passed", "marginal")
 # Runs the station lost: counted apart, never as attempts.
 LOSSES = ("error", "aborted", "interrupted")
@@ -120,16 +121,28 @@ def unit_filters(query: AnalyticsQuery) -> list[str]:
     ]
 
 
-def item_rows(query: AnalyticsQuery, kind: str, wanted: Sequence[str]):
+def item_rows(
+    query: AnalyticsQuery,
+    kind: str,
+    wanted: Sequence[str],
+    keyed=None,
+    name: str = "items",
+    one_key=None,
+):
     """One row per judged item of the plan's passed, marginal and failed runs in the period,
     matching every filter, with the ``wanted`` columns (and the group's).  With chips as the
     unit of a sled plan only per-chip items count, with their chip's lot, wafer and verdict.
 
     Only what is asked for is selected and joined: the rows are sorted for the window
-    functions above them, and every column carried costs on each of hundreds of thousands."""
+    functions above them, and every column carried costs on each of hundreds of thousands.
+    ``keyed``, a condition on the plan's :class:`~labbench.storage.models.CriterionKey`
+    rows, reads the items from those keys on (``key``, the key's ``middle`` of its limits;
+    ``start_ns`` and ``step_position`` are the copies revision 0008 keeps on each item's
+    row, in the order of its index).  ``one_key``, an expression, reads the items of that one
+    key alone, straight from the index (no key row joined to each value)."""
     run, plan, station, crit, step = m.Run, m.Plan, m.Station, m.CriterionResult, m.StepResult
     chips = per_chip(query, kind)
-    dut = m.Dut
+    dut, key = m.Dut, m.CriterionKey
     wanted = set(wanted) | {group_column(query)} - {None}
     filters = {
         name for name in ("station", "operator", "plan_version", "lot", "wafer", "slot")
@@ -158,13 +171,46 @@ def item_rows(query: AnalyticsQuery, kind: str, wanted: Sequence[str]):
         "high": crit.high,
         "verdict": crit.verdict,
         "first_violation_s": crit.first_violation_s,
+        "key": key.id,
+        "middle": key.middle,
+        "start_ns": crit.run_t0_ns,
+        "step_position": crit.step_position,
     }
-    stmt = (
-        select(*(columns[name].label(name) for name in sorted(wanted)))
-        .select_from(crit)
-        .join(run, run.id == crit.run_id)
-        .where(of_plan(query), run.status.in_(JUDGED))
-    )
+    if keyed is None:
+        stmt = (
+            select(*(columns[name].label(name) for name in sorted(wanted)))
+            .select_from(crit)
+            .join(run, run.id == crit.run_id)
+            .where(of_plan(query), run.status.in_(JUDGED))
+        )
+        stmt = period(stmt, query, run.started_at)
+    else:
+        # From the plan's keys (a scan of the small key table, in id order) to each key's
+        # items in the index on (key, judged, start, run): the plan, the run's status and
+        # the period are read from the item's own row, so the items come in run start order
+        # and no run is looked up unless a filter or the grouping needs one.
+        columns |= {"run_id": crit.run_id, "t0_ns": crit.run_t0_ns}
+        if one_key is None:
+            stmt = (
+                select(*(columns[name].label(name) for name in sorted(wanted)))
+                .select_from(key)
+                .join(crit, crit.item_key == key.id)
+                .where(key.plan == query.plan, keyed)
+            )
+        else:
+            columns["key"] = crit.item_key
+            stmt = (
+                select(*(columns[name].label(name) for name in sorted(wanted)))
+                .select_from(crit)
+                .where(crit.item_key == one_key)
+            )
+        stmt = stmt.where(crit.run_judged == true())
+        if query.since is not None:
+            stmt = stmt.where(crit.run_t0_ns >= to_epoch_ns(query.since))
+        if query.until is not None:
+            stmt = stmt.where(crit.run_t0_ns < to_epoch_ns(query.until))
+        if chips or needs & {"started_at", "station", "operator", "plan_version", "lot", "wafer"}:
+            stmt = stmt.join(run, run.id == crit.run_id)
     if needs & {"position", "step"}:
         stmt = stmt.join(step, step.id == crit.step_result_id)
     if "plan_version" in needs:
@@ -175,10 +221,12 @@ def item_rows(query: AnalyticsQuery, kind: str, wanted: Sequence[str]):
         stmt = stmt.join(m.RunSlot, and_(m.RunSlot.run_id == run.id, m.RunSlot.slot == crit.slot))
     if needs & {"lot", "wafer"}:
         stmt = stmt.join(dut, dut.id == (m.RunSlot.chip_id if chips else run.dut_id))
-    stmt = period(stmt, query, run.started_at)
     for name in sorted(filters):
         stmt = stmt.where(columns[name] == getattr(query, name))
-    return stmt.subquery("items")
+    if one_key is not None:
+        # ``one_key`` belongs to an enclosing query: refer to it there, do not join it here.
+        stmt = stmt.correlate_except(crit, run, plan, station, dut, step, m.RunSlot)
+    return stmt.subquery(name)
 
 
 def group_column(query: AnalyticsQuery) -> str | None:

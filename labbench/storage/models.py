@@ -17,6 +17,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -44,6 +45,8 @@ NAMING_CONVENTION = {
 }
 
 VERDICTS = ("passed", "marginal", "failed", "error", "skipped", "pending")
+# A run that ended with one of these judged its DUT: an attempt in lab analytics.
+JUDGED_STATUSES = ("passed", "marginal", "failed")
 CRITERION_KINDS = ("limit", "measure", "result", "manual", "timing")
 
 
@@ -235,6 +238,36 @@ class StepResult(Base):
     sweep_order: Mapped[int | None] = mapped_column(Integer)
 
 
+class CriterionKey(Base):
+    """What capability keys an item by (docs/architecture.md §10), as one integer: its plan's
+    name, its step's name, its name, channel, unit and spec limits.  A missing limit is
+    ``has_low``/``has_high`` false and 0, so the unique constraint sees it (NULLs are all
+    distinct to a unique constraint)."""
+
+    __tablename__ = "criterion_keys"
+    __table_args__ = (
+        # Not led by the plan: capability reads a plan's keys in id order (a scan of this
+        # small table), which an index on the plan would have the planner read in name order.
+        UniqueConstraint(
+            "step", "name", "channel", "unit", "has_low", "low", "has_high", "high", "plan"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    step: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(128))
+    unit: Mapped[str] = mapped_column(String(32))
+    has_low: Mapped[bool] = mapped_column(Boolean)
+    low: Mapped[float] = mapped_column(Float)
+    has_high: Mapped[bool] = mapped_column(Boolean)
+    high: Mapped[float] = mapped_column(Float)
+    # What capability sums squared deviations around: the middle of the limits, or the one
+    # limit; NULL without limits.
+    middle: Mapped[float | None] = mapped_column(Float)
+
+
 class CriterionResult(Base):
     """One judged item of a step, with its limits as columns (never a formatted string)."""
 
@@ -243,6 +276,18 @@ class CriterionResult(Base):
         CheckConstraint(_in("kind", CRITERION_KINDS), name="kind"),
         CheckConstraint(_in("verdict", VERDICTS), name="verdict"),
         CheckConstraint("slot >= 0", name="slot_nonneg"),
+        # Capability reads an item's values in run start order straight from this index
+        # (revision 0008): no sort under its moving-range window.
+        Index(
+            "ix_criterion_results_item_order",
+            "item_key",
+            "run_judged",
+            "run_t0_ns",
+            "run_id",
+            "value",
+            "step_position",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -270,6 +315,14 @@ class CriterionResult(Base):
     # run started.  NULL for sled-level items, chip runs and runs stored before 0004.
     slot: Mapped[int | None] = mapped_column(Integer)
     chip: Mapped[str | None] = mapped_column(String(128))
+    # Copies for capability (revision 0008), written with the item: its key (NULL for a run
+    # without a plan; no foreign key, see the revision), whether its run ended passed,
+    # marginal or failed (written again when the run ends), its run's t0_ns and its step's
+    # position.
+    item_key: Mapped[int | None] = mapped_column(Integer)  # criterion_keys.id
+    run_judged: Mapped[bool | None] = mapped_column(Boolean)
+    run_t0_ns: Mapped[int | None] = mapped_column(BigInteger)
+    step_position: Mapped[int | None] = mapped_column(Integer)
 
 
 class Violation(Base):

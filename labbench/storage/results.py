@@ -7,9 +7,12 @@ per-chip items carry their slot and chip, and each chip's own verdict goes into 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from labbench.records import CriterionRecord, StepRecord, SweepCoordinates, ViolationRecord
@@ -61,6 +64,20 @@ def store_results(
         ]
         session.add_all(step_rows)
         session.flush()
+        t0_ns, status, plan = session.execute(
+            select(m.Run.t0_ns, m.Run.status, m.Plan.name)
+            .outerjoin(m.Plan, m.Plan.id == m.Run.plan_id)
+            .where(m.Run.id == run_id)
+        ).one()
+        keys = (
+            {}
+            if plan is None
+            else _item_keys(
+                session,
+                plan,
+                [_key(step.name, c) for step in steps for c in step.criteria],
+            )
+        )
         judged = []
         for step, row in zip(steps, step_rows, strict=True):
             for c in step.criteria:
@@ -87,6 +104,10 @@ def store_results(
                     first_violation_s=c.first_violation_s,
                     slot=c.slot,
                     chip=c.chip or None,
+                    item_key=keys.get(_key(step.name, c)),
+                    run_judged=status in m.JUDGED_STATUSES,
+                    run_t0_ns=t0_ns,
+                    step_position=step.position,
                 )
                 judged.append((step.position, c, crit))
         session.add_all(crit for _, _, crit in judged)
@@ -105,6 +126,66 @@ def store_results(
             for position, c, crit in judged
             for v in c.violations
         )
+
+
+def _key(step: str, c: CriterionRecord) -> tuple | None:
+    """An item's :class:`~labbench.storage.models.CriterionKey` columns after the plan's name:
+    a missing limit is false and 0, as in the table.  None for a NaN limit (no plan gives
+    one; SQLite would store it as NULL)."""
+    if any(limit is not None and math.isnan(limit) for limit in (c.low, c.high)):
+        return None
+    return (
+        step,
+        c.name,
+        c.channel,
+        c.unit,
+        c.low is not None,
+        0.0 if c.low is None else c.low,
+        c.high is not None,
+        0.0 if c.high is None else c.high,
+    )
+
+
+_KEY_COLUMNS = ("step", "name", "channel", "unit", "has_low", "low", "has_high", "high")
+
+
+def _middle(key: tuple) -> float | None:
+    """The middle of a key's limits, or its one limit (None without limits)."""
+    _, _, _, _, has_low, low, has_high, high = key
+    if has_low and has_high:
+        return (low + high) / 2
+    return low if has_low else high if has_high else None
+
+
+def _item_keys(session: Session, plan: str, wanted: list[tuple | None]) -> dict[tuple, int]:
+    """The key of each of ``wanted`` in ``plan``, adding the missing ones (numbered in the
+    order the items come, each once; None is no key).  Another station
+    may add the same key at the same moment: the insert then does nothing (the unique
+    constraint decides, waiting for the other transaction on PostgreSQL) and the key is
+    read back."""
+    k = m.CriterionKey
+    columns = [getattr(k, name) for name in _KEY_COLUMNS]
+
+    def known() -> dict[tuple, int]:
+        return {
+            tuple(row[1:]): row[0]
+            for row in session.execute(select(k.id, *columns).where(k.plan == plan))
+        }
+
+    keys = known()
+    missing = [key for key in dict.fromkeys(wanted) if key is not None and key not in keys]
+    if missing:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(k).on_conflict_do_nothing(),
+            [
+                {"plan": plan, "middle": _middle(key), **dict(zip(_KEY_COLUMNS, key, strict=True))}
+                for key in missing
+            ],
+        )
+        keys = known()
+    return keys
 
 
 def run_results(db: Database, run_id: int) -> list[StepRecord]:

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -172,6 +172,12 @@ def finish_run(
         run.error_message = error_message
         for name, value in counters.items():
             setattr(run, name, value)
+        # The copy capability filters the run's items by (revision 0008).
+        session.execute(
+            update(m.CriterionResult)
+            .where(m.CriterionResult.run_id == run_id)
+            .values(run_judged=status in m.JUDGED_STATUSES)
+        )
         session.flush()
         return to_record(RunInfo, run)
 

@@ -479,3 +479,133 @@ def test_chip_plan_has_no_slots(db, chip_plan):
     assert table(db, slot=1) == []
     assert stats.capability_table(db, AnalyticsQuery("power-on", slot=1)) == []
     assert stats.pareto_table(db, AnalyticsQuery("power-on", slot=1)) == []
+
+
+def test_item_order_migration_backfills_keys_and_keeps_the_figures(db, chip_plan):
+    """Revision 0007 keys each stored item (plan name, step, name, channel, unit, limits) and
+    copies its run's start and its step's position onto its row: what store_results writes
+    for new items, the migration writes for the items stored before it, so capability gives
+    the same table after down and up again.  Versions of a plan share keys unless the limits
+    changed; another plan with the same item names has keys of its own."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect, text
+
+    from labbench.storage import engine as storage_engine
+    from labbench.storage.models import Base
+
+    v2 = plans.store_plan_version(db, "power-on", "2", "chip", "power-on v2")
+    other = plans.store_plan_version(db, "other", "1", "chip", "other v1")
+    a, b = chips(db, "A", "B")
+    # Stored out of start order, on two versions (v2 moved the limits of 'x'), and another
+    # plan with the same items.
+    for hour, plan, dut, value in (
+        (3, chip_plan, a, 3.0), (0, chip_plan, b, 1.0), (2, v2, a, 4.0), (1, chip_plan, a, 2.0),
+        (4, v2, b, 2.5), (5, other, a, 9.0),
+    ):  # fmt: skip
+        high = 6.0 if plan is chip_plan else 7.0
+        make_run(db, dut, plan, at(hour), "passed", [
+            ("warm", [item("t", value, first_s=0.5)]),  # with a violation referring to it
+            ("s", [item("x", value, low=0.0, high=high), item("y", value, high=8.0)]),
+        ])  # fmt: skip
+    # A run the station lost: its item is keyed but not judged, so capability leaves it out.
+    make_run(db, b, chip_plan, at(7), "error", [("s", [item("x", 50.0, low=0.0, high=6.0)])])
+
+    def stored():
+        with db.engine.connect() as conn:
+            return conn.execute(
+                text(
+                    "SELECT c.id, k.plan, k.step, k.name, k.channel, k.unit, k.has_low, k.low,"
+                    " k.has_high, k.high, k.middle, c.run_t0_ns, c.step_position, c.run_judged,"
+                    " r.t0_ns, s.position, r.status"
+                    " FROM criterion_results c JOIN criterion_keys k ON k.id = c.item_key"
+                    " JOIN runs r ON r.id = c.run_id JOIN step_results s"
+                    " ON s.id = c.step_result_id ORDER BY c.id"
+                )
+            ).all()
+
+    def keys():
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM criterion_keys")).scalar_one()
+
+    def figures():
+        return [
+            stats.capability_table(db, AnalyticsQuery(plan, by=by))
+            for plan in ("power-on", "other")
+            for by in (None, "plan_version", "day")
+        ]
+
+    rows, before = stored(), figures()
+    assert len(rows) == 19 and all(r.run_t0_ns == r.t0_ns for r in rows)
+    assert all(r.step_position == r.position for r in rows)
+    assert [bool(r.run_judged) for r in rows] == [r.status == "passed" for r in rows]
+    assert sum(not r.run_judged for r in rows) == 1
+    assert {(r.name, r.high, r.middle) for r in rows if r.plan == "power-on"} == {
+        ("t", 0.0, None), ("x", 6.0, 3.0), ("x", 7.0, 3.5), ("y", 8.0, 8.0)
+    }  # fmt: skip
+    # power-on: t, x (two sets of limits), y; other: t, x, y.
+    assert keys() == 7
+    assert {(r.plan, r.name, r.high) for r in rows if r.name == "x"} == {
+        ("power-on", "x", 6.0), ("power-on", "x", 7.0), ("other", "x", 7.0)
+    }  # fmt: skip
+    # No limits: flags false and 0, so the unique constraint sees them.
+    assert {(bool(r.has_low), r.low, bool(r.has_high), r.high) for r in rows if r.name == "t"} == {
+        (False, 0.0, False, 0.0)
+    }
+
+    config = storage_engine.alembic_config
+    for _ in range(2):
+        with db.engine.connect() as conn, conn.begin():
+            command.downgrade(config(conn), "0007_sweep_points")
+        assert "criterion_keys" not in inspect(db.engine).get_table_names()
+        columns = {c["name"] for c in inspect(db.engine).get_columns("criterion_results")}
+        assert not {"item_key", "run_t0_ns", "step_position"} & columns
+        storage_engine.upgrade(db.engine)
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+        # The backfilled keys say what the stored ones said, item by item.
+        assert [tuple(r)[1:] for r in stored()] == [tuple(r)[1:] for r in rows]
+        assert keys() == 7
+        assert figures() == before
+
+    # A run stored after the migration finds the backfilled keys.
+    make_run(db, b, chip_plan, at(6), "passed", [("s", [item("x", 5.0, low=0.0, high=6.0)])])
+    assert keys() == 7
+    (x,) = [r for r in stats.capability_table(db, AnalyticsQuery("power-on")) if r.high == 6.0]
+    assert (x.n, x.mean) == (4, 11.0 / 4)
+
+
+def test_capability_counts_an_item_once_its_run_ends_judged(db, chip_plan):
+    """Results are stored while the run is still running: capability reads the copy of the
+    run's state on each item (revision 0007), so an item counts from the moment its run
+    ends passed, marginal or failed, and never for a run that ended otherwise or was
+    found interrupted."""
+    a, b = chips(db, "A", "B")
+
+    def start(dut, hours, value):
+        run = run_store.start_run(db, dut.id, plan_id=chip_plan.id, started_at=at(hours))
+        steps = [StepRecord(0, "s", run.t0_ns, run.t0_ns + 1, "passed", (
+            item("x", value, low=0.0, high=6.0),
+        ))]  # fmt: skip
+        results.store_results(db, run.id, steps)
+        return run
+
+    def figures():
+        return [(r.n, r.mean) for r in stats.capability_table(db, AnalyticsQuery("power-on"))]
+
+    first = start(a, 0, 1.0)
+    second = start(b, 1, 3.0)
+    assert figures() == []  # both still running
+    run_store.finish_run(db, second.id, "marginal")
+    assert figures() == [(1, 3.0)]
+    run_store.finish_run(db, first.id, "failed")
+    assert figures() == [(2, 2.0)]
+    lost = start(a, 2, 100.0)
+    run_store.finish_run(db, lost.id, "aborted")
+    dead = start(b, 3, 200.0)
+    assert run_store.mark_interrupted_runs(db, host=dead.host, is_alive=lambda pid: False) == [
+        dead.id
+    ]
+    assert figures() == [(2, 2.0)]
