@@ -27,7 +27,7 @@ from labbench.runs.plan_items import (
     SweepSpec,
     TimingSpec,
 )
-from labbench.runs.plan_sweep import expand_sweep, parse_sweep
+from labbench.runs.plan_sweep import expand_sweep, misnamed_axis, parse_sweep
 from labbench.runs.plan_text import (
     DUT_KINDS,
     MAX_NESTING,
@@ -240,6 +240,8 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
                     f"send line {k + 1} {line!r} names the field {{{unknown[0]}}}, "
                     f"which nothing fills in (known fields: {known})",
                 )
+            if (near := misnamed_axis(line, axes)) is not None:
+                raise check.fail(path + ("send",), what, f"send line {k + 1} {line!r} {near}")
         if axes and _tables(check, table, "manual", path, what):
             raise check.fail(
                 path + ("manual",),

@@ -37,6 +37,22 @@ __all__ = [
 # 10 000 points of half a second are more than an hour: beyond that the plan is a typo.
 MAX_SWEEP_POINTS = 10_000
 ORDERS = ("x-fastest", "y-fastest")
+
+
+def misnamed_axis(line: str, axes) -> str | None:
+    """What is wrong when a send line writes an axis otherwise than ``{name}``
+    (``{vdd_mv:.0f}``, ``{ vdd_mv }``, ``{vdd_mv``): sent as typed at every point, never
+    filled in; None when it does not."""
+    for axis in axes:
+        near = re.search(r"\{\s*" + re.escape(axis.name) + r"\b(?!\})", line)
+        if near is not None:
+            return (
+                f"has {near.group(0)!r}, which is not filled in: write {{{axis.name}}} for the "
+                f"point's {axis.name}"
+            )
+    return None
+
+
 # Axis names are what send lines name as {name}.
 _AXIS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FIELD = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")

@@ -136,6 +136,22 @@ def test_ranges_going_down_and_fractional_steps_hit_their_values():
             ],
         ),
         (
+            ('"VSET {vdd_mv}"', '"VSET {vdd_mv:.0f}"'),
+            [
+                "line 14",
+                "send line 1 'VSET {vdd_mv:.0f}' has '{vdd_mv', which is not filled in: "
+                "write {vdd_mv} for the point's vdd_mv",
+            ],
+        ),
+        (
+            ('"FSET {freq_mhz}"', '"FSET { freq_mhz }"'),
+            ["line 14", "has '{ freq_mhz', which is not filled in: write {freq_mhz}"],
+        ),
+        (
+            ('"VSET {vdd_mv}"', '"VSET {vdd_mv"'),
+            ["line 14", "has '{vdd_mv', which is not filled in"],
+        ),
+        (
             ('  x = { name = "vdd_mv", start = 650, stop = 700, step = 25 }\n', ""),
             ["line 16", "sweep", "y without x"],
         ),
