@@ -169,6 +169,7 @@ class LiveRunView(QWidget):
         session = self.controller.session
         self.t0_ns = session.t0_ns if session is not None else time.time_ns()
         self.sled.start(session, self.plan)
+        self.follow_button.setChecked(False)  # a new run is followed, whatever was paused
         self.banner.show_verdict("running", f"RUNNING — run {run_id}")
         self.frame_timer.start()
         self.text_timer.start()
@@ -412,6 +413,7 @@ class LiveRunView(QWidget):
         self._load_range(start - margin, end + margin)
         self.plots.redraw(start - margin, end + margin)
         self.plots.set_x_range(start - margin, end + margin)
+        self.plots.fit_y(start - margin, end + margin)
 
     def _load_range(self, x0: float, x1: float) -> None:
         """Hand the plots what the rings hold between x0 and x1 (for a look back while paused)."""

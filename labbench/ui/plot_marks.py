@@ -3,6 +3,9 @@ command markers across every plot with their names in the lane above them."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush
@@ -129,3 +132,25 @@ class PlotMarks:
 
     def markers(self, kind: str | None = None) -> list[pg.InfiniteLine]:
         return [m for m in self._markers if kind is None or m.marker_kind == kind]
+
+    def fit_y(self, x0: float, x1: float) -> None:
+        """Each plot's y axis onto what its shown curves do between x0 and x1, its limits let
+        go (as a user's zoom does): a sweep point's rail at 600 mV is in sight, not under a
+        band held at 720-780 mV."""
+        for key, plot in self.plots.items():
+            low, high = math.inf, -math.inf
+            for name, curve_key in self.channel_key.items():
+                if curve_key != key or not self.curves[name].isVisible():
+                    continue
+                t, v = self.data.get(name, (np.empty(0), np.empty(0)))
+                a, b = np.searchsorted(t, x0), np.searchsorted(t, x1, side="right")
+                seen = v[a:b][np.isfinite(v[a:b])]
+                if seen.size:
+                    low, high = min(low, float(seen.min())), max(high, float(seen.max()))
+            if low > high:
+                continue
+            if key in self.focused:
+                self.focused[key] = False
+            plot.vb.disableAutoRange(axis=pg.ViewBox.YAxis)
+            margin = (high - low) * 0.1 or max(abs(high) * 0.01, 1e-9)
+            plot.vb.setYRange(low - margin, high + margin, padding=0.0)

@@ -312,6 +312,9 @@ class RunDetail(QWidget):
         margin = max((end - start) * 0.1, 0.005)
         self.plots.redraw(start - margin, end + margin)
         self.plots.set_x_range(start - margin, end + margin)
+        self.plots.fit_y(start - margin, end + margin)
+        total = sum(self.body_split.sizes())  # the plots get the room to be read
+        self.body_split.setSizes([total * 55 // 100, total - total * 55 // 100])
 
     def _on_violation_clicked(self, item: QListWidgetItem) -> None:
         channel, start, end = item.data(Qt.ItemDataRole.UserRole)

@@ -253,6 +253,11 @@ class ShmooPainting:
             rect = self._cell_rectf(geo, s.xs.index(x), s.ys.index(y))
             painter.setPen(QPen(qcolor(t.highlight), 2, Qt.PenStyle.DotLine))
             painter.drawRect(rect.adjusted(1, 1, -1, -1))
+        if self.selected is not None and self.selected in s._by_coordinate:
+            x, y = self.selected  # the point whose telemetry the plots show
+            rect = self._cell_rectf(geo, s.xs.index(x), s.ys.index(y))
+            painter.setPen(QPen(qcolor(t.highlight), 3))
+            painter.drawRect(rect.adjusted(1.5, 1.5, -1.5, -1.5))
 
     def _paint_axes(self, painter: QPainter, geo: _Geometry, base: QFont, bold: QFont) -> None:
         s, t = self.shmoo, self.theme

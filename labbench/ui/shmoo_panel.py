@@ -75,6 +75,8 @@ class ShmooPanel(QWidget):
     ) -> None:
         """Lay out the plan's sweeps (none: the panel is empty), with the verdicts known so
         far by step position; ``running`` while the points are still due."""
+        if plan is not self.plan or running:
+            self.view.selected = None  # another run: no point of it clicked yet
         self.plan = plan
         self.verdicts = dict(verdicts or {})
         self._running = running
@@ -151,6 +153,7 @@ class ShmooPanel(QWidget):
         for position, step in enumerate(self.plan.steps):
             point = step.point
             if point is not None and point.sweep == name and point.x == x and point.y == y:
+                self.view.select(x, y)
                 self.point_picked.emit(position)
                 return
 

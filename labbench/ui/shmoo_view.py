@@ -45,6 +45,7 @@ class ShmooView(ShmooPainting, QWidget):
         self.shmoo: Shmoo | None = None
         self.running = False
         self.last: tuple[float, float | None] | None = None  # the point judged last
+        self.selected: tuple[float, float | None] | None = None  # the point clicked
         self.overlay_label: str | None = None
         self.overlay: Shmoo | None = None
         self._points: dict[tuple[float, float | None], SweepPoint] = {}
@@ -107,8 +108,14 @@ class ShmooView(ShmooPainting, QWidget):
         self._refresh_text()
         self.update()
 
+    def select(self, x: float, y: float | None) -> None:
+        """Frame the point whose telemetry the plots show (until another is clicked)."""
+        self.selected = (x, y)
+        self.update()
+
     def clear(self) -> None:
         self._points, self.shmoo, self.last, self.running = {}, None, None, False
+        self.selected = None
         self._refresh_text()
         self.update()
 

@@ -59,18 +59,26 @@ def test_a_shmoo_fills_live_and_opens_in_history_with_an_overlay(qtbot, window):
             assert view.cell_text(x, y) == shmoo.cell(x, y), (x, y)
         assert view.vmin(y) == shmoo.vmin[y]
 
-    # A cell clicked: the plots pause on that point's dwell.
-    x, y = shmoo.xs[3], shmoo.ys[2]
+    # A cell clicked, a low corner: the plots pause on that point's dwell, the core rail's
+    # axis on what it did there (not on the power-on limits), and the cell is framed.
+    x, y = shmoo.xs[1], shmoo.ys[2]
     _click(view, x, y)
-    assert live.paused
+    assert live.paused and view.selected == (x, y)
     window_ = window.controller.session.evaluator.windows[_position(request.plan, x, y)]
-    x0, x1 = live.plots.plot_of("vdd_core").vb.viewRange()[0]
+    vb = live.plots.plot_of("vdd_core").vb
+    (x0, x1), (y0, y1) = vb.viewRange()
     assert x0 <= window_.start_s < window_.end_s <= x1
     assert x1 - x0 < 3 * (window_.end_s - window_.start_s)
+    _, v = live._samples_between("vdd_core", window_.start_s, window_.end_s)
+    assert v.size and y0 <= v.min() and v.max() <= y1 and y1 - y0 < 0.1  # volts
 
     # A second chip, then its run opened in History: its grid, and the first chip's Vmin over it.
-    with qtbot.waitSignal(window.controller.run_finished, timeout=60_000) as finished:
+    with qtbot.waitSignal(window.controller.run_started, timeout=20_000):
         window.start_request(_request(window.db, "CHP-SHM-B", 2))
+    assert not live.paused, "a new run is followed, not left paused by the click"
+    assert view.selected is None
+    with qtbot.waitSignal(window.controller.run_finished, timeout=60_000) as finished:
+        pass
     second = finished.args[0].run_id
     detail = window.history.detail
     with qtbot.waitSignal(detail.loader.done, timeout=10_000):
@@ -98,8 +106,12 @@ def test_a_shmoo_fills_live_and_opens_in_history_with_an_overlay(qtbot, window):
     _click(stored_panel.view, other.shmoo.xs[5], other.shmoo.ys[1])
     start = (step.started_ns - detail.run.t0_ns) / 1e9
     end = (step.ended_ns - detail.run.t0_ns) / 1e9
-    x0, x1 = detail.plots.plot_of("vdd_core").vb.viewRange()[0]
+    (x0, x1), (y0, y1) = detail.plots.plot_of("vdd_core").vb.viewRange()
     assert x0 <= start < end <= x1 and x1 - x0 < 3 * (end - start)
+    assert stored_panel.view.selected == (other.shmoo.xs[5], other.shmoo.ys[1])
+    t, v = detail.plots.data["vdd_core"]
+    seen = v[(t >= start) & (t <= end)]
+    assert seen.size and y0 <= seen.min() and seen.max() <= y1
 
 
 def test_a_plan_without_sweeps_shows_no_shmoo(qtbot, window):
