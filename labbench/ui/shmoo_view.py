@@ -1,4 +1,4 @@
-"""The shmoo of a sweep step drawn as a verdict grid (docs/architecture.md §4, DESIGN.md §11).
+"""The shmoo of a sweep step drawn as a verdict grid (docs/architecture.md §4, Sweeps).
 
 x (``vdd_mv``) runs left to right, y (``freq_mhz``) bottom to top, each axis titled with its
 name and ticked with the swept values.  Every cell says its letter (P, M, F, E; ``-`` for a
