@@ -171,6 +171,7 @@ class Case:
     lag_s: list[float] = field(default_factory=list)
     backlog: list[int] = field(default_factory=list)
     frame_s: list[float] = field(default_factory=list)
+    frame_cpu_s: list[float] = field(default_factory=list)  # the GUI thread's own CPU in them
     text_s: list[float] = field(default_factory=list)
     setup_frame_s: list[float] = field(default_factory=list)  # frames that made plots
     accounting: list[str] = field(default_factory=list)  # what did not add up
@@ -252,12 +253,12 @@ def run_case(
     gui_profiler = cProfile.Profile() if profile else None
     streaming = [True]
 
-    def timed(call, paint, into):
+    def timed(call, paint, into, cpu_into=None):
         def tick():
             if gui_profiler is not None:
                 gui_profiler.enable()
             curves = len(view.plots.curves)
-            begin = time.perf_counter()
+            begin, begin_cpu = time.perf_counter(), time.thread_time()
             call()
             for widget in paint:
                 widget.repaint()
@@ -266,6 +267,8 @@ def run_case(
                 case.setup_frame_s.append(took)
             elif streaming[0]:
                 into.append(took)
+                if cpu_into is not None:
+                    cpu_into.append(time.thread_time() - begin_cpu)
             if gui_profiler is not None:
                 gui_profiler.disable()
 
@@ -273,12 +276,12 @@ def run_case(
 
     # The view's own timers, each tick timed with the paint it causes.
     text_paint = [window.results_view.viewport(), view.tiles]
-    for timer, call, paint, into in (
-        (view.frame_timer, view._on_frame, [viewport], case.frame_s),
-        (view.text_timer, view._on_text_tick, text_paint, case.text_s),
+    for timer, call, paint, into, cpu_into in (
+        (view.frame_timer, view._on_frame, [viewport], case.frame_s, case.frame_cpu_s),
+        (view.text_timer, view._on_text_tick, text_paint, case.text_s, None),
     ):
         timer.timeout.disconnect()
-        timer.timeout.connect(timed(call, paint, into))
+        timer.timeout.connect(timed(call, paint, into, cpu_into))
     finished = []
     controller.run_ended.connect(finished.append)
     try:
@@ -382,6 +385,8 @@ def figures(case: Case) -> dict[str, float]:
         "storage stalls": case.storage_stalls,
         "frame p50 ms": _ms(case.frame_s, 50),
         "frame p95 ms": _ms(case.frame_s, 95),
+        "frame CPU p50 ms": _ms(case.frame_cpu_s, 50),
+        "frame CPU p95 ms": _ms(case.frame_cpu_s, 95),
         "text tick p95 ms": _ms(case.text_s, 95),
         "frames making plots, ms": sum(case.setup_frame_s) * 1e3,
     }

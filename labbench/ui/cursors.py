@@ -39,11 +39,19 @@ class CursorPair:
         self.stack = stack
         self.enabled = False
         self.positions: list[float | None] = [None, None]
+        self.plots: list[pg.PlotItem] = []
         self.lines: list[list[pg.InfiniteLine]] = [[], []]
         self._syncing = False
         self._color = stack.theme.highlight
 
     def attach(self, plot: pg.PlotItem) -> None:
+        """A plot the cursors cross.  Their lines are made only while the cursors are on: two
+        hidden labelled lines per plot re-placed their labels at every move of the x axis."""
+        self.plots.append(plot)
+        if self.enabled:
+            self._add_lines(plot)
+
+    def _add_lines(self, plot: pg.PlotItem) -> None:
         for index in (0, 1):
             line = pg.InfiniteLine(
                 angle=90,
@@ -53,15 +61,23 @@ class CursorPair:
                 label=f"C{index + 1}",
                 labelOpts={"position": 0.05, "color": self._color},
             )
-            line.setVisible(self.enabled)
             if self.positions[index] is not None:
                 line.setValue(self.positions[index])
             line.sigPositionChanged.connect(lambda moved, i=index: self._on_moved(i, moved))
             plot.addItem(line, ignoreBounds=True)
             self.lines[index].append(line)
 
+    def _remove_lines(self) -> None:
+        for group in self.lines:
+            for line in group:
+                view = line.getViewBox()
+                if view is not None:
+                    view.removeItem(line)
+        self.lines = [[], []]
+
     def detach(self) -> None:
         """Forget the plots (they are being cleared); the cursors go off."""
+        self.plots = []
         self.lines = [[], []]
         self.positions = [None, None]
         self.enabled = False
@@ -73,12 +89,15 @@ class CursorPair:
         if enabled and None in self.positions:
             first = next(iter(self.stack.plots.values()), None)
             x0, x1 = first.vb.viewRange()[0] if first is not None else (0.0, 1.0)
-            self.set_positions(x0 + (x1 - x0) / 3, x0 + 2 * (x1 - x0) / 3)
-        for group in self.lines:
-            for line in group:
-                line.setVisible(enabled)
+            self.positions = [x0 + (x1 - x0) / 3, x0 + 2 * (x1 - x0) / 3]
+        if enabled and not self.lines[0]:
+            for plot in self.plots:
+                self._add_lines(plot)
+        elif not enabled:
+            self._remove_lines()
         self.stack.cursor_readout.setVisible(enabled)
-        self.update_readout()
+        if enabled:
+            self.set_positions(*self.positions)
 
     def set_positions(self, a: float, b: float) -> None:
         for index, x in enumerate((a, b)):

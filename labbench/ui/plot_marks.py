@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from labbench.criteria.limits import Band
+from labbench.ui.marker_items import Mark, MarkerLines, MarkerNames
 from labbench.ui.theme import qcolor
 
 
@@ -110,28 +111,27 @@ class PlotMarks:
         boundary (``step``, upper row) or a command sent to the rig (``command``, lower row)."""
         if self.lane is None:
             return
-        color = self.theme.muted if kind == "step" else self.theme.marker
-        style = Qt.PenStyle.SolidLine if kind == "step" else Qt.PenStyle.DotLine
-        for plot in self.plots.values():
-            line = pg.InfiniteLine(
-                pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1, style=style)
-            )
-            line.setZValue(-4)
-            line.marker_kind = kind
-            plot.addItem(line, ignoreBounds=True)
-            self._markers.append(line)
-        label = pg.TextItem(
-            text,
-            color=self.theme.plot_foreground if kind == "step" else self.theme.marker,
-            anchor=(0, 0.5),
-        )
-        label.setPos(x, 1.5 if kind == "step" else 0.5)
-        label.marker_kind = kind
-        self.lane.addItem(label, ignoreBounds=True)
-        self._markers.append(label)
+        mark = Mark(x, text, kind)
+        self._markers.append(mark)
+        for key, plot in self.plots.items():
+            self._marker_lines(key, plot).add(mark)
+        if self._marker_names is None:
+            self._marker_names = MarkerNames(self.theme)
+            self.lane.addItem(self._marker_names, ignoreBounds=True)
+        self._marker_names.add(mark)
 
-    def markers(self, kind: str | None = None) -> list[pg.InfiniteLine]:
-        return [m for m in self._markers if kind is None or m.marker_kind == kind]
+    def _marker_lines(self, key: str, plot: pg.PlotItem) -> MarkerLines:
+        lines = self._marker_items.get(key)
+        if lines is None:
+            lines = self._marker_items[key] = MarkerLines(self.theme)
+            lines.setZValue(-4)
+            for mark in self._markers:
+                lines.add(mark)  # a plot made after the first markers gets them too
+            plot.addItem(lines, ignoreBounds=True)
+        return lines
+
+    def markers(self, kind: str | None = None) -> list[Mark]:
+        return [m for m in self._markers if kind is None or m.kind == kind]
 
     def fit_y(self, x0: float, x1: float) -> None:
         """Each plot's y axis onto what its shown curves do between x0 and x1, its limits let

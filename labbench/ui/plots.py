@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QV
 from labbench.criteria.limits import Band
 from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
 from labbench.ui.curve_group import Curve, CurveGroup
+from labbench.ui.marker_items import Mark, MarkerLines, MarkerNames
 from labbench.ui.plot_limits import focus_range, limit_span
 from labbench.ui.plot_marks import PlotMarks
 from labbench.ui.slot_plots import SlotPlots
@@ -112,11 +113,14 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
             None
         )
         self._decor: list = []
-        self._markers: list = []
+        self._markers: list[Mark] = []
+        self._marker_items: dict[str, MarkerLines] = {}  # plot key -> its markers' lines
+        self._marker_names: MarkerNames | None = None  # their names, in the lane
         self._cursor_lines: list[pg.InfiniteLine] = []
         self.lane: pg.PlotItem | None = None
         self.violation_items: list[tuple[str, float, float, pg.LinearRegionItem]] = []
         self.cursors = CursorPair(self)
+        self.layout_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # --- building ---------------------------------------------------------------------------
 
@@ -133,6 +137,8 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         self.focused.clear()
         self._decor.clear()
         self._markers.clear()
+        self._marker_items.clear()
+        self._marker_names = None
         self.lane = None
         self._cursor_lines.clear()
         self.violation_items.clear()
@@ -184,13 +190,6 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
             plot.setXLink(first)
         else:
             self._add_lane(plot)
-        line = pg.InfiniteLine(
-            angle=90, movable=False, pen=pg.mkPen(self.theme.muted, style=Qt.PenStyle.DashLine)
-        )
-        line.setVisible(False)
-        plot.addItem(line, ignoreBounds=True)
-        self._cursor_lines.append(line)
-        plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         if key.startswith("channel:"):
             plot.vb.disableAutoRange(axis=pg.ViewBox.YAxis)
             self.focused[key] = True
@@ -198,9 +197,21 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
                 lambda *_, k=key: self.focused.__setitem__(k, False)
             )
         self.plots[key] = plot
+        if self._markers:
+            self._marker_lines(key, plot)
+        self._quiet_axes(plot)
         self._fit_heights()
         self.cursors.attach(plot)
         return plot
+
+    @staticmethod
+    def _quiet_axes(plot: pg.PlotItem) -> None:
+        """The hidden axes of a plot still follow its view and, with an SI prefix, re-rendered
+        their unit label as HTML at every move of the x axis: 18 a frame on a sled's stack."""
+        for name in ("top", "bottom", "right"):
+            axis = plot.getAxis(name)
+            if not axis.isVisible():
+                axis.enableAutoSIPrefix(False)
 
     def _add_lane(self, first: pg.PlotItem) -> None:
         """A thin strip above the plots for step names and commands sent (their labels never
@@ -220,6 +231,7 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         lane.hideButtons()
         lane.setYRange(0.0, 2.0, padding=0.0)
         lane.setXLink(first)
+        self._quiet_axes(lane)
         self.lane = lane
 
     def _channel_label(self, key: str) -> None:
@@ -373,18 +385,9 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
                 "top", "time since run start", units="s", color=theme.plot_foreground
             )
             self.lane.getAxis("top").setPen(pg.mkPen(theme.plot_foreground))
-        for item in self._markers:
-            if isinstance(item, pg.TextItem):
-                item.setColor(theme.plot_foreground if item.marker_kind == "step" else theme.marker)
-            else:
-                step = item.marker_kind == "step"
-                item.setPen(
-                    pg.mkPen(
-                        theme.muted if step else theme.marker,
-                        width=1,
-                        style=Qt.PenStyle.SolidLine if step else Qt.PenStyle.DotLine,
-                    )
-                )
+        for item in (*self._marker_items.values(), self._marker_names):
+            if item is not None:
+                item.set_theme(theme)
         fills = {"pass": theme.limit_fill, "guard": theme.guard_fill}
         for item in self._decor:
             if isinstance(item, QGraphicsRectItem):
@@ -407,6 +410,8 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
                 return
 
     def show_cursor(self, x: float) -> None:
+        if len(self._cursor_lines) != len(self.plots):
+            self._make_cursor_lines()
         for line in self._cursor_lines:
             line.setVisible(True)
             line.setValue(x)
@@ -424,6 +429,15 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
             )
         self.readout.setText(" &nbsp; ".join(parts))
         self.cursor_moved.emit(x)
+
+    def _make_cursor_lines(self) -> None:
+        """The crosshair's line on each plot, made when the pointer first crosses the plots
+        (an idle crosshair's lines cost their bounds at every frame)."""
+        pen = pg.mkPen(self.theme.muted, style=Qt.PenStyle.DashLine)
+        for plot in list(self.plots.values())[len(self._cursor_lines) :]:
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+            plot.addItem(line, ignoreBounds=True)
+            self._cursor_lines.append(line)
 
     def samples_between(self, name: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         if self.sample_source is not None:

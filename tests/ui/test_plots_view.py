@@ -197,13 +197,11 @@ def test_cursors_give_delta_and_statistics(qtbot):
 def test_readout_clears_when_a_new_run_starts_and_markers_name_steps(qtbot, window):
     _run(qtbot, window, "mock://nominal?rate=200&power=off")
     plots = window.live.plots
-    assert [m.toPlainText() for m in plots.markers("step") if hasattr(m, "toPlainText")] == [
+    assert [m.text for m in plots.markers("step")] == [
         "power-on",
         "hold",
     ]
-    assert any(
-        "LOAD 50" in m.toPlainText() for m in plots.markers("command") if hasattr(m, "toPlainText")
-    )
+    assert any("LOAD 50" in m.text for m in plots.markers("command"))
     plots.show_cursor(1.0)
     assert "vdd_core" in plots.readout.text()
     plan = parse_plan(TWO_RAILS, "two-rails.toml")
