@@ -87,6 +87,7 @@ class LiveRunView(QWidget):
         self.follow_button.toggled.connect(self._on_pause_toggled)
         self.plots = PlotStack(theme, grid=False)
         self.plots.sample_source = self._samples_between
+        self.plots.shown_changed.connect(self.refresh_plots)
         self.timing = TimingMarks(self.plots)  # power-sequencing crossings and times
         self.tiles = RailTiles(theme)
         self.tiles.tile_clicked.connect(self.plots.scroll_to)
@@ -268,6 +269,7 @@ class LiveRunView(QWidget):
         span = self.window_seconds()
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
         width = max(int(self.plots.layout_widget.width()), 200)
+        shown = self.plots.keys_in_view()
         for name, unit, total in session.channels():
             if name in HIDDEN_CHANNELS:
                 continue
@@ -284,11 +286,14 @@ class LiveRunView(QWidget):
                 )
                 envelope.extend(t_new, v_new)
                 self.tiles.feed(name, t_new, v_new)
-            if self.sled.active and not self.plots.slot_shown(name):
+            curve = self.plots.curves.get(name)
+            if curve is None or not curve.isVisible():
                 continue  # another chip's, while one chip is shown: not reduced
+            if self.plots.channel_key[name] not in shown:
+                continue  # scrolled out of view: drawn when scrolled back (shown_changed)
             self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False)
-        self.plots.redraw(x0, now_s)
+        self.plots.redraw(x0, now_s, shown)
         took_ms = (time.perf_counter() - began) * 1e3
         interval = int(min(max(FRAME_INTERVAL_MS, FRAME_PACING * took_ms), MAX_FRAME_INTERVAL_MS))
         if interval != self.frame_timer.interval():

@@ -71,6 +71,7 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
     since the run's start)."""
 
     cursor_moved = Signal(float)
+    shown_changed = Signal()  # the stack was scrolled or resized: other plots may be in view
 
     def __init__(self, theme: Theme = LIGHT, parent: QWidget | None = None, *, grid: bool = True):
         super().__init__(parent)
@@ -121,6 +122,7 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         self.violation_items: list[tuple[str, float, float, pg.LinearRegionItem]] = []
         self.cursors = CursorPair(self)
         self.layout_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scroll.verticalScrollBar().valueChanged.connect(lambda _: self.shown_changed.emit())
 
     # --- building ---------------------------------------------------------------------------
 
@@ -293,23 +295,40 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
     def set_data(self, name: str, t: np.ndarray, v: np.ndarray) -> None:
         self.data[name] = (t, v)
 
-    def redraw(self, x0: float, x1: float) -> None:
-        """Hand each curve the envelope of what lies between x0 and x1; hold judged channels'
-        y axes on their limits and what the data does near them."""
+    def keys_in_view(self) -> set[str]:
+        """The plots the scroll area shows any of (a plot not laid out yet counts as shown).
+        The live view hands data only to these: on a sled's stack at 1400 x 900 two or three
+        of ten plots are in view, and the others' curves cost a frame as much as these."""
+        top = self.scroll.verticalScrollBar().value()
+        bottom = top + self.scroll.viewport().height()
+        shown = set()
+        for key, plot in self.plots.items():
+            rect = plot.sceneBoundingRect()
+            if rect.height() <= 0 or (rect.bottom() >= top and rect.top() <= bottom):
+                shown.add(key)
+        return shown
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.shown_changed.emit()
+
+    def redraw(self, x0: float, x1: float, keys: set[str] | None = None) -> None:
+        """Hand each curve the envelope of what lies between x0 and x1 (only the plots in
+        ``keys``, when given); hold judged channels' y axes on their limits and what the data
+        does near them."""
         width = max(int(self.layout_widget.width()), 200)
         seen: dict[str, tuple[float, float]] = {}  # held plot -> the data's min and max
         for name, curve in self.curves.items():
-            if not curve.isVisible():  # another slot's, while one slot is shown
-                continue
-            t, v = self.data.get(name, (np.empty(0), np.empty(0)))
-            et, ev = envelope(t, v, x0, x1, width)
-            curve.setData(et, ev, connect="finite")
             key = self.channel_key[name]
-            if self.focused.get(key, False) and ev.size and not np.all(np.isnan(ev)):
+            if not curve.isVisible() or (keys is not None and key not in keys):
+                continue  # another slot's while one slot is shown, or a plot out of view
+            t, v = self.data.get(name, (np.empty(0), np.empty(0)))
+            curve.setData(*envelope(t, v, x0, x1, width), connect="finite")
+            if self.focused.get(key, False) and curve.bounds is not None:
                 low, high = seen.get(key, (math.inf, -math.inf))
-                seen[key] = (min(low, float(np.nanmin(ev))), max(high, float(np.nanmax(ev))))
+                seen[key] = (min(low, curve.bounds[2]), max(high, curve.bounds[3]))
         for key, held in self.focused.items():
-            if held:
+            if held and (keys is None or key in keys):
                 self._focus(key, *seen.get(key, (math.nan, math.nan)))
 
     def _focus(self, key: str, data_min: float, data_max: float) -> None:

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 from labbench.ui.live_view import FRAME_INTERVAL_MS, FRAME_PACING, MAX_FRAME_INTERVAL_MS
 from labbench.ui.plots import PlotStack
@@ -20,8 +21,8 @@ def test_a_costly_frame_slows_the_frame_timer_and_a_cheap_one_restores_it(qtbot,
     redraw = live.plots.redraw
     slow = [True]
 
-    def costly_redraw(x0, x1):  # 60 ms of drawing, as 128 curves on a slow machine
-        redraw(x0, x1)
+    def costly_redraw(x0, x1, keys=None):  # 60 ms of drawing, as 128 curves on a slow machine
+        redraw(x0, x1, keys)
         if slow[0]:
             time.sleep(0.06)
 
@@ -57,3 +58,39 @@ def test_the_y_axis_follows_only_the_curves_shown(qtbot):
     plot.vb.updateAutoRange()
     low, high = plot.vb.viewRange()[1]
     assert low < 10.0 < high < 50.0, "slot 1, hidden, no longer sets the range"
+
+
+def test_plots_out_of_view_wait_and_are_drawn_when_scrolled_to(qtbot, window):
+    """A frame hands data only to the plots the stack shows; scrolling to the others, even
+    while paused, draws them over the span on screen."""
+    window.resize(1280, 720)
+    live = window.live
+    stack = live.plots
+    request = short_run_request(window.db, "mock://nominal?rate=200&power=off")
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
+        window.start_request(request)
+        qtbot.waitUntil(lambda: len(stack.plots) >= 4 and bool(stack.data), timeout=10_000)
+        bar = stack.scroll.verticalScrollBar()
+        qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5_000)  # the stack scrolls
+        shown = stack.keys_in_view()
+        hidden = [k for k in stack.plots if k not in shown]
+        assert shown and hidden, "some plots are in view, some below it"
+        far = hidden[-1]
+        name = next(n for n, k in stack.channel_key.items() if k == far)
+        near = next(n for n, k in stack.channel_key.items() if k in shown)
+        before_far, before_near = stack.curves[name].x, stack.curves[near].x
+        frames = [0]
+        live.frame_drawn.connect(lambda: frames.__setitem__(0, frames[0] + 1))
+        qtbot.waitUntil(lambda: frames[0] >= 3, timeout=5_000)
+        assert stack.curves[near].x is not before_near, "a plot in view is drawn every frame"
+        assert stack.curves[name].x is before_far, "a plot out of view is not"
+        qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Pause
+        assert live.paused
+        x0, x1 = stack.plots[far].vb.viewRange()[0]
+        bar.setValue(bar.maximum())  # what dragging the scroll bar down does
+        assert far in stack.keys_in_view()
+        t, _ = stack.curves[name].getData()
+        assert t.size and t[0] <= x0 + 0.5 and t[-1] >= x1 - 0.5, (
+            "scrolled into view while paused, the plot shows the span on screen"
+        )
+        qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Follow again
