@@ -292,7 +292,7 @@ class LiveRunView(QWidget):
             if self.plots.channel_key[name] not in shown:
                 continue  # scrolled out of view: drawn when scrolled back (shown_changed)
             self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
-        self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False)
+        self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False, keys=shown)
         self.plots.redraw(x0, now_s, shown)
         took_ms = (time.perf_counter() - began) * 1e3
         interval = int(min(max(FRAME_INTERVAL_MS, FRAME_PACING * took_ms), MAX_FRAME_INTERVAL_MS))
@@ -364,6 +364,7 @@ class LiveRunView(QWidget):
             return
         first = next(iter(self.plots.plots.values()), None)
         if first is not None:
+            self.plots.sync_links()
             x0, x1 = first.vb.viewRange()[0]
             self._load_range(x0, x1)
             self.plots.redraw(x0, x1)

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsRectItem
 
 from labbench.criteria.limits import Band
 from labbench.ui.marker_items import Mark, MarkerLines, MarkerNames
@@ -51,12 +51,11 @@ class PlotMarks:
             items.append(rect)
         for y in (band.low, band.high):
             if y is not None:
-                line = pg.PlotCurveItem(
-                    [x0, x1],
-                    [y, y],
-                    pen=pg.mkPen(self.theme.muted, width=1, style=Qt.PenStyle.DashLine),
-                )
-                plot.addItem(line, ignoreBounds=True)
+                # A plain Qt line: a pyqtgraph curve item recomputed its bounds in Python at
+                # every move of the x axis, each frame of the live view.
+                line = QGraphicsLineItem(x0, y, x1, y)
+                line.setPen(pg.mkPen(self.theme.muted, width=1, style=Qt.PenStyle.DashLine))
+                plot.vb.addItem(line, ignoreBounds=True)
                 items.append(line)
         self._decor.extend(items)
         return items
@@ -78,8 +77,8 @@ class PlotMarks:
                 r = item.rect()
                 item.setRect(QRectF(r.x(), r.y(), max(x1 - r.x(), 1e-9), r.height()))
             else:
-                x, y = item.getData()
-                item.setData([x[0], x1], y)
+                line = item.line()
+                item.setLine(line.x1(), line.y1(), x1, line.y2())
 
     def add_violation(
         self, channel: str, start: float, end: float, extreme: float | None = None

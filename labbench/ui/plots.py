@@ -340,20 +340,40 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         if abs(c0 - y0) > 1e-12 * max(abs(y0), 1.0) or abs(c1 - y1) > 1e-12 * max(abs(y1), 1.0):
             vb.setYRange(y0, y1, padding=0.0)
 
-    def set_x_range(self, x0: float, x1: float, *, settle_y: bool = True) -> None:
+    def set_x_range(
+        self, x0: float, x1: float, *, settle_y: bool = True, keys: set[str] | None = None
+    ) -> None:
         """Show [x0, x1]; y follows the data (judged channels: their limits).  ``settle_y``
         computes y now (a stored run, drawn once) instead of at the next paint (the live view,
-        30 times a second: 3 ms saved)."""
+        30 times a second: 3 ms saved).  With ``keys``, only those plots follow now: the others
+        (out of view) catch up when they come into view."""
+        self.sync_links(keys)
         first = next(iter(self.plots.values()), None)
         if first is not None:
             first.setXRange(x0, x1, padding=0.0)
         for key, plot in self.plots.items():
+            if keys is not None and key not in keys:
+                continue
             if key in self.focused:
                 self.focused[key] = True
                 continue
             plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
             if settle_y:
                 plot.vb.updateAutoRange()
+
+    def sync_links(self, keys: set[str] | None = None) -> None:
+        """Let only the plots in ``keys`` (every plot: None) follow the first plot's x axis.
+        Each follower costs a frame its view's and items' updates; one coming back into view
+        takes the first plot's range at once."""
+        first = next(iter(self.plots.values()), None)
+        for key, plot in self.plots.items():
+            if plot is first:
+                continue  # the one the others follow
+            out = keys is not None and key not in keys
+            if plot.vb.linksBlocked != out:
+                plot.vb.blockLink(out)
+                if not out:
+                    plot.vb.linkedXChanged()
 
     def zoom_to(self, channel: str, start: float, end: float, extreme: float | None = None) -> None:
         """Both axes onto a violation: its time with a margin, and on its channel's plot the
