@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labbench.acquisition.pipeline import Acquisition, AcquisitionStats, SampleBatch
+from labbench.acquisition.pipeline import (
+    DEFAULT_RING_CAPACITY,
+    Acquisition,
+    AcquisitionStats,
+    SampleBatch,
+)
 from labbench.acquisition.rigs import make_rig
 from labbench.protocols.profile import Profile
 from labbench.records import DutInfo, StepRecord
@@ -386,6 +391,12 @@ class RunSession:
         """The acquisition's live counters (link, rate, backlog, storage state); all zero
         before the run started."""
         return self._acquisition.stats if self._acquisition is not None else AcquisitionStats()
+
+    @property
+    def ring_capacity(self) -> int:
+        """How many samples of each channel the live rings hold."""
+        acquisition = self._acquisition
+        return acquisition.ring_capacity if acquisition is not None else DEFAULT_RING_CAPACITY
 
     @property
     def reading(self) -> bool:

@@ -98,7 +98,8 @@ class LiveSled(QObject):
 
     def _on_slot_selected(self, slot: int | None) -> None:
         self._apply(slot)
-        self.view.refresh_plots()
+        self.view.refresh_plots()  # folds in what the chip's channels received meanwhile
+        self.view.tiles.refresh()
         self.slot_selected.emit(slot)
 
     def _apply(self, slot: int | None) -> None:

@@ -222,6 +222,7 @@ class LiveRunView(QWidget):
         self.results.update_steps(outcome.steps)
         self._show_timing(outcome.steps)
         self.progress.setValue(self.progress.maximum())
+        self._fold_all()
         self._end_s = self._last_sample_s()
         self._on_frame()  # the window ends with the last sample, not with the moment of finishing
         # Redraw violation marks from the stored (final) results: their true ends.
@@ -242,6 +243,7 @@ class LiveRunView(QWidget):
         )
 
     def _on_run_failed(self, message: str) -> None:
+        self._fold_all()
         self._end_s = self._last_sample_s()
         self.frame_timer.stop()
         self.text_timer.stop()
@@ -270,6 +272,10 @@ class LiveRunView(QWidget):
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
         width = max(int(self.plots.layout_widget.width()), 200)
         shown = self.plots.keys_in_view()
+        # A channel nobody sees now (its plot scrolled away, another chip's while one is
+        # picked, a hidden tile) is folded in only once its backlog nears what the live ring
+        # holds, or when it comes into view: a sled's 131 channels cost a frame what is shown.
+        backlog_limit = max(session.ring_capacity // 4, 1)
         for name, unit, total in session.channels():
             if name in HIDDEN_CHANNELS:
                 continue
@@ -278,20 +284,17 @@ class LiveRunView(QWidget):
                 envelope = self._envelopes[name] = BlockEnvelope()
                 unit = unit or (self.plan.unit(name) if self.plan else "")
                 self.plots.ensure_channel(name, unit)
-            if total != self._totals.get(name, 0):
-                # Only what arrived since the last frame is folded in: the cost of a frame
-                # does not grow with the run.
-                t_new, v_new, self._totals[name] = session.samples_since(
-                    name, self._totals.get(name, 0)
-                )
-                envelope.extend(t_new, v_new)
-                self.tiles.feed(name, t_new, v_new)
             curve = self.plots.curves.get(name)
-            if curve is None or not curve.isVisible():
-                continue  # another chip's, while one chip is shown: not reduced
-            if self.plots.channel_key[name] not in shown:
-                continue  # scrolled out of view: drawn when scrolled back (shown_changed)
-            self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
+            drawn = (
+                curve is not None
+                and curve.isVisible()  # not another chip's, while one chip is shown
+                and self.plots.channel_key[name] in shown  # not scrolled out of view
+            )
+            behind = total - self._totals.get(name, 0)
+            if behind and (drawn or self.tiles.shows(name) or behind >= backlog_limit):
+                self._fold(session, name)
+            if drawn:
+                self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False, keys=shown)
         self.plots.redraw(x0, now_s, shown)
         took_ms = (time.perf_counter() - began) * 1e3
@@ -426,12 +429,26 @@ class LiveRunView(QWidget):
         if self.controller.session is None:
             return
         width = max(int(self.plots.layout_widget.width()), 200)
+        self._fold_all()
         for name in self.plots.curves:
             envelope = self._envelopes.get(name)
             if envelope is None:
                 self.plots.set_data(name, *self._samples_between(name, x0, x1))
             else:
                 self.plots.set_data(name, *self._drawable(name, envelope, x0, x1, width))
+
+    def _fold(self, session, name: str) -> None:
+        """Fold what a channel received since its last fold into its envelope and tile (only
+        what is new: a frame's cost does not grow with the run)."""
+        t_new, v_new, self._totals[name] = session.samples_since(name, self._totals.get(name, 0))
+        self._envelopes[name].extend(t_new, v_new)
+        self.tiles.feed(name, t_new, v_new)
+
+    def _fold_all(self) -> None:
+        session = self.controller.session
+        if session is not None:
+            for name in self._envelopes:
+                self._fold(session, name)
 
     def _drawable(self, name: str, envelope: BlockEnvelope, x0: float, x1: float, width: int):
         """What a curve needs to show [x0, x1] at ``width`` pixels, at a cost that does not

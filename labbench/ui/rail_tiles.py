@@ -177,6 +177,7 @@ class RailTiles(QWidget):
         self.hidden = set(hidden) & set(self.tiles)
         self._columns = 0
         self._relayout()
+        self.refresh()
         self.setVisible(len(self.hidden) < len(self.tiles))
 
     def _relayout(self) -> None:
@@ -204,6 +205,10 @@ class RailTiles(QWidget):
             tile.begin_step(bands.get(name), judged_from.get(name, math.inf))
         self.refresh()
 
+    def shows(self, channel: str) -> bool:
+        """Whether the channel has a tile on screen (not another chip's)."""
+        return channel in self.tiles and channel not in self.hidden
+
     def feed(self, channel: str, t: np.ndarray, v: np.ndarray) -> None:
         tile = self.tiles.get(channel)
         if tile is not None:
@@ -215,8 +220,10 @@ class RailTiles(QWidget):
                 self.tiles[name].verdict = verdict
 
     def refresh(self) -> None:
-        for tile in self.tiles.values():
-            tile.refresh()
+        """Rewrite the tiles on screen (another chip's are rewritten when they are shown)."""
+        for name, tile in self.tiles.items():
+            if name not in self.hidden:
+                tile.refresh()
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
