@@ -226,6 +226,9 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         # far the stack is scrolled.
         lane.showAxis("top")
         lane.setLabel("top", "time since run start", units="s")
+        # Major and minor ticks, each labelled; a third, unlabelled level doubled the cost of
+        # laying out the one axis that changes every frame (0.9 vs 1.7 ms).
+        lane.getAxis("top").setStyle(maxTickLevel=1)
         lane.getAxis("left").setWidth(72)
         lane.getAxis("left").setStyle(showValues=False)
         lane.getAxis("left").setPen(pg.mkPen(None))
