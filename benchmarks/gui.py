@@ -53,6 +53,7 @@ class FakeAcquisition:
         self.rings = {f"ch{i:02d}": ChannelRing(capacity) for i in range(channels)}
         self.units = {name: ("V" if i % 2 else "A") for i, name in enumerate(self.rings)}
         self.t0_ns = t0_ns
+        self.ring_capacity = capacity
 
     def channels(self):
         return [(name, self.units[name], ring.total) for name, ring in self.rings.items()]
