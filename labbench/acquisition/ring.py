@@ -62,26 +62,52 @@ class ChannelRing:
                 v = np.concatenate((self._v[start:], self._v[: start + count - self.capacity]))
             return t, v, end
 
+    def _first_at_or_after(self, t_from: float, start: int, held: int) -> int:
+        """The logical position (0 = oldest held) of the first sample with t >= t_from; the
+        caller holds the lock.  Times are non-decreasing."""
+        lo, hi = 0, held
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._t[(start + mid) % self.capacity] < t_from:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def _copy(self, start: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of logical positions [a, b); the caller holds the lock."""
+        count = b - a
+        if count <= 0:
+            return np.empty(0), np.empty(0)
+        first = (start + a) % self.capacity
+        if first + count <= self.capacity:
+            return self._t[first : first + count].copy(), self._v[first : first + count].copy()
+        tail = first + count - self.capacity
+        return (
+            np.concatenate((self._t[first:], self._t[:tail])),
+            np.concatenate((self._v[first:], self._v[:tail])),
+        )
+
     def since_time(self, t_from: float) -> tuple[np.ndarray, np.ndarray]:
         """The held samples with t >= t_from, in order (times are non-decreasing)."""
         with self._lock:
             held = min(self._end, self.capacity)
             start = (self._end - held) % self.capacity
-            lo, hi = 0, held  # binary search over logical positions
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if self._t[(start + mid) % self.capacity] < t_from:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            count = held - lo
-            first = (start + lo) % self.capacity
-            if count == 0:
-                return np.empty(0), np.empty(0)
-            if first + count <= self.capacity:
-                return self._t[first : first + count].copy(), self._v[first : first + count].copy()
-            tail = first + count - self.capacity
-            return (
-                np.concatenate((self._t[first:], self._t[:tail])),
-                np.concatenate((self._v[first:], self._v[:tail])),
-            )
+            return self._copy(start, self._first_at_or_after(t_from, start, held), held)
+
+    def between(self, t_from: float, t_to: float) -> tuple[np.ndarray, np.ndarray]:
+        """The held samples with t_from <= t <= t_to, in order; only those are copied."""
+        with self._lock:
+            held = min(self._end, self.capacity)
+            start = (self._end - held) % self.capacity
+            a = self._first_at_or_after(t_from, start, held)
+            b = self._first_at_or_after(np.nextafter(t_to, np.inf), start, held)
+            return self._copy(start, a, b)
+
+    def value_at(self, t: float) -> float | None:
+        """The value of the last held sample at or before t (None if there is none)."""
+        with self._lock:
+            held = min(self._end, self.capacity)
+            start = (self._end - held) % self.capacity
+            k = self._first_at_or_after(np.nextafter(t, np.inf), start, held) - 1
+            return None if k < 0 else float(self._v[(start + k) % self.capacity])

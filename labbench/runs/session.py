@@ -426,9 +426,12 @@ class RunSession:
         ring = self._ring(channel)
         if ring is None:
             return np.empty(0), np.empty(0)
-        t, v = ring.since_time(t0_s)
-        keep = int(np.searchsorted(t, t1_s, side="right"))
-        return t[:keep], v[:keep]
+        return ring.between(t0_s, t1_s)
+
+    def value_at(self, channel: str, t_s: float) -> float | None:
+        """The value of the channel's last sample at or before t_s still in the live ring."""
+        ring = self._ring(channel)
+        return None if ring is None else ring.value_at(t_s)
 
     def step_start_s(self, position: int) -> float | None:
         """Where the judgement of step ``position`` began (seconds since t0), once it has."""

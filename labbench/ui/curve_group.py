@@ -124,6 +124,7 @@ class CurveGroup(pg.GraphicsObject):
         return self._rect
 
     def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
         self.prepareGeometryChange()
         self._rect = None
 

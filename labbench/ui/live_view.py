@@ -87,6 +87,7 @@ class LiveRunView(QWidget):
         self.follow_button.toggled.connect(self._on_pause_toggled)
         self.plots = PlotStack(theme, grid=False)
         self.plots.sample_source = self._samples_between
+        self.plots.value_source = self._value_at
         self.plots.shown_changed.connect(self.refresh_plots)
         self.timing = TimingMarks(self.plots)  # power-sequencing crossings and times
         self.tiles = RailTiles(theme)
@@ -365,6 +366,11 @@ class LiveRunView(QWidget):
         if not self.paused:
             self._on_frame()
             return
+        self.draw_all()
+
+    def draw_all(self) -> None:
+        """Every plot, in view or not, over the span on screen, with every channel folded in
+        (a paused look, or what File > Save view renders)."""
         first = next(iter(self.plots.plots.values()), None)
         if first is not None:
             self.plots.sync_links()
@@ -461,6 +467,10 @@ class LiveRunView(QWidget):
             # the samples themselves (at most 4 x pixels of them).
             return envelope_of(*self._samples_between(name, x0, x1), x0, x1, width)
         return envelope.query(x0, x1, width)
+
+    def _value_at(self, name: str, t: float) -> float | None:
+        session = self.controller.session
+        return None if session is None else session.value_at(name, t)
 
     def _samples_between(self, name: str, t0: float, t1: float):
         session = self.controller.session

@@ -55,6 +55,7 @@ class _ViewSpanItem(pg.GraphicsObject):
         self.update()
 
     def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()  # drops the cached view rectangle
         self.prepareGeometryChange()
         self._rect = None
 

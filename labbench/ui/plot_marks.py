@@ -113,7 +113,10 @@ class PlotMarks:
         mark = Mark(x, text, kind)
         self._markers.append(mark)
         for key, plot in self.plots.items():
-            self._marker_lines(key, plot).add(mark)
+            if key in self._marker_items:
+                self._marker_items[key].add(mark)
+            else:
+                self._marker_lines(key, plot)  # made with every mark so far, this one too
         if self._marker_names is None:
             self._marker_names = MarkerNames(self.theme)
             self.lane.addItem(self._marker_names, ignoreBounds=True)

@@ -23,6 +23,7 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from labbench.criteria.limits import Band
+from labbench.ui.crosshair import Crosshair
 from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
 from labbench.ui.curve_group import Curve, CurveGroup
 from labbench.ui.marker_items import Mark, MarkerLines, MarkerNames
@@ -66,7 +67,7 @@ def envelope(
     return out_t, out_v
 
 
-class PlotStack(SlotPlots, PlotMarks, QWidget):
+class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
     """Judged channels one plot each, the others one plot per unit, x axes linked (seconds
     since the run's start)."""
 
@@ -113,6 +114,9 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         self.sample_source: Callable[[str, float, float], tuple[np.ndarray, np.ndarray]] | None = (
             None
         )
+        # The value of a channel's last sample at or before a time, for the crosshair's
+        # readout; the live view hands the rings' (its plots out of view hold no data).
+        self.value_source: Callable[[str, float], float | None] | None = None
         self._decor: list = []
         self._markers: list[Mark] = []
         self._marker_items: dict[str, MarkerLines] = {}  # plot key -> its markers' lines
@@ -442,59 +446,12 @@ class PlotStack(SlotPlots, PlotMarks, QWidget):
         self.cursor_readout.setStyleSheet(f"color: {theme.text};")
         self.cursors.set_theme(theme)
 
-    # --- crosshair ------------------------------------------------------------------------
-
-    def _on_mouse_moved(self, pos) -> None:
-        for plot in self.plots.values():
-            if plot.sceneBoundingRect().contains(pos):
-                x = plot.vb.mapSceneToView(pos).x()
-                self.show_cursor(x)
-                return
-
-    def show_cursor(self, x: float) -> None:
-        if len(self._cursor_lines) != len(self.plots):
-            self._make_cursor_lines()
-        for line in self._cursor_lines:
-            line.setVisible(True)
-            line.setValue(x)
-        parts = [f"<b>t = {x:.3f} s</b>"]
-        for name, curve in self.curves.items():
-            if not curve.isVisible():
-                continue
-            t, v = self.data.get(name, (np.empty(0), np.empty(0)))
-            value = value_at(t, v, x)
-            unit = self.channel_unit.get(name, "")
-            color = curve.opts["pen"].color().name()
-            parts.append(
-                f'<span style="color:{color}">■</span> {html.escape(name)} = '
-                f"{'—' if value is None else f'{value:.6g}'}{(' ' + unit) if unit else ''}"
-            )
-        self.readout.setText(" &nbsp; ".join(parts))
-        self.cursor_moved.emit(x)
-
-    def _make_cursor_lines(self) -> None:
-        """The crosshair's line on each plot, made when the pointer first crosses the plots
-        (an idle crosshair's lines cost their bounds at every frame)."""
-        pen = pg.mkPen(self.theme.muted, style=Qt.PenStyle.DashLine)
-        for plot in list(self.plots.values())[len(self._cursor_lines) :]:
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
-            plot.addItem(line, ignoreBounds=True)
-            self._cursor_lines.append(line)
-
     def samples_between(self, name: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         if self.sample_source is not None:
             return self.sample_source(name, t0, t1)
         t, v = self.data.get(name, (np.empty(0), np.empty(0)))
         a, b = np.searchsorted(t, t0, side="left"), np.searchsorted(t, t1, side="right")
         return t[a:b], v[a:b]
-
-
-def value_at(t: np.ndarray, v: np.ndarray, x: float) -> float | None:
-    """The value of the last sample at or before x (what the rig had said by then)."""
-    if t.size == 0 or not math.isfinite(x):
-        return None
-    k = int(np.searchsorted(t, x, side="right")) - 1
-    return None if k < 0 else float(v[k])
 
 
 def _unit_title(unit: str) -> str:

@@ -199,6 +199,8 @@ class ViewActions:
             self.dialog = None
 
     def _write(self, target: PlotStack, lines: list[str], path: str) -> None:
+        if target is self.window.live.plots:
+            self.window.live.draw_all()  # plots scrolled out of view are drawn only now
         try:
             written = save_view(target, lines, path)
         except SaveViewError as exc:

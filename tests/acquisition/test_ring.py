@@ -34,3 +34,20 @@ def test_ring_keeps_the_newest_and_finds_a_time(capacity, sizes, cut):
     if len(everything) >= 3:
         new_t, _, _ = ring.snapshot(len(everything) - 2)
         np.testing.assert_array_equal(new_t, np.array(everything[-2:])[-min(2, capacity) :])
+
+
+def test_between_and_value_at_across_the_wrap():
+    """Only the samples in [t0, t1] are copied, the ends included, wherever the ring wrapped;
+    value_at is the last sample at or before t."""
+    ring = ChannelRing(8)
+    t = np.arange(13, dtype=float)  # 13 samples in 8 places: held 5..12, wrapped
+    ring.extend(t, t * 10)
+    bt, bv = ring.between(6.0, 9.0)
+    assert bt.tolist() == [6.0, 7.0, 8.0, 9.0] and bv.tolist() == [60.0, 70.0, 80.0, 90.0]
+    assert ring.between(6.5, 6.9)[0].size == 0
+    assert ring.between(0.0, 5.0)[0].tolist() == [5.0]  # older ones are gone
+    assert ring.between(11.0, float("inf"))[0].tolist() == [11.0, 12.0]
+    assert ring.value_at(9.5) == 90.0 and ring.value_at(9.0) == 90.0
+    assert ring.value_at(4.9) is None  # before what is held
+    assert ring.value_at(100.0) == 120.0
+    assert ChannelRing(4).value_at(1.0) is None

@@ -8,12 +8,14 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from PySide6.QtCore import Qt
 
 from labbench.ui.live_view import FRAME_INTERVAL_MS, FRAME_PACING, MAX_FRAME_INTERVAL_MS
 from labbench.ui.plots import PlotStack
 
 from .runs import short_run_request
+from .test_plots_view import _answer_save_dialog
 
 
 def test_a_costly_frame_slows_the_frame_timer_and_a_cheap_one_restores_it(qtbot, window):
@@ -84,6 +86,10 @@ def test_plots_out_of_view_wait_and_are_drawn_when_scrolled_to(qtbot, window):
         qtbot.waitUntil(lambda: frames[0] >= 3, timeout=5_000)
         assert stack.curves[near].x is not before_near, "a plot in view is drawn every frame"
         assert stack.curves[name].x is before_far, "a plot out of view is not"
+        stack.show_cursor(stack.plots[far].vb.viewRange()[0][1] - 0.05)
+        assert f"{name} = —" not in stack.readout.text(), (
+            "the crosshair reads a plot out of view from the rings, not from stale curves"
+        )
         qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Pause
         assert live.paused
         x0, x1 = stack.plots[far].vb.viewRange()[0]
@@ -94,3 +100,31 @@ def test_plots_out_of_view_wait_and_are_drawn_when_scrolled_to(qtbot, window):
             "scrolled into view while paused, the plot shows the span on screen"
         )
         qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Follow again
+
+
+def test_save_view_mid_run_draws_the_plots_out_of_view(qtbot, window, tmp_path):
+    """File > Save view renders every plot: those scrolled out of view are drawn first, over
+    the span on screen, not left empty or cut off where they left view."""
+    window.resize(1280, 720)
+    stack = window.live.plots
+    path = tmp_path / "view.png"
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
+        window.start_request(short_run_request(window.db, "mock://nominal?rate=200&power=off"))
+        qtbot.waitUntil(lambda: len(stack.plots) >= 4 and bool(stack.data), timeout=10_000)
+        qtbot.waitUntil(lambda: stack.scroll.verticalScrollBar().maximum() > 0, timeout=5_000)
+        qtbot.waitUntil(lambda: stack.plots and _span(stack)[1] > 1.0, timeout=5_000)
+        hidden = [k for k in stack.plots if k not in stack.keys_in_view()]
+        assert hidden
+        window.view_actions.save_view.trigger()
+        _answer_save_dialog(qtbot, path)
+        qtbot.waitUntil(path.exists, timeout=20_000)
+        x0, x1 = _span(stack)
+        for key in hidden:
+            assert stack.plots[key].vb.viewRange()[0] == pytest.approx([x0, x1]), key
+            names = [n for n, k in stack.channel_key.items() if k == key]
+            t = stack.curves[names[0]].getData()[0]
+            assert t.size and t[-1] >= x1 - 0.2, f"{key}: drawn up to the span's end"
+
+
+def _span(stack) -> tuple[float, float]:
+    return tuple(next(iter(stack.plots.values())).vb.viewRange()[0])

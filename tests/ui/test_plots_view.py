@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QVBoxLayout, QWidget
 
@@ -392,3 +392,51 @@ def test_rail_tiles_flow_onto_rows_when_the_run_view_narrows(qtbot):
     qtbot.waitUntil(lambda: tiles.height() >= 2 * tile.minimumHeight())
     for t in tiles.tiles.values():  # each whole inside the strip
         assert t.geometry().bottom() < tiles.height() and t.geometry().right() < tiles.width()
+
+
+def test_markers_are_drawn_across_every_plot_wherever_the_axes_move(qtbot):
+    """A step line at 6 s crosses each plot from top to bottom (a plot of volts and one of
+    degrees alike) after the x axis has moved on, and its name is written in the lane."""
+    stack = PlotStack(LIGHT, grid=False)  # as the live view's
+    qtbot.addWidget(stack)
+    stack.resize(900, 600)
+    stack.show()
+    t = np.linspace(0.0, 10.0, 500)
+    for name, unit, level in (("vdd_core", "V", 0.75), ("temp_die", "°C", 55.0)):
+        stack.ensure_channel(name, unit)
+        stack.set_data(name, t, np.full(t.size, level))
+    stack.add_marker(0.2, "power-on", "step")
+    stack.set_x_range(0.0, 1.0)
+    stack.redraw(0.0, 1.0)
+    qtbot.waitUntil(lambda: stack.layout_widget.grab() is not None)
+    stack.add_marker(6.0, "load-50", "step")
+    for x1 in (4.0, 8.0, 10.0):  # as the live view's frames move it
+        stack.set_x_range(x1 - 8.0, x1)
+        stack.redraw(x1 - 8.0, x1)
+        QApplication.processEvents()
+    image = stack.layout_widget.grab().toImage()
+    muted = QColor(LIGHT.muted)
+
+    def column_has_marker(plot, x: float) -> bool:
+        view = plot.vb
+        (y0, y1) = view.viewRange()[1]
+        hits = 0
+        for frac in (0.15, 0.3, 0.85):  # off the flat curves at mid-height
+            scene = view.mapViewToScene(QPointF(x, y0 + frac * (y1 - y0)))
+            at = stack.layout_widget.mapFromScene(scene)
+            colours = [QColor(image.pixel(at.x() + dx, at.y())) for dx in (-1, 0, 1)]
+            hits += any(c == muted for c in colours)
+        return hits == 3
+
+    for key, plot in stack.plots.items():
+        assert column_has_marker(plot, 6.0), f"{key}: the 6 s step line, top to bottom"
+    lane = stack.lane
+    scene = lane.vb.mapViewToScene(QPointF(6.0, 1.5))
+    at = stack.layout_widget.mapFromScene(scene)
+    background = QColor(image.pixel(at.x() + 40, at.y() - 12))
+    inked = [
+        QColor(image.pixel(at.x() + dx, at.y() + dy)) != background
+        for dx in range(4, 60)
+        for dy in range(-5, 6)
+    ]
+    assert sum(inked) > 20, "the step's name is written in the lane beside its line"
