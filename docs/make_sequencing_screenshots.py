@@ -54,13 +54,15 @@ def main() -> int:
         # power-on looked at from its first crossing, each plot's axis dragged to the ramps.
         window.resizeDocks([window.results_dock], [height // 5], Qt.Orientation.Vertical)
         live.follow_button.setChecked(True)
-        for rail in ("vdd_io", "vdd_core"):
-            plot = live.plots.plot_of(rail)
-            plot.vb.setYRange(-0.05, 1.05 * max(plot.vb.viewRange()[1][1], 0.8), padding=0)
         marks = live.timing.marks()
         times = [c.t_s for m in marks for c in m.crossings]
         start = min(times) - 0.004 if times else 0.0
         live.plots.set_x_range(start, max(times) + 0.012 if times else start + 0.06)
+        for rail in ("vdd_io", "vdd_core"):
+            plot = live.plots.plot_of(rail)
+            plot.vb.setYRange(-0.05, 1.05 * max(plot.vb.viewRange()[1][1], 0.8), padding=0)
+            # What a drag of the axis says: the plot no longer holds its limits in view.
+            plot.vb.sigRangeChangedManually.emit(plot.vb.state["mouseEnabled"])
         QTimer.singleShot(300, lambda: live.plots.scroll_to("vdd_core"))
         QTimer.singleShot(800, shoot)
 

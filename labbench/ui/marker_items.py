@@ -84,9 +84,11 @@ class MarkerLines(_ViewSpanItem):
 
 class MarkerNames(_ViewSpanItem):
     """The markers' names in the lane: steps on the upper row, commands on the lower, each
-    starting just right of its line."""
+    starting just right of its line and cut short (with an ellipsis) where the next name in
+    its row begins, so that two names never write over one another."""
 
     ROW_Y = {"step": 1.5, "command": 0.5}  # the lane's y range is 0..2
+    GAP_PX = 6  # between a name's end and the next line
 
     def paint(self, painter: QPainter, *args) -> None:
         rect = self.boundingRect()
@@ -97,14 +99,30 @@ class MarkerNames(_ViewSpanItem):
         painter.save()
         painter.resetTransform()
         metrics = painter.fontMetrics()
-        for mark in self.marks:
-            if not mark.text or mark.x > rect.right():
-                continue
-            at = to_device.map(QPointF(mark.x, self.ROW_Y[mark.kind]))
-            if at.x() + metrics.horizontalAdvance(mark.text) < 0 or at.x() > width:
-                continue
-            color = self.theme.plot_foreground if mark.kind == "step" else self.theme.marker
+        for kind, y in self.ROW_Y.items():
+            # A name runs up to the next name (a sweep's later points have a line, no name).
+            row = sorted((m for m in self.marks if m.kind == kind and m.text), key=lambda m: m.x)
+            places = [to_device.map(QPointF(m.x, y)) for m in row]
+            color = self.theme.plot_foreground if kind == "step" else self.theme.marker
             painter.setPen(pg.mkPen(color))
-            baseline = at.y() + (metrics.ascent() - metrics.descent()) / 2
-            painter.drawText(QPointF(at.x() + 3, baseline), mark.text)
+            rooms = name_rooms([at.x() for at in places], width, self.GAP_PX)
+            for mark, at, room in zip(row, places, rooms, strict=True):
+                if room < metrics.horizontalAdvance("…") * 2:
+                    continue  # no room before the next line, or off the plot
+                text = metrics.elidedText(mark.text, Qt.TextElideMode.ElideRight, room)
+                baseline = at.y() + (metrics.ascent() - metrics.descent()) / 2
+                painter.drawText(QPointF(at.x() + 3, baseline), text)
         painter.restore()
+
+
+def name_rooms(xs: list[float], width: float, gap: float) -> list[int]:
+    """The pixels each name may take: from 3 px right of its line to ``gap`` before the next
+    line of its row (or the lane's right edge); 0 for a line off either side."""
+    rooms = []
+    for i, x in enumerate(xs):
+        end = min(xs[i + 1] if i + 1 < len(xs) else width, width)
+        if x > width or end < 0:
+            rooms.append(0)
+            continue
+        rooms.append(max(int(min(end - x, width)) - 3 - int(gap), 0))  # (zoomed: far off)
+    return rooms

@@ -440,3 +440,13 @@ def test_markers_are_drawn_across_every_plot_wherever_the_axes_move(qtbot):
         for dy in range(-5, 6)
     ]
     assert sum(inked) > 20, "the step's name is written in the lane beside its line"
+
+
+def test_marker_names_are_cut_short_before_the_next_line():
+    from labbench.ui.marker_items import name_rooms
+
+    # Lines at 100, 130 and 400 px in a 600 px lane: the first name gets 21 px, the second
+    # 261, the last runs to the edge; a line off the right or left edge gets none.
+    assert name_rooms([100.0, 130.0, 400.0], 600, 6) == [21, 261, 191]
+    assert name_rooms([650.0], 600, 6) == [0]
+    assert name_rooms([-5e9, -10.0, 50.0], 600, 6) == [0, 51, 541]
