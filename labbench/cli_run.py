@@ -109,7 +109,11 @@ def _manual_values(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _find_or_register_dut(db, serial: str, new_kind: str | None):
+def _find_or_register_dut(db, serial: str, new_kind: str | None, plan=None):
+    """The DUT ``serial``, registered first with ``--new-dut``; a run its plan would refuse
+    (another kind, a new sled with no chips for a plan that judges per chip) registers
+    nothing."""
+    from labbench.runs.judgement import judges_per_chip
     from labbench.storage import inventory as inventory_store
 
     dut = inventory_store.find_dut(db, serial)
@@ -118,6 +122,16 @@ def _find_or_register_dut(db, serial: str, new_kind: str | None):
             raise UsageError(
                 f"The DUT {serial!r} is not registered; add --new-dut chip (or sled) to register "
                 "it."
+            )
+        if plan is not None and plan.dut_kind != new_kind:
+            raise UsageError(
+                f"Plan {plan.name!r} is for a {plan.dut_kind}, but --new-dut {new_kind} would "
+                f"register {serial} as a {new_kind}; nothing was registered."
+            )
+        if plan is not None and judges_per_chip(plan):
+            raise UsageError(
+                f"Plan {plan.name!r} judges per chip, and a new sled {serial} has no chips placed; "
+                f"register it and place its chips first (labbench dut add / dut place)."
             )
         dut = inventory_store.add_dut(db, new_kind, serial)
     return dut
@@ -216,7 +230,7 @@ def run_command(args: argparse.Namespace) -> int:
             )
 
     try:
-        dut = _find_or_register_dut(db, args.dut, args.new_dut)
+        dut = _find_or_register_dut(db, args.dut, args.new_dut, plan)
         request = RunRequest(
             plan,
             dut,

@@ -147,3 +147,26 @@ def test_run_warns_before_starting_when_the_profile_cannot_feed_the_plan(tmp_pat
     ), result.stderr
     # The warning came true: silence is never a pass.
     assert result.returncode == 3, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("new_kind", "words"),
+    [
+        ("chip", "is for a sled, but --new-dut chip would register NEW-1 as a chip"),
+        ("sled", "judges per chip, and a new sled NEW-1 has no chips placed"),
+    ],
+)
+def test_a_run_the_plan_refuses_registers_no_new_dut(tmp_path, new_kind, words):
+    """--new-dut with a plan for the other kind (or a per-chip plan on a sled with no chips
+    yet): one sentence, exit 2, and the serial is still free, not left registered."""
+    db = str(tmp_path / "kind.sqlite3")
+    plan = "resources/plans/sled-chips.toml"
+    result = _run(
+        "run", "--plan", plan, "--dut", "NEW-1", "--new-dut", new_kind,
+        "--device", "mock://nominal?slots=4", "--db", db,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    message = [line for line in result.stderr.splitlines() if not line.startswith("warning")]
+    assert len(message) == 1 and words in message[0], result.stderr
+    shown = _run("dut", "show", "NEW-1", "--db", db)
+    assert shown.returncode == 2 and "There is no DUT with serial 'NEW-1'" in shown.stderr
