@@ -431,6 +431,14 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 _RUN_COMMANDS = ("record", "run")
 
 
+def not_an_interrupt(record: logging.LogRecord) -> bool:
+    """Drop a log record that carries a Ctrl-C: SQLAlchemy's pool logs, with its traceback, a
+    KeyboardInterrupt that lands while it closes a connection, then re-raises it, and the
+    user is told "interrupted" once."""
+    info = record.exc_info
+    return not (info and info[0] is not None and issubclass(info[0], KeyboardInterrupt))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from labbench.storage.engine import DatabaseError, DatabaseFault, StorageError, first_line
 
@@ -440,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(not_an_interrupt)
     if not args.verbose:
         # psycopg warns, several lines each, about connections a server restart cut; the
         # storage link already says it in one line and retries.

@@ -170,3 +170,24 @@ def test_a_run_the_plan_refuses_registers_no_new_dut(tmp_path, new_kind, words):
     assert len(message) == 1 and words in message[0], result.stderr
     shown = _run("dut", "show", "NEW-1", "--db", db)
     assert shown.returncode == 2 and "There is no DUT with serial 'NEW-1'" in shown.stderr
+
+
+def test_a_ctrl_c_logged_by_the_pool_prints_no_traceback(tmp_path):
+    """A Ctrl-C landing while SQLAlchemy closes a connection is logged by its pool with a
+    traceback before it goes on: the user is told "interrupted", not shown the traceback."""
+    script = (
+        "import logging\n"
+        "from labbench.cli import main\n"
+        f"main(['db', 'path', '--db', {str(tmp_path / 'x.sqlite3')!r}])\n"
+        "pool = logging.getLogger('sqlalchemy.pool.impl.QueuePool')\n"
+        "for exc in (KeyboardInterrupt(), ValueError('a real failure')):\n"
+        "    try:\n"
+        "        raise exc\n"
+        "    except BaseException:\n"
+        "        pool.error('Exception closing connection', exc_info=True)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert "KeyboardInterrupt" not in result.stderr, result.stderr
+    assert "ValueError: a real failure" in result.stderr, result.stderr
