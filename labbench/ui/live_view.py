@@ -20,14 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labbench.criteria.limits import VERDICT_ORDER
 from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
 from labbench.ui.live_sled import LiveSled
 from labbench.ui.plot_limits import judged_bands
 from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
 from labbench.ui.plots import envelope as envelope_of
-from labbench.ui.rail_tiles import RailTiles
+from labbench.ui.rail_tiles import RailTiles, channel_verdicts
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.session_bridge import SessionBridge
 from labbench.ui.shmoo_panel import ShmooPanel
@@ -265,7 +264,11 @@ class LiveRunView(QWidget):
 
     def _on_frame(self) -> None:
         session = self.controller.session
-        if session is None or self.paused:
+        if session is None:
+            return
+        if self.paused:
+            # A long look back must not let the live rings overwrite what was never folded.
+            self._fold_behind(session, max(session.ring_capacity // 4, 1))
             return
         began = time.perf_counter()
         now_s = self.now_s()
@@ -450,6 +453,11 @@ class LiveRunView(QWidget):
         self._envelopes[name].extend(t_new, v_new)
         self.tiles.feed(name, t_new, v_new)
 
+    def _fold_behind(self, session, backlog_limit: int) -> None:
+        for name, _, total in session.channels():
+            if name in self._envelopes and total - self._totals.get(name, 0) >= backlog_limit:
+                self._fold(session, name)
+
     def _fold_all(self) -> None:
         session = self.controller.session
         if session is not None:
@@ -485,16 +493,3 @@ def _marker_name(step) -> str:
     return f"{step.point.sweep} ▸ sweep of {step.point.x_name}" + (
         f" × {step.point.y_name}" if step.point.y_name else ""
     )
-
-
-def channel_verdicts(steps) -> dict[str, str]:
-    """The worst verdict so far of each channel's limits, over the steps judged."""
-    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
-    out: dict[str, str] = {}
-    for step in steps:
-        for c in step.criteria:
-            if c.kind != "limit" or c.verdict not in rank:
-                continue
-            if c.channel not in out or rank[c.verdict] > rank[out[c.channel]]:
-                out[c.channel] = c.verdict
-    return out

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labbench.criteria.limits import Band
+from labbench.criteria.limits import VERDICT_ORDER, Band
 from labbench.ui.cursors import NO_SI_PREFIX, format_value
 from labbench.ui.theme import Theme, verdict_colors
 
@@ -230,3 +230,16 @@ class RailTiles(QWidget):
         for tile in self.tiles.values():
             tile.theme = theme
         self.refresh()
+
+
+def channel_verdicts(steps) -> dict[str, str]:
+    """The worst verdict so far of each channel's limits, over the steps judged."""
+    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    out: dict[str, str] = {}
+    for step in steps:
+        for c in step.criteria:
+            if c.kind != "limit" or c.verdict not in rank:
+                continue
+            if c.channel not in out or rank[c.verdict] > rank[out[c.channel]]:
+                out[c.channel] = c.verdict
+    return out

@@ -128,3 +128,73 @@ def test_save_view_mid_run_draws_the_plots_out_of_view(qtbot, window, tmp_path):
 
 def _span(stack) -> tuple[float, float]:
     return tuple(next(iter(stack.plots.values())).vb.viewRange()[0])
+
+
+class _TinyRingSession:
+    """Just what the live view reads from a run session, with a 64-sample ring: a pause of
+    more than 64 samples would let the ring overwrite what the plots never folded in."""
+
+    plan = None
+
+    def __init__(self):
+        from labbench.acquisition.ring import ChannelRing
+
+        self.ring = ChannelRing(64)
+        self.ring_capacity = 64
+        self.appended = 0
+
+    def append(self, n: int) -> None:
+        t = (self.appended + np.arange(n)) / 100.0
+        self.ring.extend(t, np.full(n, 0.75))
+        self.appended += n
+
+    def channels(self):
+        return [("vdd_core", "V", self.ring.total)]
+
+    def samples_since(self, name, since_total):
+        return self.ring.snapshot(since_total)
+
+    def samples_between(self, name, t0, t1):
+        return self.ring.between(t0, t1)
+
+    def value_at(self, name, t):
+        return self.ring.value_at(t)
+
+    def step_start_s(self, position):
+        return None
+
+
+def test_a_paused_view_still_folds_what_the_rings_would_overwrite(qtbot):
+    """Paused for longer than the live ring holds, the plots still get every sample: the
+    whole-run view after Follow has no hole where the pause was."""
+    from labbench.runs.plan import parse_plan
+    from labbench.ui.live_view import LiveRunView
+    from labbench.ui.results_model import ResultsModel
+    from labbench.ui.run_controller import RunController
+    from labbench.ui.theme import LIGHT
+
+    session = _TinyRingSession()
+    controller = RunController(db=None)
+    controller.session = session
+    view = LiveRunView(controller, ResultsModel(LIGHT), LIGHT)
+    qtbot.addWidget(view)
+    view.plan = parse_plan(
+        '[plan]\nname="p"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n'
+    )
+    view.t0_ns = time.time_ns()
+    view.show()
+    session.append(10)
+    view._on_frame()  # what the frame timer does while a run goes on
+    envelope = view._envelopes["vdd_core"]
+    assert envelope.samples == 10
+    qtbot.mouseClick(view.follow_button, Qt.MouseButton.LeftButton)  # Pause
+    assert view.paused
+    view.frame_timer.start()
+    try:
+        for _ in range(6):  # 240 samples while paused: almost four rings' worth
+            session.append(40)
+            qtbot.waitUntil(lambda: envelope.samples == session.appended, timeout=5_000)
+    finally:
+        view.frame_timer.stop()
+    qtbot.mouseClick(view.follow_button, Qt.MouseButton.LeftButton)  # Follow
+    assert envelope.samples == session.appended == 250
