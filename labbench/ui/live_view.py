@@ -266,9 +266,10 @@ class LiveRunView(QWidget):
         session = self.controller.session
         if session is None:
             return
+        backlog_limit = _backlog_limit(session)
         if self.paused:
             # A long look back must not let the live rings overwrite what was never folded.
-            self._fold_behind(session, max(session.ring_capacity // 4, 1))
+            self._fold_behind(session, backlog_limit)
             return
         began = time.perf_counter()
         now_s = self.now_s()
@@ -277,9 +278,8 @@ class LiveRunView(QWidget):
         width = max(int(self.plots.layout_widget.width()), 200)
         shown = self.plots.keys_in_view()
         # A channel nobody sees now (its plot scrolled away, another chip's while one is
-        # picked, a hidden tile) is folded in only once its backlog nears what the live ring
-        # holds, or when it comes into view: a sled's 131 channels cost a frame what is shown.
-        backlog_limit = max(session.ring_capacity // 4, 1)
+        # picked, a hidden tile) is folded in only once its backlog reaches backlog_limit, or
+        # when it comes into view: a sled's 131 channels cost a frame what is shown.
         for name, unit, total in session.channels():
             if name in HIDDEN_CHANNELS:
                 continue
@@ -485,6 +485,11 @@ class LiveRunView(QWidget):
         if session is None:
             return np.empty(0), np.empty(0)
         return session.samples_between(name, t0, t1)
+
+
+def _backlog_limit(session) -> int:
+    """How far an unseen channel may fall behind: a quarter of the ring, never overwritten."""
+    return max(session.ring_capacity // 4, 1)
 
 
 def _marker_name(step) -> str:
