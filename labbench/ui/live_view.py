@@ -301,6 +301,7 @@ class LiveRunView(QWidget):
                 self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False, keys=shown)
         self.plots.redraw(x0, now_s, shown)
+        self.plots.settle()
         took_ms = (time.perf_counter() - began) * 1e3
         interval = int(min(max(FRAME_INTERVAL_MS, FRAME_PACING * took_ms), MAX_FRAME_INTERVAL_MS))
         if interval != self.frame_timer.interval():

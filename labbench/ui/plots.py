@@ -338,6 +338,12 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
             if held and (keys is None or key in keys):
                 self._focus(key, *seen.get(key, (math.nan, math.nan)))
 
+    def settle(self) -> None:
+        """Apply now what pyqtgraph leaves to the paint: each view's new matrix and y range.
+        Done in the paint, they move items' geometry while the scene is being drawn, and Qt
+        draws the whole stack a second time for it (a live frame painted twice)."""
+        self.layout_widget.scene().prepareForPaint()
+
     def _focus(self, key: str, data_min: float, data_max: float) -> None:
         """Hold a judged plot's y axis on its limits and what its curves do near them."""
         low, high = self.limits[key.removeprefix("channel:")]

@@ -198,3 +198,30 @@ def test_a_paused_view_still_folds_what_the_rings_would_overwrite(qtbot):
         view.frame_timer.stop()
     qtbot.mouseClick(view.follow_button, Qt.MouseButton.LeftButton)  # Follow
     assert envelope.samples == session.appended == 250
+
+
+def test_a_live_frame_is_painted_once(qtbot, window):
+    """A frame moves the views' x range; pyqtgraph leaves the new matrices to the paint, where
+    they move items' geometry mid-paint and Qt paints the whole stack a second time.  The
+    frame settles them first: one paint per frame."""
+    window.resize(1280, 720)
+    stack = window.live.plots
+    view = stack.layout_widget
+    paints, frames = [0], [0]
+    paint_event = type(view).paintEvent
+
+    def counted_paint(event):
+        paints[0] += 1
+        paint_event(view, event)
+
+    view.paintEvent = counted_paint
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
+        window.start_request(short_run_request(window.db, "mock://nominal?rate=200&power=off"))
+        qtbot.waitUntil(lambda: len(stack.plots) >= 4 and bool(stack.data), timeout=10_000)
+        qtbot.wait(300)  # plots made, laid out and first drawn
+        window.live.frame_drawn.connect(lambda: frames.__setitem__(0, frames[0] + 1))
+        paints[0] = 0
+        qtbot.waitUntil(lambda: frames[0] >= 20, timeout=10_000)
+        counted = paints[0], frames[0]
+        window.controller.abort()
+    assert counted[0] <= counted[1] + 2, f"{counted[0]} paints for {counted[1]} frames"
