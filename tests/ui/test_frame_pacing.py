@@ -90,6 +90,9 @@ def test_plots_out_of_view_wait_and_are_drawn_when_scrolled_to(qtbot, window):
         assert f"{name} = —" not in stack.readout.text(), (
             "the crosshair reads a plot out of view from the rings, not from stale curves"
         )
+        # Past the first second, the view's x range ends at now (before: at 1 s, ahead of
+        # any data).
+        qtbot.waitUntil(lambda: live.now_s() > 1.3, timeout=5_000)
         qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Pause
         assert live.paused
         x0, x1 = stack.plots[far].vb.viewRange()[0]
