@@ -32,6 +32,7 @@ from labbench.ui.session_bridge import SessionBridge
 from labbench.ui.shmoo_panel import ShmooPanel
 from labbench.ui.theme import LIGHT, Theme
 from labbench.ui.timing_marks import TimingMarks, timing_marks
+from labbench.ui.unseen_folds import backlog_limits, folds_due
 from labbench.ui.verdict_banner import VerdictBanner
 
 # Curves at ~30 Hz: smooth to the eye, and a frame every 33 ms leaves the GUI thread idle
@@ -266,10 +267,12 @@ class LiveRunView(QWidget):
         session = self.controller.session
         if session is None:
             return
-        backlog_limit = _backlog_limit(session)
+        limits = backlog_limits(session.ring_capacity)
         if self.paused:
             # A long look back must not let the live rings overwrite what was never folded.
-            self._fold_behind(session, backlog_limit)
+            totals = {n: t - self._totals.get(n, 0) for n, _, t in session.channels()}
+            for name in folds_due({n: totals[n] for n in self._envelopes}, *limits):
+                self._fold(session, name)
             return
         began = time.perf_counter()
         now_s = self.now_s()
@@ -277,9 +280,10 @@ class LiveRunView(QWidget):
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
         width = max(int(self.plots.layout_widget.width()), 200)
         shown = self.plots.keys_in_view()
-        # A channel nobody sees now (its plot scrolled away, another chip's while one is
-        # picked, a hidden tile) is folded in only once its backlog reaches backlog_limit, or
-        # when it comes into view: a sled's 131 channels cost a frame what is shown.
+        # A channel nobody sees now is folded in only once its backlog is large, a few a
+        # frame (ui/unseen_folds.py), or when it comes into view: a sled's 131 channels cost
+        # a frame what is shown.
+        unseen: dict[str, int] = {}
         for name, unit, total in session.channels():
             if name in HIDDEN_CHANNELS:
                 continue
@@ -295,10 +299,14 @@ class LiveRunView(QWidget):
                 and self.plots.channel_key[name] in shown  # not scrolled out of view
             )
             behind = total - self._totals.get(name, 0)
-            if behind and (drawn or self.tiles.shows(name) or behind >= backlog_limit):
+            if behind and (drawn or self.tiles.shows(name)):
                 self._fold(session, name)
+            elif behind:
+                unseen[name] = behind
             if drawn:
                 self.plots.set_data(name, *self._drawable(name, envelope, x0, now_s, width))
+        for name in folds_due(unseen, *limits):
+            self._fold(session, name)
         self.plots.set_x_range(x0, max(now_s, x0 + 1.0), settle_y=False, keys=shown)
         self.plots.redraw(x0, now_s, shown)
         self.plots.settle()
@@ -454,11 +462,6 @@ class LiveRunView(QWidget):
         self._envelopes[name].extend(t_new, v_new)
         self.tiles.feed(name, t_new, v_new)
 
-    def _fold_behind(self, session, backlog_limit: int) -> None:
-        for name, _, total in session.channels():
-            if name in self._envelopes and total - self._totals.get(name, 0) >= backlog_limit:
-                self._fold(session, name)
-
     def _fold_all(self) -> None:
         session = self.controller.session
         if session is not None:
@@ -486,11 +489,6 @@ class LiveRunView(QWidget):
         if session is None:
             return np.empty(0), np.empty(0)
         return session.samples_between(name, t0, t1)
-
-
-def _backlog_limit(session) -> int:
-    """How far an unseen channel may fall behind: a quarter of the ring, never overwritten."""
-    return max(session.ring_capacity // 4, 1)
 
 
 def _marker_name(step) -> str:

@@ -134,34 +134,39 @@ def _span(stack) -> tuple[float, float]:
 
 
 class _TinyRingSession:
-    """Just what the live view reads from a run session, with a 64-sample ring: a pause of
-    more than 64 samples would let the ring overwrite what the plots never folded in."""
+    """Just what the live view reads from a run session, with small rings (64 samples: a
+    pause of more than 64 samples would let a ring overwrite what the plots never folded
+    in); one channel, or ``channels`` of units of their own (a plot each)."""
 
     plan = None
 
-    def __init__(self):
+    def __init__(self, capacity: int = 64, channels: int = 1):
         from labbench.acquisition.ring import ChannelRing
 
-        self.ring = ChannelRing(64)
-        self.ring_capacity = 64
+        self.names = ["vdd_core"] if channels == 1 else [f"ch{i:02d}" for i in range(channels)]
+        self.rings = {name: ChannelRing(capacity) for name in self.names}
+        self.ring = self.rings[self.names[0]]
+        self.ring_capacity = capacity
         self.appended = 0
 
     def append(self, n: int) -> None:
         t = (self.appended + np.arange(n)) / 100.0
-        self.ring.extend(t, np.full(n, 0.75))
+        for ring in self.rings.values():
+            ring.extend(t, np.full(n, 0.75))
         self.appended += n
 
     def channels(self):
-        return [("vdd_core", "V", self.ring.total)]
+        units = {name: "V" if len(self.names) == 1 else f"u{name}" for name in self.names}
+        return [(name, units[name], ring.total) for name, ring in self.rings.items()]
 
     def samples_since(self, name, since_total):
-        return self.ring.snapshot(since_total)
+        return self.rings[name].snapshot(since_total)
 
     def samples_between(self, name, t0, t1):
-        return self.ring.between(t0, t1)
+        return self.rings[name].between(t0, t1)
 
     def value_at(self, name, t):
-        return self.ring.value_at(t)
+        return self.rings[name].value_at(t)
 
     def step_start_s(self, position):
         return None
@@ -228,3 +233,51 @@ def test_a_live_frame_is_painted_once(qtbot, window):
         counted = paints[0], frames[0]
         window.controller.abort()
     assert counted[0] <= counted[1] + 2, f"{counted[0]} paints for {counted[1]} frames"
+
+
+def test_unseen_channels_are_folded_a_few_a_frame_not_all_in_one(qtbot):
+    """Channels scrolled out of view all reach their backlog threshold together (a sled's
+    ~100 unseen channels, every 65 s at 1 kHz): no frame folds more than a few of them, and
+    none falls so far behind that its ring could overwrite what was never folded."""
+    from labbench.runs.plan import parse_plan
+    from labbench.ui.live_view import LiveRunView
+    from labbench.ui.results_model import ResultsModel
+    from labbench.ui.run_controller import RunController
+    from labbench.ui.theme import LIGHT
+    from labbench.ui.unseen_folds import FOLDS_PER_FRAME, backlog_limits
+
+    session = _TinyRingSession(capacity=4096, channels=24)
+    soft, hard = backlog_limits(session.ring_capacity)
+    controller = RunController(db=None)
+    controller.session = session
+    view = LiveRunView(controller, ResultsModel(LIGHT), LIGHT)
+    qtbot.addWidget(view)
+    view.plan = parse_plan(
+        '[plan]\nname="p"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n'
+    )
+    view.t0_ns = time.time_ns()
+    view.resize(900, 500)
+    view.show()
+    session.append(10)
+    view._on_frame()  # the plots are made
+    qtbot.wait(50)  # and laid out: most of the 24 are below the stack's view
+    stack = view.plots
+    unseen = [n for n in session.names if stack.channel_key[n] not in stack.keys_in_view()]
+    assert len(unseen) > 2 * FOLDS_PER_FRAME, "most channels are out of view"
+    folded: list[list[str]] = []
+    fold = view._fold
+
+    def counted_fold(session_, name):
+        folded[-1].append(name)
+        fold(session_, name)
+
+    view._fold = counted_fold
+    for _ in range(10):  # every unseen channel crosses the thresholds in the same frame
+        session.append(soft)
+        for _ in range(8):
+            folded.append([])
+            view._on_frame()  # what the frame timer does
+            assert sum(n in unseen for n in folded[-1]) <= FOLDS_PER_FRAME, folded[-1]
+            for name in unseen:
+                assert session.rings[name].total - view._totals.get(name, 0) < hard, name
+    assert all(any(name in frame for frame in folded) for name in unseen), "each folded"
