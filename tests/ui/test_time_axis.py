@@ -1,0 +1,61 @@
+"""The time axis reads seconds early in a run and a clock later, never kiloseconds."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage, QPainter
+
+from labbench.ui.plots import PlotStack
+from labbench.ui.time_axis import clock_text
+
+
+def test_clock_text():
+    assert clock_text(0, 60) == "0:00"
+    assert clock_text(754, 60) == "12:34"
+    assert clock_text(3723, 60) == "1:02:03"
+    assert clock_text(612.5, 0.5) == "10:12.5"
+    assert clock_text(600.25, 0.05) == "10:00.25"
+    assert clock_text(-30, 15) == "-0:30"
+    assert clock_text(3596, 2, hours=True) == "0:59:56"
+
+
+def _drawn_ticks(axis) -> list[str]:
+    image = QImage(1000, 100, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _, _, text in texts]
+
+
+def _stack_over(qtbot, seconds: float) -> PlotStack:
+    stack = PlotStack()
+    qtbot.addWidget(stack)
+    stack.resize(1100, 400)
+    stack.show()
+    t = np.linspace(0.0, seconds, 500)
+    stack.ensure_channel("vdd_core", "V")
+    stack.set_data("vdd_core", t, np.full(t.size, 0.75))
+    stack.redraw(0.0, seconds)
+    stack.set_x_range(0.0, seconds)
+    return stack
+
+
+def test_a_fifty_minute_run_reads_as_a_clock_on_whole_minutes(qtbot):
+    axis = _stack_over(qtbot, 3000.0).lane.getAxis("top")
+    assert "(m:ss)" in axis.labelString() and "ks" not in axis.labelString()
+    ticks = _drawn_ticks(axis)
+    assert "10:00" in ticks and "20:00" in ticks, ticks
+    assert all(":" in tick for tick in ticks), ticks
+
+
+def test_the_first_minutes_read_in_seconds(qtbot):
+    stack = _stack_over(qtbot, 12.0)
+    axis = stack.lane.getAxis("top")
+    assert "(s)" in axis.labelString()
+    ticks = _drawn_ticks(axis)
+    assert "10" in ticks and not any(":" in tick for tick in ticks), ticks
+    stack.set_x_range(3590.0, 3600.0)  # a live 10 s window an hour in
+    assert "(h:mm:ss)" in axis.labelString()
+    assert "0:59:56" in _drawn_ticks(axis) or "0:59:58" in _drawn_ticks(axis)
