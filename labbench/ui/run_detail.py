@@ -102,6 +102,12 @@ class RunDetail(QWidget):
         splitter = self.body_split = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.plots)
         splitter.addWidget(self.tabs)
+        # The tabs' pages ask for ~250 px (the results table's rows); on a 720 px screen under
+        # a sled's map that left the plots ~60 px.  The plots get the room, the tabs scroll.
+        self.tabs.setMinimumHeight(110)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(0, False)
         splitter.setSizes([500, 220])
         # A sled run: its chips and their verdicts; a chip picked narrows the views to it.
         self.sled_map = SledMap(theme)

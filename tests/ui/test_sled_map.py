@@ -14,6 +14,7 @@ from labbench.records import CriterionRecord, StepRecord
 from labbench.runs.plan import parse_plan
 from labbench.runs.sequencer import RunRequest
 from labbench.storage import inventory as inventory_store
+from labbench.ui.plots import MIN_PLOT_HEIGHT
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.sled_map import SledMap, grid_columns
 from labbench.ui.theme import LIGHT, slot_color, verdict_colors
@@ -179,6 +180,7 @@ def test_results_rows_per_chip_and_the_filter_keeps_the_sleds_own(qtbot):
 
 
 def test_sled_run_map_live_history_and_inventory(qtbot, window):
+    window.resize(1280, 720)  # the smallest screen the lab uses: the run's plots stay readable
     db = window.db
     sled = _sled(db)
     plan = parse_plan(SLED_PLAN, "gui-sled.toml")
@@ -261,6 +263,8 @@ def test_sled_run_map_live_history_and_inventory(qtbot, window):
     assert "vdd_core[2]" in shown and "vdd_core[1]" not in shown and "fan_rpm" in shown
     assert detail.plots.curves["vdd_core[2]"].isVisible()
     assert not detail.plots.curves["vdd_core[1]"].isVisible()
+    height = detail.plots.scroll.viewport().height()  # was 68 px: the tabs took the rest
+    assert height >= MIN_PLOT_HEIGHT, f"the stored run's plots get {height} px under its map"
     # "All slots" brings every chip back.
     _click(qtbot, stored_map.all_button)
     assert detail.plots.curves["vdd_core[1]"].isVisible()
