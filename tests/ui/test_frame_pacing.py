@@ -172,16 +172,14 @@ class _TinyRingSession:
         return None
 
 
-def test_a_paused_view_still_folds_what_the_rings_would_overwrite(qtbot):
-    """Paused for longer than the live ring holds, the plots still get every sample: the
-    whole-run view after Follow has no hole where the pause was."""
+def _live_view_of(qtbot, session):
+    """A live view reading ``session`` as if a run of a one-step plan had just started."""
     from labbench.runs.plan import parse_plan
     from labbench.ui.live_view import LiveRunView
     from labbench.ui.results_model import ResultsModel
     from labbench.ui.run_controller import RunController
     from labbench.ui.theme import LIGHT
 
-    session = _TinyRingSession()
     controller = RunController(db=None)
     controller.session = session
     view = LiveRunView(controller, ResultsModel(LIGHT), LIGHT)
@@ -190,6 +188,14 @@ def test_a_paused_view_still_folds_what_the_rings_would_overwrite(qtbot):
         '[plan]\nname="p"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n'
     )
     view.t0_ns = time.time_ns()
+    return view
+
+
+def test_a_paused_view_still_folds_what_the_rings_would_overwrite(qtbot):
+    """Paused for longer than the live ring holds, the plots still get every sample: the
+    whole-run view after Follow has no hole where the pause was."""
+    session = _TinyRingSession()
+    view = _live_view_of(qtbot, session)
     view.show()
     session.append(10)
     view._on_frame()  # what the frame timer does while a run goes on
@@ -225,45 +231,39 @@ def test_a_live_frame_is_painted_once(qtbot, window):
     view.paintEvent = counted_paint
     with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
         window.start_request(short_run_request(window.db, "mock://nominal?rate=200&power=off"))
-        qtbot.waitUntil(lambda: len(stack.plots) >= 4 and bool(stack.data), timeout=10_000)
-        qtbot.wait(300)  # plots made, laid out and first drawn
         window.live.frame_drawn.connect(lambda: frames.__setitem__(0, frames[0] + 1))
-        paints[0] = 0
+        qtbot.waitUntil(lambda: len(stack.plots) >= 4 and bool(stack.data), timeout=10_000)
+        # Counted from three frames after the plots were made: laid out and first drawn.
+        frames[0] = 0
+        qtbot.waitUntil(lambda: frames[0] >= 3, timeout=10_000)
+        paints[0] = frames[0] = 0
         qtbot.waitUntil(lambda: frames[0] >= 20, timeout=10_000)
         counted = paints[0], frames[0]
         window.controller.abort()
-    assert counted[0] <= counted[1] + 2, f"{counted[0]} paints for {counted[1]} frames"
+    assert counted[0] <= counted[1] + 1, f"{counted[0]} paints for {counted[1]} frames"
 
 
 def test_unseen_channels_are_folded_a_few_a_frame_not_all_in_one(qtbot):
     """Channels scrolled out of view all reach their backlog threshold together (a sled's
     ~100 unseen channels, every 65 s at 1 kHz): no frame folds more than a few of them, and
     none falls so far behind that its ring could overwrite what was never folded."""
-    from labbench.runs.plan import parse_plan
-    from labbench.ui.live_view import LiveRunView
-    from labbench.ui.results_model import ResultsModel
-    from labbench.ui.run_controller import RunController
-    from labbench.ui.theme import LIGHT
     from labbench.ui.unseen_folds import FOLDS_PER_FRAME, backlog_limits
 
     session = _TinyRingSession(capacity=4096, channels=24)
     soft, hard = backlog_limits(session.ring_capacity)
-    controller = RunController(db=None)
-    controller.session = session
-    view = LiveRunView(controller, ResultsModel(LIGHT), LIGHT)
-    qtbot.addWidget(view)
-    view.plan = parse_plan(
-        '[plan]\nname="p"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n'
-    )
-    view.t0_ns = time.time_ns()
+    view = _live_view_of(qtbot, session)
     view.resize(900, 500)
     view.show()
     session.append(10)
     view._on_frame()  # the plots are made
-    qtbot.wait(50)  # and laid out: most of the 24 are below the stack's view
     stack = view.plots
-    unseen = [n for n in session.names if stack.channel_key[n] not in stack.keys_in_view()]
-    assert len(unseen) > 2 * FOLDS_PER_FRAME, "most channels are out of view"
+
+    def out_of_view() -> list[str]:
+        return [n for n in session.names if stack.channel_key[n] not in stack.keys_in_view()]
+
+    # Once laid out, most of the 24 plots are below the stack's view.
+    qtbot.waitUntil(lambda: len(out_of_view()) > 2 * FOLDS_PER_FRAME, timeout=5_000)
+    unseen = out_of_view()
     folded: list[list[str]] = []
     fold = view._fold
 
