@@ -18,6 +18,7 @@ import numpy as np
 _SEPARATORS_TO_SPACE = bytes.maketrans(b",;\t", b"   ")
 _ALL_TO_SPACE = bytes.maketrans(b",;\t\n", b"    ")
 _DECIMAL_CHARS = b"0123456789.+-"
+_DECIMALS_AND_COMMAS = _DECIMAL_CHARS + b","
 _SEPARATORS_TO_COMMA = bytes.maketrans(b";\t \n", b",,,,")
 _NOT_DECIMALS_OR_EQUALS = bytes(c for c in range(256) if c not in b"0123456789.+-,;\t \n=")
 # Lines the column path would misread: a separator ending a line (the reference sees an empty
@@ -76,7 +77,11 @@ def parse_block(shape: KvShape, data: bytes, n: int, *, crlf: bool = False) -> n
         return None
     numbers = _one_separator(shape, data, n, end)
     if numbers is not None:
-        values = _numbers(numbers, n * k)
+        values = None
+        if not numbers.translate(None, _DECIMALS_AND_COMMAS):  # slot keys' digits land here
+            values = _decimals(numbers + b",", n * k)
+        if values is None:
+            values = _numbers(numbers, n * k)
         return None if values is None else np.ascontiguousarray(values.reshape(n, k).T)
     numbers = None if crlf else _columns(shape, data, n)
     if numbers is None:

@@ -240,7 +240,9 @@ mutation = st.sampled_from(
     + ["-", "+", "1", ";", "\t", ",,", ", ", "\x0b", "\x0c", "e5", "=1", "seq="]
 )
 # Keys with and without the characters of plain numbers (the fast path treats them apart).
-kv_keys = st.sampled_from([["vdd_core", "temp_die", "seq"], ["ch1", "v.2", "t-3"]])
+kv_keys = st.sampled_from(
+    [["vdd_core", "temp_die", "seq"], ["ch1", "v.2", "t-3"], ["vdd_core[0]", "vdd_io[15]", "seq"]]
+)
 # Values written as plain decimals (digits, sign, point) or in any float spelling.
 kv_value = st.one_of(
     st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str),
@@ -273,6 +275,24 @@ def test_block_fast_path_agrees_with_line_reference(keys, rows):
     primer = ",".join(f"{k}=0" for k in keys).encode() + b"\n"  # teaches the parser the shape
     fast = run([primer, b"".join(lines)])
     assert fast == run_line_by_line([primer] + lines)
+
+
+def test_slot_keys_plain_decimals_are_not_read_one_float_at_a_time(monkeypatch):
+    """A sled's keys carry digits (``vdd_core[2]``); their plain decimal values are still
+    read in one pass, not by float() on each (the cost of a 16-chip sled's reader)."""
+    from labbench.protocols import kv_block
+
+    per_value = []
+    original = kv_block._numbers
+    monkeypatch.setattr(kv_block, "_numbers", lambda *a: per_value.append(a) or original(*a))
+    parser = TelemetryParser()
+    parser.feed(b"seq=0,vdd_core[0]=0.75,vdd_core[1]=0.7\r\n", 1)
+    parser.feed(b"seq=1,vdd_core[0]=0.7512,vdd_core[1]=-0.000377773\r\n" * 50, 2)
+    samples = parser.take().samples
+    assert per_value == []
+    assert samples["vdd_core[1]"][1][-1] == -0.000377773 and samples["seq"][1].size == 51
+    parser.feed(b"seq=2,vdd_core[0]=1e-3,vdd_core[1]=0.7\r\n" * 3, 3)  # not plain: float()
+    assert len(per_value) == 1 and parser.take().samples["vdd_core[0]"][1].tolist() == [1e-3] * 3
 
 
 def test_fast_path_is_taken_for_a_steady_stream():
