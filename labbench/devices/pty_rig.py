@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from labbench.devices.latency import ask_for_short_slice
 from labbench.devices.simulation import RigParams, RigSimulation, encode_line
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ def serve(
     ``hold_open``: once ``duration_s`` is over, keep the port open and silent until ``stop``
     (a rig that finished its stream but is still plugged in: no disconnect)."""
     link = Path(link) if link else default_link_path()
+    # A rig is hardware with its own clock: its lines go out on time however busy the
+    # machine serving it is (a late rig writes a burst the pty cannot take in one go).
+    ask_for_short_slice()
     stop = stop or threading.Event()
     counts = counts if counts is not None else RigCounts()
     sim = RigSimulation(params)

@@ -1,11 +1,12 @@
 """A local serial port drained by a child process of its own into a 1 MiB pipe.
 
-A pseudo-terminal holds 18 KiB and a USB serial adapter's tty buffer little more; a sled
-streaming 131 channels at 1 kHz (2.6 MB/s) fills that in 7 ms.  A reader thread inside the
+A pseudo-terminal takes about 14 KB before a write finds it full; a sled streaming 131
+channels at 1 kHz (2.6 MB/s) fills that in 5 ms.  A reader thread inside the
 app waits for the interpreter lock whenever the GUI thread draws, for tens of milliseconds,
 and meanwhile the rig finds its port full: a real rig's firmware then drops lines.  The pump
 process does nothing but copy the port into a pipe that holds 400 ms of that stream, which
-the app's reader takes whole when it gets to it (docs/architecture.md §1, "Threads").
+the app's reader takes whole when it gets to it (docs/architecture.md §1, "Threads"), and it
+asks the kernel to run it as soon as it wakes (:mod:`labbench.devices.latency`).
 
 The child opens the port with the same settings and the same checks as an in-process
 :class:`~labbench.devices.serial_port.SerialRig`, says ``ready`` or ``error <sentence>`` on
@@ -29,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from labbench.devices.latency import ask_for_short_slice
 from labbench.devices.serial_port import (
     MAX_READ_BYTES,
     READ_TIMEOUT_S,
@@ -227,6 +229,7 @@ def _forward_commands(transport) -> None:
 
 def child_main(arguments: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ask_for_short_slice()  # run within the few ms a pty's buffer lasts, whenever it wakes
     device, port_settings = arguments[0], json.loads(arguments[1])
     try:
         transport = SerialRig(device, **port_settings).open()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from labbench.devices.pump import PumpedRig, PumpedTransport
 from labbench.devices.serial_port import DeviceError, LinkLost, SerialRig
 from labbench.devices.transport import rig_for
 
-# A 4-chip sled at 1 kHz: 0.7 kB lines, 0.7 MB/s, through a pty that holds 18 KiB (26 ms):
+# A 4-chip sled at 1 kHz: 0.7 kB lines, 0.7 MB/s, through a pty that holds 14 KB (20 ms):
 # a reader held up for 150 ms at a time would hold the rig to a sixth of its rate.  (A
 # 16-chip sled, 2.6 MB/s, is benchmarks/sled.py's; its simulated rig alone needs a third of
 # a core, too much to ask of a loaded test machine.)
@@ -121,6 +122,24 @@ def test_the_pump_reads_and_writes_the_port():
         os.close(master)
 
 
+def test_the_pump_runs_on_the_schedulers_shortest_slice():
+    """It must run within the few ms a pty holds whenever it wakes, at the app's own nice
+    level (a pty's 14 KB last a 16-chip sled 5 ms)."""
+    from labbench.devices import latency
+    from tests.devices.test_latency import _kernel_has_custom_slices
+
+    master, path = _pty_pair()
+    transport = PumpedRig(path).open()
+    try:
+        pid = transport._process.pid
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0)
+        if _kernel_has_custom_slices():
+            assert latency.slice_of(pid) == latency.SHORT_SLICE_NS
+    finally:
+        transport.close()
+        os.close(master)
+
+
 def test_a_port_closed_under_the_pump_is_a_lost_link_naming_it():
     master, path = _pty_pair()
     transport = PumpedRig(path).open()
@@ -148,16 +167,16 @@ def test_a_port_in_use_or_missing_is_refused_in_one_sentence(tmp_path):
         PumpedRig(missing).open()
 
 
-def _pump_pids() -> set[int]:
-    out = subprocess.run(
-        ["pgrep", "-f", r"[-]m labbench\.devices\.pump "], capture_output=True, text=True
-    ).stdout
+def _pump_pids(port: str) -> set[int]:
+    """The pumps holding ``port`` (tests running alongside have pumps of their own)."""
+    pattern = r"[-]m labbench\.devices\.pump " + re.escape(port) + " "
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
     return {int(pid) for pid in out.split()}
 
 
 def test_a_killed_app_leaves_no_pump_holding_the_port():
     master, path = _pty_pair()
-    before = _pump_pids()
+    before = _pump_pids(path)
     app = subprocess.Popen(
         [
             sys.executable,
@@ -173,14 +192,14 @@ def test_a_killed_app_leaves_no_pump_holding_the_port():
     )
     try:
         assert app.stdout.readline().strip() == "open"
-        pumps = _pump_pids() - before
+        pumps = _pump_pids(path) - before
         assert len(pumps) == 1
         app.send_signal(signal.SIGKILL)
         app.wait(10)
         deadline = time.monotonic() + 5
-        while pumps & _pump_pids() and time.monotonic() < deadline:
+        while pumps & _pump_pids(path) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not pumps & _pump_pids(), "the pump outlived the app"
+        assert not pumps & _pump_pids(path), "the pump outlived the app"
         with serial.Serial(path, exclusive=True, timeout=0.1):
             pass  # the port is free again
     finally:
@@ -192,10 +211,10 @@ def test_a_killed_app_leaves_no_pump_holding_the_port():
 
 def test_ctrl_c_at_the_terminal_does_not_stop_the_pump():
     master, path = _pty_pair()
-    before = _pump_pids()
+    before = _pump_pids(path)
     transport = PumpedRig(path).open()
     try:
-        (pump,) = _pump_pids() - before
+        (pump,) = _pump_pids(path) - before
         os.kill(pump, signal.SIGINT)  # what a terminal's Ctrl-C sends the process group
         time.sleep(0.3)
         os.write(master, b"still=1\n")

@@ -1,0 +1,39 @@
+"""A latency-critical thread (the serial pump, a served rig) asks for the scheduler's shortest
+slice: the kernel keeps it, and the thread's nice level and policy stay as they were."""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+
+from labbench.devices import latency
+
+
+def _kernel_has_custom_slices() -> bool:
+    """Linux 6.12 added per-thread slices of the normal policy (EEVDF)."""
+    release = platform.release().split("-")[0].split(".")
+    return platform.system() == "Linux" and tuple(map(int, release[:2])) >= (6, 12)
+
+
+def test_a_thread_gets_the_short_slice_and_keeps_its_nice_level():
+    seen = {}
+
+    def thread():
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, 5)  # a lower priority: no privilege needed
+        before = latency.slice_of()
+        seen["took"] = latency.ask_for_short_slice()
+        seen["slice"], seen["before"] = latency.slice_of(), before
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["policy"] = os.sched_getscheduler(0)
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    worker.join()
+    assert seen["nice"] == 5 and seen["policy"] == os.SCHED_OTHER
+    if _kernel_has_custom_slices():
+        assert seen["took"] and seen["slice"] == latency.SHORT_SLICE_NS
+        assert seen["before"] > latency.SHORT_SLICE_NS
+    # The caller's own thread was not touched.
+    assert latency.slice_of() != latency.SHORT_SLICE_NS or not _kernel_has_custom_slices()
