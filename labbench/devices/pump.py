@@ -41,6 +41,10 @@ from labbench.devices.serial_port import (
 )
 
 PIPE_BYTES = 1 << 20
+# The app's reader takes at most one read per this interval while the rig streams: the pump
+# forwards every refill of the port's buffer (about 4 KB, a millisecond of a 16-chip sled)
+# and the parser's cost per read is per channel, not per line.
+READ_GATHER_S = 0.005
 # Starting the child (an interpreter and pyserial) takes about 60 ms here; a loaded machine
 # may take seconds.
 START_TIMEOUT_S = 15.0
@@ -91,19 +95,28 @@ class PumpedTransport:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._wake_lock = threading.Lock()  # wake() never writes to a closed (reused) fd
+        self._last_data = 0.0  # monotonic time of the last read that brought bytes
 
     def read(self) -> bytes:
         if self._lost is not None:
             raise LinkLost(self._lost)
         try:
             ready, _, _ = select.select([self._data, self._wake_r], [], [], READ_TIMEOUT_S)
-            if self._wake_r in ready:
+            woken = self._wake_r in ready
+            if self._data in ready and not woken:
+                # The pump forwards each of the port's few-KB refills at once; what came in
+                # the last READ_GATHER_S is taken in one read (a wake still ends the wait).
+                gather = self._last_data + READ_GATHER_S - time.monotonic()
+                if gather > 0:
+                    woken = bool(select.select([self._wake_r], [], [], gather)[0])
+            if woken:
                 os.read(self._wake_r, 4096)
-                ready.remove(self._wake_r)
-            data = os.read(self._data, MAX_READ_BYTES) if ready else b""
+            data = os.read(self._data, MAX_READ_BYTES) if self._data in ready else b""
+            if data:
+                self._last_data = time.monotonic()
         except (OSError, ValueError) as exc:
             raise LinkLost(f"{self.device}: {exc}") from None
-        if ready and not data:  # the child ended: the port died under it
+        if self._data in ready and not data:  # the child ended: the port died under it
             self._lost = self._why_ended()
             raise LinkLost(self._lost)
         return data
@@ -242,7 +255,7 @@ def child_main(arguments: list[str]) -> int:
     threading.Thread(target=_forward_commands, args=(transport,), daemon=True).start()
     while True:
         try:
-            data = transport.read()
+            data = transport.drain()  # at once: the pipe, not the pty, is where bytes wait
         except LinkLost as exc:
             _status(f"lost {exc}")
             return 3

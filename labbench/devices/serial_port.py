@@ -7,6 +7,8 @@ Kept apart from the simulated rigs (and numpy) so that the serial pump's child p
 
 from __future__ import annotations
 
+import os
+import select
 import time
 from typing import Protocol
 
@@ -94,6 +96,24 @@ class SerialTransport:
             # An unplugged port raises on read while is_open stays true; pyserial also
             # raises TypeError/AttributeError from a port closed under it.
             raise LinkLost(f"{self.device}: {exc}") from None
+
+    def drain(self) -> bytes:
+        """What a local port holds now, taken at once (b"" after READ_TIMEOUT_S of nothing):
+        no coalescing wait, no backlog loop.  For the serial pump, whose only job is to empty
+        the port's small buffer the moment anything lands in it."""
+        try:
+            fd = self._port.fileno()
+            ready, _, _ = select.select([fd], [], [], READ_TIMEOUT_S)
+            if not ready:
+                return b""
+            data = os.read(fd, MAX_READ_BYTES)
+        except BlockingIOError:
+            return b""
+        except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
+            raise LinkLost(f"{self.device}: {exc}") from None
+        if not data:  # readable with nothing to read: the port went away
+            raise LinkLost(f"{self.device}: the port reports data but returns none (unplugged?)")
+        return data
 
     def write(self, data: bytes) -> None:
         try:

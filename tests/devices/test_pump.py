@@ -228,6 +228,47 @@ def test_ctrl_c_at_the_terminal_does_not_stop_the_pump():
         os.close(master)
 
 
+def test_a_streaming_port_is_handed_to_the_app_a_few_ms_at_a_time():
+    """The pump forwards every refill of the port at once (the pty empties within a ms); the
+    app's reader still takes one read per READ_GATHER_S, not one per refill: its parsing costs
+    per read and per channel."""
+    from labbench.devices.pump import READ_GATHER_S
+
+    master, path = _pty_pair()
+    transport = PumpedRig(path).open()
+    stop = threading.Event()
+
+    took = []
+
+    def rig():  # a line every ms for 0.4 s or more
+        begin = time.monotonic()
+        for i in range(400):
+            os.write(master, b"seq=%d\n" % i)
+            time.sleep(0.001)
+        took.append(time.monotonic() - begin)
+        stop.set()
+
+    writer = threading.Thread(target=rig)
+    try:
+        writer.start()
+        reads, data = 0, b""
+        deadline = time.monotonic() + 10
+        while data.count(b"\n") < 400 and time.monotonic() < deadline:
+            chunk = transport.read()
+            reads += bool(chunk)
+            data += chunk
+        writer.join()
+        assert data == b"".join(b"seq=%d\n" % i for i in range(400))
+        # at most one read per READ_GATHER_S while the rig streams, and the first (unread
+        # before, the pump would hand over about one read per line: 400)
+        assert reads <= took[0] / READ_GATHER_S + 2, (reads, took)
+    finally:
+        stop.set()
+        writer.join()
+        transport.close()
+        os.close(master)
+
+
 def test_wake_ends_a_read_waiting_on_a_quiet_port():
     """A command queued while the reader waits on a silent port goes out now: wake() ends the
     read at once instead of at its 50 ms timeout; woken before a read, the next read ends
