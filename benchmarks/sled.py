@@ -119,8 +119,8 @@ def serve_rig(device: str, seconds: float, link: str) -> None:
         },
     )
     server.start()
-    while not counts.finished and server.is_alive():
-        time.sleep(0.01)
+    while not counts.finished.wait(0.5) and server.is_alive():
+        pass
     print(f"sent {counts.lines_sent} {counts.full_waits}", flush=True)
     sys.stdin.read()
     stop.set()

@@ -23,7 +23,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from labbench.devices.latency import ask_for_short_slice
@@ -71,7 +71,10 @@ class RigCounts:
 
     lines_sent: int = 0
     full_waits: int = 0
-    finished: bool = False  # its duration is over and a client has read what it wrote
+    # Set once its duration is over and a client has read what it wrote: a watcher waits on
+    # it rather than waking the serving process to poll (a woken watcher holding the
+    # interpreter lock when it is descheduled made the rig late by milliseconds).
+    finished: threading.Event = field(default_factory=threading.Event)
 
 
 def default_link_path() -> Path:
@@ -124,7 +127,7 @@ def serve(
             now = time.monotonic() - start
             if duration_s is not None and now >= duration_s:
                 _drain(pty, stop)  # a client still reading takes every line the rig wrote
-                counts.finished = True
+                counts.finished.set()
                 if hold_open:
                     stop.wait()
                 break

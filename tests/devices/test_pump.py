@@ -41,8 +41,8 @@ RIG_SCRIPT = textwrap.dedent(
         Path(sys.argv[2])), kwargs={"stop": stop, "ready": lambda p: print(p, flush=True),
         "duration_s": float(sys.argv[3]), "counts": counts, "hold_open": True})
     server.start()
-    while not counts.finished and server.is_alive():
-        time.sleep(0.01)
+    while not counts.finished.wait(0.5) and server.is_alive():
+        pass
     print(counts.lines_sent, flush=True)
     sys.stdin.read()
     stop.set()
