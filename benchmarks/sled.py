@@ -121,7 +121,7 @@ def serve_rig(device: str, seconds: float, link: str) -> None:
     server.start()
     while not counts.finished.wait(0.5) and server.is_alive():
         pass
-    print(f"sent {counts.lines_sent} {counts.full_waits}", flush=True)
+    print(f"sent {counts.lines_sent} {counts.full_waits} {counts.backlog_waits}", flush=True)
     sys.stdin.read()
     stop.set()
     server.join()
@@ -140,10 +140,11 @@ class RigProcess:
         if not self.path:
             raise SystemExit(f"the simulated rig {device} did not start")
 
-    def result(self) -> tuple[int, int]:
-        """(lines sent, writes that found the pty full), once the rig has stopped."""
-        _, sent, waits = self.process.stdout.readline().split()
-        return int(sent), int(waits)
+    def result(self) -> tuple[int, int, int]:
+        """(lines sent, writes that found the pty full, those of them writing a backlog the
+        simulated rig built while it was not running), once the rig has stopped."""
+        _, sent, waits, backlog_waits = self.process.stdout.readline().split()
+        return int(sent), int(waits), int(backlog_waits)
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -165,6 +166,7 @@ class Case:
     stored_lines: int = 0
     samples: int = 0
     full_waits: int = 0
+    backlog_waits: int = 0
     storage_stalls: int = 0
     status: str = ""
     judged_items: int = 0
@@ -333,7 +335,7 @@ def run_case(
         controller.run_ended.disconnect(finished.append)
     if not finished:
         raise SystemExit(f"{kind}: the run did not end within {seconds + 120:g} s")
-    sent, case.full_waits = rig.result() if not hasattr(rig, "done") else rig.done
+    sent, case.full_waits, case.backlog_waits = rig.done if hasattr(rig, "done") else rig.result()
     rig.close()
     if gui_profiler is not None:
         case.profiles["GUI thread (frames and text ticks)"] = pstats.Stats(gui_profiler)
@@ -407,6 +409,7 @@ def figures(case: Case) -> dict[str, float]:
         "lag p50 ms": _ms(case.lag_s, 50),
         "lag p99 ms": _ms(case.lag_s, 99),
         "pty full waits": case.full_waits,
+        "  of them, late rig's backlog": case.backlog_waits,
         "backlog max": max(case.backlog, default=0),
         "backlog max, 1st third": first,
         "backlog max, last third": last,

@@ -71,6 +71,9 @@ class RigCounts:
 
     lines_sent: int = 0
     full_waits: int = 0
+    # Of those, the waits of writes carrying a backlog: lines that fell due while the
+    # simulated rig itself was not running (hardware never is late; a machine serving it is).
+    backlog_waits: int = 0
     # Set once its duration is over and a client has read what it wrote: a watcher waits on
     # it rather than waking the serving process to poll (a woken watcher holding the
     # interpreter lock when it is descheduled made the rig late by milliseconds).
@@ -159,12 +162,13 @@ def serve(
                     replies_out = b"".join(encode_line(r) for r in replies)
                     _write_all(pty.master, replies_out, stop, counts)
             out = bytearray()
+            backlog = due - sim.seq > 1
             while sim.seq < due and len(out) < 1 << 16 and not sim.in_gap():
                 for line in sim.next_lines():
                     out += encode_line(line)
                     sent += 1
             if out:
-                _write_all(pty.master, bytes(out), stop, counts)
+                _write_all(pty.master, bytes(out), stop, counts, backlog=backlog)
                 counts.lines_sent = sent
     finally:
         pty.close()
@@ -192,13 +196,16 @@ def _run_commands(sim: RigSimulation, buffer: bytes) -> tuple[list[str], bytes]:
     return replies, rest[-4096:]
 
 
-def _write_all(fd: int, data: bytes, stop: threading.Event, counts: RigCounts) -> None:
+def _write_all(
+    fd: int, data: bytes, stop: threading.Event, counts: RigCounts, *, backlog: bool = False
+) -> None:
     view = memoryview(data)
     while view and not stop.is_set():
         try:
             written = os.write(fd, view)
         except BlockingIOError:
             counts.full_waits += 1  # the client does not keep up: wait, never drop
+            counts.backlog_waits += backlog
             select.select([], [fd], [], 0.05)
             continue
         view = view[written:]

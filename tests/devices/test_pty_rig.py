@@ -3,12 +3,14 @@ reset by its port being opened does: a client that opens the port late meets no 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import tty
 
 import serial
 
-from labbench.devices.pty_rig import serve
+from labbench.devices.pty_rig import RigCounts, _write_all, serve
 from labbench.devices.simulation import RigParams
 
 RATE = 2000
@@ -44,3 +46,30 @@ def test_a_client_that_opens_late_meets_no_backlog(tmp_path):
         f"{lines} lines in {took:.3f} s: the rig ran before the client"
     )
     assert lines >= RATE * 0.05, f"{lines} lines in {took:.3f} s: the rig did not start"
+
+
+def test_waits_of_a_late_rigs_backlog_are_told_apart():
+    """A write that finds the pty full is a wait; when it carries lines that fell due while
+    the simulated rig was not running, it is also a backlog wait (the benchmark tells them
+    apart: hardware is never late, the machine serving a simulated rig may be)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    try:
+        while True:  # nobody reads: fill it
+            try:
+                os.write(master, b"x" * 4096)
+            except BlockingIOError:
+                break
+        counts = RigCounts()
+        for backlog in (True, False):
+            stop = threading.Event()
+            threading.Timer(0.12, stop.set).start()
+            _write_all(master, b"seq=1\n" * 20_000, stop, counts, backlog=backlog)
+            if backlog:
+                assert counts.full_waits >= 1 and counts.backlog_waits == counts.full_waits
+                late = counts.backlog_waits
+        assert counts.full_waits > late and counts.backlog_waits == late
+    finally:
+        os.close(master)
+        os.close(slave)
