@@ -370,7 +370,8 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
             if key in self.focused:
                 self.focused[key] = True
                 continue
-            plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+            if plot.vb.state["autoRange"][1] is not True:  # each call is a signal: 7 a frame
+                plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
             if settle_y:
                 plot.vb.updateAutoRange()
 
