@@ -18,7 +18,9 @@ by the real ``MainWindow`` (offscreen, 1400 x 900: live view, plots, rail tiles,
 Measured for each, side by side with the sled / baseline ratio: (a) ``LiveEvaluator.on_batch``
 time per batch and the lag from a batch's emission to judged (targets: p99 below the 30 ms
 batch, lag p99 below two); (b) the rig's own count of writes that found the pty full (target
-0), the storage backlog sampled every 100 ms (no growth: last third vs first) and stalls;
+0), and of those the writes carrying a backlog (lines that fell due while the simulated rig's
+own process was not running: hardware is never late, the machine serving a simulation may
+be), the storage backlog sampled every 100 ms (no growth: last third vs first) and stalls;
 (c) the live view's frame (its tick: envelopes + setData, and the paint Qt does for it; target
 p95 < 16 ms) and text tick (results table, rail tiles, sled map, their paint) while the rig
 streams.
