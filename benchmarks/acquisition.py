@@ -172,7 +172,9 @@ class PtySender:
     def _client_has_port(self) -> bool:
         """Whether the client or a child of it (the serial pump that reads a local port for
         it) has the port open."""
-        for pid in (self.client_pid, *_children(self.client_pid)):
+        # The sender is a child of the client too, and holds the pty's other end open.
+        children = [pid for pid in _children(self.client_pid) if pid != os.getpid()]
+        for pid in (self.client_pid, *children):
             try:
                 fds = os.listdir(f"/proc/{pid}/fd")
             except OSError:
@@ -226,6 +228,8 @@ def _cpu_with_children() -> float:
 
 
 def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (/proc/PID/task/TID/children: Linux 3.5+ with
+    CONFIG_PROC_CHILDREN, as Debian's and Ubuntu's kernels have it)."""
     children = []
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):

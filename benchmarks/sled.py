@@ -104,7 +104,7 @@ def plan_text(kind: str, seconds: float) -> str:
 def serve_rig(device: str, seconds: float, link: str) -> None:
     """``--serve-rig``: serve the simulated rig on a pty for ``seconds`` once a client reads,
     then hold the port open and silent (no disconnect mid-run); print the path, then
-    ``sent LINES FULL_WAITS`` once it is done sending; stay until stdin closes."""
+    ``sent LINES FULL_WAITS BACKLOG_WAITS`` once it is done sending; stay until stdin closes."""
     from labbench.devices.pty_rig import RigCounts, serve
     from labbench.devices.simulation import RigParams
 

@@ -23,11 +23,12 @@ _SYS_SCHED_GETATTR = {"x86_64": 315, "aarch64": 275}
 # struct sched_attr (include/uapi/linux/sched/types.h): size, policy, flags, nice, priority,
 # runtime (the slice, for SCHED_OTHER), deadline, period, util_min, util_max
 _ATTR = struct.Struct("IIQiIQQQII")
-_SCHED_OTHER = 0
+_SCHED_FLAG_RESET_ON_FORK = 0x01
 
 
 def _syscall(table: dict[str, int]):
-    if not sys.platform.startswith("linux"):
+    # The table is the 64-bit kernel's; a 32-bit interpreter on it has other numbers.
+    if not sys.platform.startswith("linux") or struct.calcsize("P") != 8:
         return None
     number = table.get(os.uname().machine)
     if number is None:
@@ -37,26 +38,42 @@ def _syscall(table: dict[str, int]):
 
 
 def ask_for_short_slice(tid: int = 0) -> bool:
-    """Give thread ``tid`` (0: the calling thread) the shortest slice of the normal policy;
-    True if the kernel took the request (its nice level and policy stay as they were)."""
+    """Give thread ``tid`` (0: the calling thread) the shortest slice of its policy when that
+    is the normal or batch one (a real-time or idle thread is left alone); True if the
+    kernel now reports that slice.  The nice level and policy stay as they were.  Threads
+    and processes it starts afterwards inherit the slice (the pump's command thread, a
+    ``labbench mock-rig`` process's threads), whose work is as short."""
     call = _syscall(_SYS_SCHED_SETATTR)
     if call is None:
         return False
+    policy = os.sched_getscheduler(tid)
+    if policy not in (os.SCHED_OTHER, os.SCHED_BATCH):
+        return False
     nice = os.getpriority(os.PRIO_PROCESS, tid)
+    flags = _SCHED_FLAG_RESET_ON_FORK if _resets_on_fork(tid) else 0
     attr = ctypes.create_string_buffer(
-        _ATTR.pack(_ATTR.size, _SCHED_OTHER, 0, nice, 0, SHORT_SLICE_NS, 0, 0, 0, 0), _ATTR.size
+        _ATTR.pack(_ATTR.size, policy, flags, nice, 0, SHORT_SLICE_NS, 0, 0, 0, 0), _ATTR.size
     )
     result, _ = call(tid, attr, 0)
-    return result == 0
+    # Kernels before 6.12 take the call and keep their own slice.
+    return result == 0 and slice_of(tid) == SHORT_SLICE_NS
+
+
+def _resets_on_fork(tid: int) -> bool:
+    attr = _get_attr(tid)
+    return attr is not None and bool(attr[2] & _SCHED_FLAG_RESET_ON_FORK)
 
 
 def slice_of(tid: int = 0) -> int | None:
     """The slice (ns) the kernel reports for thread ``tid``, or None where it cannot say."""
+    attr = _get_attr(tid)
+    return None if attr is None else attr[5]
+
+
+def _get_attr(tid: int) -> tuple | None:
     call = _syscall(_SYS_SCHED_GETATTR)
     if call is None:
         return None
     attr = ctypes.create_string_buffer(_ATTR.size)
     result, _ = call(tid, attr, _ATTR.size, 0)
-    if result != 0:
-        return None
-    return _ATTR.unpack(attr.raw)[5]
+    return _ATTR.unpack(attr.raw) if result == 0 else None

@@ -32,6 +32,9 @@ from labbench.devices.simulation import RigParams, RigSimulation, encode_line
 log = logging.getLogger(__name__)
 
 USB_FRAME_S = 0.001
+# A write is a backlog (the rig was late: its process was not running) when the oldest line
+# in it fell due longer ago than this: two ticks.
+BACKLOG_AFTER_S = 2 * USB_FRAME_S
 # How long the first line may take to reach the pty's reader side (microseconds, normally).
 FIRST_LINE_LANDS_S = 1.0
 # How long a rig whose duration is over waits for a client to read what it already wrote.
@@ -71,8 +74,9 @@ class RigCounts:
 
     lines_sent: int = 0
     full_waits: int = 0
-    # Of those, the waits of writes carrying a backlog: lines that fell due while the
-    # simulated rig itself was not running (hardware never is late; a machine serving it is).
+    # Of those, the waits of writes carrying a backlog: lines that fell due more than
+    # BACKLOG_AFTER_S before, while the simulated rig itself was not running (hardware is
+    # never late; a machine serving it may be).
     backlog_waits: int = 0
     # Set once its duration is over and a client has read what it wrote: a watcher waits on
     # it rather than waking the serving process to poll (a woken watcher holding the
@@ -162,7 +166,8 @@ def serve(
                     replies_out = b"".join(encode_line(r) for r in replies)
                     _write_all(pty.master, replies_out, stop, counts)
             out = bytearray()
-            backlog = due - sim.seq > 1
+            # Late: the oldest line due waited beyond a tick and its timer's slack.
+            backlog = now - (sim.seq + 1) / rate > BACKLOG_AFTER_S
             while sim.seq < due and len(out) < 1 << 16 and not sim.in_gap():
                 for line in sim.next_lines():
                     out += encode_line(line)

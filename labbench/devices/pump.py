@@ -42,7 +42,7 @@ from labbench.devices.serial_port import (
 
 PIPE_BYTES = 1 << 20
 # The app's reader takes at most one read per this interval while the rig streams: the pump
-# forwards every refill of the port's buffer (about 4 KB, a millisecond of a 16-chip sled)
+# forwards every refill of the port's buffer (about 4 KB, 1.6 ms of a 16-chip sled)
 # and the parser's cost per read is per channel, not per line.
 READ_GATHER_S = 0.005
 # Starting the child (an interpreter and pyserial) takes about 60 ms here; a loaded machine

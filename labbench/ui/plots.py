@@ -370,7 +370,7 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
             if key in self.focused:
                 self.focused[key] = True
                 continue
-            if plot.vb.state["autoRange"][1] is not True:  # each call is a signal: 7 a frame
+            if not plot.vb.state["autoRange"][1]:  # each call is a signal: 7 a sled frame
                 plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
             if settle_y:
                 plot.vb.updateAutoRange()

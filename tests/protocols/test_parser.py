@@ -287,9 +287,12 @@ def test_slot_keys_plain_decimals_are_not_read_one_float_at_a_time(monkeypatch):
     monkeypatch.setattr(kv_block, "_numbers", lambda *a: per_value.append(a) or original(*a))
     parser = TelemetryParser()
     parser.feed(b"seq=0,vdd_core[0]=0.75,vdd_core[1]=0.7\r\n", 1)
+    line_by_line = []  # the reference path never calls _numbers either: it must not be taken
+    original_one = parser._parse_one
+    parser._parse_one = lambda *a: line_by_line.append(a) or original_one(*a)
     parser.feed(b"seq=1,vdd_core[0]=0.7512,vdd_core[1]=-0.000377773\r\n" * 50, 2)
     samples = parser.take().samples
-    assert per_value == []
+    assert per_value == [] and line_by_line == []
     assert samples["vdd_core[1]"][1][-1] == -0.000377773 and samples["seq"][1].size == 51
     parser.feed(b"seq=2,vdd_core[0]=1e-3,vdd_core[1]=0.7\r\n" * 3, 3)  # not plain: float()
     assert len(per_value) == 1 and parser.take().samples["vdd_core[0]"][1].tolist() == [1e-3] * 3

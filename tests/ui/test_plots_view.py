@@ -450,3 +450,29 @@ def test_marker_names_are_cut_short_before_the_next_line():
     assert name_rooms([100.0, 130.0, 400.0], 600, 6) == [21, 261, 191]
     assert name_rooms([650.0], 600, 6) == [0]
     assert name_rooms([-5e9, -10.0, 50.0], 600, 6) == [0, 51, 541]
+
+
+def test_following_the_live_x_range_does_not_re_announce_y_autorange(qtbot):
+    """A live frame keeps y following the data: re-enabling an autorange that is on is a state
+    signal pyqtgraph sends for nothing (7 a sled frame); one turned off (a zoom) comes back."""
+    stack = PlotStack(LIGHT)
+    qtbot.addWidget(stack)
+    stack.ensure_channel("temp_die", "°C")
+    t = np.arange(0, 10, 0.01)
+    stack.set_data("temp_die", t, 40 + np.sin(t))
+    stack.redraw(0, 10)
+    vb = stack.plot_of("temp_die").vb
+    calls = []
+    enable = vb.enableAutoRange
+    # pyqtgraph's own calls (x off while a range is set) are not ours
+    vb.enableAutoRange = lambda *a, **k: (
+        (k.get("enable") is True and calls.append(k)) or enable(*a, **k)
+    )
+    stack.set_x_range(0, 10, settle_y=False)
+    for end in (10.5, 11.0, 11.5):
+        stack.set_x_range(end - 10, end, settle_y=False)
+    assert calls == [] and vb.state["autoRange"][1]
+    vb.setYRange(0, 100)  # a zoom turns y autorange off
+    assert not vb.state["autoRange"][1]
+    stack.set_x_range(2, 12, settle_y=False)
+    assert len(calls) == 1 and vb.state["autoRange"][1]
