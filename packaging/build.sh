@@ -15,10 +15,12 @@ echo "bundle: $here/dist/labbench ($(du -sh "$here/dist/labbench" | cut -f1), bu
 "$here/dist/labbench/labbench" --smoke-test
 # A serial port is read by a pump process started from the bundle's own executable
 # (labbench.devices.pump): record a second from the bundle's simulated rig on a pty.
-coproc RIG { "$here/dist/labbench/labbench" mock-rig --rate 200; }
+# exec: RIG_PID is the rig itself, not a subshell that a kill would leave it orphaned by.
+coproc RIG { exec "$here/dist/labbench/labbench" mock-rig --rate 200; }
 read -r rig_path <&"${RIG[0]}"
 recorded=$("$here/dist/labbench/labbench" --db "$(mktemp -d)/pump.sqlite3" record \
     --device "$rig_path" --dut PUMP-1 --new-dut chip --duration 1 --json)
 kill "$RIG_PID"
+wait "$RIG_PID" 2>/dev/null || true
 echo "bundle: serial pump: $recorded"
 grep -q '"samples": [1-9]' <<<"$recorded"
