@@ -46,10 +46,17 @@ def db(tmp_path):
     database.dispose()
 
 
+def _end_run(win: MainWindow) -> None:
+    win.controller.abort()
+    win.controller.join(30)
+
+
 @pytest.fixture
 def window(qtbot, db):
     win = MainWindow(db)
-    qtbot.addWidget(win)
+    # pytest-qt closes the window before this fixture's teardown; a run still going then (a
+    # test that failed mid-run) would ask "Abort the run?" in a modal box nobody answers.
+    qtbot.addWidget(win, before_close_func=_end_run)
     win.show()
     qtbot.waitExposed(win)
     yield win
