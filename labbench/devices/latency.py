@@ -33,8 +33,8 @@ def _syscall(table: dict[str, int]):
     number = table.get(os.uname().machine)
     if number is None:
         return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    return lambda *args: (libc.syscall(number, *args), ctypes.get_errno())
+    libc = ctypes.CDLL(None)
+    return lambda *args: libc.syscall(number, *args)
 
 
 def ask_for_short_slice(tid: int = 0) -> bool:
@@ -46,22 +46,19 @@ def ask_for_short_slice(tid: int = 0) -> bool:
     call = _syscall(_SYS_SCHED_SETATTR)
     if call is None:
         return False
-    policy = os.sched_getscheduler(tid)
-    if policy not in (os.SCHED_OTHER, os.SCHED_BATCH):
+    now = _get_attr(tid)
+    if now is None or now[1] not in (os.SCHED_OTHER, os.SCHED_BATCH):
         return False
-    nice = os.getpriority(os.PRIO_PROCESS, tid)
-    flags = _SCHED_FLAG_RESET_ON_FORK if _resets_on_fork(tid) else 0
+    _, policy, flags, nice, *_ = now
     attr = ctypes.create_string_buffer(
-        _ATTR.pack(_ATTR.size, policy, flags, nice, 0, SHORT_SLICE_NS, 0, 0, 0, 0), _ATTR.size
-    )
-    result, _ = call(tid, attr, 0)
+        _ATTR.pack(
+            _ATTR.size, policy, flags & _SCHED_FLAG_RESET_ON_FORK, nice, 0, SHORT_SLICE_NS,
+            0, 0, 0, 0,
+        ),
+        _ATTR.size,
+    )  # fmt: skip
     # Kernels before 6.12 take the call and keep their own slice.
-    return result == 0 and slice_of(tid) == SHORT_SLICE_NS
-
-
-def _resets_on_fork(tid: int) -> bool:
-    attr = _get_attr(tid)
-    return attr is not None and bool(attr[2] & _SCHED_FLAG_RESET_ON_FORK)
+    return call(tid, attr, 0) == 0 and slice_of(tid) == SHORT_SLICE_NS
 
 
 def slice_of(tid: int = 0) -> int | None:
@@ -75,5 +72,4 @@ def _get_attr(tid: int) -> tuple | None:
     if call is None:
         return None
     attr = ctypes.create_string_buffer(_ATTR.size)
-    result, _ = call(tid, attr, _ATTR.size, 0)
-    return _ATTR.unpack(attr.raw) if result == 0 else None
+    return _ATTR.unpack(attr.raw) if call(tid, attr, _ATTR.size, 0) == 0 else None
