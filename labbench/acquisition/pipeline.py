@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labbench.acquisition.drawing import TURN
 from labbench.acquisition.ring import ChannelRing
 from labbench.acquisition.storage_link import COMMIT_INTERVAL_S, StorageLink, StorageListener
 from labbench.devices.transport import DeviceError, LinkLost, Rig, Transport
@@ -242,11 +243,13 @@ class Acquisition:
                     continue
                 try:
                     written_ns = self._send_commands(transport, previous_read_ns)
+                    TURN.wait()  # the GUI thread draws: the port's bytes wait in its buffer
                     chunk = transport.read()
                 except LinkLost as exc:
                     self._on_link_lost(str(exc))
                     continue
                 received_ns = time.time_ns()
+                TURN.wait()  # a frame began while the read waited (its time is taken already)
                 if written_ns is not None and received_ns <= written_ns:
                     # Strictly after its commands (a clock of coarse ticks, or stepped back),
                     # as reparse pairs the stored times: a command before this read's time.

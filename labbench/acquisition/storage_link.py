@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from labbench.acquisition.drawing import TURN
 from labbench.acquisition.storable import StorableRows
 from labbench.storage.engine import Database, DatabaseFault
 from labbench.storage.journal import CommitBatch, JournalError, Spool, already_stored, journal_path
@@ -144,6 +145,7 @@ class StorageLink:
                 except queue.Empty:
                     item = None
                 if item is not None:
+                    TURN.wait()  # the GUI thread draws: the reader's hand-overs wait in the inbox
                     if item[0] == "stop":
                         stopping = True
                     else:
@@ -261,6 +263,7 @@ class StorageLink:
                     break
                 continue
             group: list[CommitBatch] = []
+            TURN.wait()  # the GUI thread draws: the batches wait in the spool
             try:
                 group = spool.peek(CATCH_UP_BATCHES, CATCH_UP_SAMPLES)
                 if writer is None:

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
+from labbench.ui.frame_turn import FrameTurn
 from labbench.ui.live_sled import LiveSled
+from labbench.ui.marker_items import step_marker_name
 from labbench.ui.plot_limits import judged_bands
 from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
 from labbench.ui.plots import envelope as envelope_of
@@ -89,6 +91,7 @@ class LiveRunView(QWidget):
         self.plots.sample_source = self._samples_between
         self.plots.value_source = self._value_at
         self.plots.shown_changed.connect(self.refresh_plots)
+        self.turn = FrameTurn(self.plots.layout_widget.painted, self)  # frames before judging
         self.timing = TimingMarks(self.plots)  # power-sequencing crossings and times
         self.tiles = RailTiles(theme)
         self.tiles.tile_clicked.connect(self.plots.scroll_to)
@@ -199,7 +202,7 @@ class LiveRunView(QWidget):
             # tenths of a second apart wrote over one another (the console lists them).
             self.plots.add_marker(now_s, "", "step")
         else:
-            self.plots.add_marker(now_s, _marker_name(step), "step")
+            self.plots.add_marker(now_s, step_marker_name(step), "step")
             if step.send:
                 self.plots.add_marker(now_s, "▸ " + " · ".join(step.send), "command")
         self.tiles.begin_step(
@@ -275,6 +278,7 @@ class LiveRunView(QWidget):
                 self._fold(session, name)
             return
         began = time.perf_counter()
+        self.turn.begin()
         now_s = self.now_s()
         span = self.window_seconds()
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
@@ -489,11 +493,3 @@ class LiveRunView(QWidget):
         if session is None:
             return np.empty(0), np.empty(0)
         return session.samples_between(name, t0, t1)
-
-
-def _marker_name(step) -> str:
-    if step.point is None:
-        return step.name
-    return f"{step.point.sweep} ▸ sweep of {step.point.x_name}" + (
-        f" × {step.point.y_name}" if step.point.y_name else ""
-    )

@@ -126,3 +126,12 @@ def name_rooms(xs: list[float], width: float, gap: float) -> list[int]:
             continue
         rooms.append(max(int(min(end - x, width)) - 3 - int(gap), 0))  # (zoomed: far off)
     return rooms
+
+
+def step_marker_name(step) -> str:
+    """The name a step's marker shows: a sweep's first point names the sweep and its axes."""
+    if step.point is None:
+        return step.name
+    return f"{step.point.sweep} ▸ sweep of {step.point.x_name}" + (
+        f" × {step.point.y_name}" if step.point.y_name else ""
+    )

@@ -68,6 +68,14 @@ def envelope(
     return out_t, out_v
 
 
+class _Layout(pg.GraphicsLayoutWidget):
+    painted = Signal()  # a frame is on screen (the live view's drawing turn ends)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        self.painted.emit()
+
+
 class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
     """Judged channels one plot each, the others one plot per unit, x axes linked (seconds
     since the run's start)."""
@@ -82,7 +90,7 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
         # repainted every frame: 10 ms a plot here (benchmarks/gui.py).  Live plots go without
         # it (the crosshair reads exact values); stored runs, drawn once, keep it.
         self.grid = grid
-        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget = _Layout()
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)

@@ -11,6 +11,8 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 
+from labbench.acquisition.drawing import TURN, DrawingTurn
+from labbench.ui.frame_turn import UNPAINTED_MS, FrameTurn
 from labbench.ui.live_view import FRAME_INTERVAL_MS, FRAME_PACING, MAX_FRAME_INTERVAL_MS
 from labbench.ui.plots import PlotStack
 
@@ -281,3 +283,54 @@ def test_unseen_channels_are_folded_a_few_a_frame_not_all_in_one(qtbot):
             for name in unseen:
                 assert session.rings[name].total - view._totals.get(name, 0) < hard, name
     assert all(any(name in frame for frame in folded) for name in unseen), "each folded"
+
+
+def test_a_live_frame_holds_the_acquisition_until_it_is_painted(qtbot, window, monkeypatch):
+    """The frame tick closes the acquisition's drawing turn; the plots' paint, right after,
+    opens it (not the fallback timer): the reader never waits longer than a frame."""
+    events: list[str] = []
+    turn = window.live.turn.turn
+    assert turn is TURN, "the live view's frames gate the acquisition's threads"
+    drawing, drawn = turn.drawing, turn.drawn
+    monkeypatch.setattr(turn, "drawing", lambda: (events.append("drawing"), drawing()))
+    monkeypatch.setattr(turn, "drawn", lambda: (events.append("drawn"), drawn()))
+    window.live.plots.layout_widget.painted.connect(lambda: events.append("painted"))
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
+        window.start_request(short_run_request(window.db, "mock://nominal?rate=200&power=off"))
+    qtbot.waitUntil(lambda: turn.free, timeout=2_000)  # the last frame's paint
+    frames = [i for i, e in enumerate(events) if e == "drawing"]
+    assert len(frames) >= 10, events[:20]
+    for i in frames:
+        following = events[i + 1 : i + 3]
+        if following[:1] == ["drawing"]:
+            continue  # the run's end draws twice in one go; the second frame's paint opens it
+        assert following == ["drawn", "painted"], f"frame at {i}: {events[i : i + 4]}"
+
+
+def test_a_frame_nobody_paints_frees_the_acquisition_after_a_moment(qtbot):
+    """Plots behind another tab or in a minimised window are not painted: a timer opens the
+    turn, so the acquisition is held UNPAINTED_MS, not the whole hold."""
+    never_painted = PlotStack()  # never shown: never painted
+    qtbot.addWidget(never_painted)
+    turn = DrawingTurn(hold_s=30.0)
+    frames = FrameTurn(never_painted.layout_widget.painted, never_painted, turn)
+    began = time.monotonic()
+    frames.begin()
+    assert not turn.free
+    qtbot.waitUntil(lambda: turn.free, timeout=5_000)
+    assert time.monotonic() - began >= 0.9 * UNPAINTED_MS / 1e3
+
+
+def test_the_plots_paint_frees_the_acquisition_before_the_timer(qtbot):
+    stack = PlotStack()
+    qtbot.addWidget(stack)
+    stack.resize(800, 400)
+    stack.show()
+    qtbot.waitExposed(stack)
+    turn = DrawingTurn(hold_s=30.0)
+    frames = FrameTurn(stack.layout_widget.painted, stack, turn, unpainted_ms=60_000)
+    frames.begin()
+    with qtbot.waitSignal(stack.layout_widget.painted, timeout=5_000):
+        stack.layout_widget.viewport().update()
+    assert turn.free, "the paint opened the turn"
+    assert not frames._unpainted.isActive(), "and stopped the fallback timer"
