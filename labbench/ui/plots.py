@@ -20,7 +20,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush
-from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from labbench.criteria.limits import Band
 from labbench.ui.crosshair import Crosshair
@@ -201,6 +209,8 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
         axis = plot.getAxis("left")
         axis.enableAutoSIPrefix(unit not in NO_SI_PREFIX)
         axis.setWidth(72)
+        # Redrawn only when the plot's y range or its title changes, not at every frame.
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         if first is not None:
             plot.setXLink(first)
         else:
@@ -368,10 +378,21 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
         computes y now (a stored run, drawn once) instead of at the next paint (the live view,
         30 times a second: 3 ms saved).  With ``keys``, only those plots follow now: the others
         (out of view) catch up when they come into view."""
-        self.sync_links(keys)
         first = next(iter(self.plots.values()), None)
-        if first is not None:
-            first.setXRange(x0, x1, padding=0.0)
+        if keys is None:
+            self.sync_links()
+            if first is not None:
+                first.setXRange(x0, x1, padding=0.0)  # the others follow through their links
+        else:
+            # A live frame: the time lane, the first plot (whose range the others follow when
+            # paused) and the plots in view take the range directly.  Through pyqtgraph's
+            # links each follower mapped it through both views' screen geometry: 1 ms a frame.
+            self.sync_links(set())
+            for key, plot in self.plots.items():
+                if plot is first or key in keys:
+                    plot.vb.setXRange(x0, x1, padding=0.0)
+            if self.lane is not None:
+                self.lane.vb.setXRange(x0, x1, padding=0.0)
         for key, plot in self.plots.items():
             if keys is not None and key not in keys:
                 continue
@@ -384,11 +405,12 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
                 plot.vb.updateAutoRange()
 
     def sync_links(self, keys: set[str] | None = None) -> None:
-        """Let only the plots in ``keys`` (every plot: None) follow the first plot's x axis.
-        Each follower costs a frame its view's and items' updates; one coming back into view
-        takes the first plot's range at once."""
+        """Let only the plots in ``keys`` (every plot and the time lane: None) follow the
+        first plot's x axis.  Each follower costs a frame its view's and items' updates; one
+        coming back into view takes the first plot's range at once."""
         first = next(iter(self.plots.values()), None)
-        for key, plot in self.plots.items():
+        followers = [*self.plots.items(), *([("lane", self.lane)] if self.lane else [])]
+        for key, plot in followers:
             if plot is first:
                 continue  # the one the others follow
             out = keys is not None and key not in keys

@@ -88,6 +88,10 @@ def test_plots_out_of_view_wait_and_are_drawn_when_scrolled_to(qtbot, window):
         qtbot.waitUntil(lambda: frames[0] >= 3, timeout=5_000)
         assert stack.curves[near].x is not before_near, "a plot in view is drawn every frame"
         assert stack.curves[name].x is before_far, "a plot out of view is not"
+        window_span = stack.lane.vb.viewRange()[0]  # the time axis shows the live window
+        assert window_span[1] > window_span[0]
+        for key in shown | {next(iter(stack.plots))}:  # the first plot: the others' reference
+            assert stack.plots[key].vb.viewRange()[0] == pytest.approx(window_span), key
         stack.show_cursor(stack.plots[far].vb.viewRange()[0][1] - 0.05)
         assert f"{name} = —" not in stack.readout.text(), (
             "the crosshair reads a plot out of view from the rings, not from stale curves"
@@ -104,6 +108,7 @@ def test_plots_out_of_view_wait_and_are_drawn_when_scrolled_to(qtbot, window):
         assert t.size and t[0] <= x0 + 0.5 and t[-1] >= x1 - 0.5, (
             "scrolled into view while paused, the plot shows the span on screen"
         )
+        assert stack.plots[far].vb.viewRange()[0] == pytest.approx(stack.lane.vb.viewRange()[0])
         qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Follow again
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
+import pytest
 from PySide6.QtGui import QImage, QPainter
 
 from labbench.ui.plots import PlotStack
@@ -59,3 +61,45 @@ def test_the_first_minutes_read_in_seconds(qtbot):
     stack.set_x_range(3590.0, 3600.0)  # a live 10 s window an hour in
     assert "(h:mm:ss)" in axis.labelString()
     assert "0:59:56" in _drawn_ticks(axis) or "0:59:58" in _drawn_ticks(axis)
+
+
+def _specs(generate, axis):
+    image = QImage(1200, 100, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        axis_spec, ticks, texts = generate(axis, painter)
+    finally:
+        painter.end()
+    return (
+        (axis_spec[1].x(), axis_spec[1].y(), axis_spec[2].x(), axis_spec[2].y()),
+        [
+            (pen.color().name(), pen.color().alpha(), a.x(), a.y(), b.x(), b.y())
+            for pen, a, b in ticks
+        ],
+        [(r.x(), r.y(), r.width(), r.height(), int(flags), text) for r, flags, text in texts],
+    )
+
+
+@pytest.mark.parametrize(
+    "x0, x1",
+    [(0.0, 10.0), (3.3, 13.3), (0.0, 0.05), (-5.0, 5.0), (0.0, 3000.0), (3590.0, 3610.0),
+     (86000.0, 86600.0), (250.0, 1250.0), (12.0, 12.0001)],
+)  # fmt: skip
+def test_the_time_axis_lays_out_its_ticks_and_labels_as_pyqtgraph_does(qtbot, x0, x1):
+    """The time axis's own quick layout (each frame) gives what pyqtgraph's general one
+    would: the same ticks, the same labels in the same places, the same left out."""
+    stack = _stack_over(qtbot, 10.0)
+    axis = stack.lane.getAxis("top")
+    axis.setRange(x0, x1)
+    assert type(axis).generateDrawSpecs is not pg.AxisItem.generateDrawSpecs
+    ours = _specs(type(axis).generateDrawSpecs, axis)
+    theirs = _specs(pg.AxisItem.generateDrawSpecs, axis)
+    assert ours[0] == theirs[0]
+    assert ours[1] == theirs[1]
+    assert ours[2] == theirs[2]
+    assert ours[2], "labels are drawn"
+    for (spacing, values), (their_spacing, their_values) in zip(
+        axis.tickValues(x0, x1, 1000), pg.AxisItem.tickValues(axis, x0, x1, 1000), strict=True
+    ):
+        assert spacing == their_spacing
+        assert values == pytest.approx(their_values, rel=0, abs=spacing * 1e-9)
