@@ -385,12 +385,19 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
             # A live frame: the time lane, the first plot (whose range the others follow when
             # paused) and the plots in view take the range directly.  Through pyqtgraph's
             # links each follower mapped it through both views' screen geometry: 1 ms a frame.
+            # pyqtgraph also tells a follower's change back to the one it follows: blocked too.
             self.sync_links(set())
-            for key, plot in self.plots.items():
-                if plot is first or key in keys:
-                    plot.vb.setXRange(x0, x1, padding=0.0)
-            if self.lane is not None:
-                self.lane.vb.setXRange(x0, x1, padding=0.0)
+            if first is not None:
+                first.vb.blockLink(True)
+            try:
+                for key, plot in self.plots.items():
+                    if plot is first or key in keys:
+                        plot.vb.setXRange(x0, x1, padding=0.0)
+                if self.lane is not None:
+                    self.lane.vb.setXRange(x0, x1, padding=0.0)
+            finally:
+                if first is not None:
+                    first.vb.blockLink(False)
         for key, plot in self.plots.items():
             if keys is not None and key not in keys:
                 continue
