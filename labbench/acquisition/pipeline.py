@@ -387,6 +387,7 @@ class Acquisition:
             self._writer_put(("batch", batch))
         # Listeners hear every batch, empty ones too: time going by is news to a step.
         for listener in self._listeners:
+            TURN.wait()  # judging a sled's batch takes milliseconds: not while a frame draws
             try:
                 listener(batch)
             except Exception:

@@ -99,3 +99,42 @@ def test_the_reader_holds_its_parsing_while_a_frame_is_drawn_and_loses_no_line(d
         acquisition.stop()
     seq = np.concatenate(seqs)
     assert np.all(np.diff(seq) == 1), "a line was lost or repeated across the held frame"
+
+
+def test_a_frame_begun_while_a_batch_is_handed_out_holds_the_next_listener(db, monkeypatch):
+    """Judging a sled's batch takes milliseconds: a frame that begins while a batch goes round
+    its listeners holds the ones not called yet until it is drawn."""
+    monkeypatch.setattr(drawing.TURN, "hold_s", 10.0)
+    profile = load_profile("default")
+    dut = inventory_store.add_dut(db, "chip", "CHP-TURN2")
+    run = run_store.start_run(db, dut.id)
+    acquisition = Acquisition(
+        db, run.id, run.t0_ns, make_rig("mock://nominal?rate=1000", profile), profile
+    )
+    began: list[float] = []
+    called: list[float] = []
+    release = threading.Timer(0.3, drawing.TURN.drawn)
+
+    def first(batch):  # a frame begins while this listener runs
+        if batch.samples and not began:
+            began.append(time.monotonic())
+            drawing.TURN.drawing()
+            release.start()
+
+    def second(batch):
+        if began and not called:
+            called.append(time.monotonic())
+
+    acquisition.add_listener(first)
+    acquisition.add_listener(second)
+    acquisition.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not called:
+            assert time.monotonic() < deadline, "the second listener was never called"
+            time.sleep(0.01)
+    finally:
+        release.cancel()
+        drawing.TURN.drawn()
+        acquisition.stop()
+    assert called[0] - began[0] >= 0.25, "the second listener ran while the frame was drawn"
