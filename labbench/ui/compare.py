@@ -25,8 +25,8 @@ from labbench.storage import inventory as inventory_store
 from labbench.storage import results as result_store
 from labbench.storage import runs as run_store
 from labbench.storage.telemetry_read import read_channel
+from labbench.ui.envelope import envelope
 from labbench.ui.loader import Loader
-from labbench.ui.plots import envelope
 from labbench.ui.theme import LIGHT, Theme
 
 

@@ -157,3 +157,30 @@ class BlockEnvelope:
             out_t = np.concatenate((out_t, self._pt))
             out_v = np.concatenate((out_v, self._pv))
         return out_t, out_v
+
+
+def envelope(
+    t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int, keep: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples in [x0, x1] (plus one each side), reduced to min/max pairs per pixel column
+    when there are more than ``keep`` a pixel."""
+    a = max(int(np.searchsorted(t, x0, side="left")) - 1, 0)
+    b = min(int(np.searchsorted(t, x1, side="right")) + 1, t.size)
+    t, v = t[a:b], v[a:b]
+    bins = max(pixels, 1)
+    if t.size <= keep * bins:  # already about what the screen shows (a query of BlockEnvelope)
+        return t, v
+    per = t.size // bins
+    n = per * bins
+    tv = t[:n].reshape(bins, per)
+    vv = v[:n].reshape(bins, per)
+    out_t = np.repeat(tv[:, 0], 2)
+    out_t[1::2] = tv[:, -1]
+    out_v = np.empty(2 * bins)
+    # fmin/fmax pass NaN (a gap) over unless a whole column is NaN
+    out_v[0::2] = np.fmin.reduce(vv, axis=1)
+    out_v[1::2] = np.fmax.reduce(vv, axis=1)
+    if n < t.size:
+        out_t = np.concatenate((out_t, t[n:]))
+        out_v = np.concatenate((out_v, v[n:]))
+    return out_t, out_v

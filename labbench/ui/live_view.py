@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
 
 from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
+from labbench.ui.envelope import envelope as envelope_of
 from labbench.ui.frame_turn import FrameTurn
 from labbench.ui.live_sled import LiveSled
 from labbench.ui.marker_items import step_marker_name
 from labbench.ui.plot_limits import judged_bands
 from labbench.ui.plots import HIDDEN_CHANNELS, PlotStack
-from labbench.ui.plots import envelope as envelope_of
 from labbench.ui.rail_tiles import RailTiles, channel_verdicts
 from labbench.ui.results_model import ResultsModel
 from labbench.ui.session_bridge import SessionBridge
@@ -278,7 +278,8 @@ class LiveRunView(QWidget):
                 self._fold(session, name)
             return
         began = time.perf_counter()
-        self.turn.begin()
+        if self.plots.layout_widget.isVisible() and not self.window().isMinimized():
+            self.turn.begin()  # a frame that will be painted: the acquisition waits for it
         now_s = self.now_s()
         span = self.window_seconds()
         x0 = 0.0 if math.isinf(span) else max(now_s - span, 0.0)
@@ -480,7 +481,8 @@ class LiveRunView(QWidget):
             return self._samples_between(name, x0, x1)  # few enough to draw every sample
         if count <= envelope.block * width // 16:
             # Fewer than a block per 16 pixels would draw a few long straight segments: the
-            # samples' own min/max every 4 pixels.  A run's first seconds drew up to 4 points
+            # samples' own min/max, a pair for every 4 pixels of the window's width (more
+            # where the data fills only part of it).  A run's first seconds drew up to 4 points
             # a pixel, 0.9 ms a noisy curve against 0.2 for the blocks' pair every 8 pixels
             # later on, and made half a sled's slowest frames; now 0.35 ms.
             samples = self._samples_between(name, x0, x1)

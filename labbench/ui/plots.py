@@ -34,6 +34,7 @@ from labbench.criteria.limits import Band
 from labbench.ui.crosshair import Crosshair
 from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
 from labbench.ui.curve_group import Curve, CurveGroup
+from labbench.ui.envelope import envelope
 from labbench.ui.marker_items import Mark, MarkerLines, MarkerNames
 from labbench.ui.plot_limits import focus_range, limit_span
 from labbench.ui.plot_marks import PlotMarks
@@ -45,33 +46,6 @@ from labbench.ui.time_axis import TimeAxis
 HIDDEN_CHANNELS = {"seq"}
 # Below this a plot's numbers and band stop being readable: the stack scrolls instead.
 MIN_PLOT_HEIGHT = 110
-
-
-def envelope(
-    t: np.ndarray, v: np.ndarray, x0: float, x1: float, pixels: int, keep: int = 4
-) -> tuple[np.ndarray, np.ndarray]:
-    """The samples in [x0, x1] (plus one each side), reduced to min/max pairs per pixel column
-    when there are more than ``keep`` a pixel."""
-    a = max(int(np.searchsorted(t, x0, side="left")) - 1, 0)
-    b = min(int(np.searchsorted(t, x1, side="right")) + 1, t.size)
-    t, v = t[a:b], v[a:b]
-    bins = max(pixels, 1)
-    if t.size <= keep * bins:  # already about what the screen shows (a query of BlockEnvelope)
-        return t, v
-    per = t.size // bins
-    n = per * bins
-    tv = t[:n].reshape(bins, per)
-    vv = v[:n].reshape(bins, per)
-    out_t = np.repeat(tv[:, 0], 2)
-    out_t[1::2] = tv[:, -1]
-    out_v = np.empty(2 * bins)
-    # fmin/fmax pass NaN (a gap) over unless a whole column is NaN
-    out_v[0::2] = np.fmin.reduce(vv, axis=1)
-    out_v[1::2] = np.fmax.reduce(vv, axis=1)
-    if n < t.size:
-        out_t = np.concatenate((out_t, t[n:]))
-        out_v = np.concatenate((out_v, v[n:]))
-    return out_t, out_v
 
 
 class _Layout(pg.GraphicsLayoutWidget):
@@ -398,6 +372,11 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
             finally:
                 if first is not None:
                     first.vb.blockLink(False)
+            # Linked again (they hold the range already): a pan or zoom of one plot moves the
+            # others in view and the time axis, as before any frame.
+            for key, plot in [*self.plots.items(), ("lane", self.lane)]:
+                if plot is not None and plot is not first and (key in keys or key == "lane"):
+                    plot.vb.blockLink(False)
         for key, plot in self.plots.items():
             if keys is not None and key not in keys:
                 continue

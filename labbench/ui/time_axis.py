@@ -14,6 +14,7 @@ itself out with plain floats and each label measured once: pyqtgraph's general l
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import pyqtgraph as pg
@@ -85,14 +86,13 @@ class TimeAxis(pg.AxisItem):
             return super().tickValues(minVal, maxVal, size)
         low, high = sorted((minVal, maxVal))
         levels = []
-        above: list[tuple[float, float]] = []  # (spacing, offset) of the levels above
+        emitted: list[float] = []  # the values of the levels above, in order
         for spacing, offset in self.tickSpacing(low, high, size):
             start = math.ceil((low - offset) / spacing) * spacing + offset
             values = [start + k * spacing for k in range(max(int((high - start) / spacing) + 1, 0))]
             tolerance = spacing * 0.01
-            for big, big_offset in above:
-                values = [v for v in values if not _on_grid(v, big, big_offset, tolerance)]
-            above.append((spacing, offset))
+            values = [v for v in values if not _near(emitted, v, tolerance)]
+            emitted = sorted(emitted + values)
             levels.append((spacing, values))
         return levels
 
@@ -194,7 +194,7 @@ class TimeAxis(pg.AxisItem):
         return size
 
 
-def _on_grid(value: float, spacing: float, offset: float, tolerance: float) -> bool:
-    """Whether ``value`` is (within ``tolerance``) a tick of a level of ``spacing``."""
-    steps = (value - offset) / spacing
-    return abs(steps - round(steps)) * spacing <= tolerance
+def _near(ordered: list[float], value: float, tolerance: float) -> bool:
+    """Whether a value of ``ordered`` lies within ``tolerance`` of ``value``."""
+    i = bisect.bisect_left(ordered, value - tolerance)
+    return i < len(ordered) and ordered[i] <= value + tolerance

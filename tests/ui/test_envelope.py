@@ -8,9 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labbench.ui.envelope import BlockEnvelope
+from labbench.ui.envelope import BlockEnvelope, envelope
 from labbench.ui.live_view import LiveRunView
-from labbench.ui.plots import envelope
 
 
 @settings(max_examples=200, deadline=None)

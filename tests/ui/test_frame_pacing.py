@@ -339,3 +339,46 @@ def test_the_plots_paint_frees_the_acquisition_before_the_timer(qtbot):
         stack.layout_widget.viewport().update()
     assert turn.free, "the paint opened the turn"
     assert not frames._unpainted.isActive(), "and stopped the fallback timer"
+
+
+def test_after_live_frames_a_pan_still_moves_every_plot_in_view_and_the_time_axis(qtbot, window):
+    """Live frames set each plot's x range directly; paused, the plots are linked again: a
+    plot dragged sideways takes the others in view and the time axis with it."""
+    live, stack = window.live, window.live.plots
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
+        window.start_request(short_run_request(window.db, "mock://nominal?rate=200&power=off"))
+        frames = [0]
+        live.frame_drawn.connect(lambda: frames.__setitem__(0, frames[0] + 1))
+        qtbot.waitUntil(lambda: frames[0] >= 5 and len(stack.plots) >= 2, timeout=10_000)
+        qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Pause
+        shown = stack.keys_in_view()
+        first = next(iter(stack.plots.values()))
+        x0, x1 = first.vb.viewRange()[0]
+        first.vb.translateBy(x=-(x1 - x0) / 2)  # what dragging the plot sideways does
+        span = first.vb.viewRange()[0]
+        assert span[0] == pytest.approx(x0 - (x1 - x0) / 2)
+        for key in shown:
+            assert stack.plots[key].vb.viewRange()[0] == pytest.approx(span), key
+        assert stack.lane.vb.viewRange()[0] == pytest.approx(span), "the time axis"
+        qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Follow again
+
+
+def test_a_minimised_window_does_not_hold_the_acquisition(qtbot, window, monkeypatch):
+    """Frames nobody can see are not painted: they do not close the drawing turn at all."""
+    live = window.live
+    drawings = [0]
+    drawing = TURN.drawing
+    monkeypatch.setattr(
+        TURN, "drawing", lambda: (drawings.__setitem__(0, drawings[0] + 1), drawing())
+    )
+    frames = [0]
+    live.frame_drawn.connect(lambda: frames.__setitem__(0, frames[0] + 1))
+    window.showMinimized()
+    qtbot.waitUntil(window.isMinimized, timeout=5_000)
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
+        window.start_request(short_run_request(window.db, "mock://nominal?rate=200&power=off"))
+        qtbot.waitUntil(lambda: frames[0] >= 5, timeout=10_000)
+        assert drawings[0] == 0, "a minimised window's frames held the acquisition"
+        window.showNormal()
+        qtbot.waitUntil(lambda: not window.isMinimized(), timeout=5_000)
+        qtbot.waitUntil(lambda: drawings[0] >= 3, timeout=10_000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -83,9 +85,10 @@ def _specs(generate, axis):
 @pytest.mark.parametrize(
     "x0, x1",
     [(0.0, 10.0), (3.3, 13.3), (0.0, 0.05), (-5.0, 5.0), (0.0, 3000.0), (3590.0, 3610.0),
-     (86000.0, 86600.0), (250.0, 1250.0), (12.0, 12.0001)],
+     (86000.0, 86600.0), (250.0, 1250.0), (12.0, 12.0001), (2744.5, 2745.8), (233.5, 234.8),
+     (12.6, 13.6)],
 )  # fmt: skip
-def test_the_time_axis_lays_out_its_ticks_and_labels_as_pyqtgraph_does(qtbot, x0, x1):
+def test_the_time_axis_lays_out_its_ticks_and_labels_as_pyqtgraph_does(qtbot, monkeypatch, x0, x1):
     """The time axis's own quick layout (each frame) gives what pyqtgraph's general one
     would: the same ticks, the same labels in the same places, the same left out."""
     stack = _stack_over(qtbot, 10.0)
@@ -93,13 +96,28 @@ def test_the_time_axis_lays_out_its_ticks_and_labels_as_pyqtgraph_does(qtbot, x0
     axis.setRange(x0, x1)
     assert type(axis).generateDrawSpecs is not pg.AxisItem.generateDrawSpecs
     ours = _specs(type(axis).generateDrawSpecs, axis)
+    monkeypatch.setattr(axis, "tickValues", types.MethodType(pg.AxisItem.tickValues, axis))
     theirs = _specs(pg.AxisItem.generateDrawSpecs, axis)
     assert ours[0] == theirs[0]
     assert ours[1] == theirs[1]
     assert ours[2] == theirs[2]
     assert ours[2], "labels are drawn"
-    for (spacing, values), (their_spacing, their_values) in zip(
-        axis.tickValues(x0, x1, 1000), pg.AxisItem.tickValues(axis, x0, x1, 1000), strict=True
-    ):
-        assert spacing == their_spacing
-        assert values == pytest.approx(their_values, rel=0, abs=spacing * 1e-9)
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+def test_the_time_axis_ticks_are_pyqtgraphs_over_many_ranges(qtbot, levels):
+    """Ticks a lower level leaves out are those the levels above drew (a major tick rounded
+    off the end of the range leaves its minor one in, as in pyqtgraph)."""
+    stack = _stack_over(qtbot, 10.0)
+    axis = stack.lane.getAxis("top")
+    axis.setStyle(maxTickLevel=levels)
+    rng = np.random.default_rng(7)
+    starts = np.round(rng.uniform(-100.0, 5000.0, 3000), 1)
+    spans = rng.choice([0.05, 0.3, 1.3, 2.5, 10.0, 60.0, 700.0, 4000.0], 3000)
+    for x0, span in zip(starts, spans, strict=True):
+        x1 = round(float(x0 + span), 1)
+        ours = axis.tickValues(float(x0), x1, 1000.0)
+        theirs = pg.AxisItem.tickValues(axis, float(x0), x1, 1000.0)
+        assert [s for s, _ in ours] == [s for s, _ in theirs], (x0, x1)
+        for (spacing, values), (_, their_values) in zip(ours, theirs, strict=True):
+            assert values == pytest.approx(their_values, rel=0, abs=spacing * 1e-9), (x0, x1)
