@@ -66,29 +66,30 @@ def test_the_reader_holds_its_parsing_while_a_frame_is_drawn_and_loses_no_line(d
     rig = make_rig("mock://nominal?rate=1000", profile)
     acquisition = Acquisition(db, run.id, run.t0_ns, rig, profile)
     seqs: list[np.ndarray] = []
-    lock = threading.Lock()
+    arrived = threading.Condition()
 
     def listener(batch):
         if "seq" in batch.samples:
-            with lock:
+            with arrived:
                 seqs.append(batch.samples["seq"][1])
+                arrived.notify_all()
 
     def received() -> int:
-        with lock:
+        with arrived:
             return sum(s.size for s in seqs)
 
     def wait_for(condition, what: str) -> None:
-        deadline = time.monotonic() + 20
-        while not condition():
-            assert time.monotonic() < deadline, what
-            time.sleep(0.01)
+        with arrived:
+            assert arrived.wait_for(condition, timeout=20), what
 
     acquisition.add_listener(listener)
     acquisition.start()
     try:
         wait_for(lambda: received() > 100, "no samples before the frame")
         drawing.TURN.drawing()
-        time.sleep(0.15)  # a read already past its wait is parsed and handed out
+        # Fixed waits are the point here: a read already past its wait is handed out, then
+        # nothing may arrive for as long as the frame is drawn.
+        time.sleep(0.15)
         held = received()
         time.sleep(0.4)
         assert received() == held, "the reader parsed while the GUI thread drew"
@@ -113,6 +114,7 @@ def test_a_frame_begun_while_a_batch_is_handed_out_holds_the_next_listener(db, m
     )
     began: list[float] = []
     called: list[float] = []
+    second_called = threading.Event()
     release = threading.Timer(0.3, drawing.TURN.drawn)
 
     def first(batch):  # a frame begins while this listener runs
@@ -124,15 +126,13 @@ def test_a_frame_begun_while_a_batch_is_handed_out_holds_the_next_listener(db, m
     def second(batch):
         if began and not called:
             called.append(time.monotonic())
+            second_called.set()
 
     acquisition.add_listener(first)
     acquisition.add_listener(second)
     acquisition.start()
     try:
-        deadline = time.monotonic() + 20
-        while not called:
-            assert time.monotonic() < deadline, "the second listener was never called"
-            time.sleep(0.01)
+        assert second_called.wait(20), "the second listener was never called"
     finally:
         release.cancel()
         drawing.TURN.drawn()
