@@ -374,8 +374,8 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
                     first.vb.blockLink(False)
             # Linked again (they hold the range already): a pan or zoom of one plot moves the
             # others in view and the time axis, as before any frame.
-            for key, plot in [*self.plots.items(), ("lane", self.lane)]:
-                if plot is not None and plot is not first and (key in keys or key == "lane"):
+            for key, plot in self._followers():
+                if key in keys or key == "lane":
                     plot.vb.blockLink(False)
         for key, plot in self.plots.items():
             if keys is not None and key not in keys:
@@ -392,16 +392,18 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
         """Let only the plots in ``keys`` (every plot and the time lane: None) follow the
         first plot's x axis.  Each follower costs a frame its view's and items' updates; one
         coming back into view takes the first plot's range at once."""
-        first = next(iter(self.plots.values()), None)
-        followers = [*self.plots.items(), *([("lane", self.lane)] if self.lane else [])]
-        for key, plot in followers:
-            if plot is first:
-                continue  # the one the others follow
+        for key, plot in self._followers():
             out = keys is not None and key not in keys
             if plot.vb.linksBlocked != out:
                 plot.vb.blockLink(out)
                 if not out:
                     plot.vb.linkedXChanged()
+
+    def _followers(self) -> list[tuple[str, pg.PlotItem]]:
+        """The plots whose x axis follows the first plot's (keyed), and the time lane."""
+        first = next(iter(self.plots.values()), None)
+        followers = [(key, plot) for key, plot in self.plots.items() if plot is not first]
+        return followers + ([("lane", self.lane)] if self.lane is not None else [])
 
     def zoom_to(self, channel: str, start: float, end: float, extreme: float | None = None) -> None:
         """Both axes onto a violation: its time with a margin, and on its channel's plot the
