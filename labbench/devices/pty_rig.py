@@ -78,6 +78,12 @@ class RigCounts:
     # BACKLOG_AFTER_S before, while the simulated rig itself was not running (hardware is
     # never late; a machine serving it may be).
     backlog_waits: int = 0
+    # Writes still waiting when the rig's next line fell due: a full pty held a line back
+    # (the waits above are often a few tens of microseconds, the kernel's tty worker moving
+    # the pty's 8 KiB flip buffer on: no line goes out late for them).  Of those, backlog.
+    held_waits: int = 0
+    held_backlog_waits: int = 0
+    longest_wait_s: float = 0.0  # the longest a telemetry write waited for the client
     # Set once its duration is over and a client has read what it wrote: a watcher waits on
     # it rather than waking the serving process to poll (a woken watcher holding the
     # interpreter lock when it is descheduled made the rig late by milliseconds).
@@ -173,8 +179,14 @@ def serve(
                     out += encode_line(line)
                     sent += 1
             if out:
-                _write_all(pty.master, bytes(out), stop, counts, backlog=backlog)
+                blocked = _write_all(pty.master, bytes(out), stop, counts, backlog=backlog)
                 counts.lines_sent = sent
+                if blocked is not None:
+                    now = time.monotonic()
+                    counts.longest_wait_s = max(counts.longest_wait_s, now - blocked)
+                    if blocked <= start + (sim.seq + 1) / rate < now:  # the next line fell due
+                        counts.held_waits += 1
+                        counts.held_backlog_waits += backlog
     finally:
         pty.close()
         if link.is_symlink():
@@ -203,14 +215,20 @@ def _run_commands(sim: RigSimulation, buffer: bytes) -> tuple[list[str], bytes]:
 
 def _write_all(
     fd: int, data: bytes, stop: threading.Event, counts: RigCounts, *, backlog: bool = False
-) -> None:
+) -> float | None:
+    """Write all of ``data``, waiting whenever the pty is full; returns when (monotonic) the
+    first wait began, None when there was none."""
     view = memoryview(data)
+    blocked_since = None
     while view and not stop.is_set():
         try:
             written = os.write(fd, view)
         except BlockingIOError:
             counts.full_waits += 1  # the client does not keep up: wait, never drop
             counts.backlog_waits += backlog
+            if blocked_since is None:
+                blocked_since = time.monotonic()
             select.select([], [fd], [], 0.05)
             continue
         view = view[written:]
+    return blocked_since

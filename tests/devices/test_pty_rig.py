@@ -65,11 +65,49 @@ def test_waits_of_a_late_rigs_backlog_are_told_apart():
         for backlog in (True, False):
             stop = threading.Event()
             threading.Timer(0.12, stop.set).start()
-            _write_all(master, b"seq=1\n" * 20_000, stop, counts, backlog=backlog)
+            began = time.monotonic()
+            blocked = _write_all(master, b"seq=1\n" * 20_000, stop, counts, backlog=backlog)
+            assert blocked is not None and began <= blocked < began + 0.05
             if backlog:
                 assert counts.full_waits >= 1 and counts.backlog_waits == counts.full_waits
                 late = counts.backlog_waits
         assert counts.full_waits > late and counts.backlog_waits == late
+        assert _write_all(master, b"", threading.Event(), counts) is None  # no wait
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_client_that_stops_reading_holds_the_rigs_next_line_back(tmp_path):
+    """A write that finds the pty full only for the kernel's moment of moving it on is
+    counted, but holds nothing back; a client that stops reading holds the rig's next line
+    past its due time: that is what ``held_waits`` counts, with the longest wait."""
+    ready, stop, counts = threading.Event(), threading.Event(), RigCounts()
+    link = tmp_path / "rig"
+    server = threading.Thread(
+        target=serve,
+        args=(RigParams.from_device(f"mock://nominal?rate={RATE}"), link),
+        kwargs={"stop": stop, "ready": lambda _path: ready.set(), "counts": counts},
+        daemon=True,
+    )
+    server.start()
+    try:
+        assert ready.wait(10)
+        with serial.Serial(str(link), timeout=0.05) as port:
+
+            def read_for(seconds: float) -> None:
+                until = time.monotonic() + seconds
+                while time.monotonic() < until:
+                    port.read(port.in_waiting or 1)
+
+            read_for(0.2)
+            assert counts.held_waits == 0, "the rig was held back while its client read"
+            time.sleep(0.4)  # the client stops reading: 12 KB of pty fill in about 60 ms
+            read_for(0.2)
+    finally:
+        stop.set()
+        server.join(10)
+    assert not server.is_alive()
+    assert counts.held_waits - counts.held_backlog_waits >= 1
+    assert counts.full_waits >= counts.held_waits
+    assert 0.2 <= counts.longest_wait_s < 1.0
