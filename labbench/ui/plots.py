@@ -36,8 +36,9 @@ from labbench.ui.cursors import NO_SI_PREFIX, CursorPair
 from labbench.ui.curve_group import Curve, CurveGroup
 from labbench.ui.envelope import envelope
 from labbench.ui.marker_items import Mark, MarkerLines, MarkerNames
-from labbench.ui.plot_limits import focus_range, limit_span
+from labbench.ui.plot_limits import limit_span
 from labbench.ui.plot_marks import PlotMarks
+from labbench.ui.plot_ranges import PlotRanges
 from labbench.ui.slot_plots import SlotPlots
 from labbench.ui.theme import LIGHT, Theme, qcolor
 from labbench.ui.time_axis import TimeAxis
@@ -56,7 +57,7 @@ class _Layout(pg.GraphicsLayoutWidget):
         self.painted.emit()
 
 
-class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
+class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
     """Judged channels one plot each, the others one plot per unit, x axes linked (seconds
     since the run's start)."""
 
@@ -96,9 +97,9 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
         self.channel_key: dict[str, str] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.limits: dict[str, tuple[float | None, float | None]] = {}  # judged channel -> span
-        self.focused: dict[
-            str, bool
-        ] = {}  # plot key -> y axis held on the limits (not zoomed by hand)
+        # plot key -> y axis held on the limits (not zoomed by hand)
+        self.focused: dict[str, bool] = {}
+        self._steadied: set[str] = set()  # plots whose y live frames hold, autorange off
         # Samples between two times for the cursor statistics; the live view hands the rings.
         self.sample_source: Callable[[str, float, float], tuple[np.ndarray, np.ndarray]] | None = (
             None
@@ -314,96 +315,18 @@ class PlotStack(SlotPlots, PlotMarks, Crosshair, QWidget):
         ``keys``, when given); hold judged channels' y axes on their limits and what the data
         does near them."""
         width = max(int(self.layout_widget.width()), 200)
+        live = keys is not None  # a live frame: every plot's y held steady (plot_ranges.py)
         seen: dict[str, tuple[float, float]] = {}  # held plot -> the data's min and max
         for name, curve in self.curves.items():
             key = self.channel_key[name]
-            if not curve.isVisible() or (keys is not None and key not in keys):
+            if not curve.isVisible() or (live and key not in keys):
                 continue  # another slot's while one slot is shown, or a plot out of view
             t, v = self.data.get(name, (np.empty(0), np.empty(0)))
             curve.setData(*envelope(t, v, x0, x1, width), connect="finite")
-            if self.focused.get(key, False) and curve.bounds is not None:
+            if (live or self.focused.get(key, False)) and curve.bounds is not None:
                 low, high = seen.get(key, (math.inf, -math.inf))
                 seen[key] = (min(low, curve.bounds[2]), max(high, curve.bounds[3]))
-        for key, held in self.focused.items():
-            if held and (keys is None or key in keys):
-                self._focus(key, *seen.get(key, (math.nan, math.nan)))
-
-    def settle(self) -> None:
-        """Apply now what pyqtgraph leaves to the paint: each view's new matrix and y range.
-        Done in the paint, they move items' geometry while the scene is being drawn, and Qt
-        draws the whole stack a second time for it (a live frame painted twice)."""
-        self.layout_widget.scene().prepareForPaint()
-
-    def _focus(self, key: str, data_min: float, data_max: float) -> None:
-        """Hold a judged plot's y axis on its limits and what its curves do near them."""
-        low, high = self.limits[key.removeprefix("channel:")]
-        y0, y1 = focus_range(low, high, data_min, data_max)
-        vb = self.plots[key].vb
-        (c0, c1) = vb.viewRange()[1]
-        if abs(c0 - y0) > 1e-12 * max(abs(y0), 1.0) or abs(c1 - y1) > 1e-12 * max(abs(y1), 1.0):
-            vb.setYRange(y0, y1, padding=0.0)
-
-    def set_x_range(
-        self, x0: float, x1: float, *, settle_y: bool = True, keys: set[str] | None = None
-    ) -> None:
-        """Show [x0, x1]; y follows the data (judged channels: their limits).  ``settle_y``
-        computes y now (a stored run, drawn once) instead of at the next paint (the live view,
-        30 times a second: 3 ms saved).  With ``keys``, only those plots follow now: the others
-        (out of view) catch up when they come into view."""
-        first = next(iter(self.plots.values()), None)
-        if keys is None:
-            self.sync_links()
-            if first is not None:
-                first.setXRange(x0, x1, padding=0.0)  # the others follow through their links
-        else:
-            # A live frame: the time lane, the first plot (whose range the others follow when
-            # paused) and the plots in view take the range directly.  Through pyqtgraph's
-            # links each follower mapped it through both views' screen geometry: 1 ms a frame.
-            # pyqtgraph also tells a follower's change back to the one it follows: blocked too.
-            self.sync_links(set())
-            if first is not None:
-                first.vb.blockLink(True)
-            try:
-                for key, plot in self.plots.items():
-                    if plot is first or key in keys:
-                        plot.vb.setXRange(x0, x1, padding=0.0)
-                if self.lane is not None:
-                    self.lane.vb.setXRange(x0, x1, padding=0.0)
-            finally:
-                if first is not None:
-                    first.vb.blockLink(False)
-            # Linked again (they hold the range already): a pan or zoom of one plot moves the
-            # others in view and the time axis, as before any frame.
-            for key, plot in self._followers():
-                if key in keys or key == "lane":
-                    plot.vb.blockLink(False)
-        for key, plot in self.plots.items():
-            if keys is not None and key not in keys:
-                continue
-            if key in self.focused:
-                self.focused[key] = True
-                continue
-            if not plot.vb.state["autoRange"][1]:  # each call is a signal: 7 a sled frame
-                plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
-            if settle_y:
-                plot.vb.updateAutoRange()
-
-    def sync_links(self, keys: set[str] | None = None) -> None:
-        """Let only the plots in ``keys`` (every plot and the time lane: None) follow the
-        first plot's x axis.  Each follower costs a frame its view's and items' updates; one
-        coming back into view takes the first plot's range at once."""
-        for key, plot in self._followers():
-            out = keys is not None and key not in keys
-            if plot.vb.linksBlocked != out:
-                plot.vb.blockLink(out)
-                if not out:
-                    plot.vb.linkedXChanged()
-
-    def _followers(self) -> list[tuple[str, pg.PlotItem]]:
-        """The plots whose x axis follows the first plot's (keyed), and the time lane."""
-        first = next(iter(self.plots.values()), None)
-        followers = [(key, plot) for key, plot in self.plots.items() if plot is not first]
-        return followers + ([("lane", self.lane)] if self.lane is not None else [])
+        self._hold_ranges(seen, keys)
 
     def zoom_to(self, channel: str, start: float, end: float, extreme: float | None = None) -> None:
         """Both axes onto a violation: its time with a margin, and on its channel's plot the
