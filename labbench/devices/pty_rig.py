@@ -78,9 +78,9 @@ class RigCounts:
     # BACKLOG_AFTER_S before, while the simulated rig itself was not running (hardware is
     # never late; a machine serving it may be).
     backlog_waits: int = 0
-    # Writes still waiting when the rig's next line fell due: a full pty held a line back
-    # (the waits above are often a few tens of microseconds, the kernel's tty worker moving
-    # the pty's 8 KiB flip buffer on: no line goes out late for them).  Of those, backlog.
+    # Writes whose wait sent the rig's next line out a USB frame (1 ms) or more after it fell
+    # due: a full pty held a line back (the waits above are mostly tens of microseconds, the
+    # kernel's tty worker moving the pty's 8 KiB flip buffer on).  Of those, backlog writes.
     held_waits: int = 0
     held_backlog_waits: int = 0
     longest_wait_s: float = 0.0  # the longest a telemetry write waited for the client
@@ -184,7 +184,9 @@ def serve(
                 if blocked is not None:
                     now = time.monotonic()
                     counts.longest_wait_s = max(counts.longest_wait_s, now - blocked)
-                    if blocked <= start + (sim.seq + 1) / rate < now:  # the next line fell due
+                    # How much later the next line goes out for the wait (not for lines the
+                    # rig was late building): a USB frame or more is a line held back.
+                    if now - max(blocked, start + (sim.seq + 1) / rate) >= USB_FRAME_S:
                         counts.held_waits += 1
                         counts.held_backlog_waits += backlog
     finally:

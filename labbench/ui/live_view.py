@@ -259,7 +259,8 @@ class LiveRunView(QWidget):
         self.paused = paused
         self.follow_button.setText("Follow" if paused else "Pause")
         if not paused:
-            self._on_frame()
+            return self._on_frame()
+        self.plots.release_y()
 
     # --- timers ---------------------------------------------------------------------------
 
@@ -381,8 +382,7 @@ class LiveRunView(QWidget):
     def refresh_plots(self) -> None:
         """Draw again what the plots show now (after a slot was picked on the sled map)."""
         if not self.paused:
-            self._on_frame()
-            return
+            return self._on_frame()
         self.draw_all()
 
     def draw_all(self) -> None:

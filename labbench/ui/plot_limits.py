@@ -83,15 +83,16 @@ def steady_range(
     Set to ``wanted`` each frame, the axis followed every wiggle of the noise at the data's
     edge, and redrew its labels 30 times a second (1.4 ms each on a sled)."""
     w0, w1 = wanted
-    if not (math.isfinite(w0) and math.isfinite(w1)):
-        return None
     span = w1 - w0
-    if span <= 0:
-        pad = abs(w0) * 0.05 or 1.0
-        w0, w1, span = w0 - pad, w1 + pad, 2 * pad
+    if not math.isfinite(span) or abs(w1) > 1e300 or abs(w0) > 1e300:
+        return None
+    if span <= 1e-9 * max(abs(w0), abs(w1)) or span < 1e-290:  # flat, to the float's grain
+        pad = max(abs(w0), abs(w1)) * 0.05 or 1.0
+        w0, w1, span = w0 - pad, w1 + pad, w1 - w0 + 2 * pad
     c0, c1 = current
     if c0 <= w0 and w1 <= c1 and span >= STEADY_SHRINK * (c1 - c0):
         return None
     exponent = 10.0 ** math.floor(math.log10(span / 10))
     step = next(m * exponent for m in (1, 2, 5, 10) if m * exponent >= span / 10)
-    return math.floor(w0 / step) * step, math.ceil(w1 / step) * step
+    # min/max: floor and ceil of a quotient can land a grain inside what must be shown.
+    return min(math.floor(w0 / step) * step, w0), max(math.ceil(w1 / step) * step, w1)

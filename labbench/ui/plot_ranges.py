@@ -28,9 +28,17 @@ class PlotRanges:
                 low, high = seen[key]
                 pad = 0.02 * (high - low)
                 self._hold_y(plot.vb, steady_range(plot.vb.viewRange()[1], (low - pad, high + pad)))
-            elif not live and key in self._steadied:  # paused: y follows the data again
-                self._steadied.discard(key)
+        if not live:  # a look that does not follow the run: y follows the data again
+            self.release_y()
+
+    def release_y(self) -> None:
+        """Paused: the plots the live frames held follow their data again (pyqtgraph's
+        autorange), and a zoom by hand from now on is left alone."""
+        for key in self._steadied:
+            plot = self.plots.get(key)
+            if plot is not None:
                 plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+        self._steadied.clear()
 
     def settle(self) -> None:
         """Apply now what pyqtgraph leaves to the paint: each view's new matrix and y range.

@@ -131,6 +131,7 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
         self.data.clear()
         self.limits.clear()
         self.focused.clear()
+        self._steadied.clear()
         self._decor.clear()
         self._markers.clear()
         self._marker_items.clear()

@@ -80,8 +80,9 @@ def test_waits_of_a_late_rigs_backlog_are_told_apart():
 
 def test_a_client_that_stops_reading_holds_the_rigs_next_line_back(tmp_path):
     """A write that finds the pty full only for the kernel's moment of moving it on is
-    counted, but holds nothing back; a client that stops reading holds the rig's next line
-    past its due time: that is what ``held_waits`` counts, with the longest wait."""
+    counted, but holds nothing back; a client that stops reading holds the rig's next line a
+    USB frame or more past its due time: that is what ``held_waits`` counts, with the longest
+    wait."""
     ready, stop, counts = threading.Event(), threading.Event(), RigCounts()
     link = tmp_path / "rig"
     server = threading.Thread(
@@ -108,6 +109,6 @@ def test_a_client_that_stops_reading_holds_the_rigs_next_line_back(tmp_path):
         stop.set()
         server.join(10)
     assert not server.is_alive()
-    assert counts.held_waits - counts.held_backlog_waits >= 1
+    assert counts.held_waits >= 1, "a wait of about 0.3 s held the rig's next line"
     assert counts.full_waits >= counts.held_waits
     assert 0.2 <= counts.longest_wait_s < 1.0

@@ -8,11 +8,14 @@ import math
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from labbench.criteria.limits import Band
 from labbench.ui.plot_limits import steady_range
 from labbench.ui.plots import PlotStack
 from labbench.ui.theme import LIGHT
+
+from .runs import short_run_request
 
 SPAN_S = 10.0
 
@@ -104,3 +107,27 @@ def test_a_paused_look_follows_the_data_and_keeps_a_zoom_by_hand(qtbot):
     stack.redraw(26.0, 36.0)
     assert not vb.state["autoRange"][1]
     assert vb.viewRange()[1] == pytest.approx([0.0, 100.0], abs=1.0)
+
+
+def test_pause_gives_y_back_to_the_data_and_a_zoom_by_hand_then_stays(qtbot, window):
+    """Pressing Pause mid-run: the plots the live frames held follow their data again; a y
+    zoom made while paused survives what redraws the paused view (a resize of the window)."""
+    live = window.live
+    with qtbot.waitSignal(window.controller.run_finished, timeout=30_000):
+        window.start_request(short_run_request(window.db, "mock://nominal?rate=200&power=off"))
+        qtbot.waitUntil(lambda: live.plots.plot_of("idd_core") is not None, timeout=10_000)
+        vb = live.plots.plot_of("idd_core").vb
+        with qtbot.waitSignal(live.frame_drawn, timeout=5_000):
+            pass
+        assert not vb.state["autoRange"][1], "live frames hold y themselves"
+        qtbot.mouseClick(live.follow_button, Qt.MouseButton.LeftButton)  # Pause
+        assert live.paused and vb.state["autoRange"][1]
+        vb.setYRange(-5.0, 45.0, padding=0.0)  # a zoom by hand (as the mouse wheel makes)
+        drawn = []
+        live.plots.redraw, redraw = (lambda *a: drawn.append(a) or redraw(*a)), live.plots.redraw
+        with qtbot.waitSignal(live.plots.shown_changed, timeout=2_000):
+            window.resize(window.width() - 40, window.height() - 30)  # redraws the paused view
+        live.plots.redraw = redraw
+        assert drawn, "the resize redrew the paused view"
+        assert vb.viewRange()[1] == pytest.approx([-5.0, 45.0], abs=0.01)
+        assert not vb.state["autoRange"][1]
