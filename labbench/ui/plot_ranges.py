@@ -27,7 +27,9 @@ class PlotRanges:
             elif live and key in seen:
                 low, high = seen[key]
                 pad = 0.02 * (high - low)
-                self._hold_y(plot.vb, steady_range(plot.vb.viewRange()[1], (low - pad, high + pad)))
+                y = steady_range(plot.vb.viewRange()[1], (low - pad, high + pad))
+                if y is not None:
+                    plot.vb.setYRange(*y, padding=0.0)
         if not live:  # a look that does not follow the run: y follows the data again
             self.release_y()
 
@@ -57,11 +59,6 @@ class PlotRanges:
         slack = FOCUS_SLACK * (y1 - y0) if steady else 1e-12 * max(abs(y0), abs(y1), 1.0)
         if abs(c0 - y0) > slack or abs(c1 - y1) > slack:
             vb.setYRange(y0, y1, padding=0.0)
-
-    @staticmethod
-    def _hold_y(vb: pg.ViewBox, y: tuple[float, float] | None) -> None:
-        if y is not None:
-            vb.setYRange(*y, padding=0.0)
 
     def set_x_range(
         self, x0: float, x1: float, *, settle_y: bool = True, keys: set[str] | None = None
