@@ -87,12 +87,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    folder = tempfile.mkdtemp(prefix="labbench-gui-stall-")
+    # A window laid out afresh, whose layout is not saved over the user's own.
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(folder, "config")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from labbench.storage import inventory as inventory_store
     from labbench.storage import open_database
     from labbench.ui.main_window import MainWindow
 
-    folder = tempfile.mkdtemp(prefix="labbench-gui-stall-")
     db = open_database(os.path.join(folder, "stall.sqlite3"))
     inventory_store.add_dut(db, "chip", "CHP-STALL")
     window = MainWindow(db)

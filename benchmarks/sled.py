@@ -538,8 +538,10 @@ def measure(seconds: float, slots: int, rate: float, profile: bool = False) -> t
     from labbench.ui.main_window import MainWindow
 
     assert BATCH_INTERVAL_S == BATCH_S
-    app = make_application([])
     folder = Path(tempfile.mkdtemp(prefix="labbench-sled-bench-"))
+    # A window laid out afresh, whose layout is not saved over the user's own.
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")
+    app = make_application([])
     db = open_database(folder / "bench.sqlite3")
     window = MainWindow(db)
     window.resize(1400, 900)

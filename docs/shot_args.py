@@ -5,8 +5,10 @@ first layout depends on its first size)."""
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -33,6 +35,9 @@ def parse_shot_args(
                 raise SystemExit(code)
         raise SystemExit(0)
     width, height = (int(x) for x in args.size.lower().split("x"))
+    # Each window laid out afresh (its first size decides its docks), whose layout is not
+    # saved over the user's own.
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="labbench-shots-config-")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return args, width, height, out

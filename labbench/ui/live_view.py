@@ -24,6 +24,7 @@ from labbench.runs.plan import Plan
 from labbench.ui.envelope import BlockEnvelope
 from labbench.ui.envelope import envelope as envelope_of
 from labbench.ui.frame_turn import FrameTurn
+from labbench.ui.live_head import HeadLayout
 from labbench.ui.live_sled import LiveSled
 from labbench.ui.marker_items import step_marker_name
 from labbench.ui.plot_limits import judged_bands
@@ -46,9 +47,6 @@ FRAME_INTERVAL_MS = 33
 FRAME_PACING = 3.0
 MAX_FRAME_INTERVAL_MS = 500
 TEXT_INTERVAL_MS = 500
-# Narrower than this, the sled map goes under the banner (a 2 x 2 map is ~300 px wide and
-# the banner's sentence needs ~500 px to stay on two lines).
-WIDE_ENOUGH_FOR_MAP_BESIDE = 860
 WINDOWS = (("10 s", 10.0), ("1 min", 60.0), ("10 min", 600.0), ("Whole run", math.inf))
 
 
@@ -103,14 +101,13 @@ class LiveRunView(QWidget):
         top.addWidget(QLabel("Window:"))
         top.addWidget(self.window_combo)
         top.addWidget(self.follow_button)
-        status = QVBoxLayout()
-        status.addWidget(self.banner)
-        status.addLayout(top)
-        status.addWidget(self.progress)
-        status.addWidget(self.tiles)
-        head = self.head = QHBoxLayout()
-        head.addLayout(status, 1)
-        head.addWidget(self.sled.map)
+        status = QWidget()
+        column = QVBoxLayout(status)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addLayout(top)
+        column.addWidget(self.progress)
+        self.head = HeadLayout(status, self.sled.map, self.tiles)
         # A plan with sweeps: their shmoo beside the plots, filling in as points are judged;
         # a cell clicked zooms the plots onto that point's dwell.
         self.shmoo = ShmooPanel(theme)
@@ -125,7 +122,7 @@ class LiveRunView(QWidget):
         self.body.setStretchFactor(0, 3)
         self.body.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
-        layout.addLayout(head)
+        layout.addLayout(self.head)
         layout.addWidget(self.body, 1)
 
         self.frame_timer = QTimer(self)
@@ -269,7 +266,9 @@ class LiveRunView(QWidget):
 
     def _on_frame(self) -> None:
         session = self.controller.session
-        if session is None:
+        if session is None or session.t0_ns != self.t0_ns:
+            # Not this view's run yet: a layout pass between the session's start and
+            # run_started drew the time axis at the epoch's 1.8e9 s.
             return
         limits = backlog_limits(session.ring_capacity)
         if self.paused:
@@ -370,14 +369,6 @@ class LiveRunView(QWidget):
         self.shmoo.set_theme(theme)
         self.tiles.set_theme(theme)
         self.sled.map.set_theme(theme)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        # The sled map beside the banner while both stay readable, else under it.
-        wide = self.width() >= WIDE_ENOUGH_FOR_MAP_BESIDE
-        self.head.setDirection(
-            QHBoxLayout.Direction.LeftToRight if wide else QHBoxLayout.Direction.TopToBottom
-        )
 
     def refresh_plots(self) -> None:
         """Draw again what the plots show now (after a slot was picked on the sled map)."""

@@ -151,7 +151,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
             [self.console_dock, self.bench_dock], [CONSOLE_WIDTH, 300], Qt.Orientation.Horizontal
         )
         self.bench_dock.hide()  # View > Bench; the run view gets the room by default
-        self.resizeDocks([self.results_dock], [200], Qt.Orientation.Vertical)
+        self._fit_results()
         self.analytics_dock.visibilityChanged.connect(self._on_analytics_visible)
         for dock in (self.history_dock, self.inventory_dock, self.compare_dock):
             dock.visibilityChanged.connect(

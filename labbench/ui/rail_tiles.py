@@ -154,7 +154,8 @@ class RailTiles(QWidget):
         # One column's width at least: the tiles flow onto more rows when the run view
         # narrows (History widened beside it) instead of four holding it 860 px wide.
         self.setMinimumWidth(TILE_MIN_WIDTH)
-        self._columns = 0
+        self._columns = 0  # the columns that fit, as last laid out (0: lay out again)
+        self._stretched = 0  # the grid's columns given a share of the width
         self.hidden: set[str] = set()  # tiles of the chips the sled map does not show
         self.setVisible(False)
 
@@ -182,10 +183,15 @@ class RailTiles(QWidget):
 
     def _relayout(self) -> None:
         shown = [tile for name, tile in self.tiles.items() if name not in self.hidden]
-        columns = max(1, min(len(shown), self.width() // (TILE_MIN_WIDTH + 4))) if shown else 1
-        if columns == self._columns:
+        fit = max(1, self.width() // (TILE_MIN_WIDTH + 4))
+        if fit == self._columns:
             return
-        self._columns = columns
+        # Every column that fits shares the width, filled or not: one tile across a wide view
+        # stays a tile, not a bar the width of the window.
+        for column in range(max(fit, self._stretched)):
+            self.grid.setColumnStretch(column, 1 if column < fit else 0)
+        self._columns = self._stretched = fit
+        columns = max(1, min(len(shown), fit))
         for tile in self.tiles.values():
             self.grid.removeWidget(tile)
             tile.setVisible(tile.channel not in self.hidden)

@@ -3,13 +3,19 @@ and the layout saved and restored across restarts (Reset layout puts it back).""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
 # The console's default width: a log to glance at, not a third of a laptop screen.
 CONSOLE_WIDTH = 300
 # The least the run view keeps beside a widened History, Inventory, Compare or Analytics.
 RUN_VIEW_MIN_WIDTH = 440
+
+
+def results_height(window_height: int) -> int:
+    """The results table's default height: a fifth of the window, 140 to 200 px.  At 720 px
+    high, a fixed 200 px left the run view one plot's sliver under its banner and tiles."""
+    return max(140, min(200, window_height // 5))
 
 
 class WindowLayout:
@@ -59,10 +65,26 @@ class WindowLayout:
         ):
             self.resizeDocks([self.console_dock], [CONSOLE_WIDTH], Qt.Orientation.Horizontal)
 
+    def _fit_results(self) -> None:
+        self.resizeDocks(
+            [self.results_dock], [results_height(self.height())], Qt.Orientation.Vertical
+        )
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            # Its size on screen is known now (a script may have resized it after __init__);
+            # a layout the user saved keeps its own height.
+            self._shown_once = True
+            if not self._layout_restored:
+                QTimer.singleShot(0, self._fit_results)  # once the window has laid out
+
     def _restore_layout(self) -> None:
         settings = QSettings()
         geometry = settings.value("ui/geometry")
         state = settings.value("ui/state")
+        self._shown_once = False
+        self._layout_restored = state is not None
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
@@ -90,6 +112,7 @@ class WindowLayout:
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
+        self._fit_results()
         for dock in (
             self.bench_dock,
             self.results_dock,

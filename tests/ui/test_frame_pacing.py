@@ -194,7 +194,7 @@ def _live_view_of(qtbot, session):
     view.plan = parse_plan(
         '[plan]\nname="p"\nversion="1"\ndut_kind="chip"\n[[step]]\nname="s"\nduration_s=1.0\n'
     )
-    view.t0_ns = time.time_ns()
+    view.t0_ns = session.t0_ns = time.time_ns()  # the run the view was told of
     return view
 
 
