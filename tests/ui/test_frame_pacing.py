@@ -382,3 +382,25 @@ def test_a_minimised_window_does_not_hold_the_acquisition(qtbot, window, monkeyp
         window.showNormal()
         qtbot.waitUntil(lambda: not window.isMinimized(), timeout=5_000)
         qtbot.waitUntil(lambda: drawings[0] >= 3, timeout=10_000)
+
+
+def test_a_frame_before_the_run_started_signal_draws_nothing(qtbot):
+    """The controller has the session a moment before the view hears run_started: a layout
+    pass then (the sled map showing resizes the plots) drew the time axis at 1.8e9 s, and the
+    plots out of view kept that range."""
+    session = _TinyRingSession()
+    view = _live_view_of(qtbot, session)
+    view.t0_ns = 0  # run_started not delivered yet
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    session.append(10)
+    view.refresh_plots()  # what a resize of the plots does
+    assert "vdd_core" not in view._envelopes
+    x1 = view.plots.lane.vb.viewRange()[0][1] if view.plots.lane is not None else 0.0
+    assert x1 < 1e6, f"the time axis ends at {x1:.4g} s"
+    view.t0_ns = session.t0_ns  # run_started
+    view.refresh_plots()
+    assert view._envelopes["vdd_core"].samples == 10
+    x0, x1 = view.plots.lane.vb.viewRange()[0]
+    assert -1.0 < x0 < x1 < 100.0
