@@ -30,8 +30,9 @@ class HeadLayout(QGridLayout):
 
     def setGeometry(self, rect) -> None:
         # Every layout pass (the view resized, the map shown, hidden or resized) places the
-        # three for the width they get; placing them again asks for one more pass.
-        self.place(rect.width())
+        # three for the view's width; placing them again asks for one more pass.
+        view = self.parentWidget()
+        self.place(view.width() if view is not None else rect.width())
         super().setGeometry(rect)
 
     def place(self, width: int) -> None:

@@ -266,9 +266,9 @@ class LiveRunView(QWidget):
 
     def _on_frame(self) -> None:
         session = self.controller.session
-        if session is None or session.t0_ns != self.t0_ns:
-            # Not this view's run yet: a layout pass between the session's start and
-            # run_started drew the time axis at the epoch's 1.8e9 s.
+        if session is None or not self.t0_ns or session.t0_ns != self.t0_ns:
+            # Not this view's run yet (its t0 unknown, or the last run's): a layout pass
+            # between the session's start and run_started drew the time axis at 1.8e9 s.
             return
         limits = backlog_limits(session.ring_capacity)
         if self.paused:

@@ -156,6 +156,7 @@ class RailTiles(QWidget):
         self.setMinimumWidth(TILE_MIN_WIDTH)
         self._columns = 0  # the columns that fit, as last laid out (0: lay out again)
         self._stretched = 0  # the grid's columns given a share of the width
+        self._laying_out = self._again = False
         self.hidden: set[str] = set()  # tiles of the chips the sled map does not show
         self.setVisible(False)
 
@@ -182,6 +183,23 @@ class RailTiles(QWidget):
         self.setVisible(len(self.hidden) < len(self.tiles))
 
     def _relayout(self) -> None:
+        if self._laying_out:
+            # Showing a tile lays the parents out at once, which can resize this widget (the
+            # live view's head places the tiles across when a sled's map hides): lay out again
+            # for that width once this pass is done, not with this pass's stale columns.
+            self._columns = 0
+            self._again = True
+            return
+        self._laying_out = True
+        try:
+            self._lay_out()
+        finally:
+            self._laying_out = False
+        if self._again:
+            self._again = False
+            self._relayout()
+
+    def _lay_out(self) -> None:
         shown = [tile for name, tile in self.tiles.items() if name not in self.hidden]
         fit = max(1, self.width() // (TILE_MIN_WIDTH + 4))
         if fit == self._columns:

@@ -21,6 +21,9 @@ def results_height(window_height: int) -> int:
 class WindowLayout:
     """The docking and layout half of ``MainWindow``."""
 
+    _shown_once = False
+    _layout_restored = False  # a layout saved by the user was put back
+
     def _dock(
         self, title: str, name: str, widget: QWidget, area, *, scroll: bool = False
     ) -> QDockWidget:
@@ -83,12 +86,10 @@ class WindowLayout:
         settings = QSettings()
         geometry = settings.value("ui/geometry")
         state = settings.value("ui/state")
-        self._shown_once = False
-        self._layout_restored = state is not None
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self._layout_restored = bool(self.restoreState(state))
         for key, splitter in self._splitters().items():
             state = settings.value(f"ui/splitter/{key}")
             if state is not None:

@@ -407,3 +407,16 @@ def test_a_frame_before_the_run_started_signal_draws_nothing(qtbot):
     assert view._envelopes["vdd_core"].samples == 10
     x0, x1 = view.plots.lane.vb.viewRange()[0]
     assert -1.0 < x0 < x1 < 100.0
+
+
+def test_a_frame_before_either_knows_t0_draws_nothing(qtbot):
+    """A new session's t0 is 0 until its rig is open, and so is a new view's: a frame then
+    is not of any run."""
+    session = _TinyRingSession()
+    view = _live_view_of(qtbot, session)
+    view.t0_ns = session.t0_ns = 0
+    view.show()
+    qtbot.waitExposed(view)
+    session.append(10)
+    view.refresh_plots()
+    assert "vdd_core" not in view._envelopes

@@ -3,15 +3,19 @@ leave the plots as much height as they can; a saved layout keeps its own."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from labbench.ui.live_head import HeadLayout
 from labbench.ui.main_window import MainWindow
-from labbench.ui.rail_tiles import RailTiles
+from labbench.ui.rail_tiles import TILE_MIN_WIDTH, RailTiles
 from labbench.ui.sled_map import SledMap
 from labbench.ui.theme import LIGHT
 
+PLAN = Path(__file__).resolve().parents[2] / "resources" / "plans" / "sled-chips.toml"
 SIX = dict.fromkeys(("vdd_core", "vdd_hbm", "vdd_io", "idd_core", "fan_rpm", "temp_die"), "V")
 
 
@@ -108,3 +112,71 @@ def test_the_results_table_leaves_a_laptop_screen_to_the_plots(qtbot, db):
     again.reset_layout_action.trigger()
     qtbot.waitUntil(lambda: abs(_results_height(again) - 144) <= 4, timeout=2_000)
     again.close()
+
+
+def test_hiding_a_tall_map_puts_the_tiles_across(qtbot):
+    view, head, status, sled_map, tiles = _head(qtbot, 16, SIX)
+    _settle(qtbot, view, 960, 500)
+    assert head.placed == "beside"
+    sled_map.clear()  # the next run is on a chip
+    qtbot.waitUntil(lambda: head.placed == "across", timeout=2_000)
+    qtbot.waitUntil(lambda: tiles.width() > 900, timeout=2_000)
+    assert _rows(tiles) == 2
+
+
+class _Session:
+    """What the live view reads of a run session at its start: a sled of ``slots`` chips,
+    or a chip (0)."""
+
+    ring_capacity = 64
+    plan = None
+
+    def __init__(self, slots: int):
+        from types import SimpleNamespace
+
+        self.t0_ns = time.time_ns()
+        self.dut = (
+            SimpleNamespace(kind="sled", serial="SLD-1", slot_count=slots)
+            if slots
+            else SimpleNamespace(kind="chip", serial="CHP-1")
+        )
+        self.slots = {s: f"CHP-{s:04d}" for s in range(slots)}
+
+    def channels(self):
+        return []
+
+    def step_start_s(self, position):
+        return None
+
+    def live_records(self):
+        return []
+
+
+def test_a_chip_run_after_a_big_sleds_lays_its_tiles_across(qtbot):
+    """The sled's map hides as the chip run's tiles are shown; showing them widened the tiles
+    mid-layout, and they kept the columns of the width beside the map (two rows, not one)."""
+    from labbench.runs.plan import load_plan
+    from labbench.ui.live_view import LiveRunView
+    from labbench.ui.results_model import ResultsModel
+    from labbench.ui.run_controller import RunController
+
+    plan = load_plan(PLAN)
+    controller = RunController(db=None)
+    view = LiveRunView(controller, ResultsModel(LIGHT), LIGHT)
+    qtbot.addWidget(view)
+    view.resize(1280, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    try:
+        for slots in (16, 0):
+            view.prepare(plan)
+            controller.session = _Session(slots)
+            view._on_run_started(1)
+            qtbot.wait(100)
+        shown = [t for t in view.tiles.tiles.values() if t.isVisible()]
+        assert view.head.placed == "across"
+        assert 1 < len(shown) <= view.tiles.width() // (TILE_MIN_WIDTH + 4)
+        assert _rows(view.tiles) == 1, "as many tiles to a row as fit"
+    finally:
+        view.frame_timer.stop()
+        view.text_timer.stop()
