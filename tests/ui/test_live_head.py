@@ -115,7 +115,7 @@ def test_the_results_table_leaves_a_laptop_screen_to_the_plots(qtbot, db):
 
 
 def test_hiding_a_tall_map_puts_the_tiles_across(qtbot):
-    view, head, status, sled_map, tiles = _head(qtbot, 16, SIX)
+    view, head, _, sled_map, tiles = _head(qtbot, 16, SIX)
     _settle(qtbot, view, 960, 500)
     assert head.placed == "beside"
     sled_map.clear()  # the next run is on a chip
