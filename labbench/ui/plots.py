@@ -40,6 +40,7 @@ from labbench.ui.plot_limits import limit_span
 from labbench.ui.plot_marks import PlotMarks
 from labbench.ui.plot_ranges import PlotRanges
 from labbench.ui.slot_plots import SlotPlots
+from labbench.ui.sticky_axis import StickyTimeAxis
 from labbench.ui.theme import LIGHT, Theme, qcolor
 from labbench.ui.time_axis import TimeAxis
 
@@ -77,6 +78,7 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.layout_widget)
+        self.sticky = StickyTimeAxis(self.scroll, self.layout_widget, theme)
         self.readout = QLabel(" ")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setWordWrap(True)
@@ -137,6 +139,7 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
         self._marker_items.clear()
         self._marker_names = None
         self.lane = None
+        self.sticky.follow(None)
         self._cursor_lines.clear()
         self.violation_items.clear()
         self.readout.setText(" ")
@@ -234,6 +237,7 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
         lane.setXLink(first)
         self._quiet_axes(lane)
         self.lane = lane
+        self.sticky.follow(lane)
 
     def _channel_label(self, key: str) -> None:
         """The plot's axis title: its channels' names in their curves' colours (a plot of a
@@ -281,9 +285,9 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
             return
         rect = plot.sceneBoundingRect()
         top = self.layout_widget.mapFromScene(rect.topLeft())
-        self.scroll.ensureVisible(
-            top.x(), int(top.y() + rect.height() / 2), 0, int(rect.height() / 2)
-        )
+        # Under the time axis kept over the scrolled stack, not behind it.
+        margin = int(rect.height() / 2) + self.sticky.reach()
+        self.scroll.ensureVisible(top.x(), int(top.y() + rect.height() / 2), 0, margin)
 
     def plot_of(self, channel: str) -> pg.PlotItem | None:
         key = self.channel_key.get(channel)
@@ -362,6 +366,7 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
         """Restyle existing plots (pyqtgraph's global options only reach new ones)."""
         self.theme = theme
         self.layout_widget.setBackground(theme.plot_background)
+        self.sticky.set_theme(theme)
         for plot in self.plots.values():
             for name in ("left", "bottom"):
                 axis = plot.getAxis(name)
