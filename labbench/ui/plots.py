@@ -217,7 +217,8 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
 
     def _add_lane(self, first: pg.PlotItem) -> None:
         """A thin strip above the plots for step names and commands sent (their labels never
-        lie over data) and the time axis, which stays in sight when the stack scrolls."""
+        lie over data) and the time axis, kept in sight when the stack scrolls by a copy
+        over the scroll area (``StickyTimeAxis``)."""
         lane = self.layout_widget.addPlot(row=0, col=0, axisItems={"top": TimeAxis("top")})
         lane.setMaximumHeight(72)
         lane.setMinimumHeight(72)
