@@ -295,8 +295,8 @@ def test_unseen_channels_are_folded_a_few_a_frame_not_all_in_one(qtbot):
 def test_a_live_frame_holds_the_acquisition_until_it_is_painted(qtbot, window, monkeypatch):
     """The frame tick closes the acquisition's drawing turn; the plots' paint, right after,
     opens it (not the fallback timer): the reader never waits longer than a frame.  Only a
-    paint that really came UNPAINTED_MS late (in a full run, once in a while, the plots'
-    second frame: a collection of the test process's garbage) is left to the timer."""
+    paint that really came UNPAINTED_MS late is left to the timer: in 2 of 4 full runs, the
+    plots' second frame, in a process that had run hundreds of tests before (never alone)."""
     events: list[tuple[str, float]] = []
     turn = window.live.turn.turn
     assert turn is TURN, "the live view's frames gate the acquisition's threads"
