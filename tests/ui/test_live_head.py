@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from labbench.ui.live_head import HeadLayout
@@ -36,11 +36,18 @@ def _head(qtbot, slots: int, tiles: dict[str, str]):
     return view, head, status, sled_map, rail_tiles
 
 
+def _laid_out() -> None:
+    """Handle the layout requests that showing, hiding and resizing posted (twice: placing
+    the head again posts one more)."""
+    for _ in range(2):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+
+
 def _settle(qtbot, view, width, height):
     view.resize(width, height)
     view.show()
     qtbot.waitExposed(view)
-    qtbot.wait(50)  # the layout requests the map's show and resize posted
+    _laid_out()
 
 
 def _rows(tiles: RailTiles) -> int:
@@ -172,7 +179,10 @@ def test_a_chip_run_after_a_big_sleds_lays_its_tiles_across(qtbot):
             view.prepare(plan)
             controller.session = _Session(slots)
             view._on_run_started(1)
-            qtbot.wait(100)
+            _laid_out()
+            qtbot.waitUntil(
+                lambda s=slots: view.head.placed == ("beside" if s else "across"), timeout=2_000
+            )
         shown = [t for t in view.tiles.tiles.values() if t.isVisible()]
         assert view.head.placed == "across"
         assert 1 < len(shown) <= view.tiles.width() // (TILE_MIN_WIDTH + 4)
