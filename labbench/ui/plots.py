@@ -42,7 +42,7 @@ from labbench.ui.plot_ranges import PlotRanges
 from labbench.ui.slot_plots import SlotPlots
 from labbench.ui.sticky_axis import StickyTimeAxis
 from labbench.ui.theme import LIGHT, Theme, qcolor
-from labbench.ui.time_axis import TimeAxis
+from labbench.ui.time_axis import style_time_strip, time_strip
 
 # Bookkeeping channels (the rig's line counter) are stored but not plotted.
 HIDDEN_CHANNELS = {"seq"}
@@ -219,21 +219,11 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
         """A thin strip above the plots for step names and commands sent (their labels never
         lie over data) and the time axis, kept in sight when the stack scrolls by a copy
         over the scroll area (``StickyTimeAxis``)."""
-        lane = self.layout_widget.addPlot(row=0, col=0, axisItems={"top": TimeAxis("top")})
+        lane = time_strip(self.layout_widget, row=0, col=0)
         lane.setMaximumHeight(72)
         lane.setMinimumHeight(72)
-        lane.hideAxis("bottom")
         # The one time axis (each costs a few ms a frame to paint), on top: in sight however
-        # far the stack is scrolled.
-        lane.showAxis("top")
-        # Major and minor ticks, each labelled; a third, unlabelled level doubled the cost of
-        # laying out the one axis that changes every frame (0.9 vs 1.7 ms).
-        lane.getAxis("top").setStyle(maxTickLevel=1)
-        lane.getAxis("left").setWidth(72)
-        lane.getAxis("left").setStyle(showValues=False)
-        lane.getAxis("left").setPen(pg.mkPen(None))
-        lane.setMouseEnabled(x=False, y=False)
-        lane.hideButtons()
+        # far the stack is scrolled (the sticky copy).
         lane.setYRange(0.0, 2.0, padding=0.0)
         lane.setXLink(first)
         self._quiet_axes(lane)
@@ -378,11 +368,7 @@ class PlotStack(SlotPlots, PlotMarks, PlotRanges, Crosshair, QWidget):
         for key in self.plots:
             self._label(key)
         if self.lane is not None:
-            for name in ("top", "left"):
-                self.lane.getAxis(name).setTextPen(pg.mkPen(theme.plot_foreground))
-            time_axis = self.lane.getAxis("top")
-            time_axis.setLabel(time_axis.labelText, color=theme.plot_foreground)
-            time_axis.setPen(pg.mkPen(theme.plot_foreground))
+            style_time_strip(self.lane, theme.plot_foreground)
         for item in (*self._marker_items.values(), self._marker_names):
             if item is not None:
                 item.set_theme(theme)

@@ -12,10 +12,10 @@ the stack's own scene, where nothing changes.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, Qt
 
 from labbench.ui.theme import Theme
-from labbench.ui.time_axis import TimeAxis
+from labbench.ui.time_axis import style_time_strip, time_strip
 
 
 class StickyTimeAxis(pg.GraphicsLayoutWidget):
@@ -27,22 +27,17 @@ class StickyTimeAxis(pg.GraphicsLayoutWidget):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # The lane's margins, so the axis lies over the plots' x extent as the lane's does.
         self.ci.layout.setContentsMargins(*layout_widget.ci.layout.getContentsMargins())
-        self.plot = self.addPlot(axisItems={"top": TimeAxis("top")})
-        self.plot.hideAxis("bottom")
-        self.plot.showAxis("top")
-        self.plot.getAxis("top").setStyle(maxTickLevel=1)
-        left = self.plot.getAxis("left")
-        left.setWidth(72)
-        left.setStyle(showValues=False)
-        left.setPen(pg.mkPen(None))
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
+        self.plot = time_strip(self)
         self.axis = self.plot.getAxis("top")
         self.set_theme(theme)
         self.hide()
         scroll.verticalScrollBar().valueChanged.connect(lambda _: self.place())
-        self._watcher = _Resized(self.place, self)
-        scroll.viewport().installEventFilter(self._watcher)
+        scroll.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self.place()
+        return super().eventFilter(watched, event)
 
     def follow(self, lane: pg.PlotItem | None) -> None:
         """Copy this lane's time axis (None: the stack was cleared)."""
@@ -88,20 +83,4 @@ class StickyTimeAxis(pg.GraphicsLayoutWidget):
 
     def set_theme(self, theme: Theme) -> None:
         self.setBackground(theme.plot_background)
-        for name in ("top", "left"):
-            self.plot.getAxis(name).setTextPen(pg.mkPen(theme.plot_foreground))
-        self.axis.setLabel(self.axis.labelText, color=theme.plot_foreground)
-        self.axis.setPen(pg.mkPen(theme.plot_foreground))
-
-
-class _Resized(QObject):
-    """Calls back when the watched widget is resized (the scroll area's viewport)."""
-
-    def __init__(self, callback, parent: QObject):
-        super().__init__(parent)
-        self.callback = callback
-
-    def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.Type.Resize:
-            self.callback()
-        return False
+        style_time_strip(self.plot, theme.plot_foreground)

@@ -198,3 +198,31 @@ def _near(ordered: list[float], value: float, tolerance: float) -> bool:
     """Whether a value of ``ordered`` lies within ``tolerance`` of ``value``."""
     i = bisect.bisect_left(ordered, value - tolerance)
     return i < len(ordered) and ordered[i] <= value + tolerance
+
+
+def time_strip(layout: pg.GraphicsLayoutWidget, **kwargs) -> pg.PlotItem:
+    """A plot in ``layout`` that is only a time axis on top, over the plots' x extent (its
+    left axis as wide as theirs, blank): the stack's lane and its copy over a scrolled
+    stack.  ``kwargs`` place it in the layout."""
+    strip = layout.addPlot(axisItems={"top": TimeAxis("top")}, **kwargs)
+    strip.hideAxis("bottom")
+    strip.showAxis("top")
+    # Major and minor ticks, each labelled; a third, unlabelled level doubled the cost of
+    # laying out the one axis that changes every frame (0.9 vs 1.7 ms).
+    strip.getAxis("top").setStyle(maxTickLevel=1)
+    left = strip.getAxis("left")
+    left.setWidth(72)
+    left.setStyle(showValues=False)
+    left.setPen(pg.mkPen(None))
+    strip.setMouseEnabled(x=False, y=False)
+    strip.hideButtons()
+    return strip
+
+
+def style_time_strip(strip: pg.PlotItem, foreground) -> None:
+    """The strip's axes, title and ticks in the theme's plot foreground."""
+    for name in ("top", "left"):
+        strip.getAxis(name).setTextPen(pg.mkPen(foreground))
+    axis = strip.getAxis("top")
+    axis.setLabel(axis.labelText, color=foreground)
+    axis.setPen(pg.mkPen(foreground))
